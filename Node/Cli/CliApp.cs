@@ -1,0 +1,28 @@
+using System.CommandLine;
+
+namespace PeerPatch.Node.Cli;
+
+/// <summary>The `peerpatch` command line: run, update, status.</summary>
+internal static class CliApp
+{
+    public const string DefaultNode = "http://127.0.0.1:47471";
+
+    public static Task<int> RunAsync(string[] args)
+    {
+        var root = new RootCommand("PeerPatch: LAN-shared OS patches. Every PC runs one node; the nodes share each download.")
+        {
+            RunCommand.Create(),
+            UpdateCommand.Create(),
+            StatusCommand.Create(),
+        };
+        return root.Parse(args).InvokeAsync();
+    }
+
+    public static Option<string> NodeOption() => new("--node")
+    {
+        Description = "HTTP address of the node to talk to",
+        DefaultValueFactory = _ => DefaultNode,
+    };
+
+    public static Option<bool> JsonOption(string what) => new("--json") { Description = what };
+}

@@ -1,0 +1,107 @@
+using System.CommandLine;
+using System.Globalization;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using PeerPatch.Node.Hosting;
+using PeerPatch.Storage;
+
+namespace PeerPatch.Node.Cli;
+
+/// <summary>`peerpatch run`: the daemon. Options override the config file and PEERPATCH_* variables.</summary>
+internal static class RunCommand
+{
+    public static Command Create()
+    {
+        var config = new Option<string?>("--config") { Description = $"JSON config file (default {NodeOptions.DefaultConfigFile()} when present)" };
+        var data = new Option<string?>("--data") { Description = $"data directory (default {NodeOptions.DefaultDataDir()})" };
+        var port = new Option<int?>("--port") { Description = "LiteNetLib UDP port (default 47470)" };
+        var httpPort = new Option<int?>("--http-port") { Description = "HTTP port (default 47471)" };
+        var bind = new Option<string?>("--bind") { Description = "address to bind (default 0.0.0.0)" };
+        var role = new Option<string?>("--role") { Description = "auto|server|client (default auto)" };
+        role.AcceptOnlyFromAmong("auto", "server", "client");
+        var server = new Option<string?>("--server") { Description = "the LAN server as HOST:UDPPORT" };
+        var source = new Option<string[]>("--source") { Description = "patch source: manifest:URL (URL may contain {os}); repeatable", AllowMultipleArgumentsPerToken = false };
+        var os = new Option<string?>("--os-version") { Description = "OS version key (default detected, e.g. debian-12-amd64)" };
+        var interval = new Option<string?>("--update-interval") { Description = "time between update passes, e.g. 6h; 0 = only on demand (default 6h)" };
+
+        var command = new Command("run", "Run a node (the daemon).") { config, data, port, httpPort, bind, role, server, source, os, interval };
+        command.SetAction(async (result, ct) =>
+        {
+            var overrides = new Dictionary<string, string?>();
+            void Set(string key, string? value)
+            {
+                if (value is not null)
+                {
+                    overrides[key] = value;
+                }
+            }
+
+            Set(nameof(NodeOptions.DataDir), result.GetValue(data));
+            Set(nameof(NodeOptions.Port), result.GetValue(port)?.ToString(CultureInfo.InvariantCulture));
+            Set(nameof(NodeOptions.HttpPort), result.GetValue(httpPort)?.ToString(CultureInfo.InvariantCulture));
+            Set(nameof(NodeOptions.Bind), result.GetValue(bind));
+            Set(nameof(NodeOptions.Role), result.GetValue(role));
+            Set(nameof(NodeOptions.Server), result.GetValue(server));
+            Set(nameof(NodeOptions.OsVersion), result.GetValue(os));
+            var sources = result.GetValue(source) ?? [];
+            for (var i = 0; i < sources.Length; i++)
+            {
+                overrides[$"{nameof(NodeOptions.Sources)}:{i}"] = sources[i];
+            }
+
+            if (result.GetValue(interval) is { } text)
+            {
+                if (!Duration.TryParse(text, out var span))
+                {
+                    await Console.Error.WriteLineAsync($"peerpatch: --update-interval '{text}' is not a duration (examples: 6h, 30m, 0)").ConfigureAwait(false);
+                    return 2;
+                }
+
+                overrides[nameof(NodeOptions.UpdateInterval)] = span.ToString("c", CultureInfo.InvariantCulture);
+            }
+
+            WebApplication app;
+            try
+            {
+                var builder = new ConfigurationBuilder().AddJsonFile(NodeOptions.DefaultConfigFile(), optional: true, reloadOnChange: false);
+                if (result.GetValue(config) is { } file)
+                {
+                    builder.AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: false);
+                }
+
+                builder.AddEnvironmentVariables("PEERPATCH_").AddInMemoryCollection(overrides);
+                app = NodeHost.Build(builder.Build());
+            }
+            catch (Exception e) when (e is OptionsValidationException or DataDirectoryInUseException or InvalidDataException
+                                       or FileNotFoundException or InvalidOperationException or UnauthorizedAccessException or FormatException)
+            {
+                await Console.Error.WriteLineAsync($"peerpatch: {e.Message}").ConfigureAwait(false);
+                return 2;
+            }
+
+            await using (app.ConfigureAwait(false))
+            {
+                try
+                {
+                    await app.StartAsync(ct).ConfigureAwait(false);
+                    await app.WaitForShutdownAsync(ct).ConfigureAwait(false);
+                }
+                catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException || e.Message.Contains("address", StringComparison.OrdinalIgnoreCase))
+                {
+                    await Console.Error.WriteLineAsync($"peerpatch: {e.Message}").ConfigureAwait(false);
+                    return 2;
+                }
+                catch (InvalidOperationException e)
+                {
+                    await Console.Error.WriteLineAsync($"peerpatch: {e.Message}").ConfigureAwait(false);
+                    return 2;
+                }
+            }
+
+            return 0;
+        });
+        return command;
+    }
+}

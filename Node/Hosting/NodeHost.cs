@@ -1,0 +1,168 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using PeerPatch.Node.Cluster;
+using PeerPatch.Node.Http;
+using PeerPatch.Node.Serving;
+using PeerPatch.Node.Sources;
+using PeerPatch.Node.Transport;
+using PeerPatch.Node.Updating;
+using Serilog;
+using Serilog.Events;
+
+namespace PeerPatch.Node.Hosting;
+
+/// <summary>Builds a node: configuration, logging, the data directory, every service and the HTTP endpoints.</summary>
+internal static class NodeHost
+{
+    public static WebApplication Build(IConfiguration configuration)
+    {
+        var options = new NodeOptions();
+        configuration.Bind(options);
+        var validation = new NodeOptionsValidator().Validate(null, options);
+        if (validation.Failed)
+        {
+            throw new OptionsValidationException(nameof(NodeOptions), typeof(NodeOptions), validation.Failures);
+        }
+
+        var time = TimeProvider.System;
+        var random = new SystemRandomSource();
+        var data = NodeData.Open(options, random, time);
+        try
+        {
+            return Build(configuration, options, data, time, random);
+        }
+        catch
+        {
+            data.Dispose();
+            throw;
+        }
+    }
+
+    private static WebApplication Build(IConfiguration configuration, NodeOptions options, NodeData data, TimeProvider time, IRandomSource random)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddConfiguration(configuration);
+        builder.Host.UseSystemd();
+        builder.Host.UseWindowsService(o => o.ServiceName = "PeerPatch");
+        ConfigureLogging(builder, options);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Listen(IPAddress.Parse(options.Bind), options.HttpPort);
+            k.AddServerHeader = false;
+            k.Limits.MaxConcurrentConnections = 4096;
+            k.Limits.MaxRequestBodySize = 1 << 20; // pushes raise it to their declared size
+            k.Limits.MaxRequestHeadersTotalSize = 32 * 1024;
+            k.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(10);
+            k.Limits.KeepAliveTimeout = TimeSpan.FromMinutes(2);
+        });
+
+        var services = builder.Services;
+        var identity = new NodeIdentity(data.NodeId, random.NextId().ToString("x16", System.Globalization.CultureInfo.InvariantCulture), options.OsVersion ?? OsVersionDetector.Detect(), NodeIdentity.BuildVersion);
+        services.AddSingleton(options);
+        services.AddSingleton(data);
+        services.AddSingleton(data.Database);
+        services.AddSingleton(data.Store);
+        services.AddSingleton(identity);
+        services.AddSingleton(time);
+        services.AddSingleton(random);
+        services.AddSingleton(new NodeStartTime(time.GetUtcNow()));
+        services.AddSingleton<NodeStats>();
+        services.AddSingleton<HttpEndpointInfo>();
+        services.AddSingleton<ClusterState>();
+        services.AddSingleton(new TransportOptions());
+        services.AddSingleton(new ClaimPolicy(options.ClaimLease, options.ClaimStallTimeout, TimeSpan.FromMilliseconds(250)));
+        services.AddSingleton<ClaimTable>();
+        services.AddSingleton(_ =>
+        {
+            var index = new PatchIndex();
+            index.Load(data.Database.ListPatches());
+            return index;
+        });
+        services.AddSingleton<HitRecorder>();
+        services.AddHostedService(sp => sp.GetRequiredService<HitRecorder>());
+        services.AddSingleton<PatchServer>();
+        services.AddSingleton<ILanRequestHandler>(sp => sp.GetRequiredService<PatchServer>());
+        services.AddSingleton<LanTransport>();
+        services.AddHostedService(sp => sp.GetRequiredService<LanTransport>());
+        services.AddHostedService<BlobScrubber>();
+
+        services.AddKeyedSingleton(HttpClients.Internet, (_, _) => new HttpClient(new SocketsHttpHandler
+        {
+            ConnectTimeout = TimeSpan.FromSeconds(15),
+            AutomaticDecompression = DecompressionMethods.None,
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        })
+        { Timeout = Timeout.InfiniteTimeSpan, DefaultRequestHeaders = { { "User-Agent", $"PeerPatch/{identity.SoftwareVersion}" } } });
+        services.AddKeyedSingleton(HttpClients.Lan, (_, _) => new HttpClient(new SocketsHttpHandler
+        {
+            UseProxy = false,
+            ConnectTimeout = TimeSpan.FromSeconds(2),
+            AutomaticDecompression = DecompressionMethods.None,
+        })
+        { Timeout = Timeout.InfiniteTimeSpan, DefaultRequestHeaders = { { "User-Agent", $"PeerPatch/{identity.SoftwareVersion}" } } });
+
+        foreach (var text in options.Sources)
+        {
+            SourceSpec.TryParse(text, out var spec, out _);
+            services.AddSingleton<IPatchSource>(sp => new ManifestFeedSource(spec.Target, sp.GetRequiredKeyedService<HttpClient>(HttpClients.Internet), options.MaxPatchBytes));
+        }
+
+        services.AddSingleton<IServerChannelProvider, ServerChannelProvider>();
+        services.AddSingleton<InternetDownloader>();
+        services.AddSingleton<LanFetcher>();
+        services.AddSingleton<PatchApplier>();
+        services.AddSingleton<PatchPipeline>();
+        services.AddSingleton<UpdateRunner>();
+        services.AddHostedService<UpdateScheduler>();
+        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.WriteIndented = false);
+
+        var app = builder.Build();
+        BlobEndpoints.Map(app);
+        DatabaseEndpoints.Map(app);
+        StatusEndpoints.Map(app);
+        UpdateEndpoints.Map(app);
+
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PeerPatch.Node");
+        var cluster = app.Services.GetRequiredService<ClusterState>();
+        log.LogInformation(
+            "node {PeerId} starting: role {Role}, server {Server}, os {Os}, data {DataDir}, udp {Port}, http {HttpPort}",
+            identity.NodeId, cluster.Role, cluster.ServerAddress ?? "this node", identity.OsVersion, options.DataDir, options.Port, options.HttpPort);
+        log.LogInformation(
+            "data directory checked: {Temps} temp files removed, {Dropped} missing/wrong blobs dropped, {Orphans} unrecorded files removed; {Blobs} blobs ({Bytes} bytes) kept, cap {Cap} bytes",
+            data.Report.TempFilesRemoved, data.Report.MissingOrWrongBlobsDropped, data.Report.OrphanFilesRemoved, data.Report.BlobsKept, data.Report.BytesKept, data.Store.Options.CapacityBytes);
+        if (options.Sources.Count == 0)
+        {
+            log.LogInformation("no patch source configured (--source manifest:URL): serving the LAN only");
+        }
+
+        return app;
+    }
+
+    private static void ConfigureLogging(WebApplicationBuilder builder, NodeOptions options)
+    {
+        var logDir = Path.Combine(Path.GetFullPath(options.DataDir), "logs");
+        builder.Services.AddSerilog((_, lc) => lc
+            .MinimumLevel.Information()
+            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
+            .MinimumLevel.Override("System.Net.Http", LogEventLevel.Warning)
+            .ReadFrom.Configuration(builder.Configuration)
+            .Enrich.FromLogContext()
+            .WriteTo.Console(
+                outputTemplate: "{Timestamp:HH:mm:ss.fff} [{Level:u3}] {Message:lj} {PassId}{NewLine}{Exception}",
+                standardErrorFromLevel: LogEventLevel.Verbose)
+            .WriteTo.File(
+                Path.Combine(logDir, "peerpatch-.log"),
+                rollingInterval: RollingInterval.Day,
+                retainedFileCountLimit: 14,
+                fileSizeLimitBytes: 64L << 20,
+                rollOnFileSizeLimit: true,
+                outputTemplate: "{Timestamp:o} [{Level:u3}] {SourceContext} {Message:lj} {Properties:j}{NewLine}{Exception}"));
+    }
+}

@@ -1,0 +1,91 @@
+namespace PeerPatch.Node.Hosting;
+
+/// <summary>
+/// Every setting of a node. Bound from (later wins): /etc/peerpatch/peerpatch.json (Windows:
+/// %ProgramData%\PeerPatch\peerpatch.json), the file named by --config, PEERPATCH_* environment variables
+/// (PEERPATCH_HTTPPORT=8080, PEERPATCH_SOURCES__0=manifest:URL) and command-line options.
+/// Durations in files and variables use TimeSpan syntax ("06:00:00"); the command line also takes "6h", "30m", "90s".
+/// </summary>
+public sealed class NodeOptions
+{
+    /// <summary>Data directory (database, blobs, logs). Default: /var/lib/peerpatch as root, else ~/.local/share/peerpatch; %ProgramData%\PeerPatch on Windows.</summary>
+    public string DataDir { get; set; } = DefaultDataDir();
+
+    /// <summary>LiteNetLib (UDP) port for LAN messages. Default 47470.</summary>
+    public int Port { get; set; } = 47470;
+
+    /// <summary>HTTP data-plane port. Default 47471.</summary>
+    public int HttpPort { get; set; } = 47471;
+
+    /// <summary>Address to bind both ports to. Default 0.0.0.0 (all IPv4 interfaces).</summary>
+    public string Bind { get; set; } = "0.0.0.0";
+
+    /// <summary>auto, server or client. Default auto: server unless <see cref="Server"/> names one.</summary>
+    public RoleSetting Role { get; set; } = RoleSetting.Auto;
+
+    /// <summary>The LAN server as HOST:UDPPORT; overrides discovery. Default none.</summary>
+    public string? Server { get; set; }
+
+    /// <summary>Patch sources: "manifest:URL" (URL may contain {os}). Default none.</summary>
+    public List<string> Sources { get; set; } = [];
+
+    /// <summary>OS version key. Default: detected, e.g. debian-12-amd64.</summary>
+    public string? OsVersion { get; set; }
+
+    /// <summary>Time between automatic update passes; zero runs passes only on demand. Default 6 h.</summary>
+    public TimeSpan UpdateInterval { get; set; } = TimeSpan.FromHours(6);
+
+    /// <summary>Blob cache cap in bytes; 0 derives it from <see cref="CacheCapPercent"/>. Default 0.</summary>
+    public long CacheCapBytes { get; set; }
+
+    /// <summary>Blob cache cap as a share of the data directory's free disk at start (when <see cref="CacheCapBytes"/> is 0). Default 20.</summary>
+    public int CacheCapPercent { get; set; } = 20;
+
+    /// <summary>Largest patch accepted from anyone. Default 64 GiB.</summary>
+    public long MaxPatchBytes { get; set; } = 64L << 30;
+
+    /// <summary>How long a lookup may take before the node falls back to the internet. Default 2 s.</summary>
+    public TimeSpan LookupTimeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Lifetime of a download claim between renewals. Default 15 s.</summary>
+    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>A claim whose holder reports no progress for this long passes to the next node. Default 60 s.</summary>
+    public TimeSpan ClaimStallTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Longest a node waits for another node's download before going to the internet itself. Default 30 min.</summary>
+    public TimeSpan ClaimWaitMax { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>A LAN transfer that delivers no byte for this long is abandoned for the internet. Default 15 s.</summary>
+    public TimeSpan LanStallTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>An internet transfer that delivers no byte for this long is retried. Default 60 s.</summary>
+    public TimeSpan InternetStallTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Attempts per internet download (with exponential back-off). Default 3.</summary>
+    public int InternetAttempts { get; set; } = 3;
+
+    /// <summary>Default time limit of an apply command (a feed may set its own). Default 30 min.</summary>
+    public TimeSpan ApplyTimeout { get; set; } = TimeSpan.FromMinutes(30);
+
+    internal static string DefaultDataDir()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.CommonApplicationData), "PeerPatch");
+        }
+
+        if (Environment.UserName == "root")
+        {
+            return "/var/lib/peerpatch";
+        }
+
+        var xdg = Environment.GetEnvironmentVariable("XDG_DATA_HOME");
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        return Path.Combine(string.IsNullOrEmpty(xdg) ? Path.Combine(home, ".local", "share") : xdg, "peerpatch");
+    }
+
+    internal static string DefaultConfigFile() => OperatingSystem.IsWindows()
+        ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.CommonApplicationData), "PeerPatch", "peerpatch.json")
+        : "/etc/peerpatch/peerpatch.json";
+}

@@ -1,0 +1,276 @@
+using System.Buffers;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Logging;
+using Microsoft.Net.Http.Headers;
+using PeerPatch.Node.Cluster;
+using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Serving;
+using PeerPatch.Protocol;
+using PeerPatch.Storage;
+
+namespace PeerPatch.Node.Http;
+
+/// <summary>
+/// GET/HEAD /v1/blobs/{sha256}: served from disk with ETag and single Range support. A full GET is hashed while
+/// it streams and its last chunk is held back until the hash matches: a blob corrupted on disk is never
+/// delivered complete; the connection is aborted and the blob removed. A Range is served only from a blob
+/// whose current bytes were verified (re-hashed first if the file changed).
+/// PUT /v1/blobs/{sha256}?os=&amp;name=&amp;url= streams into the blob store; wrong bytes or more than the declared
+/// size are refused with 4xx and leave nothing behind.
+/// </summary>
+internal static partial class BlobEndpoints
+{
+    private const int ChunkBytes = 256 * 1024;
+
+    public static void Map(WebApplication app)
+    {
+        app.MapMethods("/v1/blobs/{sha256}", [HttpMethods.Get, HttpMethods.Head], GetAsync);
+        app.MapPut("/v1/blobs/{sha256}", PutAsync);
+    }
+
+    private static async Task GetAsync(HttpContext ctx, string sha256, BlobStore store, NodeStats stats, ILoggerFactory loggers)
+    {
+        var logger = loggers.CreateLogger("PeerPatch.Node.Http.Blobs");
+        if (!WireFormat.IsSha256(sha256))
+        {
+            ctx.Response.StatusCode = StatusCodes.Status400BadRequest;
+            return;
+        }
+
+        if (!store.TryGetSize(sha256, out var size))
+        {
+            ctx.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        var etag = new EntityTagHeaderValue($"\"{sha256}\"");
+        var headers = ctx.Response.GetTypedHeaders();
+        headers.ETag = etag;
+        ctx.Response.Headers.AcceptRanges = "bytes";
+        ctx.Response.Headers.CacheControl = "public, max-age=31536000, immutable";
+        ctx.Response.ContentType = "application/octet-stream";
+        var request = ctx.Request.GetTypedHeaders();
+        if (request.IfNoneMatch.Any(t => t.Compare(etag, useStrongComparison: false) || t.Equals(EntityTagHeaderValue.Any)))
+        {
+            ctx.Response.StatusCode = StatusCodes.Status304NotModified;
+            return;
+        }
+
+        var range = request.Range;
+        var ifRangeOk = request.IfRange is null || (request.IfRange.EntityTag?.Compare(etag, useStrongComparison: true) ?? false);
+        if (range is { Ranges.Count: 1 } && range.Unit == "bytes" && ifRangeOk)
+        {
+            await ServeRangeAsync(ctx, sha256, size, range.Ranges.First(), store, stats, logger).ConfigureAwait(false);
+            return;
+        }
+
+        ctx.Response.ContentLength = size;
+        if (HttpMethods.IsHead(ctx.Request.Method))
+        {
+            return;
+        }
+
+        await ServeVerifiedAsync(ctx, sha256, store, stats, logger).ConfigureAwait(false);
+    }
+
+    private static async Task ServeRangeAsync(HttpContext ctx, string sha256, long size, RangeItemHeaderValue parsed, BlobStore store, NodeStats stats, ILogger logger)
+    {
+        long from, to;
+        if (parsed.From is null)
+        {
+            var suffix = Math.Min(parsed.To ?? 0, size);
+            (from, to) = (size - suffix, size - 1);
+        }
+        else
+        {
+            (from, to) = (parsed.From.Value, Math.Min(parsed.To ?? (size - 1), size - 1));
+        }
+
+        if (from < 0 || from >= size || to < from)
+        {
+            ctx.Response.StatusCode = StatusCodes.Status416RangeNotSatisfiable;
+            ctx.Response.Headers.ContentRange = $"bytes */{size}";
+            return;
+        }
+
+        if (!store.IsVerified(sha256) && !await store.VerifyAsync(sha256, ctx.RequestAborted).ConfigureAwait(false))
+        {
+            stats.CorruptBlob();
+            Log.Corrupt(logger, sha256);
+            ctx.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        var length = to - from + 1;
+        ctx.Response.StatusCode = StatusCodes.Status206PartialContent;
+        ctx.Response.Headers.ContentRange = $"bytes {from}-{to}/{size}";
+        ctx.Response.ContentLength = length;
+        if (HttpMethods.IsHead(ctx.Request.Method))
+        {
+            return;
+        }
+
+        await ctx.Response.SendFileAsync(store.PathFor(sha256), from, length, ctx.RequestAborted).ConfigureAwait(false);
+        stats.AddLanBytesServed(length);
+    }
+
+    private static async Task ServeVerifiedAsync(HttpContext ctx, string sha256, BlobStore store, NodeStats stats, ILogger logger)
+    {
+        var file = store.OpenRead(sha256);
+        if (file is null)
+        {
+            ctx.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        var current = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+        var held = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var heldCount = 0;
+        try
+        {
+            await using (file.ConfigureAwait(false))
+            {
+                while (true)
+                {
+                    var read = await file.ReadAsync(current.AsMemory(0, ChunkBytes), ctx.RequestAborted).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        break;
+                    }
+
+                    hash.AppendData(current, 0, read);
+                    if (heldCount > 0)
+                    {
+                        await ctx.Response.Body.WriteAsync(held.AsMemory(0, heldCount), ctx.RequestAborted).ConfigureAwait(false);
+                        stats.AddLanBytesServed(heldCount);
+                    }
+
+                    (current, held, heldCount) = (held, current, read);
+                }
+            }
+
+            if (Convert.ToHexStringLower(hash.GetHashAndReset()) != sha256)
+            {
+                // Never complete a response with bytes that do not match their name.
+                stats.CorruptBlob();
+                Log.Corrupt(logger, sha256);
+                store.Remove(sha256);
+                ctx.Abort();
+                return;
+            }
+
+            store.MarkVerified(sha256);
+            if (heldCount > 0)
+            {
+                await ctx.Response.Body.WriteAsync(held.AsMemory(0, heldCount), ctx.RequestAborted).ConfigureAwait(false);
+                stats.AddLanBytesServed(heldCount);
+            }
+        }
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+        {
+            // client went away
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(current);
+            ArrayPool<byte>.Shared.Return(held);
+        }
+    }
+
+    private static async Task<IResult> PutAsync(
+        HttpContext ctx,
+        string sha256,
+        BlobStore store,
+        PatchServer server,
+        ClusterState cluster,
+        NodeOptions options,
+        NodeStats stats,
+        TimeProvider time,
+        ILoggerFactory loggers)
+    {
+        var logger = loggers.CreateLogger("PeerPatch.Node.Http.Blobs");
+        var os = ctx.Request.Query["os"].ToString();
+        var name = ctx.Request.Query["name"].ToString();
+        var url = ctx.Request.Query["url"].ToString();
+        var node = ctx.Request.Headers[HttpHeaders.NodeId].ToString();
+        IResult Reject(int status, string reason)
+        {
+            stats.PushRejected();
+            Log.PushRejected(logger, name, sha256, ctx.Connection.RemoteIpAddress?.ToString() ?? "?", status, reason);
+            return Results.Problem(reason, statusCode: status);
+        }
+
+        if (!cluster.IsServer)
+        {
+            return Reject(StatusCodes.Status409Conflict, "this node is not the LAN server");
+        }
+
+        if (!WireFormat.IsSha256(sha256) || !WireFormat.IsOsVersion(os) || !WireFormat.IsPatchName(name))
+        {
+            return Reject(StatusCodes.Status400BadRequest, "need a lowercase SHA-256 in the path, and valid os and name query parameters");
+        }
+
+        var upstream = url.Length is > 0 and <= ProtocolLimits.MaxUrlLength && Uri.TryCreate(url, UriKind.Absolute, out var u)
+            && (u.Scheme == Uri.UriSchemeHttp || u.Scheme == Uri.UriSchemeHttps) ? url : null;
+        var declared = ctx.Request.ContentLength;
+        if (declared is null)
+        {
+            return Reject(StatusCodes.Status411LengthRequired, "Content-Length is required");
+        }
+
+        if (declared > options.MaxPatchBytes)
+        {
+            return Reject(StatusCodes.Status413PayloadTooLarge, $"declared {declared} bytes, more than the {options.MaxPatchBytes}-byte limit");
+        }
+
+        var addedBy = WireFormat.IsNodeId(node) ? node : "unknown";
+        var record = new PatchRecord(os, name, sha256, declared.Value, upstream, time.GetUtcNow(), addedBy, 0, null);
+        if (store.TryGetSize(sha256, out var existing) && existing == declared)
+        {
+            store.RecordPatch(record);
+            server.OnStored(os, name, sha256, existing);
+            return Results.Ok(new { status = "already present", sha256, size = existing });
+        }
+
+        if (ctx.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = declared;
+        }
+
+        await using var writer = store.BeginWrite(sha256, declared.Value, declared.Value);
+        writer.Patch = record;
+        var result = await writer.CopyFromAsync(ctx.Request.Body, ctx.RequestAborted).ConfigureAwait(false);
+        if (!result.Succeeded)
+        {
+            var status = result.Status switch
+            {
+                BlobWriteStatus.HashMismatch => StatusCodes.Status422UnprocessableEntity,
+                BlobWriteStatus.TooLarge => StatusCodes.Status413PayloadTooLarge,
+                BlobWriteStatus.StorageFailed => StatusCodes.Status507InsufficientStorage,
+                _ => StatusCodes.Status400BadRequest,
+            };
+            return Reject(status, result.Message ?? result.Status.ToString());
+        }
+
+        server.OnStored(os, name, sha256, result.Bytes);
+        stats.PushAccepted();
+        Log.PushAccepted(logger, name, sha256, result.Bytes, addedBy);
+        return Results.Created($"/v1/blobs/{sha256}", new { status = "stored", sha256, size = result.Bytes });
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 500, Level = LogLevel.Error, Message = "blob {PatchHash} is corrupt on disk: not served, removed")]
+        public static partial void Corrupt(ILogger logger, string patchHash);
+
+        [LoggerMessage(EventId = 501, Level = LogLevel.Warning, Message = "push of {Patch} ({PatchHash}) from {Remote} rejected with {Status}: {Reason}")]
+        public static partial void PushRejected(ILogger logger, string patch, string patchHash, string remote, int status, string reason);
+
+        [LoggerMessage(EventId = 502, Level = LogLevel.Information, Message = "push of {Patch} ({PatchHash}, {Bytes} bytes) from {PeerId} stored")]
+        public static partial void PushAccepted(ILogger logger, string patch, string patchHash, long bytes, string peerId);
+    }
+}

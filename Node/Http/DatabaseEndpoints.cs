@@ -1,0 +1,24 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using PeerPatch.Protocol;
+using PeerPatch.Storage;
+
+namespace PeerPatch.Node.Http;
+
+/// <summary>GET /v1/patches[?os=KEY]: the patch database as JSON (claim 3: the server publishes its database).</summary>
+internal static class DatabaseEndpoints
+{
+    public static void Map(WebApplication app) => app.MapGet("/v1/patches", (string? os, PatchDatabase db) =>
+    {
+        if (os is not null && !WireFormat.IsOsVersion(os))
+        {
+            return Results.Problem("os must be 1-64 of [a-z0-9._-]", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var rows = db.ListPatches(os).Select(r => new PatchJson(
+            r.OsVersion, r.PatchName, r.Sha256, r.Size, r.UpstreamUrl, r.AddedAt, r.AddedBy, r.Hits, r.LastHit, $"/v1/blobs/{r.Sha256}"));
+        return Results.Ok(rows);
+    });
+
+    internal sealed record PatchJson(string Os, string Name, string Sha256, long Size, string? UpstreamUrl, DateTimeOffset AddedAt, string AddedBy, long Hits, DateTimeOffset? LastHit, string BlobUrl);
+}

@@ -1,0 +1,3 @@
+using PeerPatch.Node.Cli;
+
+return await CliApp.RunAsync(args).ConfigureAwait(false);

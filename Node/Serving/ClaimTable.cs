@@ -1,0 +1,149 @@
+using PeerPatch.Node.Hosting;
+
+namespace PeerPatch.Node.Serving;
+
+/// <summary>
+/// Single flight for misses: per patch, at most one node at a time holds a download claim with a lease; the
+/// others are told "in flight" and ask again. A claim ends when its holder pushes the blob, releases it, stops
+/// renewing it (it died), or renews without progress for <see cref="ClaimPolicy.StallTimeout"/> (it stalled);
+/// the next asker then gets it. Pure policy: no I/O, time comes in as <c>now</c>.
+/// </summary>
+internal sealed class ClaimTable(ClaimPolicy policy, IRandomSource random)
+{
+    private readonly object _lock = new();
+    private readonly Dictionary<string, Claim> _byKey = new(StringComparer.Ordinal);
+    private readonly Dictionary<ulong, Claim> _byId = [];
+
+    /// <summary>Claims alive or not yet pruned.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _byKey.Count;
+            }
+        }
+    }
+
+    /// <summary>Grants the claim for <paramref name="key"/> to <paramref name="nodeId"/> unless a live claim of another node exists.</summary>
+    public ClaimDecision Acquire(string key, string? sha256, string nodeId, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            if (_byKey.TryGetValue(key, out var existing))
+            {
+                if (IsAlive(existing, now) && existing.Holder != nodeId)
+                {
+                    return new ClaimDecision(false, 0, TimeSpan.Zero, existing.Bytes, policy.RetryAfter);
+                }
+
+                if (IsAlive(existing, now))
+                {
+                    existing.ExpiresAt = now + policy.Lease; // the holder asked again: same claim
+                    return new ClaimDecision(true, existing.Id, policy.Lease, existing.Bytes, TimeSpan.Zero);
+                }
+
+                Remove(existing);
+            }
+
+            var claim = new Claim(random.NextId(), key, sha256, nodeId, now) { ExpiresAt = now + policy.Lease, LastProgressAt = now };
+            _byKey[key] = claim;
+            _byId[claim.Id] = claim;
+            return new ClaimDecision(true, claim.Id, policy.Lease, 0, TimeSpan.Zero);
+        }
+    }
+
+    /// <summary>Extends a live claim whose holder made progress. False: the claim is gone (expired, stalled, released).</summary>
+    public bool Renew(ulong claimId, long bytesDone, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            if (!_byId.TryGetValue(claimId, out var claim) || !IsAlive(claim, now))
+            {
+                return false;
+            }
+
+            if (bytesDone > claim.Bytes)
+            {
+                claim.Bytes = bytesDone;
+                claim.LastProgressAt = now;
+            }
+
+            claim.ExpiresAt = now + policy.Lease;
+            return IsAlive(claim, now);
+        }
+    }
+
+    /// <summary>Ends a claim (download failed, or push done).</summary>
+    public void Release(ulong claimId)
+    {
+        lock (_lock)
+        {
+            if (_byId.TryGetValue(claimId, out var claim))
+            {
+                Remove(claim);
+            }
+        }
+    }
+
+    /// <summary>Ends every claim for a blob that has just been stored.</summary>
+    public void Complete(string sha256)
+    {
+        lock (_lock)
+        {
+            foreach (var claim in _byId.Values.Where(c => c.Sha256 == sha256).ToList())
+            {
+                Remove(claim);
+            }
+        }
+    }
+
+    /// <summary>The hash a live claim for <paramref name="key"/> expects, if any.</summary>
+    public string? ExpectedSha(string key, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            return _byKey.TryGetValue(key, out var claim) && IsAlive(claim, now) ? claim.Sha256 : null;
+        }
+    }
+
+    /// <summary>Drops dead claims.</summary>
+    public int Prune(DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            var dead = _byId.Values.Where(c => !IsAlive(c, now)).ToList();
+            dead.ForEach(Remove);
+            return dead.Count;
+        }
+    }
+
+    private bool IsAlive(Claim claim, DateTimeOffset now) =>
+        now < claim.ExpiresAt && now - claim.LastProgressAt < policy.StallTimeout;
+
+    private void Remove(Claim claim)
+    {
+        _byKey.Remove(claim.Key);
+        _byId.Remove(claim.Id);
+    }
+
+    private sealed class Claim(ulong id, string key, string? sha256, string holder, DateTimeOffset grantedAt)
+    {
+        public ulong Id { get; } = id;
+
+        public string Key { get; } = key;
+
+        public string? Sha256 { get; } = sha256;
+
+        public string Holder { get; } = holder;
+
+        public DateTimeOffset GrantedAt { get; } = grantedAt;
+
+        public DateTimeOffset ExpiresAt { get; set; }
+
+        public DateTimeOffset LastProgressAt { get; set; }
+
+        public long Bytes { get; set; }
+    }
+}

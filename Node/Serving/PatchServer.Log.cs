@@ -1,0 +1,19 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+
+namespace PeerPatch.Node.Serving;
+
+internal sealed partial class PatchServer
+{
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 300, Level = LogLevel.Information, Message = "node {PeerId} at {EndPoint} joined ({Os}, v{Version})")]
+        public static partial void Hello(ILogger logger, string peerId, IPEndPoint endPoint, string os, string version);
+
+        [LoggerMessage(EventId = 301, Level = LogLevel.Information, Message = "miss for {Patch}: claim {ClaimId} granted to {PeerId}")]
+        public static partial void ClaimGranted(ILogger logger, string patch, string peerId, ulong claimId);
+
+        [LoggerMessage(EventId = 302, Level = LogLevel.Information, Message = "claim {ClaimId} released: {Reason}")]
+        public static partial void ClaimReleased(ILogger logger, ulong claimId, string? reason);
+    }
+}

@@ -1,0 +1,116 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using PeerPatch.Node.Cluster;
+using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Transport;
+using PeerPatch.Protocol.Messages;
+using PeerPatch.Storage;
+
+namespace PeerPatch.Node.Serving;
+
+/// <summary>
+/// The LAN server's answers: lookups from the in-memory index and the blob store's in-memory map (no disk
+/// I/O on this path), claims from <see cref="ClaimTable"/>, hit counts batched by <see cref="HitRecorder"/>.
+/// Runs on the transport's receive thread, and in-process for the server's own update passes.
+/// </summary>
+internal sealed partial class PatchServer(
+    BlobStore store,
+    PatchIndex index,
+    ClaimTable claims,
+    ClaimPolicy policy,
+    HitRecorder hits,
+    ClusterState cluster,
+    NodeIdentity self,
+    HttpEndpointInfo http,
+    NodeStats stats,
+    TimeProvider time,
+    ILogger<PatchServer> logger) : ILanRequestHandler
+{
+    public IMessage Handle(IMessage request, IPEndPoint from)
+    {
+        if (request is Hello hello)
+        {
+            Log.Hello(logger, hello.NodeId, from, hello.OsVersion, hello.SoftwareVersion);
+            return new HelloAck(self.NodeId, self.InstanceId, cluster.Role, http.Port, self.SoftwareVersion);
+        }
+
+        if (!cluster.IsServer)
+        {
+            return new ErrorReply(ErrorCode.NotServer, "this node is not the LAN server");
+        }
+
+        return request switch
+        {
+            Lookup lookup => Lookup(lookup),
+            ClaimRenew renew => Renew(renew),
+            ClaimRelease release => Release(release),
+            PushDone done => PushDone(done),
+            _ => new ErrorReply(ErrorCode.BadRequest, $"unexpected {request.GetType().Name}"),
+        };
+    }
+
+    public LookupResult Lookup(Lookup lookup)
+    {
+        var sha = lookup.ExpectedSha256;
+        if (sha is null && index.TryGetLatest(lookup.OsVersion, lookup.PatchName, out var latest, out _))
+        {
+            sha = latest;
+        }
+
+        if (sha is not null && store.TryGetSize(sha, out var size))
+        {
+            if (!index.Contains(lookup.OsVersion, lookup.PatchName, sha))
+            {
+                // Same bytes known under another name: content addressing makes it a hit; remember the name.
+                index.Add(lookup.OsVersion, lookup.PatchName, sha, size);
+                hits.RecordRow(new PatchRecord(lookup.OsVersion, lookup.PatchName, sha, size, null, time.GetUtcNow(), lookup.NodeId, 0, null));
+            }
+
+            hits.RecordHit(lookup.OsVersion, lookup.PatchName, sha);
+            stats.Hit();
+            return LookupResult.Hit(sha, size, "/v1/blobs/" + sha);
+        }
+
+        var decision = claims.Acquire(ClaimKey(lookup.OsVersion, lookup.PatchName, lookup.ExpectedSha256), lookup.ExpectedSha256, lookup.NodeId, time.GetUtcNow());
+        if (decision.Granted)
+        {
+            stats.Miss();
+            Log.ClaimGranted(logger, lookup.PatchName, lookup.NodeId, decision.ClaimId);
+            return LookupResult.Miss(decision.ClaimId, (int)decision.Lease.TotalMilliseconds);
+        }
+
+        stats.InFlight();
+        return LookupResult.InFlight(decision.HolderBytes, (int)decision.RetryAfter.TotalMilliseconds);
+    }
+
+    public Ack Renew(ClaimRenew renew)
+    {
+        var alive = claims.Renew(renew.ClaimId, renew.BytesDone, time.GetUtcNow());
+        return new Ack(alive, alive ? (int)ClaimLeaseMs : 0, alive ? null : "claim expired or revoked");
+    }
+
+    public Ack Release(ClaimRelease release)
+    {
+        claims.Release(release.ClaimId);
+        Log.ClaimReleased(logger, release.ClaimId, release.Reason);
+        return new Ack(true, 0, null);
+    }
+
+    public Ack PushDone(PushDone done)
+    {
+        claims.Release(done.ClaimId);
+        var stored = store.TryGetSize(done.Sha256, out var size) && size == done.Size;
+        return new Ack(stored, 0, stored ? null : "blob not stored");
+    }
+
+    /// <summary>Called when a pushed (or own) blob has been stored: the patch becomes a hit and its claims end.</summary>
+    public void OnStored(string os, string name, string sha256, long size)
+    {
+        index.Add(os, name, sha256, size);
+        claims.Complete(sha256);
+    }
+
+    private double ClaimLeaseMs => policy.Lease.TotalMilliseconds;
+
+    internal static string ClaimKey(string os, string name, string? sha) => string.Concat(os, "\n", name, "\n", sha);
+}

@@ -1,0 +1,7 @@
+namespace PeerPatch.Node.Sources;
+
+/// <summary>One patch as the upstream list gives it: the only authority for its hash, size and how to apply it.</summary>
+internal sealed record PatchSpec(string OsVersion, string Name, Uri Url, string Sha256, long Size, ApplySpec Apply);
+
+/// <summary>How to apply a patch: a command, its arguments ("{file}" is replaced by the verified file's path) and a time limit.</summary>
+internal sealed record ApplySpec(string Command, IReadOnlyList<string> Args, TimeSpan? Timeout);

@@ -1,0 +1,27 @@
+namespace PeerPatch.Node.Sources;
+
+/// <summary>A configured source: "manifest:URL" (URL may contain {os}). "apt" arrives with the apt issue.</summary>
+internal sealed record SourceSpec(string Kind, string Target)
+{
+    public static bool TryParse(string text, out SourceSpec spec, out string error)
+    {
+        spec = new SourceSpec(string.Empty, string.Empty);
+        error = string.Empty;
+        if (text.StartsWith("manifest:", StringComparison.Ordinal))
+        {
+            var url = text["manifest:".Length..];
+            var probe = url.Replace("{os}", "os", StringComparison.Ordinal);
+            if (!Uri.TryCreate(probe, UriKind.Absolute, out var uri) || (uri.Scheme != Uri.UriSchemeHttp && uri.Scheme != Uri.UriSchemeHttps))
+            {
+                error = $"'{text}': the manifest URL must be absolute http(s)";
+                return false;
+            }
+
+            spec = new SourceSpec("manifest", url);
+            return true;
+        }
+
+        error = $"'{text}': unknown source (expected manifest:URL)";
+        return false;
+    }
+}

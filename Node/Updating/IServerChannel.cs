@@ -1,0 +1,29 @@
+using PeerPatch.Node.Sources;
+using PeerPatch.Protocol.Messages;
+
+namespace PeerPatch.Node.Updating;
+
+/// <summary>The LAN server as an update pass sees it: this node itself, or a remote node over LiteNetLib + HTTP.</summary>
+internal interface IServerChannel
+{
+    /// <summary>For logs.</summary>
+    string Name { get; }
+
+    /// <summary>True when this node is the server (a hit is already in the local store).</summary>
+    bool IsLocal { get; }
+
+    /// <summary>Asks for a patch. Throws <see cref="Transport.LanUnavailableException"/> when the server cannot answer in time.</summary>
+    Task<LookupResult> LookupAsync(Lookup lookup, CancellationToken ct);
+
+    /// <summary>Renews a claim; false when the server says it is gone.</summary>
+    Task<bool> RenewAsync(ulong claimId, long bytesDone, CancellationToken ct);
+
+    /// <summary>Gives a claim back after a failed download.</summary>
+    Task ReleaseAsync(ulong claimId, string reason, CancellationToken ct);
+
+    /// <summary>Pushes a verified local blob to the server and reports the claim done; true when the server stored it.</summary>
+    Task<bool> PushAsync(PatchSpec patch, ulong claimId, CancellationToken ct);
+
+    /// <summary>Absolute URL of a blob URL from a lookup result.</summary>
+    Uri ResolveBlobUrl(string blobUrl);
+}

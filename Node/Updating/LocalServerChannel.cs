@@ -1,0 +1,32 @@
+using PeerPatch.Node.Serving;
+using PeerPatch.Node.Sources;
+using PeerPatch.Protocol.Messages;
+
+namespace PeerPatch.Node.Updating;
+
+/// <summary>This node is the server: calls go straight to <see cref="PatchServer"/>, blobs are already in the local store.</summary>
+internal sealed class LocalServerChannel(PatchServer server) : IServerChannel
+{
+    public string Name => "this node";
+
+    public bool IsLocal => true;
+
+    public Task<LookupResult> LookupAsync(Lookup lookup, CancellationToken ct) => Task.FromResult(server.Lookup(lookup));
+
+    public Task<bool> RenewAsync(ulong claimId, long bytesDone, CancellationToken ct) =>
+        Task.FromResult(server.Renew(new ClaimRenew(claimId, bytesDone)).Ok);
+
+    public Task ReleaseAsync(ulong claimId, string reason, CancellationToken ct)
+    {
+        server.Release(new ClaimRelease(claimId, reason));
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> PushAsync(PatchSpec patch, ulong claimId, CancellationToken ct)
+    {
+        server.OnStored(patch.OsVersion, patch.Name, patch.Sha256, patch.Size);
+        return Task.FromResult(server.PushDone(new PushDone(claimId, patch.Sha256, patch.Size)).Ok);
+    }
+
+    public Uri ResolveBlobUrl(string blobUrl) => new("http://127.0.0.1" + blobUrl);
+}

@@ -1,0 +1,16 @@
+using System.Text.Json.Serialization;
+
+namespace PeerPatch.Node.Updating;
+
+/// <summary>The totals of one update pass; `update --json` prints it as {"summary":{...}}.</summary>
+internal sealed record PassSummary(
+    [property: JsonPropertyName("passId")] string PassId,
+    [property: JsonPropertyName("applied")] int Applied,
+    [property: JsonPropertyName("failed")] int Failed,
+    [property: JsonPropertyName("alreadyApplied")] int AlreadyApplied,
+    [property: JsonPropertyName("lanBytes")] long LanBytes,
+    [property: JsonPropertyName("internetBytes")] long InternetBytes,
+    [property: JsonPropertyName("sourceErrors")] IReadOnlyList<string> SourceErrors);
+
+/// <summary>The last line of `update --json`.</summary>
+internal sealed record SummaryLine([property: JsonPropertyName("summary")] PassSummary Summary);

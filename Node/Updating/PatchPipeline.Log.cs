@@ -1,0 +1,36 @@
+using Microsoft.Extensions.Logging;
+
+namespace PeerPatch.Node.Updating;
+
+internal sealed partial class PatchPipeline
+{
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 410, Level = LogLevel.Information, Message = "applied {Patch} ({Bytes} bytes from {From})")]
+        public static partial void Applied(ILogger logger, string patch, string from, long bytes);
+
+        [LoggerMessage(EventId = 411, Level = LogLevel.Error, Message = "{Patch} failed: {Error}")]
+        public static partial void Failed(ILogger logger, string patch, string? error);
+
+        [LoggerMessage(EventId = 412, Level = LogLevel.Warning, Message = "{Patch}: falling back to the internet: {Reason}")]
+        public static partial void Fallback(ILogger logger, string patch, string reason);
+
+        [LoggerMessage(EventId = 413, Level = LogLevel.Information, Message = "{Patch}: LAN miss, downloading {Url} under claim {ClaimId}")]
+        public static partial void Downloading(ILogger logger, string patch, Uri url, ulong claimId);
+
+        [LoggerMessage(EventId = 414, Level = LogLevel.Debug, Message = "{Patch}: another node is downloading ({Bytes} bytes so far), asking again in {Wait:0} ms")]
+        public static partial void Waiting(ILogger logger, string patch, long bytes, double wait);
+
+        [LoggerMessage(EventId = 415, Level = LogLevel.Information, Message = "{Patch}: pushed to {Server}")]
+        public static partial void Pushed(ILogger logger, string patch, string server);
+
+        [LoggerMessage(EventId = 416, Level = LogLevel.Warning, Message = "{Patch}: push to {Server} failed: {Error}")]
+        public static partial void PushFailed(ILogger logger, string patch, string server, string error);
+
+        [LoggerMessage(EventId = 417, Level = LogLevel.Warning, Message = "claim {ClaimId} was revoked by the server; finishing the download anyway")]
+        public static partial void ClaimLost(ILogger logger, ulong claimId);
+
+        [LoggerMessage(EventId = 418, Level = LogLevel.Debug, Message = "renewing claim {ClaimId} failed: {Error}")]
+        public static partial void RenewFailed(ILogger logger, ulong claimId, string error);
+    }
+}

@@ -1,0 +1,198 @@
+using Microsoft.Extensions.Logging;
+using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Sources;
+using PeerPatch.Node.Transport;
+using PeerPatch.Protocol.Messages;
+using PeerPatch.Storage;
+
+namespace PeerPatch.Node.Updating;
+
+/// <summary>
+/// One patch through the method: ask the server; hit -> fetch over the LAN; miss -> download from the
+/// internet under a claim and push back; in flight -> wait and ask again. Whatever goes wrong on the LAN side
+/// (server gone, slow, refusing, serving bad bytes) ends in a direct internet download, logged as such.
+/// Then the local copy is verified once more and applied with the upstream list's command.
+/// </summary>
+internal sealed partial class PatchPipeline(
+    BlobStore store,
+    PatchDatabase db,
+    IServerChannelProvider servers,
+    InternetDownloader internet,
+    LanFetcher lan,
+    PatchApplier applier,
+    NodeIdentity self,
+    NodeOptions options,
+    NodeStats stats,
+    IRandomSource random,
+    TimeProvider time,
+    ILogger<PatchPipeline> logger)
+{
+    public async Task<PatchOutcome> RunAsync(PatchSpec patch, CancellationToken ct)
+    {
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["Patch"] = patch.Name, ["PatchHash"] = patch.Sha256 });
+        var obtained = await ObtainAsync(patch, ct).ConfigureAwait(false);
+        if (!obtained.Result.Ok)
+        {
+            Log.Failed(logger, patch.Name, obtained.Result.Error);
+            return Outcome(patch, obtained, applied: false, obtained.Result.Error);
+        }
+
+        // Integrity: only bytes that hash to the upstream list's SHA-256 are applied. The store hashed them on
+        // the way in; re-hash if the file changed since.
+        if (!store.IsVerified(patch.Sha256) && !await store.VerifyAsync(patch.Sha256, ct).ConfigureAwait(false))
+        {
+            const string error = "local copy no longer matches its SHA-256; not applied";
+            Log.Failed(logger, patch.Name, error);
+            return Outcome(patch, obtained, applied: false, error);
+        }
+
+        var (ok, applyError) = await applier.ApplyAsync(patch, store.PathFor(patch.Sha256), ct).ConfigureAwait(false);
+        if (!ok)
+        {
+            Log.Failed(logger, patch.Name, applyError);
+            return Outcome(patch, obtained, applied: false, applyError);
+        }
+
+        db.MarkApplied(patch.OsVersion, patch.Name, patch.Sha256, time.GetUtcNow());
+        Log.Applied(logger, patch.Name, obtained.From, obtained.Result.Bytes);
+        return Outcome(patch, obtained, applied: true, null);
+    }
+
+    private async Task<Obtained> ObtainAsync(PatchSpec patch, CancellationToken ct)
+    {
+        if (store.Contains(patch.Sha256))
+        {
+            return new Obtained(Origin.Lan, FetchResult.Success(0)); // already on this node (own cache)
+        }
+
+        var server = servers.Current;
+        if (server is null)
+        {
+            return await DirectAsync(patch, "no LAN server is known", ct).ConfigureAwait(false);
+        }
+
+        var deadline = time.GetUtcNow() + options.ClaimWaitMax;
+        var lookup = new Lookup(patch.OsVersion, patch.Name, patch.Sha256, patch.Size, self.NodeId);
+        while (true)
+        {
+            LookupResult answer;
+            try
+            {
+                answer = await server.LookupAsync(lookup, ct).ConfigureAwait(false);
+            }
+            catch (LanUnavailableException e)
+            {
+                return await DirectAsync(patch, $"LAN server {server.Name} unavailable ({e.Message})", ct).ConfigureAwait(false);
+            }
+
+            switch (answer.Outcome)
+            {
+                case LookupOutcome.Hit when server.IsLocal:
+                    return new Obtained(Origin.Lan, FetchResult.Success(0));
+
+                case LookupOutcome.Hit:
+                    var fetched = await lan.FetchAsync(server.ResolveBlobUrl(answer.BlobUrl!), patch, ct).ConfigureAwait(false);
+                    if (fetched.Ok)
+                    {
+                        return new Obtained(Origin.Lan, fetched);
+                    }
+
+                    stats.LanFailure();
+                    return await DirectAsync(patch, fetched.Error!, ct).ConfigureAwait(false);
+
+                case LookupOutcome.Miss:
+                    return await DownloadUnderClaimAsync(patch, server, answer, ct).ConfigureAwait(false);
+
+                default:
+                    if (time.GetUtcNow() > deadline)
+                    {
+                        return await DirectAsync(patch, $"waited {options.ClaimWaitMax} for another node's download", ct).ConfigureAwait(false);
+                    }
+
+                    var wait = TimeSpan.FromMilliseconds(Math.Max(50, answer.RetryAfterMs) * (0.8 + (random.NextDouble() * 0.4)));
+                    Log.Waiting(logger, patch.Name, answer.Size, wait.TotalMilliseconds);
+                    await Task.Delay(wait, time, ct).ConfigureAwait(false);
+                    break;
+            }
+        }
+    }
+
+    private async Task<Obtained> DownloadUnderClaimAsync(PatchSpec patch, IServerChannel server, LookupResult claim, CancellationToken ct)
+    {
+        Log.Downloading(logger, patch.Name, patch.Url, claim.ClaimId);
+        var progress = new ByteProgress();
+        using var renewing = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var renewals = RenewLoopAsync(server, claim, progress, renewing.Token);
+        FetchResult result;
+        try
+        {
+            result = await internet.DownloadAsync(patch, progress, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            await renewing.CancelAsync().ConfigureAwait(false);
+            await renewals.ConfigureAwait(false);
+        }
+
+        try
+        {
+            if (!result.Ok)
+            {
+                await server.ReleaseAsync(claim.ClaimId, result.Error ?? "download failed", ct).ConfigureAwait(false);
+            }
+            else if (await server.PushAsync(patch, claim.ClaimId, ct).ConfigureAwait(false))
+            {
+                Log.Pushed(logger, patch.Name, server.Name);
+            }
+        }
+        catch (Exception e) when (e is LanUnavailableException or HttpRequestException or IOException
+                                   || e is OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            // The patch itself is fine; only the LAN copy for the next PC is lost.
+            Log.PushFailed(logger, patch.Name, server.Name, e.Message);
+        }
+
+        return new Obtained(Origin.Internet, result);
+    }
+
+    private async Task RenewLoopAsync(IServerChannel server, LookupResult claim, ByteProgress progress, CancellationToken ct)
+    {
+        var period = TimeSpan.FromMilliseconds(Math.Max(100, claim.LeaseMs / 3));
+        try
+        {
+            using var timer = new PeriodicTimer(period, time);
+            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+            {
+                try
+                {
+                    if (!await server.RenewAsync(claim.ClaimId, progress.Value, ct).ConfigureAwait(false))
+                    {
+                        Log.ClaimLost(logger, claim.ClaimId);
+                        return;
+                    }
+                }
+                catch (LanUnavailableException e)
+                {
+                    Log.RenewFailed(logger, claim.ClaimId, e.Message);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // download finished
+        }
+    }
+
+    private async Task<Obtained> DirectAsync(PatchSpec patch, string reason, CancellationToken ct)
+    {
+        stats.ServerFallback();
+        Log.Fallback(logger, patch.Name, reason);
+        var result = await internet.DownloadAsync(patch, new ByteProgress(), ct).ConfigureAwait(false);
+        return new Obtained(Origin.Internet, result);
+    }
+
+    private static PatchOutcome Outcome(PatchSpec patch, Obtained obtained, bool applied, string? error) =>
+        new(patch.OsVersion, patch.Name, patch.Sha256, obtained.Result.Bytes, obtained.From, applied, error);
+
+    private sealed record Obtained(string From, FetchResult Result);
+}

@@ -1,0 +1,142 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using LiteNetLib;
+using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Sources;
+using PeerPatch.Node.Transport;
+using PeerPatch.Protocol.Messages;
+using PeerPatch.Storage;
+
+namespace PeerPatch.Node.Updating;
+
+/// <summary>
+/// A remote server: requests over the node's LiteNetLib connection (connected and greeted with Hello on first
+/// use, reconnected after a loss), blob pushes as streamed HTTP PUTs to the HTTP port its HelloAck names.
+/// </summary>
+internal sealed class RemoteServerChannel(
+    string host,
+    int port,
+    LanTransport transport,
+    [Microsoft.Extensions.DependencyInjection.FromKeyedServices(HttpClients.Lan)] HttpClient lanHttp,
+    BlobStore store,
+    NodeIdentity self,
+    HttpEndpointInfo ownHttp,
+    NodeOptions options) : IServerChannel
+{
+    private readonly SemaphoreSlim _sessionLock = new(1, 1);
+    private Session? _session;
+
+    public string Name => $"{host}:{port}";
+
+    public bool IsLocal => false;
+
+    public async Task<LookupResult> LookupAsync(Lookup lookup, CancellationToken ct) =>
+        await RequestAsync<LookupResult>(lookup, ct).ConfigureAwait(false);
+
+    public async Task<bool> RenewAsync(ulong claimId, long bytesDone, CancellationToken ct) =>
+        (await RequestAsync<Ack>(new ClaimRenew(claimId, bytesDone), ct).ConfigureAwait(false)).Ok;
+
+    public async Task ReleaseAsync(ulong claimId, string reason, CancellationToken ct) =>
+        await RequestAsync<Ack>(new ClaimRelease(claimId, reason.Length > 500 ? reason[..500] : reason), ct).ConfigureAwait(false);
+
+    public async Task<bool> PushAsync(PatchSpec patch, ulong claimId, CancellationToken ct)
+    {
+        var session = await SessionAsync(ct).ConfigureAwait(false);
+        var stream = store.OpenRead(patch.Sha256) ?? throw new IOException($"blob {patch.Sha256} vanished before its push");
+        await using (stream.ConfigureAwait(false))
+        {
+            var url = new Uri(session.HttpBase, $"v1/blobs/{patch.Sha256}?os={Uri.EscapeDataString(patch.OsVersion)}&name={Uri.EscapeDataString(patch.Name)}&url={Uri.EscapeDataString(patch.Url.ToString())}");
+            using var content = new StreamContent(stream, 128 * 1024);
+            content.Headers.ContentLength = stream.Length;
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+            using var request = new HttpRequestMessage(HttpMethod.Put, url) { Content = content };
+            request.Headers.Add(HttpHeaders.NodeId, self.NodeId);
+            using var response = await lanHttp.SendAsync(request, ct).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                var body = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+                throw new LanUnavailableException($"server refused the push: {(int)response.StatusCode} {body}");
+            }
+        }
+
+        var ack = await RequestAsync<Ack>(new PushDone(claimId, patch.Sha256, patch.Size), ct).ConfigureAwait(false);
+        return ack.Ok;
+    }
+
+    public Uri ResolveBlobUrl(string blobUrl) =>
+        blobUrl.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || blobUrl.StartsWith("https://", StringComparison.OrdinalIgnoreCase)
+            ? new Uri(blobUrl)
+            : new Uri(_session?.HttpBase ?? throw new LanUnavailableException("no session with the server"), blobUrl.TrimStart('/'));
+
+    private async Task<T> RequestAsync<T>(IMessage request, CancellationToken ct)
+        where T : class, IMessage
+    {
+        var session = await SessionAsync(ct).ConfigureAwait(false);
+        var reply = await transport.RequestAsync(session.Peer, request, options.LookupTimeout, ct).ConfigureAwait(false);
+        return reply switch
+        {
+            T typed => typed,
+            ErrorReply error => throw new LanUnavailableException($"server {Name} refused: {error.Code} {error.Message}"),
+            _ => throw new LanUnavailableException($"server {Name} answered {reply.GetType().Name} to {request.GetType().Name}"),
+        };
+    }
+
+    private async Task<Session> SessionAsync(CancellationToken ct)
+    {
+        var current = _session;
+        if (current is not null && current.Peer.ConnectionState == ConnectionState.Connected)
+        {
+            return current;
+        }
+
+        await _sessionLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            current = _session;
+            if (current is not null && current.Peer.ConnectionState == ConnectionState.Connected)
+            {
+                return current;
+            }
+
+            var endPoint = await ResolveAsync(ct).ConfigureAwait(false);
+            var peer = await transport.ConnectAsync(endPoint, ct).ConfigureAwait(false);
+            var hello = new Hello(self.NodeId, self.InstanceId, self.OsVersion, ownHttp.Port, self.SoftwareVersion);
+            var reply = await transport.RequestAsync(peer, hello, options.LookupTimeout, ct).ConfigureAwait(false);
+            if (reply is not HelloAck ack)
+            {
+                throw new LanUnavailableException($"server {Name} answered {reply.GetType().Name} to Hello");
+            }
+
+            var address = endPoint.Address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{endPoint.Address}]" : endPoint.Address.ToString();
+            _session = new Session(peer, new Uri($"http://{address}:{ack.HttpPort}/"), ack);
+            return _session;
+        }
+        finally
+        {
+            _sessionLock.Release();
+        }
+    }
+
+    private async Task<IPEndPoint> ResolveAsync(CancellationToken ct)
+    {
+        if (IPAddress.TryParse(host, out var ip))
+        {
+            return new IPEndPoint(ip, port);
+        }
+
+        try
+        {
+            var addresses = await Dns.GetHostAddressesAsync(host, ct).ConfigureAwait(false);
+            var chosen = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.FirstOrDefault()
+                ?? throw new LanUnavailableException($"server host {host} has no address");
+            return new IPEndPoint(chosen, port);
+        }
+        catch (SocketException e)
+        {
+            throw new LanUnavailableException($"server host {host} does not resolve: {e.Message}", e);
+        }
+    }
+
+    private sealed record Session(NetPeer Peer, Uri HttpBase, HelloAck Ack);
+}

@@ -1,0 +1,118 @@
+using Microsoft.Extensions.Logging;
+using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Sources;
+using PeerPatch.Storage;
+
+namespace PeerPatch.Node.Updating;
+
+/// <summary>
+/// Runs update passes, one at a time per node: read every source's list for this OS, skip what this node has
+/// applied, and take each remaining patch through <see cref="PatchPipeline"/> in list order.
+/// </summary>
+internal sealed partial class UpdateRunner(
+    IEnumerable<IPatchSource> sources,
+    PatchPipeline pipeline,
+    PatchDatabase db,
+    NodeIdentity self,
+    IRandomSource random,
+    ILogger<UpdateRunner> logger)
+{
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    public bool Running => _gate.CurrentCount == 0;
+
+    public async Task<PassSummary> RunAsync(Func<PatchOutcome, Task>? onOutcome, CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            var passId = random.NextId().ToString("x16", System.Globalization.CultureInfo.InvariantCulture)[..8];
+            using var scope = logger.BeginScope(new Dictionary<string, object> { ["PassId"] = passId });
+            Log.PassStarted(logger, passId, self.OsVersion);
+
+            var errors = new List<string>();
+            var patches = new List<PatchSpec>();
+            foreach (var source in sources)
+            {
+                try
+                {
+                    patches.AddRange(await source.GetPatchesAsync(self.OsVersion, ct).ConfigureAwait(false));
+                }
+                catch (PatchSourceException e)
+                {
+                    errors.Add($"{source.Description}: {e.Message}");
+                    Log.SourceFailed(logger, source.Description, e.Message);
+                }
+            }
+
+            int applied = 0, failed = errors.Count, skipped = 0;
+            long lanBytes = 0, internetBytes = 0;
+            foreach (var patch in patches)
+            {
+                if (db.IsApplied(patch.OsVersion, patch.Name, patch.Sha256))
+                {
+                    skipped++;
+                    continue;
+                }
+
+                PatchOutcome outcome;
+                try
+                {
+                    outcome = await pipeline.RunAsync(patch, ct).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+                {
+                    // A bug or an unforeseen failure in one patch must not end the pass.
+                    Log.PatchCrashed(logger, patch.Name, e);
+                    outcome = new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, $"internal error: {e.Message}");
+                }
+
+                if (outcome.Applied)
+                {
+                    applied++;
+                }
+                else
+                {
+                    failed++;
+                }
+
+                if (outcome.From == Origin.Lan)
+                {
+                    lanBytes += outcome.Bytes;
+                }
+                else
+                {
+                    internetBytes += outcome.Bytes;
+                }
+
+                if (onOutcome is not null)
+                {
+                    await onOutcome(outcome).ConfigureAwait(false);
+                }
+            }
+
+            var summary = new PassSummary(passId, applied, failed, skipped, lanBytes, internetBytes, errors);
+            Log.PassFinished(logger, passId, applied, failed, skipped, lanBytes, internetBytes);
+            return summary;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 430, Level = LogLevel.Information, Message = "update pass {PassId} started for {Os}")]
+        public static partial void PassStarted(ILogger logger, string passId, string os);
+
+        [LoggerMessage(EventId = 431, Level = LogLevel.Information, Message = "update pass {PassId} done: {Applied} applied, {Failed} failed, {Skipped} already applied; {LanBytes} bytes from the LAN, {InternetBytes} from the internet")]
+        public static partial void PassFinished(ILogger logger, string passId, int applied, int failed, int skipped, long lanBytes, long internetBytes);
+
+        [LoggerMessage(EventId = 433, Level = LogLevel.Error, Message = "{Patch}: unexpected failure")]
+        public static partial void PatchCrashed(ILogger logger, string patch, Exception exception);
+
+        [LoggerMessage(EventId = 432, Level = LogLevel.Error, Message = "patch source {Source} failed: {Error}")]
+        public static partial void SourceFailed(ILogger logger, string source, string error);
+    }
+}

@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using PeerPatch.Node.Hosting;
+
+namespace PeerPatch.Node.Updating;
+
+/// <summary>Runs a pass every <see cref="NodeOptions.UpdateInterval"/> (first one after a random delay of up to a minute, so a LAN's PCs do not all start at once); zero disables it.</summary>
+internal sealed partial class UpdateScheduler(UpdateRunner runner, NodeOptions options, IRandomSource random, TimeProvider time, ILogger<UpdateScheduler> logger) : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (options.UpdateInterval <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        var first = TimeSpan.FromSeconds(Math.Min(60, options.UpdateInterval.TotalSeconds) * random.NextDouble());
+        try
+        {
+            await Task.Delay(first, time, stoppingToken).ConfigureAwait(false);
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                try
+                {
+                    await runner.RunAsync(null, stoppingToken).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogPassCrashed(logger, e);
+                }
+
+                await Task.Delay(options.UpdateInterval, time, stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping
+        }
+    }
+
+    [LoggerMessage(EventId = 440, Level = LogLevel.Error, Message = "scheduled update pass crashed; next one at the usual interval")]
+    private static partial void LogPassCrashed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,40 @@
+using MessagePack;
+
+namespace PeerPatch.Protocol.Messages;
+
+/// <summary>The answer to <see cref="Lookup"/>.</summary>
+/// <param name="Outcome">Hit, Miss (claim granted) or InFlight.</param>
+/// <param name="Sha256">Hit: the stored blob's hash.</param>
+/// <param name="Size">Hit: the blob's size. InFlight: bytes the claim holder has reported so far.</param>
+/// <param name="BlobUrl">Hit: absolute URL or "/v1/blobs/{sha256}" relative to the server's HTTP port.</param>
+/// <param name="ClaimId">Miss: the claim granted to the asker.</param>
+/// <param name="LeaseMs">Miss: how long the claim lives without renewal.</param>
+/// <param name="RetryAfterMs">InFlight: when to ask again.</param>
+[MessagePackObject]
+public sealed record LookupResult(
+    [property: Key(0)] LookupOutcome Outcome,
+    [property: Key(1)] string? Sha256,
+    [property: Key(2)] long Size,
+    [property: Key(3)] string? BlobUrl,
+    [property: Key(4)] ulong ClaimId,
+    [property: Key(5)] int LeaseMs,
+    [property: Key(6)] int RetryAfterMs) : IMessage
+{
+    /// <summary>A hit.</summary>
+    public static LookupResult Hit(string sha256, long size, string blobUrl) => new(LookupOutcome.Hit, sha256, size, blobUrl, 0, 0, 0);
+
+    /// <summary>A miss with a download claim.</summary>
+    public static LookupResult Miss(ulong claimId, int leaseMs) => new(LookupOutcome.Miss, null, 0, null, claimId, leaseMs, 0);
+
+    /// <summary>Someone else is downloading.</summary>
+    public static LookupResult InFlight(long bytesSoFar, int retryAfterMs) => new(LookupOutcome.InFlight, null, bytesSoFar, null, 0, 0, retryAfterMs);
+
+    /// <inheritdoc />
+    public bool IsValid() => Outcome switch
+    {
+        LookupOutcome.Hit => WireFormat.IsSha256(Sha256) && WireFormat.IsSize(Size) && WireFormat.IsBlobUrl(BlobUrl),
+        LookupOutcome.Miss => ClaimId != 0 && LeaseMs is > 0 and <= 3_600_000,
+        LookupOutcome.InFlight => WireFormat.IsSize(Size) && RetryAfterMs is >= 0 and <= 60_000,
+        _ => false,
+    };
+}

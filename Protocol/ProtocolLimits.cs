@@ -1,0 +1,32 @@
+namespace PeerPatch.Protocol;
+
+/// <summary>Every size and format limit of the LAN protocol, in one place.</summary>
+public static class ProtocolLimits
+{
+    /// <summary>First field of every envelope: "PP".</summary>
+    public const ushort Magic = 0x5050;
+
+    /// <summary>Protocol version spoken by this build. A peer with another version is answered with an error.</summary>
+    public const byte Version = 1;
+
+    /// <summary>Largest datagram payload accepted or sent (bytes). Checked before any decoding.</summary>
+    public const int MaxMessageBytes = 4096;
+
+    /// <summary>Longest patch name (UTF-16 chars). Patch names are data, never paths.</summary>
+    public const int MaxPatchNameLength = 255;
+
+    /// <summary>Longest OS version key, e.g. "debian-12-amd64".</summary>
+    public const int MaxOsVersionLength = 64;
+
+    /// <summary>Longest node id or instance id.</summary>
+    public const int MaxNodeIdLength = 64;
+
+    /// <summary>Longest URL carried in a message.</summary>
+    public const int MaxUrlLength = 2048;
+
+    /// <summary>Longest free-text detail or error message.</summary>
+    public const int MaxDetailLength = 512;
+
+    /// <summary>Largest patch size a message may declare (1 TiB).</summary>
+    public const long MaxPatchBytes = 1L << 40;
+}

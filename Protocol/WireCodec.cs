@@ -1,0 +1,97 @@
+using System.Buffers;
+using MessagePack;
+using PeerPatch.Protocol.Messages;
+
+namespace PeerPatch.Protocol;
+
+/// <summary>
+/// Encodes and decodes envelopes. Decoding treats every byte as hostile: the length is checked before
+/// MessagePack sees it, MessagePack runs with <see cref="MessagePackSecurity.UntrustedData"/>, and every
+/// field is validated after decoding (random input can decode into well-typed garbage).
+/// </summary>
+public static class WireCodec
+{
+    /// <summary>The serializer options used for every LAN message.</summary>
+    public static MessagePackSerializerOptions Options { get; } =
+        MessagePackSerializerOptions.Standard.WithSecurity(MessagePackSecurity.UntrustedData);
+
+    /// <summary>Writes <paramref name="envelope"/> into <paramref name="writer"/>.</summary>
+    /// <exception cref="ArgumentException">The encoded envelope would exceed <see cref="ProtocolLimits.MaxMessageBytes"/>.</exception>
+    public static void Write(IBufferWriter<byte> writer, Envelope envelope)
+    {
+        var counting = new CountingWriter(writer);
+        MessagePackSerializer.Serialize(counting, envelope, Options);
+        if (counting.Written > ProtocolLimits.MaxMessageBytes)
+        {
+            throw new ArgumentException($"message of {counting.Written} bytes exceeds the {ProtocolLimits.MaxMessageBytes}-byte limit", nameof(envelope));
+        }
+    }
+
+    /// <summary>Encodes to a new array (tests and tools; the hot path uses <see cref="Write"/>).</summary>
+    public static byte[] Encode(Envelope envelope)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        Write(buffer, envelope);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Decodes and validates one datagram. Never throws for bad input.</summary>
+    public static DecodeResult TryDecode(ReadOnlyMemory<byte> datagram)
+    {
+        if (datagram.Length == 0)
+        {
+            return DecodeResult.Fail(DecodeError.Empty, "empty datagram");
+        }
+
+        if (datagram.Length > ProtocolLimits.MaxMessageBytes)
+        {
+            return DecodeResult.Fail(DecodeError.TooLarge, $"datagram of {datagram.Length} bytes exceeds {ProtocolLimits.MaxMessageBytes}");
+        }
+
+        Envelope? envelope;
+        try
+        {
+            envelope = MessagePackSerializer.Deserialize<Envelope>(datagram, Options, out var read);
+            if (read != datagram.Length)
+            {
+                return DecodeResult.Fail(DecodeError.Malformed, "trailing bytes after message");
+            }
+        }
+        catch (MessagePackSerializationException e)
+        {
+            return DecodeResult.Fail(DecodeError.Malformed, e.InnerException?.Message ?? e.Message);
+        }
+
+        if (envelope is null || envelope.Magic != ProtocolLimits.Magic)
+        {
+            return DecodeResult.Fail(DecodeError.Malformed, "bad magic");
+        }
+
+        if (envelope.Version != ProtocolLimits.Version)
+        {
+            return DecodeResult.Fail(DecodeError.VersionMismatch, $"protocol version {envelope.Version}, expected {ProtocolLimits.Version}");
+        }
+
+        if (envelope.Body is null || !envelope.Body.IsValid())
+        {
+            return DecodeResult.Fail(DecodeError.Invalid, $"invalid {envelope.Body?.GetType().Name ?? "empty"} message");
+        }
+
+        return DecodeResult.Ok(envelope);
+    }
+
+    private sealed class CountingWriter(IBufferWriter<byte> inner) : IBufferWriter<byte>
+    {
+        public int Written { get; private set; }
+
+        public void Advance(int count)
+        {
+            Written += count;
+            inner.Advance(count);
+        }
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => inner.GetMemory(sizeHint);
+
+        public Span<byte> GetSpan(int sizeHint = 0) => inner.GetSpan(sizeHint);
+    }
+}

@@ -1,0 +1,338 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+
+namespace PeerPatch.Storage;
+
+/// <summary>
+/// Content-addressed blob store: blobs/ab/abcdef... named by SHA-256. A blob becomes visible only after its
+/// bytes were hashed while streaming to tmp/, matched the expected hash, were fsynced and renamed into place
+/// (and the directory fsynced). The database row is written after the rename and before the write is
+/// acknowledged, so kill -9 at any point leaves either nothing or a complete, recorded blob.
+/// </summary>
+public sealed class BlobStore
+{
+    private static readonly TimeSpan TouchPersistInterval = TimeSpan.FromSeconds(60);
+
+    private readonly PatchDatabase _db;
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, BlobEntry> _blobs = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Fingerprint> _verified = new(StringComparer.Ordinal);
+    private readonly object _evictLock = new();
+    private long _totalBytes;
+
+    /// <summary>Creates a store rooted at <paramref name="root"/>; call <see cref="RecoverAtStartup"/> before use.</summary>
+    public BlobStore(string root, PatchDatabase db, BlobStoreOptions options, TimeProvider time)
+    {
+        Root = Path.GetFullPath(root);
+        _db = db;
+        Options = options;
+        _time = time;
+        BlobsDirectory = Path.Combine(Root, "blobs");
+        TempDirectory = Path.Combine(Root, "tmp");
+        Directory.CreateDirectory(BlobsDirectory);
+        Directory.CreateDirectory(TempDirectory);
+    }
+
+    /// <summary>The store's root directory.</summary>
+    public string Root { get; }
+
+    /// <summary>The settings in force.</summary>
+    public BlobStoreOptions Options { get; }
+
+    /// <summary>Where complete blobs live.</summary>
+    public string BlobsDirectory { get; }
+
+    /// <summary>Where blobs are written before they are verified.</summary>
+    public string TempDirectory { get; }
+
+    /// <summary>Bytes held.</summary>
+    public long TotalBytes => Interlocked.Read(ref _totalBytes);
+
+    /// <summary>Blobs held.</summary>
+    public int Count => _blobs.Count;
+
+    /// <summary>Blobs evicted by the size cap since start.</summary>
+    public long Evictions { get; private set; }
+
+    /// <summary>
+    /// Start-up consistency pass: removes temp files, drops records whose blob file is missing or has the wrong
+    /// size, deletes blob files nobody recorded (never acknowledged), and drops patch rows without a blob.
+    /// Content hashes are re-checked by <see cref="VerifyAsync"/> (scrub) and before a blob is served.
+    /// </summary>
+    public StartupReport RecoverAtStartup()
+    {
+        var temps = 0;
+        foreach (var file in Directory.EnumerateFiles(TempDirectory))
+        {
+            File.Delete(file);
+            temps++;
+        }
+
+        var dropped = 0;
+        _blobs.Clear();
+        _totalBytes = 0;
+        foreach (var row in _db.ListBlobs())
+        {
+            var path = PathFor(row.Sha256);
+            var info = new FileInfo(path);
+            if (!info.Exists || info.Length != row.Size)
+            {
+                _db.RemoveBlob(row.Sha256);
+                if (info.Exists)
+                {
+                    DeleteFile(path);
+                }
+
+                dropped++;
+                continue;
+            }
+
+            _blobs[row.Sha256] = new BlobEntry(row.Size, row.LastAccess);
+            _totalBytes += row.Size;
+        }
+
+        var orphans = 0;
+        foreach (var file in Directory.EnumerateFiles(BlobsDirectory, "*", SearchOption.AllDirectories))
+        {
+            var name = Path.GetFileName(file);
+            if (!_blobs.ContainsKey(name) || file != PathFor(name))
+            {
+                DeleteFile(file);
+                orphans++;
+            }
+        }
+
+        var rows = _db.RemovePatchesWithoutBlob();
+        EvictIfOverCapacity(keep: null);
+        return new StartupReport(temps, dropped, orphans, rows, _blobs.Count, TotalBytes);
+    }
+
+    /// <summary>Starts a streaming write of a blob that must hash to <paramref name="expectedSha256"/>.</summary>
+    /// <param name="expectedSha256">64 lowercase hex digits.</param>
+    /// <param name="expectedSize">The declared size, or -1 when unknown.</param>
+    /// <param name="maxBytes">Hard limit on the bytes accepted.</param>
+    public BlobWriter BeginWrite(string expectedSha256, long expectedSize, long maxBytes)
+    {
+        if (!IsSha256(expectedSha256))
+        {
+            throw new ArgumentException("not a SHA-256", nameof(expectedSha256));
+        }
+
+        return new BlobWriter(this, expectedSha256, expectedSize, expectedSize >= 0 ? Math.Min(maxBytes, expectedSize) : maxBytes);
+    }
+
+    /// <summary>Streams <paramref name="source"/> into the store as one verified blob.</summary>
+    public async Task<BlobWriteResult> WriteAsync(Stream source, string expectedSha256, long expectedSize, long maxBytes, CancellationToken ct)
+    {
+        await using var writer = BeginWrite(expectedSha256, expectedSize, maxBytes);
+        return await writer.CopyFromAsync(source, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>True when the store holds that blob.</summary>
+    public bool Contains(string sha256) => _blobs.ContainsKey(sha256);
+
+    /// <summary>The blob's size, when held.</summary>
+    public bool TryGetSize(string sha256, out long size)
+    {
+        if (_blobs.TryGetValue(sha256, out var entry))
+        {
+            size = entry.Size;
+            return true;
+        }
+
+        size = 0;
+        return false;
+    }
+
+    /// <summary>The path of a held blob. The name is the validated hash, never caller text.</summary>
+    public string PathFor(string sha256)
+    {
+        if (!IsSha256(sha256))
+        {
+            throw new ArgumentException("not a SHA-256", nameof(sha256));
+        }
+
+        return Path.Combine(BlobsDirectory, sha256[..2], sha256);
+    }
+
+    /// <summary>Opens a held blob for reading and marks it recently used; null when not held.</summary>
+    public FileStream? OpenRead(string sha256)
+    {
+        if (!_blobs.TryGetValue(sha256, out var entry))
+        {
+            return null;
+        }
+
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(PathFor(sha256), new FileStreamOptions
+            {
+                Mode = FileMode.Open,
+                Access = FileAccess.Read,
+                Share = FileShare.Read | FileShare.Delete,
+                Options = FileOptions.Asynchronous | FileOptions.SequentialScan,
+                BufferSize = 0,
+            });
+        }
+        catch (FileNotFoundException)
+        {
+            Drop(sha256);
+            return null;
+        }
+
+        Touch(sha256, entry);
+        return stream;
+    }
+
+    /// <summary>
+    /// True when the blob's bytes were hashed (at write, by a scrub or a verified serve) and the file's size and
+    /// modification time have not changed since.
+    /// </summary>
+    public bool IsVerified(string sha256) =>
+        _verified.TryGetValue(sha256, out var known) && known == Fingerprint.Of(PathFor(sha256));
+
+    /// <summary>Records that the blob's current bytes were hashed and matched.</summary>
+    public void MarkVerified(string sha256) => _verified[sha256] = Fingerprint.Of(PathFor(sha256));
+
+    /// <summary>Re-hashes a held blob now; a wrong one is removed. Returns true when it is good.</summary>
+    public async Task<bool> VerifyAsync(string sha256, CancellationToken ct)
+    {
+        var stream = OpenRead(sha256);
+        if (stream is null)
+        {
+            return false;
+        }
+
+        byte[] hash;
+        await using (stream.ConfigureAwait(false))
+        {
+            hash = await SHA256.HashDataAsync(stream, ct).ConfigureAwait(false);
+        }
+
+        if (Convert.ToHexStringLower(hash) == sha256)
+        {
+            MarkVerified(sha256);
+            return true;
+        }
+
+        Remove(sha256);
+        return false;
+    }
+
+    /// <summary>Hashes of every held blob (snapshot).</summary>
+    public IReadOnlyList<string> List() => _blobs.Keys.ToList();
+
+    /// <summary>Deletes a blob and its records (a corrupt one, or on request).</summary>
+    public bool Remove(string sha256)
+    {
+        if (!IsSha256(sha256))
+        {
+            return false;
+        }
+
+        _db.RemoveBlob(sha256);
+        Drop(sha256);
+        DeleteFile(PathFor(sha256));
+        return true;
+    }
+
+    internal void Commit(string tempPath, string sha256, long size, PatchRecord? patch)
+    {
+        var finalPath = PathFor(sha256);
+        var directory = Path.GetDirectoryName(finalPath)!;
+        Directory.CreateDirectory(directory);
+        if (OperatingSystem.IsLinux())
+        {
+            File.SetUnixFileMode(tempPath, UnixFileMode.UserRead | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        }
+
+        File.Move(tempPath, finalPath, overwrite: true); // same content by construction: the name is its hash
+        DirectorySync.Flush(directory);
+        var now = _time.GetUtcNow();
+        _db.AddBlob(sha256, size, now, patch);
+        if (_blobs.TryAdd(sha256, new BlobEntry(size, now)))
+        {
+            Interlocked.Add(ref _totalBytes, size);
+        }
+
+        MarkVerified(sha256);
+        EvictIfOverCapacity(keep: sha256);
+    }
+
+    /// <summary>Records a patch row for a blob already held.</summary>
+    public void RecordPatch(PatchRecord patch) => _db.AddPatch(patch);
+
+    internal string NewTempPath() => Path.Combine(TempDirectory, Guid.NewGuid().ToString("N") + ".part");
+
+    internal static bool IsSha256(string? s) =>
+        s is { Length: 64 } && s.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f');
+
+    private void Touch(string sha256, BlobEntry entry)
+    {
+        var now = _time.GetUtcNow();
+        if (now - entry.LastAccess < TouchPersistInterval)
+        {
+            return;
+        }
+
+        _blobs[sha256] = entry with { LastAccess = now };
+        _db.TouchBlob(sha256, now);
+    }
+
+    private void Drop(string sha256)
+    {
+        _verified.TryRemove(sha256, out _);
+        if (_blobs.TryRemove(sha256, out var entry))
+        {
+            Interlocked.Add(ref _totalBytes, -entry.Size);
+        }
+    }
+
+    private void EvictIfOverCapacity(string? keep)
+    {
+        if (Options.CapacityBytes <= 0 || TotalBytes <= Options.CapacityBytes)
+        {
+            return;
+        }
+
+        lock (_evictLock)
+        {
+            foreach (var (sha, _) in _blobs.OrderBy(b => b.Value.LastAccess).ToList())
+            {
+                if (TotalBytes <= Options.CapacityBytes)
+                {
+                    break;
+                }
+
+                if (sha != keep && Remove(sha))
+                {
+                    Evictions++;
+                }
+            }
+        }
+    }
+
+    private static void DeleteFile(string path)
+    {
+        try
+        {
+            File.Delete(path);
+        }
+        catch (IOException)
+        {
+            // Gone already or busy: the next start-up pass removes it.
+        }
+    }
+
+    private readonly record struct BlobEntry(long Size, DateTimeOffset LastAccess);
+
+    private readonly record struct Fingerprint(long Size, DateTime Modified)
+    {
+        public static Fingerprint Of(string path)
+        {
+            var info = new FileInfo(path);
+            return info.Exists ? new Fingerprint(info.Length, info.LastWriteTimeUtc) : default;
+        }
+    }
+}

@@ -1,0 +1,4 @@
+namespace PeerPatch.Storage;
+
+/// <summary>Another live node holds the data directory.</summary>
+public sealed class DataDirectoryInUseException(string message, Exception inner) : IOException(message, inner);
