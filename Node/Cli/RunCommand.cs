@@ -14,7 +14,7 @@ internal static class RunCommand
 {
     public static Command Create()
     {
-        var config = new Option<string?>("--config") { Description = $"JSON config file (default {NodeOptions.DefaultConfigFile()} when present)" };
+        var config = new Option<string?>("--config") { Description = $"JSON config file, instead of {NodeOptions.DefaultConfigFile()}" };
         var data = new Option<string?>("--data") { Description = $"data directory (default {NodeOptions.DefaultDataDir()})" };
         var port = new Option<int?>("--port") { Description = "LiteNetLib UDP port (default 47470)" };
         var httpPort = new Option<int?>("--http-port") { Description = "HTTP port (default 47471)" };
@@ -65,10 +65,15 @@ internal static class RunCommand
             WebApplication app;
             try
             {
-                var builder = new ConfigurationBuilder().AddJsonFile(NodeOptions.DefaultConfigFile(), optional: true, reloadOnChange: false);
+                // --config replaces the system-wide file; without it that file is read when present.
+                var builder = new ConfigurationBuilder();
                 if (result.GetValue(config) is { } file)
                 {
                     builder.AddJsonFile(Path.GetFullPath(file), optional: false, reloadOnChange: false);
+                }
+                else
+                {
+                    builder.AddJsonFile(NodeOptions.DefaultConfigFile(), optional: true, reloadOnChange: false);
                 }
 
                 builder.AddEnvironmentVariables("PEERPATCH_").AddInMemoryCollection(overrides);

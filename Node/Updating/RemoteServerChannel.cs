@@ -22,10 +22,15 @@ internal sealed class RemoteServerChannel(
     BlobStore store,
     NodeIdentity self,
     HttpEndpointInfo ownHttp,
-    NodeOptions options) : IServerChannel
+    NodeOptions options,
+    TransportOptions transportOptions,
+    TimeProvider time) : IServerChannel
 {
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
     private readonly SemaphoreSlim _sessionLock = new(1, 1);
     private Session? _session;
+    private DateTimeOffset _downUntil;
+    private TimeSpan _backoff;
 
     public string Name => $"{host}:{port}";
 
@@ -99,23 +104,45 @@ internal sealed class RemoteServerChannel(
                 return current;
             }
 
-            var endPoint = await ResolveAsync(ct).ConfigureAwait(false);
-            var peer = await transport.ConnectAsync(endPoint, ct).ConfigureAwait(false);
-            var hello = new Hello(self.NodeId, self.InstanceId, self.OsVersion, ownHttp.Port, self.SoftwareVersion);
-            var reply = await transport.RequestAsync(peer, hello, options.LookupTimeout, ct).ConfigureAwait(false);
-            if (reply is not HelloAck ack)
+            // A server that just failed is not retried on every patch: fail fast for a growing while.
+            var now = time.GetUtcNow();
+            if (now < _downUntil)
             {
-                throw new LanUnavailableException($"server {Name} answered {reply.GetType().Name} to Hello");
+                throw new LanUnavailableException($"server {Name} unreachable; next try in {(_downUntil - now).TotalSeconds:0.0} s");
             }
 
-            var address = endPoint.Address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{endPoint.Address}]" : endPoint.Address.ToString();
-            _session = new Session(peer, new Uri($"http://{address}:{ack.HttpPort}/"), ack);
-            return _session;
+            try
+            {
+                _session = await OpenSessionAsync(ct).ConfigureAwait(false);
+                _backoff = TimeSpan.Zero;
+                return _session;
+            }
+            catch (LanUnavailableException)
+            {
+                _backoff = _backoff == TimeSpan.Zero ? transportOptions.ReconnectBackoff : TimeSpan.FromTicks(Math.Min(_backoff.Ticks * 2, MaxBackoff.Ticks));
+                _downUntil = time.GetUtcNow() + _backoff;
+                throw;
+            }
         }
         finally
         {
             _sessionLock.Release();
         }
+    }
+
+    private async Task<Session> OpenSessionAsync(CancellationToken ct)
+    {
+        var endPoint = await ResolveAsync(ct).ConfigureAwait(false);
+        var peer = await transport.ConnectAsync(endPoint, ct).ConfigureAwait(false);
+        var hello = new Hello(self.NodeId, self.InstanceId, self.OsVersion, ownHttp.Port, self.SoftwareVersion);
+        var reply = await transport.RequestAsync(peer, hello, options.LookupTimeout, ct).ConfigureAwait(false);
+        if (reply is not HelloAck ack)
+        {
+            throw new LanUnavailableException($"server {Name} answered {reply.GetType().Name} to Hello");
+        }
+
+        var address = endPoint.Address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{endPoint.Address}]" : endPoint.Address.ToString();
+        return new Session(peer, new Uri($"http://{address}:{ack.HttpPort}/"), ack);
     }
 
     private async Task<IPEndPoint> ResolveAsync(CancellationToken ct)

@@ -1,0 +1,116 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace PeerPatch.Node.Tests.Support;
+
+/// <summary>
+/// "The internet" for tests: a Kestrel server on 127.0.0.1 serving patch feeds and generated patch files,
+/// counting every body byte it writes per file, optionally rate-limited per connection.
+/// </summary>
+internal sealed class FakeInternet : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly ConcurrentDictionary<string, GeneratedContent> _files = new();
+    private readonly ConcurrentDictionary<string, string> _feeds = new();
+    private readonly ConcurrentDictionary<string, long> _bytes = new();
+    private readonly ConcurrentDictionary<string, int> _requests = new();
+
+    private FakeInternet(WebApplication app) => _app = app;
+
+    public Uri BaseUri { get; private set; } = null!;
+
+    /// <summary>Bytes per second per connection for file bodies; 0 = unlimited.</summary>
+    public long RateLimit { get; set; }
+
+    public static async Task<FakeInternet> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        var app = builder.Build();
+        var internet = new FakeInternet(app);
+        app.MapGet("/feeds/{os}.json", (string os) =>
+            internet._feeds.TryGetValue(os, out var json) ? Results.Text(json, "application/json") : Results.NotFound());
+        app.MapGet("/files/{name}", internet.ServeFileAsync);
+        await app.StartAsync();
+        internet.BaseUri = new Uri(app.Urls.First() + "/");
+        return internet;
+    }
+
+    public string FeedUrlTemplate => new Uri(BaseUri, "feeds/").ToString() + "{os}.json";
+
+    public GeneratedContent AddFile(string name, long size, int seed) => _files[name] = new GeneratedContent(size, seed);
+
+    public Uri FileUrl(string name) => new(BaseUri, "files/" + name);
+
+    /// <summary>Publishes a feed whose patches write "sha256-of-the-file name" into applied.log in the node's work dir.</summary>
+    public void SetFeed(string os, IEnumerable<(string Patch, string File)> patches)
+    {
+        var list = patches.Select(p => new
+        {
+            name = p.Patch,
+            url = FileUrl(p.File).ToString(),
+            sha256 = _files[p.File].Sha256,
+            size = _files[p.File].Size,
+            apply = new
+            {
+                command = "/bin/sh",
+                args = new[] { "-c", "echo \"$(sha256sum \"$1\" | cut -c1-64) $2\" >> applied.log", "sh", "{file}", p.Patch },
+            },
+        });
+        _feeds[os] = JsonSerializer.Serialize(new { os, patches = list });
+    }
+
+    public void SetRawFeed(string os, string json) => _feeds[os] = json;
+
+    public long BytesServed(string file) => _bytes.GetValueOrDefault(file);
+
+    public int Requests(string file) => _requests.GetValueOrDefault(file);
+
+    public long TotalFileBytesServed => _bytes.Values.Sum();
+
+    public async ValueTask DisposeAsync() => await _app.DisposeAsync();
+
+    private async Task ServeFileAsync(HttpContext ctx, string name)
+    {
+        if (!_files.TryGetValue(name, out var content))
+        {
+            ctx.Response.StatusCode = 404;
+            return;
+        }
+
+        _requests.AddOrUpdate(name, 1, (_, n) => n + 1);
+        ctx.Response.ContentLength = content.Size;
+        ctx.Response.ContentType = "application/octet-stream";
+        var buffer = new byte[GeneratedContent.BlockBytes];
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        long sent = 0;
+        try
+        {
+            for (long offset = 0; offset < content.Size; offset += GeneratedContent.BlockBytes)
+            {
+                var n = content.Fill(buffer, offset);
+                await ctx.Response.Body.WriteAsync(buffer.AsMemory(0, n), ctx.RequestAborted);
+                _bytes.AddOrUpdate(name, n, (_, v) => v + n);
+                sent += n;
+                if (RateLimit > 0)
+                {
+                    var due = TimeSpan.FromSeconds(sent / (double)RateLimit) - started.Elapsed;
+                    if (due > TimeSpan.Zero)
+                    {
+                        await Task.Delay(due, ctx.RequestAborted);
+                    }
+                }
+            }
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException)
+        {
+            // client went away
+        }
+    }
+}

@@ -1,0 +1,251 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Xunit.Abstractions;
+
+namespace PeerPatch.Node.Tests.Support;
+
+/// <summary>A real `peerpatch run` process on loopback, with its own data directory and ports.</summary>
+internal sealed partial class NodeProcess : IAsyncDisposable
+{
+    private static readonly string NodeDll = Path.Combine(
+        typeof(NodeProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "NodeOutputDir").Value!,
+        "peerpatch.dll");
+
+    private readonly StringBuilder _output = new();
+    private readonly ITestOutputHelper? _log;
+    private Process _process = null!;
+
+    private NodeProcess(string name, string dataDir, int udp, int http, string[] args, ITestOutputHelper? log)
+    {
+        Name = name;
+        DataDir = dataDir;
+        Udp = udp;
+        HttpPort = http;
+        Args = args;
+        _log = log;
+    }
+
+    public string Name { get; }
+
+    public string DataDir { get; }
+
+    public int Udp { get; }
+
+    public int HttpPort { get; }
+
+    public string[] Args { get; }
+
+    public Uri Http => new($"http://127.0.0.1:{HttpPort}/");
+
+    public string ServerAddress => $"127.0.0.1:{Udp}";
+
+    public int Pid => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    public static async Task<NodeProcess> StartAsync(string name, string dataDir, ITestOutputHelper? log, params string[] extra)
+    {
+        var (udp, http) = FreePorts.Pair();
+        var args = new List<string>
+        {
+            "run", "--data", dataDir, "--port", udp.ToString(), "--http-port", http.ToString(), "--bind", "127.0.0.1",
+            "--update-interval", "0", "--os-version", "test-1-amd64", "--config", EmptyConfig(dataDir),
+        };
+        args.AddRange(extra);
+        var node = new NodeProcess(name, dataDir, udp, http, [.. args], log);
+        await node.StartProcessAsync();
+        return node;
+    }
+
+    /// <summary>Starts the same node again (same data directory and ports) after it exited.</summary>
+    public async Task RestartAsync() => await StartProcessAsync();
+
+    public async Task<JsonElement> StatusAsync()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var json = await http.GetStringAsync(new Uri(Http, "v1/status"));
+        return JsonDocument.Parse(json).RootElement.Clone();
+    }
+
+    public async Task<JsonElement> PatchesAsync()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        var json = await http.GetStringAsync(new Uri(Http, "v1/patches"));
+        return JsonDocument.Parse(json).RootElement.Clone();
+    }
+
+    /// <summary>Runs `peerpatch update --node this --json` as its own process.</summary>
+    public Task<CliResult> UpdateAsync() => RunCliAsync("update", "--node", Http.ToString(), "--json");
+
+    public static async Task<CliResult> RunCliAsync(params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(NodeDll);
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
+        await process.WaitForExitAsync(timeout.Token);
+        return new CliResult(process.ExitCode, await stdout, await stderr);
+    }
+
+    /// <summary>Peak resident set size so far (VmHWM) and the current one (VmRSS), in bytes.</summary>
+    public (long Rss, long Peak) Memory()
+    {
+        long rss = 0, peak = 0;
+        foreach (var line in File.ReadLines($"/proc/{Pid}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+            {
+                rss = ParseKb(line);
+            }
+            else if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                peak = ParseKb(line);
+            }
+        }
+
+        return (rss, peak);
+    }
+
+    /// <summary>SIGKILL: no shutdown code runs.</summary>
+    public async Task KillAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            await _process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>SIGTERM and wait for a clean exit.</summary>
+    public async Task StopAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _ = SysKill(_process.Id, 15);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await KillAsync();
+        }
+        catch (InvalidOperationException)
+        {
+        }
+
+        _process.Dispose();
+    }
+
+    private static string EmptyConfig(string dataDir)
+    {
+        var path = dataDir.TrimEnd('/') + ".config.json";
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        File.WriteAllText(path, "{}");
+        return path;
+    }
+
+    private static long ParseKb(string line) =>
+        long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+
+    private async Task StartProcessAsync()
+    {
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        psi.ArgumentList.Add(NodeDll);
+        foreach (var a in Args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        psi.Environment["DOTNET_gcServer"] = "0";
+        _process = new Process { StartInfo = psi };
+        _process.OutputDataReceived += (_, e) => Append(e.Data);
+        _process.ErrorDataReceived += (_, e) => Append(e.Data);
+        _process.Start();
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        await WaitReadyAsync();
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.Append(Name).Append(": ").AppendLine(line);
+        }
+    }
+
+    private async Task WaitReadyAsync()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (DateTime.UtcNow < deadline)
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"node {Name} exited with {_process.ExitCode}:\n{Output}");
+            }
+
+            try
+            {
+                using var response = await http.GetAsync(new Uri(Http, "v1/status"));
+                if (response.IsSuccessStatusCode)
+                {
+                    return;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+
+            await Task.Delay(100);
+        }
+
+        throw new TimeoutException($"node {Name} not ready in 30 s:\n{Output}");
+    }
+
+    [LibraryImport("libc", EntryPoint = "kill")]
+    private static partial int SysKill(int pid, int signal);
+}
+
+internal sealed record CliResult(int ExitCode, string Stdout, string Stderr)
+{
+    public IReadOnlyList<JsonElement> JsonLines => Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+        .Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+
+    public IReadOnlyList<JsonElement> Outcomes => JsonLines.Where(j => !j.TryGetProperty("summary", out _)).ToList();
+
+    public JsonElement Summary => JsonLines.Single(j => j.TryGetProperty("summary", out _)).GetProperty("summary");
+}
