@@ -243,7 +243,17 @@ internal static partial class BlobEndpoints
 
         await using var writer = store.BeginWrite(sha256, declared.Value, declared.Value);
         writer.Patch = record;
-        var result = await writer.CopyFromAsync(ctx.Request.Body, ctx.RequestAborted).ConfigureAwait(false);
+        BlobWriteResult result;
+        try
+        {
+            result = await writer.CopyFromAsync(ctx.Request.Body, ctx.RequestAborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+        {
+            // The pusher hung up mid-body: the temp file goes with the writer, nothing is stored.
+            return Reject(StatusCodes.Status400BadRequest, $"connection closed after {writer.BytesWritten} of {declared} bytes");
+        }
+
         if (!result.Succeeded)
         {
             var status = result.Status switch

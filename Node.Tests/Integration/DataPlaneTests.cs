@@ -1,0 +1,226 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Text;
+using PeerPatch.Node.Tests.Support;
+using Xunit.Abstractions;
+
+namespace PeerPatch.Node.Tests.Integration;
+
+/// <summary>The HTTP data plane of a real server node: pushes are verified, blobs are served only when right.</summary>
+[Collection(RealProcesses.Name)]
+[Trait("Category", "Network")]
+public sealed class DataPlaneTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly TempDir _dir = new();
+    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
+    private NodeProcess _server = null!;
+
+    public async Task InitializeAsync() => _server = await NodeProcess.StartAsync("server", _dir.Sub("server"), output, "--role", "server");
+
+    public async Task DisposeAsync()
+    {
+        output.WriteLine(_server.Output);
+        await _server.DisposeAsync();
+        _http.Dispose();
+        _dir.Dispose();
+    }
+
+    [Fact]
+    public async Task PushWhoseBytesDoNotMatchTheUrlHash_IsRejected_AndLeavesNothingBehind()
+    {
+        var claimed = RandomBytes(300_000, 1);
+        var sent = RandomBytes(300_000, 2);
+
+        using var response = await PutAsync(Sha(claimed), "KB1", sent);
+
+        Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+        await AssertStoreEmptyAsync();
+        var stats = (await _server.StatusAsync()).GetProperty("stats");
+        Assert.Equal(1, stats.GetProperty("pushesRejected").GetInt64());
+        Assert.Equal(0, stats.GetProperty("pushesAccepted").GetInt64());
+    }
+
+    [Fact]
+    public async Task PushWithoutContentLength_IsRefused_AndPushCutShortLeavesNothing()
+    {
+        var bytes = RandomBytes(200_000, 3);
+        using var chunked = new StreamContent(new MemoryStream(bytes));
+        using var request = new HttpRequestMessage(HttpMethod.Put, BlobUri(Sha(bytes), "KB2")) { Content = chunked };
+        request.Headers.TransferEncodingChunked = true;
+        using var response = await _http.SendAsync(request);
+        Assert.Equal(HttpStatusCode.LengthRequired, response.StatusCode);
+
+        // Declare 1 MB, send 100 KB, hang up.
+        var big = RandomBytes(1_000_000, 4);
+        using (var client = new TcpClient())
+        {
+            await client.ConnectAsync(IPAddress.Loopback, _server.HttpPort);
+            var stream = client.GetStream();
+            var head = $"PUT /v1/blobs/{Sha(big)}?os=test-1-amd64&name=KB3 HTTP/1.1\r\nHost: x\r\nContent-Length: {big.Length}\r\n\r\n";
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+            await stream.WriteAsync(big.AsMemory(0, 100_000));
+            await stream.FlushAsync();
+        }
+
+        await WaitUntilAsync(async () => (await _server.StatusAsync()).GetProperty("stats").GetProperty("pushesRejected").GetInt64() >= 2);
+        await AssertStoreEmptyAsync();
+    }
+
+    [Fact]
+    public async Task GoodPush_IsStoredAndServed_WithETagAndRanges()
+    {
+        var bytes = RandomBytes(1_500_000, 5);
+        var sha = Sha(bytes);
+
+        using (var push = await PutAsync(sha, "KB5031356", bytes))
+        {
+            Assert.Equal(HttpStatusCode.Created, push.StatusCode);
+        }
+
+        using (var again = await PutAsync(sha, "KB5031356", bytes))
+        {
+            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        }
+
+        using var full = await _http.GetAsync(BlobGet(sha));
+        Assert.Equal(HttpStatusCode.OK, full.StatusCode);
+        Assert.Equal(bytes, await full.Content.ReadAsByteArrayAsync());
+        Assert.Equal($"\"{sha}\"", full.Headers.ETag!.Tag);
+
+        using var conditional = new HttpRequestMessage(HttpMethod.Get, BlobGet(sha));
+        conditional.Headers.IfNoneMatch.Add(new EntityTagHeaderValue($"\"{sha}\""));
+        using (var notModified = await _http.SendAsync(conditional))
+        {
+            Assert.Equal(HttpStatusCode.NotModified, notModified.StatusCode);
+        }
+
+        Assert.Equal(bytes[1000..2000], await RangeAsync(sha, 1000, 1999, HttpStatusCode.PartialContent));
+        using (var suffix = new HttpRequestMessage(HttpMethod.Get, BlobGet(sha)))
+        {
+            suffix.Headers.Range = new RangeHeaderValue(null, 500);
+            using var response = await _http.SendAsync(suffix);
+            Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
+            Assert.Equal(bytes[^500..], await response.Content.ReadAsByteArrayAsync());
+        }
+
+        await RangeAsync(sha, bytes.Length + 10, bytes.Length + 20, HttpStatusCode.RequestedRangeNotSatisfiable);
+
+        var patches = await _server.PatchesAsync();
+        Assert.Equal("KB5031356", Assert.Single(patches.EnumerateArray()).GetProperty("name").GetString());
+    }
+
+    [Fact]
+    public async Task BlobCorruptedOnDisk_IsNeverServedAsValid_AndIsRemoved()
+    {
+        var first = RandomBytes(2_000_000, 6);
+        var second = RandomBytes(700_000, 7);
+        foreach (var (bytes, name) in new[] { (first, "KB-A"), (second, "KB-B") })
+        {
+            using var push = await PutAsync(Sha(bytes), name, bytes);
+            Assert.Equal(HttpStatusCode.Created, push.StatusCode);
+        }
+
+        Corrupt(Sha(first), offset: 1_999_000);
+        Corrupt(Sha(second), offset: 10);
+
+        // A full GET must not complete: the connection is aborted before the last bytes.
+        var completed = false;
+        try
+        {
+            using var response = await _http.GetAsync(BlobGet(Sha(first)));
+            var body = await response.Content.ReadAsByteArrayAsync();
+            completed = response.StatusCode == HttpStatusCode.OK && body.Length == first.Length;
+        }
+        catch (HttpRequestException)
+        {
+        }
+        catch (IOException)
+        {
+        }
+
+        Assert.False(completed, "a corrupt blob was delivered as a complete 200 response");
+
+        // A Range request is refused for a blob that no longer verifies.
+        await RangeAsync(Sha(second), 0, 99, HttpStatusCode.NotFound);
+
+        using (var gone = await _http.GetAsync(BlobGet(Sha(first))))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+        }
+
+        Assert.Equal(0, (await _server.PatchesAsync()).GetArrayLength());
+        Assert.Equal(2, (await _server.StatusAsync()).GetProperty("stats").GetProperty("corruptBlobsDetected").GetInt64());
+    }
+
+    [Fact]
+    public async Task PatchNamesThatLookLikePaths_AreStoredAsData()
+    {
+        var bytes = RandomBytes(10_000, 8);
+        const string name = "../../../../tmp/peerpatch-escape";
+
+        using var push = await PutAsync(Sha(bytes), name, bytes);
+
+        Assert.Equal(HttpStatusCode.Created, push.StatusCode);
+        Assert.False(File.Exists("/tmp/peerpatch-escape"));
+        Assert.Equal(name, Assert.Single((await _server.PatchesAsync()).EnumerateArray()).GetProperty("name").GetString());
+        var files = Directory.GetFiles(Path.Combine(_server.DataDir, "blobs"), "*", SearchOption.AllDirectories);
+        Assert.Equal(Path.Combine(_server.DataDir, "blobs", Sha(bytes)[..2], Sha(bytes)), Assert.Single(files));
+    }
+
+    private static byte[] RandomBytes(int n, int seed)
+    {
+        var bytes = new byte[n];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
+    }
+
+    private static string Sha(byte[] bytes) => Convert.ToHexStringLower(SHA256.HashData(bytes));
+
+    private Uri BlobUri(string sha, string name) =>
+        new(_server.Http, $"v1/blobs/{sha}?os=test-1-amd64&name={Uri.EscapeDataString(name)}");
+
+    private Uri BlobGet(string sha) => new(_server.Http, $"v1/blobs/{sha}");
+
+    private async Task<HttpResponseMessage> PutAsync(string sha, string name, byte[] body)
+    {
+        using var content = new ByteArrayContent(body);
+        return await _http.PutAsync(BlobUri(sha, name), content);
+    }
+
+    private async Task<byte[]> RangeAsync(string sha, long from, long to, HttpStatusCode expected)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Get, BlobGet(sha));
+        request.Headers.Range = new RangeHeaderValue(from, to);
+        using var response = await _http.SendAsync(request);
+        Assert.Equal(expected, response.StatusCode);
+        return await response.Content.ReadAsByteArrayAsync();
+    }
+
+    private void Corrupt(string sha, long offset)
+    {
+        using var file = new FileStream(Path.Combine(_server.DataDir, "blobs", sha[..2], sha), FileMode.Open, FileAccess.ReadWrite);
+        file.Position = offset;
+        var b = file.ReadByte();
+        file.Position = offset;
+        file.WriteByte((byte)(b ^ 0xFF));
+    }
+
+    private async Task AssertStoreEmptyAsync()
+    {
+        Assert.Equal(0, (await _server.PatchesAsync()).GetArrayLength());
+        Assert.Empty(Directory.GetFiles(Path.Combine(_server.DataDir, "tmp")));
+        Assert.Empty(Directory.GetFiles(Path.Combine(_server.DataDir, "blobs"), "*", SearchOption.AllDirectories));
+    }
+
+    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached in time");
+            await Task.Delay(50);
+        }
+    }
+}
