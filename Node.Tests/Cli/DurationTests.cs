@@ -1,0 +1,57 @@
+using PeerPatch.Node.Cli;
+using PeerPatch.Node.Hosting;
+
+namespace PeerPatch.Node.Tests.Cli;
+
+public sealed class DurationTests
+{
+    [Theory]
+    [InlineData("6h", 6 * 3600)]
+    [InlineData("30m", 1800)]
+    [InlineData("90s", 90)]
+    [InlineData("1d", 86400)]
+    [InlineData("0", 0)]
+    [InlineData("06:00:00", 6 * 3600)]
+    public void Durations_Parse(string text, int seconds)
+    {
+        Assert.True(Duration.TryParse(text, out var value));
+        Assert.Equal(TimeSpan.FromSeconds(seconds), value);
+    }
+
+    [Theory]
+    [InlineData("soon")]
+    [InlineData("-5m")]
+    [InlineData("5x")]
+    public void Nonsense_IsRefused(string text) => Assert.False(Duration.TryParse(text, out _));
+
+    [Theory]
+    [InlineData("10.0.0.5:47470", "10.0.0.5", 47470)]
+    [InlineData("server.lan:1", "server.lan", 1)]
+    [InlineData("[fe80::1]:47470", "fe80::1", 47470)]
+    public void ServerAddresses_Parse(string text, string host, int port)
+    {
+        Assert.True(HostPort.TryParse(text, out var h, out var p));
+        Assert.Equal((host, port), (h, p));
+    }
+
+    [Theory]
+    [InlineData("server")]
+    [InlineData("server:0")]
+    [InlineData("server:99999")]
+    [InlineData(":47470")]
+    public void BadServerAddresses_AreRefused(string text) => Assert.False(HostPort.TryParse(text, out _, out _));
+
+    [Fact]
+    public void DefaultOptions_AreValid() =>
+        Assert.True(new NodeOptionsValidator().Validate(null, new NodeOptions()).Succeeded);
+
+    [Fact]
+    public void ClientRoleWithoutAServer_IsAConfigurationError()
+    {
+        var result = new NodeOptionsValidator().Validate(null, new NodeOptions { Role = RoleSetting.Client, Sources = ["ftp://x"] });
+
+        Assert.True(result.Failed);
+        Assert.Contains("Server", result.FailureMessage);
+        Assert.Contains("ftp://x", result.FailureMessage);
+    }
+}

@@ -1,0 +1,116 @@
+using Microsoft.Extensions.Time.Testing;
+using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Serving;
+
+namespace PeerPatch.Node.Tests.Serving;
+
+public sealed class ClaimTableTests
+{
+    private static readonly ClaimPolicy Policy = new(TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250));
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 24, 0, 0, 0, TimeSpan.Zero));
+    private readonly ClaimTable _claims = new(Policy, new SequenceRandom());
+
+    [Fact]
+    public void FirstAsker_GetsTheClaim_OthersAreToldInFlight()
+    {
+        var first = _claims.Acquire("k", "sha", "a", _time.GetUtcNow());
+        var second = _claims.Acquire("k", "sha", "b", _time.GetUtcNow());
+
+        Assert.True(first.Granted);
+        Assert.False(second.Granted);
+        Assert.Equal(Policy.RetryAfter, second.RetryAfter);
+    }
+
+    [Fact]
+    public void HolderAskingAgain_KeepsTheSameClaim()
+    {
+        var first = _claims.Acquire("k", "sha", "a", _time.GetUtcNow());
+        var again = _claims.Acquire("k", "sha", "a", _time.GetUtcNow());
+
+        Assert.Equal(first.ClaimId, again.ClaimId);
+    }
+
+    [Fact]
+    public void ClaimNotRenewed_ExpiresAndPassesToTheNextAsker()
+    {
+        var first = _claims.Acquire("k", "sha", "a", _time.GetUtcNow());
+        _time.Advance(Policy.Lease);
+
+        var next = _claims.Acquire("k", "sha", "b", _time.GetUtcNow());
+
+        Assert.True(next.Granted);
+        Assert.NotEqual(first.ClaimId, next.ClaimId);
+        Assert.False(_claims.Renew(first.ClaimId, 100, _time.GetUtcNow()));
+    }
+
+    [Fact]
+    public void RenewedWithProgress_StaysWithItsHolder()
+    {
+        var claim = _claims.Acquire("k", "sha", "a", _time.GetUtcNow());
+        for (var i = 1; i <= 20; i++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(5));
+            Assert.True(_claims.Renew(claim.ClaimId, i * 1000, _time.GetUtcNow()));
+        }
+
+        var other = _claims.Acquire("k", "sha", "b", _time.GetUtcNow());
+        Assert.False(other.Granted);
+        Assert.Equal(20_000, other.HolderBytes);
+    }
+
+    [Fact]
+    public void RenewedWithoutProgress_IsRevokedAfterTheStallTimeout()
+    {
+        var claim = _claims.Acquire("k", "sha", "a", _time.GetUtcNow());
+        _time.Advance(TimeSpan.FromSeconds(5));
+        Assert.True(_claims.Renew(claim.ClaimId, 500, _time.GetUtcNow()));
+
+        var renewed = true;
+        for (var i = 0; i < 13 && renewed; i++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(5));
+            renewed = _claims.Renew(claim.ClaimId, 500, _time.GetUtcNow());
+        }
+
+        Assert.False(renewed);
+        Assert.True(_claims.Acquire("k", "sha", "b", _time.GetUtcNow()).Granted);
+    }
+
+    [Fact]
+    public void Released_PassesAtOnce()
+    {
+        var claim = _claims.Acquire("k", "sha", "a", _time.GetUtcNow());
+        _claims.Release(claim.ClaimId);
+
+        Assert.True(_claims.Acquire("k", "sha", "b", _time.GetUtcNow()).Granted);
+    }
+
+    [Fact]
+    public void StoringTheBlob_EndsItsClaims()
+    {
+        _claims.Acquire("k", "sha", "a", _time.GetUtcNow());
+        _claims.Complete("sha");
+
+        Assert.Equal(0, _claims.Count);
+    }
+
+    [Fact]
+    public void ClockJumpingBackwards_DoesNotExtendAClaimForever()
+    {
+        var claim = _claims.Acquire("k", "sha", "a", _time.GetUtcNow());
+        _time.AdjustTime(_time.GetUtcNow() - TimeSpan.FromHours(1));
+        _time.Advance(TimeSpan.FromHours(1) + Policy.Lease);
+
+        Assert.True(_claims.Acquire("k", "sha", "b", _time.GetUtcNow()).Granted);
+        Assert.False(_claims.Renew(claim.ClaimId, 1, _time.GetUtcNow()));
+    }
+
+    private sealed class SequenceRandom : IRandomSource
+    {
+        private ulong _next;
+
+        public ulong NextId() => ++_next;
+
+        public double NextDouble() => 0.5;
+    }
+}

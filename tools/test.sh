@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The whole test suite, as the README and CI run it.
+# Installs the Debian packages the tests need when they are missing, builds in Release, runs every test, and
+# prints as its last line "tests: N passed, N failed[, N skipped]" read from the test results (TRX).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests use (checked by the command each provides).
+declare -A needs=([sha256sum]=coreutils [ps]=procps)
+missing=()
+for cmd in "${!needs[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${needs[$cmd]}")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "installing test dependencies: ${missing[*]}"
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  fi
+fi
+
+results="artifacts/test-results"
+rm -rf "$results"
+if ! dotnet build PeerPatch.sln -c Release -nologo -clp:ErrorsOnly; then
+  echo "tests: 0 passed, 1 failed (build failed)"
+  exit 1
+fi
+
+dotnet test Node.Tests/PeerPatch.Node.Tests.csproj -c Release --no-build -nologo \
+  --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" --results-directory "$results"
+status=$?
+
+trx="$results/results.trx"
+if [ ! -f "$trx" ]; then
+  echo "tests: 0 passed, 1 failed (no test results were written)"
+  exit 1
+fi
+
+counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+count() { echo "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
+passed=$(count passed); failed=$(count failed); total=$(count total); executed=$(count executed)
+skipped=$(( ${total:-0} - ${executed:-0} ))
+line="tests: ${passed:-0} passed, ${failed:-0} failed"
+[ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
+echo "$line"
+exit $status
