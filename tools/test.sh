@@ -28,7 +28,7 @@ if ! dotnet build PeerPatch.sln -c Release -nologo -clp:ErrorsOnly; then
 fi
 
 dotnet test Node.Tests/PeerPatch.Node.Tests.csproj -c Release --no-build -nologo \
-  --logger "trx;LogFileName=results.trx" --logger "console;verbosity=normal" --results-directory "$results"
+  --logger "trx;LogFileName=results.trx" --logger "console;verbosity=detailed" --results-directory "$results"
 status=$?
 
 trx="$results/results.trx"

@@ -4,24 +4,22 @@ using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
 using PeerPatch.Node.Tests.Support;
-using Xunit.Abstractions;
 
 namespace PeerPatch.Node.Tests.Integration;
 
 /// <summary>The HTTP data plane of a real server node: pushes are verified, blobs are served only when right.</summary>
 [Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
-public sealed class DataPlaneTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed class DataPlaneTests : IAsyncLifetime
 {
     private readonly TempDir _dir = new();
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
     private NodeProcess _server = null!;
 
-    public async Task InitializeAsync() => _server = await NodeProcess.StartAsync("server", _dir.Sub("server"), output, "--role", "server");
+    public async Task InitializeAsync() => _server = await NodeProcess.StartAsync("server", _dir.Sub("server"), "--role", "server");
 
     public async Task DisposeAsync()
     {
-        output.WriteLine(_server.Output);
         await _server.DisposeAsync();
         _http.Dispose();
         _dir.Dispose();

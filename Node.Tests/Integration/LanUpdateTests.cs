@@ -16,7 +16,7 @@ public sealed class LanUpdateTests(ITestOutputHelper output)
     [Fact]
     public async Task FiveClientsUpdatingAtOnce_ApplyEveryPatch_AndTheUpstreamServesEachUniqueByteOnce()
     {
-        await using var lan = await Lan.StartAsync(output, Sizes, clients: 5);
+        await using var lan = await Lan.StartAsync(Sizes, clients: 5);
 
         var results = await Task.WhenAll(lan.Clients.Select(c => c.UpdateAsync()));
 
@@ -74,7 +74,7 @@ public sealed class LanUpdateTests(ITestOutputHelper output)
     [Fact]
     public async Task ServerKilledMidPass_EveryClientStillFinishes_AndTheRestartedServerIsConsistent()
     {
-        await using var lan = await Lan.StartAsync(output, Sizes, clients: 5);
+        await using var lan = await Lan.StartAsync(Sizes, clients: 5);
         lan.Internet.RateLimit = 25L << 20; // 25 MiB/s per connection: the pass takes seconds, so the kill lands inside it
 
         var updates = Task.WhenAll(lan.Clients.Select(c => c.UpdateAsync()));

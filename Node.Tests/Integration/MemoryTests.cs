@@ -15,7 +15,7 @@ public sealed class MemoryTests(ITestOutputHelper output)
     public async Task MovingAOneGigabytePatch_KeepsEachNodeWithin30MbOfItsIdleRss()
     {
         // Warm-up pass with a small patch, so "idle" is a node that has run a pass before (code paths JIT-compiled).
-        await using var lan = await Lan.StartAsync(output, [64 * 1024], clients: 1);
+        await using var lan = await Lan.StartAsync([64 * 1024], clients: 1);
         var client = lan.Clients[0];
         Assert.Equal(0, (await client.UpdateAsync()).ExitCode);
         var coldClient = client.Memory();

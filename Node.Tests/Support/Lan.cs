@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Xunit.Abstractions;
 
 namespace PeerPatch.Node.Tests.Support;
 
@@ -8,13 +7,7 @@ internal sealed class Lan : IAsyncDisposable
 {
     public const string Os = "test-1-amd64";
     private readonly TempDir _dir = new();
-    private readonly ITestOutputHelper _output;
-
-    private Lan(FakeInternet internet, ITestOutputHelper output)
-    {
-        Internet = internet;
-        _output = output;
-    }
+    private Lan(FakeInternet internet) => Internet = internet;
 
     public FakeInternet Internet { get; }
 
@@ -26,9 +19,9 @@ internal sealed class Lan : IAsyncDisposable
 
     public string Root => _dir.Path;
 
-    public static async Task<Lan> StartAsync(ITestOutputHelper output, IReadOnlyList<long> sizes, int clients)
+    public static async Task<Lan> StartAsync(IReadOnlyList<long> sizes, int clients)
     {
-        var lan = new Lan(await FakeInternet.StartAsync(), output);
+        var lan = new Lan(await FakeInternet.StartAsync());
         var patches = new List<(string, GeneratedContent)>();
         for (var i = 0; i < sizes.Count; i++)
         {
@@ -37,9 +30,9 @@ internal sealed class Lan : IAsyncDisposable
 
         lan.Patches = patches;
         lan.Internet.SetFeed(Os, patches.Select((p, i) => (p.Item1, $"f{i}.bin")));
-        lan.Server = await NodeProcess.StartAsync("server", lan._dir.Sub("server"), output, "--role", "server");
+        lan.Server = await NodeProcess.StartAsync("server", lan._dir.Sub("server"), "--role", "server");
         var starting = Enumerable.Range(1, clients).Select(i => NodeProcess.StartAsync(
-            $"client{i}", lan._dir.Sub($"client{i}"), output, "--server", lan.Server.ServerAddress, "--source", "manifest:" + lan.Internet.FeedUrlTemplate));
+            $"client{i}", lan._dir.Sub($"client{i}"), "--server", lan.Server.ServerAddress, "--source", "manifest:" + lan.Internet.FeedUrlTemplate));
         lan.Clients.AddRange(await Task.WhenAll(starting));
         return lan;
     }
@@ -82,15 +75,6 @@ internal sealed class Lan : IAsyncDisposable
     {
         foreach (var node in Clients.Append(Server).Where(n => n is not null))
         {
-            if (node.Output.Length > 0)
-            {
-                _output.WriteLine($"--- {node.Name} log tail ---");
-                foreach (var line in node.Output.Split('\n').TakeLast(15))
-                {
-                    _output.WriteLine(line);
-                }
-            }
-
             await node.DisposeAsync();
         }
 

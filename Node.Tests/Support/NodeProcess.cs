@@ -3,7 +3,6 @@ using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
-using Xunit.Abstractions;
 
 namespace PeerPatch.Node.Tests.Support;
 
@@ -15,17 +14,15 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         "peerpatch.dll");
 
     private readonly StringBuilder _output = new();
-    private readonly ITestOutputHelper? _log;
     private Process _process = null!;
 
-    private NodeProcess(string name, string dataDir, int udp, int http, string[] args, ITestOutputHelper? log)
+    private NodeProcess(string name, string dataDir, int udp, int http, string[] args)
     {
         Name = name;
         DataDir = dataDir;
         Udp = udp;
         HttpPort = http;
         Args = args;
-        _log = log;
     }
 
     public string Name { get; }
@@ -57,16 +54,20 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         }
     }
 
-    public static async Task<NodeProcess> StartAsync(string name, string dataDir, ITestOutputHelper? log, params string[] extra)
+    public static Task<NodeProcess> StartAsync(string name, string dataDir, params string[] extra) =>
+        StartWithConfigAsync(name, dataDir, "{}", extra);
+
+    /// <summary>Starts a node whose --config file holds <paramref name="configJson"/> (for settings without an option).</summary>
+    public static async Task<NodeProcess> StartWithConfigAsync(string name, string dataDir, string configJson, params string[] extra)
     {
         var (udp, http) = FreePorts.Pair();
         var args = new List<string>
         {
             "run", "--data", dataDir, "--port", udp.ToString(), "--http-port", http.ToString(), "--bind", "127.0.0.1",
-            "--update-interval", "0", "--os-version", "test-1-amd64", "--config", EmptyConfig(dataDir),
+            "--update-interval", "0", "--os-version", "test-1-amd64", "--config", ConfigFile(dataDir, configJson),
         };
         args.AddRange(extra);
-        var node = new NodeProcess(name, dataDir, udp, http, [.. args], log);
+        var node = new NodeProcess(name, dataDir, udp, http, [.. args]);
         await node.StartProcessAsync();
         return node;
     }
@@ -148,8 +149,19 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>SIGSTOP: the process stays alive but answers nothing (a hung or overloaded server).</summary>
+    public void Freeze() => _ = SysKill(_process.Id, 19);
+
+    /// <summary>SIGCONT after <see cref="Freeze"/>.</summary>
+    public void Thaw() => _ = SysKill(_process.Id, 18);
+
     public async ValueTask DisposeAsync()
     {
+        if (!_process.HasExited)
+        {
+            Thaw();
+        }
+
         try
         {
             await KillAsync();
@@ -161,11 +173,11 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static string EmptyConfig(string dataDir)
+    private static string ConfigFile(string dataDir, string json)
     {
         var path = dataDir.TrimEnd('/') + ".config.json";
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path, "{}");
+        File.WriteAllText(path, json);
         return path;
     }
 

@@ -1,0 +1,122 @@
+using PeerPatch.Node.Tests.Support;
+using Xunit.Abstractions;
+
+namespace PeerPatch.Node.Tests.Integration;
+
+/// <summary>Never block an update: a server that hangs, serves bad bytes, or a claim holder that dies.</summary>
+[Collection(RealProcesses.Name)]
+[Trait("Category", "Network")]
+public sealed class FallbackTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private readonly TempDir _dir = new();
+    private FakeInternet _internet = null!;
+    private GeneratedContent _small = null!;
+    private GeneratedContent _big = null!;
+
+    public async Task InitializeAsync()
+    {
+        _internet = await FakeInternet.StartAsync();
+        _small = _internet.AddFile("small.bin", 200_000, seed: 1);
+        _big = _internet.AddFile("big.bin", 30_000_000, seed: 2);
+        _internet.SetFeed(Lan.Os, [("KB-small", "small.bin"), ("KB-big", "big.bin")]);
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _internet.DisposeAsync();
+        _dir.Dispose();
+    }
+
+    [Fact]
+    public async Task FrozenServer_ClientFallsBackToTheInternet_AndSaysSo()
+    {
+        await using var server = await NodeProcess.StartAsync("server", _dir.Sub("server"), "--role", "server");
+        await using var client = await StartClientAsync("client", server);
+        server.Freeze();
+
+        var started = DateTime.UtcNow;
+        var result = await client.UpdateAsync();
+        var took = DateTime.UtcNow - started;
+
+        Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr + client.Output);
+        Assert.All(result.Outcomes, o => Assert.Equal("internet", o.GetProperty("from").GetString()));
+        Assert.Contains("falling back to the internet", client.Output);
+        Assert.True(took < TimeSpan.FromSeconds(30), $"the pass took {took.TotalSeconds:0.0} s with a frozen server");
+        output.WriteLine($"pass with a frozen server took {took.TotalSeconds:0.0} s");
+        AssertApplied(client);
+    }
+
+    [Fact]
+    public async Task ServerWithACorruptCopy_ClientRejectsIt_AndAppliesTheRightBytesFromTheInternet()
+    {
+        await using var server = await NodeProcess.StartAsync("server", _dir.Sub("server"), "--role", "server");
+        await using var first = await StartClientAsync("first", server);
+        Assert.Equal(0, (await first.UpdateAsync()).ExitCode);
+        var onServer = Path.Combine(server.DataDir, "blobs", _big.Sha256[..2], _big.Sha256);
+        File.SetUnixFileMode(onServer, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        await using (var file = new FileStream(onServer, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Position = 12345;
+            file.WriteByte(0xAA);
+        }
+
+        await using var second = await StartClientAsync("second", server);
+        var result = await second.UpdateAsync();
+
+        Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr + second.Output);
+        var big = result.Outcomes.Single(o => o.GetProperty("patch").GetString() == "KB-big");
+        Assert.Equal("internet", big.GetProperty("from").GetString());
+        Assert.Equal(2, _internet.Requests("big.bin"));
+        AssertApplied(second);
+        Assert.Equal(1, (await server.StatusAsync()).GetProperty("stats").GetProperty("corruptBlobsDetected").GetInt64());
+        Assert.Equal(1, (await second.StatusAsync()).GetProperty("stats").GetProperty("lanFailures").GetInt64());
+    }
+
+    [Fact]
+    public async Task ClaimHolderKilledMidDownload_TheClaimPassesToTheNextNode()
+    {
+        _internet.RateLimit = 4L << 20; // 30 MB at 4 MiB/s: the first holder is still downloading when it dies
+        await using var server = await NodeProcess.StartWithConfigAsync("server", _dir.Sub("server"), """{"ClaimLease":"00:00:03"}""", "--role", "server");
+        await using var holder = await StartClientAsync("holder", server);
+        await using var waiter = await StartClientAsync("waiter", server);
+
+        var holding = holder.UpdateAsync();
+        await WaitUntilAsync(() => _internet.BytesServed("big.bin") > 2_000_000);
+        var waiting = waiter.UpdateAsync();
+        await Task.Delay(500);
+        await holder.KillAsync();
+        _internet.RateLimit = 0;
+        await holding;
+
+        var result = await waiting;
+
+        Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr + waiter.Output);
+        var big = result.Outcomes.Single(o => o.GetProperty("patch").GetString() == "KB-big");
+        Assert.Equal("internet", big.GetProperty("from").GetString());
+        Assert.Equal(2, _internet.Requests("big.bin"));
+        Assert.Contains("KB-big: LAN miss, downloading", waiter.Output); // it got the claim ...
+        Assert.DoesNotContain("KB-big: falling back", waiter.Output);    // ... rather than giving up on the LAN
+        Assert.Contains("KB-big: pushed to", waiter.Output);
+        AssertApplied(waiter);
+        Assert.Contains(_big.Sha256, (await server.PatchesAsync()).ToString());
+        output.WriteLine($"upstream served big.bin {_internet.Requests("big.bin")} times, {_internet.BytesServed("big.bin")} bytes (size {_big.Size})");
+    }
+
+    private Task<NodeProcess> StartClientAsync(string name, NodeProcess server) =>
+        NodeProcess.StartAsync(name, _dir.Sub(name), "--server", server.ServerAddress, "--source", "manifest:" + _internet.FeedUrlTemplate);
+
+    private void AssertApplied(NodeProcess node) =>
+        Assert.Equal(
+            new[] { $"{_big.Sha256} KB-big", $"{_small.Sha256} KB-small" },
+            Lan.AppliedLog(node).Order().ToArray());
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "condition not reached in time");
+            await Task.Delay(20);
+        }
+    }
+}
