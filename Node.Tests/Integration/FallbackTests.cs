@@ -102,6 +102,41 @@ public sealed class FallbackTests(ITestOutputHelper output) : IAsyncLifetime
         output.WriteLine($"upstream served big.bin {_internet.Requests("big.bin")} times, {_internet.BytesServed("big.bin")} bytes (size {_big.Size})");
     }
 
+    [Fact]
+    public async Task ServerNodeUpdatingItself_DownloadsOnce_AndItsCopiesServeTheLan()
+    {
+        await using var server = await NodeProcess.StartAsync("server", _dir.Sub("server"), "--role", "server", "--source", "manifest:" + _internet.FeedUrlTemplate);
+        var own = await server.UpdateAsync();
+        Assert.True(own.ExitCode == 0, own.Stdout + own.Stderr + server.Output);
+        Assert.All(own.Outcomes, o => Assert.Equal("internet", o.GetProperty("from").GetString()));
+        AssertApplied(server);
+        Assert.Equal(2, (await server.PatchesAsync()).GetArrayLength());
+
+        await using var client = await StartClientAsync("client", server);
+        var result = await client.UpdateAsync();
+
+        Assert.Equal(0, result.ExitCode);
+        Assert.All(result.Outcomes, o => Assert.Equal("lan", o.GetProperty("from").GetString()));
+        Assert.Equal(1, _internet.Requests("big.bin"));
+        Assert.Equal(1, _internet.Requests("small.bin"));
+        AssertApplied(client);
+    }
+
+    [Fact]
+    public async Task FeedThatCannotBeRead_FailsThePass_WithTheReason()
+    {
+        await using var server = await NodeProcess.StartAsync("server", _dir.Sub("server"), "--role", "server");
+        await using var client = await NodeProcess.StartAsync(
+            "client", _dir.Sub("client"), "--server", server.ServerAddress, "--source", "manifest:" + new Uri(_internet.BaseUri, "feeds/missing-{os}.json"));
+
+        var result = await client.UpdateAsync();
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Empty(result.Outcomes);
+        Assert.Contains("answered 404", result.Summary.GetProperty("sourceErrors")[0].GetString());
+        Assert.Equal(1, result.Summary.GetProperty("failed").GetInt32());
+    }
+
     private Task<NodeProcess> StartClientAsync(string name, NodeProcess server) =>
         NodeProcess.StartAsync(name, _dir.Sub(name), "--server", server.ServerAddress, "--source", "manifest:" + _internet.FeedUrlTemplate);
 
