@@ -95,6 +95,25 @@ public sealed class ClaimTableTests
     }
 
     [Fact]
+    public void DeadClaimsNobodyAsksAboutAgain_AreDroppedAsNewClaimsAreGranted()
+    {
+        for (var i = 0; i < 100; i++)
+        {
+            _claims.Acquire("dead" + i, "sha" + i, "a", _time.GetUtcNow());
+        }
+
+        _time.Advance(Policy.Lease);
+        for (var i = 0; i < 300; i++)
+        {
+            var key = "live" + i;
+            var granted = _claims.Acquire(key, "s" + i, "b", _time.GetUtcNow());
+            _claims.Release(granted.ClaimId);
+        }
+
+        Assert.Equal(0, _claims.Count);
+    }
+
+    [Fact]
     public void ClockJumpingBackwards_DoesNotExtendAClaimForever()
     {
         var claim = _claims.Acquire("k", "sha", "a", _time.GetUtcNow());

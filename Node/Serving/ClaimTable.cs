@@ -10,9 +10,12 @@ namespace PeerPatch.Node.Serving;
 /// </summary>
 internal sealed class ClaimTable(ClaimPolicy policy, IRandomSource random)
 {
+    private const int PruneEvery = 256;
+
     private readonly object _lock = new();
     private readonly Dictionary<string, Claim> _byKey = new(StringComparer.Ordinal);
     private readonly Dictionary<ulong, Claim> _byId = [];
+    private int _grantsSincePrune;
 
     /// <summary>Claims alive or not yet pruned.</summary>
     public int Count
@@ -45,6 +48,12 @@ internal sealed class ClaimTable(ClaimPolicy policy, IRandomSource random)
                 }
 
                 Remove(existing);
+            }
+
+            if (++_grantsSincePrune >= PruneEvery)
+            {
+                _grantsSincePrune = 0;
+                Prune(now); // claims of holders that died and were never asked about again
             }
 
             var claim = new Claim(random.NextId(), key, sha256, nodeId, now) { ExpiresAt = now + policy.Lease, LastProgressAt = now };
@@ -96,15 +105,6 @@ internal sealed class ClaimTable(ClaimPolicy policy, IRandomSource random)
             {
                 Remove(claim);
             }
-        }
-    }
-
-    /// <summary>The hash a live claim for <paramref name="key"/> expects, if any.</summary>
-    public string? ExpectedSha(string key, DateTimeOffset now)
-    {
-        lock (_lock)
-        {
-            return _byKey.TryGetValue(key, out var claim) && IsAlive(claim, now) ? claim.Sha256 : null;
         }
     }
 

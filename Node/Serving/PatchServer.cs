@@ -86,7 +86,7 @@ internal sealed partial class PatchServer(
     public Ack Renew(ClaimRenew renew)
     {
         var alive = claims.Renew(renew.ClaimId, renew.BytesDone, time.GetUtcNow());
-        return new Ack(alive, alive ? (int)ClaimLeaseMs : 0, alive ? null : "claim expired or revoked");
+        return new Ack(alive, alive ? (int)policy.Lease.TotalMilliseconds : 0, alive ? null : "claim expired or revoked");
     }
 
     public Ack Release(ClaimRelease release)
@@ -109,8 +109,6 @@ internal sealed partial class PatchServer(
         index.Add(os, name, sha256, size);
         claims.Complete(sha256);
     }
-
-    private double ClaimLeaseMs => policy.Lease.TotalMilliseconds;
 
     internal static string ClaimKey(string os, string name, string? sha) => string.Concat(os, "\n", name, "\n", sha);
 }

@@ -57,6 +57,7 @@ internal sealed class RemoteServerChannel(
             content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
             using var request = new HttpRequestMessage(HttpMethod.Put, url) { Content = content };
             request.Headers.Add(HttpHeaders.NodeId, self.NodeId);
+            request.Headers.ExpectContinue = true; // a server that already has it (or refuses) answers before the body is sent
             using var response = await lanHttp.SendAsync(request, ct).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
@@ -142,7 +143,7 @@ internal sealed class RemoteServerChannel(
         }
 
         var address = endPoint.Address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{endPoint.Address}]" : endPoint.Address.ToString();
-        return new Session(peer, new Uri($"http://{address}:{ack.HttpPort}/"), ack);
+        return new Session(peer, new Uri($"http://{address}:{ack.HttpPort}/"));
     }
 
     private async Task<IPEndPoint> ResolveAsync(CancellationToken ct)
@@ -165,5 +166,5 @@ internal sealed class RemoteServerChannel(
         }
     }
 
-    private sealed record Session(NetPeer Peer, Uri HttpBase, HelloAck Ack);
+    private sealed record Session(NetPeer Peer, Uri HttpBase);
 }
