@@ -11,6 +11,8 @@ missing=()
 for cmd in "${!needs[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${needs[$cmd]}")
 done
+# The independent mDNS implementation the discovery tests interoperate with (Debian's python, not a venv's).
+/usr/bin/python3 -c "import zeroconf" >/dev/null 2>&1 || missing+=(python3-zeroconf)
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "installing test dependencies: ${missing[*]}"
   if [ "$(id -u)" -eq 0 ]; then

@@ -1,0 +1,74 @@
+using System.Net;
+using PeerPatch.Node.Discovery;
+using PeerPatch.Protocol.Mdns;
+
+namespace PeerPatch.Node.Tests.Discovery;
+
+public sealed class BrowseCacheTests
+{
+    private static readonly DnsName Service = DnsName.Parse("_peerpatch._udp.local");
+    private static readonly ServiceAdvert Advert = new("pc-1", Service, DnsName.Parse("pc-1.local"), 47470, new Dictionary<string, string> { ["id"] = "n1", ["role"] = "client" });
+    private readonly DateTimeOffset _t0 = new(2026, 11, 24, 0, 0, 0, TimeSpan.Zero);
+    private readonly BrowseCache _cache = new(Service);
+
+    [Fact]
+    public void Announcement_ResolvesAnInstance()
+    {
+        Assert.True(_cache.Apply(Advert.Records(IPAddress.Parse("10.0.0.5"), new MdnsOptions()), _t0));
+
+        var service = Assert.Single(_cache.Snapshot());
+        Assert.True(service.Resolved);
+        Assert.Equal(47470, service.Port);
+        Assert.Equal("n1", service.Txt["id"]);
+        Assert.Equal(IPAddress.Parse("10.0.0.5"), Assert.Single(service.Addresses));
+    }
+
+    [Fact]
+    public void Goodbye_RemovesTheInstanceOneSecondLater()
+    {
+        _cache.Apply(Advert.Records(IPAddress.Parse("10.0.0.5"), new MdnsOptions()), _t0);
+        _cache.Apply(Advert.Records(IPAddress.Parse("10.0.0.5"), new MdnsOptions(), ttlOverride: 0), _t0);
+
+        Assert.False(_cache.Expire(_t0 + TimeSpan.FromMilliseconds(500)));
+        Assert.True(_cache.Expire(_t0 + TimeSpan.FromSeconds(1)));
+        Assert.Empty(_cache.Snapshot());
+    }
+
+    [Fact]
+    public void TtlExpiry_RemovesASilentInstance()
+    {
+        _cache.Apply(Advert.Records(IPAddress.Parse("10.0.0.5"), new MdnsOptions { OtherTtl = 10, HostTtl = 10 }), _t0);
+
+        Assert.True(_cache.NeedsRefresh(_t0 + TimeSpan.FromSeconds(9)));
+        Assert.True(_cache.Expire(_t0 + TimeSpan.FromSeconds(10)));
+    }
+
+    [Fact]
+    public void ChangedTxt_IsReportedAsAChange()
+    {
+        _cache.Apply(Advert.Records(IPAddress.Parse("10.0.0.5"), new MdnsOptions()), _t0);
+        var promoted = Advert with { Txt = new Dictionary<string, string> { ["id"] = "n1", ["role"] = "server" } };
+
+        Assert.True(_cache.Apply(promoted.Records(IPAddress.Parse("10.0.0.5"), new MdnsOptions()), _t0));
+        Assert.Equal("server", Assert.Single(_cache.Snapshot()).Txt["role"]);
+        Assert.False(_cache.Apply(promoted.Records(IPAddress.Parse("10.0.0.5"), new MdnsOptions()), _t0));
+    }
+
+    [Fact]
+    public void KnownAnswers_ListOnlyPtrsWithMoreThanHalfTheirTtlLeft()
+    {
+        _cache.Apply(Advert.Records(IPAddress.Parse("10.0.0.5"), new MdnsOptions { OtherTtl = 100 }), _t0);
+
+        Assert.Single(_cache.KnownAnswers(_t0 + TimeSpan.FromSeconds(40)));
+        Assert.Empty(_cache.KnownAnswers(_t0 + TimeSpan.FromSeconds(60)));
+    }
+
+    [Fact]
+    public void OtherServiceTypes_AreIgnored()
+    {
+        var other = new ServiceAdvert("printer", DnsName.Parse("_ipp._tcp.local"), DnsName.Parse("printer.local"), 631, new Dictionary<string, string>());
+
+        Assert.False(_cache.Apply(other.Records(IPAddress.Parse("10.0.0.9"), new MdnsOptions()), _t0));
+        Assert.Empty(_cache.Snapshot());
+    }
+}

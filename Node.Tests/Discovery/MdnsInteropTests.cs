@@ -1,0 +1,117 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using PeerPatch.Node.Discovery;
+using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Tests.Support;
+using PeerPatch.Protocol.Mdns;
+using Xunit.Abstractions;
+
+namespace PeerPatch.Node.Tests.Discovery;
+
+/// <summary>
+/// Our mDNS responder and browser against an independent implementation (Debian's python3-zeroconf), on the
+/// loopback interface only: no packet leaves this machine.
+/// </summary>
+[Collection(RealProcesses.Name)]
+[Trait("Category", "Network")]
+public sealed class MdnsInteropTests(ITestOutputHelper output)
+{
+    private static readonly DnsName Service = DnsName.Parse("_peerpatch._udp.local");
+    private static readonly MdnsOptions Options = new() { Interfaces = ["lo"] };
+    private static readonly string Tools = Path.Combine(
+        typeof(MdnsInteropTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepoRoot").Value!, "tools", "mdns");
+
+    [Fact]
+    public async Task OurAdvert_IsListedByPythonZeroconf_WithItsSrvAndTxt()
+    {
+        await using var transport = new MdnsTransport(Options, TimeProvider.System, NullLogger<MdnsTransport>.Instance);
+        transport.Start();
+        var responder = new MdnsResponder(transport, Options, TimeProvider.System, new SystemRandomSource(), NullLogger<MdnsResponder>.Instance);
+        var instance = "PeerPatch Test " + Guid.NewGuid().ToString("N")[..6];
+        var txt = new Dictionary<string, string> { ["v"] = "1", ["id"] = "n42", ["role"] = "server", ["term"] = "7", ["http"] = "47471", ["prio"] = "100", ["cluster"] = "" };
+        await responder.StartAsync(new ServiceAdvert(instance, Service, DnsName.Parse("pp-test.local"), 47470, txt), CancellationToken.None);
+
+        var lines = await RunPythonAsync("zeroconf-browse.py", "_peerpatch._udp.local.", "3", "127.0.0.1");
+        await responder.StopAsync();
+
+        var found = lines.Select(l => JsonDocument.Parse(l).RootElement).SingleOrDefault(e => e.GetProperty("name").GetString() == $"{instance}._peerpatch._udp.local.");
+        Assert.True(found.ValueKind == JsonValueKind.Object, "python3-zeroconf did not list our instance:\n" + string.Join('\n', lines));
+        Assert.True(found.GetProperty("resolved").GetBoolean());
+        Assert.Equal(47470, found.GetProperty("port").GetInt32());
+        Assert.Equal("pp-test.local.", found.GetProperty("server").GetString());
+        Assert.Contains("127.0.0.1", found.GetProperty("addresses").EnumerateArray().Select(a => a.GetString()));
+        var seen = found.GetProperty("txt");
+        foreach (var (key, value) in txt)
+        {
+            Assert.Equal(value, seen.GetProperty(key).GetString() ?? string.Empty);
+        }
+
+        output.WriteLine($"python3-zeroconf resolved {found}; packets sent {transport.PacketsSent}, received {transport.PacketsReceived}, malformed {transport.Malformed}");
+    }
+
+    [Fact]
+    public async Task PythonZeroconfAdvert_IsResolvedByOurBrowser()
+    {
+        await using var transport = new MdnsTransport(Options, TimeProvider.System, NullLogger<MdnsTransport>.Instance);
+        transport.Start();
+        var instance = "Zeroconf Peer " + Guid.NewGuid().ToString("N")[..6];
+        using var advertiser = StartPython("zeroconf-advertise.py", "_peerpatch._udp.local.", instance, "47999", "127.0.0.1", "v=1", "id=nzc", "role=client");
+        Assert.Equal("registered", await advertiser.StandardOutput.ReadLineAsync());
+
+        var browser = new MdnsBrowser(transport, Service, TimeProvider.System, new SystemRandomSource(), NullLogger<MdnsBrowser>.Instance);
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        var browsing = browser.RunAsync(cts.Token);
+        var started = Stopwatch.StartNew();
+        DiscoveredService? found = null;
+        while (found is null && !cts.IsCancellationRequested)
+        {
+            found = browser.Services.FirstOrDefault(s => s.Instance == instance && s.Resolved && s.Txt.Count > 0);
+            await Task.Delay(20);
+        }
+
+        var took = started.Elapsed;
+        advertiser.StandardInput.Close();
+        await advertiser.WaitForExitAsync();
+
+        Assert.NotNull(found);
+        Assert.Equal(47999, found.Port);
+        Assert.Equal("nzc", found.Txt["id"]);
+        Assert.Contains(System.Net.IPAddress.Loopback, found.Addresses);
+        output.WriteLine($"resolved {instance} in {took.TotalMilliseconds:0} ms");
+
+        // The goodbye removes it from the cache (within its one-second grace).
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
+        while (browser.Services.Any(s => s.Instance == instance) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
+        Assert.DoesNotContain(browser.Services, s => s.Instance == instance);
+        await cts.CancelAsync();
+        await browsing;
+    }
+
+    private static Process StartPython(string script, params string[] args)
+    {
+        var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
+        psi.ArgumentList.Add(Path.Combine(Tools, script));
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        return Process.Start(psi)!;
+    }
+
+    private static async Task<List<string>> RunPythonAsync(string script, params string[] args)
+    {
+        using var process = StartPython(script, args);
+        process.StandardInput.Close();
+        var text = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"{script} exited {process.ExitCode}");
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
+    }
+}

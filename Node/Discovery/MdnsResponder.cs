@@ -1,0 +1,186 @@
+using System.Net;
+using Microsoft.Extensions.Logging;
+using PeerPatch.Node.Hosting;
+using PeerPatch.Protocol.Mdns;
+
+namespace PeerPatch.Node.Discovery;
+
+/// <summary>
+/// Advertises one service (RFC 6762 §8, §10.1, §6): three probes 250 ms apart claim the instance name (a
+/// conflicting answer renames it "Name (2)", "Name (3)"...), two announcements one second apart, answers to
+/// queries (multicast, QU unicast, legacy unicast for queries not from port 5353, shared PTR answers delayed
+/// 20-120 ms), a re-announcement when the TXT changes, and goodbyes (TTL 0) on stop.
+/// </summary>
+internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions options, TimeProvider time, IRandomSource random, ILogger<MdnsResponder> logger)
+{
+    private const int MaxRenames = 20;
+    private volatile ServiceAdvert? _advert;
+    private volatile bool _probing;
+    private volatile bool _conflict;
+
+    public ServiceAdvert? Current => _advert;
+
+    public async Task StartAsync(ServiceAdvert advert, CancellationToken ct)
+    {
+        transport.Received += OnReceived;
+        var baseName = advert.Instance;
+        for (var attempt = 1; ; attempt++)
+        {
+            _advert = advert;
+            if (await ProbeAsync(advert, ct).ConfigureAwait(false) || attempt >= MaxRenames)
+            {
+                break;
+            }
+
+            advert = advert with { Instance = $"{baseName} ({attempt + 1})" };
+            Log.Renamed(logger, advert.Instance);
+        }
+
+        await AnnounceAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>Changes the TXT pairs and announces the new record.</summary>
+    public async Task UpdateTxtAsync(IReadOnlyDictionary<string, string> txt, CancellationToken ct)
+    {
+        if (_advert is null)
+        {
+            return;
+        }
+
+        _advert = _advert with { Txt = txt };
+        await AnnounceAsync(ct).ConfigureAwait(false);
+    }
+
+    public async Task StopAsync()
+    {
+        transport.Received -= OnReceived;
+        if (_advert is { } advert)
+        {
+            await transport.SendMulticastAsync(nic => DnsMessage.Response(advert.Records(nic.Address, options, ttlOverride: 0))).ConfigureAwait(false);
+            _advert = null;
+        }
+    }
+
+    private async Task<bool> ProbeAsync(ServiceAdvert advert, CancellationToken ct)
+    {
+        _probing = true;
+        _conflict = false;
+        try
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(random.NextDouble() * 250), time, ct).ConfigureAwait(false);
+            for (var i = 0; i < 3 && !_conflict; i++)
+            {
+                await transport.SendMulticastAsync(nic =>
+                {
+                    var proposed = advert.Records(nic.Address, options).Where(r => r.Name.Equals(advert.InstanceName)).ToList();
+                    return new DnsMessage(0, false, false, [new DnsQuestion(advert.InstanceName, DnsType.Any, UnicastResponse: true)], [], proposed, []);
+                }).ConfigureAwait(false);
+                await Task.Delay(TimeSpan.FromMilliseconds(250), time, ct).ConfigureAwait(false);
+            }
+
+            return !_conflict;
+        }
+        finally
+        {
+            _probing = false;
+        }
+    }
+
+    private async Task AnnounceAsync(CancellationToken ct)
+    {
+        for (var i = 0; i < 2; i++)
+        {
+            var advert = _advert;
+            if (advert is null)
+            {
+                return;
+            }
+
+            await transport.SendMulticastAsync(nic => DnsMessage.Response(advert.Records(nic.Address, options))).ConfigureAwait(false);
+            if (i == 0)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(1), time, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private void OnReceived(DnsMessage message, IPEndPoint from, int interfaceIndex)
+    {
+        var advert = _advert;
+        var nic = transport.Interface(interfaceIndex);
+        if (advert is null || nic is null)
+        {
+            return;
+        }
+
+        var ours = advert.Records(nic.Address, options);
+        if (message.IsResponse)
+        {
+            // Someone else answering for our instance name with other data: a conflict (§9).
+            if (message.AllRecords.Any(r => r.Name.Equals(advert.InstanceName) && r is SrvRecord or TxtRecord && !ours.Any(o => MdnsAnswers.SameData(o, r))))
+            {
+                _conflict = true;
+                if (!_probing)
+                {
+                    Log.Conflict(logger, advert.Instance, from);
+                }
+            }
+
+            return;
+        }
+
+        if (_probing)
+        {
+            return;
+        }
+
+        var (answers, additionals) = MdnsAnswers.For(message, ours);
+        if (answers.Count == 0)
+        {
+            return;
+        }
+
+        _ = RespondAsync(message, from, interfaceIndex, answers, additionals);
+    }
+
+    private async Task RespondAsync(DnsMessage query, IPEndPoint from, int interfaceIndex, List<DnsRecord> answers, List<DnsRecord> additionals)
+    {
+        try
+        {
+            if (from.Port != options.Port)
+            {
+                await transport.SendUnicastAsync(MdnsAnswers.LegacyUnicast(query, answers, additionals), from, interfaceIndex).ConfigureAwait(false);
+                return;
+            }
+
+            if (query.Questions.Any(q => q.UnicastResponse))
+            {
+                await transport.SendUnicastAsync(DnsMessage.Response(answers, additionals), from, interfaceIndex).ConfigureAwait(false);
+                return;
+            }
+
+            if (answers.Any(a => a is PtrRecord))
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(20 + (random.NextDouble() * 100)), time).ConfigureAwait(false);
+            }
+
+            await transport.SendMulticastAsync(DnsMessage.Response(answers, additionals), interfaceIndex).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Log.RespondFailed(logger, e.Message);
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 610, Level = LogLevel.Information, Message = "mDNS instance name taken; now advertising as {Instance}")]
+        public static partial void Renamed(ILogger logger, string instance);
+
+        [LoggerMessage(EventId = 611, Level = LogLevel.Warning, Message = "mDNS: {From} answers for our instance {Instance} with other data")]
+        public static partial void Conflict(ILogger logger, string instance, IPEndPoint from);
+
+        [LoggerMessage(EventId = 612, Level = LogLevel.Debug, Message = "mDNS response failed: {Error}")]
+        public static partial void RespondFailed(ILogger logger, string error);
+    }
+}
