@@ -1,0 +1,164 @@
+namespace PeerPatch.Node.Cluster;
+
+/// <summary>
+/// Server election: the bully algorithm with terms, without pre-emption. Pure policy: no I/O, time comes in as
+/// <c>now</c>, and the caller acts on <see cref="Decision"/>s.
+/// <list type="bullet">
+/// <item>A node that follows a server and hears its heartbeats keeps it, whatever joins later (no churn).</item>
+/// <item>A node with no server (start-up after <see cref="ElectionTiming.DiscoveryWindow"/>, or its server silent
+/// for <see cref="ElectionTiming.HeartbeatTimeout"/>) follows a live advertised server if there is one; otherwise
+/// the highest-ranked live member (<see cref="MemberRank"/>) is expected to take over: itself, with
+/// term = highest term seen + 1, or another node, which is passed over if it has not claimed within
+/// <see cref="ElectionTiming.ClaimTimeout"/>.</item>
+/// <item>Two servers (a healed split): the higher term wins, then the higher rank; the loser steps down and
+/// follows the winner. A heartbeat from a better server switches any node to it.</item>
+/// </list>
+/// </summary>
+internal sealed class Elector
+{
+    private readonly ElectionTiming _timing;
+    private readonly DateTimeOffset _startedAt;
+    private readonly Dictionary<string, DateTimeOffset> _suspects = new(StringComparer.Ordinal);
+    private Dictionary<string, Member> _members = new(StringComparer.Ordinal);
+    private DateTimeOffset _lastHeartbeat;
+    private (string NodeId, DateTimeOffset Since)? _awaiting;
+
+    public Elector(string selfId, int priority, long since, long term, ElectionTiming timing, DateTimeOffset now)
+    {
+        SelfId = selfId;
+        Self = (priority, since, selfId);
+        Term = term;
+        _timing = timing;
+        _startedAt = now;
+    }
+
+    public string SelfId { get; }
+
+    public (int Priority, long Since, string NodeId) Self { get; }
+
+    /// <summary>The highest term this node knows (persist it when it changes).</summary>
+    public long Term { get; private set; }
+
+    /// <summary>The node followed as server: this node's id when it is the server; null during an election.</summary>
+    public string? ServerId { get; private set; }
+
+    public bool IsServer => ServerId == SelfId;
+
+    /// <summary>The members last reported by discovery (self excluded).</summary>
+    public IReadOnlyCollection<Member> Members => _members.Values;
+
+    /// <summary>Discovery's current view of the other nodes.</summary>
+    public Decision OnMembers(IEnumerable<Member> members, DateTimeOffset now)
+    {
+        _members = members.Where(m => m.NodeId != SelfId).GroupBy(m => m.NodeId).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        foreach (var m in _members.Values.Where(m => m.IsServer))
+        {
+            // An advertised server better than ours (e.g. the other side of a healed split) wins at once.
+            var better = ServerId is null ? m.Term >= Term : MemberRank.Beats(m.Term, Rank(m), Term, CurrentRank());
+            if (better && !IsSuspect(m.NodeId, now) && m.NodeId != ServerId)
+            {
+                return Follow(m.NodeId, m.Term, now);
+            }
+        }
+
+        return Tick(now);
+    }
+
+    /// <summary>A heartbeat from a server.</summary>
+    public Decision OnHeartbeat(string serverId, long term, int priority, long since, DateTimeOffset now)
+    {
+        _suspects.Remove(serverId);
+        if (serverId == ServerId)
+        {
+            _lastHeartbeat = now;
+            Term = Math.Max(Term, term);
+            return Decision.None;
+        }
+
+        if (ServerId is null || MemberRank.Beats(term, (priority, since, serverId), Term, CurrentRank()))
+        {
+            return Follow(serverId, term, now);
+        }
+
+        return Decision.None; // a worse server: it will hear our server's heartbeats and step down
+    }
+
+    /// <summary>Time passes.</summary>
+    public Decision Tick(DateTimeOffset now)
+    {
+        foreach (var expired in _suspects.Where(s => s.Value <= now).Select(s => s.Key).ToList())
+        {
+            _suspects.Remove(expired);
+        }
+
+        if (IsServer)
+        {
+            return Decision.None;
+        }
+
+        if (ServerId is not null)
+        {
+            if (now - _lastHeartbeat < _timing.HeartbeatTimeout)
+            {
+                return Decision.None;
+            }
+
+            Suspect(ServerId, now);
+            ServerId = null;
+            _awaiting = null;
+        }
+
+        if (now - _startedAt < _timing.DiscoveryWindow)
+        {
+            return Decision.None;
+        }
+
+        var liveServer = _members.Values.Where(m => m.IsServer && m.Term >= Term && !IsSuspect(m.NodeId, now))
+            .OrderByDescending(m => m.Term).ThenBy(Rank, MemberRank.Instance).FirstOrDefault();
+        if (liveServer is not null)
+        {
+            return Follow(liveServer.NodeId, liveServer.Term, now);
+        }
+
+        var best = _members.Values.Where(m => !IsSuspect(m.NodeId, now)).Select(Rank).Append(Self).Min(MemberRank.Instance);
+        if (best.NodeId == SelfId)
+        {
+            Term = Math.Max(Term, _members.Values.Select(m => m.Term).DefaultIfEmpty(0).Max()) + 1;
+            ServerId = SelfId;
+            _awaiting = null;
+            return Decision.BecomeServer(Term);
+        }
+
+        if (_awaiting?.NodeId != best.NodeId)
+        {
+            _awaiting = (best.NodeId, now);
+        }
+        else if (now - _awaiting.Value.Since >= _timing.ClaimTimeout)
+        {
+            Suspect(best.NodeId, now); // it should have taken over by now: pass it over
+            _awaiting = null;
+            return Tick(now);
+        }
+
+        return Decision.None;
+    }
+
+    private Decision Follow(string serverId, long term, DateTimeOffset now)
+    {
+        var wasServer = IsServer;
+        ServerId = serverId;
+        Term = Math.Max(Term, term);
+        _lastHeartbeat = now;
+        _awaiting = null;
+        return Decision.FollowServer(serverId, Term, stepDown: wasServer);
+    }
+
+    private (int, long, string) CurrentRank() =>
+        IsServer ? Self : ServerId is not null && _members.TryGetValue(ServerId, out var m) ? Rank(m) : (int.MinValue, long.MaxValue, "~");
+
+    private static (int Priority, long Since, string NodeId) Rank(Member m) => (m.Priority, m.Since, m.NodeId);
+
+    private void Suspect(string nodeId, DateTimeOffset now) => _suspects[nodeId] = now + _timing.SuspectFor;
+
+    private bool IsSuspect(string nodeId, DateTimeOffset now) => _suspects.TryGetValue(nodeId, out var until) && until > now;
+}
