@@ -173,11 +173,18 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         _process.Dispose();
     }
 
+    /// <summary>Writes the node's config file: mDNS stays on loopback (no test traffic leaves the machine) unless the JSON says otherwise.</summary>
     private static string ConfigFile(string dataDir, string json)
     {
+        var config = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+        if (!config.ContainsKey("MdnsInterfaces"))
+        {
+            config["MdnsInterfaces"] = new System.Text.Json.Nodes.JsonArray("lo");
+        }
+
         var path = dataDir.TrimEnd('/') + ".config.json";
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        File.WriteAllText(path, json);
+        File.WriteAllText(path, config.ToJsonString());
         return path;
     }
 

@@ -21,12 +21,14 @@ internal static class RunCommand
         var bind = new Option<string?>("--bind") { Description = "address to bind (default 0.0.0.0)" };
         var role = new Option<string?>("--role") { Description = "auto|server|client (default auto)" };
         role.AcceptOnlyFromAmong("auto", "server", "client");
-        var server = new Option<string?>("--server") { Description = "the LAN server as HOST:UDPPORT" };
+        var server = new Option<string?>("--server") { Description = "the LAN server as HOST:UDPPORT, instead of electing one" };
         var source = new Option<string[]>("--source") { Description = "patch source: manifest:URL (URL may contain {os}); repeatable", AllowMultipleArgumentsPerToken = false };
         var os = new Option<string?>("--os-version") { Description = "OS version key (default detected, e.g. debian-12-amd64)" };
+        var priority = new Option<int?>("--priority") { Description = "election priority, higher wins (default: free cache space in GiB)" };
+        var mdnsInterface = new Option<string[]>("--mdns-interface") { Description = "interface for mDNS discovery; repeatable (default: every multicast-capable one)" };
         var interval = new Option<string?>("--update-interval") { Description = "time between update passes, e.g. 6h; 0 = only on demand (default 6h)" };
 
-        var command = new Command("run", "Run a node (the daemon).") { config, data, port, httpPort, bind, role, server, source, os, interval };
+        var command = new Command("run", "Run a node (the daemon).") { config, data, port, httpPort, bind, role, server, source, os, interval, priority, mdnsInterface };
         command.SetAction(async (result, ct) =>
         {
             var overrides = new Dictionary<string, string?>();
@@ -45,6 +47,13 @@ internal static class RunCommand
             Set(nameof(NodeOptions.Role), result.GetValue(role));
             Set(nameof(NodeOptions.Server), result.GetValue(server));
             Set(nameof(NodeOptions.OsVersion), result.GetValue(os));
+            Set(nameof(NodeOptions.Priority), result.GetValue(priority)?.ToString(CultureInfo.InvariantCulture));
+            var interfaces = result.GetValue(mdnsInterface) ?? [];
+            for (var i = 0; i < interfaces.Length; i++)
+            {
+                overrides[$"{nameof(NodeOptions.MdnsInterfaces)}:{i}"] = interfaces[i];
+            }
+
             var sources = result.GetValue(source) ?? [];
             for (var i = 0; i < sources.Length; i++)
             {

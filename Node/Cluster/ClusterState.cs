@@ -4,16 +4,58 @@ using PeerPatch.Protocol.Messages;
 namespace PeerPatch.Node.Cluster;
 
 /// <summary>
-/// Which node is the LAN server. Until zero-config election lands this comes from configuration:
-/// role server (or auto with no --server) makes this node the server; otherwise --server names it.
+/// The current <see cref="ClusterView"/>, swapped atomically and announced through <see cref="Changed"/>.
+/// Configuration fixes it (role server; or --server) or the election in <see cref="ClusterService"/> moves it.
 /// </summary>
-internal sealed class ClusterState(NodeOptions options)
+internal sealed class ClusterState
 {
-    public NodeRole Role { get; } =
-        options.Role == RoleSetting.Server || (options.Role == RoleSetting.Auto && options.Server is null) ? NodeRole.Server : NodeRole.Client;
+    private readonly object _lock = new();
+    private ClusterView _current;
 
-    /// <summary>HOST:PORT of the server when this node is a client.</summary>
-    public string? ServerAddress { get; } = options.Server;
+    public ClusterState(NodeOptions options, NodeIdentity self)
+    {
+        Elects = options.Role == RoleSetting.Auto && options.Server is null;
+        _current = options.Role == RoleSetting.Server
+            ? new ClusterView(NodeRole.Server, 0, self.NodeId, null)
+            : new ClusterView(NodeRole.Client, 0, null, options.Server);
+    }
 
-    public bool IsServer => Role == NodeRole.Server;
+    /// <summary>True when the server is elected (role auto, no --server); false when configuration fixes it.</summary>
+    public bool Elects { get; }
+
+    public ClusterView Current
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _current;
+            }
+        }
+    }
+
+    public NodeRole Role => Current.Role;
+
+    public bool IsServer => Current.Role == NodeRole.Server;
+
+    /// <summary>HOST:UDPPORT of the server when this node is a client.</summary>
+    public string? ServerAddress => Current.ServerAddress;
+
+    /// <summary>Raised after every change of view.</summary>
+    public event Action<ClusterView>? Changed;
+
+    public void Publish(ClusterView view)
+    {
+        lock (_lock)
+        {
+            if (view == _current)
+            {
+                return;
+            }
+
+            _current = view;
+        }
+
+        Changed?.Invoke(view);
+    }
 }

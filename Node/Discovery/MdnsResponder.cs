@@ -15,6 +15,8 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
 {
     private const int MaxRenames = 20;
     private volatile ServiceAdvert? _advert;
+    private volatile IReadOnlyDictionary<string, string>? _txt;
+    private volatile bool _announced;
     private volatile bool _probing;
     private volatile bool _conflict;
 
@@ -24,9 +26,10 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
     {
         transport.Received += OnReceived;
         var baseName = advert.Instance;
+        _txt ??= advert.Txt;
         for (var attempt = 1; ; attempt++)
         {
-            _advert = advert;
+            _advert = advert with { Txt = _txt };
             if (await ProbeAsync(advert, ct).ConfigureAwait(false) || attempt >= MaxRenames)
             {
                 break;
@@ -36,19 +39,20 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
             Log.Renamed(logger, advert.Instance);
         }
 
+        _advert = advert with { Txt = _txt };
+        _announced = true;
         await AnnounceAsync(ct).ConfigureAwait(false);
     }
 
-    /// <summary>Changes the TXT pairs and announces the new record.</summary>
+    /// <summary>Changes the TXT pairs; announces them at once when probing is over, else with the first announcement.</summary>
     public async Task UpdateTxtAsync(IReadOnlyDictionary<string, string> txt, CancellationToken ct)
     {
-        if (_advert is null)
+        _txt = txt;
+        if (_advert is { } advert && _announced)
         {
-            return;
+            _advert = advert with { Txt = txt };
+            await AnnounceAsync(ct).ConfigureAwait(false);
         }
-
-        _advert = _advert with { Txt = txt };
-        await AnnounceAsync(ct).ConfigureAwait(false);
     }
 
     public async Task StopAsync()

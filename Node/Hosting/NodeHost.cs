@@ -85,6 +85,11 @@ internal static class NodeHost
             index.Load(data.Database.ListPatches());
             return index;
         });
+        services.AddSingleton<HolderIndex>();
+        services.AddSingleton<BlobPuller>();
+        services.AddHostedService(sp => sp.GetRequiredService<BlobPuller>());
+        services.AddSingleton<ClusterService>();
+        services.AddHostedService(sp => sp.GetRequiredService<ClusterService>());
         services.AddSingleton<HitRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<HitRecorder>());
         services.AddSingleton<PatchServer>();
@@ -128,12 +133,13 @@ internal static class NodeHost
         DatabaseEndpoints.Map(app);
         StatusEndpoints.Map(app);
         UpdateEndpoints.Map(app);
+        InventoryEndpoints.Map(app);
 
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PeerPatch.Node");
         var cluster = app.Services.GetRequiredService<ClusterState>();
         log.LogInformation(
             "node {PeerId} starting: role {Role}, server {Server}, os {Os}, data {DataDir}, udp {Port}, http {HttpPort}",
-            identity.NodeId, cluster.Role, cluster.ServerAddress ?? "this node", identity.OsVersion, options.DataDir, options.Port, options.HttpPort);
+            identity.NodeId, cluster.Elects ? "elected" : cluster.Role.ToString(), cluster.ServerAddress ?? (cluster.IsServer ? "this node" : "to be elected"), identity.OsVersion, options.DataDir, options.Port, options.HttpPort);
         log.LogInformation(
             "data directory checked: {Temps} temp files removed, {Dropped} missing/wrong blobs dropped, {Orphans} unrecorded files removed; {Blobs} blobs ({Bytes} bytes) kept, cap {Cap} bytes",
             data.Report.TempFilesRemoved, data.Report.MissingOrWrongBlobsDropped, data.Report.OrphanFilesRemoved, data.Report.BlobsKept, data.Report.BytesKept, data.Store.Options.CapacityBytes);

@@ -20,11 +20,20 @@ public sealed class NodeOptions
     /// <summary>Address to bind both ports to. Default 0.0.0.0 (all IPv4 interfaces).</summary>
     public string Bind { get; set; } = "0.0.0.0";
 
-    /// <summary>auto, server or client. Default auto: server unless <see cref="Server"/> names one.</summary>
+    /// <summary>auto, server or client. Default auto: the nodes elect their server, unless <see cref="Server"/> names one.</summary>
     public RoleSetting Role { get; set; } = RoleSetting.Auto;
 
     /// <summary>The LAN server as HOST:UDPPORT; overrides discovery. Default none.</summary>
     public string? Server { get; set; }
+
+    /// <summary>Advertise and discover nodes over mDNS (and elect the server when the role is auto). Default true.</summary>
+    public bool Discovery { get; set; } = true;
+
+    /// <summary>Interfaces mDNS runs on, by name; empty = every up, multicast-capable interface. Default empty.</summary>
+    public List<string> MdnsInterfaces { get; set; } = [];
+
+    /// <summary>Election priority (higher wins); default derived from free cache space in GiB.</summary>
+    public int? Priority { get; set; }
 
     /// <summary>Patch sources: "manifest:URL" (URL may contain {os}). Default none.</summary>
     public List<string> Sources { get; set; } = [];

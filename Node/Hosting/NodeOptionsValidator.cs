@@ -54,6 +54,11 @@ internal sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
             }
         }
 
+        if (o.Priority is < 0)
+        {
+            errors.Add("Priority must not be negative");
+        }
+
         if (o.UpdateInterval < TimeSpan.Zero)
         {
             errors.Add("UpdateInterval must not be negative");

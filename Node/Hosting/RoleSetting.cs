@@ -3,7 +3,7 @@ namespace PeerPatch.Node.Hosting;
 /// <summary>The configured role.</summary>
 public enum RoleSetting
 {
-    /// <summary>Server unless a server is configured (zero-config election replaces this rule later).</summary>
+    /// <summary>The nodes elect their server over mDNS; --server overrides the election.</summary>
     Auto,
 
     /// <summary>Always the LAN server.</summary>

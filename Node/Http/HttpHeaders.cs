@@ -5,4 +5,7 @@ internal static class HttpHeaders
 {
     /// <summary>The node id of the node making a request (pushes).</summary>
     public const string NodeId = "X-PeerPatch-Node";
+
+    /// <summary>The HTTP port of the node making a request (inventory reports: where its blobs can be fetched).</summary>
+    public const string HttpPort = "X-PeerPatch-Http";
 }

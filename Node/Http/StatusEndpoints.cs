@@ -21,12 +21,17 @@ internal static class StatusEndpoints
         UpdateRunner runner,
         HttpEndpointInfo http,
         NodeStartTime started,
+        ClusterService membership,
         TimeProvider time) => new StatusJson(
             self.NodeId,
             self.InstanceId,
             self.SoftwareVersion,
             cluster.IsServer ? "server" : "client",
             servers.Current?.Name,
+            cluster.Current.ServerId,
+            cluster.Current.Term,
+            cluster.Elects,
+            membership.Members.Count,
             self.OsVersion,
             db.CountPatches(),
             new BlobsJson(store.Count, store.TotalBytes, store.Options.CapacityBytes, store.Evictions),
@@ -40,7 +45,7 @@ internal static class StatusEndpoints
                 stats.PushesAccepted, stats.PushesRejected, stats.LanFailures, stats.ServerFallbacks, stats.CorruptBlobsDetected, stats.BadDatagrams)));
 
     internal sealed record StatusJson(
-        string NodeId, string InstanceId, string Version, string Role, string? Server, string Os, long Patches, BlobsJson Blobs,
+        string NodeId, string InstanceId, string Version, string Role, string? Server, string? ServerId, long Term, bool Elected, int Members, string Os, long Patches, BlobsJson Blobs,
         long UptimeSeconds, bool UpdateRunning, int UdpPort, int HttpPort, int Peers, StatsJson Stats);
 
     internal sealed record BlobsJson(int Count, long Bytes, long CapacityBytes, long Evictions);

@@ -19,6 +19,7 @@ internal sealed partial class PatchServer(
     ClaimTable claims,
     ClaimPolicy policy,
     HitRecorder hits,
+    HolderIndex holders,
     ClusterState cluster,
     NodeIdentity self,
     HttpEndpointInfo http,
@@ -71,6 +72,14 @@ internal sealed partial class PatchServer(
             return LookupResult.Hit(sha, size, "/v1/blobs/" + sha);
         }
 
+        if (sha is not null && holders.TryGet(sha, out var holding))
+        {
+            // Another node reported it (e.g. before this node became the server): send the asker there.
+            hits.RecordHit(lookup.OsVersion, lookup.PatchName, sha);
+            stats.Hit();
+            return LookupResult.Hit(sha, holding.Record.Size, holding.BlobUrl().ToString());
+        }
+
         var decision = claims.Acquire(ClaimKey(lookup.OsVersion, lookup.PatchName, lookup.ExpectedSha256), lookup.ExpectedSha256, lookup.NodeId, time.GetUtcNow());
         if (decision.Granted)
         {
@@ -108,6 +117,7 @@ internal sealed partial class PatchServer(
     {
         index.Add(os, name, sha256, size);
         claims.Complete(sha256);
+        holders.Forget(sha256);
     }
 
     internal static string ClaimKey(string os, string name, string? sha) => string.Concat(os, "\n", name, "\n", sha);

@@ -56,13 +56,18 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
             MaxConnectAttempts = 5,
             ReconnectDelay = 300,
             IPv6Enabled = false,
+            UnconnectedMessagesEnabled = true,
         };
         _listener.ConnectionRequestEvent += OnConnectionRequest;
         _listener.PeerConnectedEvent += OnPeerConnected;
         _listener.PeerDisconnectedEvent += OnPeerDisconnected;
         _listener.NetworkReceiveEvent += OnReceive;
+        _listener.NetworkReceiveUnconnectedEvent += OnReceiveUnconnected;
         _listener.NetworkErrorEvent += (endPoint, error) => Log.NetworkError(_logger, endPoint, error);
     }
+
+    /// <summary>A heartbeat arrived (one-way, unconnected), with the sender's UDP endpoint.</summary>
+    public event Action<Heartbeat, IPEndPoint>? HeartbeatReceived;
 
     /// <summary>The UDP port actually bound.</summary>
     public int LocalPort => _net.LocalPort;
@@ -158,6 +163,26 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
         }
     }
 
+    /// <summary>Sends a one-way message without a connection (heartbeats to every member).</summary>
+    public void SendUnconnected(IMessage message, IPEndPoint to)
+    {
+        if (!_buffers.TryTake(out var buffer))
+        {
+            buffer = new ArrayBufferWriter<byte>(512);
+        }
+
+        try
+        {
+            WireCodec.Write(buffer, Envelope.Of(0, message));
+            _net.SendUnconnectedMessage(buffer.WrittenSpan.ToArray(), to);
+        }
+        finally
+        {
+            buffer.ResetWrittenCount();
+            _buffers.Add(buffer);
+        }
+    }
+
     private void Send(NetPeer peer, Envelope envelope)
     {
         if (!_buffers.TryTake(out var buffer))
@@ -227,6 +252,9 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
             var envelope = decoded.Envelope!;
             switch (envelope.Body)
             {
+                case Heartbeat heartbeat:
+                    HeartbeatReceived?.Invoke(heartbeat, peer);
+                    break;
                 case HelloAck or LookupResult or Ack or ErrorReply:
                     if (_pending.TryGetValue(envelope.CorrelationId, out var pending) && ReferenceEquals(pending.Peer, peer))
                     {
@@ -246,6 +274,27 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
             // Never let one datagram take the receive thread down.
             _stats.BadDatagram();
             Log.HandlerFailed(_logger, peer, e);
+        }
+    }
+
+    private void OnReceiveUnconnected(IPEndPoint from, NetPacketReader reader, UnconnectedMessageType type)
+    {
+        try
+        {
+            var decoded = WireCodec.TryDecode(reader.GetRemainingBytesMemory());
+            if (decoded.Success && decoded.Envelope!.Body is Heartbeat heartbeat)
+            {
+                HeartbeatReceived?.Invoke(heartbeat, from);
+                return;
+            }
+
+            _stats.BadDatagram();
+            Log.BadDatagram(_logger, from, decoded.Error, decoded.Detail ?? "unexpected unconnected message");
+        }
+        catch (Exception e)
+        {
+            _stats.BadDatagram();
+            Log.HandlerFailed(_logger, from, e);
         }
     }
 

@@ -4,4 +4,7 @@ namespace PeerPatch.Node.Updating;
 internal interface IServerChannelProvider
 {
     IServerChannel? Current { get; }
+
+    /// <summary>Waits up to <paramref name="max"/> for a server (an election in progress); null when none came.</summary>
+    Task<IServerChannel?> WaitForServerAsync(TimeSpan max, CancellationToken ct);
 }

@@ -16,7 +16,11 @@ internal sealed class LanFetcher(
     NodeStats stats,
     TimeProvider time)
 {
-    public async Task<FetchResult> FetchAsync(Uri url, PatchSpec patch, CancellationToken ct)
+    public Task<FetchResult> FetchAsync(Uri url, PatchSpec patch, CancellationToken ct) =>
+        FetchAsync(url, new PatchRecord(patch.OsVersion, patch.Name, patch.Sha256, patch.Size, patch.Url.ToString(), time.GetUtcNow(), self.NodeId, 0, null), ct);
+
+    /// <summary>Fetches the blob of <paramref name="patch"/> and records it (with that row) in the local store.</summary>
+    public async Task<FetchResult> FetchAsync(Uri url, PatchRecord patch, CancellationToken ct)
     {
         var progress = new ByteProgress(stats.AddLanBytesFetched);
         try
@@ -35,7 +39,7 @@ internal sealed class LanFetcher(
             var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
             await using var stream = new IdleTimeoutStream(body, options.LanStallTimeout, time);
             await using var writer = store.BeginWrite(patch.Sha256, patch.Size, patch.Size);
-            writer.Patch = new PatchRecord(patch.OsVersion, patch.Name, patch.Sha256, patch.Size, patch.Url.ToString(), time.GetUtcNow(), self.NodeId, 0, null);
+            writer.Patch = patch with { AddedAt = time.GetUtcNow(), AddedBy = self.NodeId, Hits = 0, LastHit = null };
             var result = await writer.CopyFromAsync(stream, ct, progress).ConfigureAwait(false);
             return result.Succeeded
                 ? FetchResult.Success(progress.Value)

@@ -27,6 +27,8 @@ internal sealed partial class PatchPipeline(
     TimeProvider time,
     ILogger<PatchPipeline> logger)
 {
+    private static readonly TimeSpan ElectionWait = TimeSpan.FromSeconds(3);
+
     public async Task<PatchOutcome> RunAsync(PatchSpec patch, CancellationToken ct)
     {
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["Patch"] = patch.Name, ["PatchHash"] = patch.Sha256 });
@@ -65,7 +67,8 @@ internal sealed partial class PatchPipeline(
             return new Obtained(Origin.Lan, FetchResult.Success(0)); // already on this node (own cache)
         }
 
-        var server = servers.Current;
+        // During an election there is briefly no server: wait a little, then go to the internet.
+        var server = servers.Current ?? await servers.WaitForServerAsync(ElectionWait, ct).ConfigureAwait(false);
         if (server is null)
         {
             return await DirectAsync(patch, "no LAN server is known", ct).ConfigureAwait(false);

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
 using System.Net.Sockets;
 using LiteNetLib;
 using PeerPatch.Node.Hosting;
@@ -24,6 +25,7 @@ internal sealed class RemoteServerChannel(
     HttpEndpointInfo ownHttp,
     NodeOptions options,
     TransportOptions transportOptions,
+    PatchDatabase db,
     TimeProvider time) : IServerChannel
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
@@ -116,6 +118,7 @@ internal sealed class RemoteServerChannel(
             {
                 _session = await OpenSessionAsync(ct).ConfigureAwait(false);
                 _backoff = TimeSpan.Zero;
+                _ = ReportInventoryAsync(_session); // a new session may be a new server: tell it what this node holds
                 return _session;
             }
             catch (LanUnavailableException)
@@ -128,6 +131,29 @@ internal sealed class RemoteServerChannel(
         finally
         {
             _sessionLock.Release();
+        }
+    }
+
+    private async Task ReportInventoryAsync(Session session)
+    {
+        try
+        {
+            var rows = db.ListPatches().Where(r => store.Contains(r.Sha256))
+                .Select(r => new { os = r.OsVersion, name = r.PatchName, sha256 = r.Sha256, size = r.Size, upstreamUrl = r.UpstreamUrl }).ToList();
+            if (rows.Count == 0)
+            {
+                return;
+            }
+
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(session.HttpBase, "v1/inventory")) { Content = JsonContent.Create(rows) };
+            request.Headers.Add(HttpHeaders.NodeId, self.NodeId);
+            request.Headers.Add(HttpHeaders.HttpPort, ownHttp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            using var response = await lanHttp.SendAsync(request, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
+        {
+            // Best effort: the next session reports again.
         }
     }
 

@@ -14,6 +14,7 @@ namespace PeerPatch.Protocol.Messages;
 [Union(6, typeof(PushDone))]
 [Union(7, typeof(Ack))]
 [Union(8, typeof(ErrorReply))]
+[Union(9, typeof(Heartbeat))]
 public interface IMessage
 {
     /// <summary>True when every field is within <see cref="ProtocolLimits"/> and well formed.</summary>

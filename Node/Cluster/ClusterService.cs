@@ -1,0 +1,242 @@
+using System.Globalization;
+using System.Net;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using PeerPatch.Node.Discovery;
+using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Transport;
+using PeerPatch.Protocol.Mdns;
+using PeerPatch.Protocol.Messages;
+using PeerPatch.Storage;
+
+namespace PeerPatch.Node.Cluster;
+
+/// <summary>
+/// Zero-config membership: advertises this node as &lt;peerpatch-ID&gt;._peerpatch._udp.local (SRV: the LiteNetLib
+/// port; TXT: v, id, role, term, http, prio, since, cluster), browses for the others, feeds them and the
+/// servers' heartbeats to the <see cref="Elector"/> every 100 ms, and publishes its decisions as the
+/// <see cref="ClusterState"/> view (persisting the term). A server heartbeats every member it knows.
+/// With a configured role the view is fixed; the node still advertises itself, and a configured server
+/// heartbeats so that zero-config nodes follow it.
+/// </summary>
+internal sealed partial class ClusterService(
+    ClusterState state,
+    NodeOptions options,
+    NodeIdentity self,
+    NodeStartTime started,
+    HttpEndpointInfo http,
+    LanTransport transport,
+    PatchDatabase db,
+    BlobStore store,
+    TimeProvider time,
+    IRandomSource random,
+    ILoggerFactory loggers) : BackgroundService
+{
+    public static readonly DnsName ServiceType = DnsName.Parse("_peerpatch._udp.local");
+    private readonly ILogger _logger = loggers.CreateLogger<ClusterService>();
+    private readonly object _lock = new();
+    private readonly Dictionary<string, IPEndPoint> _endpoints = new(StringComparer.Ordinal);
+    private Elector? _elector;
+    private MdnsResponder? _responder;
+    private IReadOnlyList<Member> _members = [];
+
+    /// <summary>The members discovery knows now (self excluded).</summary>
+    public IReadOnlyList<Member> Members => _members;
+
+    public int Priority { get; } = options.Priority ?? DerivedPriority(store);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!options.Discovery)
+        {
+            return;
+        }
+
+        var mdnsOptions = new MdnsOptions { Interfaces = options.MdnsInterfaces };
+        await using var mdns = new MdnsTransport(mdnsOptions, time, loggers.CreateLogger<MdnsTransport>());
+        mdns.Start();
+        var browser = new MdnsBrowser(mdns, ServiceType, time, random, loggers.CreateLogger<MdnsBrowser>());
+        _responder = new MdnsResponder(mdns, mdnsOptions, time, random, loggers.CreateLogger<MdnsResponder>());
+        var since = started.At.ToUnixTimeMilliseconds();
+        var term = long.TryParse(db.GetMeta("term"), CultureInfo.InvariantCulture, out var t) ? t : 0;
+        lock (_lock)
+        {
+            _elector = state.Elects ? new Elector(self.NodeId, Priority, since, term, ElectionTiming.Default, time.GetUtcNow()) : null;
+        }
+
+        browser.Changed += OnServices;
+        transport.HeartbeatReceived += OnHeartbeat;
+        var browsing = browser.RunAsync(stoppingToken);
+        var advertising = _responder.StartAsync(Advert(since), stoppingToken); // probing and announcing take ~2 s: elect meanwhile
+        Log.Advertising(_logger, self.NodeId, Priority, state.Elects ? "elected" : "configured");
+        try
+        {
+            await RunAsync(since, stoppingToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping
+        }
+        finally
+        {
+            browser.Changed -= OnServices;
+            transport.HeartbeatReceived -= OnHeartbeat;
+            try
+            {
+                await advertising.ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            await _responder.StopAsync().ConfigureAwait(false); // goodbye: TTL 0
+            await browsing.ConfigureAwait(false);
+        }
+    }
+
+    private async Task RunAsync(long since, CancellationToken ct)
+    {
+        var lastBeat = DateTimeOffset.MinValue;
+        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100), time);
+        while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+        {
+            var now = time.GetUtcNow();
+            lock (_lock)
+            {
+                if (_elector is not null)
+                {
+                    Apply(_elector.Tick(now));
+                }
+            }
+
+            if (state.IsServer && now - lastBeat >= ElectionTiming.Default.HeartbeatInterval)
+            {
+                lastBeat = now;
+                var beat = new Heartbeat(self.NodeId, state.Current.Term, Priority, since, http.Port);
+                foreach (var member in _members)
+                {
+                    transport.SendUnconnected(beat, new IPEndPoint(member.Address, member.UdpPort));
+                }
+            }
+        }
+    }
+
+    private void OnServices(IReadOnlyList<DiscoveredService> services)
+    {
+        var members = new List<Member>();
+        foreach (var s in services)
+        {
+            if (ToMember(s) is { } m && m.NodeId != self.NodeId)
+            {
+                members.Add(m);
+            }
+        }
+
+        _members = members;
+        lock (_lock)
+        {
+            foreach (var m in members)
+            {
+                _endpoints[m.NodeId] = new IPEndPoint(m.Address, m.UdpPort);
+            }
+
+            if (_elector is not null)
+            {
+                Apply(_elector.OnMembers(members, time.GetUtcNow()));
+            }
+        }
+    }
+
+    private void OnHeartbeat(Heartbeat beat, IPEndPoint from)
+    {
+        if (beat.ServerId == self.NodeId)
+        {
+            return;
+        }
+
+        lock (_lock)
+        {
+            _endpoints[beat.ServerId] = from;
+            if (_elector is not null)
+            {
+                Apply(_elector.OnHeartbeat(beat.ServerId, beat.Term, beat.Priority, beat.Since, time.GetUtcNow()));
+            }
+        }
+    }
+
+    private void Apply(Decision decision)
+    {
+        switch (decision.Kind)
+        {
+            case DecisionKind.BecomeServer:
+                db.SetMeta("term", decision.Term.ToString(CultureInfo.InvariantCulture));
+                state.Publish(new ClusterView(NodeRole.Server, decision.Term, self.NodeId, null));
+                Log.BecameServer(_logger, decision.Term);
+                break;
+            case DecisionKind.Follow when _endpoints.TryGetValue(decision.ServerId!, out var endpoint):
+                db.SetMeta("term", decision.Term.ToString(CultureInfo.InvariantCulture));
+                state.Publish(new ClusterView(NodeRole.Client, decision.Term, decision.ServerId, $"{endpoint.Address}:{endpoint.Port}"));
+                Log.Following(_logger, decision.ServerId!, endpoint, decision.Term, decision.StepDown);
+                break;
+            default:
+                return;
+        }
+
+        _ = _responder?.UpdateTxtAsync(Txt(started.At.ToUnixTimeMilliseconds()), CancellationToken.None);
+    }
+
+    private ServiceAdvert Advert(long since) =>
+        new($"peerpatch-{self.NodeId}", ServiceType, DnsName.Parse($"pp-{self.NodeId}.local"), (ushort)transport.LocalPort, Txt(since));
+
+    private Dictionary<string, string> Txt(long since)
+    {
+        var view = state.Current;
+        return new Dictionary<string, string>
+        {
+            ["v"] = Protocol.ProtocolLimits.Version.ToString(CultureInfo.InvariantCulture),
+            ["id"] = self.NodeId,
+            ["role"] = view.Role == NodeRole.Server ? "server" : "client",
+            ["term"] = view.Term.ToString(CultureInfo.InvariantCulture),
+            ["http"] = http.Port.ToString(CultureInfo.InvariantCulture),
+            ["prio"] = Priority.ToString(CultureInfo.InvariantCulture),
+            ["since"] = since.ToString(CultureInfo.InvariantCulture),
+            ["cluster"] = string.Empty,
+        };
+    }
+
+    private static Member? ToMember(DiscoveredService s)
+    {
+        var txt = s.Txt;
+        if (!s.Resolved || !txt.TryGetValue("id", out var id) || !Protocol.WireFormat.IsNodeId(id)
+            || !txt.TryGetValue("v", out var v) || v != Protocol.ProtocolLimits.Version.ToString(CultureInfo.InvariantCulture)
+            || !int.TryParse(txt.GetValueOrDefault("http"), CultureInfo.InvariantCulture, out var httpPort)
+            || !int.TryParse(txt.GetValueOrDefault("prio"), CultureInfo.InvariantCulture, out var prio)
+            || !long.TryParse(txt.GetValueOrDefault("since"), CultureInfo.InvariantCulture, out var since)
+            || !long.TryParse(txt.GetValueOrDefault("term"), CultureInfo.InvariantCulture, out var term))
+        {
+            return null;
+        }
+
+        var address = s.Addresses.FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork) ?? s.Addresses[0];
+        return new Member(id, address, s.Port, httpPort, prio, since, txt.GetValueOrDefault("role") == "server", term);
+    }
+
+    /// <summary>The default priority prefers the node with the most free cache space: free GiB under the cap, at most 1,000,000.</summary>
+    private static int DerivedPriority(BlobStore store)
+    {
+        var free = store.Options.CapacityBytes > 0 ? store.Options.CapacityBytes - store.TotalBytes : new DriveInfo(store.Root).AvailableFreeSpace;
+        return (int)Math.Clamp(free >> 30, 0, 1_000_000);
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 700, Level = LogLevel.Information, Message = "advertising node {PeerId} over mDNS (priority {Priority}); server {Mode}")]
+        public static partial void Advertising(ILogger logger, string peerId, int priority, string mode);
+
+        [LoggerMessage(EventId = 701, Level = LogLevel.Information, Message = "elected LAN server for term {Term}")]
+        public static partial void BecameServer(ILogger logger, long term);
+
+        [LoggerMessage(EventId = 702, Level = LogLevel.Information, Message = "following server {PeerId} at {EndPoint} (term {Term}, stepped down: {StepDown})")]
+        public static partial void Following(ILogger logger, string peerId, IPEndPoint endPoint, long term, bool stepDown);
+    }
+}

@@ -1,0 +1,75 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using PeerPatch.Node.Cluster;
+using PeerPatch.Node.Serving;
+using PeerPatch.Protocol;
+using PeerPatch.Storage;
+
+namespace PeerPatch.Node.Http;
+
+/// <summary>
+/// POST /v1/inventory (server only): a node reports the patches it holds, so this server knows them even if it
+/// was elected after they were pushed elsewhere. Blobs the server lacks are remembered with their holder and
+/// pulled in the background. Entries are data only: a wrong one can at most name a blob nobody can serve.
+/// </summary>
+internal static class InventoryEndpoints
+{
+    private const long MaxBodyBytes = 32L << 20;
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { MaxDepth = 8 };
+
+    public static void Map(WebApplication app) => app.MapPost("/v1/inventory", async (HttpContext ctx, ClusterState cluster, BlobStore store, HolderIndex holders, BlobPuller puller, TimeProvider time) =>
+    {
+        if (!cluster.IsServer)
+        {
+            return Results.Problem("this node is not the LAN server", statusCode: StatusCodes.Status409Conflict);
+        }
+
+        if (!int.TryParse(ctx.Request.Headers[HttpHeaders.HttpPort], out var port) || port is < 1 or > 65535 || ctx.Connection.RemoteIpAddress is not { } remote)
+        {
+            return Results.Problem($"{HttpHeaders.HttpPort} must name the reporter's HTTP port", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        if (ctx.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxBodyBytes;
+        }
+
+        List<InventoryEntry>? entries;
+        try
+        {
+            entries = await JsonSerializer.DeserializeAsync<List<InventoryEntry>>(ctx.Request.Body, Json, ctx.RequestAborted).ConfigureAwait(false);
+        }
+        catch (JsonException e)
+        {
+            return Results.Problem($"inventory is not valid JSON: {e.Message}", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var host = remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote;
+        var holder = new Uri($"http://{(host.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{host}]" : host.ToString())}:{port}/");
+        var node = ctx.Request.Headers[HttpHeaders.NodeId].ToString();
+        var accepted = 0;
+        foreach (var e in entries ?? [])
+        {
+            if (!WireFormat.IsOsVersion(e.Os) || !WireFormat.IsPatchName(e.Name) || !WireFormat.IsSha256(e.Sha256) || !WireFormat.IsSize(e.Size))
+            {
+                continue;
+            }
+
+            accepted++;
+            if (store.Contains(e.Sha256!))
+            {
+                continue;
+            }
+
+            var url = e.UpstreamUrl is { Length: <= ProtocolLimits.MaxUrlLength } u && Uri.TryCreate(u, UriKind.Absolute, out _) ? u : null;
+            holders.Add(new PatchRecord(e.Os!, e.Name!, e.Sha256!, e.Size, url, time.GetUtcNow(), WireFormat.IsNodeId(node) ? node : "unknown", 0, null), holder);
+            puller.Enqueue(e.Sha256!);
+        }
+
+        return Results.Accepted(value: new { accepted });
+    });
+
+    internal sealed record InventoryEntry(string? Os, string? Name, string? Sha256, long Size, string? UpstreamUrl);
+}

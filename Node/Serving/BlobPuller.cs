@@ -1,0 +1,63 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using PeerPatch.Node.Updating;
+using PeerPatch.Storage;
+
+namespace PeerPatch.Node.Serving;
+
+/// <summary>
+/// Copies blobs the server lacks from the nodes that reported them (two at a time), verified by hash like every
+/// other transfer; once stored they are ordinary LAN hits and rows of the server's database.
+/// </summary>
+internal sealed partial class BlobPuller(HolderIndex holders, BlobStore store, LanFetcher fetcher, PatchServer server, ILogger<BlobPuller> logger) : BackgroundService
+{
+    private readonly Channel<string> _queue = Channel.CreateBounded<string>(new BoundedChannelOptions(100_000) { FullMode = BoundedChannelFullMode.DropWrite });
+
+    public void Enqueue(string sha256) => _queue.Writer.TryWrite(sha256);
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        Task.WhenAll(Enumerable.Range(0, 2).Select(_ => WorkAsync(stoppingToken)));
+
+    private async Task WorkAsync(CancellationToken ct)
+    {
+        try
+        {
+            await foreach (var sha in _queue.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+            {
+                while (!store.Contains(sha) && holders.TryGet(sha, out var holding))
+                {
+                    var url = holding.BlobUrl();
+                    var result = await fetcher.FetchAsync(url, holding.Record, ct).ConfigureAwait(false);
+                    if (result.Ok)
+                    {
+                        server.OnStored(holding.Record.OsVersion, holding.Record.PatchName, sha, holding.Record.Size);
+                        Log.Pulled(logger, holding.Record.PatchName, url);
+                        break;
+                    }
+
+                    Log.PullFailed(logger, holding.Record.PatchName, url, result.Error);
+                    holders.Drop(sha, holding.Holders[0]);
+                }
+
+                if (store.Contains(sha))
+                {
+                    holders.Forget(sha);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 330, Level = LogLevel.Information, Message = "pulled {Patch} from {Url}")]
+        public static partial void Pulled(ILogger logger, string patch, Uri url);
+
+        [LoggerMessage(EventId = 331, Level = LogLevel.Warning, Message = "pulling {Patch} from {Url} failed: {Error}")]
+        public static partial void PullFailed(ILogger logger, string patch, Uri url, string? error);
+    }
+}

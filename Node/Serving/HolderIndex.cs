@@ -1,0 +1,50 @@
+using System.Collections.Concurrent;
+using PeerPatch.Storage;
+
+namespace PeerPatch.Node.Serving;
+
+/// <summary>
+/// Blobs that other nodes hold and the server does not (yet): learned from inventory reports, so a newly
+/// elected server knows every patch any live node holds. Lookups answer with a holder's URL until the
+/// <see cref="BlobPuller"/> has copied the blob here.
+/// </summary>
+internal sealed class HolderIndex
+{
+    private readonly ConcurrentDictionary<string, Holding> _bySha = new(StringComparer.Ordinal);
+
+    public int Count => _bySha.Count;
+
+    /// <summary>Records that <paramref name="holder"/> (its HTTP base URL) holds <paramref name="record"/>'s blob.</summary>
+    public void Add(PatchRecord record, Uri holder) =>
+        _bySha.AddOrUpdate(
+            record.Sha256,
+            _ => new Holding(record, [holder]),
+            (_, h) => h.Holders.Contains(holder) ? h : h with { Holders = [.. h.Holders.Where(u => u != holder).Take(7), holder] });
+
+    public bool TryGet(string sha256, out Holding holding) => _bySha.TryGetValue(sha256, out holding!);
+
+    /// <summary>The server now has the blob itself.</summary>
+    public void Forget(string sha256) => _bySha.TryRemove(sha256, out _);
+
+    /// <summary>A holder's copy turned out unreachable or wrong.</summary>
+    public void Drop(string sha256, Uri holder)
+    {
+        if (_bySha.TryGetValue(sha256, out var h))
+        {
+            var rest = h.Holders.Where(u => u != holder).ToList();
+            if (rest.Count == 0)
+            {
+                _bySha.TryRemove(sha256, out _);
+            }
+            else
+            {
+                _bySha[sha256] = h with { Holders = rest };
+            }
+        }
+    }
+
+    internal sealed record Holding(PatchRecord Record, IReadOnlyList<Uri> Holders)
+    {
+        public Uri BlobUrl(int i = 0) => new(Holders[i], $"v1/blobs/{Record.Sha256}");
+    }
+}
