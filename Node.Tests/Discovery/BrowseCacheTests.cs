@@ -64,6 +64,18 @@ public sealed class BrowseCacheTests
     }
 
     [Fact]
+    public void ProbeProposals_MakeAnInstanceKnownBeforeItsAnnouncement()
+    {
+        var proposed = Advert.Records(IPAddress.Parse("10.0.0.5"), new MdnsOptions()).Where(r => r is not PtrRecord).ToList();
+
+        Assert.True(_cache.Apply(proposed, _t0));
+
+        var service = Assert.Single(_cache.Snapshot());
+        Assert.True(service.Resolved);
+        Assert.Equal("n1", service.Txt["id"]);
+    }
+
+    [Fact]
     public void OtherServiceTypes_AreIgnored()
     {
         var other = new ServiceAdvert("printer", DnsName.Parse("_ipp._tcp.local"), DnsName.Parse("printer.local"), 631, new Dictionary<string, string>());

@@ -9,5 +9,5 @@ namespace PeerPatch.Node.Cluster;
 internal sealed record ElectionTiming(TimeSpan HeartbeatInterval, TimeSpan HeartbeatTimeout, TimeSpan DiscoveryWindow, TimeSpan ClaimTimeout, TimeSpan SuspectFor)
 {
     public static ElectionTiming Default { get; } = new(
-        TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(1200), TimeSpan.FromMilliseconds(1500), TimeSpan.FromMilliseconds(800), TimeSpan.FromSeconds(10));
+        TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(1200), TimeSpan.FromMilliseconds(1000), TimeSpan.FromMilliseconds(800), TimeSpan.FromSeconds(10));
 }

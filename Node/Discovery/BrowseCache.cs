@@ -124,6 +124,12 @@ internal sealed class BrowseCache(DnsName serviceType)
                 entry.PtrTtl = TimeSpan.FromSeconds(record.Ttl);
                 entry.LastSeen = now;
                 return added || record.Ttl == 0;
+            case SrvRecord or TxtRecord when !_instances.ContainsKey(record.Name) && record.Ttl > 0
+                                            && record.Name.Labels.Count > 0 && record.Name.Parent().Equals(serviceType):
+                // An instance known from its SRV/TXT before its PTR (a probe): keep it for as long as those records live.
+                _instances[record.Name] = new Entry(record.Name.Labels[0]) { PtrExpires = expires, PtrTtl = TimeSpan.FromSeconds(record.Ttl), LastSeen = now };
+                ApplyServiceRecord(record, now);
+                return true;
             case SrvRecord srv when _instances.TryGetValue(srv.Name, out var e):
                 var moved = e.Port != srv.Port || !Equals(e.Host, srv.Target);
                 (e.Host, e.Port, e.SrvExpires, e.LastSeen) = (srv.Target, srv.Port, expires, now);

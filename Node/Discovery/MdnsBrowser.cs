@@ -74,12 +74,10 @@ internal sealed partial class MdnsBrowser(MdnsTransport transport, DnsName servi
 
     private void OnReceived(DnsMessage message, IPEndPoint from, int interfaceIndex)
     {
-        if (!message.IsResponse)
-        {
-            return;
-        }
-
-        if (_cache.Apply(message.AllRecords, time.GetUtcNow()))
+        // Responses, and also probes: a probe's authority section proposes the prober's SRV, TXT and address
+        // (RFC 6762 §8.2), so a new node is known ~0.25 s after it starts instead of after its announcement.
+        var records = message.IsResponse ? message.AllRecords : message.Authorities;
+        if (_cache.Apply(records, time.GetUtcNow()))
         {
             var snapshot = _cache.Snapshot();
             Log.Changed(logger, snapshot.Count, from);

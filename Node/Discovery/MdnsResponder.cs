@@ -76,8 +76,12 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
             {
                 await transport.SendMulticastAsync(nic =>
                 {
-                    var proposed = advert.Records(nic.Address, options).Where(r => r.Name.Equals(advert.InstanceName)).ToList();
-                    return new DnsMessage(0, false, false, [new DnsQuestion(advert.InstanceName, DnsType.Any, UnicastResponse: true)], [], proposed, []);
+                    // §8.1-8.2: probe the instance and host names, proposing their records in the authority section.
+                    var proposed = advert.Records(nic.Address, options).Where(r => r.Name.Equals(advert.InstanceName) || r.Name.Equals(advert.Host)).ToList();
+                    return new DnsMessage(
+                        0, false, false,
+                        [new DnsQuestion(advert.InstanceName, DnsType.Any, UnicastResponse: true), new DnsQuestion(advert.Host, DnsType.Any, UnicastResponse: true)],
+                        [], proposed, []);
                 }).ConfigureAwait(false);
                 await Task.Delay(TimeSpan.FromMilliseconds(250), time, ct).ConfigureAwait(false);
             }
