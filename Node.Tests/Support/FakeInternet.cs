@@ -27,16 +27,18 @@ internal sealed class FakeInternet : IAsyncDisposable
     /// <summary>Bytes per second per connection for file bodies; 0 = unlimited.</summary>
     public long RateLimit { get; set; }
 
-    public static async Task<FakeInternet> StartAsync()
+    public static async Task<FakeInternet> StartAsync(IPAddress? bind = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(bind ?? IPAddress.Loopback, 0));
         var app = builder.Build();
         var internet = new FakeInternet(app);
         app.MapGet("/feeds/{os}.json", (string os) =>
             internet._feeds.TryGetValue(os, out var json) ? Results.Text(json, "application/json") : Results.NotFound());
         app.MapGet("/files/{name}", internet.ServeFileAsync);
+        app.MapGet("/named/{feed}.json", (string feed) =>
+            internet._feeds.TryGetValue("named:" + feed, out var json) ? Results.Text(json, "application/json") : Results.NotFound());
         await app.StartAsync();
         internet.BaseUri = new Uri(app.Urls.First() + "/");
         return internet;
@@ -49,7 +51,16 @@ internal sealed class FakeInternet : IAsyncDisposable
     public Uri FileUrl(string name) => new(BaseUri, "files/" + name);
 
     /// <summary>Publishes a feed whose patches write "sha256-of-the-file name" into applied.log in the node's work dir.</summary>
-    public void SetFeed(string os, IEnumerable<(string Patch, string File)> patches)
+    public void SetFeed(string os, IEnumerable<(string Patch, string File)> patches) => _feeds[os] = FeedJson(os, patches);
+
+    /// <summary>Publishes a feed at /named/NAME.json (for nodes that must see different lists).</summary>
+    public Uri SetNamedFeed(string name, string os, IEnumerable<(string Patch, string File)> patches)
+    {
+        _feeds["named:" + name] = FeedJson(os, patches);
+        return new Uri(BaseUri, $"named/{name}.json");
+    }
+
+    private string FeedJson(string os, IEnumerable<(string Patch, string File)> patches)
     {
         var list = patches.Select(p => new
         {
@@ -63,10 +74,11 @@ internal sealed class FakeInternet : IAsyncDisposable
                 args = new[] { "-c", "echo \"$(sha256sum \"$1\" | cut -c1-64) $2\" >> applied.log", "sh", "{file}", p.Patch },
             },
         });
-        _feeds[os] = JsonSerializer.Serialize(new { os, patches = list });
+        return JsonSerializer.Serialize(new { os, patches = list });
     }
 
     public void SetRawFeed(string os, string json) => _feeds[os] = json;
+
 
     public long BytesServed(string file) => _bytes.GetValueOrDefault(file);
 

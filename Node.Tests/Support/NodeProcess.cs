@@ -16,8 +16,10 @@ internal sealed partial class NodeProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private Process _process = null!;
 
-    private NodeProcess(string name, string dataDir, int udp, int http, string[] args)
+    private NodeProcess(string name, string dataDir, int udp, int http, string[] args, string host = "127.0.0.1", string? netns = null)
     {
+        Host = host;
+        Netns = netns;
         Name = name;
         DataDir = dataDir;
         Udp = udp;
@@ -35,9 +37,15 @@ internal sealed partial class NodeProcess : IAsyncDisposable
 
     public string[] Args { get; }
 
-    public Uri Http => new($"http://127.0.0.1:{HttpPort}/");
+    /// <summary>The address the node is reached at (127.0.0.1, or its address inside its network namespace).</summary>
+    public string Host { get; }
 
-    public string ServerAddress => $"127.0.0.1:{Udp}";
+    /// <summary>The network namespace the node runs in, if any.</summary>
+    public string? Netns { get; }
+
+    public Uri Http => new($"http://{Host}:{HttpPort}/");
+
+    public string ServerAddress => $"{Host}:{Udp}";
 
     public int Pid => _process.Id;
 
@@ -72,6 +80,19 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         return node;
     }
 
+    /// <summary>
+    /// Starts a node inside network namespace <paramref name="netns"/>, on the default ports, configured only by its
+    /// data directory (plus <paramref name="extra"/>): the zero-config case.
+    /// </summary>
+    public static async Task<NodeProcess> StartInNamespaceAsync(string name, string netns, string host, string dataDir, params string[] extra)
+    {
+        var args = new List<string> { "run", "--data", dataDir, "--config", ConfigFile(dataDir, "{\"MdnsInterfaces\":[]}") };
+        args.AddRange(extra);
+        var node = new NodeProcess(name, dataDir, 47470, 47471, [.. args], host, netns);
+        await node.StartProcessAsync();
+        return node;
+    }
+
     /// <summary>Starts the same node again (same data directory and ports) after it exited.</summary>
     public async Task RestartAsync() => await StartProcessAsync();
 
@@ -90,11 +111,24 @@ internal sealed partial class NodeProcess : IAsyncDisposable
     }
 
     /// <summary>Runs `peerpatch update --node this --json` as its own process.</summary>
-    public Task<CliResult> UpdateAsync() => RunCliAsync("update", "--node", Http.ToString(), "--json");
+    /// <remarks>Passes are started from the node's own machine (the endpoint accepts loopback only): inside its namespace.</remarks>
+    public Task<CliResult> UpdateAsync() => Netns is null
+        ? RunCliAsync(null, "update", "--node", Http.ToString(), "--json")
+        : RunCliAsync(Netns, "update", "--node", $"http://127.0.0.1:{HttpPort}/", "--json");
 
-    public static async Task<CliResult> RunCliAsync(params string[] args)
+    public static Task<CliResult> RunCliAsync(params string[] args) => RunCliAsync(null, args);
+
+    private static async Task<CliResult> RunCliAsync(string? netns, params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(netns is null ? "dotnet" : "ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (netns is not null)
+        {
+            foreach (var a in new[] { "netns", "exec", netns, "dotnet" })
+            {
+                psi.ArgumentList.Add(a);
+            }
+        }
+
         psi.ArgumentList.Add(NodeDll);
         foreach (var a in args)
         {
@@ -193,7 +227,16 @@ internal sealed partial class NodeProcess : IAsyncDisposable
 
     private async Task StartProcessAsync()
     {
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        // In a namespace: `ip netns exec NS dotnet ...` execs dotnet in place, so the pid is the node's own.
+        var psi = new ProcessStartInfo(Netns is null ? "dotnet" : "ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        if (Netns is not null)
+        {
+            foreach (var a in new[] { "netns", "exec", Netns, "dotnet" })
+            {
+                psi.ArgumentList.Add(a);
+            }
+        }
+
         psi.ArgumentList.Add(NodeDll);
         foreach (var a in Args)
         {

@@ -89,12 +89,17 @@ internal sealed class BrowseCache(DnsName serviceType)
         }
     }
 
-    /// <summary>Instances that still lack SRV or TXT (to be asked for directly).</summary>
-    public IReadOnlyList<DnsName> Unresolved()
+    /// <summary>
+    /// Instances to ask for SRV and TXT directly: those that lack them, and those whose SRV is past 80 % of its
+    /// lifetime (§5.2 cache maintenance; a PTR query may be answered without them when the PTR is a known answer).
+    /// </summary>
+    public IReadOnlyList<DnsName> Unresolved(DateTimeOffset now)
     {
         lock (_lock)
         {
-            return _instances.Where(e => e.Value.Host is null || e.Value.Txt.Count == 0).Select(e => e.Key).ToList();
+            return _instances.Where(e => e.Value.Host is null || e.Value.Txt.Count == 0
+                    || (e.Value.SrvTtl > TimeSpan.Zero && e.Value.SrvExpires - now < e.Value.SrvTtl * 0.2))
+                .Select(e => e.Key).ToList();
         }
     }
 
@@ -132,7 +137,7 @@ internal sealed class BrowseCache(DnsName serviceType)
                 return true;
             case SrvRecord srv when _instances.TryGetValue(srv.Name, out var e):
                 var moved = e.Port != srv.Port || !Equals(e.Host, srv.Target);
-                (e.Host, e.Port, e.SrvExpires, e.LastSeen) = (srv.Target, srv.Port, expires, now);
+                (e.Host, e.Port, e.SrvExpires, e.SrvTtl, e.LastSeen) = (srv.Target, srv.Port, expires, TimeSpan.FromSeconds(srv.Ttl), now);
                 return moved;
             case TxtRecord txt when _instances.TryGetValue(txt.Name, out var e):
                 var pairs = txt.Pairs();
@@ -188,6 +193,8 @@ internal sealed class BrowseCache(DnsName serviceType)
         public TimeSpan PtrTtl { get; set; }
 
         public DateTimeOffset SrvExpires { get; set; } = DateTimeOffset.MaxValue;
+
+        public TimeSpan SrvTtl { get; set; }
 
         public DateTimeOffset LastSeen { get; set; }
     }

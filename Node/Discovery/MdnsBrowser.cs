@@ -45,7 +45,7 @@ internal sealed partial class MdnsBrowser(MdnsTransport transport, DnsName servi
                     interval = TimeSpan.FromTicks(Math.Min(interval.Ticks * 2, MaxInterval.Ticks));
                 }
 
-                var unresolved = _cache.Unresolved();
+                var unresolved = _cache.Unresolved(now);
                 if (unresolved.Count > 0)
                 {
                     var questions = unresolved.SelectMany(n => new[] { new DnsQuestion(n, DnsType.Srv), new DnsQuestion(n, DnsType.Txt) }).ToArray();

@@ -88,6 +88,7 @@ internal static class NodeHost
         services.AddSingleton<HolderIndex>();
         services.AddSingleton<BlobPuller>();
         services.AddHostedService(sp => sp.GetRequiredService<BlobPuller>());
+        services.AddHostedService<InventoryReporter>();
         services.AddSingleton<ClusterService>();
         services.AddHostedService(sp => sp.GetRequiredService<ClusterService>());
         services.AddSingleton<HitRecorder>();

@@ -24,6 +24,9 @@ internal interface IServerChannel
     /// <summary>Pushes a verified local blob to the server and reports the claim done; true when the server stored it.</summary>
     Task<bool> PushAsync(PatchSpec patch, ulong claimId, CancellationToken ct);
 
+    /// <summary>Makes sure a session with the server is open (a new session reports this node's inventory).</summary>
+    Task ConnectAsync(CancellationToken ct);
+
     /// <summary>Absolute URL of a blob URL from a lookup result.</summary>
     Uri ResolveBlobUrl(string blobUrl);
 }

@@ -28,5 +28,11 @@ internal sealed class LocalServerChannel(PatchServer server) : IServerChannel
         return Task.FromResult(server.PushDone(new PushDone(claimId, patch.Sha256, patch.Size)).Ok);
     }
 
-    public Uri ResolveBlobUrl(string blobUrl) => new("http://127.0.0.1" + blobUrl);
+    public Task ConnectAsync(CancellationToken ct) => Task.CompletedTask;
+
+    /// <summary>A hit this server does not hold itself points at the node that does (absolute URL).</summary>
+    public Uri ResolveBlobUrl(string blobUrl) =>
+        Uri.TryCreate(blobUrl, UriKind.Absolute, out var absolute) && absolute.Scheme is "http" or "https"
+            ? absolute
+            : throw new InvalidOperationException($"a local hit for {blobUrl} should have been served from the local store");
 }

@@ -90,7 +90,7 @@ internal sealed partial class PatchPipeline(
 
             switch (answer.Outcome)
             {
-                case LookupOutcome.Hit when server.IsLocal:
+                case LookupOutcome.Hit when server.IsLocal && store.Contains(patch.Sha256):
                     return new Obtained(Origin.Lan, FetchResult.Success(0));
 
                 case LookupOutcome.Hit:

@@ -72,6 +72,8 @@ internal sealed class RemoteServerChannel(
         return ack.Ok;
     }
 
+    public Task ConnectAsync(CancellationToken ct) => SessionAsync(ct);
+
     public Uri ResolveBlobUrl(string blobUrl) =>
         blobUrl.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || blobUrl.StartsWith("https://", StringComparison.OrdinalIgnoreCase)
             ? new Uri(blobUrl)

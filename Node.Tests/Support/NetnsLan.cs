@@ -1,0 +1,140 @@
+using System.Diagnostics;
+
+namespace PeerPatch.Node.Tests.Support;
+
+/// <summary>
+/// A LAN of network namespaces on this machine (needs root and iproute2): node k lives in its own namespace
+/// with eth0 = 10.231.0.k/24, cabled by a veth to bridge br0 in a hub namespace; br1 in the same hub is the
+/// "other side" for splits. The test itself reaches the LAN through one veth in the root namespace
+/// (10.231.0.254), which carries only this LAN's traffic. Everything is named with a per-run prefix and removed
+/// by name (and every node process by pid) on dispose; leftovers of a crashed run with the same prefix are
+/// removed first.
+/// </summary>
+internal sealed class NetnsLan : IAsyncDisposable
+{
+    public const string Subnet = "10.231.0";
+    public const string TestAddress = Subnet + ".254";
+    private readonly List<string> _namespaces = [];
+    private readonly TempDir _dir = new();
+
+    private NetnsLan(string prefix) => Prefix = prefix;
+
+    public string Prefix { get; }
+
+    public string Hub => $"{Prefix}-hub";
+
+    public List<NodeProcess> Nodes { get; } = [];
+
+    public string Root => _dir.Path;
+
+    public static bool CanRun => Environment.UserName == "root" && (File.Exists("/usr/sbin/ip") || File.Exists("/sbin/ip") || File.Exists("/usr/bin/ip"));
+
+    public static async Task<NetnsLan> CreateAsync(int nodes)
+    {
+        var lan = new NetnsLan("ppt" + (Environment.ProcessId % 100000).ToString("x"));
+        await lan.CleanupAsync(); // a previous crashed run of this process id
+        await lan.Ip($"netns add {lan.Hub}");
+        lan._namespaces.Add(lan.Hub);
+        foreach (var bridge in new[] { "br0", "br1" })
+        {
+            await lan.Ip($"-n {lan.Hub} link add {bridge} type bridge");
+            await lan.Ip($"-n {lan.Hub} link set {bridge} up");
+        }
+
+        // The test's own port into the LAN.
+        await lan.Ip($"link add {lan.Prefix}h type veth peer name {lan.Prefix}hp");
+        await lan.Ip($"link set {lan.Prefix}hp netns {lan.Hub}");
+        await lan.Ip($"-n {lan.Hub} link set {lan.Prefix}hp master br0 up");
+        await lan.Ip($"addr add {TestAddress}/24 dev {lan.Prefix}h");
+        await lan.Ip($"link set {lan.Prefix}h up");
+
+        for (var k = 1; k <= nodes; k++)
+        {
+            var ns = lan.Namespace(k);
+            await lan.Ip($"netns add {ns}");
+            lan._namespaces.Add(ns);
+            await lan.Ip($"-n {ns} link set lo up");
+            await lan.Ip($"link add {lan.Prefix}n{k} type veth peer name {lan.Prefix}e{k}");
+            await lan.Ip($"link set {lan.Prefix}n{k} netns {lan.Hub}");
+            await lan.Ip($"-n {lan.Hub} link set {lan.Prefix}n{k} master br0 up");
+            await lan.Ip($"link set {lan.Prefix}e{k} netns {ns}");
+            await lan.Ip($"-n {ns} link set {lan.Prefix}e{k} name eth0");
+            await lan.Ip($"-n {ns} addr add {lan.Address(k)}/24 dev eth0");
+            await lan.Ip($"-n {ns} link set eth0 up multicast on");
+        }
+
+        return lan;
+    }
+
+    public string Namespace(int k) => $"{Prefix}-n{k}";
+
+    public string Address(int k) => $"{Subnet}.{k}";
+
+    /// <summary>Starts node k with nothing but its data directory (and <paramref name="extra"/>).</summary>
+    public async Task<NodeProcess> StartNodeAsync(int k, params string[] extra)
+    {
+        var node = await NodeProcess.StartInNamespaceAsync($"node{k}", Namespace(k), Address(k), _dir.Sub($"node{k}"), extra);
+        Nodes.Add(node);
+        return node;
+    }
+
+    /// <summary>Moves nodes to bridge br1: they form a LAN of their own.</summary>
+    public async Task SplitAsync(params int[] side)
+    {
+        foreach (var k in side)
+        {
+            await Ip($"-n {Hub} link set {Prefix}n{k} master br1");
+        }
+    }
+
+    /// <summary>Puts every node back on br0.</summary>
+    public async Task HealAsync()
+    {
+        for (var k = 1; k <= Nodes.Count; k++)
+        {
+            await Ip($"-n {Hub} link set {Prefix}n{k} master br0");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var node in Nodes)
+        {
+            await node.DisposeAsync();
+        }
+
+        await CleanupAsync();
+        _dir.Dispose();
+    }
+
+    private async Task CleanupAsync()
+    {
+        await Ip($"link del {Prefix}h", check: false);
+        var listed = await Run("ip", "netns list", check: false);
+        foreach (var line in listed.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var ns = line.Split(' ')[0];
+            if (ns.StartsWith(Prefix + "-", StringComparison.Ordinal))
+            {
+                await Ip($"netns del {ns}", check: false);
+            }
+        }
+    }
+
+    private Task<string> Ip(string args, bool check = true) => Run("ip", args, check);
+
+    private static async Task<string> Run(string file, string args, bool check)
+    {
+        var psi = new ProcessStartInfo(file, args) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        using var process = Process.Start(psi)!;
+        var stdout = await process.StandardOutput.ReadToEndAsync();
+        var stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        if (check && process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{file} {args} failed: {stderr}");
+        }
+
+        return stdout;
+    }
+}

@@ -1,0 +1,50 @@
+using Microsoft.Extensions.Hosting;
+using PeerPatch.Node.Transport;
+using PeerPatch.Node.Updating;
+
+namespace PeerPatch.Node.Cluster;
+
+/// <summary>
+/// Whenever this node starts following a server (at start, after a failover, after stepping down when a split
+/// heals), it opens a session at once; a new session reports this node's inventory, so the server's database
+/// soon holds every patch any live node has, without waiting for the next update pass.
+/// </summary>
+internal sealed class InventoryReporter(ClusterState cluster, IServerChannelProvider servers, TimeProvider time) : BackgroundService
+{
+    private readonly SemaphoreSlim _changed = new(0);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        cluster.Changed += OnChanged;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                for (var attempt = 0; attempt < 5 && servers.Current is { IsLocal: false } server; attempt++)
+                {
+                    try
+                    {
+                        await server.ConnectAsync(stoppingToken).ConfigureAwait(false);
+                        break;
+                    }
+                    catch (LanUnavailableException)
+                    {
+                        await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken).ConfigureAwait(false);
+                    }
+                }
+
+                await _changed.WaitAsync(stoppingToken).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping
+        }
+        finally
+        {
+            cluster.Changed -= OnChanged;
+        }
+    }
+
+    private void OnChanged(ClusterView view) => _changed.Release();
+}
