@@ -26,6 +26,7 @@ public sealed class WireCodecTests
         new PushDone(42, Sha, 1234),
         new Ack(true, 15000, null),
         new ErrorReply(ErrorCode.NotServer, "not the server"),
+        new Heartbeat("n0123456789abcdef", 3, 100, 1764000000000, 47471),
     ];
 
     [Theory]

@@ -5,8 +5,8 @@ namespace PeerPatch.Node.Tests.Support;
 /// <summary>
 /// A LAN of network namespaces on this machine (needs root and iproute2): node k lives in its own namespace
 /// with eth0 = 10.231.0.k/24, cabled by a veth to bridge br0 in a hub namespace; br1 in the same hub is the
-/// "other side" for splits. The test itself reaches the LAN through one veth in the root namespace
-/// (10.231.0.254), which carries only this LAN's traffic. Everything is named with a per-run prefix and removed
+/// "other side" for splits. The test itself reaches the LAN through veths in the root namespace (10.231.0.254 on
+/// br0, and a port on br1 used through /32 routes while nodes are split off), which carry only this LAN's traffic. Everything is named with a per-run prefix and removed
 /// by name (and every node process by pid) on dispose; leftovers of a crashed run with the same prefix are
 /// removed first.
 /// </summary>
@@ -15,6 +15,7 @@ internal sealed class NetnsLan : IAsyncDisposable
     public const string Subnet = "10.231.0";
     public const string TestAddress = Subnet + ".254";
     private readonly List<string> _namespaces = [];
+    private readonly List<int> _split = [];
     private readonly TempDir _dir = new();
 
     private NetnsLan(string prefix) => Prefix = prefix;
@@ -23,7 +24,19 @@ internal sealed class NetnsLan : IAsyncDisposable
 
     public string Hub => $"{Prefix}-hub";
 
-    public List<NodeProcess> Nodes { get; } = [];
+    private readonly SortedDictionary<int, NodeProcess> _nodes = [];
+
+    /// <summary>The started nodes, in node-number order (node 1 first), whatever order they became ready in.</summary>
+    public IReadOnlyList<NodeProcess> Nodes
+    {
+        get
+        {
+            lock (_nodes)
+            {
+                return _nodes.Values.ToList();
+            }
+        }
+    }
 
     public string Root => _dir.Path;
 
@@ -47,6 +60,12 @@ internal sealed class NetnsLan : IAsyncDisposable
         await lan.Ip($"-n {lan.Hub} link set {lan.Prefix}hp master br0 up");
         await lan.Ip($"addr add {TestAddress}/24 dev {lan.Prefix}h");
         await lan.Ip($"link set {lan.Prefix}h up");
+
+        // A second port on br1, so the test still reaches nodes moved there by a split (through /32 routes).
+        await lan.Ip($"link add {lan.Prefix}g type veth peer name {lan.Prefix}gp");
+        await lan.Ip($"link set {lan.Prefix}gp netns {lan.Hub}");
+        await lan.Ip($"-n {lan.Hub} link set {lan.Prefix}gp master br1 up");
+        await lan.Ip($"link set {lan.Prefix}g up");
 
         for (var k = 1; k <= nodes; k++)
         {
@@ -74,7 +93,11 @@ internal sealed class NetnsLan : IAsyncDisposable
     public async Task<NodeProcess> StartNodeAsync(int k, params string[] extra)
     {
         var node = await NodeProcess.StartInNamespaceAsync($"node{k}", Namespace(k), Address(k), _dir.Sub($"node{k}"), extra);
-        Nodes.Add(node);
+        lock (_nodes)
+        {
+            _nodes[k] = node;
+        }
+
         return node;
     }
 
@@ -84,7 +107,11 @@ internal sealed class NetnsLan : IAsyncDisposable
         foreach (var k in side)
         {
             await Ip($"-n {Hub} link set {Prefix}n{k} master br1");
+            await Ip($"route add {Address(k)}/32 dev {Prefix}g src {TestAddress}");
+            _split.Add(k);
         }
+
+        await FlushNeighboursAsync();
     }
 
     /// <summary>Puts every node back on br0.</summary>
@@ -93,6 +120,28 @@ internal sealed class NetnsLan : IAsyncDisposable
         for (var k = 1; k <= Nodes.Count; k++)
         {
             await Ip($"-n {Hub} link set {Prefix}n{k} master br0");
+        }
+
+        foreach (var k in _split)
+        {
+            await Ip($"route del {Address(k)}/32 dev {Prefix}g");
+        }
+
+        _split.Clear();
+        await FlushNeighboursAsync();
+    }
+
+    /// <summary>
+    /// The test's two ports share one address, so after re-cabling the nodes' ARP entries for it may name the
+    /// other port; forget them (node-to-node traffic needs nothing: the bridges relearn MACs from the next frame).
+    /// </summary>
+    private async Task FlushNeighboursAsync()
+    {
+        await Ip($"neigh flush dev {Prefix}h", check: false);
+        await Ip($"neigh flush dev {Prefix}g", check: false);
+        foreach (var k in _nodes.Keys)
+        {
+            await Ip($"-n {Namespace(k)} neigh flush dev eth0", check: false);
         }
     }
 
@@ -110,6 +159,7 @@ internal sealed class NetnsLan : IAsyncDisposable
     private async Task CleanupAsync()
     {
         await Ip($"link del {Prefix}h", check: false);
+        await Ip($"link del {Prefix}g", check: false);
         var listed = await Run("ip", "netns list", check: false);
         foreach (var line in listed.Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {

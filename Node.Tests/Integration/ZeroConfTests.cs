@@ -1,0 +1,156 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using PeerPatch.Node.Tests.Support;
+using Xunit.Abstractions;
+
+namespace PeerPatch.Node.Tests.Integration;
+
+/// <summary>
+/// Zero-config LAN (issue 3) with real node processes, each in its own network namespace on one bridge: nodes
+/// configured with nothing but a data directory find each other over mDNS and elect one server; it fails over;
+/// a split LAN elects one server per side and converges to one when healed, with the union of both databases.
+/// </summary>
+[Collection(RealProcesses.Name)]
+[Trait("Category", "Network")]
+public sealed class ZeroConfTests(ITestOutputHelper output)
+{
+    private const string Os = "test-1-amd64";
+
+    [RootFact]
+    public async Task FiveNodesWithNoConfiguration_AgreeOnOneServer_Within2Seconds()
+    {
+        await using var lan = await NetnsLan.CreateAsync(5);
+        var launched = Stopwatch.StartNew();
+
+        await Task.WhenAll(Enumerable.Range(1, 5).Select(k => lan.StartNodeAsync(k)));
+        var allUp = launched.Elapsed;
+        var agreed = await WaitForOneServerAsync(lan.Nodes, TimeSpan.FromSeconds(10));
+
+        output.WriteLine($"discovery: every node answering after {allUp.TotalSeconds:0.00} s; one server agreed by all {(launched.Elapsed - allUp).TotalSeconds:0.00} s later ({launched.Elapsed.TotalSeconds:0.00} s after launch); server {agreed}");
+        Assert.True(launched.Elapsed - allUp <= TimeSpan.FromSeconds(2), $"agreement took {(launched.Elapsed - allUp).TotalSeconds:0.00} s after the last node was up");
+        foreach (var node in lan.Nodes)
+        {
+            Assert.Equal(4, (await node.StatusAsync()).GetProperty("members").GetInt32());
+        }
+    }
+
+    [RootFact]
+    public async Task ServerKilled_ANewServerTakesOverWithin3Seconds_AndEveryPushedPatchIsStillALanHit()
+    {
+        await using var lan = await NetnsLan.CreateAsync(5);
+        await using var internet = await FakeInternet.StartAsync(IPAddress.Parse(NetnsLan.TestAddress));
+        internet.AddFile("a.bin", 100_000, 1);
+        internet.AddFile("b.bin", 1_000_000, 2);
+        internet.AddFile("c.bin", 3_000_000, 3);
+        internet.SetFeed(Os, [("KB-1", "a.bin"), ("KB-2", "b.bin"), ("KB-3", "c.bin")]);
+        await Task.WhenAll(Enumerable.Range(1, 5).Select(k => lan.StartNodeAsync(k, "--os-version", Os, "--update-interval", "0", "--source", "manifest:" + internet.FeedUrlTemplate)));
+        var serverId = await WaitForOneServerAsync(lan.Nodes, TimeSpan.FromSeconds(10));
+        var server = await NodeWithIdAsync(lan.Nodes, serverId);
+        var clients = lan.Nodes.Where(n => n != server).ToList();
+
+        // Three clients update: every patch is downloaded once and pushed to the server.
+        foreach (var client in clients.Take(3))
+        {
+            Assert.Equal(0, (await client.UpdateAsync()).ExitCode);
+        }
+
+        Assert.Equal(3, (await server.PatchesAsync()).GetArrayLength());
+        var upstreamBefore = internet.TotalFileBytesServed;
+
+        await server.KillAsync();
+        var killed = Stopwatch.StartNew();
+        var newServer = await WaitForOneServerAsync(clients, TimeSpan.FromSeconds(15));
+        var failover = killed.Elapsed;
+
+        // The fourth client never updated: each patch must come from the LAN.
+        var late = clients[3];
+        var result = await late.UpdateAsync();
+        output.WriteLine($"failover: new server {newServer} agreed by all 4 survivors {failover.TotalSeconds:0.00} s after the SIGKILL; late client's pass: {result.Stdout.Trim()}");
+        Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr + late.Output);
+        Assert.All(result.Outcomes, o => Assert.Equal("lan", o.GetProperty("from").GetString()));
+        Assert.Equal(upstreamBefore, internet.TotalFileBytesServed);
+        Assert.True(failover <= TimeSpan.FromSeconds(3), $"failover took {failover.TotalSeconds:0.00} s");
+    }
+
+    [RootFact]
+    public async Task SplitThreeTwo_EachSideElects_AndAfterHealingOneServerHoldsTheUnion()
+    {
+        await using var lan = await NetnsLan.CreateAsync(5);
+        await using var internet = await FakeInternet.StartAsync(IPAddress.Parse(NetnsLan.TestAddress));
+        internet.AddFile("a1.bin", 200_000, 11);
+        internet.AddFile("a2.bin", 300_000, 12);
+        internet.AddFile("b1.bin", 400_000, 21);
+        internet.AddFile("b2.bin", 500_000, 22);
+        var feedA = internet.SetNamedFeed("side-a", Os, [("KB-A1", "a1.bin"), ("KB-A2", "a2.bin")]);
+        var feedB = internet.SetNamedFeed("side-b", Os, [("KB-B1", "b1.bin"), ("KB-B2", "b2.bin")]);
+        await Task.WhenAll(Enumerable.Range(1, 5).Select(k => lan.StartNodeAsync(k, "--os-version", Os, "--update-interval", "0", "--source", "manifest:" + (k <= 3 ? feedA : feedB))));
+        await WaitForOneServerAsync(lan.Nodes, TimeSpan.FromSeconds(10));
+
+        await lan.SplitAsync(4, 5);
+        var sideA = lan.Nodes.Take(3).ToList();
+        var sideB = lan.Nodes.Skip(3).ToList();
+        var serverA = await WaitForOneServerAsync(sideA, TimeSpan.FromSeconds(10));
+        var serverB = await WaitForOneServerAsync(sideB, TimeSpan.FromSeconds(10));
+        Assert.NotEqual(serverA, serverB);
+        var serverANode = await NodeWithIdAsync(sideA, serverA);
+        var serverBNode = await NodeWithIdAsync(sideB, serverB);
+        Assert.Equal(0, (await sideA.First(n => n != serverANode).UpdateAsync()).ExitCode);
+        Assert.Equal(0, (await sideB.First(n => n != serverBNode).UpdateAsync()).ExitCode);
+
+        var healed = Stopwatch.StartNew(); // includes re-cabling the bridge ports (a few `ip` commands)
+        await lan.HealAsync();
+        var winner = await WaitForOneServerAsync(lan.Nodes, TimeSpan.FromSeconds(15));
+        var oneServer = healed.Elapsed;
+        var winnerNode = await NodeWithIdAsync(lan.Nodes, winner);
+        var names = new HashSet<string>();
+        while (names.Count < 4 && healed.Elapsed < TimeSpan.FromSeconds(20))
+        {
+            names = (await winnerNode.PatchesAsync()).EnumerateArray().Select(p => p.GetProperty("name").GetString()!).ToHashSet();
+            await Task.Delay(100);
+        }
+
+        output.WriteLine($"split: side A elected {serverA}, side B {serverB}; after healing one server ({winner}) in {oneServer.TotalSeconds:0.00} s, union of databases in {healed.Elapsed.TotalSeconds:0.00} s");
+        Assert.True(oneServer <= TimeSpan.FromSeconds(5), $"one server only after {oneServer.TotalSeconds:0.00} s");
+        Assert.Equal(new HashSet<string> { "KB-A1", "KB-A2", "KB-B1", "KB-B2" }, names);
+    }
+
+    /// <summary>Waits until exactly one of <paramref name="nodes"/> is server and all of them follow it; returns its id.</summary>
+    private static async Task<string> WaitForOneServerAsync(IReadOnlyList<NodeProcess> nodes, TimeSpan limit)
+    {
+        var deadline = DateTime.UtcNow + limit;
+        string views = string.Empty;
+        while (DateTime.UtcNow < deadline)
+        {
+            var statuses = await Task.WhenAll(nodes.Select(n => n.StatusAsync()));
+            views = string.Join(", ", statuses.Select(s => $"{s.GetProperty("nodeId").GetString()}:{s.GetProperty("role").GetString()}->{s.GetProperty("serverId").GetString()}@{s.GetProperty("term").GetInt64()}"));
+            var servers = statuses.Where(s => s.GetProperty("role").GetString() == "server").ToList();
+            if (servers.Count == 1)
+            {
+                var id = servers[0].GetProperty("nodeId").GetString()!;
+                if (statuses.All(s => s.GetProperty("serverId").GetString() == id))
+                {
+                    return id;
+                }
+            }
+
+            await Task.Delay(50);
+        }
+
+        var elections = nodes.SelectMany(n => n.Output.Split('\n').Where(l => l.Contains("elected LAN", StringComparison.Ordinal) || l.Contains("following server", StringComparison.Ordinal) || l.Contains("advertising node", StringComparison.Ordinal)));
+        throw new Xunit.Sdk.XunitException($"no single server within {limit}: {views}\n" + string.Join('\n', elections));
+    }
+
+    private static async Task<NodeProcess> NodeWithIdAsync(IEnumerable<NodeProcess> nodes, string id)
+    {
+        foreach (var node in nodes)
+        {
+            if ((await node.StatusAsync()).GetProperty("nodeId").GetString() == id)
+            {
+                return node;
+            }
+        }
+
+        throw new InvalidOperationException($"no node {id}");
+    }
+}
