@@ -54,7 +54,17 @@ internal sealed partial class ClusterService(
 
         var mdnsOptions = new MdnsOptions { Interfaces = options.MdnsInterfaces };
         await using var mdns = new MdnsTransport(mdnsOptions, time, loggers.CreateLogger<MdnsTransport>());
-        mdns.Start();
+        try
+        {
+            mdns.Start();
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            // Without mDNS this node cannot find peers; it keeps updating (from the internet, or a configured server).
+            Log.MdnsUnavailable(_logger, mdnsOptions.Port, e.Message);
+            return;
+        }
+
         var browser = new MdnsBrowser(mdns, ServiceType, time, random, loggers.CreateLogger<MdnsBrowser>());
         _responder = new MdnsResponder(mdns, mdnsOptions, time, random, loggers.CreateLogger<MdnsResponder>());
         var since = started.At.ToUnixTimeMilliseconds();
@@ -232,6 +242,9 @@ internal sealed partial class ClusterService(
     {
         [LoggerMessage(EventId = 700, Level = LogLevel.Information, Message = "advertising node {PeerId} over mDNS (priority {Priority}); server {Mode}")]
         public static partial void Advertising(ILogger logger, string peerId, int priority, string mode);
+
+        [LoggerMessage(EventId = 703, Level = LogLevel.Error, Message = "mDNS unavailable (udp {Port}: {Error}): this node cannot discover peers or take part in elections")]
+        public static partial void MdnsUnavailable(ILogger logger, int port, string error);
 
         [LoggerMessage(EventId = 701, Level = LogLevel.Information, Message = "elected LAN server for term {Term}")]
         public static partial void BecameServer(ILogger logger, long term);

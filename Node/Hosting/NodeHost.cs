@@ -85,6 +85,9 @@ internal static class NodeHost
             index.Load(data.Database.ListPatches());
             return index;
         });
+        // The transport starts first: the hosted services after it use it from their first moment.
+        services.AddSingleton<LanTransport>();
+        services.AddHostedService(sp => sp.GetRequiredService<LanTransport>());
         services.AddSingleton<HolderIndex>();
         services.AddSingleton<BlobPuller>();
         services.AddHostedService(sp => sp.GetRequiredService<BlobPuller>());
@@ -95,8 +98,6 @@ internal static class NodeHost
         services.AddHostedService(sp => sp.GetRequiredService<HitRecorder>());
         services.AddSingleton<PatchServer>();
         services.AddSingleton<ILanRequestHandler>(sp => sp.GetRequiredService<PatchServer>());
-        services.AddSingleton<LanTransport>();
-        services.AddHostedService(sp => sp.GetRequiredService<LanTransport>());
         services.AddHostedService<BlobScrubber>();
 
         services.AddKeyedSingleton(HttpClients.Internet, (_, _) => new HttpClient(new SocketsHttpHandler

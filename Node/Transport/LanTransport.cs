@@ -112,6 +112,11 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
             }
         }
 
+        if (!_net.IsRunning)
+        {
+            throw new LanUnavailableException("the LAN transport is not running");
+        }
+
         var outgoing = _net.Connect(server, _transport.ConnectionKey)
             ?? throw new LanUnavailableException($"cannot connect to {server}");
         if (outgoing.ConnectionState == ConnectionState.Connected)
