@@ -6,7 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests use (checked by the command each provides).
-declare -A needs=([sha256sum]=coreutils [ps]=procps [ip]=iproute2)
+declare -A needs=([sha256sum]=coreutils [ps]=procps [ip]=iproute2 [avahi-daemon]=avahi-daemon)
 missing=()
 for cmd in "${!needs[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${needs[$cmd]}")

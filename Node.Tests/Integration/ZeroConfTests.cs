@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Reflection;
 using System.Net;
 using System.Text.Json;
 using PeerPatch.Node.Tests.Support;
@@ -33,6 +34,45 @@ public sealed class ZeroConfTests(ITestOutputHelper output)
         {
             Assert.Equal(4, (await node.StatusAsync()).GetProperty("members").GetInt32());
         }
+
+        // An independent implementation (python3-zeroconf, inside node 1's namespace) lists all five with SRV and TXT.
+        var listed = await BrowseWithZeroconfAsync(lan.Namespace(1));
+        Assert.Equal(5, listed.Count);
+        foreach (var node in lan.Nodes)
+        {
+            var status = await node.StatusAsync();
+            var id = status.GetProperty("nodeId").GetString()!;
+            var entry = listed.Single(e => e.GetProperty("name").GetString() == $"peerpatch-{id}._peerpatch._udp.local.");
+            Assert.Equal(47470, entry.GetProperty("port").GetInt32());
+            Assert.Contains(node.Host, entry.GetProperty("addresses").EnumerateArray().Select(a => a.GetString()));
+            var txt = entry.GetProperty("txt");
+            Assert.Equal(id, txt.GetProperty("id").GetString());
+            Assert.Equal(status.GetProperty("role").GetString(), txt.GetProperty("role").GetString());
+            Assert.Equal(status.GetProperty("term").GetInt64().ToString(), txt.GetProperty("term").GetString());
+            Assert.Equal("47471", txt.GetProperty("http").GetString());
+            Assert.Equal("1", txt.GetProperty("v").GetString());
+            Assert.True(txt.TryGetProperty("prio", out _) && txt.TryGetProperty("cluster", out _));
+        }
+
+        output.WriteLine($"python3-zeroconf in {lan.Namespace(1)} listed {listed.Count} nodes with SRV port 47470 and TXT v/id/role/term/http/prio/cluster");
+    }
+
+    private static async Task<List<JsonElement>> BrowseWithZeroconfAsync(string netns)
+    {
+        var script = Path.Combine(
+            typeof(ZeroConfTests).Assembly.GetCustomAttributes<System.Reflection.AssemblyMetadataAttribute>().Single(a => a.Key == "RepoRoot").Value!,
+            "tools", "mdns", "zeroconf-browse.py");
+        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var a in new[] { "netns", "exec", netns, "/usr/bin/python3", script, "_peerpatch._udp.local.", "3" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(psi)!;
+        var text = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.Equal(0, process.ExitCode);
+        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
     }
 
     [RootFact]
@@ -113,6 +153,74 @@ public sealed class ZeroConfTests(ITestOutputHelper output)
         output.WriteLine($"split: side A elected {serverA}, side B {serverB}; after healing one server ({winner}) in {oneServer.TotalSeconds:0.00} s, union of databases in {healed.Elapsed.TotalSeconds:0.00} s");
         Assert.True(oneServer <= TimeSpan.FromSeconds(5), $"one server only after {oneServer.TotalSeconds:0.00} s");
         Assert.Equal(new HashSet<string> { "KB-A1", "KB-A2", "KB-B1", "KB-B2" }, names);
+    }
+
+    [RootFact]
+    public async Task NodeOnAPcAlreadyRunningAvahi_SharesTheMdnsPort_AndStillElects()
+    {
+        await using var lan = await NetnsLan.CreateAsync(2);
+        using var avahi = await StartAvahiAsync(lan.Namespace(1), lan.Root);
+        try
+        {
+            await Task.WhenAll(lan.StartNodeAsync(1), lan.StartNodeAsync(2));
+            var server = await WaitForOneServerAsync(lan.Nodes, TimeSpan.FromSeconds(10));
+
+            foreach (var node in lan.Nodes)
+            {
+                Assert.Equal(1, (await node.StatusAsync()).GetProperty("members").GetInt32());
+            }
+
+            Assert.False(avahi.HasExited, "avahi-daemon stopped");
+            Assert.DoesNotContain("mDNS unavailable", lan.Nodes[0].Output);
+            output.WriteLine($"with avahi-daemon running beside node 1, the two nodes elected {server}");
+        }
+        finally
+        {
+            if (!avahi.HasExited)
+            {
+                avahi.Kill();
+            }
+        }
+    }
+
+    /// <summary>Starts avahi-daemon (no D-Bus, IPv4, eth0 only) in a namespace, with a private /run/avahi-daemon.</summary>
+    private static async Task<Process> StartAvahiAsync(string netns, string dir)
+    {
+        var config = Path.Combine(dir, "avahi-daemon.conf");
+        await File.WriteAllTextAsync(config, "[server]\nuse-ipv4=yes\nuse-ipv6=no\nenable-dbus=no\nallow-interfaces=eth0\n[publish]\npublish-addresses=yes\n");
+        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "netns", "exec", netns, "sh", "-c", $"mkdir -p /run/avahi-daemon && mount -t tmpfs tmpfs /run/avahi-daemon && exec avahi-daemon --no-drop-root --no-chroot --no-rlimits --no-proc-title -f {config}" })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        var avahi = Process.Start(psi)!;
+        var ready = new TaskCompletionSource();
+        var log = new System.Text.StringBuilder();
+        void OnLine(string? line)
+        {
+            lock (log)
+            {
+                log.AppendLine(line);
+            }
+
+            if (line?.Contains("Server startup complete", StringComparison.Ordinal) == true)
+            {
+                ready.TrySetResult();
+            }
+        }
+
+        avahi.OutputDataReceived += (_, e) => OnLine(e.Data);
+        avahi.ErrorDataReceived += (_, e) => OnLine(e.Data);
+        avahi.BeginOutputReadLine();
+        avahi.BeginErrorReadLine();
+        if (await Task.WhenAny(ready.Task, Task.Delay(TimeSpan.FromSeconds(15))) != ready.Task)
+        {
+            avahi.Kill();
+            throw new Xunit.Sdk.XunitException("avahi-daemon did not start:\n" + log);
+        }
+
+        return avahi;
     }
 
     /// <summary>Waits until exactly one of <paramref name="nodes"/> is server and all of them follow it; returns its id.</summary>

@@ -30,11 +30,27 @@ internal sealed class Lan : IAsyncDisposable
 
         lan.Patches = patches;
         lan.Internet.SetFeed(Os, patches.Select((p, i) => (p.Item1, $"f{i}.bin")));
-        lan.Server = await NodeProcess.StartAsync("server", lan._dir.Sub("server"), "--role", "server");
-        var starting = Enumerable.Range(1, clients).Select(i => NodeProcess.StartAsync(
-            $"client{i}", lan._dir.Sub($"client{i}"), "--server", lan.Server.ServerAddress, "--source", "manifest:" + lan.Internet.FeedUrlTemplate));
-        lan.Clients.AddRange(await Task.WhenAll(starting));
-        return lan;
+        try
+        {
+            lan.Server = await NodeProcess.StartAsync("server", lan._dir.Sub("server"), "--role", "server");
+            var starting = Enumerable.Range(1, clients).Select(i => NodeProcess.StartAsync(
+                $"client{i}", lan._dir.Sub($"client{i}"), "--server", lan.Server.ServerAddress, "--source", "manifest:" + lan.Internet.FeedUrlTemplate)).ToList();
+            try
+            {
+                await Task.WhenAll(starting);
+            }
+            finally
+            {
+                lan.Clients.AddRange(starting.Where(t => t.IsCompletedSuccessfully).Select(t => t.Result));
+            }
+
+            return lan;
+        }
+        catch
+        {
+            await lan.DisposeAsync(); // the nodes that did start must not outlive the test
+            throw;
+        }
     }
 
     public long UniqueBytes => Patches.Sum(p => p.Content.Size);

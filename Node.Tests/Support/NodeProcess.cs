@@ -250,7 +250,15 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         _process.Start();
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
-        await WaitReadyAsync();
+        try
+        {
+            await WaitReadyAsync();
+        }
+        catch
+        {
+            await KillAsync(); // never leave a half-started node behind
+            throw;
+        }
     }
 
     private void Append(string? line)
