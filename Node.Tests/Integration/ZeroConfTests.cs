@@ -32,7 +32,12 @@ public sealed class ZeroConfTests(ITestOutputHelper output)
         Assert.True(launched.Elapsed - allUp <= TimeSpan.FromSeconds(2), $"agreement took {(launched.Elapsed - allUp).TotalSeconds:0.00} s after the last node was up");
         foreach (var node in lan.Nodes)
         {
-            Assert.Equal(4, (await node.StatusAsync()).GetProperty("members").GetInt32());
+            var status = await node.StatusAsync();
+            Assert.Equal(4, status.GetProperty("members").GetInt32());
+            var mdns = status.GetProperty("mdns");
+            Assert.Equal("eth0", Assert.Single(mdns.GetProperty("interfaces").EnumerateArray()).GetString());
+            Assert.True(mdns.GetProperty("packetsReceived").GetInt64() > 0);
+            Assert.Equal(0, mdns.GetProperty("malformed").GetInt64());
         }
 
         // An independent implementation (python3-zeroconf, inside node 1's namespace) lists all five with SRV and TXT.
@@ -62,16 +67,12 @@ public sealed class ZeroConfTests(ITestOutputHelper output)
         var script = Path.Combine(
             typeof(ZeroConfTests).Assembly.GetCustomAttributes<System.Reflection.AssemblyMetadataAttribute>().Single(a => a.Key == "RepoRoot").Value!,
             "tools", "mdns", "zeroconf-browse.py");
-        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in new[] { "netns", "exec", netns, "/usr/bin/python3", script, "_peerpatch._udp.local.", "3" })
-        {
-            psi.ArgumentList.Add(a);
-        }
-
+        var psi = NetnsLan.Command(netns, "/usr/bin/python3", script, "_peerpatch._udp.local.", "3");
         using var process = Process.Start(psi)!;
+        var errors = process.StandardError.ReadToEndAsync();
         var text = await process.StandardOutput.ReadToEndAsync();
         await process.WaitForExitAsync();
-        Assert.Equal(0, process.ExitCode);
+        Assert.True(process.ExitCode == 0, await errors);
         return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
     }
 
@@ -188,12 +189,7 @@ public sealed class ZeroConfTests(ITestOutputHelper output)
     {
         var config = Path.Combine(dir, "avahi-daemon.conf");
         await File.WriteAllTextAsync(config, "[server]\nuse-ipv4=yes\nuse-ipv6=no\nenable-dbus=no\nallow-interfaces=eth0\n[publish]\npublish-addresses=yes\n");
-        var psi = new ProcessStartInfo("ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "netns", "exec", netns, "sh", "-c", $"mkdir -p /run/avahi-daemon && mount -t tmpfs tmpfs /run/avahi-daemon && exec avahi-daemon --no-drop-root --no-chroot --no-rlimits --no-proc-title -f {config}" })
-        {
-            psi.ArgumentList.Add(a);
-        }
-
+        var psi = NetnsLan.Command(netns, "sh", "-c", $"mkdir -p /run/avahi-daemon && mount -t tmpfs tmpfs /run/avahi-daemon && exec avahi-daemon --no-drop-root --no-chroot --no-rlimits --no-proc-title -f {config}");
         var avahi = Process.Start(psi)!;
         var ready = new TaskCompletionSource();
         var log = new System.Text.StringBuilder();

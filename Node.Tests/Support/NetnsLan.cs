@@ -87,6 +87,21 @@ internal sealed class NetnsLan : IAsyncDisposable
 
     public string Namespace(int k) => $"{Prefix}-n{k}";
 
+    /// <summary>
+    /// A command line, run inside <paramref name="netns"/> when one is given (`ip netns exec` execs the command in
+    /// place, so the process id is the command's own), with standard output and error redirected.
+    /// </summary>
+    public static ProcessStartInfo Command(string? netns, string file, params IEnumerable<string> args)
+    {
+        var psi = new ProcessStartInfo(netns is null ? file : "ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in (netns is null ? [] : new[] { "netns", "exec", netns, file }).Concat(args))
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        return psi;
+    }
+
     public string Address(int k) => $"{Subnet}.{k}";
 
     /// <summary>Starts node k with nothing but its data directory (and <paramref name="extra"/>).</summary>

@@ -120,21 +120,7 @@ internal sealed partial class NodeProcess : IAsyncDisposable
 
     private static async Task<CliResult> RunCliAsync(string? netns, params string[] args)
     {
-        var psi = new ProcessStartInfo(netns is null ? "dotnet" : "ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (netns is not null)
-        {
-            foreach (var a in new[] { "netns", "exec", netns, "dotnet" })
-            {
-                psi.ArgumentList.Add(a);
-            }
-        }
-
-        psi.ArgumentList.Add(NodeDll);
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
+        var psi = NetnsLan.Command(netns, "dotnet", args.Prepend(NodeDll));
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -227,22 +213,7 @@ internal sealed partial class NodeProcess : IAsyncDisposable
 
     private async Task StartProcessAsync()
     {
-        // In a namespace: `ip netns exec NS dotnet ...` execs dotnet in place, so the pid is the node's own.
-        var psi = new ProcessStartInfo(Netns is null ? "dotnet" : "ip") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        if (Netns is not null)
-        {
-            foreach (var a in new[] { "netns", "exec", Netns, "dotnet" })
-            {
-                psi.ArgumentList.Add(a);
-            }
-        }
-
-        psi.ArgumentList.Add(NodeDll);
-        foreach (var a in Args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
+        var psi = NetnsLan.Command(Netns, "dotnet", Args.Prepend(NodeDll));
         psi.Environment["DOTNET_gcServer"] = "0";
         _process = new Process { StartInfo = psi };
         _process.OutputDataReceived += (_, e) => Append(e.Data);

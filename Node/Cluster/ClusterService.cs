@@ -39,11 +39,17 @@ internal sealed partial class ClusterService(
     private Elector? _elector;
     private MdnsResponder? _responder;
     private IReadOnlyList<Member> _members = [];
+    private MdnsTransport? _mdns;
 
     /// <summary>The members discovery knows now (self excluded).</summary>
     public IReadOnlyList<Member> Members => _members;
 
     public int Priority { get; } = options.Priority ?? DerivedPriority(store);
+
+    /// <summary>mDNS traffic counters and interfaces (zeros when discovery is off or unavailable).</summary>
+    public MdnsCounters Mdns => _mdns is { } m
+        ? new MdnsCounters(m.Interfaces.Select(i => i.Name).ToList(), m.PacketsReceived, m.PacketsSent, m.Malformed)
+        : new MdnsCounters([], 0, 0, 0);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -65,6 +71,7 @@ internal sealed partial class ClusterService(
             return;
         }
 
+        _mdns = mdns;
         var browser = new MdnsBrowser(mdns, ServiceType, time, random, loggers.CreateLogger<MdnsBrowser>());
         _responder = new MdnsResponder(mdns, mdnsOptions, time, random, loggers.CreateLogger<MdnsResponder>());
         var since = started.At.ToUnixTimeMilliseconds();

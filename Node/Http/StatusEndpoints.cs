@@ -40,13 +40,14 @@ internal static class StatusEndpoints
             transport.LocalPort,
             http.Port,
             transport.PeerCount,
+            membership.Mdns,
             new StatsJson(
                 stats.LanBytesServed, stats.LanBytesFetched, stats.InternetBytes, stats.Hits, stats.Misses, stats.InFlightAnswers,
                 stats.PushesAccepted, stats.PushesRejected, stats.LanFailures, stats.ServerFallbacks, stats.CorruptBlobsDetected, stats.BadDatagrams)));
 
     internal sealed record StatusJson(
         string NodeId, string InstanceId, string Version, string Role, string? Server, string? ServerId, long Term, bool Elected, int Members, string Os, long Patches, BlobsJson Blobs,
-        long UptimeSeconds, bool UpdateRunning, int UdpPort, int HttpPort, int Peers, StatsJson Stats);
+        long UptimeSeconds, bool UpdateRunning, int UdpPort, int HttpPort, int Peers, MdnsCounters Mdns, StatsJson Stats);
 
     internal sealed record BlobsJson(int Count, long Bytes, long CapacityBytes, long Evictions);
 
