@@ -76,6 +76,32 @@ public sealed class BrowseCacheTests
     }
 
     [Fact]
+    public void DualStackAnnouncement_KeepsTheIPv4AndEveryIPv6Address()
+    {
+        var nic = new MdnsInterface("eth0", 2, IPAddress.Parse("10.0.0.5"), [IPAddress.Parse("fe80::1"), IPAddress.Parse("2001:db8::5")]);
+
+        _cache.Apply(Advert.Records(nic, new MdnsOptions()), _t0);
+        _cache.Expire(_t0 + TimeSpan.FromSeconds(2));
+
+        Assert.Equal(3, Assert.Single(_cache.Snapshot()).Addresses.Count);
+    }
+
+    [Fact]
+    public void CacheFlush_DropsAnOldAddressOfTheSameTypeOnly_OneSecondLater()
+    {
+        _cache.Apply(Advert.Records(new MdnsInterface("eth0", 2, IPAddress.Parse("10.0.0.5"), [IPAddress.Parse("fe80::1")]), new MdnsOptions()), _t0);
+        var moved = new MdnsInterface("eth0", 2, IPAddress.Parse("10.0.0.9"), [IPAddress.Parse("fe80::1")]);
+
+        _cache.Apply(Advert.Records(moved, new MdnsOptions()), _t0 + TimeSpan.FromSeconds(5));
+        _cache.Expire(_t0 + TimeSpan.FromSeconds(6));
+
+        var addresses = Assert.Single(_cache.Snapshot()).Addresses;
+        Assert.DoesNotContain(IPAddress.Parse("10.0.0.5"), addresses);
+        Assert.Contains(IPAddress.Parse("10.0.0.9"), addresses);
+        Assert.Contains(IPAddress.Parse("fe80::1"), addresses);
+    }
+
+    [Fact]
     public void OtherServiceTypes_AreIgnored()
     {
         var other = new ServiceAdvert("printer", DnsName.Parse("_ipp._tcp.local"), DnsName.Parse("printer.local"), 631, new Dictionary<string, string>());

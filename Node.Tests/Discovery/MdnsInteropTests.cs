@@ -33,7 +33,7 @@ public sealed class MdnsInteropTests(ITestOutputHelper output)
         var txt = new Dictionary<string, string> { ["v"] = "1", ["id"] = "n42", ["role"] = "server", ["term"] = "7", ["http"] = "47471", ["prio"] = "100", ["cluster"] = "" };
         await responder.StartAsync(new ServiceAdvert(instance, Service, DnsName.Parse("pp-test.local"), 47470, txt), CancellationToken.None);
 
-        var lines = await RunPythonAsync("zeroconf-browse.py", "_peerpatch._udp.local.", "3", "127.0.0.1");
+        var lines = await RunPythonAsync("zeroconf-browse.py", "_peerpatch._udp.local.", "3", "v4", "127.0.0.1");
         await responder.StopAsync();
 
         var found = lines.Select(l => JsonDocument.Parse(l).RootElement).SingleOrDefault(e => e.GetProperty("name").GetString() == $"{instance}._peerpatch._udp.local.");

@@ -59,15 +59,19 @@ public sealed class ZeroConfTests(ITestOutputHelper output)
             Assert.True(txt.TryGetProperty("prio", out _) && txt.TryGetProperty("cluster", out _));
         }
 
-        output.WriteLine($"python3-zeroconf in {lan.Namespace(1)} listed {listed.Count} nodes with SRV port 47470 and TXT v/id/role/term/http/prio/cluster");
+        // And over IPv6 (ff02::fb): every node resolves to an IPv6 address.
+        var listed6 = await BrowseWithZeroconfAsync(lan.Namespace(2), "v6");
+        Assert.Equal(5, listed6.Count);
+        Assert.All(listed6, e => Assert.Contains(e.GetProperty("addresses").EnumerateArray(), a => IPAddress.Parse(a.GetString()!).AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6));
+        output.WriteLine($"python3-zeroconf in {lan.Namespace(1)} listed {listed.Count} nodes with SRV port 47470 and TXT v/id/role/term/http/prio/cluster; over IPv6 {listed6.Count}");
     }
 
-    private static async Task<List<JsonElement>> BrowseWithZeroconfAsync(string netns)
+    private static async Task<List<JsonElement>> BrowseWithZeroconfAsync(string netns, string version = "v4")
     {
         var script = Path.Combine(
             typeof(ZeroConfTests).Assembly.GetCustomAttributes<System.Reflection.AssemblyMetadataAttribute>().Single(a => a.Key == "RepoRoot").Value!,
             "tools", "mdns", "zeroconf-browse.py");
-        var psi = NetnsLan.Command(netns, "/usr/bin/python3", script, "_peerpatch._udp.local.", "3");
+        var psi = NetnsLan.Command(netns, "/usr/bin/python3", script, "_peerpatch._udp.local.", "3", version);
         using var process = Process.Start(psi)!;
         var errors = process.StandardError.ReadToEndAsync();
         var text = await process.StandardOutput.ReadToEndAsync();

@@ -79,6 +79,7 @@ internal sealed class NetnsLan : IAsyncDisposable
             await lan.Ip($"link set {lan.Prefix}e{k} netns {ns}");
             await lan.Ip($"-n {ns} link set {lan.Prefix}e{k} name eth0");
             await lan.Ip($"-n {ns} addr add {lan.Address(k)}/24 dev eth0");
+            await Run("ip", $"netns exec {ns} sysctl -qw net.ipv6.conf.eth0.accept_dad=0", check: false); // link-local usable at once
             await lan.Ip($"-n {ns} link set eth0 up multicast on");
         }
 

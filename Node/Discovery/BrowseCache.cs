@@ -11,7 +11,7 @@ internal sealed class BrowseCache(DnsName serviceType)
 {
     private readonly object _lock = new();
     private readonly Dictionary<DnsName, Entry> _instances = [];
-    private readonly Dictionary<DnsName, Dictionary<IPAddress, DateTimeOffset>> _addresses = [];
+    private readonly Dictionary<DnsName, Dictionary<IPAddress, (DateTimeOffset Expires, DateTimeOffset Received)>> _addresses = [];
 
     /// <summary>Adds what a packet says; returns true when an instance appeared, vanished or changed.</summary>
     public bool Apply(IEnumerable<DnsRecord> records, DateTimeOffset now)
@@ -55,7 +55,7 @@ internal sealed class BrowseCache(DnsName serviceType)
 
             foreach (var set in _addresses.Values)
             {
-                foreach (var old in set.Where(a => a.Value <= now).Select(a => a.Key).ToList())
+                foreach (var old in set.Where(a => a.Value.Expires <= now).Select(a => a.Key).ToList())
                 {
                     set.Remove(old);
                 }
@@ -163,14 +163,17 @@ internal sealed class BrowseCache(DnsName serviceType)
 
         if (address.CacheFlush)
         {
-            foreach (var old in set.Keys.Where(a => !a.Equals(address.Address)).ToList())
+            // §10.2: flush other records of the same type only, and never ones received within the last second
+            // (that includes the other addresses of the same packet).
+            foreach (var old in set.Where(a => !a.Key.Equals(address.Address) && a.Key.AddressFamily == address.Address.AddressFamily
+                                               && now - a.Value.Received >= TimeSpan.FromSeconds(1)).Select(a => a.Key).ToList())
             {
-                set[old] = Min(set[old], now + TimeSpan.FromSeconds(1)); // §10.2: other addresses go in one second
+                set[old] = (Min(set[old].Expires, now + TimeSpan.FromSeconds(1)), set[old].Received);
             }
         }
 
         var added = !set.ContainsKey(address.Address);
-        set[address.Address] = Expiry(address, now);
+        set[address.Address] = (Expiry(address, now), now);
         return added;
     }
 

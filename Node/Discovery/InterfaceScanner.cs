@@ -31,7 +31,17 @@ internal static class InterfaceScanner
             }
 
             var loopback = nic.NetworkInterfaceType == NetworkInterfaceType.Loopback;
-            all.Add((new MdnsInterface(nic.Name, index.Value, v4.Address), loopback, nic.SupportsMulticast || HasMulticastFlag(nic.Name)));
+            var v6 = loopback || !Socket.OSSupportsIPv6
+                ? []
+                : properties.UnicastAddresses.Select(a => a.Address)
+                    .Where(a => a.AddressFamily == AddressFamily.InterNetworkV6 && !IsTentative(nic.Name, a))
+                    .OrderByDescending(a => a.IsIPv6LinkLocal).ToList();
+            if (v6.Count > 0 && !v6[0].IsIPv6LinkLocal)
+            {
+                v6 = []; // no link-local address (yet): IPv6 mDNS waits for the next scan
+            }
+
+            all.Add((new MdnsInterface(nic.Name, index.Value, v4.Address, v6), loopback, nic.SupportsMulticast || HasMulticastFlag(nic.Name)));
         }
 
         if (wanted.Count > 0)
@@ -41,6 +51,29 @@ internal static class InterfaceScanner
 
         var chosen = all.Where(a => a.Multicast && !a.Loopback).Select(a => a.Interface).ToList();
         return chosen.Count > 0 ? chosen : all.Where(a => a.Loopback).Select(a => a.Interface).ToList();
+    }
+
+    /// <summary>An address still in duplicate address detection cannot be bound yet (Linux: /proc/net/if_inet6 flag 0x40).</summary>
+    private static bool IsTentative(string name, System.Net.IPAddress address)
+    {
+        const string path = "/proc/net/if_inet6";
+        if (!OperatingSystem.IsLinux() || !File.Exists(path))
+        {
+            return false;
+        }
+
+        var hex = Convert.ToHexStringLower(address.GetAddressBytes());
+        foreach (var line in File.ReadLines(path))
+        {
+            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length >= 6 && f[0] == hex && f[5] == name
+                && int.TryParse(f[4], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out var flags))
+            {
+                return (flags & 0x40) != 0;
+            }
+        }
+
+        return false;
     }
 
     private static bool HasMulticastFlag(string name)

@@ -60,7 +60,7 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
         transport.Received -= OnReceived;
         if (_advert is { } advert)
         {
-            await transport.SendMulticastAsync(nic => DnsMessage.Response(advert.Records(nic.Address, options, ttlOverride: 0))).ConfigureAwait(false);
+            await transport.SendMulticastAsync(nic => DnsMessage.Response(advert.Records(nic, options, ttlOverride: 0))).ConfigureAwait(false);
             _advert = null;
         }
     }
@@ -77,7 +77,7 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
                 await transport.SendMulticastAsync(nic =>
                 {
                     // §8.1-8.2: probe the instance and host names, proposing their records in the authority section.
-                    var proposed = advert.Records(nic.Address, options).Where(r => r.Name.Equals(advert.InstanceName) || r.Name.Equals(advert.Host)).ToList();
+                    var proposed = advert.Records(nic, options).Where(r => r.Name.Equals(advert.InstanceName) || r.Name.Equals(advert.Host)).ToList();
                     return new DnsMessage(
                         0, false, false,
                         [new DnsQuestion(advert.InstanceName, DnsType.Any, UnicastResponse: true), new DnsQuestion(advert.Host, DnsType.Any, UnicastResponse: true)],
@@ -104,7 +104,7 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
                 return;
             }
 
-            await transport.SendMulticastAsync(nic => DnsMessage.Response(advert.Records(nic.Address, options))).ConfigureAwait(false);
+            await transport.SendMulticastAsync(nic => DnsMessage.Response(advert.Records(nic, options))).ConfigureAwait(false);
             if (i == 0)
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), time, ct).ConfigureAwait(false);
@@ -121,7 +121,7 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
             return;
         }
 
-        var ours = advert.Records(nic.Address, options);
+        var ours = advert.Records(nic, options);
         if (message.IsResponse)
         {
             // Someone else answering for our instance name with other data: a conflict (§9).

@@ -16,10 +16,12 @@ namespace PeerPatch.Node.Discovery;
 internal sealed partial class MdnsTransport(MdnsOptions options, TimeProvider time, ILogger<MdnsTransport> logger) : IAsyncDisposable
 {
     private static readonly IPAddress Group = IPAddress.Parse("224.0.0.251");
+    private static readonly IPAddress Group6 = IPAddress.Parse("ff02::fb");
     private readonly ConcurrentDictionary<int, Joined> _joined = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _loops = [];
     private Socket? _receiver;
+    private Socket? _receiver6;
     private long _malformed;
     private long _received;
     private long _sent;
@@ -37,9 +39,26 @@ internal sealed partial class MdnsTransport(MdnsOptions options, TimeProvider ti
 
     public void Start()
     {
-        _receiver = NewSocket();
+        _receiver = NewSocket(AddressFamily.InterNetwork);
         _receiver.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.PacketInformation, true);
         _receiver.Bind(new IPEndPoint(IPAddress.Any, options.Port));
+        if (Socket.OSSupportsIPv6)
+        {
+            try
+            {
+                _receiver6 = NewSocket(AddressFamily.InterNetworkV6);
+                _receiver6.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.PacketInformation, true);
+                _receiver6.Bind(new IPEndPoint(IPAddress.IPv6Any, options.Port));
+                _loops.Add(ReceiveLoopAsync(_receiver6, _stop.Token));
+            }
+            catch (SocketException e)
+            {
+                _receiver6?.Dispose();
+                _receiver6 = null;
+                Log.JoinFailed(logger, "IPv6", e.Message);
+            }
+        }
+
         Rescan();
         _loops.Add(ReceiveLoopAsync(_receiver, _stop.Token));
         _loops.Add(ScanLoopAsync(_stop.Token));
@@ -55,7 +74,12 @@ internal sealed partial class MdnsTransport(MdnsOptions options, TimeProvider ti
         {
             if (interfaceIndex is null || joined.Interface.Index == interfaceIndex)
             {
-                await SendAsync(joined, build(joined.Interface), new IPEndPoint(Group, options.Port)).ConfigureAwait(false);
+                var message = build(joined.Interface);
+                await SendAsync(joined.Sender, joined.Interface, message, new IPEndPoint(Group, options.Port)).ConfigureAwait(false);
+                if (joined.Sender6 is { } v6)
+                {
+                    await SendAsync(v6, joined.Interface, message, new IPEndPoint(new IPAddress(Group6.GetAddressBytes(), joined.Interface.Index), options.Port)).ConfigureAwait(false);
+                }
             }
         }
     }
@@ -65,7 +89,11 @@ internal sealed partial class MdnsTransport(MdnsOptions options, TimeProvider ti
     {
         if (_joined.TryGetValue(interfaceIndex, out var joined) || (joined = _joined.Values.FirstOrDefault()) is not null)
         {
-            await SendAsync(joined, message, to).ConfigureAwait(false);
+            var socket = to.AddressFamily == AddressFamily.InterNetworkV6 ? joined.Sender6 : joined.Sender;
+            if (socket is not null)
+            {
+                await SendAsync(socket, joined.Interface, message, to).ConfigureAwait(false);
+            }
         }
     }
 
@@ -76,9 +104,11 @@ internal sealed partial class MdnsTransport(MdnsOptions options, TimeProvider ti
     {
         await _stop.CancelAsync().ConfigureAwait(false);
         _receiver?.Dispose();
+        _receiver6?.Dispose();
         foreach (var joined in _joined.Values)
         {
             joined.Sender.Dispose();
+            joined.Sender6?.Dispose();
         }
 
         try
@@ -92,28 +122,32 @@ internal sealed partial class MdnsTransport(MdnsOptions options, TimeProvider ti
         _stop.Dispose();
     }
 
-    private async Task SendAsync(Joined joined, DnsMessage message, IPEndPoint to)
+    private async Task SendAsync(Socket socket, MdnsInterface nic, DnsMessage message, IPEndPoint to)
     {
         try
         {
-            await joined.Sender.SendToAsync(DnsCodec.Encode(message), SocketFlags.None, to).ConfigureAwait(false);
+            await socket.SendToAsync(DnsCodec.Encode(message), SocketFlags.None, to).ConfigureAwait(false);
             Interlocked.Increment(ref _sent);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException or DnsFormatException)
         {
-            Log.SendFailed(logger, joined.Interface.Name, e.Message);
+            Log.SendFailed(logger, nic.Name, e.Message);
         }
     }
 
     private void Rescan()
     {
         var current = InterfaceScanner.Scan(options.Interfaces);
-        foreach (var gone in _joined.Values.Where(j => current.All(c => c.Index != j.Interface.Index || !c.Address.Equals(j.Interface.Address))).ToList())
+        foreach (var gone in _joined.Values.Where(j => !current.Contains(j.Interface)).ToList())
         {
             _joined.TryRemove(gone.Interface.Index, out _);
             try
             {
                 _receiver?.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.DropMembership, new MulticastOption(Group, gone.Interface.Index));
+                if (gone.Sender6 is not null)
+                {
+                    _receiver6?.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.DropMembership, new IPv6MulticastOption(Group6, gone.Interface.Index));
+                }
             }
             catch (SocketException)
             {
@@ -121,6 +155,7 @@ internal sealed partial class MdnsTransport(MdnsOptions options, TimeProvider ti
             }
 
             gone.Sender.Dispose();
+            gone.Sender6?.Dispose();
             Log.InterfaceLeft(logger, gone.Interface.Name);
         }
 
@@ -129,20 +164,51 @@ internal sealed partial class MdnsTransport(MdnsOptions options, TimeProvider ti
             try
             {
                 _receiver!.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.AddMembership, new MulticastOption(Group, nic.Index));
-                var sender = NewSocket();
+                var sender = NewSocket(AddressFamily.InterNetwork);
                 sender.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface, nic.Address.GetAddressBytes());
                 sender.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastTimeToLive, 255);
                 sender.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.IpTimeToLive, 255);
                 sender.Bind(new IPEndPoint(nic.Address, options.Port));
-                var joined = new Joined(nic, sender);
+                var joined = new Joined(nic, sender, JoinV6(nic));
                 _joined[nic.Index] = joined;
                 _loops.Add(ReceiveLoopAsync(sender, _stop.Token, nic.Index));
+                if (joined.Sender6 is not null)
+                {
+                    _loops.Add(ReceiveLoopAsync(joined.Sender6, _stop.Token, nic.Index));
+                }
+
                 Log.InterfaceJoined(logger, nic.Name, nic.Address);
             }
             catch (SocketException e)
             {
                 Log.JoinFailed(logger, nic.Name, e.Message);
             }
+        }
+    }
+
+    /// <summary>Joins ff02::fb on the interface and opens its IPv6 sender (bound to its link-local address, port 5353); null when IPv6 is not up there.</summary>
+    private Socket? JoinV6(MdnsInterface nic)
+    {
+        if (_receiver6 is null || nic.V6Addresses.Count == 0)
+        {
+            return null;
+        }
+
+        Socket? sender = null;
+        try
+        {
+            _receiver6.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.AddMembership, new IPv6MulticastOption(Group6, nic.Index));
+            sender = NewSocket(AddressFamily.InterNetworkV6);
+            sender.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastInterface, nic.Index);
+            sender.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastTimeToLive, 255);
+            sender.Bind(new IPEndPoint(new IPAddress(nic.V6Addresses[0].GetAddressBytes(), nic.Index), options.Port));
+            return sender;
+        }
+        catch (SocketException e)
+        {
+            sender?.Dispose();
+            Log.JoinFailed(logger, nic.Name + " (IPv6)", e.Message);
+            return null;
         }
     }
 
@@ -163,7 +229,8 @@ internal sealed partial class MdnsTransport(MdnsOptions options, TimeProvider ti
             SocketReceiveMessageFromResult result;
             try
             {
-                result = await socket.ReceiveMessageFromAsync(buffer, SocketFlags.None, new IPEndPoint(IPAddress.Any, 0), ct).ConfigureAwait(false);
+                var any = socket.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any;
+                result = await socket.ReceiveMessageFromAsync(buffer, SocketFlags.None, new IPEndPoint(any, 0), ct).ConfigureAwait(false);
             }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException)
             {
@@ -194,20 +261,29 @@ internal sealed partial class MdnsTransport(MdnsOptions options, TimeProvider ti
         }
     }
 
-    private static Socket NewSocket()
+    private static Socket NewSocket(AddressFamily family)
     {
-        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        var socket = new Socket(family, SocketType.Dgram, ProtocolType.Udp);
         socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
         if (OperatingSystem.IsLinux())
         {
             socket.SetRawSocketOption(1 /* SOL_SOCKET */, 15 /* SO_REUSEPORT */, BitConverter.GetBytes(1));
         }
 
-        socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastLoopback, true);
+        if (family == AddressFamily.InterNetworkV6)
+        {
+            socket.DualMode = false; // IPv6 only: IPv4 has its own sockets
+            socket.SetSocketOption(SocketOptionLevel.IPv6, SocketOptionName.MulticastLoopback, true);
+        }
+        else
+        {
+            socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastLoopback, true);
+        }
+
         return socket;
     }
 
-    private sealed record Joined(MdnsInterface Interface, Socket Sender);
+    private sealed record Joined(MdnsInterface Interface, Socket Sender, Socket? Sender6);
 
     private static partial class Log
     {

@@ -15,13 +15,26 @@ internal sealed record ServiceAdvert(string Instance, DnsName ServiceType, DnsNa
 
     public IReadOnlyList<string> TxtStrings => Txt.Select(p => $"{p.Key}={p.Value}").ToList();
 
-    /// <summary>Every record, with the address of the interface they are sent on.</summary>
+    /// <summary>Every record, with the address(es) of the interface they are sent on (A, and AAAA where IPv6 is up).</summary>
     public IReadOnlyList<DnsRecord> Records(IPAddress address, MdnsOptions options, uint? ttlOverride = null) =>
-    [
-        new PtrRecord(ServiceType, ttlOverride ?? options.OtherTtl, InstanceName),
-        new SrvRecord(InstanceName, ttlOverride ?? options.HostTtl, true, 0, 0, Port, Host),
-        new TxtRecord(InstanceName, ttlOverride ?? options.OtherTtl, true, TxtStrings),
-        new AddressRecord(Host, ttlOverride ?? options.HostTtl, true, address),
-        new PtrRecord(ServicesEnumeration, ttlOverride ?? options.OtherTtl, ServiceType),
-    ];
+        Records(new MdnsInterface("?", 0, address), options, ttlOverride);
+
+    public IReadOnlyList<DnsRecord> Records(MdnsInterface nic, MdnsOptions options, uint? ttlOverride = null)
+    {
+        var records = new List<DnsRecord>
+        {
+            new PtrRecord(ServiceType, ttlOverride ?? options.OtherTtl, InstanceName),
+            new SrvRecord(InstanceName, ttlOverride ?? options.HostTtl, true, 0, 0, Port, Host),
+            new TxtRecord(InstanceName, ttlOverride ?? options.OtherTtl, true, TxtStrings),
+            new AddressRecord(Host, ttlOverride ?? options.HostTtl, true, nic.Address),
+        };
+        foreach (var v6 in nic.V6Addresses)
+        {
+            // The cache-flush bit would make a receiver drop the A record in a second (RFC 6762 §10.2 applies per type).
+            records.Add(new AddressRecord(Host, ttlOverride ?? options.HostTtl, true, new IPAddress(v6.GetAddressBytes())));
+        }
+
+        records.Add(new PtrRecord(ServicesEnumeration, ttlOverride ?? options.OtherTtl, ServiceType));
+        return records;
+    }
 }
