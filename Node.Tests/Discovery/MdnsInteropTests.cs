@@ -6,6 +6,7 @@ using PeerPatch.Node.Discovery;
 using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Tests.Support;
 using PeerPatch.Protocol.Mdns;
+using System.Net;
 using Xunit.Abstractions;
 
 namespace PeerPatch.Node.Tests.Discovery;
@@ -91,6 +92,42 @@ public sealed class MdnsInteropTests(ITestOutputHelper output)
         Assert.DoesNotContain(browser.Services, s => s.Instance == instance);
         await cts.CancelAsync();
         await browsing;
+    }
+
+    [Fact]
+    public async Task GarbageIsDroppedAndCounted_AndALegacyQueryFromAnEphemeralPortGetsAUnicastAnswer()
+    {
+        await using var transport = new MdnsTransport(Options, TimeProvider.System, NullLogger<MdnsTransport>.Instance);
+        transport.Start();
+        var responder = new MdnsResponder(transport, Options, TimeProvider.System, new SystemRandomSource(), NullLogger<MdnsResponder>.Instance);
+        var instance = "Legacy Test " + Guid.NewGuid().ToString("N")[..6];
+        await responder.StartAsync(new ServiceAdvert(instance, Service, DnsName.Parse("pp-legacy.local"), 47470, new Dictionary<string, string> { ["id"] = "n7" }), CancellationToken.None);
+        using var client = new System.Net.Sockets.UdpClient(new IPEndPoint(IPAddress.Loopback, 0)); // not port 5353: a one-shot (legacy) querier
+        client.Client.SetSocketOption(System.Net.Sockets.SocketOptionLevel.IP, System.Net.Sockets.SocketOptionName.MulticastInterface, IPAddress.Loopback.GetAddressBytes());
+        var group = new IPEndPoint(IPAddress.Parse("224.0.0.251"), MdnsLimits.Port);
+        var malformedBefore = transport.Malformed;
+
+        await client.SendAsync(new byte[] { 0xde, 0xad, 0xbe, 0xef, 0xC0 }, group);
+        var query = new DnsMessage(0x4242, false, false, [new DnsQuestion(DnsName.Instance(instance, Service), DnsType.Srv)], [], [], []);
+        await client.SendAsync(DnsCodec.Encode(query), group);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        DnsMessage? reply = null;
+        while (reply is null)
+        {
+            var received = await client.ReceiveAsync(timeout.Token);
+            if (DnsCodec.TryDecode(received.Buffer, out var m, out _) && m!.IsResponse)
+            {
+                reply = m;
+            }
+        }
+
+        await responder.StopAsync();
+        Assert.Equal(0x4242, reply.Id);
+        Assert.Equal(query.Questions, reply.Questions);
+        var srv = Assert.IsType<SrvRecord>(Assert.Single(reply.Answers));
+        Assert.Equal(47470, srv.Port);
+        Assert.All(reply.AllRecords, r => Assert.True(r.Ttl <= 10));
+        Assert.True(transport.Malformed > malformedBefore, "the garbage datagram was not counted");
     }
 
     private static Process StartPython(string script, params string[] args)
