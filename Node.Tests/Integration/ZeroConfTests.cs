@@ -161,6 +161,35 @@ public sealed class ZeroConfTests(ITestOutputHelper output)
     }
 
     [RootFact]
+    public async Task InterfaceThatGoesAndComesBack_IsFollowed_AndTheNodesConvergeAgain()
+    {
+        await using var lan = await NetnsLan.CreateAsync(2);
+        await Task.WhenAll(lan.StartNodeAsync(1), lan.StartNodeAsync(2));
+        await WaitForOneServerAsync(lan.Nodes, TimeSpan.FromSeconds(10));
+
+        await lan.SetLinkAsync(1, up: false);
+        await Task.Delay(TimeSpan.FromSeconds(7)); // past a rescan (5 s) and an election timeout: each node is alone
+        await lan.SetLinkAsync(1, up: true);
+        var back = Stopwatch.StartNew();
+        var server = await WaitForOneServerAsync(lan.Nodes, TimeSpan.FromSeconds(15));
+        var agreed = back.Elapsed;
+
+        Assert.Contains("mDNS left eth0", lan.Nodes[0].Output);
+        JsonElement status;
+        do
+        {
+            status = await lan.Nodes[0].StatusAsync();
+            Assert.True(back.Elapsed < TimeSpan.FromSeconds(10), "mDNS did not rejoin eth0 within 10 s");
+            await Task.Delay(50);
+        }
+        while (!status.GetProperty("mdns").GetProperty("interfaces").EnumerateArray().Any(i => i.GetString() == "eth0"));
+
+        var rejoined = back.Elapsed;
+        Assert.Equal(1, status.GetProperty("members").GetInt32());
+        output.WriteLine($"after node 1's interface came back: one server ({server}) after {agreed.TotalSeconds:0.00} s, mDNS on eth0 again after {rejoined.TotalSeconds:0.00} s");
+    }
+
+    [RootFact]
     public async Task NodeOnAPcAlreadyRunningAvahi_SharesTheMdnsPort_AndStillElects()
     {
         await using var lan = await NetnsLan.CreateAsync(2);

@@ -117,6 +117,9 @@ internal sealed class NetnsLan : IAsyncDisposable
         return node;
     }
 
+    /// <summary>Takes node k's network interface down or up (an interface that comes and goes).</summary>
+    public Task SetLinkAsync(int k, bool up) => Ip($"-n {Namespace(k)} link set eth0 {(up ? "up" : "down")}");
+
     /// <summary>Moves nodes to bridge br1: they form a LAN of their own.</summary>
     public async Task SplitAsync(params int[] side)
     {

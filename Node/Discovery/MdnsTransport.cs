@@ -10,8 +10,9 @@ namespace PeerPatch.Node.Discovery;
 /// mDNS sockets (RFC 6762 §11, §15). One socket on 0.0.0.0:5353 joins 224.0.0.251 on every chosen interface and
 /// receives, with the arrival interface from IP_PKTINFO; one socket per interface, bound to that interface's
 /// address and port 5353, sends (IP TTL 255) and receives unicast replies. Every socket sets SO_REUSEADDR and
-/// SO_REUSEPORT so the port is shared with avahi or any other responder on the host. Interfaces are re-scanned
-/// periodically to follow the ones that come and go. Malformed packets are counted and dropped.
+/// SO_REUSEPORT so the port is shared with avahi or any other responder on the host. Interfaces are re-scanned when
+/// the kernel reports an address change and periodically, to follow the ones that come and go. Malformed packets
+/// are counted and dropped.
 /// </summary>
 internal sealed partial class MdnsTransport(MdnsOptions options, TimeProvider time, ILogger<MdnsTransport> logger) : IAsyncDisposable
 {
@@ -20,6 +21,7 @@ internal sealed partial class MdnsTransport(MdnsOptions options, TimeProvider ti
     private readonly ConcurrentDictionary<int, Joined> _joined = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly List<Task> _loops = [];
+    private readonly object _rescanLock = new();
     private Socket? _receiver;
     private Socket? _receiver6;
     private long _malformed;
@@ -62,6 +64,7 @@ internal sealed partial class MdnsTransport(MdnsOptions options, TimeProvider ti
         Rescan();
         _loops.Add(ReceiveLoopAsync(_receiver, _stop.Token));
         _loops.Add(ScanLoopAsync(_stop.Token));
+        System.Net.NetworkInformation.NetworkChange.NetworkAddressChanged += OnNetworkChanged;
     }
 
     /// <summary>Sends <paramref name="message"/> to 224.0.0.251 on every interface (or only <paramref name="interfaceIndex"/>).</summary>
@@ -102,6 +105,7 @@ internal sealed partial class MdnsTransport(MdnsOptions options, TimeProvider ti
 
     public async ValueTask DisposeAsync()
     {
+        System.Net.NetworkInformation.NetworkChange.NetworkAddressChanged -= OnNetworkChanged;
         await _stop.CancelAsync().ConfigureAwait(false);
         _receiver?.Dispose();
         _receiver6?.Dispose();
@@ -135,7 +139,24 @@ internal sealed partial class MdnsTransport(MdnsOptions options, TimeProvider ti
         }
     }
 
+    /// <summary>The kernel reported an address change (netlink): rescan now rather than at the next periodic scan.</summary>
+    private void OnNetworkChanged(object? sender, EventArgs e)
+    {
+        if (!_stop.IsCancellationRequested)
+        {
+            _ = Task.Run(Rescan);
+        }
+    }
+
     private void Rescan()
+    {
+        lock (_rescanLock)
+        {
+            RescanLocked();
+        }
+    }
+
+    private void RescanLocked()
     {
         var current = InterfaceScanner.Scan(options.Interfaces);
         foreach (var gone in _joined.Values.Where(j => !current.Contains(j.Interface)).ToList())
