@@ -102,6 +102,18 @@ public sealed class BrowseCacheTests
     }
 
     [Fact]
+    public void AFloodOfFakeAdverts_IsCappedAtMaxInstances()
+    {
+        for (var i = 0; i < BrowseCache.MaxInstances + 500; i++)
+        {
+            var fake = Advert with { Instance = "fake-" + i, Host = DnsName.Parse($"fake-{i}.local") };
+            _cache.Apply(fake.Records(IPAddress.Parse("10.0.0.66"), new MdnsOptions()), _t0);
+        }
+
+        Assert.Equal(BrowseCache.MaxInstances, _cache.Snapshot().Count);
+    }
+
+    [Fact]
     public void OtherServiceTypes_AreIgnored()
     {
         var other = new ServiceAdvert("printer", DnsName.Parse("_ipp._tcp.local"), DnsName.Parse("printer.local"), 631, new Dictionary<string, string>());

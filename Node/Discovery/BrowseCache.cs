@@ -9,6 +9,9 @@ namespace PeerPatch.Node.Discovery;
 /// </summary>
 internal sealed class BrowseCache(DnsName serviceType)
 {
+    /// <summary>Most instances kept: a LAN of 500 PCs fits many times; a flood of fake adverts does not grow it further.</summary>
+    public const int MaxInstances = 4096;
+
     private readonly object _lock = new();
     private readonly Dictionary<DnsName, Entry> _instances = [];
     private readonly Dictionary<DnsName, Dictionary<IPAddress, (DateTimeOffset Expires, DateTimeOffset Received)>> _addresses = [];
@@ -121,6 +124,11 @@ internal sealed class BrowseCache(DnsName serviceType)
                 var added = false;
                 if (!_instances.TryGetValue(ptr.Target, out var entry))
                 {
+                    if (_instances.Count >= MaxInstances)
+                    {
+                        return false;
+                    }
+
                     _instances[ptr.Target] = entry = new Entry(ptr.Target.Labels[0]);
                     added = true;
                 }
@@ -129,7 +137,7 @@ internal sealed class BrowseCache(DnsName serviceType)
                 entry.PtrTtl = TimeSpan.FromSeconds(record.Ttl);
                 entry.LastSeen = now;
                 return added || record.Ttl == 0;
-            case SrvRecord or TxtRecord when !_instances.ContainsKey(record.Name) && record.Ttl > 0
+            case SrvRecord or TxtRecord when !_instances.ContainsKey(record.Name) && record.Ttl > 0 && _instances.Count < MaxInstances
                                             && record.Name.Labels.Count > 0 && record.Name.Parent().Equals(serviceType):
                 // An instance known from its SRV/TXT before its PTR (a probe): keep it for as long as those records live.
                 _instances[record.Name] = new Entry(record.Name.Labels[0]) { PtrExpires = expires, PtrTtl = TimeSpan.FromSeconds(record.Ttl), LastSeen = now };

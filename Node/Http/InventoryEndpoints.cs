@@ -19,7 +19,7 @@ internal static class InventoryEndpoints
     private const long MaxBodyBytes = 32L << 20;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { MaxDepth = 8 };
 
-    public static void Map(WebApplication app) => app.MapPost("/v1/inventory", async (HttpContext ctx, ClusterState cluster, BlobStore store, HolderIndex holders, BlobPuller puller, TimeProvider time) =>
+    public static void Map(WebApplication app) => app.MapPost("/v1/inventory", async (HttpContext ctx, ClusterState cluster, BlobStore store, HolderIndex holders, BlobPuller puller, Hosting.NodeOptions options, TimeProvider time) =>
     {
         if (!cluster.IsServer)
         {
@@ -52,7 +52,7 @@ internal static class InventoryEndpoints
         var accepted = 0;
         foreach (var e in entries ?? [])
         {
-            if (!WireFormat.IsOsVersion(e.Os) || !WireFormat.IsPatchName(e.Name) || !WireFormat.IsSha256(e.Sha256) || !WireFormat.IsSize(e.Size))
+            if (!WireFormat.IsOsVersion(e.Os) || !WireFormat.IsPatchName(e.Name) || !WireFormat.IsSha256(e.Sha256) || !WireFormat.IsSize(e.Size) || e.Size > options.MaxPatchBytes)
             {
                 continue;
             }
@@ -64,8 +64,10 @@ internal static class InventoryEndpoints
             }
 
             var url = e.UpstreamUrl is { Length: <= ProtocolLimits.MaxUrlLength } u && Uri.TryCreate(u, UriKind.Absolute, out _) ? u : null;
-            holders.Add(new PatchRecord(e.Os!, e.Name!, e.Sha256!, e.Size, url, time.GetUtcNow(), WireFormat.IsNodeId(node) ? node : "unknown", 0, null), holder);
-            puller.Enqueue(e.Sha256!);
+            if (holders.Add(new PatchRecord(e.Os!, e.Name!, e.Sha256!, e.Size, url, time.GetUtcNow(), WireFormat.IsNodeId(node) ? node : "unknown", 0, null), holder))
+            {
+                puller.Enqueue(e.Sha256!);
+            }
         }
 
         return Results.Accepted(value: new { accepted });

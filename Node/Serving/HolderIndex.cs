@@ -10,16 +10,27 @@ namespace PeerPatch.Node.Serving;
 /// </summary>
 internal sealed class HolderIndex
 {
+    /// <summary>Most blobs remembered: inventories are unauthenticated until membership keys, so they cannot grow this without bound.</summary>
+    public const int MaxEntries = 200_000;
+
     private readonly ConcurrentDictionary<string, Holding> _bySha = new(StringComparer.Ordinal);
 
     public int Count => _bySha.Count;
 
-    /// <summary>Records that <paramref name="holder"/> (its HTTP base URL) holds <paramref name="record"/>'s blob.</summary>
-    public void Add(PatchRecord record, Uri holder) =>
+    /// <summary>Records that <paramref name="holder"/> (its HTTP base URL) holds <paramref name="record"/>'s blob; false when full.</summary>
+    public bool Add(PatchRecord record, Uri holder)
+    {
+        if (_bySha.Count >= MaxEntries && !_bySha.ContainsKey(record.Sha256))
+        {
+            return false;
+        }
+
         _bySha.AddOrUpdate(
             record.Sha256,
             _ => new Holding(record, [holder]),
             (_, h) => h.Holders.Contains(holder) ? h : h with { Holders = [.. h.Holders.Where(u => u != holder).Take(7), holder] });
+        return true;
+    }
 
     public bool TryGet(string sha256, out Holding holding) => _bySha.TryGetValue(sha256, out holding!);
 
