@@ -115,6 +115,23 @@ public sealed class ElectorTests
     }
 
     [Fact]
+    public void APinnedServerJoiningAnElectedLan_IsFollowedByEveryNode_AndTheElectedServerStepsDown()
+    {
+        var lan = new SimulatedLan(3);
+        lan.RunUntilConverged(TimeSpan.FromSeconds(3));
+        var elected = lan.Live.Single(n => n.IsServer);
+        var now = lan.Time.GetUtcNow();
+
+        foreach (var node in lan.Live)
+        {
+            node.OnHeartbeat("pinned", PeerPatch.Node.Cluster.ClusterState.PinnedTerm, 0, 99999, now);
+        }
+
+        Assert.All(lan.Live, n => Assert.Equal("pinned", n.ServerId));
+        Assert.False(elected.IsServer);
+    }
+
+    [Fact]
     public void NodeRestartingWithAPersistedTerm_NeverGoesBackInTerms()
     {
         var lan = new SimulatedLan(0);

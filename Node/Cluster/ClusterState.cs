@@ -12,11 +12,17 @@ internal sealed class ClusterState
     private readonly object _lock = new();
     private ClusterView _current;
 
+    /// <summary>
+    /// The term a server pinned by configuration (--role server) advertises: far above any term an election reaches,
+    /// so zero-config nodes follow the admin's choice over an elected server (higher term wins).
+    /// </summary>
+    public const long PinnedTerm = 1L << 40;
+
     public ClusterState(NodeOptions options, NodeIdentity self)
     {
         Elects = options.Role == RoleSetting.Auto && options.Server is null;
         _current = options.Role == RoleSetting.Server
-            ? new ClusterView(NodeRole.Server, 0, self.NodeId, null)
+            ? new ClusterView(NodeRole.Server, PinnedTerm, self.NodeId, null)
             : new ClusterView(NodeRole.Client, 0, null, options.Server);
     }
 
