@@ -117,23 +117,30 @@ internal sealed partial class ClusterService(
         using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100), time);
         while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
         {
-            var now = time.GetUtcNow();
-            lock (_lock)
+            try
             {
-                if (_elector is not null)
+                var now = time.GetUtcNow();
+                lock (_lock)
                 {
-                    Apply(_elector.Tick(now));
+                    if (_elector is not null)
+                    {
+                        Apply(_elector.Tick(now));
+                    }
+                }
+
+                if (state.IsServer && now - lastBeat >= ElectionTiming.Default.HeartbeatInterval)
+                {
+                    lastBeat = now;
+                    var beat = new Heartbeat(self.NodeId, state.Current.Term, Priority, since, http.Port);
+                    foreach (var member in _members)
+                    {
+                        transport.SendUnconnected(beat, new IPEndPoint(member.Address, member.UdpPort));
+                    }
                 }
             }
-
-            if (state.IsServer && now - lastBeat >= ElectionTiming.Default.HeartbeatInterval)
+            catch (Exception e) when (e is not OperationCanceledException)
             {
-                lastBeat = now;
-                var beat = new Heartbeat(self.NodeId, state.Current.Term, Priority, since, http.Port);
-                foreach (var member in _members)
-                {
-                    transport.SendUnconnected(beat, new IPEndPoint(member.Address, member.UdpPort));
-                }
+                Log.TickFailed(_logger, e); // one bad tick (a full disk persisting the term, a socket error) must not stop the node
             }
         }
     }
@@ -249,6 +256,9 @@ internal sealed partial class ClusterService(
     {
         [LoggerMessage(EventId = 700, Level = LogLevel.Information, Message = "advertising node {PeerId} over mDNS (priority {Priority}); server {Mode}")]
         public static partial void Advertising(ILogger logger, string peerId, int priority, string mode);
+
+        [LoggerMessage(EventId = 704, Level = LogLevel.Warning, Message = "cluster tick failed; continuing")]
+        public static partial void TickFailed(ILogger logger, Exception exception);
 
         [LoggerMessage(EventId = 703, Level = LogLevel.Error, Message = "mDNS unavailable (udp {Port}: {Error}): this node cannot discover peers or take part in elections")]
         public static partial void MdnsUnavailable(ILogger logger, int port, string error);
