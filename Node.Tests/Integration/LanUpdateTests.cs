@@ -50,6 +50,7 @@ public sealed class LanUpdateTests(ITestOutputHelper output)
         }
 
         var status = await lan.Server.StatusAsync();
+        Assert.Equal(0, status.GetProperty("activeClaims").GetInt32()); // every claim ended with its push
         output.WriteLine($"unique bytes {lan.UniqueBytes}, upstream served {lan.Internet.TotalFileBytesServed}; outcomes: {fromInternet} from internet, {fromLan} from LAN; server: {status.GetProperty("stats")}");
 
         // A second pass downloads and applies nothing.

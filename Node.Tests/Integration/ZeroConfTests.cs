@@ -158,6 +158,7 @@ public sealed class ZeroConfTests(ITestOutputHelper output)
         output.WriteLine($"split: side A elected {serverA}, side B {serverB}; after healing one server ({winner}) in {oneServer.TotalSeconds:0.00} s, union of databases in {healed.Elapsed.TotalSeconds:0.00} s");
         Assert.True(oneServer <= TimeSpan.FromSeconds(5), $"one server only after {oneServer.TotalSeconds:0.00} s");
         Assert.Equal(new HashSet<string> { "KB-A1", "KB-A2", "KB-B1", "KB-B2" }, names);
+        Assert.Equal(0, (await winnerNode.StatusAsync()).GetProperty("blobs").GetProperty("heldElsewhere").GetInt32()); // all pulled
     }
 
     [RootFact]

@@ -22,6 +22,8 @@ internal static class StatusEndpoints
         HttpEndpointInfo http,
         NodeStartTime started,
         ClusterService membership,
+        Serving.ClaimTable claims,
+        Serving.HolderIndex holders,
         TimeProvider time) => new StatusJson(
             self.NodeId,
             self.InstanceId,
@@ -34,7 +36,8 @@ internal static class StatusEndpoints
             membership.Members.Count,
             self.OsVersion,
             db.CountPatches(),
-            new BlobsJson(store.Count, store.TotalBytes, store.Options.CapacityBytes, store.Evictions),
+            new BlobsJson(store.Count, store.TotalBytes, store.Options.CapacityBytes, store.Evictions, holders.Count),
+            claims.Count,
             (long)(time.GetUtcNow() - started.At).TotalSeconds,
             runner.Running,
             transport.LocalPort,
@@ -46,10 +49,11 @@ internal static class StatusEndpoints
                 stats.PushesAccepted, stats.PushesRejected, stats.LanFailures, stats.ServerFallbacks, stats.CorruptBlobsDetected, stats.BadDatagrams)));
 
     internal sealed record StatusJson(
-        string NodeId, string InstanceId, string Version, string Role, string? Server, string? ServerId, long Term, bool Elected, int Members, string Os, long Patches, BlobsJson Blobs,
+        string NodeId, string InstanceId, string Version, string Role, string? Server, string? ServerId, long Term, bool Elected, int Members, string Os, long Patches, BlobsJson Blobs, int ActiveClaims,
         long UptimeSeconds, bool UpdateRunning, int UdpPort, int HttpPort, int Peers, MdnsCounters Mdns, StatsJson Stats);
 
-    internal sealed record BlobsJson(int Count, long Bytes, long CapacityBytes, long Evictions);
+    /// <param name="HeldElsewhere">Blobs other nodes reported that this server has not pulled yet.</param>
+    internal sealed record BlobsJson(int Count, long Bytes, long CapacityBytes, long Evictions, int HeldElsewhere);
 
     internal sealed record StatsJson(
         long LanBytesServed, long LanBytesFetched, long InternetBytes, long Hits, long Misses, long InFlight,

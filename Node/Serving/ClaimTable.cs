@@ -56,7 +56,7 @@ internal sealed class ClaimTable(ClaimPolicy policy, IRandomSource random)
                 Prune(now); // claims of holders that died and were never asked about again
             }
 
-            var claim = new Claim(random.NextId(), key, sha256, nodeId, now) { ExpiresAt = now + policy.Lease, LastProgressAt = now };
+            var claim = new Claim(random.NextId(), key, sha256, nodeId) { ExpiresAt = now + policy.Lease, LastProgressAt = now };
             _byKey[key] = claim;
             _byId[claim.Id] = claim;
             return new ClaimDecision(true, claim.Id, policy.Lease, 0, TimeSpan.Zero);
@@ -128,7 +128,7 @@ internal sealed class ClaimTable(ClaimPolicy policy, IRandomSource random)
         _byId.Remove(claim.Id);
     }
 
-    private sealed class Claim(ulong id, string key, string? sha256, string holder, DateTimeOffset grantedAt)
+    private sealed class Claim(ulong id, string key, string? sha256, string holder)
     {
         public ulong Id { get; } = id;
 
@@ -137,8 +137,6 @@ internal sealed class ClaimTable(ClaimPolicy policy, IRandomSource random)
         public string? Sha256 { get; } = sha256;
 
         public string Holder { get; } = holder;
-
-        public DateTimeOffset GrantedAt { get; } = grantedAt;
 
         public DateTimeOffset ExpiresAt { get; set; }
 

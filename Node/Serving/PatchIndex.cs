@@ -12,8 +12,6 @@ internal sealed class PatchIndex
     private readonly ConcurrentDictionary<(string Os, string Name), Entry> _latest = new();
     private readonly ConcurrentDictionary<(string Os, string Name, string Sha), byte> _rows = new();
 
-    public int Count => _rows.Count;
-
     public void Load(IEnumerable<PatchRecord> records)
     {
         foreach (var r in records.OrderBy(r => r.AddedAt))
