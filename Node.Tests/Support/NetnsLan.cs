@@ -4,21 +4,30 @@ namespace PeerPatch.Node.Tests.Support;
 
 /// <summary>
 /// A LAN of network namespaces on this machine (needs root and iproute2): node k lives in its own namespace
-/// with eth0 = 10.231.0.k/24, cabled by a veth to bridge br0 in a hub namespace; br1 in the same hub is the
-/// "other side" for splits. The test itself reaches the LAN through veths in the root namespace (10.231.0.254 on
+/// with eth0 = 10.231.X.k/24 (X from the test process id), cabled by a veth to bridge br0 in a hub namespace; br1 in the same hub is the
+/// "other side" for splits. The test itself reaches the LAN through veths in the root namespace (10.231.X.254 on
 /// br0, and a port on br1 used through /32 routes while nodes are split off), which carry only this LAN's traffic. Everything is named with a per-run prefix and removed
 /// by name (and every node process by pid) on dispose; leftovers of a crashed run with the same prefix are
 /// removed first.
 /// </summary>
 internal sealed class NetnsLan : IAsyncDisposable
 {
-    public const string Subnet = "10.231.0";
-    public const string TestAddress = Subnet + ".254";
     private readonly List<string> _namespaces = [];
     private readonly List<int> _split = [];
     private readonly TempDir _dir = new();
 
-    private NetnsLan(string prefix) => Prefix = prefix;
+    private NetnsLan(string prefix, int id)
+    {
+        Prefix = prefix;
+        Subnet = $"10.231.{id % 250}"; // one /24 per test process, so two test runs on one machine never collide
+        TestAddress = Subnet + ".254";
+    }
+
+    /// <summary>This LAN's /24, as "10.231.X".</summary>
+    public string Subnet { get; }
+
+    /// <summary>The test's own address on the LAN (the fake internet listens there).</summary>
+    public string TestAddress { get; }
 
     public string Prefix { get; }
 
@@ -44,7 +53,7 @@ internal sealed class NetnsLan : IAsyncDisposable
 
     public static async Task<NetnsLan> CreateAsync(int nodes)
     {
-        var lan = new NetnsLan("ppt" + (Environment.ProcessId % 100000).ToString("x"));
+        var lan = new NetnsLan("ppt" + (Environment.ProcessId % 100000).ToString("x"), Environment.ProcessId);
         await lan.CleanupAsync(); // a previous crashed run of this process id
         await lan.Ip($"netns add {lan.Hub}");
         lan._namespaces.Add(lan.Hub);
@@ -58,7 +67,7 @@ internal sealed class NetnsLan : IAsyncDisposable
         await lan.Ip($"link add {lan.Prefix}h type veth peer name {lan.Prefix}hp");
         await lan.Ip($"link set {lan.Prefix}hp netns {lan.Hub}");
         await lan.Ip($"-n {lan.Hub} link set {lan.Prefix}hp master br0 up");
-        await lan.Ip($"addr add {TestAddress}/24 dev {lan.Prefix}h");
+        await lan.Ip($"addr add {lan.TestAddress}/24 dev {lan.Prefix}h");
         await lan.Ip($"link set {lan.Prefix}h up");
 
         // A second port on br1, so the test still reaches nodes moved there by a split (through /32 routes).

@@ -30,6 +30,9 @@ internal sealed partial class PatchPipeline
         [LoggerMessage(EventId = 417, Level = LogLevel.Warning, Message = "claim {ClaimId} was revoked by the server; finishing the download anyway")]
         public static partial void ClaimLost(ILogger logger, ulong claimId);
 
+        [LoggerMessage(EventId = 419, Level = LogLevel.Information, Message = "{Patch}: server {Old} is gone; asking the newly elected {New}")]
+        public static partial void ServerChanged(ILogger logger, string patch, string old, string @new);
+
         [LoggerMessage(EventId = 418, Level = LogLevel.Debug, Message = "renewing claim {ClaimId} failed: {Error}")]
         public static partial void RenewFailed(ILogger logger, ulong claimId, string error);
     }

@@ -76,6 +76,7 @@ internal sealed partial class PatchPipeline(
 
         var deadline = time.GetUtcNow() + options.ClaimWaitMax;
         var lookup = new Lookup(patch.OsVersion, patch.Name, patch.Sha256, patch.Size, self.NodeId);
+        var switched = false;
         while (true)
         {
             LookupResult answer;
@@ -85,6 +86,14 @@ internal sealed partial class PatchPipeline(
             }
             catch (LanUnavailableException e)
             {
+                // The server died and an election already moved this node to another: ask that one (once).
+                if (!switched && servers.Current is { } next && !ReferenceEquals(next, server))
+                {
+                    Log.ServerChanged(logger, patch.Name, server.Name, next.Name);
+                    (server, switched) = (next, true);
+                    continue;
+                }
+
                 return await DirectAsync(patch, $"LAN server {server.Name} unavailable ({e.Message})", ct).ConfigureAwait(false);
             }
 
