@@ -175,9 +175,9 @@ public sealed class BlobStore
                 BufferSize = 0,
             });
         }
-        catch (FileNotFoundException)
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {
-            Drop(sha256);
+            Remove(sha256); // gone from disk: forget it everywhere, database rows included
             return null;
         }
 
@@ -265,6 +265,7 @@ public sealed class BlobStore
 
     internal string NewTempPath() => Path.Combine(TempDirectory, Guid.NewGuid().ToString("N") + ".part");
 
+    // Storage does not reference Protocol (dependencies point Node -> Storage, Protocol), so it checks the format itself.
     internal static bool IsSha256(string? s) =>
         s is { Length: 64 } && s.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f');
 

@@ -69,6 +69,8 @@ public sealed class MdnsAnswersTests
 
         Assert.Equal(4242, reply.Id);
         Assert.Equal(query.Questions, reply.Questions);
+        Assert.Single(reply.Answers);
+        Assert.NotEmpty(reply.Additionals);
         Assert.All(reply.AllRecords, r => Assert.True(r.Ttl <= 10));
         Assert.All(reply.AllRecords, r => Assert.False(r.CacheFlush));
     }

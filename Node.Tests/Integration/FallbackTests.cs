@@ -39,6 +39,7 @@ public sealed class FallbackTests(ITestOutputHelper output) : IAsyncLifetime
         var took = DateTime.UtcNow - started;
 
         Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr + client.Output);
+        Assert.Equal(2, result.Outcomes.Count);
         Assert.All(result.Outcomes, o => Assert.Equal("internet", o.GetProperty("from").GetString()));
         Assert.Contains("falling back to the internet", client.Output);
         Assert.True(took < TimeSpan.FromSeconds(30), $"the pass took {took.TotalSeconds:0.0} s with a frozen server");
@@ -108,6 +109,7 @@ public sealed class FallbackTests(ITestOutputHelper output) : IAsyncLifetime
         await using var server = await NodeProcess.StartAsync("server", _dir.Sub("server"), "--role", "server", "--source", "manifest:" + _internet.FeedUrlTemplate);
         var own = await server.UpdateAsync();
         Assert.True(own.ExitCode == 0, own.Stdout + own.Stderr + server.Output);
+        Assert.Equal(2, own.Outcomes.Count);
         Assert.All(own.Outcomes, o => Assert.Equal("internet", o.GetProperty("from").GetString()));
         AssertApplied(server);
         Assert.Equal(2, (await server.PatchesAsync()).GetArrayLength());
@@ -116,6 +118,7 @@ public sealed class FallbackTests(ITestOutputHelper output) : IAsyncLifetime
         var result = await client.UpdateAsync();
 
         Assert.Equal(0, result.ExitCode);
+        Assert.Equal(2, result.Outcomes.Count);
         Assert.All(result.Outcomes, o => Assert.Equal("lan", o.GetProperty("from").GetString()));
         Assert.Equal(1, _internet.Requests("big.bin"));
         Assert.Equal(1, _internet.Requests("small.bin"));

@@ -119,6 +119,7 @@ public sealed class ZeroConfTests(ITestOutputHelper output)
         var result = await passing;
         output.WriteLine($"failover: new server {newServer} agreed by all 4 survivors {failover.TotalSeconds:0.00} s after the SIGKILL; late client's pass: {result.Stdout.Trim()}");
         Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr + late.Output);
+        Assert.Equal(3, result.Outcomes.Count);
         Assert.All(result.Outcomes, o => Assert.Equal("lan", o.GetProperty("from").GetString()));
         Assert.Equal(upstreamBefore, internet.TotalFileBytesServed);
         Assert.True(failover <= TimeSpan.FromSeconds(3), $"failover took {failover.TotalSeconds:0.00} s");

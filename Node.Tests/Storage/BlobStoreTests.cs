@@ -154,6 +154,26 @@ public sealed class BlobStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task BlobDeletedBehindTheStoresBack_IsForgottenWithItsRows_WhenNextOpened()
+    {
+        var (store, db) = Open();
+        var bytes = Bytes(4000, 9);
+        await using (var writer = store.BeginWrite(Sha(bytes), bytes.Length, bytes.Length))
+        {
+            writer.Patch = new PatchRecord("os-1", "KB9", Sha(bytes), bytes.Length, null, _time.GetUtcNow(), "n1", 0, null);
+            await writer.WriteAsync(bytes, default);
+            Assert.Equal(BlobWriteStatus.Stored, (await writer.CommitAsync(default)).Status);
+        }
+
+        Directory.Delete(Path.GetDirectoryName(store.PathFor(Sha(bytes)))!, recursive: true);
+
+        Assert.Null(store.OpenRead(Sha(bytes)));
+        Assert.False(store.Contains(Sha(bytes)));
+        Assert.Empty(db.ListBlobs());
+        Assert.Empty(db.ListPatches());
+    }
+
+    [Fact]
     public void TwoNodesOnOneDataDirectory_TheSecondGetsAClearError()
     {
         using var first = DataDirectoryLock.Acquire(_dir.Path);
