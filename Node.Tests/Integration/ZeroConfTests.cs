@@ -26,7 +26,7 @@ public sealed class ZeroConfTests(ITestOutputHelper output)
 
         await Task.WhenAll(Enumerable.Range(1, 5).Select(k => lan.StartNodeAsync(k)));
         var allUp = launched.Elapsed;
-        var agreed = await WaitForOneServerAsync(lan.Nodes, TimeSpan.FromSeconds(10));
+        var agreed = await ClusterWait.OneServerAsync(lan.Nodes, TimeSpan.FromSeconds(10));
         var agreedAt = DateTime.UtcNow;
 
         // The fair clock: from the moment the last node's host started (its "starting:" log line, UTC).
@@ -94,8 +94,8 @@ public sealed class ZeroConfTests(ITestOutputHelper output)
         internet.AddFile("c.bin", 3_000_000, 3);
         internet.SetFeed(Os, [("KB-1", "a.bin"), ("KB-2", "b.bin"), ("KB-3", "c.bin")]);
         await Task.WhenAll(Enumerable.Range(1, 5).Select(k => lan.StartNodeAsync(k, "--os-version", Os, "--update-interval", "0", "--source", "manifest:" + internet.FeedUrlTemplate)));
-        var serverId = await WaitForOneServerAsync(lan.Nodes, TimeSpan.FromSeconds(10));
-        var server = await NodeWithIdAsync(lan.Nodes, serverId);
+        var serverId = await ClusterWait.OneServerAsync(lan.Nodes, TimeSpan.FromSeconds(10));
+        var server = await ClusterWait.NodeWithIdAsync(lan.Nodes, serverId);
         var clients = lan.Nodes.Where(n => n != server).ToList();
 
         // Three clients update: every patch is downloaded once and pushed to the server.
@@ -114,7 +114,7 @@ public sealed class ZeroConfTests(ITestOutputHelper output)
         // server; once that times out it must ask the newly elected one: every patch still comes from the LAN.
         var late = clients[3];
         var passing = late.UpdateAsync();
-        var newServer = await WaitForOneServerAsync(clients, TimeSpan.FromSeconds(15));
+        var newServer = await ClusterWait.OneServerAsync(clients, TimeSpan.FromSeconds(15));
         var failover = killed.Elapsed;
         var result = await passing;
         output.WriteLine($"failover: new server {newServer} agreed by all 4 survivors {failover.TotalSeconds:0.00} s after the SIGKILL; late client's pass: {result.Stdout.Trim()}");
@@ -137,24 +137,24 @@ public sealed class ZeroConfTests(ITestOutputHelper output)
         var feedA = internet.SetNamedFeed("side-a", Os, [("KB-A1", "a1.bin"), ("KB-A2", "a2.bin")]);
         var feedB = internet.SetNamedFeed("side-b", Os, [("KB-B1", "b1.bin"), ("KB-B2", "b2.bin")]);
         await Task.WhenAll(Enumerable.Range(1, 5).Select(k => lan.StartNodeAsync(k, "--os-version", Os, "--update-interval", "0", "--source", "manifest:" + (k <= 3 ? feedA : feedB))));
-        await WaitForOneServerAsync(lan.Nodes, TimeSpan.FromSeconds(10));
+        await ClusterWait.OneServerAsync(lan.Nodes, TimeSpan.FromSeconds(10));
 
         await lan.SplitAsync(4, 5);
         var sideA = lan.Nodes.Take(3).ToList();
         var sideB = lan.Nodes.Skip(3).ToList();
-        var serverA = await WaitForOneServerAsync(sideA, TimeSpan.FromSeconds(10));
-        var serverB = await WaitForOneServerAsync(sideB, TimeSpan.FromSeconds(10));
+        var serverA = await ClusterWait.OneServerAsync(sideA, TimeSpan.FromSeconds(10));
+        var serverB = await ClusterWait.OneServerAsync(sideB, TimeSpan.FromSeconds(10));
         Assert.NotEqual(serverA, serverB);
-        var serverANode = await NodeWithIdAsync(sideA, serverA);
-        var serverBNode = await NodeWithIdAsync(sideB, serverB);
+        var serverANode = await ClusterWait.NodeWithIdAsync(sideA, serverA);
+        var serverBNode = await ClusterWait.NodeWithIdAsync(sideB, serverB);
         Assert.Equal(0, (await sideA.First(n => n != serverANode).UpdateAsync()).ExitCode);
         Assert.Equal(0, (await sideB.First(n => n != serverBNode).UpdateAsync()).ExitCode);
 
         var healed = Stopwatch.StartNew(); // includes re-cabling the bridge ports (a few `ip` commands)
         await lan.HealAsync();
-        var winner = await WaitForOneServerAsync(lan.Nodes, TimeSpan.FromSeconds(15));
+        var winner = await ClusterWait.OneServerAsync(lan.Nodes, TimeSpan.FromSeconds(15));
         var oneServer = healed.Elapsed;
-        var winnerNode = await NodeWithIdAsync(lan.Nodes, winner);
+        var winnerNode = await ClusterWait.NodeWithIdAsync(lan.Nodes, winner);
         var names = new HashSet<string>();
         while (names.Count < 4 && healed.Elapsed < TimeSpan.FromSeconds(20))
         {
@@ -173,13 +173,13 @@ public sealed class ZeroConfTests(ITestOutputHelper output)
     {
         await using var lan = await NetnsLan.CreateAsync(2);
         await Task.WhenAll(lan.StartNodeAsync(1), lan.StartNodeAsync(2));
-        await WaitForOneServerAsync(lan.Nodes, TimeSpan.FromSeconds(10));
+        await ClusterWait.OneServerAsync(lan.Nodes, TimeSpan.FromSeconds(10));
 
         await lan.SetLinkAsync(1, up: false);
         await Task.Delay(TimeSpan.FromSeconds(7)); // past a rescan (5 s) and an election timeout: each node is alone
         await lan.SetLinkAsync(1, up: true);
         var back = Stopwatch.StartNew();
-        var server = await WaitForOneServerAsync(lan.Nodes, TimeSpan.FromSeconds(15));
+        var server = await ClusterWait.OneServerAsync(lan.Nodes, TimeSpan.FromSeconds(15));
         var agreed = back.Elapsed;
 
         Assert.Contains("mDNS left eth0", lan.Nodes[0].Output);
@@ -205,7 +205,7 @@ public sealed class ZeroConfTests(ITestOutputHelper output)
         try
         {
             await Task.WhenAll(lan.StartNodeAsync(1), lan.StartNodeAsync(2));
-            var server = await WaitForOneServerAsync(lan.Nodes, TimeSpan.FromSeconds(10));
+            var server = await ClusterWait.OneServerAsync(lan.Nodes, TimeSpan.FromSeconds(10));
 
             foreach (var node in lan.Nodes)
             {
@@ -267,44 +267,5 @@ public sealed class ZeroConfTests(ITestOutputHelper output)
         var time = TimeSpan.ParseExact(line[(line.IndexOf(": ", StringComparison.Ordinal) + 2)..][..12], @"hh\:mm\:ss\.fff", System.Globalization.CultureInfo.InvariantCulture);
         var today = DateTime.UtcNow.Date + time;
         return today > DateTime.UtcNow.AddMinutes(1) ? today.AddDays(-1) : today;
-    }
-
-    /// <summary>Waits until exactly one of <paramref name="nodes"/> is server and all of them follow it; returns its id.</summary>
-    private static async Task<string> WaitForOneServerAsync(IReadOnlyList<NodeProcess> nodes, TimeSpan limit)
-    {
-        var deadline = DateTime.UtcNow + limit;
-        string views = string.Empty;
-        while (DateTime.UtcNow < deadline)
-        {
-            var statuses = await Task.WhenAll(nodes.Select(n => n.StatusAsync()));
-            views = string.Join(", ", statuses.Select(s => $"{s.GetProperty("nodeId").GetString()}:{s.GetProperty("role").GetString()}->{s.GetProperty("serverId").GetString()}@{s.GetProperty("term").GetInt64()}"));
-            var servers = statuses.Where(s => s.GetProperty("role").GetString() == "server").ToList();
-            if (servers.Count == 1)
-            {
-                var id = servers[0].GetProperty("nodeId").GetString()!;
-                if (statuses.All(s => s.GetProperty("serverId").GetString() == id))
-                {
-                    return id;
-                }
-            }
-
-            await Task.Delay(50);
-        }
-
-        var elections = nodes.SelectMany(n => n.Output.Split('\n').Where(l => l.Contains("elected LAN", StringComparison.Ordinal) || l.Contains("following server", StringComparison.Ordinal) || l.Contains("advertising node", StringComparison.Ordinal)));
-        throw new Xunit.Sdk.XunitException($"no single server within {limit}: {views}\n" + string.Join('\n', elections));
-    }
-
-    private static async Task<NodeProcess> NodeWithIdAsync(IEnumerable<NodeProcess> nodes, string id)
-    {
-        foreach (var node in nodes)
-        {
-            if ((await node.StatusAsync()).GetProperty("nodeId").GetString() == id)
-            {
-                return node;
-            }
-        }
-
-        throw new InvalidOperationException($"no node {id}");
     }
 }

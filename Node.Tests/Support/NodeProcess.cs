@@ -13,6 +13,10 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         typeof(NodeProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "NodeOutputDir").Value!,
         "peerpatch.dll");
 
+    private static readonly string DiagDll = Path.Combine(
+        typeof(NodeProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DiagOutputDir").Value!,
+        "peerpatch-diag.dll");
+
     private readonly StringBuilder _output = new();
     private Process _process = null!;
 
@@ -118,9 +122,14 @@ internal sealed partial class NodeProcess : IAsyncDisposable
 
     public static Task<CliResult> RunCliAsync(params string[] args) => RunCliAsync(null, args);
 
-    private static async Task<CliResult> RunCliAsync(string? netns, params string[] args)
+    private static Task<CliResult> RunCliAsync(string? netns, params string[] args) => RunDotnetAsync(netns, NodeDll, args);
+
+    /// <summary>Runs `peerpatch-diag ARGS` (inside <paramref name="netns"/> when given) to its end.</summary>
+    public static Task<CliResult> RunDiagAsync(string? netns, params string[] args) => RunDotnetAsync(netns, DiagDll, args);
+
+    private static async Task<CliResult> RunDotnetAsync(string? netns, string dll, params string[] args)
     {
-        var psi = NetnsLan.Command(netns, "dotnet", args.Prepend(NodeDll));
+        var psi = NetnsLan.Command(netns, "dotnet", args.Prepend(dll));
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -286,7 +295,9 @@ internal sealed record CliResult(int ExitCode, string Stdout, string Stderr)
     public IReadOnlyList<JsonElement> JsonLines => Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries)
         .Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
 
-    public IReadOnlyList<JsonElement> Outcomes => JsonLines.Where(j => !j.TryGetProperty("summary", out _)).ToList();
+    public IReadOnlyList<JsonElement> Outcomes => JsonLines.Where(j => !j.TryGetProperty("summary", out _) && !j.TryGetProperty("progress", out _)).ToList();
+
+    public IReadOnlyList<JsonElement> ProgressLines => JsonLines.Where(j => j.TryGetProperty("progress", out _)).Select(j => j.GetProperty("progress")).ToList();
 
     public JsonElement Summary => JsonLines.Single(j => j.TryGetProperty("summary", out _)).GetProperty("summary");
 }

@@ -1,11 +1,13 @@
 using System.CommandLine;
 using System.Text.Json;
 using PeerPatch.Node.Updating;
+using Spectre.Console;
 
 namespace PeerPatch.Node.Cli;
 
 /// <summary>
-/// `peerpatch update`: asks a node (this PC's, by default) to run one pass and follows it to its end.
+/// `peerpatch update`: asks a node (this PC's, by default) to run one pass and follows it to its end: a progress bar
+/// per transfer (rate, ETA) on a terminal, plain lines otherwise, the node's NDJSON as is with --json.
 /// Exit 0 when every patch applied, 1 when any failed, 2 when the node cannot be reached.
 /// </summary>
 internal static class UpdateCommand
@@ -15,11 +17,11 @@ internal static class UpdateCommand
     public static Command Create()
     {
         var node = CliApp.NodeOption();
-        var json = CliApp.JsonOption("print one JSON object per patch, then {\"summary\":{...}}");
-        var command = new Command("update", "Run one update pass on a node and follow it.") { node, json };
+        var json = CliApp.JsonOption("print the node's lines as they come: {\"progress\":{...}} while a patch moves, one JSON object per patch, then {\"summary\":{...}}");
+        var plain = new Option<bool>("--plain") { Description = "plain lines even on a terminal (no progress bars)" };
+        var command = new Command("update", "Run one update pass on a node and follow it.") { node, json, plain };
         command.SetAction(async (result, ct) =>
         {
-            var asJson = result.GetValue(json);
             using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
             HttpResponseMessage response;
             try
@@ -42,33 +44,24 @@ internal static class UpdateCommand
                 }
 
                 using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false));
-                PassSummary? summary = null;
-                while (await ReadLineAsync(reader, ct).ConfigureAwait(false) is { } line)
+                var interactive = !result.GetValue(plain) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+                PassSummary? summary;
+                if (result.GetValue(json))
                 {
-                    if (line.Length == 0)
-                    {
-                        continue;
-                    }
-
-                    if (asJson)
-                    {
-                        Console.WriteLine(line);
-                    }
-
-                    if (line.StartsWith("{\"summary\"", StringComparison.Ordinal))
-                    {
-                        summary = JsonSerializer.Deserialize<SummaryLine>(line, Json)?.Summary;
-                        if (!asJson && summary is not null)
-                        {
-                            PrintSummary(summary);
-                        }
-                    }
-                    else if (!asJson && JsonSerializer.Deserialize<PatchOutcome>(line, Json) is { } outcome)
-                    {
-                        Console.WriteLine(outcome.Applied
-                            ? $"applied  {outcome.Patch}  ({Bytes(outcome.Bytes)} from {outcome.From})"
-                            : $"FAILED   {outcome.Patch}: {outcome.Error}");
-                    }
+                    summary = await FollowAsync(reader, new JsonView(), ct).ConfigureAwait(false);
+                }
+                else if (interactive)
+                {
+                    summary = null;
+                    await AnsiConsole.Progress()
+                        .AutoClear(false)
+                        .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+                        .StartAsync(async progress => summary = await FollowAsync(reader, new BarsView(progress), ct).ConfigureAwait(false))
+                        .ConfigureAwait(false);
+                }
+                else
+                {
+                    summary = await FollowAsync(reader, new PlainView(), ct).ConfigureAwait(false);
                 }
 
                 if (summary is null)
@@ -83,6 +76,45 @@ internal static class UpdateCommand
         return command;
     }
 
+    internal static string Bytes(long n) => Protocol.Status.ByteSize.Format(n);
+
+    /// <summary>Reads the node's NDJSON to the summary line; null when the stream ends first.</summary>
+    private static async Task<PassSummary?> FollowAsync(StreamReader reader, IPassView view, CancellationToken ct)
+    {
+        while (await ReadLineAsync(reader, ct).ConfigureAwait(false) is { } line)
+        {
+            if (line.Length == 0)
+            {
+                continue;
+            }
+
+            view.Line(line);
+            if (line.StartsWith("{\"progress\"", StringComparison.Ordinal))
+            {
+                if (JsonSerializer.Deserialize<ProgressLine>(line, Json)?.Progress is { } p)
+                {
+                    view.Progress(p);
+                }
+            }
+            else if (line.StartsWith("{\"summary\"", StringComparison.Ordinal))
+            {
+                var summary = JsonSerializer.Deserialize<SummaryLine>(line, Json)?.Summary;
+                if (summary is not null)
+                {
+                    view.Summary(summary);
+                }
+
+                return summary;
+            }
+            else if (JsonSerializer.Deserialize<PatchOutcome>(line, Json) is { } outcome)
+            {
+                view.Outcome(outcome);
+            }
+        }
+
+        return null;
+    }
+
     private static async Task<string?> ReadLineAsync(StreamReader reader, CancellationToken ct)
     {
         try
@@ -95,21 +127,111 @@ internal static class UpdateCommand
         }
     }
 
-    private static void PrintSummary(PassSummary s)
+    private static string OutcomeText(PatchOutcome o) => o.Applied
+        ? $"applied  {o.Patch}  ({Bytes(o.Bytes)} from {o.From})"
+        : $"FAILED   {o.Patch}: {o.Error}";
+
+    private static IEnumerable<string> SummaryText(PassSummary s) =>
+        [
+            .. s.SourceErrors.Select(e => $"FAILED   source: {e}"),
+            $"pass {s.PassId}: {s.Applied} applied, {s.Failed} failed, {s.AlreadyApplied} already applied; {Bytes(s.LanBytes)} from the LAN, {Bytes(s.InternetBytes)} from the internet",
+        ];
+
+    private interface IPassView
     {
-        foreach (var error in s.SourceErrors)
+        void Line(string line)
         {
-            Console.WriteLine($"FAILED   source: {error}");
         }
 
-        Console.WriteLine($"pass {s.PassId}: {s.Applied} applied, {s.Failed} failed, {s.AlreadyApplied} already applied; {Bytes(s.LanBytes)} from the LAN, {Bytes(s.InternetBytes)} from the internet");
+        void Progress(TransferProgress p)
+        {
+        }
+
+        void Outcome(PatchOutcome o)
+        {
+        }
+
+        void Summary(PassSummary s)
+        {
+        }
     }
 
-    internal static string Bytes(long n) => n switch
+    /// <summary>--json: the node's lines unchanged.</summary>
+    private sealed class JsonView : IPassView
     {
-        >= 1L << 30 => $"{n / (double)(1L << 30):0.0} GiB",
-        >= 1L << 20 => $"{n / (double)(1L << 20):0.0} MiB",
-        >= 1L << 10 => $"{n / 1024.0:0.0} KiB",
-        _ => $"{n} B",
-    };
+        public void Line(string line) => Console.WriteLine(line);
+    }
+
+    /// <summary>Not a terminal: one line when a patch starts moving from a source, one per outcome, the summary.</summary>
+    private sealed class PlainView : IPassView
+    {
+        private (string Patch, string Stage)? _last;
+
+        public void Progress(TransferProgress p)
+        {
+            if (_last != (p.Patch, p.Stage) && p.Stage is "lan" or "internet" or "waiting")
+            {
+                Console.WriteLine(p.Stage == "waiting" ? $"waiting  {p.Patch}: another PC is downloading it" : $"fetching {p.Patch} ({Bytes(p.Total)}) from {p.Stage}");
+            }
+
+            _last = (p.Patch, p.Stage);
+        }
+
+        public void Outcome(PatchOutcome o) => Console.WriteLine(OutcomeText(o));
+
+        public void Summary(PassSummary s)
+        {
+            foreach (var line in SummaryText(s))
+            {
+                Console.WriteLine(line);
+            }
+        }
+    }
+
+    /// <summary>A terminal: a Spectre.Console progress bar per patch with bytes, rate and time left.</summary>
+    private sealed class BarsView(ProgressContext progress) : IPassView
+    {
+        private readonly Dictionary<string, ProgressTask> _tasks = new(StringComparer.Ordinal);
+
+        public void Progress(TransferProgress p)
+        {
+            if (!_tasks.TryGetValue(p.Patch, out var task))
+            {
+                task = progress.AddTask(Markup.Escape(p.Patch), maxValue: Math.Max(1, p.Total));
+                _tasks[p.Patch] = task;
+            }
+
+            task.Description = Markup.Escape($"{p.Patch} [{p.Stage}]");
+            if (p.Stage is "lan" or "internet")
+            {
+                task.Value = Math.Min(p.Bytes, task.MaxValue);
+            }
+        }
+
+        public void Outcome(PatchOutcome o)
+        {
+            if (!_tasks.TryGetValue(o.Patch, out var task))
+            {
+                task = progress.AddTask(Markup.Escape(o.Patch), maxValue: Math.Max(1, o.Bytes));
+            }
+
+            task.Description = Markup.Escape($"{o.Patch} [{(o.Applied ? $"applied from {o.From}" : "FAILED")}]");
+            task.Value = task.MaxValue;
+            task.StopTask();
+            if (!o.Applied)
+            {
+                AnsiConsole.MarkupLine($"[red]{Markup.Escape(OutcomeText(o))}[/]");
+            }
+        }
+
+        public void Summary(PassSummary s)
+        {
+            foreach (var line in SummaryText(s))
+            {
+                AnsiConsole.WriteLine(line);
+            }
+        }
+    }
+
+    private sealed record ProgressLine(TransferProgress Progress);
 }

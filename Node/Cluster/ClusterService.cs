@@ -7,6 +7,7 @@ using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Transport;
 using PeerPatch.Protocol.Mdns;
 using PeerPatch.Protocol.Messages;
+using PeerPatch.Protocol.Status;
 using PeerPatch.Storage;
 
 namespace PeerPatch.Node.Cluster;
@@ -39,7 +40,9 @@ internal sealed partial class ClusterService(
     private Elector? _elector;
     private MdnsResponder? _responder;
     private IReadOnlyList<Member> _members = [];
+    private readonly Dictionary<string, DateTimeOffset> _heartbeats = new(StringComparer.Ordinal);
     private MdnsTransport? _mdns;
+    private MdnsBrowser? _browser;
 
     /// <summary>The members discovery knows now (self excluded).</summary>
     public IReadOnlyList<Member> Members => _members;
@@ -47,9 +50,42 @@ internal sealed partial class ClusterService(
     public int Priority { get; } = options.Priority ?? DerivedPriority(store);
 
     /// <summary>mDNS traffic counters and interfaces (zeros when discovery is off or unavailable).</summary>
-    public MdnsCounters Mdns => _mdns is { } m
-        ? new MdnsCounters(m.Interfaces.Select(i => i.Name).ToList(), m.PacketsReceived, m.PacketsSent, m.Malformed)
-        : new MdnsCounters([], 0, 0, 0);
+    public MdnsStatus Mdns => _mdns is { } m
+        ? new MdnsStatus(m.Interfaces.Select(i => i.Name).ToList(), m.PacketsReceived, m.PacketsSent, m.Malformed)
+        : new MdnsStatus([], 0, 0, 0);
+
+    /// <summary>The members as GET /v1/members shows them, last seen = latest mDNS record or server heartbeat.</summary>
+    public IReadOnlyList<MemberStatus> MemberStatuses()
+    {
+        var seen = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
+        void See(string id, DateTimeOffset at)
+        {
+            if (!seen.TryGetValue(id, out var t) || t < at)
+            {
+                seen[id] = at;
+            }
+        }
+
+        foreach (var s in _browser?.Services ?? [])
+        {
+            if (s.Txt.TryGetValue("id", out var id))
+            {
+                See(id, s.LastSeen);
+            }
+        }
+
+        lock (_lock)
+        {
+            foreach (var (id, at) in _heartbeats)
+            {
+                See(id, at);
+            }
+        }
+
+        return _members.Select(m => new MemberStatus(
+            m.NodeId, m.Address.ToString(), m.UdpPort, m.HttpPort, m.IsServer ? "server" : "client", m.Term, m.Priority, m.Since,
+            seen.GetValueOrDefault(m.NodeId))).ToList();
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
@@ -73,6 +109,7 @@ internal sealed partial class ClusterService(
 
         _mdns = mdns;
         var browser = new MdnsBrowser(mdns, ServiceType, time, random, loggers.CreateLogger<MdnsBrowser>());
+        _browser = browser;
         _responder = new MdnsResponder(mdns, mdnsOptions, time, random, loggers.CreateLogger<MdnsResponder>());
         var since = started.At.ToUnixTimeMilliseconds();
         var term = long.TryParse(db.GetMeta("term"), CultureInfo.InvariantCulture, out var t) ? t : 0;
@@ -181,6 +218,12 @@ internal sealed partial class ClusterService(
         lock (_lock)
         {
             _endpoints[beat.ServerId] = from;
+            if (_heartbeats.Count >= 4096)
+            {
+                _heartbeats.Clear(); // only servers heartbeat: this many ids is noise, not a LAN
+            }
+
+            _heartbeats[beat.ServerId] = time.GetUtcNow();
             if (_elector is not null)
             {
                 Apply(_elector.OnHeartbeat(beat.ServerId, beat.Term, beat.Priority, beat.Since, time.GetUtcNow()));

@@ -13,6 +13,7 @@ using PeerPatch.Node.Serving;
 using PeerPatch.Node.Sources;
 using PeerPatch.Node.Transport;
 using PeerPatch.Node.Updating;
+using PeerPatch.Protocol.Status;
 using Serilog;
 using Serilog.Events;
 
@@ -73,7 +74,12 @@ internal static class NodeHost
         services.AddSingleton(time);
         services.AddSingleton(random);
         services.AddSingleton(new NodeStartTime(time.GetUtcNow()));
-        services.AddSingleton<NodeStats>();
+        services.AddSingleton(new NodeStats());
+        services.AddSingleton<NodeEvents>();
+        services.AddSingleton<StatsHistory>();
+        services.AddHostedService(sp => sp.GetRequiredService<StatsHistory>());
+        services.AddSingleton<NodeStatusReporter>();
+        services.AddSingleton<LanSurvey>();
         services.AddSingleton<HttpEndpointInfo>();
         services.AddSingleton<ClusterState>();
         services.AddSingleton(new TransportOptions());
@@ -125,12 +131,17 @@ internal static class NodeHost
         services.AddSingleton<InternetDownloader>();
         services.AddSingleton<LanFetcher>();
         services.AddSingleton<PatchApplier>();
+        services.AddSingleton<PassActivity>();
         services.AddSingleton<PatchPipeline>();
         services.AddSingleton<UpdateRunner>();
         services.AddHostedService<UpdateScheduler>();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.WriteIndented = false);
 
         var app = builder.Build();
+        app.UseRouting();
+        MetricsEndpoint.UseRequestMetrics(app);
+        DashboardEndpoints.Map(app);
+        MetricsEndpoint.Map(app);
         BlobEndpoints.Map(app);
         DatabaseEndpoints.Map(app);
         StatusEndpoints.Map(app);
@@ -139,6 +150,7 @@ internal static class NodeHost
 
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("PeerPatch.Node");
         var cluster = app.Services.GetRequiredService<ClusterState>();
+        RecordElections(cluster, app.Services.GetRequiredService<NodeStats>(), app.Services.GetRequiredService<NodeEvents>());
         log.LogInformation(
             "node {PeerId} starting: role {Role}, server {Server}, os {Os}, data {DataDir}, udp {Port}, http {HttpPort}",
             identity.NodeId, cluster.Elects ? "elected" : cluster.Role.ToString(), cluster.ServerAddress ?? (cluster.IsServer ? "this node" : "to be elected"), identity.OsVersion, options.DataDir, options.Port, options.HttpPort);
@@ -153,18 +165,32 @@ internal static class NodeHost
         return app;
     }
 
+    private static void RecordElections(ClusterState cluster, NodeStats stats, NodeEvents events) => cluster.Changed += view =>
+    {
+        stats.Election();
+        events.Add(
+            NodeEventKinds.Election,
+            view.Role == Protocol.Messages.NodeRole.Server
+                ? $"this node became the LAN server (term {view.Term})"
+                : view.ServerId is null ? $"no LAN server (term {view.Term})" : $"following server {view.ServerId} at {view.ServerAddress} (term {view.Term})");
+    };
+
     private static void ConfigureLogging(WebApplicationBuilder builder, NodeOptions options)
     {
         var logDir = Path.Combine(Path.GetFullPath(options.DataDir), "logs");
+        // Under systemd: "<priority>message", no time (journald adds it). On a terminal: time and level.
+        var console = SyslogPriorityEnricher.UnderSystemd
+            ? "<{SyslogPriority}>{Message:lj} {PassId}{NewLine}{Exception}"
+            : "{Timestamp:HH:mm:ss.fff} [{Level:u3}] {Message:lj} {PassId}{NewLine}{Exception}";
         builder.Services.AddSerilog((_, lc) => lc
             .MinimumLevel.Information()
             .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
             .MinimumLevel.Override("System.Net.Http", LogEventLevel.Warning)
             .ReadFrom.Configuration(builder.Configuration)
             .Enrich.FromLogContext()
-            .WriteTo.Console(
-                outputTemplate: "{Timestamp:HH:mm:ss.fff} [{Level:u3}] {Message:lj} {PassId}{NewLine}{Exception}",
-                standardErrorFromLevel: LogEventLevel.Verbose)
+            .WriteTo.Logger(c => c // a sub-logger gets a copy of each event: the priority stays out of the file
+                .Enrich.With<SyslogPriorityEnricher>()
+                .WriteTo.Console(outputTemplate: console, standardErrorFromLevel: LogEventLevel.Verbose))
             .WriteTo.File(
                 Path.Combine(logDir, "peerpatch-.log"),
                 rollingInterval: RollingInterval.Day,

@@ -9,6 +9,7 @@ using PeerPatch.Node.Cluster;
 using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Serving;
 using PeerPatch.Protocol;
+using PeerPatch.Protocol.Status;
 using PeerPatch.Storage;
 
 namespace PeerPatch.Node.Http;
@@ -189,6 +190,7 @@ internal static partial class BlobEndpoints
         ClusterState cluster,
         NodeOptions options,
         NodeStats stats,
+        NodeEvents events,
         TimeProvider time,
         ILoggerFactory loggers)
     {
@@ -200,6 +202,7 @@ internal static partial class BlobEndpoints
         IResult Reject(int status, string reason)
         {
             stats.PushRejected();
+            events.Add(NodeEventKinds.PushRejected, $"{name} from {ctx.Connection.RemoteIpAddress}: {status} {reason}");
             Log.PushRejected(logger, name, sha256, ctx.Connection.RemoteIpAddress?.ToString() ?? "?", status, reason);
             return Results.Problem(reason, statusCode: status);
         }
@@ -268,6 +271,8 @@ internal static partial class BlobEndpoints
 
         server.OnStored(os, name, sha256, result.Bytes);
         stats.PushAccepted();
+        stats.AddLanBytesReceived(result.Bytes);
+        events.Add(NodeEventKinds.Push, $"{name} ({result.Bytes} bytes) from {addedBy}");
         Log.PushAccepted(logger, name, sha256, result.Bytes, addedBy);
         return Results.Created($"/v1/blobs/{sha256}", new { status = "stored", sha256, size = result.Bytes });
     }

@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using PeerPatch.Protocol;
+using PeerPatch.Protocol.Status;
 using PeerPatch.Storage;
 
 namespace PeerPatch.Node.Http;
@@ -15,10 +16,8 @@ internal static class DatabaseEndpoints
             return Results.Problem("os must be 1-64 of [a-z0-9._-]", statusCode: StatusCodes.Status400BadRequest);
         }
 
-        var rows = db.ListPatches(os).Select(r => new PatchJson(
+        var rows = db.ListPatches(os).Select(r => new PatchEntry(
             r.OsVersion, r.PatchName, r.Sha256, r.Size, r.UpstreamUrl, r.AddedAt, r.AddedBy, r.Hits, r.LastHit, $"/v1/blobs/{r.Sha256}"));
         return Results.Ok(rows);
     });
-
-    internal sealed record PatchJson(string Os, string Name, string Sha256, long Size, string? UpstreamUrl, DateTimeOffset AddedAt, string AddedBy, long Hits, DateTimeOffset? LastHit, string BlobUrl);
 }

@@ -7,14 +7,16 @@ using PeerPatch.Node.Updating;
 namespace PeerPatch.Node.Http;
 
 /// <summary>
-/// POST /v1/update: runs one pass and streams its outcomes as NDJSON (one object per patch, then the summary).
-/// Only from loopback: it makes this PC install patches. The pass runs to its end even if the caller leaves.
+/// POST /v1/update: runs one pass and streams it as NDJSON: {"progress":{...}} lines about four times a second while
+/// a patch moves, one outcome object per patch, then {"summary":{...}}. Only from loopback: it makes this PC install
+/// patches. The pass runs to its end even if the caller leaves.
 /// </summary>
 internal static class UpdateEndpoints
 {
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
 
-    public static void Map(WebApplication app) => app.MapPost("/v1/update", async (HttpContext ctx, UpdateRunner runner, IHostApplicationLifetime life) =>
+    public static void Map(WebApplication app) => app.MapPost("/v1/update", async (HttpContext ctx, UpdateRunner runner, PassActivity activity, TimeProvider time, IHostApplicationLifetime life) =>
     {
         if (ctx.Connection.RemoteIpAddress is not { } remote || !System.Net.IPAddress.IsLoopback(remote))
         {
@@ -25,9 +27,56 @@ internal static class UpdateEndpoints
 
         ctx.Response.ContentType = "application/x-ndjson";
         await ctx.Response.StartAsync().ConfigureAwait(false);
-        var summary = await runner.RunAsync(outcome => WriteLineAsync(ctx, outcome), life.ApplicationStopping).ConfigureAwait(false);
-        await WriteLineAsync(ctx, new SummaryLine(summary)).ConfigureAwait(false);
+        using var writeLock = new SemaphoreSlim(1, 1);
+        async Task WriteAsync<T>(T value)
+        {
+            await writeLock.WaitAsync().ConfigureAwait(false);
+            try
+            {
+                await WriteLineAsync(ctx, value).ConfigureAwait(false);
+            }
+            finally
+            {
+                writeLock.Release();
+            }
+        }
+
+        using var passDone = new CancellationTokenSource();
+        var reporting = ReportProgressAsync(activity, WriteAsync, time, passDone.Token);
+        PassSummary summary;
+        try
+        {
+            summary = await runner.RunAsync(outcome => WriteAsync(outcome), life.ApplicationStopping).ConfigureAwait(false);
+        }
+        finally
+        {
+            await passDone.CancelAsync().ConfigureAwait(false);
+            await reporting.ConfigureAwait(false);
+        }
+
+        await WriteAsync(new SummaryLine(summary)).ConfigureAwait(false);
     });
+
+    private static async Task ReportProgressAsync(PassActivity activity, Func<ProgressLine, Task> write, TimeProvider time, CancellationToken ct)
+    {
+        TransferProgress? last = null;
+        try
+        {
+            using var timer = new PeriodicTimer(ProgressInterval, time);
+            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+            {
+                if (activity.Snapshot() is { } now && now != last)
+                {
+                    last = now;
+                    await write(new ProgressLine(now)).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // the pass ended
+        }
+    }
 
     private static async Task WriteLineAsync<T>(HttpContext ctx, T value)
     {
@@ -46,4 +95,6 @@ internal static class UpdateEndpoints
             // the caller left; the pass goes on
         }
     }
+
+    private sealed record ProgressLine(TransferProgress Progress);
 }

@@ -28,7 +28,7 @@ internal sealed partial class BlobPuller(HolderIndex holders, BlobStore store, L
                 while (!store.Contains(sha) && holders.TryGet(sha, out var holding))
                 {
                     var url = holding.BlobUrl();
-                    var result = await fetcher.FetchAsync(url, holding.Record, ct).ConfigureAwait(false);
+                    var result = await fetcher.FetchAsync(url, holding.Record, null, ct).ConfigureAwait(false);
                     if (result.Ok)
                     {
                         server.OnStored(holding.Record.OsVersion, holding.Record.PatchName, sha, holding.Record.Size);

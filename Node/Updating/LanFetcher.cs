@@ -16,13 +16,18 @@ internal sealed class LanFetcher(
     NodeStats stats,
     TimeProvider time)
 {
-    public Task<FetchResult> FetchAsync(Uri url, PatchSpec patch, CancellationToken ct) =>
-        FetchAsync(url, new PatchRecord(patch.OsVersion, patch.Name, patch.Sha256, patch.Size, patch.Url.ToString(), time.GetUtcNow(), self.NodeId, 0, null), ct);
+    public Task<FetchResult> FetchAsync(Uri url, PatchSpec patch, ByteProgress? observer, CancellationToken ct) =>
+        FetchAsync(url, new PatchRecord(patch.OsVersion, patch.Name, patch.Sha256, patch.Size, patch.Url.ToString(), time.GetUtcNow(), self.NodeId, 0, null), observer, ct);
 
     /// <summary>Fetches the blob of <paramref name="patch"/> and records it (with that row) in the local store.</summary>
-    public async Task<FetchResult> FetchAsync(Uri url, PatchRecord patch, CancellationToken ct)
+    /// <param name="observer">Optional: follows the byte count (progress display).</param>
+    public async Task<FetchResult> FetchAsync(Uri url, PatchRecord patch, ByteProgress? observer, CancellationToken ct)
     {
-        var progress = new ByteProgress(stats.AddLanBytesFetched);
+        var progress = new ByteProgress(n =>
+        {
+            stats.AddLanBytesFetched(n);
+            observer?.Report(observer.Value + n);
+        });
         try
         {
             using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);

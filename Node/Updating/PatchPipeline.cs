@@ -3,6 +3,7 @@ using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Sources;
 using PeerPatch.Node.Transport;
 using PeerPatch.Protocol.Messages;
+using PeerPatch.Protocol.Status;
 using PeerPatch.Storage;
 
 namespace PeerPatch.Node.Updating;
@@ -23,6 +24,8 @@ internal sealed partial class PatchPipeline(
     NodeIdentity self,
     NodeOptions options,
     NodeStats stats,
+    NodeEvents events,
+    PassActivity activity,
     IRandomSource random,
     TimeProvider time,
     ILogger<PatchPipeline> logger)
@@ -32,6 +35,18 @@ internal sealed partial class PatchPipeline(
     public async Task<PatchOutcome> RunAsync(PatchSpec patch, CancellationToken ct)
     {
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["Patch"] = patch.Name, ["PatchHash"] = patch.Sha256 });
+        try
+        {
+            return await RunScopedAsync(patch, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            activity.Clear();
+        }
+    }
+
+    private async Task<PatchOutcome> RunScopedAsync(PatchSpec patch, CancellationToken ct)
+    {
         var obtained = await ObtainAsync(patch, ct).ConfigureAwait(false);
         if (!obtained.Result.Ok)
         {
@@ -41,6 +56,7 @@ internal sealed partial class PatchPipeline(
 
         // Integrity: only bytes that hash to the upstream list's SHA-256 are applied. The store hashed them on
         // the way in; re-hash if the file changed since.
+        activity.Set(patch.Name, "verifying", patch.Size);
         if (!store.IsVerified(patch.Sha256) && !await store.VerifyAsync(patch.Sha256, ct).ConfigureAwait(false))
         {
             const string error = "local copy no longer matches its SHA-256; not applied";
@@ -48,6 +64,7 @@ internal sealed partial class PatchPipeline(
             return Outcome(patch, obtained, applied: false, error);
         }
 
+        activity.Set(patch.Name, "applying", patch.Size);
         var (ok, applyError) = await applier.ApplyAsync(patch, store.PathFor(patch.Sha256), ct).ConfigureAwait(false);
         if (!ok)
         {
@@ -56,6 +73,7 @@ internal sealed partial class PatchPipeline(
         }
 
         db.MarkApplied(patch.OsVersion, patch.Name, patch.Sha256, time.GetUtcNow());
+        stats.PatchApplied();
         Log.Applied(logger, patch.Name, obtained.From, obtained.Result.Bytes);
         return Outcome(patch, obtained, applied: true, null);
     }
@@ -68,6 +86,7 @@ internal sealed partial class PatchPipeline(
         }
 
         // During an election there is briefly no server: wait a little, then go to the internet.
+        activity.Set(patch.Name, "lookup", patch.Size);
         var server = servers.Current ?? await servers.WaitForServerAsync(ElectionWait, ct).ConfigureAwait(false);
         if (server is null)
         {
@@ -77,12 +96,15 @@ internal sealed partial class PatchPipeline(
         var deadline = time.GetUtcNow() + options.ClaimWaitMax;
         var lookup = new Lookup(patch.OsVersion, patch.Name, patch.Sha256, patch.Size, self.NodeId);
         var switched = false;
+        long? waitingSince = null;
         while (true)
         {
             LookupResult answer;
             try
             {
+                var asked = time.GetTimestamp();
                 answer = await server.LookupAsync(lookup, ct).ConfigureAwait(false);
+                stats.LookupTook(time.GetElapsedTime(asked));
             }
             catch (LanUnavailableException e)
             {
@@ -97,13 +119,21 @@ internal sealed partial class PatchPipeline(
                 return await DirectAsync(patch, $"LAN server {server.Name} unavailable ({e.Message})", ct).ConfigureAwait(false);
             }
 
+            if (waitingSince is { } began && answer.Outcome != LookupOutcome.InFlight)
+            {
+                stats.ClaimWaited(time.GetElapsedTime(began));
+                waitingSince = null;
+            }
+
             switch (answer.Outcome)
             {
                 case LookupOutcome.Hit when server.IsLocal && store.Contains(patch.Sha256):
                     return new Obtained(Origin.Lan, FetchResult.Success(0));
 
                 case LookupOutcome.Hit:
-                    var fetched = await lan.FetchAsync(server.ResolveBlobUrl(answer.BlobUrl!), patch, ct).ConfigureAwait(false);
+                    var lanProgress = new ByteProgress();
+                    activity.Set(patch.Name, "lan", patch.Size, lanProgress);
+                    var fetched = await lan.FetchAsync(server.ResolveBlobUrl(answer.BlobUrl!), patch, lanProgress, ct).ConfigureAwait(false);
                     if (fetched.Ok)
                     {
                         return new Obtained(Origin.Lan, fetched);
@@ -118,7 +148,15 @@ internal sealed partial class PatchPipeline(
                 default:
                     if (time.GetUtcNow() > deadline)
                     {
+                        stats.ClaimWaited(time.GetElapsedTime(waitingSince ?? time.GetTimestamp()));
                         return await DirectAsync(patch, $"waited {options.ClaimWaitMax} for another node's download", ct).ConfigureAwait(false);
+                    }
+
+                    if (waitingSince is null)
+                    {
+                        waitingSince = time.GetTimestamp();
+                        stats.ClaimWait();
+                        activity.Set(patch.Name, "waiting", patch.Size);
                     }
 
                     var wait = TimeSpan.FromMilliseconds(Math.Max(50, answer.RetryAfterMs) * (0.8 + (random.NextDouble() * 0.4)));
@@ -133,6 +171,7 @@ internal sealed partial class PatchPipeline(
     {
         Log.Downloading(logger, patch.Name, patch.Url, claim.ClaimId);
         var progress = new ByteProgress();
+        activity.Set(patch.Name, "internet", patch.Size, progress);
         using var renewing = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var renewals = RenewLoopAsync(server, claim, progress, renewing.Token);
         FetchResult result;
@@ -198,8 +237,11 @@ internal sealed partial class PatchPipeline(
     private async Task<Obtained> DirectAsync(PatchSpec patch, string reason, CancellationToken ct)
     {
         stats.ServerFallback();
+        events.Add(NodeEventKinds.Fallback, $"{patch.Name}: {reason}");
         Log.Fallback(logger, patch.Name, reason);
-        var result = await internet.DownloadAsync(patch, new ByteProgress(), ct).ConfigureAwait(false);
+        var progress = new ByteProgress();
+        activity.Set(patch.Name, "internet", patch.Size, progress);
+        var result = await internet.DownloadAsync(patch, progress, ct).ConfigureAwait(false);
         return new Obtained(Origin.Internet, result);
     }
 

@@ -26,6 +26,7 @@ internal sealed class RemoteServerChannel(
     NodeOptions options,
     TransportOptions transportOptions,
     PatchDatabase db,
+    NodeStats stats,
     TimeProvider time) : IServerChannel
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
@@ -65,6 +66,11 @@ internal sealed class RemoteServerChannel(
             {
                 var body = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
                 throw new LanUnavailableException($"server refused the push: {(int)response.StatusCode} {body}");
+            }
+
+            if (response.StatusCode == System.Net.HttpStatusCode.Created)
+            {
+                stats.AddLanBytesPushed(stream.Length); // 200 means the server had it already: the body was not sent
             }
         }
 

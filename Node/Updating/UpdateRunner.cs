@@ -14,6 +14,7 @@ internal sealed partial class UpdateRunner(
     PatchPipeline pipeline,
     PatchDatabase db,
     NodeIdentity self,
+    Hosting.NodeEvents events,
     IRandomSource random,
     ILogger<UpdateRunner> logger)
 {
@@ -93,6 +94,7 @@ internal sealed partial class UpdateRunner(
 
             var summary = new PassSummary(passId, applied, failed, skipped, lanBytes, internetBytes, errors);
             Log.PassFinished(logger, passId, applied, failed, skipped, lanBytes, internetBytes);
+            events.Add(Protocol.Status.NodeEventKinds.Pass, $"pass {passId}: {applied} applied, {failed} failed, {skipped} already applied; {lanBytes} bytes from the LAN, {internetBytes} from the internet");
             return summary;
         }
         finally

@@ -1,0 +1,1 @@
+return await PeerPatch.Diag.DiagApp.RunAsync(args).ConfigureAwait(false);

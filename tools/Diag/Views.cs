@@ -1,0 +1,80 @@
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace PeerPatch.Diag;
+
+/// <summary>The terminal tables (Spectre.Console).</summary>
+internal static class Views
+{
+    public static Table Nodes(LanView lan)
+    {
+        var table = new Table().Border(TableBorder.Rounded)
+            .AddColumns("node", "host", "address", "OS", "role", "term", "version", "uptime", "last seen", "cache", "hits", "state");
+        foreach (var n in lan.Nodes)
+        {
+            var seen = n.LastSeen is { } at ? Ago(lan.At - at) : "-";
+            if (n.Status is not { } s)
+            {
+                table.AddRow(Esc(n.NodeId), "", Esc(Address(n.Url)), "", "", "", "", "", seen, "", "", $"[red]{Esc(n.Error ?? "unreachable")}[/]");
+                continue;
+            }
+
+            var cache = s.Blobs.CapacityBytes > 0 ? $"{Bytes(s.Blobs.Bytes)} / {Bytes(s.Blobs.CapacityBytes)}" : Bytes(s.Blobs.Bytes);
+            table.AddRow(
+                s.Role == "server" ? $"[bold]{Esc(s.NodeId)}[/]" : Esc(s.NodeId), Esc(s.Host), Esc(Address(n.Url)), Esc(s.Os),
+                s.Role == "server" ? "[green]server[/]" : "client", s.Term.ToString(), Esc(s.Version), Ago(TimeSpan.FromSeconds(s.UptimeSeconds)),
+                seen, cache, s.Stats.Hits.ToString(), s.UpdateRunning ? "updating" : "[green]ok[/]");
+        }
+
+        return table.Caption($"{lan.Nodes.Count} node(s), {lan.Answering.Count()} answering, server {Esc(lan.Servers.FirstOrDefault()?.NodeId ?? "none")}");
+    }
+
+    public static Table Patches(IReadOnlyList<PatchRow> rows, string server)
+    {
+        var table = new Table().Border(TableBorder.Rounded).AddColumns("OS", "patch", "size", "hits", "added by", "holders");
+        foreach (var p in rows)
+        {
+            table.AddRow(Esc(p.Os), Esc(p.Name), Bytes(p.Size), p.Hits.ToString(), Esc(p.AddedBy), Esc($"{p.Holders.Count}: {string.Join(", ", p.Holders)}"));
+        }
+
+        return table.Caption($"{rows.Count} patch(es), {Bytes(rows.Sum(r => r.Size))}, in the database of server {Esc(server)}");
+    }
+
+    public static Table Stats(TrafficReport report)
+    {
+        var table = new Table().Border(TableBorder.Rounded).AddColumns("node", "role", "internet", "LAN fetched", "LAN served", "pushed", "received", "applied");
+        foreach (var n in report.Nodes.Append(report.Total))
+        {
+            table.AddRow(n.NodeId == "total" ? "[bold]total[/]" : Esc(n.NodeId), n.Role, Bytes(n.InternetBytes), Bytes(n.LanBytesFetched), Bytes(n.LanBytesServed), Bytes(n.LanBytesPushed), Bytes(n.LanBytesReceived), n.Applied.ToString());
+        }
+
+        var unreachable = report.Unreachable > 0 ? $"; {report.Unreachable} node(s) not answering are not counted" : "";
+        return table.Caption($"the LAN saved {report.SavingsPercent:0.#} % of patch downloads{unreachable}");
+    }
+
+    public static IRenderable Watch(LanView lan)
+    {
+        var checks = Health.Evaluate(lan);
+        var overall = Health.Overall(checks);
+        var color = overall switch { Severity.Ok => "green", Severity.Warning => "yellow", _ => "red" };
+        var traffic = TrafficReport.From(lan);
+        return new Rows(
+            new Markup($"[bold]PeerPatch LAN[/] at {lan.At.ToLocalTime():HH:mm:ss} · health [{color}]{overall}[/] · saved {traffic.SavingsPercent:0.#} % ({Bytes(traffic.Total.LanBytesFetched)} LAN, {Bytes(traffic.Total.InternetBytes)} internet)"),
+            Nodes(lan),
+            new Markup(Esc(string.Join("\n", checks.Where(c => c.Severity != Severity.Ok).Select(c => $"{c.Severity}: {c.Message}")))));
+    }
+
+    public static string Bytes(long n) => Protocol.Status.ByteSize.Format(n);
+
+    private static string Ago(TimeSpan t) => t.TotalSeconds switch
+    {
+        < 60 => $"{(int)t.TotalSeconds} s",
+        < 3600 => $"{(int)t.TotalMinutes} min",
+        < 86400 => $"{(int)t.TotalHours} h",
+        _ => $"{(int)t.TotalDays} d",
+    };
+
+    private static string Esc(string s) => Markup.Escape(s);
+
+    private static string Address(string url) => Uri.TryCreate(url, UriKind.Absolute, out var u) ? u.Authority : url;
+}
