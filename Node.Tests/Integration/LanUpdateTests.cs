@@ -73,6 +73,25 @@ public sealed class LanUpdateTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task UpdateOutsideATerminal_PrintsPlainLines_WhereEachPatchCameFrom()
+    {
+        await using var lan = await Lan.StartAsync([3_000_000, 20_000], clients: 2);
+        Assert.Equal(0, (await lan.Clients[0].UpdateAsync()).ExitCode);
+
+        // Standard output is a pipe here: no progress bars, one line per stage and per outcome.
+        var plain = await NodeProcess.RunCliAsync("update", "--node", lan.Clients[1].Http.ToString());
+
+        Assert.True(plain.ExitCode == 0, plain.Stdout + plain.Stderr);
+        var lines = plain.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.DoesNotContain('\u001b', plain.Stdout);
+        Assert.Contains($"applied  {lan.Patches[0].Patch}  (2.9 MiB from lan)", lines);
+        Assert.Contains($"applied  {lan.Patches[1].Patch}  (19.5 KiB from lan)", lines);
+        Assert.StartsWith("pass ", lines[^1], StringComparison.Ordinal);
+        Assert.EndsWith("2 applied, 0 failed, 0 already applied; 2.9 MiB from the LAN, 0 B from the internet", lines[^1], StringComparison.Ordinal);
+        output.WriteLine(plain.Stdout);
+    }
+
+    [Fact]
     public async Task ServerKilledMidPass_EveryClientStillFinishes_AndTheRestartedServerIsConsistent()
     {
         await using var lan = await Lan.StartAsync(Sizes, clients: 5);

@@ -44,6 +44,14 @@ public sealed class MemoryTests(ITestOutputHelper output)
         var outcome = Assert.Single(result.Outcomes);
         Assert.Equal(big.Sha256, outcome.GetProperty("sha256").GetString());
         Assert.Equal(OneGiB, outcome.GetProperty("bytes").GetInt64());
+
+        // While it moved, the node streamed progress lines (about 4 a second): the byte count grows to the size.
+        var progress = result.ProgressLines.Where(p => p.GetProperty("patch").GetString() == "KB-1GiB" && p.GetProperty("stage").GetString() == "internet").ToList();
+        Assert.True(progress.Count >= 2, $"{progress.Count} progress lines: {result.Stdout}");
+        var counts = progress.Select(p => p.GetProperty("bytes").GetInt64()).ToList();
+        Assert.Equal(counts.Order().ToList(), counts);
+        Assert.All(progress, p => Assert.Equal(OneGiB, p.GetProperty("total").GetInt64()));
+        Assert.True(counts[^1] <= OneGiB && counts[^1] > counts[0], string.Join(",", counts));
         Assert.True(File.Exists(Path.Combine(lan.Server.DataDir, "blobs", big.Sha256[..2], big.Sha256)), "the server did not receive the push");
         var (_, hwmClient) = client.Memory();
         var (_, hwmServer) = lan.Server.Memory();

@@ -5,12 +5,13 @@ using Xunit.Abstractions;
 namespace PeerPatch.Node.Tests.Integration;
 
 /// <summary>
-/// Issue 6 against a live LAN: peerpatch-diag (found by mDNS, and by --node) lists every node and the right server,
-/// its stats add up to what the nodes moved, health says ok; /metrics counters match the bytes moved.
+/// Issue 6 against one live LAN (<see cref="AdminLanFixture"/>): peerpatch-diag (found by mDNS, and by --node) lists
+/// every node and the right server, its stats add up to what the nodes moved, health says ok; /metrics counters match
+/// the bytes moved; the dashboard renders in a browser (AdminTests.Dashboard.cs).
 /// </summary>
 [Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
-public sealed class DiagTests(AdminLanFixture fx, ITestOutputHelper output) : IClassFixture<AdminLanFixture>
+public sealed partial class AdminTests(AdminLanFixture fx, ITestOutputHelper output) : IClassFixture<AdminLanFixture>
 {
     [RootFact]
     public async Task Diag_FindsEveryNodeByMdns_NamesTheServer_AndItsStatsAddUpToWhatMoved()
