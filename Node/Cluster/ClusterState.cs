@@ -18,8 +18,11 @@ internal sealed class ClusterState
     /// </summary>
     public const long PinnedTerm = 1L << 40;
 
-    public ClusterState(NodeOptions options, NodeIdentity self)
+    private readonly TimeProvider _time;
+
+    public ClusterState(NodeOptions options, NodeIdentity self, TimeProvider time)
     {
+        _time = time;
         Elects = options.Role == RoleSetting.Auto && options.Server is null;
         _current = options.Role == RoleSetting.Server
             ? new ClusterView(NodeRole.Server, PinnedTerm, self.NodeId, null)
@@ -47,6 +50,9 @@ internal sealed class ClusterState
     /// <summary>HOST:UDPPORT of the server when this node is a client.</summary>
     public string? ServerAddress => Current.ServerAddress;
 
+    /// <summary>When an election last made this node the server (null: never; a configured server is not elected).</summary>
+    public DateTimeOffset? ElectedAt { get; private set; }
+
     /// <summary>Raised after every change of view.</summary>
     public event Action<ClusterView>? Changed;
 
@@ -57,6 +63,11 @@ internal sealed class ClusterState
             if (view == _current)
             {
                 return;
+            }
+
+            if (view.Role == NodeRole.Server && (_current.Role != NodeRole.Server || _current.Term != view.Term))
+            {
+                ElectedAt = _time.GetUtcNow();
             }
 
             _current = view;

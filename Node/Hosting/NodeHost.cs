@@ -83,7 +83,7 @@ internal static class NodeHost
         services.AddSingleton<HttpEndpointInfo>();
         services.AddSingleton<ClusterState>();
         services.AddSingleton(new TransportOptions());
-        services.AddSingleton(new ClaimPolicy(options.ClaimLease, options.ClaimStallTimeout, TimeSpan.FromMilliseconds(250)));
+        services.AddSingleton(new ClaimPolicy(options.ClaimLease, options.ClaimStallTimeout, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(2)));
         services.AddSingleton<ClaimTable>();
         services.AddSingleton(_ =>
         {

@@ -4,4 +4,9 @@ namespace PeerPatch.Node.Serving;
 /// <param name="Lease">A claim not renewed within this time expires and passes to the next asker.</param>
 /// <param name="StallTimeout">A claim whose holder reports no progress for this long is revoked, renewals or not.</param>
 /// <param name="RetryAfter">What waiters are told: ask again after this long.</param>
-internal sealed record ClaimPolicy(TimeSpan Lease, TimeSpan StallTimeout, TimeSpan RetryAfter);
+/// <param name="SettleTime">
+/// For this long after an election made this node the server, a lookup it cannot answer gets "ask again" instead
+/// of a claim: the other nodes' inventory reports (sent as they start following it) arrive first, so a patch that
+/// some node holds stays a LAN hit instead of a new internet download.
+/// </param>
+internal sealed record ClaimPolicy(TimeSpan Lease, TimeSpan StallTimeout, TimeSpan RetryAfter, TimeSpan SettleTime = default);

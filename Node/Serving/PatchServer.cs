@@ -80,7 +80,14 @@ internal sealed partial class PatchServer(
             return LookupResult.Hit(sha, holding.Record.Size, holding.BlobUrl().ToString());
         }
 
-        var decision = claims.Acquire(ClaimKey(lookup.OsVersion, lookup.PatchName, lookup.ExpectedSha256), lookup.ExpectedSha256, lookup.NodeId, time.GetUtcNow());
+        var now = time.GetUtcNow();
+        if (cluster.ElectedAt is { } elected && now - elected < policy.SettleTime)
+        {
+            stats.InFlight();
+            return LookupResult.InFlight(0, (int)policy.RetryAfter.TotalMilliseconds);
+        }
+
+        var decision = claims.Acquire(ClaimKey(lookup.OsVersion, lookup.PatchName, lookup.ExpectedSha256), lookup.ExpectedSha256, lookup.NodeId, now);
         if (decision.Granted)
         {
             stats.Miss();
