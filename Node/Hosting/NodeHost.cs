@@ -132,12 +132,17 @@ internal static class NodeHost
         services.AddSingleton<LanFetcher>();
         services.AddSingleton<PatchApplier>();
         services.AddSingleton<PassActivity>();
+        services.AddSingleton<Apt.AptCatalog>();
+        services.AddSingleton<Apt.AptProxy>();
         services.AddSingleton<PatchPipeline>();
         services.AddSingleton<UpdateRunner>();
         services.AddHostedService<UpdateScheduler>();
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.WriteIndented = false);
 
         var app = builder.Build();
+        app.Use((ctx, next) => Apt.AptProxy.IsProxyRequest(ctx, out var target)
+            ? ctx.RequestServices.GetRequiredService<Apt.AptProxy>().HandleAsync(ctx, target)
+            : next(ctx));
         app.UseRouting();
         MetricsEndpoint.UseRequestMetrics(app);
         DashboardEndpoints.Map(app);

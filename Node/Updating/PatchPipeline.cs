@@ -78,7 +78,11 @@ internal sealed partial class PatchPipeline(
         return Outcome(patch, obtained, applied: true, null);
     }
 
-    private async Task<Obtained> ObtainAsync(PatchSpec patch, CancellationToken ct)
+    /// <summary>
+    /// Gets the patch's verified bytes into this node's store by the method (LAN server, claim, internet), without
+    /// applying it: the update pass's first half, and the apt proxy's way to serve a package it knows the hash of.
+    /// </summary>
+    internal async Task<Obtained> ObtainAsync(PatchSpec patch, CancellationToken ct)
     {
         if (store.Contains(patch.Sha256))
         {
@@ -248,5 +252,6 @@ internal sealed partial class PatchPipeline(
     private static PatchOutcome Outcome(PatchSpec patch, Obtained obtained, bool applied, string? error) =>
         new(patch.OsVersion, patch.Name, patch.Sha256, obtained.Result.Bytes, obtained.From, applied, error);
 
-    private sealed record Obtained(string From, FetchResult Result);
+    /// <summary>Where the bytes came from (<see cref="Origin"/>) and how the transfer went.</summary>
+    internal sealed record Obtained(string From, FetchResult Result);
 }

@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using PeerPatch.Node.Tests.Support;
+using Xunit.Abstractions;
+
+namespace PeerPatch.Node.Tests.Integration;
+
+/// <summary>
+/// Issue 4, apt proxy mode: three simulated PCs, each with its own apt root and its own node as apt's HTTP proxy,
+/// real unmodified apt-get, a real Debian-style repository on loopback as the internet.
+/// </summary>
+[Collection(RealProcesses.Name)]
+[Trait("Category", "Network")]
+public sealed class AptProxyTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task ThreePcsDownloadingEveryPackage_TheUpstreamServesEachDebOnce_AndTheOthersGetThemFromTheLan()
+    {
+        await using var repo = await DebRepository.CreateAsync([("pp-alpha", "1.0", 300_000), ("pp-bravo", "2.1", 1_500_000), ("pp-charlie", "0.9", 4_000_000), ("pp-delta", "3.0", 20_000)]);
+        repo.PoolRateLimit = 4_000_000; // the internet link: 4 MB/s per connection
+        using var dir = new TempDir();
+        var dpkgStatus = await HashFileAsync("/var/lib/dpkg/status");
+        await using var server = await NodeProcess.StartAsync("pc1", dir.Sub("node1"), "--role", "server");
+        await using var node2 = await NodeProcess.StartAsync("pc2", dir.Sub("node2"), "--server", server.ServerAddress);
+        await using var node3 = await NodeProcess.StartAsync("pc3", dir.Sub("node3"), "--server", server.ServerAddress);
+        var names = repo.Packages.Select(p => p.Package).ToArray();
+
+        var times = new List<TimeSpan>();
+        var pcs = new List<AptRoot>();
+        foreach (var (node, i) in new[] { server, node2, node3 }.Select((n, i) => (n, i + 1)))
+        {
+            var pc = new AptRoot(dir.Sub($"apt{i}"), repo.SourcesLine, node.Http);
+            pcs.Add(pc);
+            await pc.AptGetAsync("update");
+            var watch = Stopwatch.StartNew();
+            await pc.AptGetAsync(["install", "-y", "--download-only", .. names]);
+            times.Add(watch.Elapsed);
+
+            // apt's own hash checks passed (exit 0); every .deb is in this PC's archive cache with the repository's hash.
+            foreach (var p in repo.Packages)
+            {
+                var file = Path.Combine(pc.Archives, Path.GetFileName(p.Filename));
+                Assert.True(File.Exists(file), $"{file} missing on PC {i}");
+                Assert.Equal(p.Sha256, await HashFileAsync(file));
+            }
+        }
+
+        // The upstream served each .deb exactly once: PC 1's node downloaded it, the other PCs got it over the LAN.
+        foreach (var p in repo.Packages)
+        {
+            Assert.Equal(1, repo.Requests(p.Filename));
+            Assert.Equal(p.Size, repo.BytesServed(p.Filename));
+        }
+
+        var upstreamDebBytes = repo.Packages.Sum(p => repo.BytesServed(p.Filename));
+        foreach (var client in new[] { node2, node3 })
+        {
+            var stats = (await client.StatusAsync()).GetProperty("stats");
+            Assert.Equal(repo.UniqueDebBytes, stats.GetProperty("lanBytesFetched").GetInt64());
+        }
+
+        Assert.Equal(4, (await server.PatchesAsync()).GetArrayLength());
+        Assert.Equal(dpkgStatus, await HashFileAsync("/var/lib/dpkg/status"));
+        output.WriteLine($"3 PCs, {repo.Packages.Count} packages, {repo.UniqueDebBytes} unique .deb bytes: upstream served {upstreamDebBytes} .deb bytes (ratio {upstreamDebBytes / (double)repo.UniqueDebBytes:0.000}); " +
+            $"download-only times: PC1 {times[0].TotalMilliseconds:0} ms (internet), PC2 {times[1].TotalMilliseconds:0} ms, PC3 {times[2].TotalMilliseconds:0} ms (LAN); " +
+            $"index bytes through the proxies: {repo.BytesServed("dists/stable/main/binary-amd64/Packages.gz") + repo.BytesServed("dists/stable/main/binary-amd64/Packages")}");
+    }
+
+    private static async Task<string> HashFileAsync(string path)
+    {
+        await using var f = File.OpenRead(path);
+        return Convert.ToHexStringLower(await SHA256.HashDataAsync(f));
+    }
+}
