@@ -45,7 +45,7 @@ public sealed class ZeroConfTests(ITestOutputHelper output)
         }
 
         // An independent implementation (python3-zeroconf, inside node 1's namespace) lists all five with SRV and TXT.
-        var listed = await BrowseWithZeroconfAsync(lan.Namespace(1));
+        var listed = await Zeroconf.BrowseAsync(lan.Namespace(1), "_peerpatch._udp.local.");
         Assert.Equal(5, listed.Count);
         foreach (var node in lan.Nodes)
         {
@@ -64,24 +64,23 @@ public sealed class ZeroConfTests(ITestOutputHelper output)
         }
 
         // And over IPv6 (ff02::fb): every node resolves to an IPv6 address.
-        var listed6 = await BrowseWithZeroconfAsync(lan.Namespace(2), "v6");
+        var listed6 = await Zeroconf.BrowseAsync(lan.Namespace(2), "_peerpatch._udp.local.", "v6");
         Assert.Equal(5, listed6.Count);
         Assert.All(listed6, e => Assert.Contains(e.GetProperty("addresses").EnumerateArray(), a => IPAddress.Parse(a.GetString()!).AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6));
-        output.WriteLine($"python3-zeroconf in {lan.Namespace(1)} listed {listed.Count} nodes with SRV port 47470 and TXT v/id/role/term/http/prio/cluster; over IPv6 {listed6.Count}");
-    }
 
-    private static async Task<List<JsonElement>> BrowseWithZeroconfAsync(string netns, string version = "v4")
-    {
-        var script = Path.Combine(
-            typeof(ZeroConfTests).Assembly.GetCustomAttributes<System.Reflection.AssemblyMetadataAttribute>().Single(a => a.Key == "RepoRoot").Value!,
-            "tools", "mdns", "zeroconf-browse.py");
-        var psi = NetnsLan.Command(netns, "/usr/bin/python3", script, "_peerpatch._udp.local.", "3", version);
-        using var process = Process.Start(psi)!;
-        var errors = process.StandardError.ReadToEndAsync();
-        var text = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, await errors);
-        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.Clone()).ToList();
+        // Each node also advertises its apt proxy (its HTTP port) as _apt_proxy._tcp, the type squid-deb-proxy-client
+        // and auto-apt-proxy browse for: a PC with either finds a node's address and port with no configuration.
+        var proxies = await Zeroconf.BrowseAsync(lan.Namespace(3), "_apt_proxy._tcp.local.");
+        Assert.Equal(5, proxies.Count);
+        foreach (var node in lan.Nodes)
+        {
+            var id = (await node.StatusAsync()).GetProperty("nodeId").GetString()!;
+            var entry = proxies.Single(e => e.GetProperty("name").GetString() == $"peerpatch-apt-{id}._apt_proxy._tcp.local.");
+            Assert.Equal(47471, entry.GetProperty("port").GetInt32());
+            Assert.Contains(node.Host, entry.GetProperty("addresses").EnumerateArray().Select(a => a.GetString()));
+        }
+
+        output.WriteLine($"python3-zeroconf in {lan.Namespace(1)} listed {listed.Count} nodes with SRV port 47470 and TXT v/id/role/term/http/prio/cluster; over IPv6 {listed6.Count}; apt proxies (_apt_proxy._tcp) {proxies.Count} at port 47471");
     }
 
     [RootFact]

@@ -34,6 +34,9 @@ internal sealed partial class ClusterService(
     ILoggerFactory loggers) : BackgroundService
 {
     public static readonly DnsName ServiceType = DnsName.Parse("_peerpatch._udp.local");
+
+    /// <summary>The type Debian's squid-deb-proxy-client and auto-apt-proxy browse for: apt finds this node's proxy.</summary>
+    public static readonly DnsName AptProxyType = DnsName.Parse("_apt_proxy._tcp.local");
     private readonly ILogger _logger = loggers.CreateLogger<ClusterService>();
     private readonly object _lock = new();
     private readonly Dictionary<string, IPEndPoint> _endpoints = new(StringComparer.Ordinal);
@@ -122,6 +125,10 @@ internal sealed partial class ClusterService(
         transport.HeartbeatReceived += OnHeartbeat;
         var browsing = browser.RunAsync(stoppingToken);
         var advertising = _responder.StartAsync(Advert(since), stoppingToken); // probing and announcing take ~2 s: elect meanwhile
+        var aptResponder = options.AptProxyAdvert ? new MdnsResponder(mdns, mdnsOptions, time, random, loggers.CreateLogger<MdnsResponder>()) : null;
+        var aptAdvertising = aptResponder?.StartAsync(
+            new ServiceAdvert($"peerpatch-apt-{self.NodeId}", AptProxyType, DnsName.Parse($"pp-{self.NodeId}.local"), (ushort)http.Port, new Dictionary<string, string> { ["id"] = self.NodeId }),
+            stoppingToken) ?? Task.CompletedTask;
         Log.Advertising(_logger, self.NodeId, Priority, state.Elects ? "elected" : "configured");
         try
         {
@@ -137,13 +144,17 @@ internal sealed partial class ClusterService(
             transport.HeartbeatReceived -= OnHeartbeat;
             try
             {
-                await advertising.ConfigureAwait(false);
+                await Task.WhenAll(advertising, aptAdvertising).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
             }
 
             await _responder.StopAsync().ConfigureAwait(false); // goodbye: TTL 0
+            if (aptResponder is not null)
+            {
+                await aptResponder.StopAsync().ConfigureAwait(false);
+            }
             await browsing.ConfigureAwait(false);
         }
     }

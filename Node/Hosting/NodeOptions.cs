@@ -29,6 +29,12 @@ public sealed class NodeOptions
     /// <summary>Advertise and discover nodes over mDNS (and elect the server when the role is auto). Default true.</summary>
     public bool Discovery { get; set; } = true;
 
+    /// <summary>
+    /// Also advertise this node's apt proxy (its HTTP port) as _apt_proxy._tcp, which squid-deb-proxy-client and
+    /// auto-apt-proxy look for, so apt on those PCs uses PeerPatch with no configuration. Default true.
+    /// </summary>
+    public bool AptProxyAdvert { get; set; } = true;
+
     /// <summary>Interfaces mDNS runs on, by name; empty = every up, multicast-capable interface. Default empty.</summary>
     public List<string> MdnsInterfaces { get; set; } = [];
 
