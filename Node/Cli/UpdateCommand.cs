@@ -19,14 +19,15 @@ internal static class UpdateCommand
         var node = CliApp.NodeOption();
         var json = CliApp.JsonOption("print the node's lines as they come: {\"progress\":{...}} while a patch moves, one JSON object per patch, then {\"summary\":{...}}");
         var plain = new Option<bool>("--plain") { Description = "plain lines even on a terminal (no progress bars)" };
-        var command = new Command("update", "Run one update pass on a node and follow it.") { node, json, plain };
+        var dryRun = new Option<bool>("--dry-run") { Description = "obtain and verify every patch (and stage apt's packages in its cache), but apply and install nothing" };
+        var command = new Command("update", "Run one update pass on a node and follow it.") { node, json, plain, dryRun };
         command.SetAction(async (result, ct) =>
         {
             using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
             HttpResponseMessage response;
             try
             {
-                var url = new Uri(new Uri(result.GetValue(node)!.TrimEnd('/') + "/"), "v1/update");
+                var url = new Uri(new Uri(result.GetValue(node)!.TrimEnd('/') + "/"), result.GetValue(dryRun) ? "v1/update?dryRun=true" : "v1/update");
                 response = await http.SendAsync(new HttpRequestMessage(HttpMethod.Post, url), HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
             }
             catch (Exception e) when (e is HttpRequestException or UriFormatException)
@@ -127,14 +128,17 @@ internal static class UpdateCommand
         }
     }
 
-    private static string OutcomeText(PatchOutcome o) => o.Applied
-        ? $"applied  {o.Patch}  ({Bytes(o.Bytes)} from {o.From})"
-        : $"FAILED   {o.Patch}: {o.Error}";
+    private static string OutcomeText(PatchOutcome o) => o switch
+    {
+        { Applied: true } => $"applied  {o.Patch}  ({Bytes(o.Bytes)} from {o.From})",
+        { DryRun: true, Error: null } => $"ready    {o.Patch}  ({Bytes(o.Bytes)} from {o.From}; dry run: not applied)",
+        _ => $"FAILED   {o.Patch}: {o.Error}",
+    };
 
     private static IEnumerable<string> SummaryText(PassSummary s) =>
         [
             .. s.SourceErrors.Select(e => $"FAILED   source: {e}"),
-            $"pass {s.PassId}: {s.Applied} applied, {s.Failed} failed, {s.AlreadyApplied} already applied; {Bytes(s.LanBytes)} from the LAN, {Bytes(s.InternetBytes)} from the internet",
+            $"pass {s.PassId}: {(s.DryRun ? $"dry run, {s.Ready} ready, " : "")}{s.Applied} applied, {s.Failed} failed, {s.AlreadyApplied} already applied; {Bytes(s.LanBytes)} from the LAN, {Bytes(s.InternetBytes)} from the internet",
         ];
 
     private interface IPassView

@@ -124,7 +124,14 @@ internal static class NodeHost
         foreach (var text in options.Sources)
         {
             SourceSpec.TryParse(text, out var spec, out _);
-            services.AddSingleton<IPatchSource>(sp => new ManifestFeedSource(spec.Target, sp.GetRequiredKeyedService<HttpClient>(HttpClients.Internet), options.MaxPatchBytes));
+            if (spec.Kind == "apt")
+            {
+                services.AddSingleton<IPatchSource, AptSource>();
+            }
+            else
+            {
+                services.AddSingleton<IPatchSource>(sp => new ManifestFeedSource(spec.Target, sp.GetRequiredKeyedService<HttpClient>(HttpClients.Internet), options.MaxPatchBytes));
+            }
         }
 
         services.AddSingleton<IServerChannelProvider, ServerChannelProvider>();

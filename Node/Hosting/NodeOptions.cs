@@ -29,6 +29,12 @@ public sealed class NodeOptions
     /// <summary>Advertise and discover nodes over mDNS (and elect the server when the role is auto). Default true.</summary>
     public bool Discovery { get; set; } = true;
 
+    /// <summary>For the apt source: the APT_CONFIG file apt-get runs with (another configuration root); null = the system's. Default null.</summary>
+    public string? AptConfigFile { get; set; }
+
+    /// <summary>For the apt source: run `apt-get update` at the start of each pass. Default true.</summary>
+    public bool AptUpdateLists { get; set; } = true;
+
     /// <summary>
     /// Also advertise this node's apt proxy (its HTTP port) as _apt_proxy._tcp, which squid-deb-proxy-client and
     /// auto-apt-proxy look for, so apt on those PCs uses PeerPatch with no configuration. Default true.

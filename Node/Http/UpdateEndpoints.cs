@@ -16,7 +16,7 @@ internal static class UpdateEndpoints
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
 
-    public static void Map(WebApplication app) => app.MapPost("/v1/update", async (HttpContext ctx, UpdateRunner runner, PassActivity activity, TimeProvider time, IHostApplicationLifetime life) =>
+    public static void Map(WebApplication app) => app.MapPost("/v1/update", async (HttpContext ctx, bool? dryRun, UpdateRunner runner, PassActivity activity, TimeProvider time, IHostApplicationLifetime life) =>
     {
         if (ctx.Connection.RemoteIpAddress is not { } remote || !System.Net.IPAddress.IsLoopback(remote))
         {
@@ -46,7 +46,7 @@ internal static class UpdateEndpoints
         PassSummary summary;
         try
         {
-            summary = await runner.RunAsync(outcome => WriteAsync(outcome), life.ApplicationStopping).ConfigureAwait(false);
+            summary = await runner.RunAsync(outcome => WriteAsync(outcome), dryRun ?? false, life.ApplicationStopping).ConfigureAwait(false);
         }
         finally
         {

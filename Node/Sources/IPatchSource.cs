@@ -8,6 +8,12 @@ internal interface IPatchSource
 
     /// <summary>Reads the list. Throws <see cref="PatchSourceException"/> with a readable reason when it cannot.</summary>
     Task<IReadOnlyList<PatchSpec>> GetPatchesAsync(string osVersion, CancellationToken ct);
+
+    /// <summary>
+    /// After every patch of this source went through the pass: a last step for the whole batch (apt installs what was
+    /// staged). Returns an error to report, or null. Default: nothing.
+    /// </summary>
+    Task<string?> CompletePassAsync(IReadOnlyList<Updating.PatchOutcome> outcomes, bool dryRun, CancellationToken ct) => Task.FromResult<string?>(null);
 }
 
 /// <summary>A patch list could not be read or was invalid.</summary>

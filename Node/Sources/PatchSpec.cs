@@ -4,4 +4,5 @@ namespace PeerPatch.Node.Sources;
 internal sealed record PatchSpec(string OsVersion, string Name, Uri Url, string Sha256, long Size, ApplySpec Apply);
 
 /// <summary>How to apply a patch: a command, its arguments ("{file}" is replaced by the verified file's path) and a time limit.</summary>
-internal sealed record ApplySpec(string Command, IReadOnlyList<string> Args, TimeSpan? Timeout);
+/// <param name="Stages">True when the command only stages the file (e.g. hands a .deb to apt's cache): it runs in a dry run too.</param>
+internal sealed record ApplySpec(string Command, IReadOnlyList<string> Args, TimeSpan? Timeout, bool Stages = false);

@@ -1,6 +1,6 @@
 namespace PeerPatch.Node.Sources;
 
-/// <summary>A configured source: "manifest:URL" (URL may contain {os}). "apt" arrives with the apt issue.</summary>
+/// <summary>A configured source: "manifest:URL" (URL may contain {os}), or "apt" (this OS's pending upgrades).</summary>
 internal sealed record SourceSpec(string Kind, string Target)
 {
     public static bool TryParse(string text, out SourceSpec spec, out string error)
@@ -21,7 +21,13 @@ internal sealed record SourceSpec(string Kind, string Target)
             return true;
         }
 
-        error = $"'{text}': unknown source (expected manifest:URL)";
+        if (text == "apt")
+        {
+            spec = new SourceSpec("apt", string.Empty);
+            return true;
+        }
+
+        error = $"'{text}': unknown source (expected manifest:URL or apt)";
         return false;
     }
 }

@@ -10,7 +10,9 @@ internal sealed record PassSummary(
     [property: JsonPropertyName("alreadyApplied")] int AlreadyApplied,
     [property: JsonPropertyName("lanBytes")] long LanBytes,
     [property: JsonPropertyName("internetBytes")] long InternetBytes,
-    [property: JsonPropertyName("sourceErrors")] IReadOnlyList<string> SourceErrors);
+    [property: JsonPropertyName("sourceErrors")] IReadOnlyList<string> SourceErrors,
+    [property: JsonPropertyName("dryRun")] bool DryRun = false,
+    [property: JsonPropertyName("ready")] int Ready = 0);
 
 /// <summary>The last line of `update --json`.</summary>
 internal sealed record SummaryLine([property: JsonPropertyName("summary")] PassSummary Summary);

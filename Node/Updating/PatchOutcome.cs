@@ -10,7 +10,8 @@ internal sealed record PatchOutcome(
     [property: JsonPropertyName("bytes")] long Bytes,
     [property: JsonPropertyName("from")] string? From,
     [property: JsonPropertyName("applied")] bool Applied,
-    [property: JsonPropertyName("error")] string? Error);
+    [property: JsonPropertyName("error")] string? Error,
+    [property: JsonPropertyName("dryRun")] bool DryRun = false);
 
 /// <summary>Where a patch's bytes came from.</summary>
 internal static class Origin

@@ -9,6 +9,9 @@ internal sealed partial class PatchPipeline
         [LoggerMessage(EventId = 410, Level = LogLevel.Information, Message = "applied {Patch} ({Bytes} bytes from {From})")]
         public static partial void Applied(ILogger logger, string patch, string from, long bytes);
 
+        [LoggerMessage(EventId = 421, Level = LogLevel.Information, Message = "dry run: {Patch} obtained from {From} and verified; not applied")]
+        public static partial void DryRun(ILogger logger, string patch, string from);
+
         [LoggerMessage(EventId = 411, Level = LogLevel.Error, Message = "{Patch} failed: {Error}")]
         public static partial void Failed(ILogger logger, string patch, string? error);
 

@@ -32,12 +32,13 @@ internal sealed partial class PatchPipeline(
 {
     private static readonly TimeSpan ElectionWait = TimeSpan.FromSeconds(3);
 
-    public async Task<PatchOutcome> RunAsync(PatchSpec patch, CancellationToken ct)
+    /// <param name="dryRun">Obtain and verify, run a staging step (<see cref="ApplySpec.Stages"/>), apply nothing else.</param>
+    public async Task<PatchOutcome> RunAsync(PatchSpec patch, bool dryRun, CancellationToken ct)
     {
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["Patch"] = patch.Name, ["PatchHash"] = patch.Sha256 });
         try
         {
-            return await RunScopedAsync(patch, ct).ConfigureAwait(false);
+            return await RunScopedAsync(patch, dryRun, ct).ConfigureAwait(false);
         }
         finally
         {
@@ -45,7 +46,7 @@ internal sealed partial class PatchPipeline(
         }
     }
 
-    private async Task<PatchOutcome> RunScopedAsync(PatchSpec patch, CancellationToken ct)
+    private async Task<PatchOutcome> RunScopedAsync(PatchSpec patch, bool dryRun, CancellationToken ct)
     {
         var obtained = await ObtainAsync(patch, ct).ConfigureAwait(false);
         if (!obtained.Result.Ok)
@@ -64,12 +65,24 @@ internal sealed partial class PatchPipeline(
             return Outcome(patch, obtained, applied: false, error);
         }
 
+        if (dryRun && !patch.Apply.Stages)
+        {
+            Log.DryRun(logger, patch.Name, obtained.From);
+            return Outcome(patch, obtained, applied: false, null) with { DryRun = true };
+        }
+
         activity.Set(patch.Name, "applying", patch.Size);
         var (ok, applyError) = await applier.ApplyAsync(patch, store.PathFor(patch.Sha256), ct).ConfigureAwait(false);
         if (!ok)
         {
             Log.Failed(logger, patch.Name, applyError);
             return Outcome(patch, obtained, applied: false, applyError);
+        }
+
+        if (dryRun)
+        {
+            Log.DryRun(logger, patch.Name, obtained.From);
+            return Outcome(patch, obtained, applied: false, null) with { DryRun = true }; // staged only; not recorded as applied
         }
 
         db.MarkApplied(patch.OsVersion, patch.Name, patch.Sha256, time.GetUtcNow());

@@ -22,7 +22,8 @@ internal sealed partial class UpdateRunner(
 
     public bool Running => _gate.CurrentCount == 0;
 
-    public async Task<PassSummary> RunAsync(Func<PatchOutcome, Task>? onOutcome, CancellationToken ct)
+    /// <param name="dryRun">Obtain and verify every patch, stage what stages, apply and install nothing.</param>
+    public async Task<PassSummary> RunAsync(Func<PatchOutcome, Task>? onOutcome, bool dryRun, CancellationToken ct)
     {
         await _gate.WaitAsync(ct).ConfigureAwait(false);
         try
@@ -32,12 +33,12 @@ internal sealed partial class UpdateRunner(
             Log.PassStarted(logger, passId, self.OsVersion);
 
             var errors = new List<string>();
-            var patches = new List<PatchSpec>();
+            var patches = new List<(IPatchSource Source, PatchSpec Patch)>();
             foreach (var source in sources)
             {
                 try
                 {
-                    patches.AddRange(await source.GetPatchesAsync(self.OsVersion, ct).ConfigureAwait(false));
+                    patches.AddRange((await source.GetPatchesAsync(self.OsVersion, ct).ConfigureAwait(false)).Select(p => (source, p)));
                 }
                 catch (PatchSourceException e)
                 {
@@ -46,9 +47,10 @@ internal sealed partial class UpdateRunner(
                 }
             }
 
-            int applied = 0, failed = errors.Count, skipped = 0;
+            int applied = 0, failed = errors.Count, skipped = 0, ready = 0;
             long lanBytes = 0, internetBytes = 0;
-            foreach (var patch in patches)
+            var outcomes = new List<(IPatchSource Source, PatchOutcome Outcome)>();
+            foreach (var (source, patch) in patches)
             {
                 if (db.IsApplied(patch.OsVersion, patch.Name, patch.Sha256))
                 {
@@ -59,7 +61,7 @@ internal sealed partial class UpdateRunner(
                 PatchOutcome outcome;
                 try
                 {
-                    outcome = await pipeline.RunAsync(patch, ct).ConfigureAwait(false);
+                    outcome = await pipeline.RunAsync(patch, dryRun, ct).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
                 {
@@ -68,9 +70,14 @@ internal sealed partial class UpdateRunner(
                     outcome = new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, $"internal error: {e.Message}");
                 }
 
+                outcomes.Add((source, outcome));
                 if (outcome.Applied)
                 {
                     applied++;
+                }
+                else if (outcome.DryRun && outcome.Error is null)
+                {
+                    ready++;
                 }
                 else
                 {
@@ -92,7 +99,19 @@ internal sealed partial class UpdateRunner(
                 }
             }
 
-            var summary = new PassSummary(passId, applied, failed, skipped, lanBytes, internetBytes, errors);
+            foreach (var source in sources)
+            {
+                // The source's last step for the batch (apt installs what was staged); a failure fails the pass.
+                var mine = outcomes.Where(o => o.Source == source).Select(o => o.Outcome).ToList();
+                if (await source.CompletePassAsync(mine, dryRun, ct).ConfigureAwait(false) is { } error)
+                {
+                    errors.Add($"{source.Description}: {error}");
+                    failed++;
+                    Log.SourceFailed(logger, source.Description, error);
+                }
+            }
+
+            var summary = new PassSummary(passId, applied, failed, skipped, lanBytes, internetBytes, errors, dryRun, ready);
             Log.PassFinished(logger, passId, applied, failed, skipped, lanBytes, internetBytes);
             events.Add(Protocol.Status.NodeEventKinds.Pass, $"pass {passId}: {applied} applied, {failed} failed, {skipped} already applied; {lanBytes} bytes from the LAN, {internetBytes} from the internet");
             return summary;

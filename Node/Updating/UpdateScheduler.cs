@@ -22,7 +22,7 @@ internal sealed partial class UpdateScheduler(UpdateRunner runner, NodeOptions o
             {
                 try
                 {
-                    await runner.RunAsync(null, stoppingToken).ConfigureAwait(false);
+                    await runner.RunAsync(null, dryRun: false, stoppingToken).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

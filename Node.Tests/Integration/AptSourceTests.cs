@@ -1,0 +1,81 @@
+using System.Security.Cryptography;
+using System.Text.Json;
+using PeerPatch.Node.Tests.Support;
+using Xunit.Abstractions;
+
+namespace PeerPatch.Node.Tests.Integration;
+
+/// <summary>
+/// Issue 4, the apt source: a node whose patch list is its PC's pending apt upgrades (a private apt root whose dpkg
+/// status lists older versions than the test repository) runs full passes in dry-run mode: list, lookup, fetch,
+/// verify against apt's SHA-256, stage into apt's archive cache, install nothing.
+/// </summary>
+[Collection(RealProcesses.Name)]
+[Trait("Category", "Network")]
+public sealed class AptSourceTests(ITestOutputHelper output)
+{
+    private const string Installed = """
+        Package: pp-alpha
+        Status: install ok installed
+        Maintainer: PeerPatch tests <tests@example.invalid>
+        Architecture: all
+        Version: 0.5
+        Description: older alpha
+
+        Package: pp-bravo
+        Status: install ok installed
+        Maintainer: PeerPatch tests <tests@example.invalid>
+        Architecture: all
+        Version: 2.0
+        Description: older bravo
+
+        """;
+
+    [Fact]
+    public async Task AptSourceDryRun_StagesEveryPendingUpgradeVerified_TheSecondPcFromTheLan_AndInstallsNothing()
+    {
+        await using var repo = await DebRepository.CreateAsync([("pp-alpha", "1.0", 400_000), ("pp-bravo", "2.1", 900_000), ("pp-charlie", "0.9", 100_000)]);
+        using var dir = new TempDir();
+        var pc1 = new AptRoot(dir.Sub("apt1"), repo.SourcesLine, proxy: null, status: Installed);
+        var pc2 = new AptRoot(dir.Sub("apt2"), repo.SourcesLine, proxy: null, status: Installed);
+        await using var server = await NodeProcess.StartWithConfigAsync("pc1", dir.Sub("node1"), Config(pc1), "--role", "server", "--source", "apt");
+        await using var client = await NodeProcess.StartWithConfigAsync("pc2", dir.Sub("node2"), Config(pc2), "--server", server.ServerAddress, "--source", "apt");
+        var upgrades = repo.Packages.Where(p => p.Package is "pp-alpha" or "pp-bravo").ToList(); // pp-charlie is not installed
+
+        foreach (var (node, pc, from) in new[] { (server, pc1, "internet"), (client, pc2, "lan") })
+        {
+            var result = await NodeProcess.RunCliAsync("update", "--node", node.Http.ToString(), "--json", "--dry-run");
+            output.WriteLine($"{node.Name}: {string.Join('\n', result.Outcomes)}\n{result.Summary}");
+            Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr + node.Output);
+            Assert.Equal(upgrades.Select(u => Path.GetFileName(u.Filename)).Order(), result.Outcomes.Select(o => o.GetProperty("patch").GetString()!).Order());
+            foreach (var o in result.Outcomes)
+            {
+                Assert.True(o.GetProperty("dryRun").GetBoolean());
+                Assert.False(o.GetProperty("applied").GetBoolean());
+                Assert.Equal(JsonValueKind.Null, o.GetProperty("error").ValueKind);
+                Assert.Equal(from, o.GetProperty("from").GetString());
+            }
+
+            Assert.Equal(2, result.Summary.GetProperty("ready").GetInt32());
+            Assert.Equal(0, result.Summary.GetProperty("failed").GetInt32());
+            foreach (var u in upgrades)
+            {
+                await using var staged = File.OpenRead(Path.Combine(pc.Archives, Path.GetFileName(u.Filename)));
+                Assert.Equal(u.Sha256, Convert.ToHexStringLower(await SHA256.HashDataAsync(staged)));
+            }
+
+            Assert.Equal(Installed, await File.ReadAllTextAsync(Path.Combine(pc.Root, "state", "status"))); // nothing installed
+            Assert.Contains("dry run: 2 verified packages are in apt's archive cache; not installing", node.Output, StringComparison.Ordinal);
+        }
+
+        foreach (var u in upgrades)
+        {
+            Assert.Equal(1, repo.Requests(u.Filename));
+        }
+
+        Assert.Equal(0, repo.Requests(repo.Packages.Single(p => p.Package == "pp-charlie").Filename));
+        output.WriteLine($"apt source: {upgrades.Count} upgrades, upstream served {upgrades.Sum(u => repo.BytesServed(u.Filename))} of {upgrades.Sum(u => u.Size)} unique bytes once; PC 2 got them from the LAN");
+    }
+
+    private static string Config(AptRoot pc) => JsonSerializer.Serialize(new { AptConfigFile = pc.ConfigFile });
+}
