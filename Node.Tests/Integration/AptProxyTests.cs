@@ -66,6 +66,41 @@ public sealed class AptProxyTests(ITestOutputHelper output)
             $"index bytes through the proxies: {repo.BytesServed("dists/stable/main/binary-amd64/Packages.gz") + repo.BytesServed("dists/stable/main/binary-amd64/Packages")}");
     }
 
+    [Fact]
+    public async Task AptEnable_RoutesAptThroughTheNode_AptStillWorksWhenTheNodeIsDown_AndDisableRemovesEverything()
+    {
+        await using var repo = await DebRepository.CreateAsync([("pp-echo", "1.0", 200_000)]);
+        using var dir = new TempDir();
+        await using var node = await NodeProcess.StartAsync("pc", dir.Sub("node"), "--role", "server");
+        var pc = new AptRoot(dir.Sub("apt"), repo.SourcesLine, proxy: null); // no proxy of its own: only the drop-in
+        var confDir = Path.Combine(pc.Root, "etc", "apt.conf.d");
+        var helperDir = dir.Sub("helper");
+
+        var enable = await NodeProcess.RunCliAsync("apt", "enable", "--conf-dir", confDir, "--helper-dir", helperDir, "--node", node.Http.ToString());
+        Assert.True(enable.ExitCode == 0, enable.Stderr);
+        Assert.Contains("Acquire::http::Proxy-Auto-Detect", await File.ReadAllTextAsync(Path.Combine(confDir, "30peerpatch")), StringComparison.Ordinal);
+        Assert.Equal(0, (await NodeProcess.RunCliAsync("apt", "status", "--conf-dir", confDir)).ExitCode);
+
+        await pc.AptGetAsync("update");
+        await pc.AptGetAsync("install", "-y", "--download-only", "pp-echo");
+        var stats = (await node.StatusAsync()).GetProperty("stats");
+        Assert.True(stats.GetProperty("internetBytes").GetInt64() >= repo.UniqueDebBytes, stats.ToString()); // it went through the node
+        Assert.Single((await node.PatchesAsync()).EnumerateArray()); // and the .deb went into the node's database
+
+        // The node stops: apt goes direct (the helper says DIRECT) instead of failing.
+        await node.StopAsync();
+        File.Delete(Path.Combine(pc.Archives, Path.GetFileName(repo.Packages[0].Filename)));
+        await pc.AptGetAsync("update");
+        await pc.AptGetAsync("install", "-y", "--download-only", "pp-echo");
+        Assert.Equal(2, repo.Requests(repo.Packages[0].Filename));
+
+        var disable = await NodeProcess.RunCliAsync("apt", "disable", "--conf-dir", confDir, "--helper-dir", helperDir);
+        Assert.True(disable.ExitCode == 0, disable.Stderr);
+        Assert.Empty(Directory.GetFiles(confDir));
+        Assert.Empty(Directory.GetFiles(helperDir));
+        Assert.Equal(1, (await NodeProcess.RunCliAsync("apt", "status", "--conf-dir", confDir)).ExitCode);
+    }
+
     private static async Task<string> HashFileAsync(string path)
     {
         await using var f = File.OpenRead(path);

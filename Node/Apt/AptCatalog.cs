@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.IO.Compression;
+using System.IO.Pipelines;
 using Microsoft.Extensions.Logging;
 
 namespace PeerPatch.Node.Apt;
@@ -29,9 +30,13 @@ internal sealed partial class AptCatalog(ILogger<AptCatalog> logger)
         return false;
     }
 
-    /// <summary>True for the Packages indexes this catalog can read (plain and gzip; xz is passed through unread).</summary>
+    /// <summary>
+    /// True for what may be a Packages index this catalog can read: Packages, Packages.gz, or a by-hash file under a
+    /// binary-ARCH directory (its format is sniffed; xz and others are passed through unread).
+    /// </summary>
     public static bool IsReadableIndex(Uri url) =>
-        Path.GetFileName(url.AbsolutePath) is "Packages" or "Packages.gz";
+        Path.GetFileName(url.AbsolutePath) is "Packages" or "Packages.gz"
+        || (url.AbsolutePath.Contains("/by-hash/", StringComparison.Ordinal) && url.AbsolutePath.Contains("/binary-", StringComparison.Ordinal));
 
     /// <summary>
     /// The archive root of an index URL: what the stanzas' Filename fields are relative to. For the usual layout
@@ -46,14 +51,25 @@ internal sealed partial class AptCatalog(ILogger<AptCatalog> logger)
     }
 
     /// <summary>Reads an index body (as it streams to apt) and remembers every package in it.</summary>
-    public async Task LearnAsync(Uri indexUrl, Stream body, CancellationToken ct)
+    public async Task LearnAsync(Uri indexUrl, PipeReader body, CancellationToken ct)
     {
         var root = ArchiveRoot(indexUrl);
-        var gz = indexUrl.AbsolutePath.EndsWith(".gz", StringComparison.Ordinal);
         var learned = 0;
         try
         {
-            await using var text = gz ? new GZipStream(body, CompressionMode.Decompress) : body;
+            // Sniff without consuming: gzip (1f 8b), plain text (a stanza starts with a field name), or unreadable.
+            var peek = await body.ReadAtLeastAsync(2, ct).ConfigureAwait(false);
+            var head = System.Buffers.BuffersExtensions.ToArray(peek.Buffer.Slice(0, Math.Min(2, peek.Buffer.Length)));
+            body.AdvanceTo(peek.Buffer.Start);
+            var gz = head is [0x1f, 0x8b];
+            if (!gz && !(head.Length > 0 && char.IsAsciiLetter((char)head[0])))
+            {
+                await body.CompleteAsync().ConfigureAwait(false);
+                return; // xz, lz4, empty: apt gets it unchanged, we learn nothing from it
+            }
+
+            var stream = body.AsStream();
+            await using var text = gz ? new GZipStream(stream, CompressionMode.Decompress) : stream;
             using var reader = new StreamReader(text);
             await Task.Run(
                 () =>

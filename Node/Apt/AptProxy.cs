@@ -165,7 +165,7 @@ internal sealed partial class AptProxy(
     private async Task CopyAsync(Stream from, Stream to, Uri? index, CancellationToken ct)
     {
         var pipe = index is null ? null : new Pipe(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19));
-        var learning = pipe is null ? Task.CompletedTask : catalog.LearnAsync(index!, pipe.Reader.AsStream(), CancellationToken.None);
+        var learning = pipe is null ? Task.CompletedTask : catalog.LearnAsync(index!, pipe.Reader, CancellationToken.None);
         var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
         {

@@ -14,6 +14,7 @@ internal static class CliApp
             RunCommand.Create(),
             UpdateCommand.Create(),
             StatusCommand.Create(),
+            AptCommand.Create(),
         };
         return root.Parse(args).InvokeAsync();
     }
