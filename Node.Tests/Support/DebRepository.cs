@@ -38,7 +38,7 @@ internal sealed class DebRepository : IAsyncDisposable
 
     public long UniqueDebBytes => Packages.Sum(p => p.Size);
 
-    public static async Task<DebRepository> CreateAsync(IEnumerable<(string Package, string Version, int PayloadBytes)> packages)
+    public static async Task<DebRepository> CreateAsync(IEnumerable<(string Package, string Version, int PayloadBytes)> packages, IPAddress? bind = null, int port = 0)
     {
         var repo = new DebRepository();
         foreach (var (package, version, payload) in packages)
@@ -47,7 +47,7 @@ internal sealed class DebRepository : IAsyncDisposable
         }
 
         await repo.IndexAsync();
-        await repo.StartAsync();
+        await repo.StartAsync(bind ?? IPAddress.Loopback, port);
         return repo;
     }
 
@@ -108,11 +108,11 @@ internal sealed class DebRepository : IAsyncDisposable
         await File.WriteAllTextAsync(Path.Combine(Root, "dists", Suite, "Release"), release.ToString());
     }
 
-    private async Task StartAsync()
+    private async Task StartAsync(IPAddress bind, int port)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        builder.WebHost.ConfigureKestrel(k => k.Listen(bind, port));
         _app = builder.Build();
         _app.Use(async (ctx, next) =>
         {

@@ -26,6 +26,7 @@ namespace PeerPatch.Node.Apt;
 internal sealed partial class AptProxy(
     AptCatalog catalog,
     PatchPipeline pipeline,
+    Redirect.RedirectCache cache,
     BlobStore store,
     NodeIdentity self,
     NodeStats stats,
@@ -54,7 +55,18 @@ internal sealed partial class AptProxy(
         return false;
     }
 
-    public async Task HandleAsync(HttpContext ctx, Uri target)
+    /// <summary>The origin URL of a request that came to a redirected domain: http://HOST/path?query.</summary>
+    public static Uri? TransparentTarget(HttpContext ctx)
+    {
+        var raw = ctx.Features.Get<IHttpRequestFeature>()?.RawTarget;
+        return raw is not null && raw.StartsWith('/') && Uri.TryCreate($"http://{ctx.Request.Host.Host}{raw}", UriKind.Absolute, out var uri) ? uri : null;
+    }
+
+    /// <param name="transparent">
+    /// True when the hosts file sent the request here (redirect mode): files that are not LAN patches go through the
+    /// revalidating <see cref="Redirect.RedirectCache"/> instead of passing through.
+    /// </param>
+    public async Task HandleAsync(HttpContext ctx, Uri target, bool transparent)
     {
         if (!HttpMethods.IsGet(ctx.Request.Method) && !HttpMethods.IsHead(ctx.Request.Method))
         {
@@ -69,6 +81,13 @@ internal sealed partial class AptProxy(
             {
                 return;
             }
+        }
+
+        if (transparent && HttpMethods.IsGet(ctx.Request.Method) && !AptCatalog.IsReadableIndex(target)
+            && !ctx.Request.Headers.ContainsKey("Range") && !ctx.Request.Headers.ContainsKey("If-None-Match") && !ctx.Request.Headers.ContainsKey("If-Modified-Since"))
+        {
+            await cache.ServeAsync(ctx, target).ConfigureAwait(false);
+            return;
         }
 
         await PassThroughAsync(ctx, target).ConfigureAwait(false);

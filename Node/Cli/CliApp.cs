@@ -15,6 +15,7 @@ internal static class CliApp
             UpdateCommand.Create(),
             StatusCommand.Create(),
             AptCommand.Create(),
+            RedirectCommand.Create(),
         };
         return root.Parse(args).InvokeAsync();
     }

@@ -106,8 +106,14 @@ internal static class NodeHost
         services.AddSingleton<ILanRequestHandler>(sp => sp.GetRequiredService<PatchServer>());
         services.AddHostedService<BlobScrubber>();
 
-        services.AddKeyedSingleton(HttpClients.Internet, (_, _) => new HttpClient(new SocketsHttpHandler
+        services.AddSingleton<Redirect.RedirectTable>();
+        services.AddHostedService(sp => sp.GetRequiredService<Redirect.RedirectTable>());
+        services.AddHostedService<Redirect.RedirectListener>();
+        services.AddSingleton<Redirect.UpstreamResolver>();
+        services.AddSingleton<Redirect.RedirectCache>();
+        services.AddKeyedSingleton(HttpClients.Internet, (sp, _) => new HttpClient(new SocketsHttpHandler
         {
+            ConnectCallback = sp.GetRequiredService<Redirect.UpstreamResolver>().ConnectAsync,
             ConnectTimeout = TimeSpan.FromSeconds(15),
             AutomaticDecompression = DecompressionMethods.None,
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
@@ -147,9 +153,22 @@ internal static class NodeHost
         services.ConfigureHttpJsonOptions(o => o.SerializerOptions.WriteIndented = false);
 
         var app = builder.Build();
-        app.Use((ctx, next) => Apt.AptProxy.IsProxyRequest(ctx, out var target)
-            ? ctx.RequestServices.GetRequiredService<Apt.AptProxy>().HandleAsync(ctx, target)
-            : next(ctx));
+        var redirects = app.Services.GetRequiredService<Redirect.RedirectTable>();
+        app.Use((ctx, next) =>
+        {
+            if (Apt.AptProxy.IsProxyRequest(ctx, out var target))
+            {
+                return ctx.RequestServices.GetRequiredService<Apt.AptProxy>().HandleAsync(ctx, target, transparent: false);
+            }
+
+            // A request for a redirected domain (the hosts file sent it here): the transparent cache.
+            if (redirects.Any && redirects.IsRedirected(ctx.Request.Host.Host) && Apt.AptProxy.TransparentTarget(ctx) is { } url)
+            {
+                return ctx.RequestServices.GetRequiredService<Apt.AptProxy>().HandleAsync(ctx, url, transparent: true);
+            }
+
+            return next(ctx);
+        });
         app.UseRouting();
         MetricsEndpoint.UseRequestMetrics(app);
         DashboardEndpoints.Map(app);

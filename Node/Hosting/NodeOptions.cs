@@ -29,6 +29,21 @@ public sealed class NodeOptions
     /// <summary>Advertise and discover nodes over mDNS (and elect the server when the role is auto). Default true.</summary>
     public bool Discovery { get; set; } = true;
 
+    /// <summary>The hosts file whose PeerPatch block names the redirected domains. Default /etc/hosts (Windows: drivers\etc\hosts).</summary>
+    public string HostsFile { get; set; } = Redirect.HostsFile.DefaultPath;
+
+    /// <summary>
+    /// The port this node answers redirected domains on (plain HTTP), while the hosts file has a PeerPatch block;
+    /// 0 = never. Default 80.
+    /// </summary>
+    public int RedirectPort { get; set; } = 80;
+
+    /// <summary>
+    /// The DNS server (HOST or HOST:PORT) that resolves redirected domains to their real addresses; null = the system's
+    /// resolvers (from resolv.conf, not the hosts file). Default null.
+    /// </summary>
+    public string? RedirectDns { get; set; }
+
     /// <summary>For the apt source: the APT_CONFIG file apt-get runs with (another configuration root); null = the system's. Default null.</summary>
     public string? AptConfigFile { get; set; }
 

@@ -1,0 +1,66 @@
+using FsCheck;
+using FsCheck.Fluent;
+using PeerPatch.Node.Redirect;
+
+namespace PeerPatch.Node.Tests.Redirect;
+
+public sealed class HostsFileTests
+{
+    // Hosts-file-like text: lines of letters, digits, spaces, tabs and '#', joined by \n or \r\n, with or without a final newline.
+    private static readonly Gen<string> Content =
+        from lines in Gen.ListOf(Gen.Elements("127.0.0.1 localhost", "::1 ip6-localhost", "# comment", "", "\t10.0.0.5  files.lan files", "   ", "192.168.1.2 printer # office"))
+        from crlf in Gen.Elements(false, true)
+        from final in Gen.Elements(false, true)
+        let eol = crlf ? "\r\n" : "\n"
+        select string.Join(eol, lines) + (final && lines.Count > 0 ? eol : string.Empty);
+
+    private static readonly Gen<IReadOnlyList<(string, string)>> Entries =
+        from n in Gen.Choose(1, 4)
+        from domains in Gen.ListOf(Gen.Elements("deb.debian.org", "security.debian.org", "updates.example.com", "archive.ubuntu.com"), n)
+        select (IReadOnlyList<(string, string)>)domains.Distinct().Select(d => ("127.0.0.1", d)).ToList();
+
+    [Fact]
+    public void AddingThenRemovingTheBlock_GivesBackTheOriginalBytes()
+    {
+        Prop.ForAll(Content.ToArbitrary(), Entries.ToArbitrary(), Entries.ToArbitrary(), (content, first, second) =>
+        {
+            var enabled = HostsFile.WithEntries(content, first);
+            Assert.Equal(first, HostsFile.Entries(enabled));
+            Assert.StartsWith(content, enabled, StringComparison.Ordinal); // the original lines are untouched, the block follows
+            var changed = HostsFile.WithEntries(enabled, second); // enabling again replaces the block (idempotent edit)
+            Assert.Equal(second, HostsFile.Entries(changed));
+            Assert.Equal(HostsFile.WithEntries(content, second), changed);
+            Assert.Equal(content, HostsFile.Without(changed));
+            Assert.Equal(content, HostsFile.WithEntries(changed, []));
+            return true;
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(500));
+    }
+
+    [Fact]
+    public void BlockUsesTheFilesLineEnding_AndMarksANewlineItHadToAdd()
+    {
+        var crlf = HostsFile.WithEntries("127.0.0.1 localhost\r\n", [("127.0.0.1", "deb.debian.org")]);
+        Assert.Equal("127.0.0.1 localhost\r\n# BEGIN peerpatch redirect\r\n127.0.0.1 deb.debian.org\r\n# END peerpatch redirect\r\n", crlf);
+
+        var noFinalNewline = HostsFile.WithEntries("127.0.0.1 localhost", [("10.0.0.9", "deb.debian.org")]);
+        Assert.Equal("127.0.0.1 localhost\n# BEGIN peerpatch redirect (newline added)\n10.0.0.9 deb.debian.org\n# END peerpatch redirect\n", noFinalNewline);
+        Assert.Equal("127.0.0.1 localhost", HostsFile.Without(noFinalNewline));
+    }
+
+    [Fact]
+    public void ADamagedBlock_IsLeftAlone()
+    {
+        var damaged = "127.0.0.1 localhost\n# BEGIN peerpatch redirect\n127.0.0.1 deb.debian.org\n";
+        Assert.Empty(HostsFile.Entries(damaged));
+        Assert.Equal(damaged, HostsFile.Without(damaged));
+    }
+
+    [Theory]
+    [InlineData("deb.debian.org", true)]
+    [InlineData("localhost", false)]
+    [InlineData("10.0.0.1", false)]
+    [InlineData("a b.com", false)]
+    [InlineData("evil.com\n1.2.3.4 bank.com", false)]
+    [InlineData("x.com#", false)]
+    public void OnlyPlainDomainNamesAreAccepted(string domain, bool ok) => Assert.Equal(ok, HostsFile.IsDomain(domain));
+}

@@ -1,0 +1,223 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using PeerPatch.Node.Hosting;
+
+namespace PeerPatch.Node.Redirect;
+
+/// <summary>
+/// The transparent cache for redirected domains' files that are not LAN patches: each URL's last 200 response (body
+/// and validators) under &lt;data&gt;/redirect-cache, always revalidated with the origin (If-None-Match /
+/// If-Modified-Since), so nothing is served staler than the origin allows; served as is on a 304, and also when the
+/// origin cannot be reached (stale-if-error, with a Warning header) so that updates keep working. Responses without
+/// a validator, or marked no-store/private, are passed through uncached. Bodies are streamed to the client and to
+/// a temp file at once (renamed into place when complete); the oldest entries go beyond <see cref="CapBytes"/>.
+/// </summary>
+internal sealed partial class RedirectCache(
+    NodeOptions options,
+    NodeStats stats,
+    [FromKeyedServices(HttpClients.Internet)] HttpClient internet,
+    ILogger<RedirectCache> logger)
+{
+    public const long CapBytes = 2L << 30;
+    private static readonly string[] Passed = ["Accept", "Accept-Encoding", "User-Agent", "Cache-Control", "Pragma"];
+    private readonly string _dir = Path.Combine(options.DataDir, "redirect-cache");
+
+    public async Task ServeAsync(HttpContext ctx, Uri target)
+    {
+        Directory.CreateDirectory(_dir);
+        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(target.AbsoluteUri)));
+        var body = Path.Combine(_dir, key);
+        var meta = await ReadMetaAsync(body + ".json").ConfigureAwait(false);
+        if (meta is not null && !File.Exists(body))
+        {
+            meta = null;
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, target);
+        foreach (var name in Passed)
+        {
+            if (ctx.Request.Headers.TryGetValue(name, out var v))
+            {
+                request.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)v);
+            }
+        }
+
+        if (meta?.ETag is { } etag)
+        {
+            request.Headers.TryAddWithoutValidation("If-None-Match", etag);
+        }
+
+        if (meta?.LastModified is { } lastModified)
+        {
+            request.Headers.TryAddWithoutValidation("If-Modified-Since", lastModified);
+        }
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await internet.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ctx.RequestAborted).ConfigureAwait(false);
+        }
+        catch (HttpRequestException e) when (meta is not null)
+        {
+            Log.Stale(logger, target, e.Message);
+            ctx.Response.Headers["Warning"] = "111 PeerPatch \"Revalidation Failed\"";
+            await SendCachedAsync(ctx, body, meta).ConfigureAwait(false);
+            return;
+        }
+        catch (HttpRequestException e)
+        {
+            Log.Unreachable(logger, target, e.Message);
+            ctx.Response.StatusCode = StatusCodes.Status502BadGateway;
+            await ctx.Response.WriteAsync($"PeerPatch: {target.Host} unreachable: {e.Message}\n").ConfigureAwait(false);
+            return;
+        }
+
+        using (response)
+        {
+            if (response.StatusCode == System.Net.HttpStatusCode.NotModified && meta is not null)
+            {
+                Log.Revalidated(logger, target);
+                await SendCachedAsync(ctx, body, meta).ConfigureAwait(false);
+                return;
+            }
+
+            ctx.Response.StatusCode = (int)response.StatusCode;
+            foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
+            {
+                if (name is not ("Connection" or "Keep-Alive" or "Transfer-Encoding"))
+                {
+                    ctx.Response.Headers[name] = values.ToArray();
+                }
+            }
+
+            var cc = response.Headers.CacheControl;
+            var store = response.StatusCode == System.Net.HttpStatusCode.OK && cc is not { NoStore: true } && cc is not { Private: true }
+                && (response.Headers.ETag is not null || response.Content.Headers.LastModified is not null)
+                && response.Content.Headers.ContentLength is { } length && length <= options.MaxPatchBytes;
+            await using var upstream = await response.Content.ReadAsStreamAsync(ctx.RequestAborted).ConfigureAwait(false);
+            if (!store)
+            {
+                await CopyAsync(upstream, ctx.Response.Body, null, ctx.RequestAborted).ConfigureAwait(false);
+                return;
+            }
+
+            var temp = body + ".tmp-" + Guid.NewGuid().ToString("n");
+            try
+            {
+                await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
+                {
+                    await CopyAsync(upstream, ctx.Response.Body, file, ctx.RequestAborted).ConfigureAwait(false);
+                    if (file.Length != response.Content.Headers.ContentLength)
+                    {
+                        return; // cut short: not cached
+                    }
+
+                    await file.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
+                    file.Flush(flushToDisk: true);
+                }
+
+                File.Move(temp, body, overwrite: true);
+                var entry = new Meta(response.Headers.ETag?.ToString(), response.Content.Headers.LastModified?.ToString("R"), response.Content.Headers.ContentType?.ToString());
+                await File.WriteAllTextAsync(body + ".json", JsonSerializer.Serialize(entry)).ConfigureAwait(false);
+                Log.Cached(logger, target, response.Content.Headers.ContentLength ?? 0);
+                Trim();
+            }
+            finally
+            {
+                File.Delete(temp);
+            }
+        }
+    }
+
+    private async Task CopyAsync(Stream from, Stream to, Stream? copy, CancellationToken ct)
+    {
+        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
+        try
+        {
+            int n;
+            while ((n = await from.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+            {
+                stats.AddInternetBytes(n);
+                await to.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                if (copy is not null)
+                {
+                    await copy.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
+        }
+    }
+
+    private static async Task SendCachedAsync(HttpContext ctx, string body, Meta meta)
+    {
+        ctx.Response.StatusCode = StatusCodes.Status200OK;
+        ctx.Response.Headers["X-PeerPatch-Cache"] = "hit";
+        if (meta.ETag is { } etag)
+        {
+            ctx.Response.Headers.ETag = etag;
+        }
+
+        if (meta.LastModified is { } lm)
+        {
+            ctx.Response.Headers.LastModified = lm;
+        }
+
+        ctx.Response.ContentType = meta.ContentType ?? "application/octet-stream";
+        ctx.Response.ContentLength = new FileInfo(body).Length;
+        await ctx.Response.SendFileAsync(body, ctx.RequestAborted).ConfigureAwait(false);
+    }
+
+    private static async Task<Meta?> ReadMetaAsync(string path)
+    {
+        try
+        {
+            return File.Exists(path) ? JsonSerializer.Deserialize<Meta>(await File.ReadAllTextAsync(path).ConfigureAwait(false)) : null;
+        }
+        catch (Exception e) when (e is JsonException or IOException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>Deletes the least recently written entries while the cache is over its cap.</summary>
+    private void Trim()
+    {
+        var files = new DirectoryInfo(_dir).GetFiles().Where(f => f.Extension.Length == 0).OrderBy(f => f.LastWriteTimeUtc).ToList();
+        var total = files.Sum(f => f.Length);
+        foreach (var f in files)
+        {
+            if (total <= CapBytes)
+            {
+                break;
+            }
+
+            total -= f.Length;
+            f.Delete();
+            File.Delete(f.FullName + ".json");
+        }
+    }
+
+    private sealed record Meta(string? ETag, string? LastModified, string? ContentType);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 830, Level = LogLevel.Information, Message = "redirect cache: {Url} stored ({Bytes} bytes)")]
+        public static partial void Cached(ILogger logger, Uri url, long bytes);
+
+        [LoggerMessage(EventId = 831, Level = LogLevel.Information, Message = "redirect cache: {Url} not modified: served from the cache")]
+        public static partial void Revalidated(ILogger logger, Uri url);
+
+        [LoggerMessage(EventId = 832, Level = LogLevel.Warning, Message = "redirect cache: {Url} could not be revalidated ({Error}): served from the cache")]
+        public static partial void Stale(ILogger logger, Uri url, string error);
+
+        [LoggerMessage(EventId = 833, Level = LogLevel.Warning, Message = "redirect: {Url} unreachable: {Error}")]
+        public static partial void Unreachable(ILogger logger, Uri url, string error);
+    }
+}

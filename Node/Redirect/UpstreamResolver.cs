@@ -1,0 +1,64 @@
+using System.Net;
+using System.Net.Sockets;
+using DnsClient;
+using PeerPatch.Node.Hosting;
+
+namespace PeerPatch.Node.Redirect;
+
+/// <summary>
+/// The internet HttpClient's ConnectCallback: a domain the hosts file redirects to PeerPatch is resolved to its real
+/// address through DNS (DnsClient), never through the hosts file, or the transparent cache would fetch from itself;
+/// every other host is resolved as usual.
+/// </summary>
+internal sealed class UpstreamResolver
+{
+    private readonly LookupClient _dns;
+    private readonly RedirectTable _table;
+
+    public UpstreamResolver(NodeOptions options, RedirectTable table)
+    {
+        _table = table;
+        _dns = options.RedirectDns is { } server
+            ? new LookupClient(new LookupClientOptions(ParseServer(server)) { UseCache = true, Timeout = TimeSpan.FromSeconds(3), Retries = 1 })
+            : new LookupClient(new LookupClientOptions { UseCache = true, Timeout = TimeSpan.FromSeconds(3), Retries = 1 });
+    }
+
+    public async ValueTask<Stream> ConnectAsync(SocketsHttpConnectionContext context, CancellationToken ct)
+    {
+        var host = context.DnsEndPoint.Host;
+        IPAddress[] addresses;
+        if (IPAddress.TryParse(host, out var literal))
+        {
+            addresses = [literal];
+        }
+        else if (!_table.IsRedirected(host))
+        {
+            addresses = await Dns.GetHostAddressesAsync(host, ct).ConfigureAwait(false);
+        }
+        else
+        {
+            var answer = await _dns.QueryAsync(host, QueryType.A, cancellationToken: ct).ConfigureAwait(false);
+            addresses = [.. answer.Answers.ARecords().Select(a => a.Address)];
+            if (addresses.Length == 0)
+            {
+                throw new HttpRequestException($"DNS has no address for {host}");
+            }
+        }
+
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(addresses, context.DnsEndPoint.Port, ct).ConfigureAwait(false);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private static IPEndPoint ParseServer(string server) =>
+        IPEndPoint.TryParse(server, out var ep) ? (ep.Port == 0 ? new IPEndPoint(ep.Address, 53) : ep)
+        : throw new FormatException($"RedirectDns '{server}' is not HOST[:PORT]");
+}
