@@ -101,6 +101,38 @@ public sealed class AptProxyTests(ITestOutputHelper output)
         Assert.Equal(1, (await NodeProcess.RunCliAsync("apt", "status", "--conf-dir", confDir)).ExitCode);
     }
 
+    [Fact]
+    public async Task Connect_TunnelsToAnAllowedPortUntouched_AndRefusesOthers()
+    {
+        await using var repo = await DebRepository.CreateAsync([("pp-foxtrot", "1.0", 1_000)]);
+        using var dir = new TempDir();
+        var config = System.Text.Json.JsonSerializer.Serialize(new { ConnectPorts = new[] { repo.BaseUri.Port } });
+        await using var node = await NodeProcess.StartWithConfigAsync("pc", dir.Sub("node"), config, "--role", "server");
+
+        // Through the tunnel the client speaks to the origin directly (here plain HTTP, as TLS bytes would be).
+        var reply = await TunnelAsync(node, $"127.0.0.1:{repo.BaseUri.Port}", "GET /dists/stable/Release HTTP/1.1\r\nHost: origin\r\nConnection: close\r\n\r\n");
+        Assert.StartsWith("HTTP/1.1 200 Connection Established\r\n\r\nHTTP/1.1 200 OK", reply, StringComparison.Ordinal);
+        Assert.Contains("Suite: stable", reply, StringComparison.Ordinal);
+        Assert.Equal(1, repo.Requests("dists/stable/Release"));
+
+        var refused = await TunnelAsync(node, "127.0.0.1:22", "");
+        Assert.StartsWith("HTTP/1.1 403 Forbidden", refused, StringComparison.Ordinal);
+
+        // The same port still serves ordinary requests.
+        Assert.Equal("server", (await node.StatusAsync()).GetProperty("role").GetString());
+    }
+
+    private static async Task<string> TunnelAsync(NodeProcess node, string target, string payload)
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(node.Host, node.HttpPort);
+        var stream = client.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n\r\n{payload}"));
+        using var reader = new StreamReader(stream);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        return await reader.ReadToEndAsync(timeout.Token);
+    }
+
     private static async Task<string> HashFileAsync(string path)
     {
         await using var f = File.OpenRead(path);

@@ -44,6 +44,9 @@ public sealed class NodeOptions
     /// </summary>
     public string? RedirectDns { get; set; }
 
+    /// <summary>Ports the apt proxy opens CONNECT tunnels to (HTTPS repositories pass through untouched). Default [443].</summary>
+    public List<int> ConnectPorts { get; set; } = [443];
+
     /// <summary>For the apt source: the APT_CONFIG file apt-get runs with (another configuration root); null = the system's. Default null.</summary>
     public string? AptConfigFile { get; set; }
 

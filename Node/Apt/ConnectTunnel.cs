@@ -1,0 +1,161 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Text;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.Logging;
+using PeerPatch.Node.Hosting;
+
+namespace PeerPatch.Node.Apt;
+
+/// <summary>
+/// HTTPS through the apt proxy: "CONNECT host:443 HTTP/1.1" opens a TCP tunnel and bytes pass untouched (PeerPatch
+/// neither sees nor caches them). Kestrel hands CONNECT requests to the app without a way to take the raw
+/// connection, so this is Kestrel connection middleware: it peeks at the first line without consuming it, and any
+/// other request goes on to HTTP as usual. Only ports in <see cref="NodeOptions.ConnectPorts"/> (default 443) are
+/// tunnelled, so the node is not an open relay to arbitrary services.
+/// </summary>
+internal sealed partial class ConnectTunnel(NodeOptions options, NodeStats stats, ILogger<ConnectTunnel> logger)
+{
+    private const int MaxHead = 8 * 1024;
+    private static readonly byte[] Connect = "CONNECT "u8.ToArray();
+
+    public async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
+    {
+        var input = connection.Transport.Input;
+        while (true)
+        {
+            var read = await input.ReadAsync(connection.ConnectionClosed).ConfigureAwait(false);
+            var buffer = read.Buffer;
+            var isConnect = StartsWith(buffer, Connect, out var decided);
+            if (decided && !isConnect)
+            {
+                input.AdvanceTo(buffer.Start); // nothing consumed: Kestrel parses it
+                await next(connection).ConfigureAwait(false);
+                return;
+            }
+
+            if (decided && FindHeadEnd(buffer) is { } end)
+            {
+                var head = Encoding.ASCII.GetString(buffer.Slice(0, end));
+                input.AdvanceTo(buffer.GetPosition(end));
+                await TunnelAsync(connection, head).ConfigureAwait(false);
+                return;
+            }
+
+            if (read.IsCompleted || buffer.Length > MaxHead)
+            {
+                input.AdvanceTo(buffer.Start, buffer.End);
+                await next(connection).ConfigureAwait(false); // let Kestrel answer the malformed or oversized head
+                return;
+            }
+
+            input.AdvanceTo(buffer.Start, buffer.End); // examined all, need more
+        }
+    }
+
+    private async Task TunnelAsync(ConnectionContext connection, string head)
+    {
+        var output = connection.Transport.Output;
+        var target = head.Split(' ', 3)[1];
+        var colon = target.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(target.AsSpan(colon + 1), out var port) || !options.ConnectPorts.Contains(port))
+        {
+            Log.Refused(logger, target);
+            await output.WriteAsync("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray()).ConfigureAwait(false);
+            return;
+        }
+
+        var host = target[..colon].Trim('[', ']');
+        using var upstream = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
+            timeout.CancelAfter(TimeSpan.FromSeconds(15));
+            await upstream.ConnectAsync(host, port, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            Log.Unreachable(logger, target, e.Message);
+            await output.WriteAsync("HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray()).ConfigureAwait(false);
+            return;
+        }
+
+        await output.WriteAsync("HTTP/1.1 200 Connection Established\r\n\r\n"u8.ToArray()).ConfigureAwait(false);
+        Log.Tunnel(logger, target);
+        await using var stream = new NetworkStream(upstream, ownsSocket: false);
+        using var clientSide = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
+        var up = CopyAsync(connection.Transport.Input.AsStream(), stream, upstream, countAsInternet: false, clientSide.Token);
+        var down = CopyAsync(stream, connection.Transport.Output.AsStream(), null, countAsInternet: true, connection.ConnectionClosed);
+        if (await Task.WhenAny(up, down).ConfigureAwait(false) == down)
+        {
+            // The origin closed: close the client's side too (it sees the end), and stop reading from it.
+            await connection.Transport.Output.CompleteAsync().ConfigureAwait(false);
+            await clientSide.CancelAsync().ConfigureAwait(false);
+        }
+
+        await Task.WhenAll(up, down).WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    /// <param name="toSocket">The upstream socket when copying towards it (its send side is shut when the client is done).</param>
+    private async Task CopyAsync(Stream from, Stream to, Socket? toSocket, bool countAsInternet, CancellationToken ct)
+    {
+        try
+        {
+            var buffer = new byte[64 * 1024];
+            int n;
+            while ((n = await from.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+            {
+                if (countAsInternet)
+                {
+                    stats.AddInternetBytes(n);
+                }
+
+                await to.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                await to.FlushAsync(ct).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or SocketException or ObjectDisposedException)
+        {
+            // either side closed
+        }
+        finally
+        {
+            try
+            {
+                toSocket?.Shutdown(SocketShutdown.Send);
+            }
+            catch (SocketException)
+            {
+            }
+        }
+    }
+
+    private static bool StartsWith(ReadOnlySequence<byte> buffer, byte[] prefix, out bool decided)
+    {
+        var n = (int)Math.Min(buffer.Length, prefix.Length);
+        Span<byte> head = stackalloc byte[prefix.Length];
+        buffer.Slice(0, n).CopyTo(head);
+        var matches = head[..n].SequenceEqual(prefix.AsSpan(0, n));
+        decided = !matches || n == prefix.Length;
+        return matches && n == prefix.Length;
+    }
+
+    private static long? FindHeadEnd(ReadOnlySequence<byte> buffer)
+    {
+        var reader = new SequenceReader<byte>(buffer);
+        return reader.TryReadTo(out ReadOnlySequence<byte> _, "\r\n\r\n"u8, advancePastDelimiter: true) ? reader.Consumed : null;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 840, Level = LogLevel.Information, Message = "CONNECT tunnel to {Target}")]
+        public static partial void Tunnel(ILogger logger, string target);
+
+        [LoggerMessage(EventId = 841, Level = LogLevel.Warning, Message = "CONNECT to {Target} refused: port not allowed")]
+        public static partial void Refused(ILogger logger, string target);
+
+        [LoggerMessage(EventId = 842, Level = LogLevel.Warning, Message = "CONNECT to {Target} failed: {Error}")]
+        public static partial void Unreachable(ILogger logger, string target, string error);
+    }
+}
