@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use (checked by the command each provides).
 # chromium: the dashboard test renders GET / in Debian's headless Chromium.
-declare -A needs=([sha256sum]=coreutils [ps]=procps [ip]=iproute2 [avahi-daemon]=avahi-daemon [chromium]=chromium)
+# apt-get, dpkg-deb, dpkg-scanpackages: the apt tests (real apt against a local repository); lintian, systemd-analyze:
+# the package test's checks of the .deb and its unit.
+declare -A needs=([sha256sum]=coreutils [ps]=procps [ip]=iproute2 [avahi-daemon]=avahi-daemon [chromium]=chromium
+  [apt-get]=apt [dpkg-deb]=dpkg [dpkg-scanpackages]=dpkg-dev [lintian]=lintian [systemd-analyze]=systemd [gzip]=gzip)
 missing=()
 for cmd in "${!needs[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${needs[$cmd]}")

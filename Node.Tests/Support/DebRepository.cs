@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.IO.Compression;
 using System.Net;
 using System.Security.Cryptography;
@@ -135,19 +134,5 @@ internal sealed class DebRepository : IAsyncDisposable
         BaseUri = new Uri(_app.Urls.First() + "/");
     }
 
-    internal static async Task<string> RunAsync(string cwd, string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { WorkingDirectory = cwd, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', args)} exited {process.ExitCode}: {await stderr}");
-        return await stdout;
-    }
+    private static async Task<string> RunAsync(string cwd, string file, params string[] args) => (await ExternalCommand.RunAsync(cwd, file, args)).Stdout;
 }

@@ -16,6 +16,7 @@ internal static class CliApp
             StatusCommand.Create(),
             AptCommand.Create(),
             RedirectCommand.Create(),
+            ServiceCommand.Create(),
         };
         return root.Parse(args).InvokeAsync();
     }

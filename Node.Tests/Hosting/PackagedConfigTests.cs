@@ -1,0 +1,30 @@
+using System.Reflection;
+using Microsoft.Extensions.Configuration;
+using PeerPatch.Node.Hosting;
+
+namespace PeerPatch.Node.Tests.Hosting;
+
+public sealed class PackagedConfigTests
+{
+    private static readonly string RepoRoot =
+        typeof(PackagedConfigTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepoRoot").Value!;
+
+    [Fact]
+    public void TheDebsDefaultConfig_Parses_UsesApt_AndPassesValidation()
+    {
+        var file = Path.Combine(RepoRoot, "tools", "package", "debian", "peerpatch.json");
+        var options = new NodeOptions();
+        new ConfigurationBuilder().AddJsonFile(file, optional: false).Build().Bind(options);
+
+        Assert.Equal(["apt"], options.Sources);
+        Assert.False(new NodeOptionsValidator().Validate(null, options).Failed);
+    }
+
+    [Fact]
+    public async Task ServiceCommand_OnLinux_PointsToTheDebInsteadOfTouchingAnything()
+    {
+        var result = await Support.NodeProcess.RunCliAsync("service", "install");
+        Assert.Equal(2, result.ExitCode);
+        Assert.Contains("install the .deb", result.Stderr, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Builds artifacts/peerpatch_<version>_amd64.deb with dpkg-deb: the linux-x64 executables, the systemd unit, the
+# default configuration, maintainer scripts. Usage: tools/package/build-deb.sh [version]  (default: Directory.Build.props)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+version="${1:-$(sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)}"
+pub=artifacts/publish/linux-x64
+[ "${PEERPATCH_NO_PUBLISH:-}" = 1 ] || tools/package/publish.sh linux-x64 >/dev/null # fresh binaries, unless told otherwise
+
+root=$(mktemp -d)
+chmod 0755 "$root"
+trap 'rm -rf "$root"' EXIT
+src=tools/package/debian
+install -D -m 0755 "$pub/peerpatch" "$root/usr/bin/peerpatch"
+install -D -m 0755 "$pub/peerpatch-diag" "$root/usr/bin/peerpatch-diag"
+install -D -m 0644 "$src/peerpatch.service" "$root/lib/systemd/system/peerpatch.service"
+install -D -m 0644 "$src/peerpatch.json" "$root/etc/peerpatch/peerpatch.json"
+install -D -m 0644 "$src/copyright" "$root/usr/share/doc/peerpatch/copyright"
+install -D -m 0644 "$src/lintian-overrides" "$root/usr/share/lintian/overrides/peerpatch"
+mkdir -p "$root/usr/share/man/man1"
+for page in changelog:usr/share/doc/peerpatch/changelog peerpatch.1:usr/share/man/man1/peerpatch.1 peerpatch-diag.1:usr/share/man/man1/peerpatch-diag.1; do
+  gzip -9n -c "$src/${page%%:*}" > "$root/${page#*:}.gz"
+  chmod 0644 "$root/${page#*:}.gz"
+done
+mkdir -p "$root/DEBIAN"
+for script in postinst prerm postrm; do install -m 0755 "$src/$script" "$root/DEBIAN/$script"; done
+install -m 0644 "$src/conffiles" "$root/DEBIAN/conffiles"
+size=$(du -sk --exclude=DEBIAN "$root" | cut -f1)
+sed -e "s/@VERSION@/$version/" -e "s/@SIZE@/$size/" "$src/control" > "$root/DEBIAN/control"
+
+out="artifacts/peerpatch_${version}_amd64.deb"
+mkdir -p artifacts
+dpkg-deb --root-owner-group -Zgzip --build "$root" "$out" >/dev/null
+echo "$out"
