@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace PeerPatch.Node.Tests.Support;
 
 /// <summary>
@@ -47,23 +45,6 @@ internal sealed class AptRoot
     public string Archives => Path.Combine(Root, "cache", "archives");
 
     /// <summary>Runs apt-get with this root's configuration; fails the test on a non-zero exit.</summary>
-    public async Task<CliResult> AptGetAsync(params string[] args)
-    {
-        var psi = new ProcessStartInfo("apt-get") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        psi.Environment["APT_CONFIG"] = ConfigFile;
-        psi.Environment["DEBIAN_FRONTEND"] = "noninteractive";
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await process.WaitForExitAsync(timeout.Token);
-        var result = new CliResult(process.ExitCode, await stdout, await stderr);
-        Assert.True(result.ExitCode == 0, $"apt-get {string.Join(' ', args)} exited {result.ExitCode}:\n{result.Stdout}\n{result.Stderr}");
-        return result;
-    }
+    public Task<CliResult> AptGetAsync(params string[] args) =>
+        ExternalCommand.RunAsync(Root, "apt-get", args, allowFailure: false, new Dictionary<string, string> { ["APT_CONFIG"] = ConfigFile, ["DEBIAN_FRONTEND"] = "noninteractive" });
 }

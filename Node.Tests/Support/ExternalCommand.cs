@@ -7,9 +7,14 @@ internal static class ExternalCommand
 {
     public static Task<CliResult> RunAsync(string cwd, string file, params string[] args) => RunAsync(cwd, file, args, allowFailure: false);
 
-    public static async Task<CliResult> RunAsync(string cwd, string file, string[] args, bool allowFailure)
+    public static async Task<CliResult> RunAsync(string cwd, string file, string[] args, bool allowFailure, IReadOnlyDictionary<string, string>? environment = null)
     {
         var psi = new ProcessStartInfo(file) { WorkingDirectory = cwd, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var (key, value) in environment ?? new Dictionary<string, string>())
+        {
+            psi.Environment[key] = value;
+        }
+
         foreach (var a in args)
         {
             psi.ArgumentList.Add(a);

@@ -33,11 +33,6 @@ internal sealed partial class AptProxy(
     [FromKeyedServices(HttpClients.Internet)] HttpClient internet,
     ILogger<AptProxy> logger)
 {
-    private static readonly HashSet<string> HopByHop = new(StringComparer.OrdinalIgnoreCase)
-    {
-        "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate", "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Host",
-    };
-
     private static readonly ApplySpec NotApplied = new("/bin/false", [], null);
     private readonly ConcurrentDictionary<string, Lazy<Task<PatchPipeline.Obtained>>> _inFlight = new(StringComparer.Ordinal);
 
@@ -139,7 +134,7 @@ internal sealed partial class AptProxy(
         using var request = new HttpRequestMessage(new HttpMethod(ctx.Request.Method), target);
         foreach (var (key, value) in ctx.Request.Headers)
         {
-            if (!HopByHop.Contains(key) && !request.Headers.TryAddWithoutValidation(key, (IEnumerable<string?>)value))
+            if (!Relay.IsHopByHop(key) && !request.Headers.TryAddWithoutValidation(key, (IEnumerable<string?>)value))
             {
                 Log.HeaderDropped(logger, key);
             }
@@ -153,22 +148,13 @@ internal sealed partial class AptProxy(
         catch (HttpRequestException e)
         {
             Log.UpstreamFailed(logger, target, e.Message);
-            ctx.Response.StatusCode = StatusCodes.Status502BadGateway;
-            await ctx.Response.WriteAsync($"PeerPatch proxy: {target.Host} unreachable: {e.Message}\n").ConfigureAwait(false);
+            await Relay.BadGatewayAsync(ctx, target, e.Message).ConfigureAwait(false);
             return;
         }
 
         using (response)
         {
-            ctx.Response.StatusCode = (int)response.StatusCode;
-            foreach (var (key, values) in response.Headers.Concat(response.Content.Headers))
-            {
-                if (!HopByHop.Contains(key))
-                {
-                    ctx.Response.Headers[key] = values.ToArray();
-                }
-            }
-
+            Relay.CopyHeaders(response, ctx.Response);
             if (HttpMethods.IsHead(ctx.Request.Method))
             {
                 return;
@@ -185,23 +171,18 @@ internal sealed partial class AptProxy(
     {
         var pipe = index is null ? null : new Pipe(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19));
         var learning = pipe is null ? Task.CompletedTask : catalog.LearnAsync(index!, pipe.Reader, CancellationToken.None);
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
         try
         {
-            int n;
-            while ((n = await from.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
+            await Relay.CopyAsync(from, to, pipe is null ? null : async chunk =>
             {
-                stats.AddInternetBytes(n);
-                await to.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
-                if (pipe is not null && !learning.IsCompleted)
+                if (!learning.IsCompleted)
                 {
-                    await pipe.Writer.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
+                    await pipe.Writer.WriteAsync(chunk, ct).ConfigureAwait(false);
                 }
-            }
+            }, stats, ct).ConfigureAwait(false);
         }
         finally
         {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
             if (pipe is not null)
             {
                 await pipe.Writer.CompleteAsync().ConfigureAwait(false);

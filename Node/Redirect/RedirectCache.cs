@@ -71,8 +71,7 @@ internal sealed partial class RedirectCache(
         catch (HttpRequestException e)
         {
             Log.Unreachable(logger, target, e.Message);
-            ctx.Response.StatusCode = StatusCodes.Status502BadGateway;
-            await ctx.Response.WriteAsync($"PeerPatch: {target.Host} unreachable: {e.Message}\n").ConfigureAwait(false);
+            await Apt.Relay.BadGatewayAsync(ctx, target, e.Message).ConfigureAwait(false);
             return;
         }
 
@@ -85,15 +84,7 @@ internal sealed partial class RedirectCache(
                 return;
             }
 
-            ctx.Response.StatusCode = (int)response.StatusCode;
-            foreach (var (name, values) in response.Headers.Concat(response.Content.Headers))
-            {
-                if (name is not ("Connection" or "Keep-Alive" or "Transfer-Encoding"))
-                {
-                    ctx.Response.Headers[name] = values.ToArray();
-                }
-            }
-
+            Apt.Relay.CopyHeaders(response, ctx.Response);
             var cc = response.Headers.CacheControl;
             var store = response.StatusCode == System.Net.HttpStatusCode.OK && cc is not { NoStore: true } && cc is not { Private: true }
                 && (response.Headers.ETag is not null || response.Content.Headers.LastModified is not null)
@@ -101,7 +92,7 @@ internal sealed partial class RedirectCache(
             await using var upstream = await response.Content.ReadAsStreamAsync(ctx.RequestAborted).ConfigureAwait(false);
             if (!store)
             {
-                await CopyAsync(upstream, ctx.Response.Body, null, ctx.RequestAborted).ConfigureAwait(false);
+                await Apt.Relay.CopyAsync(upstream, ctx.Response.Body, null, stats, ctx.RequestAborted).ConfigureAwait(false);
                 return;
             }
 
@@ -110,7 +101,7 @@ internal sealed partial class RedirectCache(
             {
                 await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
                 {
-                    await CopyAsync(upstream, ctx.Response.Body, file, ctx.RequestAborted).ConfigureAwait(false);
+                    await Apt.Relay.CopyAsync(upstream, ctx.Response.Body, chunk => file.WriteAsync(chunk, ctx.RequestAborted), stats, ctx.RequestAborted).ConfigureAwait(false);
                     if (file.Length != response.Content.Headers.ContentLength)
                     {
                         return; // cut short: not cached
@@ -130,28 +121,6 @@ internal sealed partial class RedirectCache(
             {
                 File.Delete(temp);
             }
-        }
-    }
-
-    private async Task CopyAsync(Stream from, Stream to, Stream? copy, CancellationToken ct)
-    {
-        var buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(64 * 1024);
-        try
-        {
-            int n;
-            while ((n = await from.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
-            {
-                stats.AddInternetBytes(n);
-                await to.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
-                if (copy is not null)
-                {
-                    await copy.WriteAsync(buffer.AsMemory(0, n), ct).ConfigureAwait(false);
-                }
-            }
-        }
-        finally
-        {
-            System.Buffers.ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
