@@ -69,6 +69,13 @@ internal sealed partial class AptProxy(
             return;
         }
 
+        if (!transparent && !await Relay.MayReachAsync(ctx.Connection.RemoteIpAddress, target.Host, ctx.RequestAborted).ConfigureAwait(false))
+        {
+            Log.LoopbackRefused(logger, target, ctx.Connection.RemoteIpAddress?.ToString() ?? "?");
+            ctx.Response.StatusCode = StatusCodes.Status403Forbidden;
+            return;
+        }
+
         if (IsPackage(target) && catalog.TryGet(target, out var sha, out var size) && !ctx.Request.Headers.ContainsKey("Range"))
         {
             var name = Uri.UnescapeDataString(target.Segments[^1]);
@@ -201,6 +208,9 @@ internal sealed partial class AptProxy(
 
         [LoggerMessage(EventId = 812, Level = LogLevel.Warning, Message = "apt: upstream {Url} failed: {Error}")]
         public static partial void UpstreamFailed(ILogger logger, Uri url, string error);
+
+        [LoggerMessage(EventId = 814, Level = LogLevel.Warning, Message = "apt: proxy request for {Url} from {Client} refused: it would reach this machine's loopback")]
+        public static partial void LoopbackRefused(ILogger logger, Uri url, string client);
 
         [LoggerMessage(EventId = 813, Level = LogLevel.Debug, Message = "apt: request header {Header} not forwarded")]
         public static partial void HeaderDropped(ILogger logger, string header);

@@ -67,6 +67,14 @@ internal sealed partial class ConnectTunnel(NodeOptions options, NodeStats stats
         }
 
         var host = target[..colon].Trim('[', ']');
+        var client = (connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
+        if (!await Relay.MayReachAsync(client, host, connection.ConnectionClosed).ConfigureAwait(false))
+        {
+            Log.Refused(logger, target);
+            await output.WriteAsync("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray()).ConfigureAwait(false);
+            return;
+        }
+
         using var upstream = new Socket(SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -152,7 +160,7 @@ internal sealed partial class ConnectTunnel(NodeOptions options, NodeStats stats
         [LoggerMessage(EventId = 840, Level = LogLevel.Information, Message = "CONNECT tunnel to {Target}")]
         public static partial void Tunnel(ILogger logger, string target);
 
-        [LoggerMessage(EventId = 841, Level = LogLevel.Warning, Message = "CONNECT to {Target} refused: port not allowed")]
+        [LoggerMessage(EventId = 841, Level = LogLevel.Warning, Message = "CONNECT to {Target} refused: port not allowed, or this machine's loopback")]
         public static partial void Refused(ILogger logger, string target);
 
         [LoggerMessage(EventId = 842, Level = LogLevel.Warning, Message = "CONNECT to {Target} failed: {Error}")]
