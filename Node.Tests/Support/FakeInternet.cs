@@ -19,6 +19,7 @@ internal sealed class FakeInternet : IAsyncDisposable
     private readonly ConcurrentDictionary<string, string> _feeds = new();
     private readonly ConcurrentDictionary<string, long> _bytes = new();
     private readonly ConcurrentDictionary<string, int> _requests = new();
+    private readonly ConcurrentDictionary<string, UpstreamFault> _faults = new();
 
     private FakeInternet(WebApplication app) => _app = app;
 
@@ -79,6 +80,9 @@ internal sealed class FakeInternet : IAsyncDisposable
 
     public void SetRawFeed(string os, string json) => _feeds[os] = json;
 
+    /// <summary>Makes every request for <paramref name="file"/> go wrong in the given way.</summary>
+    public void SetFault(string file, UpstreamFault fault) => _faults[file] = fault;
+
 
     public long BytesServed(string file) => _bytes.GetValueOrDefault(file);
 
@@ -97,16 +101,35 @@ internal sealed class FakeInternet : IAsyncDisposable
         }
 
         _requests.AddOrUpdate(name, 1, (_, n) => n + 1);
-        ctx.Response.ContentLength = content.Size;
+        var fault = _faults.GetValueOrDefault(name);
+        if (fault == UpstreamFault.NotFound)
+        {
+            ctx.Response.StatusCode = 404;
+            return;
+        }
+
+        var length = fault == UpstreamFault.WrongLength ? content.Size - 100 : content.Size;
+        var stopAt = fault switch
+        {
+            UpstreamFault.Reset => 0,
+            UpstreamFault.ShortBody or UpstreamFault.Stall => content.Size / 2,
+            _ => length,
+        };
+        ctx.Response.ContentLength = length;
         ctx.Response.ContentType = "application/octet-stream";
         var buffer = new byte[GeneratedContent.BlockBytes];
         var started = System.Diagnostics.Stopwatch.StartNew();
         long sent = 0;
         try
         {
-            for (long offset = 0; offset < content.Size; offset += GeneratedContent.BlockBytes)
+            for (long offset = 0; offset < stopAt; offset += GeneratedContent.BlockBytes)
             {
-                var n = content.Fill(buffer, offset);
+                var n = (int)Math.Min(content.Fill(buffer, offset), stopAt - offset);
+                if (fault == UpstreamFault.WrongBytes && offset == 0)
+                {
+                    buffer[0] ^= 0xff;
+                }
+
                 await ctx.Response.Body.WriteAsync(buffer.AsMemory(0, n), ctx.RequestAborted);
                 _bytes.AddOrUpdate(name, n, (_, v) => v + n);
                 sent += n;
@@ -118,6 +141,17 @@ internal sealed class FakeInternet : IAsyncDisposable
                         await Task.Delay(due, ctx.RequestAborted);
                     }
                 }
+            }
+
+            if (stopAt < length)
+            {
+                await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+                if (fault == UpstreamFault.Stall)
+                {
+                    await Task.Delay(Timeout.Infinite, ctx.RequestAborted); // until the client gives up
+                }
+
+                ctx.Abort(); // connection reset / body cut short
             }
         }
         catch (Exception e) when (e is OperationCanceledException or IOException)

@@ -84,7 +84,9 @@ internal sealed partial class InternetDownloader(
         catch (Exception e) when (e is HttpRequestException or IOException or TimeoutException
                                    || e is OperationCanceledException && !ct.IsCancellationRequested)
         {
-            return (FetchResult.Failure(overall.Value - start, $"internet download failed: {e.Message}"), true);
+            // The innermost message says what happened ("response ended prematurely"), the outer one rarely does.
+            var reason = e.GetBaseException() is { } inner && inner != e ? $"{e.Message} ({inner.Message})" : e.Message;
+            return (FetchResult.Failure(overall.Value - start, $"internet download failed: {reason}"), true);
         }
     }
 
