@@ -250,7 +250,18 @@ public sealed class BlobStore
         File.Move(tempPath, finalPath, overwrite: true); // same content by construction: the name is its hash
         DirectorySync.Flush(directory);
         var now = _time.GetUtcNow();
-        _db.AddBlob(sha256, size, now, patch);
+        try
+        {
+            _db.AddBlob(sha256, size, now, patch);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e)
+        {
+            // Not recorded (e.g. the disk filled up between the data and the row): not stored. The file goes too,
+            // so the store never holds a blob without its record.
+            DeleteFile(finalPath);
+            throw new IOException($"recording the blob failed: {e.Message}", e);
+        }
+
         if (_blobs.TryAdd(sha256, new BlobEntry(size, now)))
         {
             Interlocked.Add(ref _totalBytes, size);
