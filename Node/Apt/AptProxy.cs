@@ -101,7 +101,9 @@ internal sealed partial class AptProxy(
     private async Task<bool> ServePackageAsync(HttpContext ctx, PatchSpec patch)
     {
         PatchPipeline.Obtained obtained;
-        var lazy = _inFlight.GetOrAdd(patch.Sha256, _ => new Lazy<Task<PatchPipeline.Obtained>>(() => pipeline.ObtainAsync(patch, CancellationToken.None)));
+        // One fetch per file at a time on this node; a finished one (kept if its last waiter left early) is not reused.
+        Lazy<Task<PatchPipeline.Obtained>> Start() => new(() => pipeline.ObtainAsync(patch, CancellationToken.None));
+        var lazy = _inFlight.AddOrUpdate(patch.Sha256, _ => Start(), (_, old) => old.IsValueCreated && old.Value.IsCompleted ? Start() : old);
         try
         {
             obtained = await lazy.Value.WaitAsync(ctx.RequestAborted).ConfigureAwait(false);
