@@ -67,6 +67,42 @@ public sealed class AptProxyTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task ThreePcsDownloadingAtTheSameMoment_StillCauseOneUpstreamDownloadPerDeb()
+    {
+        await using var repo = await DebRepository.CreateAsync([("pp-hotel", "1.0", 2_000_000), ("pp-india", "1.0", 700_000)]);
+        repo.PoolRateLimit = 2_000_000; // slow enough that the three requests overlap
+        using var dir = new TempDir();
+        await using var server = await NodeProcess.StartAsync("pc1", dir.Sub("node1"), "--role", "server");
+        await using var node2 = await NodeProcess.StartAsync("pc2", dir.Sub("node2"), "--server", server.ServerAddress);
+        await using var node3 = await NodeProcess.StartAsync("pc3", dir.Sub("node3"), "--server", server.ServerAddress);
+        var pcs = new[] { server, node2, node3 }.Select((n, i) => new AptRoot(dir.Sub($"apt{i + 1}"), repo.SourcesLine, n.Http)).ToList();
+        foreach (var pc in pcs)
+        {
+            await pc.AptGetAsync("update"); // each node learns the hashes from the index it passes
+        }
+
+        string[] install = ["install", "-y", "--download-only", .. repo.Packages.Select(p => p.Package)];
+        await Task.WhenAll(pcs.Select(pc => pc.AptGetAsync(install)));
+
+        foreach (var p in repo.Packages)
+        {
+            Assert.Equal(1, repo.Requests(p.Filename));
+            foreach (var pc in pcs)
+            {
+                Assert.Equal(p.Sha256, await HashFileAsync(Path.Combine(pc.Archives, Path.GetFileName(p.Filename))));
+            }
+        }
+
+        var lan = 0L;
+        foreach (var node in new[] { node2, node3 })
+        {
+            lan += (await node.StatusAsync()).GetProperty("stats").GetProperty("lanBytesFetched").GetInt64();
+        }
+
+        output.WriteLine($"3 PCs at once, {repo.Packages.Count} packages ({repo.UniqueDebBytes} bytes): one upstream request per .deb, {lan} bytes over the LAN to PCs 2 and 3");
+    }
+
+    [Fact]
     public async Task AptEnable_RoutesAptThroughTheNode_AptStillWorksWhenTheNodeIsDown_AndDisableRemovesEverything()
     {
         await using var repo = await DebRepository.CreateAsync([("pp-echo", "1.0", 200_000)]);
