@@ -202,13 +202,21 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         _process.Dispose();
     }
 
-    /// <summary>Writes the node's config file: mDNS stays on loopback (no test traffic leaves the machine) unless the JSON says otherwise.</summary>
+    /// <summary>
+    /// Writes the node's config file: mDNS stays on loopback (no test traffic leaves the machine) unless the JSON says
+    /// otherwise, and no cluster key (not even one at the machine's default path) unless it names one (--cluster-key-file wins).
+    /// </summary>
     private static string ConfigFile(string dataDir, string json)
     {
         var config = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
         if (!config.ContainsKey("MdnsInterfaces"))
         {
             config["MdnsInterfaces"] = new System.Text.Json.Nodes.JsonArray("lo");
+        }
+
+        if (!config.ContainsKey("ClusterKeyFile"))
+        {
+            config["ClusterKeyFile"] = "none";
         }
 
         var path = dataDir.TrimEnd('/') + ".config.json";

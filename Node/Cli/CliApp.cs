@@ -17,6 +17,7 @@ internal static class CliApp
             AptCommand.Create(),
             RedirectCommand.Create(),
             ServiceCommand.Create(),
+            KeygenCommand.Create(),
         };
         return root.Parse(args).InvokeAsync();
     }
@@ -25,6 +26,11 @@ internal static class CliApp
     {
         Description = "HTTP address of the node to talk to",
         DefaultValueFactory = _ => DefaultNode,
+    };
+
+    public static Option<string?> KeyFileOption() => new("--cluster-key-file")
+    {
+        Description = $"the cluster key that signs requests to a keyed node (default {Security.ClusterKeyFile.DefaultPath} when it exists)",
     };
 
     public static Option<bool> JsonOption(string what) => new("--json") { Description = what };

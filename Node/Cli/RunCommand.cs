@@ -26,9 +26,10 @@ internal static class RunCommand
         var os = new Option<string?>("--os-version") { Description = "OS version key (default detected, e.g. debian-12-amd64)" };
         var priority = new Option<int?>("--priority") { Description = "election priority, higher wins (default: free cache space in GiB)" };
         var mdnsInterface = new Option<string[]>("--mdns-interface") { Description = "interface for mDNS discovery; repeatable (default: every multicast-capable one)" };
+        var keyFile = new Option<string?>("--cluster-key-file") { Description = $"the LAN's cluster key (from `peerpatch keygen`); default {Security.ClusterKeyFile.DefaultPath} when it exists; none = open LAN" };
         var interval = new Option<string?>("--update-interval") { Description = "time between update passes, e.g. 6h; 0 = only on demand (default 6h)" };
 
-        var command = new Command("run", "Run a node (the daemon).") { config, data, port, httpPort, bind, role, server, source, os, interval, priority, mdnsInterface };
+        var command = new Command("run", "Run a node (the daemon).") { config, data, port, httpPort, bind, role, server, source, os, interval, priority, mdnsInterface, keyFile };
         command.SetAction(async (result, ct) =>
         {
             var overrides = new Dictionary<string, string?>();
@@ -48,6 +49,7 @@ internal static class RunCommand
             Set(nameof(NodeOptions.Server), result.GetValue(server));
             Set(nameof(NodeOptions.OsVersion), result.GetValue(os));
             Set(nameof(NodeOptions.Priority), result.GetValue(priority)?.ToString(CultureInfo.InvariantCulture));
+            Set(nameof(NodeOptions.ClusterKeyFile), result.GetValue(keyFile));
             var interfaces = result.GetValue(mdnsInterface) ?? [];
             for (var i = 0; i < interfaces.Length; i++)
             {

@@ -20,7 +20,8 @@ internal static class UpdateCommand
         var json = CliApp.JsonOption("print the node's lines as they come: {\"progress\":{...}} while a patch moves, one JSON object per patch, then {\"summary\":{...}}");
         var plain = new Option<bool>("--plain") { Description = "plain lines even on a terminal (no progress bars)" };
         var dryRun = new Option<bool>("--dry-run") { Description = "obtain and verify every patch (and stage apt's packages in its cache), but apply and install nothing" };
-        var command = new Command("update", "Run one update pass on a node and follow it.") { node, json, plain, dryRun };
+        var keyFile = CliApp.KeyFileOption();
+        var command = new Command("update", "Run one update pass on a node and follow it.") { node, json, plain, dryRun, keyFile };
         command.SetAction(async (result, ct) =>
         {
             using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
@@ -28,7 +29,13 @@ internal static class UpdateCommand
             try
             {
                 var url = new Uri(new Uri(result.GetValue(node)!.TrimEnd('/') + "/"), result.GetValue(dryRun) ? "v1/update?dryRun=true" : "v1/update");
-                response = await http.SendAsync(new HttpRequestMessage(HttpMethod.Post, url), HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+                var request = new HttpRequestMessage(HttpMethod.Post, url);
+                if (!await SignAsync(request, result.GetValue(keyFile)).ConfigureAwait(false))
+                {
+                    return 2;
+                }
+
+                response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
             }
             catch (Exception e) when (e is HttpRequestException or UriFormatException)
             {
@@ -75,6 +82,35 @@ internal static class UpdateCommand
             }
         });
         return command;
+    }
+
+    /// <summary>Signs the request when a cluster key is at hand (the node refuses unsigned passes when it has one).</summary>
+    private static async Task<bool> SignAsync(HttpRequestMessage request, string? keyFile)
+    {
+        Protocol.Security.ClusterKey? key;
+        try
+        {
+            key = Security.ClusterKeyFile.Load(keyFile, out _, out _);
+        }
+        catch (InvalidDataException e) when (keyFile is null)
+        {
+            // The default key exists but is not readable here (not root): go unsigned; a keyed node will say 401.
+            await Console.Error.WriteLineAsync($"peerpatch: {e.Message}; sending the request unsigned").ConfigureAwait(false);
+            return true;
+        }
+        catch (InvalidDataException e)
+        {
+            await Console.Error.WriteLineAsync($"peerpatch: {e.Message}").ConfigureAwait(false);
+            return false;
+        }
+
+        if (key is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", Protocol.Security.HttpSignature.Create(
+                key, request.Method.Method, request.RequestUri!.PathAndQuery, "cli", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)));
+        }
+
+        return true;
     }
 
     internal static string Bytes(long n) => Protocol.Status.ByteSize.Format(n);

@@ -19,6 +19,8 @@ namespace PeerPatch.Node.Cluster;
 /// <see cref="ClusterState"/> view (persisting the term). A server heartbeats every member it knows.
 /// With a configured role the view is fixed; the node still advertises itself, and a configured server
 /// heartbeats so that zero-config nodes follow it.
+/// With a cluster key, TXT "cluster" carries the key's public id (adverts of other clusters are ignored) and
+/// an advertised node becomes a member only once <see cref="MemberVerifier"/> has its sealed proof.
 /// </summary>
 internal sealed partial class ClusterService(
     ClusterState state,
@@ -31,6 +33,7 @@ internal sealed partial class ClusterService(
     BlobStore store,
     TimeProvider time,
     IRandomSource random,
+    Security.ClusterAuth auth,
     ILoggerFactory loggers) : BackgroundService
 {
     public static readonly DnsName ServiceType = DnsName.Parse("_peerpatch._udp.local");
@@ -44,8 +47,16 @@ internal sealed partial class ClusterService(
     private MdnsResponder? _responder;
     private IReadOnlyList<Member> _members = [];
     private readonly Dictionary<string, DateTimeOffset> _heartbeats = new(StringComparer.Ordinal);
+    private readonly MemberVerifier _verifier = new(self.NodeId);
+    private readonly string _clusterId = auth.Key?.ClusterId ?? string.Empty;
+    private IReadOnlyList<Member> _candidates = [];
+    private long _proofBudget = ProofsPerSecond;
+    private DateTimeOffset _proofBudgetAt;
     private MdnsTransport? _mdns;
     private MdnsBrowser? _browser;
+
+    /// <summary>Most membership proofs this node sends per second (a replayed or spoofed probe flood is no amplifier).</summary>
+    private const int ProofsPerSecond = 1000;
 
     /// <summary>The members discovery knows now (self excluded).</summary>
     public IReadOnlyList<Member> Members => _members;
@@ -118,11 +129,13 @@ internal sealed partial class ClusterService(
         var term = long.TryParse(db.GetMeta("term"), CultureInfo.InvariantCulture, out var t) ? t : 0;
         lock (_lock)
         {
-            _elector = state.Elects ? new Elector(self.NodeId, Priority, since, term, ElectionTiming.Default, time.GetUtcNow()) : null;
+            _elector = state.Elects ? new Elector(self.NodeId, Priority, since, term, ElectionTiming.Default, time.MonotonicNow()) : null;
         }
 
         browser.Changed += OnServices;
         transport.HeartbeatReceived += OnHeartbeat;
+        transport.ProbeReceived += OnProbe;
+        transport.ProofReceived += OnProof;
         var browsing = browser.RunAsync(stoppingToken);
         var advertising = _responder.StartAsync(Advert(since), stoppingToken); // probing and announcing take ~2 s: elect meanwhile
         var aptResponder = options.AptProxyAdvert ? new MdnsResponder(mdns, mdnsOptions, time, random, loggers.CreateLogger<MdnsResponder>()) : null;
@@ -142,6 +155,8 @@ internal sealed partial class ClusterService(
         {
             browser.Changed -= OnServices;
             transport.HeartbeatReceived -= OnHeartbeat;
+            transport.ProbeReceived -= OnProbe;
+            transport.ProofReceived -= OnProof;
             try
             {
                 await Task.WhenAll(advertising, aptAdvertising).ConfigureAwait(false);
@@ -167,7 +182,12 @@ internal sealed partial class ClusterService(
         {
             try
             {
-                var now = time.GetUtcNow();
+                var now = time.MonotonicNow(); // elections and heartbeats never follow the wall clock's jumps
+                if (transport.Keyed && _members.Count < _candidates.Count)
+                {
+                    UpdateMembers(now); // candidates still unproven: probe again
+                }
+
                 lock (_lock)
                 {
                     if (_elector is not null)
@@ -195,18 +215,37 @@ internal sealed partial class ClusterService(
 
     private void OnServices(IReadOnlyList<DiscoveredService> services)
     {
-        var members = new List<Member>();
+        var candidates = new List<Member>();
         foreach (var s in services)
         {
-            if (ToMember(s) is { } m && m.NodeId != self.NodeId)
+            if (ToMember(s, _clusterId) is { } m && m.NodeId != self.NodeId)
             {
-                members.Add(m);
+                candidates.Add(m);
             }
         }
 
-        _members = members;
+        _candidates = candidates;
+        UpdateMembers(time.MonotonicNow());
+    }
+
+    private void UpdateMembers(DateTimeOffset now)
+    {
+        List<Member> members;
+        var probes = new List<(MemberProbe Probe, IPEndPoint To, bool Suspicious)>();
         lock (_lock)
         {
+            var candidates = _candidates;
+            if (transport.Keyed)
+            {
+                _verifier.Retain(candidates.Select(c => c.NodeId));
+                members = _verifier.Filter(candidates, now, probes);
+            }
+            else
+            {
+                members = [.. candidates];
+            }
+
+            _members = members;
             foreach (var m in members)
             {
                 _endpoints[m.NodeId] = new IPEndPoint(m.Address, m.UdpPort);
@@ -214,8 +253,58 @@ internal sealed partial class ClusterService(
 
             if (_elector is not null)
             {
-                Apply(_elector.OnMembers(members, time.GetUtcNow()));
+                Apply(_elector.OnMembers(members, now));
             }
+        }
+
+        foreach (var (probe, to, suspicious) in probes)
+        {
+            if (suspicious)
+            {
+                Log.Unproven(_logger, to, MemberVerifier.SuspiciousAfter);
+            }
+
+            transport.SendUnconnected(probe, to);
+        }
+    }
+
+    private void OnProbe(MemberProbe probe, IPEndPoint from)
+    {
+        if (probe.FromId == self.NodeId || !TakeProofBudget())
+        {
+            return;
+        }
+
+        var view = state.Current;
+        transport.SendUnconnected(new MemberProof(self.NodeId, probe.Nonce, view.Role, view.Term, Priority, started.At.ToUnixTimeMilliseconds(), http.Port), from);
+    }
+
+    private void OnProof(MemberProof proof, IPEndPoint from)
+    {
+        bool proven;
+        lock (_lock)
+        {
+            proven = _verifier.OnProof(proof);
+        }
+
+        if (proven)
+        {
+            UpdateMembers(time.MonotonicNow());
+        }
+    }
+
+    private bool TakeProofBudget()
+    {
+        var now = time.MonotonicNow();
+        lock (_lock)
+        {
+            if (now - _proofBudgetAt >= TimeSpan.FromSeconds(1))
+            {
+                _proofBudgetAt = now;
+                _proofBudget = ProofsPerSecond;
+            }
+
+            return _proofBudget-- > 0;
         }
     }
 
@@ -237,7 +326,7 @@ internal sealed partial class ClusterService(
             _heartbeats[beat.ServerId] = time.GetUtcNow();
             if (_elector is not null)
             {
-                Apply(_elector.OnHeartbeat(beat.ServerId, beat.Term, beat.Priority, beat.Since, time.GetUtcNow()));
+                Apply(_elector.OnHeartbeat(beat.ServerId, beat.Term, beat.Priority, beat.Since, time.MonotonicNow()));
             }
         }
     }
@@ -278,14 +367,15 @@ internal sealed partial class ClusterService(
             ["http"] = http.Port.ToString(CultureInfo.InvariantCulture),
             ["prio"] = Priority.ToString(CultureInfo.InvariantCulture),
             ["since"] = since.ToString(CultureInfo.InvariantCulture),
-            ["cluster"] = string.Empty,
+            ["cluster"] = _clusterId,
         };
     }
 
-    private static Member? ToMember(DiscoveredService s)
+    private static Member? ToMember(DiscoveredService s, string clusterId)
     {
         var txt = s.Txt;
-        if (!s.Resolved || !txt.TryGetValue("id", out var id) || !Protocol.WireFormat.IsNodeId(id)
+        if (!s.Resolved || txt.GetValueOrDefault("cluster", string.Empty) != clusterId
+            || !txt.TryGetValue("id", out var id) || !Protocol.WireFormat.IsNodeId(id)
             || !txt.TryGetValue("v", out var v) || v != Protocol.ProtocolLimits.Version.ToString(CultureInfo.InvariantCulture)
             || !int.TryParse(txt.GetValueOrDefault("http"), CultureInfo.InvariantCulture, out var httpPort)
             || !int.TryParse(txt.GetValueOrDefault("prio"), CultureInfo.InvariantCulture, out var prio)
@@ -316,6 +406,9 @@ internal sealed partial class ClusterService(
 
         [LoggerMessage(EventId = 703, Level = LogLevel.Error, Message = "mDNS unavailable (udp {Port}: {Error}): this node cannot discover peers or take part in elections")]
         public static partial void MdnsUnavailable(ILogger logger, int port, string error);
+
+        [LoggerMessage(EventId = 705, Level = LogLevel.Warning, Message = "ignoring the node advertised at {EndPoint}: it claims this cluster but has not proven the key ({Probes} probes unanswered)")]
+        public static partial void Unproven(ILogger logger, IPEndPoint endPoint, int probes);
 
         [LoggerMessage(EventId = 701, Level = LogLevel.Information, Message = "elected LAN server for term {Term}")]
         public static partial void BecameServer(ILogger logger, long term);

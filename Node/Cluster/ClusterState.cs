@@ -67,7 +67,7 @@ internal sealed class ClusterState
 
             if (view.Role == NodeRole.Server && (_current.Role != NodeRole.Server || _current.Term != view.Term))
             {
-                ElectedAt = _time.GetUtcNow();
+                ElectedAt = _time.MonotonicNow();
             }
 
             _current = view;

@@ -29,10 +29,10 @@ internal sealed partial class MdnsBrowser(MdnsTransport transport, DnsName servi
         {
             await Task.Delay(TimeSpan.FromMilliseconds(20 + (random.NextDouble() * 100)), time, ct).ConfigureAwait(false);
             var interval = TimeSpan.FromSeconds(1);
-            var nextQuery = time.GetUtcNow();
+            var nextQuery = time.MonotonicNow(); // TTLs and query times must not follow wall-clock jumps
             while (!ct.IsCancellationRequested)
             {
-                var now = time.GetUtcNow();
+                var now = time.MonotonicNow();
                 if (_cache.Expire(now))
                 {
                     Changed?.Invoke(_cache.Snapshot());
@@ -77,7 +77,7 @@ internal sealed partial class MdnsBrowser(MdnsTransport transport, DnsName servi
         // Responses, and also probes: a probe's authority section proposes the prober's SRV, TXT and address
         // (RFC 6762 §8.2), so a new node is known ~0.25 s after it starts instead of after its announcement.
         var records = message.IsResponse ? message.AllRecords : message.Authorities;
-        if (_cache.Apply(records, time.GetUtcNow()))
+        if (_cache.Apply(records, time.MonotonicNow()))
         {
             var snapshot = _cache.Snapshot();
             Log.Changed(logger, snapshot.Count, from);

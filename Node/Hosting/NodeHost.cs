@@ -32,12 +32,13 @@ internal static class NodeHost
             throw new OptionsValidationException(nameof(NodeOptions), typeof(NodeOptions), validation.Failures);
         }
 
+        var key = Security.ClusterKeyFile.Load(options.ClusterKeyFile, out var keyPath, out var keyWarning);
         var time = TimeProvider.System;
         var random = new SystemRandomSource();
         var data = NodeData.Open(options, random, time);
         try
         {
-            return Build(configuration, options, data, time, random);
+            return Build(configuration, options, data, time, random, new KeySetting(key, keyPath, keyWarning));
         }
         catch
         {
@@ -46,7 +47,7 @@ internal static class NodeHost
         }
     }
 
-    private static WebApplication Build(IConfiguration configuration, NodeOptions options, NodeData data, TimeProvider time, IRandomSource random)
+    private static WebApplication Build(IConfiguration configuration, NodeOptions options, NodeData data, TimeProvider time, IRandomSource random, KeySetting key)
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddConfiguration(configuration);
@@ -72,6 +73,8 @@ internal static class NodeHost
         services.AddSingleton(data.Database);
         services.AddSingleton(data.Store);
         services.AddSingleton(identity);
+        services.AddSingleton(key);
+        services.AddSingleton(new Security.ClusterAuth(key.Key, identity, time));
         services.AddSingleton(time);
         services.AddSingleton(random);
         services.AddSingleton(new NodeStartTime(time.GetUtcNow()));
@@ -120,11 +123,14 @@ internal static class NodeHost
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
         })
         { Timeout = Timeout.InfiniteTimeSpan, DefaultRequestHeaders = { { "User-Agent", $"PeerPatch/{identity.SoftwareVersion}" } } });
-        services.AddKeyedSingleton(HttpClients.Lan, (_, _) => new HttpClient(new SocketsHttpHandler
+        services.AddKeyedSingleton(HttpClients.Lan, (sp, _) => new HttpClient(new Security.SigningHandler(sp.GetRequiredService<Security.ClusterAuth>(), time)
         {
-            UseProxy = false,
-            ConnectTimeout = TimeSpan.FromSeconds(2),
-            AutomaticDecompression = DecompressionMethods.None,
+            InnerHandler = new SocketsHttpHandler
+            {
+                UseProxy = false,
+                ConnectTimeout = TimeSpan.FromSeconds(2),
+                AutomaticDecompression = DecompressionMethods.None,
+            },
         })
         { Timeout = Timeout.InfiniteTimeSpan, DefaultRequestHeaders = { { "User-Agent", $"PeerPatch/{identity.SoftwareVersion}" } } });
 
@@ -171,6 +177,7 @@ internal static class NodeHost
 
             return next(ctx);
         });
+        Security.WriteAuthorization.Use(app);
         app.UseRouting();
         MetricsEndpoint.UseRequestMetrics(app);
         DashboardEndpoints.Map(app);
@@ -190,6 +197,20 @@ internal static class NodeHost
         log.LogInformation(
             "data directory checked: {Temps} temp files removed, {Dropped} missing/wrong blobs dropped, {Orphans} unrecorded files removed; {Blobs} blobs ({Bytes} bytes) kept, cap {Cap} bytes",
             data.Report.TempFilesRemoved, data.Report.MissingOrWrongBlobsDropped, data.Report.OrphanFilesRemoved, data.Report.BlobsKept, data.Report.BytesKept, data.Store.Options.CapacityBytes);
+        if (key.Key is not null)
+        {
+            log.LogInformation("cluster key {ClusterId} from {KeyFile}: only its holders are members; HTTP writes need it", key.Key.ClusterId, key.Path);
+        }
+        else
+        {
+            log.LogInformation("no cluster key: an open LAN (any node may join; see `peerpatch keygen`). Patches are still applied only when their bytes match the upstream list");
+        }
+
+        if (key.Warning is not null)
+        {
+            log.LogWarning("{Warning}", key.Warning);
+        }
+
         if (options.Sources.Count == 0)
         {
             log.LogInformation("no patch source configured (--source manifest:URL): serving the LAN only");

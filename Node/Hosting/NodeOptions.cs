@@ -62,6 +62,14 @@ public sealed class NodeOptions
     /// <summary>Interfaces mDNS runs on, by name; empty = every up, multicast-capable interface. Default empty.</summary>
     public List<string> MdnsInterfaces { get; set; } = [];
 
+    /// <summary>
+    /// The cluster key file (made by `peerpatch keygen`; the same file on every PC). With a key, only its holders
+    /// join, get elected, push or are pushed to, and HTTP writes need it. Unset: /etc/peerpatch/cluster.key
+    /// (%ProgramData%\PeerPatch\cluster.key) when that exists, else none (an open LAN, still never applying a byte
+    /// that does not match the upstream list). "none": no key. Default unset.
+    /// </summary>
+    public string? ClusterKeyFile { get; set; }
+
     /// <summary>Election priority (higher wins); default derived from free cache space in GiB.</summary>
     public int? Priority { get; set; }
 

@@ -80,7 +80,7 @@ internal sealed partial class PatchServer(
             return LookupResult.Hit(sha, holding.Record.Size, holding.BlobUrl().ToString());
         }
 
-        var now = time.GetUtcNow();
+        var now = time.MonotonicNow(); // leases must survive the wall clock being set
         if (cluster.ElectedAt is { } elected && now - elected < policy.SettleTime)
         {
             stats.InFlight();
@@ -101,7 +101,7 @@ internal sealed partial class PatchServer(
 
     public Ack Renew(ClaimRenew renew)
     {
-        var alive = claims.Renew(renew.ClaimId, renew.BytesDone, time.GetUtcNow());
+        var alive = claims.Renew(renew.ClaimId, renew.BytesDone, time.MonotonicNow());
         return new Ack(alive, alive ? (int)policy.Lease.TotalMilliseconds : 0, alive ? null : "claim expired or revoked");
     }
 

@@ -18,6 +18,9 @@ internal sealed partial class LanTransport
         [LoggerMessage(EventId = 202, Level = LogLevel.Warning, Message = "request handler failed for {PeerId}")]
         public static partial void HandlerFailed(ILogger logger, IPEndPoint peerId, Exception exception);
 
+        [LoggerMessage(EventId = 204, Level = LogLevel.Debug, Message = "dropped unauthenticated traffic from {EndPoint}: {Reason}")]
+        public static partial void Unauthenticated(ILogger logger, IPEndPoint endPoint, string reason);
+
         [LoggerMessage(EventId = 203, Level = LogLevel.Debug, Message = "network error from {EndPoint}: {Error}")]
         public static partial void NetworkError(ILogger logger, IPEndPoint endPoint, SocketError error);
     }

@@ -1,10 +1,13 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
+using System.Security.Cryptography;
 using LiteNetLib;
+using LiteNetLib.Utils;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Security;
 using PeerPatch.Protocol;
 using PeerPatch.Protocol.Messages;
 
@@ -15,6 +18,8 @@ namespace PeerPatch.Node.Transport;
 /// <see cref="ILanRequestHandler"/> when one is registered) and carries this node's own requests to the server.
 /// Events run unsynced on LiteNetLib's receive thread, and every send is followed by TriggerUpdate, so a
 /// round trip costs microseconds rather than a 15 ms update tick. Bad datagrams are counted and dropped.
+/// With a cluster key (LanTransport.Keyed.cs) every connection is authenticated both ways and every frame, connected
+/// or not, is sealed (MAC + sequence number, replays refused); a peer without the key gets nothing but a challenge.
 /// </summary>
 internal sealed partial class LanTransport : IHostedService, IDisposable
 {
@@ -29,6 +34,8 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
     private readonly NodeStats _stats;
     private readonly TimeProvider _time;
     private readonly ILogger<LanTransport> _logger;
+    private readonly Protocol.Security.ClusterKey? _key;
+    private readonly string _connectionKey;
     private long _nextCorrelation;
     private int _stopped;
 
@@ -38,8 +45,12 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
         NodeStats stats,
         TimeProvider time,
         ILogger<LanTransport> logger,
+        ClusterAuth? auth = null,
         ILanRequestHandler? handler = null)
     {
+        _key = auth?.Key;
+        _connectionKey = _key is null ? transport.ConnectionKey : $"{transport.ConnectionKey}+{_key.ClusterId}";
+        _epoch = (ulong)RandomNumberGenerator.GetInt32(1 << SenderWindows.EpochBits) << SenderWindows.CounterBits;
         _options = options;
         _transport = transport;
         _handler = handler;
@@ -68,6 +79,15 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
 
     /// <summary>A heartbeat arrived (one-way, unconnected), with the sender's UDP endpoint.</summary>
     public event Action<Heartbeat, IPEndPoint>? HeartbeatReceived;
+
+    /// <summary>A membership probe arrived (keyed only: sealed, one-way).</summary>
+    public event Action<MemberProbe, IPEndPoint>? ProbeReceived;
+
+    /// <summary>A membership proof arrived (keyed only: sealed, one-way; freshness is the receiver's nonce check).</summary>
+    public event Action<MemberProof, IPEndPoint>? ProofReceived;
+
+    /// <summary>True when this node has a cluster key.</summary>
+    public bool Keyed => _key is not null;
 
     /// <summary>The UDP port actually bound.</summary>
     public int LocalPort => _net.LocalPort;
@@ -99,8 +119,35 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
 
     public void Dispose() => StopAsync(CancellationToken.None).GetAwaiter().GetResult();
 
-    /// <summary>Connects (or reuses the connection) to <paramref name="server"/>.</summary>
+    /// <summary>Connects (or reuses the connection) to <paramref name="server"/>; with a key, also completes the handshake.</summary>
     public async Task<NetPeer> ConnectAsync(IPEndPoint server, CancellationToken ct)
+    {
+        using var timeout = new CancellationTokenSource(_transport.ConnectTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
+        try
+        {
+            var peer = await ConnectPeerAsync(server, linked.Token).ConfigureAwait(false);
+            if (_key is not null)
+            {
+                if (!_sessions.TryGetValue(peer, out var session))
+                {
+                    throw new LanUnavailableException($"no keyed session with {server}");
+                }
+
+                await session.Ready.Task.WaitAsync(linked.Token).ConfigureAwait(false);
+            }
+
+            return peer;
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new LanUnavailableException(_key is null
+                ? $"no connection to {server} within {_transport.ConnectTimeout.TotalMilliseconds:0} ms"
+                : $"no authenticated connection to {server} within {_transport.ConnectTimeout.TotalMilliseconds:0} ms (does it hold this LAN's cluster key?)");
+        }
+    }
+
+    private async Task<NetPeer> ConnectPeerAsync(IPEndPoint server, CancellationToken ct)
     {
         var peers = new List<NetPeer>();
         _net.GetConnectedPeers(peers);
@@ -117,8 +164,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
             throw new LanUnavailableException("the LAN transport is not running");
         }
 
-        var outgoing = _net.Connect(server, _transport.ConnectionKey)
-            ?? throw new LanUnavailableException($"cannot connect to {server}");
+        var outgoing = StartConnect(server) ?? throw new LanUnavailableException($"cannot connect to {server}");
         if (outgoing.ConnectionState == ConnectionState.Connected)
         {
             return outgoing;
@@ -132,16 +178,14 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
         }
 
         _net.TriggerUpdate();
-        using var timeout = new CancellationTokenSource(_transport.ConnectTimeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
         try
         {
-            return await tcs.Task.WaitAsync(linked.Token).ConfigureAwait(false);
+            return await tcs.Task.WaitAsync(ct).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        catch (OperationCanceledException)
         {
             _connecting.TryRemove(outgoing, out _);
-            throw new LanUnavailableException($"no connection to {server} within {_transport.ConnectTimeout.TotalMilliseconds:0} ms");
+            throw;
         }
     }
 
@@ -179,7 +223,10 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
         try
         {
             WireCodec.Write(buffer, Envelope.Of(0, message));
-            _net.SendUnconnectedMessage(buffer.WrittenSpan.ToArray(), to);
+            var datagram = _key is null
+                ? buffer.WrittenSpan.ToArray()
+                : _key.Unconnected.Seal(_epoch | ((ulong)Interlocked.Increment(ref _unconnectedSequence) & SenderWindows.CounterMask), buffer.WrittenSpan);
+            _net.SendUnconnectedMessage(datagram, to);
         }
         finally
         {
@@ -198,7 +245,15 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
         try
         {
             WireCodec.Write(buffer, envelope);
-            peer.Send(buffer.WrittenSpan, 0, DeliveryMethod.ReliableUnordered);
+            if (_key is null)
+            {
+                peer.Send(buffer.WrittenSpan, 0, DeliveryMethod.ReliableUnordered);
+            }
+            else
+            {
+                SendSealed(peer, buffer.WrittenSpan);
+            }
+
             _net.TriggerUpdate();
         }
         finally
@@ -216,11 +271,22 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
             return;
         }
 
-        request.AcceptIfKey(_transport.ConnectionKey);
+        if (_key is null)
+        {
+            request.AcceptIfKey(_connectionKey);
+            return;
+        }
+
+        AcceptKeyed(request);
     }
 
     private void OnPeerConnected(NetPeer peer)
     {
+        if (_key is not null && _sessions.TryGetValue(peer, out var session) && !session.Outgoing)
+        {
+            SendChallenge(peer);
+        }
+
         if (_connecting.TryRemove(peer, out var tcs))
         {
             tcs.TrySetResult(peer);
@@ -234,6 +300,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
             tcs.TrySetException(new LanUnavailableException($"connection to {peer} failed: {info.Reason}"));
         }
 
+        _sessions.TryRemove(peer, out _);
         FailAll(peer, $"disconnected: {info.Reason}");
     }
 
@@ -241,7 +308,13 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
     {
         try
         {
-            var decoded = WireCodec.TryDecode(reader.GetRemainingBytesMemory());
+            var frame = reader.GetRemainingBytesMemory();
+            if (_key is not null && !TryOpenConnected(peer, ref frame))
+            {
+                return;
+            }
+
+            var decoded = WireCodec.TryDecode(frame);
             if (!decoded.Success)
             {
                 _stats.BadDatagram();
@@ -286,11 +359,36 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
     {
         try
         {
-            var decoded = WireCodec.TryDecode(reader.GetRemainingBytesMemory());
-            if (decoded.Success && decoded.Envelope!.Body is Heartbeat heartbeat)
+            var datagram = reader.GetRemainingBytesMemory();
+            ulong sequence = 0;
+            if (_key is not null)
             {
-                HeartbeatReceived?.Invoke(heartbeat, from);
-                return;
+                if (!_key.Unconnected.TryOpen(datagram.Span, out sequence, out var payload))
+                {
+                    _stats.BadDatagram();
+                    Log.Unauthenticated(_logger, from, "one-way datagram not sealed with this LAN's cluster key");
+                    return;
+                }
+
+                datagram = datagram[payload];
+            }
+
+            var decoded = WireCodec.TryDecode(datagram);
+            switch (decoded.Envelope?.Body)
+            {
+                case Heartbeat heartbeat when _key is null || _senders.TryAccept(heartbeat.ServerId, sequence):
+                    HeartbeatReceived?.Invoke(heartbeat, from);
+                    return;
+                case MemberProbe probe when _key is not null && _senders.TryAccept(probe.FromId, sequence):
+                    ProbeReceived?.Invoke(probe, from);
+                    return;
+                case MemberProof proof when _key is not null && _senders.TryAccept(proof.NodeId, sequence):
+                    ProofReceived?.Invoke(proof, from);
+                    return;
+                case Heartbeat or MemberProbe or MemberProof:
+                    _stats.BadDatagram();
+                    Log.Unauthenticated(_logger, from, _key is null ? "membership datagram on an open LAN" : "replayed one-way datagram");
+                    return;
             }
 
             _stats.BadDatagram();

@@ -110,7 +110,7 @@ internal sealed partial class PatchPipeline(
             return await DirectAsync(patch, "no LAN server is known", ct).ConfigureAwait(false);
         }
 
-        var deadline = time.GetUtcNow() + options.ClaimWaitMax;
+        var deadline = time.MonotonicNow() + options.ClaimWaitMax;
         var lookup = new Lookup(patch.OsVersion, patch.Name, patch.Sha256, patch.Size, self.NodeId);
         var switched = false;
         long? waitingSince = null;
@@ -163,7 +163,7 @@ internal sealed partial class PatchPipeline(
                     return await DownloadUnderClaimAsync(patch, server, answer, ct).ConfigureAwait(false);
 
                 default:
-                    if (time.GetUtcNow() > deadline)
+                    if (time.MonotonicNow() > deadline)
                     {
                         stats.ClaimWaited(time.GetElapsedTime(waitingSince ?? time.GetTimestamp()));
                         return await DirectAsync(patch, $"waited {options.ClaimWaitMax} for another node's download", ct).ConfigureAwait(false);

@@ -116,7 +116,7 @@ internal sealed class RemoteServerChannel(
             }
 
             // A server that just failed is not retried on every patch: fail fast for a growing while.
-            var now = time.GetUtcNow();
+            var now = time.MonotonicNow();
             if (now < _downUntil)
             {
                 throw new LanUnavailableException($"server {Name} unreachable; next try in {(_downUntil - now).TotalSeconds:0.0} s");
@@ -132,7 +132,7 @@ internal sealed class RemoteServerChannel(
             catch (LanUnavailableException)
             {
                 _backoff = _backoff == TimeSpan.Zero ? transportOptions.ReconnectBackoff : TimeSpan.FromTicks(Math.Min(_backoff.Ticks * 2, MaxBackoff.Ticks));
-                _downUntil = time.GetUtcNow() + _backoff;
+                _downUntil = time.MonotonicNow() + _backoff;
                 throw;
             }
         }

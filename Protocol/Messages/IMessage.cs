@@ -15,6 +15,8 @@ namespace PeerPatch.Protocol.Messages;
 [Union(7, typeof(Ack))]
 [Union(8, typeof(ErrorReply))]
 [Union(9, typeof(Heartbeat))]
+[Union(10, typeof(MemberProbe))]
+[Union(11, typeof(MemberProof))]
 public interface IMessage
 {
     /// <summary>True when every field is within <see cref="ProtocolLimits"/> and well formed.</summary>
