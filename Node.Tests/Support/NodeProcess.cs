@@ -116,9 +116,20 @@ internal sealed partial class NodeProcess : IAsyncDisposable
 
     /// <summary>Runs `peerpatch update --node this --json` as its own process.</summary>
     /// <remarks>Passes are started from the node's own machine (the endpoint accepts loopback only): inside its namespace.</remarks>
-    public Task<CliResult> UpdateAsync() => Netns is null
-        ? RunCliAsync(null, "update", "--node", Http.ToString(), "--json")
-        : RunCliAsync(Netns, "update", "--node", $"http://127.0.0.1:{HttpPort}/", "--json");
+    /// <remarks>A keyed node's passes are signed with the key file it was started with (`--cluster-key-file`).</remarks>
+    public Task<CliResult> UpdateAsync()
+    {
+        var args = new List<string> { "update", "--node", Netns is null ? Http.ToString() : $"http://127.0.0.1:{HttpPort}/", "--json" };
+        if (KeyFile is { } key)
+        {
+            args.AddRange(["--cluster-key-file", key]);
+        }
+
+        return RunCliAsync(Netns, [.. args]);
+    }
+
+    /// <summary>The key file given on the node's command line, if any.</summary>
+    public string? KeyFile => Array.IndexOf(Args, "--cluster-key-file") is var i and >= 0 && i + 1 < Args.Length ? Args[i + 1] : null;
 
     public static Task<CliResult> RunCliAsync(params string[] args) => RunCliAsync(null, args);
 

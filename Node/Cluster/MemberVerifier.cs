@@ -70,11 +70,12 @@ internal sealed class MemberVerifier(string selfId)
     public bool OnProof(MemberProof proof)
     {
         var nonce = Convert.ToHexString(proof.Nonce);
-        if (!_pending.Remove(nonce, out var probe) || probe.NodeId != proof.NodeId)
+        if (!_pending.TryGetValue(nonce, out var probe) || probe.NodeId != proof.NodeId)
         {
             return false; // unsolicited, late, replayed, or another node's answer
         }
 
+        _pending.Remove(nonce);
         _probed[proof.NodeId] = (_probed.GetValueOrDefault(proof.NodeId).LastProbe, 0);
         _proven[proof.NodeId] = (
             new Member(proof.NodeId, probe.To.Address, probe.To.Port, proof.HttpPort, proof.Priority, proof.Since, proof.Role == NodeRole.Server, proof.Term),

@@ -25,6 +25,7 @@ internal sealed class NodeStatusReporter(
     ClusterService membership,
     ClaimTable claims,
     HolderIndex holders,
+    Security.ClusterAuth auth,
     TimeProvider time)
 {
     public NodeStatus Current()
@@ -59,7 +60,8 @@ internal sealed class NodeStatusReporter(
                 stats.Hits, stats.Misses, stats.InFlightAnswers, stats.PushesAccepted, stats.PushesRejected, stats.LanFailures,
                 stats.ServerFallbacks, stats.CorruptBlobsDetected, stats.BadDatagrams, stats.Applied),
             stats.Elections,
-            events.CountSince(NodeEventKinds.Election, now - TimeSpan.FromHours(1)));
+            events.CountSince(NodeEventKinds.Election, now - TimeSpan.FromHours(1)),
+            auth.Key?.ClusterId ?? string.Empty);
     }
 
     private static DiskStatus Disk(string path)

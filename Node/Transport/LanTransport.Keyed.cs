@@ -23,6 +23,7 @@ internal sealed partial class LanTransport
     private readonly Lock _connectLock = new();
     private readonly ulong _epoch;
     private long _unconnectedSequence;
+    private ITimer? _sweeper;
 
     /// <summary>Keyed peers that have not (yet) proven the key.</summary>
     public int UnauthenticatedPeers => _sessions.Values.Count(s => !s.Authenticated);
@@ -156,6 +157,11 @@ internal sealed partial class LanTransport
 
     private void SweepUnauthenticated()
     {
+        if (_stopped != 0)
+        {
+            return;
+        }
+
         var now = _time.MonotonicNow();
         foreach (var (peer, session) in _sessions)
         {

@@ -103,6 +103,11 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
         }
 
         Log.Started(_logger, _options.Bind, _net.LocalPort);
+        if (_key is not null)
+        {
+            _sweeper = _time.CreateTimer(_ => SweepUnauthenticated(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+        }
+
         return Task.CompletedTask;
     }
 
@@ -110,6 +115,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
     {
         if (Interlocked.Exchange(ref _stopped, 1) == 0)
         {
+            _sweeper?.Dispose();
             _net.Stop(sendDisconnectMessages: true);
             FailAll(null, "node stopping");
         }
@@ -297,7 +303,9 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
     {
         if (_connecting.TryRemove(peer, out var tcs))
         {
-            tcs.TrySetException(new LanUnavailableException($"connection to {peer} failed: {info.Reason}"));
+            tcs.TrySetException(new LanUnavailableException(_key is not null && info.Reason == DisconnectReason.ConnectionRejected
+                ? $"connection to {peer} refused: it does not hold this LAN's cluster key (or has none)"
+                : $"connection to {peer} failed: {info.Reason}"));
         }
 
         _sessions.TryRemove(peer, out _);

@@ -33,6 +33,7 @@ internal sealed class RemoteServerChannel(
     private readonly SemaphoreSlim _sessionLock = new(1, 1);
     private Session? _session;
     private DateTimeOffset _downUntil;
+    private string _lastError = string.Empty;
     private TimeSpan _backoff;
 
     public string Name => $"{host}:{port}";
@@ -119,7 +120,7 @@ internal sealed class RemoteServerChannel(
             var now = time.MonotonicNow();
             if (now < _downUntil)
             {
-                throw new LanUnavailableException($"server {Name} unreachable; next try in {(_downUntil - now).TotalSeconds:0.0} s");
+                throw new LanUnavailableException($"server {Name} unreachable ({_lastError}); next try in {(_downUntil - now).TotalSeconds:0.0} s");
             }
 
             try
@@ -129,8 +130,9 @@ internal sealed class RemoteServerChannel(
                 _ = ReportInventoryAsync(_session); // a new session may be a new server: tell it what this node holds
                 return _session;
             }
-            catch (LanUnavailableException)
+            catch (LanUnavailableException e)
             {
+                _lastError = e.Message;
                 _backoff = _backoff == TimeSpan.Zero ? transportOptions.ReconnectBackoff : TimeSpan.FromTicks(Math.Min(_backoff.Ticks * 2, MaxBackoff.Ticks));
                 _downUntil = time.MonotonicNow() + _backoff;
                 throw;

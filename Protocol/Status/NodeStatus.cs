@@ -9,6 +9,7 @@ namespace PeerPatch.Protocol.Status;
 /// <param name="Server">HOST:PORT of the server this node uses, or null when it has none.</param>
 /// <param name="Elected">True when the server is elected (role auto); false when configuration fixes it.</param>
 /// <param name="Members">How many other nodes this node knows.</param>
+/// <param name="ClusterId">The public id of the node's cluster key ("" on an open LAN): nodes with different ids never talk.</param>
 /// <param name="Elections">Changes of this node's view (server or term) since start.</param>
 /// <param name="ElectionsLastHour">The same, in the last hour: many means an unstable LAN.</param>
 public sealed record NodeStatus(
@@ -36,7 +37,8 @@ public sealed record NodeStatus(
     MdnsStatus Mdns,
     TrafficStats Stats,
     long Elections,
-    long ElectionsLastHour);
+    long ElectionsLastHour,
+    string ClusterId = "");
 
 /// <summary>The node's blob store.</summary>
 /// <param name="CapacityBytes">The cache cap (0: none).</param>
