@@ -22,7 +22,10 @@ namespace PeerPatch.Node.Hosting;
 /// <summary>Builds a node: configuration, logging, the data directory, every service and the HTTP endpoints.</summary>
 internal static class NodeHost
 {
-    public static WebApplication Build(IConfiguration configuration)
+    public static WebApplication Build(IConfiguration configuration) => Build(configuration, TimeProvider.System);
+
+    /// <summary>Builds a node on the given clock (tests inject one whose wall time jumps).</summary>
+    internal static WebApplication Build(IConfiguration configuration, TimeProvider time)
     {
         var options = new NodeOptions();
         configuration.Bind(options);
@@ -33,7 +36,6 @@ internal static class NodeHost
         }
 
         var key = Security.ClusterKeyFile.Load(options.ClusterKeyFile, out var keyPath, out var keyWarning);
-        var time = TimeProvider.System;
         var random = new SystemRandomSource();
         var data = NodeData.Open(options, random, time);
         try

@@ -1,0 +1,62 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Configuration;
+using PeerPatch.Node.Hosting;
+
+namespace PeerPatch.Node.Tests.Support;
+
+/// <summary>A node hosted in the test process, on loopback, so that its clock can be injected.</summary>
+internal sealed class InProcessNode : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private InProcessNode(WebApplication app, int udp, int http)
+    {
+        _app = app;
+        Udp = udp;
+        Http = new Uri($"http://127.0.0.1:{http}/");
+    }
+
+    public int Udp { get; }
+
+    public Uri Http { get; }
+
+    public string ServerAddress => $"127.0.0.1:{Udp}";
+
+    public static async Task<InProcessNode> StartAsync(string dataDir, TimeProvider time, IDictionary<string, string?> settings)
+    {
+        var (udp, http) = FreePorts.Pair();
+        var config = new Dictionary<string, string?>
+        {
+            [nameof(NodeOptions.DataDir)] = dataDir,
+            [nameof(NodeOptions.Port)] = udp.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [nameof(NodeOptions.HttpPort)] = http.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [nameof(NodeOptions.Bind)] = "127.0.0.1",
+            [nameof(NodeOptions.OsVersion)] = "test-1-amd64",
+            [nameof(NodeOptions.UpdateInterval)] = "00:00:00",
+            [$"{nameof(NodeOptions.MdnsInterfaces)}:0"] = "lo",
+            [nameof(NodeOptions.ClusterKeyFile)] = "none",
+            [nameof(NodeOptions.RedirectPort)] = "0",
+        };
+        foreach (var (k, v) in settings)
+        {
+            config[k] = v;
+        }
+
+        var app = NodeHost.Build(new ConfigurationBuilder().AddInMemoryCollection(config).Build(), time);
+        await app.StartAsync();
+        return new InProcessNode(app, udp, http);
+    }
+
+    public async Task<JsonElement> StatusAsync()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        return JsonDocument.Parse(await http.GetStringAsync(new Uri(Http, "v1/status"))).RootElement.Clone();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
