@@ -15,17 +15,32 @@ namespace PeerPatch.Node.Apt;
 /// other request goes on to HTTP as usual. Only ports in <see cref="NodeOptions.ConnectPorts"/> (default 443) are
 /// tunnelled, so the node is not an open relay to arbitrary services.
 /// </summary>
-internal sealed partial class ConnectTunnel(NodeOptions options, NodeStats stats, ILogger<ConnectTunnel> logger)
+internal sealed partial class ConnectTunnel(NodeOptions options, NodeStats stats, TimeProvider time, ILogger<ConnectTunnel> logger)
 {
     private const int MaxHead = 8 * 1024;
+
+    /// <summary>A connection that has not sent its first line by then is closed (Kestrel's header timeout starts after the peek).</summary>
+    private static readonly TimeSpan FirstLineTimeout = TimeSpan.FromSeconds(10);
     private static readonly byte[] Connect = "CONNECT "u8.ToArray();
 
     public async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
     {
         var input = connection.Transport.Input;
+        using var silent = new CancellationTokenSource(FirstLineTimeout, time);
+        using var peek = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, silent.Token);
         while (true)
         {
-            var read = await input.ReadAsync(connection.ConnectionClosed).ConfigureAwait(false);
+            ReadResult read;
+            try
+            {
+                read = await input.ReadAsync(peek.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (silent.IsCancellationRequested)
+            {
+                connection.Abort(new ConnectionAbortedException($"no request within {FirstLineTimeout.TotalSeconds:0} s"));
+                return;
+            }
+
             var buffer = read.Buffer;
             var isConnect = StartsWith(buffer, Connect, out var decided);
             if (decided && !isConnect)

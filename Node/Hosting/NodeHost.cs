@@ -58,8 +58,9 @@ internal static class NodeHost
         ConfigureLogging(builder, options);
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(IPAddress.Parse(options.Bind), options.HttpPort, l => l.Use(next => connection =>
-                l.ApplicationServices.GetRequiredService<Apt.ConnectTunnel>().OnConnectionAsync(connection, next)));
+            k.Listen(IPAddress.Parse(options.Bind), options.HttpPort, l => l
+                .Use(next => connection => l.ApplicationServices.GetRequiredService<ConnectionLimiter>().OnConnectionAsync(connection, next))
+                .Use(next => connection => l.ApplicationServices.GetRequiredService<Apt.ConnectTunnel>().OnConnectionAsync(connection, next)));
             k.AddServerHeader = false;
             k.Limits.MaxConcurrentConnections = 4096;
             k.Limits.MaxRequestBodySize = 1 << 20; // pushes raise it to their declared size
@@ -157,6 +158,7 @@ internal static class NodeHost
         services.AddSingleton<Apt.AptCatalog>();
         services.AddSingleton<Apt.AptProxy>();
         services.AddSingleton<Apt.ConnectTunnel>();
+        services.AddSingleton<ConnectionLimiter>();
         services.AddSingleton<PatchPipeline>();
         services.AddSingleton<UpdateRunner>();
         services.AddHostedService<UpdateScheduler>();

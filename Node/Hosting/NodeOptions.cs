@@ -70,6 +70,9 @@ public sealed class NodeOptions
     /// </summary>
     public string? ClusterKeyFile { get; set; }
 
+    /// <summary>Most HTTP connections one address may hold open at once (0: no cap). Default 64.</summary>
+    public int MaxConnectionsPerClient { get; set; } = 64;
+
     /// <summary>Election priority (higher wins); default derived from free cache space in GiB.</summary>
     public int? Priority { get; set; }
 

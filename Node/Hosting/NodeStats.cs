@@ -25,6 +25,7 @@ internal sealed class NodeStats
     private readonly Counter _fallbacks;
     private readonly Counter _corrupt;
     private readonly Counter _badDatagrams;
+    private readonly Counter _connectionsRefused;
     private readonly Counter _applied;
     private readonly Counter _claimWaits;
     private readonly Histogram _claimWaitSeconds;
@@ -56,7 +57,8 @@ internal sealed class NodeStats
         _lanFailures = f.CreateCounter("peerpatch_lan_failures_total", "LAN fetches that failed (wrong bytes, refused, stalled) and fell back to the internet.");
         _fallbacks = f.CreateCounter("peerpatch_fallbacks_total", "Patches downloaded straight from the internet because the LAN server could not help.");
         _corrupt = f.CreateCounter("peerpatch_corrupt_blobs_total", "Stored blobs found not to match their SHA-256 (and removed).");
-        _badDatagrams = f.CreateCounter("peerpatch_bad_datagrams_total", "LAN datagrams dropped as malformed or oversized.");
+        _badDatagrams = f.CreateCounter("peerpatch_bad_datagrams_total", "LAN datagrams dropped as malformed, oversized, unauthenticated or replayed.");
+        _connectionsRefused = f.CreateCounter("peerpatch_http_connections_refused_total", "HTTP connections closed at once because their address held too many.");
         _applied = f.CreateCounter("peerpatch_patches_applied_total", "Patches this node applied.");
         _claimWaits = f.CreateCounter("peerpatch_claim_waits_total", "Times this node waited because another node was downloading the same patch.");
         _claimWaitSeconds = f.CreateHistogram("peerpatch_claim_wait_seconds", "Time one patch spent waiting for another node's download.", new HistogramConfiguration { Buckets = WaitBuckets });
@@ -126,6 +128,8 @@ internal sealed class NodeStats
     public void CorruptBlob() => _corrupt.Inc();
 
     public void BadDatagram() => _badDatagrams.Inc();
+
+    public void ConnectionRefused() => _connectionsRefused.Inc();
 
     public void PatchApplied() => _applied.Inc();
 
