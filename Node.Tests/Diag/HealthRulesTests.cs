@@ -40,6 +40,20 @@ public sealed class HealthRulesTests
     }
 
     [Fact]
+    public void ARogueServerOfAnotherCluster_IsAWarningAboutClusters_NotASecondServerOfOurs()
+    {
+        var checks = Health.Evaluate(View(
+            Node("a", "server", "a", cluster: "1a2b3c4d5e6f7a8b"), Node("b", "client", "a", cluster: "1a2b3c4d5e6f7a8b"),
+            Node("rogue", "server", "rogue")));
+
+        Assert.Equal(Severity.Warning, Health.Overall(checks));
+        Assert.Equal(Severity.Ok, checks.Single(c => c.Name == "server").Severity);
+        var clusters = checks.Single(c => c.Name == "clusters");
+        Assert.Contains("cluster 1a2b3c4d5e6f7a8b (2 nodes: a b)", clusters.Message, StringComparison.Ordinal);
+        Assert.Contains("no key (1 nodes: rogue)", clusters.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ANodeFollowingAnotherServer_IsAWarning()
     {
         var checks = Health.Evaluate(View(Node("a", "server", "a"), Node("b", "client", "zz")));
@@ -97,10 +111,10 @@ public sealed class HealthRulesTests
     private static LanView View(params NodeReport[] nodes) => new(DateTimeOffset.UnixEpoch, nodes);
 
     private static NodeReport Node(
-        string id, string role, string? serverId, string version = "0.1.0", int protocol = 1, long freePercent = 50, long electionsLastHour = 1, long internet = 0, long lanFetched = 0) =>
+        string id, string role, string? serverId, string version = "0.1.0", int protocol = 1, long freePercent = 50, long electionsLastHour = 1, long internet = 0, long lanFetched = 0, string cluster = "") =>
         new(id, $"http://{id}:47471/", "mdns", DateTimeOffset.UnixEpoch, true, null, new NodeStatus(
             id, "i", version, protocol, "host", role, serverId, serverId, 1, true, 2, "os", 0,
             new BlobStatus(0, 0, 0, 0, 0), new DiskStatus(100, freePercent), 0, 10, false, 47470, 47471, 0,
             new MdnsStatus([], 0, 0, 0),
-            new TrafficStats(0, lanFetched, 0, 0, internet, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), 1, electionsLastHour));
+            new TrafficStats(0, lanFetched, 0, 0, internet, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), 1, electionsLastHour, cluster));
 }

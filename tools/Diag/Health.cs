@@ -13,7 +13,8 @@ internal sealed record Check(string Name, Severity Severity, string Message);
 
 /// <summary>
 /// The LAN's health from one <see cref="LanView"/>: pure rules, no I/O. Checks: nodes found, exactly one server,
-/// every node following it, version and protocol skew, disk space, unreachable nodes, election churn.
+/// every node following it, version and protocol skew, disk space, unreachable nodes, election churn, and nodes of
+/// other clusters (another cluster key, or none) on the same LAN.
 /// </summary>
 internal static class Health
 {
@@ -41,7 +42,16 @@ internal static class Health
             ? new Check("nodes", Severity.Ok, $"{up.Count} nodes answering")
             : new Check("nodes", up.Count == 0 ? Severity.Critical : Severity.Warning, $"{down.Count} of {lan.Nodes.Count} nodes not answering: {string.Join(", ", down.Select(d => $"{d.NodeId} at {d.Url} ({d.Error})"))}"));
 
-        var servers = lan.Servers;
+        // Nodes of another cluster key (or none) share the wire but not the cluster: judge the largest cluster.
+        var clusters = up.GroupBy(n => n.Status!.ClusterId).OrderByDescending(g => g.Count()).ThenByDescending(g => g.Key.Length).ToList();
+        if (clusters.Count > 1)
+        {
+            var main = clusters[0];
+            checks.Add(new Check("clusters", Severity.Warning, $"nodes of {clusters.Count} clusters answer on this LAN: {string.Join(", ", clusters.Select(g => $"{ClusterName(g.Key)} ({g.Count()} nodes: {string.Join(" ", g.Select(n => n.NodeId))})"))}; the checks below are for {ClusterName(main.Key)}, and the others cannot join it"));
+            up = [.. main];
+        }
+
+        var servers = lan.Servers.Where(s => up.Contains(s)).ToList();
         if (servers.Count == 0)
         {
             checks.Add(new Check("server", Severity.Critical, "no server: no node is serving the LAN (every PC goes to the internet)"));
@@ -85,6 +95,8 @@ internal static class Health
             : new Check("elections", Severity.Warning, $"election churn: {string.Join(", ", churning.Select(c => $"{c.NodeId} changed server {c.Status!.ElectionsLastHour} times in the last hour"))}"));
         return checks;
     }
+
+    private static string ClusterName(string id) => id.Length == 0 ? "no key" : $"cluster {id}";
 
     public static Severity Overall(IReadOnlyList<Check> checks) => checks.Count == 0 ? Severity.Ok : checks.Max(c => c.Severity);
 }
