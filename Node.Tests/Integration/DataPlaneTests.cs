@@ -212,12 +212,12 @@ public sealed class DataPlaneTests : IAsyncLifetime
         Assert.Empty(Directory.GetFiles(Path.Combine(_server.DataDir, "blobs"), "*", SearchOption.AllDirectories));
     }
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition)
+    private async Task WaitUntilAsync(Func<Task<bool>> condition)
     {
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (!await condition())
         {
-            Assert.True(DateTime.UtcNow < deadline, "condition not reached in time");
+            Assert.True(DateTime.UtcNow < deadline, $"condition not reached in time; server log:\n{_server.Output}");
             await Task.Delay(50);
         }
     }

@@ -27,6 +27,7 @@ internal sealed class MemberVerifier(string selfId)
     public const int SuspiciousAfter = 4;
 
     private const int MaxPending = 8192;
+    private const int MaxRemembered = 8192;
     private readonly Dictionary<string, (Member Member, IPEndPoint At)> _proven = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string NodeId, IPEndPoint To, DateTimeOffset SentAt)> _pending = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (DateTimeOffset LastProbe, int Unanswered)> _probed = new(StringComparer.Ordinal);
@@ -83,9 +84,17 @@ internal sealed class MemberVerifier(string selfId)
         return true;
     }
 
-    /// <summary>Forgets nodes no longer advertised.</summary>
+    /// <summary>
+    /// Forgets nodes no longer advertised, once this many are remembered: an advert that flaps (a TTL refresh, an
+    /// address re-resolved) keeps its proof, which still has to match the advert to count.
+    /// </summary>
     public void Retain(IEnumerable<string> nodeIds)
     {
+        if (_proven.Count + _probed.Count < MaxRemembered)
+        {
+            return;
+        }
+
         var keep = nodeIds.ToHashSet(StringComparer.Ordinal);
         foreach (var id in _proven.Keys.Where(id => !keep.Contains(id)).ToList())
         {

@@ -85,6 +85,7 @@ internal sealed partial class LanTransport
         challenge[0] = PeerSession.ChallengeMarker;
         RandomNumberGenerator.Fill(challenge[1..]);
         session.SetKeys(_key!, challenge[1..]);
+        session.Ready.TrySetResult(); // this side may send on it too (a former client that is now the server)
         peer.Send(challenge, 0, DeliveryMethod.ReliableUnordered);
         _net.TriggerUpdate();
     }

@@ -32,7 +32,7 @@ internal sealed class PeerSession(bool outgoing, byte[] clientNonce, DateTimeOff
     /// <summary>Server side: a valid frame arrived. Client side: the challenge arrived (see <see cref="Ready"/>).</summary>
     public bool Authenticated { get; set; }
 
-    /// <summary>Client side: completes when the keys are known.</summary>
+    /// <summary>Completes when the keys are known (client: the challenge arrived; server: it was sent).</summary>
     public TaskCompletionSource Ready { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ulong NextSequence() => (ulong)Interlocked.Increment(ref _sequence);
