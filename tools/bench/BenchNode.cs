@@ -1,0 +1,83 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+
+namespace PeerPatch.Bench;
+
+/// <summary>A PeerPatch node process (the Release build) on loopback, pinned as server, no discovery.</summary>
+internal sealed class BenchNode
+{
+    private BenchNode(Process process, int udp, int http)
+    {
+        Process = process;
+        Udp = udp;
+        Http = http;
+    }
+
+    public Process Process { get; }
+
+    public int Udp { get; }
+
+    public int Http { get; }
+
+    public Uri BaseUri => new($"http://127.0.0.1:{Http}/");
+
+    public static async Task<BenchNode> StartAsync(string repo, string dataDir)
+    {
+        Directory.CreateDirectory(dataDir);
+        var config = Path.Combine(dataDir, "bench.config.json");
+        await File.WriteAllTextAsync(config, """{"Discovery":false,"ClusterKeyFile":"none","RedirectPort":0,"AptProxyAdvert":false}""");
+        var (udp, http) = (FreeUdpPort(), FreeTcpPort());
+        var dll = Path.Combine(repo, "Node", "bin", "Release", "net10.0", "peerpatch.dll");
+        var process = Proc.Start("dotnet", dll, "run", "--data", dataDir, "--port", udp.ToString(), "--http-port", http.ToString(), "--bind", "127.0.0.1",
+            "--role", "server", "--update-interval", "0", "--os-version", "bench-1-amd64", "--config", config);
+        var node = new BenchNode(process, udp, http);
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+        for (var watch = Stopwatch.StartNew(); watch.Elapsed < TimeSpan.FromSeconds(30); await Task.Delay(100))
+        {
+            try
+            {
+                using var response = await client.GetAsync(new Uri(node.BaseUri, "v1/status"));
+                if (response.IsSuccessStatusCode)
+                {
+                    return node;
+                }
+            }
+            catch (HttpRequestException)
+            {
+            }
+            catch (TaskCanceledException)
+            {
+            }
+        }
+
+        throw new InvalidOperationException("the node did not start within 30 s");
+    }
+
+    /// <summary>Pushes a file (streamed) as a patch; returns its SHA-256.</summary>
+    public async Task PushAsync(string file, string sha256, string name)
+    {
+        using var client = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        await using var stream = File.OpenRead(file);
+        using var content = new StreamContent(stream, 256 * 1024);
+        content.Headers.ContentLength = stream.Length;
+        using var response = await client.PutAsync(new Uri(BaseUri, $"v1/blobs/{sha256}?os=bench-1-amd64&name={Uri.EscapeDataString(name)}"), content);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new InvalidOperationException($"push of {name} failed: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+    }
+
+    public static int FreeTcpPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public static int FreeUdpPort()
+    {
+        using var socket = new UdpClient(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)socket.Client.LocalEndPoint!).Port;
+    }
+}

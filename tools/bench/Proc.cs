@@ -1,0 +1,89 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace PeerPatch.Bench;
+
+/// <summary>Child processes the benchmarks start (nodes, nginx, curl), always killed by pid at the end.</summary>
+internal static class Proc
+{
+    private static readonly List<Process> Started = [];
+
+    public static Process Start(string file, params IEnumerable<string> args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        var process = Process.Start(psi)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        lock (Started)
+        {
+            Started.Add(process);
+        }
+
+        return process;
+    }
+
+    public static async Task<(int Code, string Out, string Err)> RunAsync(string file, params IEnumerable<string> args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(psi)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await output, await error);
+    }
+
+    public static void KillAll()
+    {
+        lock (Started)
+        {
+            foreach (var p in Started)
+            {
+                try
+                {
+                    if (!p.HasExited)
+                    {
+                        p.Kill(entireProcessTree: true);
+                        p.WaitForExit(5000);
+                    }
+                }
+                catch (InvalidOperationException)
+                {
+                }
+            }
+
+            Started.Clear();
+        }
+    }
+
+    /// <summary>VmRSS of a process in bytes (0 when gone).</summary>
+    public static long Rss(int pid)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/status"))
+            {
+                if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                {
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) * 1024;
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+
+        return 0;
+    }
+}

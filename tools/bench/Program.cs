@@ -1,0 +1,138 @@
+// peerpatch-bench: runs the benchmark scenarios side by side with their references and writes the results into
+// docs/benchmarks.md (between the bench markers). Start it with tools/bench/run.sh, which installs the references
+// and builds Release first. Loopback only; every process it starts is killed by pid at the end.
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using PeerPatch.Bench;
+
+var repo = args.Length > 0 ? Path.GetFullPath(args[0]) : Directory.GetCurrentDirectory();
+var runs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
+var work = Path.Combine(Path.GetTempPath(), "peerpatch-bench-" + Environment.ProcessId);
+Directory.CreateDirectory(work);
+var report = new Report();
+try
+{
+    // Memory, idle: a fresh node, 10 s after it answers, nothing asked of it.
+    var idleNode = await BenchNode.StartAsync(repo, Path.Combine(work, "idle"));
+    await Task.Delay(TimeSpan.FromSeconds(10));
+    var idleRss = Proc.Rss(idleNode.Process.Id);
+    idleNode.Process.Kill();
+
+    var node = await BenchNode.StartAsync(repo, Path.Combine(work, "node"));
+    var www = Path.Combine(work, "www");
+    Directory.CreateDirectory(www);
+    var big = await MakeFileAsync(www, 1L << 30, 1);
+    var fan = await MakeFileAsync(www, 200L << 20, 2);
+    var small = await MakeFileAsync(www, 1024, 3);
+    foreach (var (file, sha, name) in new[] { (big.Path, big.Sha, "KB-1G"), (fan.Path, fan.Sha, "KB-200M"), (small.Path, small.Sha, "KB-1K") })
+    {
+        await node.PushAsync(file, sha, name);
+    }
+
+    var nginx = await Nginx.StartAsync(Path.Combine(work, "nginx"), www);
+    Console.WriteLine($"node pid {node.Process.Id} udp {node.Udp} http {node.Http}; nginx port {nginx.Port}; idle RSS {idleRss >> 20} MiB");
+
+    // 1. Lookups.
+    var echo = LookupBench.StartEcho(out var echoPort);
+    try
+    {
+        var request = LookupBench.LookupRequest("bench-1-amd64", "KB-1K", small.Sha, 1024);
+        foreach (var clients in new[] { 1, 16 })
+        {
+            var ours = new List<LookupBench.Result>();
+            var floor = new List<LookupBench.Result>();
+            for (var r = 0; r < runs; r++)
+            {
+                ours.Add(await LookupBench.RunAsync(new IPEndPoint(IPAddress.Loopback, node.Udp), request, clients, TimeSpan.FromSeconds(3), "PeerPatch/1"));
+                floor.Add(await LookupBench.RunAsync(new IPEndPoint(IPAddress.Loopback, echoPort), request, clients, TimeSpan.FromSeconds(3), "echo"));
+            }
+
+            report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: p50", Stats.Median(ours.Select(o => o.P50Micros)), Stats.Median(floor.Select(o => o.P50Micros)), "µs", "LiteNetLib echo", lowerIsBetter: true, goal: null);
+            report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: p99", Stats.Median(ours.Select(o => o.P99Micros)), Stats.Median(floor.Select(o => o.P99Micros)), "µs", "LiteNetLib echo", lowerIsBetter: true, goal: "< 1000 µs");
+            report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: lookups/s", Stats.Median(ours.Select(o => o.PerSecond)), Stats.Median(floor.Select(o => o.PerSecond)), "/s", "LiteNetLib echo", lowerIsBetter: false, goal: clients == 16 ? "≥ 50,000/s" : null);
+        }
+    }
+    finally
+    {
+        echo.Stop();
+    }
+
+    // 2. LAN fetch of 1 GiB, and 5. peak memory while serving it.
+    var ourFetch = new List<double>();
+    var nginxFetch = new List<double>();
+    var beforeServing = Proc.Rss(node.Process.Id);
+    long peak = 0;
+    for (var r = 0; r < runs; r++)
+    {
+        using (var sampler = RssSampler.Start(node.Process.Id))
+        {
+            var (s, bytes) = await Curl.GetAsync(new Uri(node.BaseUri, $"v1/blobs/{big.Sha}"));
+            ourFetch.Add(bytes / s);
+            peak = Math.Max(peak, sampler.Peak);
+        }
+
+        var (ns, nbytes) = await Curl.GetAsync(new Uri(nginx.BaseUri, big.Sha));
+        nginxFetch.Add(nbytes / ns);
+    }
+
+    report.Add("LAN fetch, 1 GiB, one curl", Stats.Median(ourFetch) / 1e6, Stats.Median(nginxFetch) / 1e6, "MB/s", "nginx (sendfile)", lowerIsBetter: false, goal: "≥ 0.9× nginx", ratioGoal: 0.9);
+
+    // 3. Fan-out: 20 curls of one 200 MiB blob at once.
+    var ourFan = new List<double>();
+    var nginxFan = new List<double>();
+    for (var r = 0; r < runs; r++)
+    {
+        ourFan.Add(await FanOutAsync(new Uri(node.BaseUri, $"v1/blobs/{fan.Sha}"), 20));
+        nginxFan.Add(await FanOutAsync(new Uri(nginx.BaseUri, fan.Sha), 20));
+    }
+
+    report.Add("Fan-out, 20 curls × 200 MiB, aggregate", Stats.Median(ourFan) / 1e6, Stats.Median(nginxFan) / 1e6, "MB/s", "nginx (sendfile)", lowerIsBetter: false, goal: "≥ 0.8× nginx", ratioGoal: 0.8);
+    report.Add("Memory: idle RSS (fresh node, 10 s)", idleRss / 1048576.0, double.NaN, "MiB", "", lowerIsBetter: true, goal: "≤ 60 MiB");
+    report.Add("Memory: peak RSS serving 1 GiB (growth over the node's RSS before)", peak / 1048576.0, beforeServing / 1048576.0, "MiB", "RSS before serving", lowerIsBetter: true, goal: "≤ +30 MiB");
+    report.Write(Path.Combine(repo, "docs", "benchmarks.md"), runs);
+    Console.WriteLine(report.Table());
+}
+finally
+{
+    Proc.KillAll();
+    try
+    {
+        Directory.Delete(work, recursive: true);
+    }
+    catch (IOException)
+    {
+    }
+}
+
+static async Task<double> FanOutAsync(Uri url, int clients)
+{
+    var watch = Stopwatch.StartNew();
+    var results = await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Curl.GetAsync(url)));
+    return results.Sum(r => r.Bytes) / watch.Elapsed.TotalSeconds;
+}
+
+static async Task<(string Path, string Sha)> MakeFileAsync(string dir, long size, int seed)
+{
+    var tmp = Path.Combine(dir, $"tmp-{seed}");
+    var block = new byte[4 << 20];
+    var random = new Random(seed);
+    using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    await using (var file = File.Create(tmp))
+    {
+        for (long done = 0; done < size; done += block.Length)
+        {
+            random.NextBytes(block);
+            var n = (int)Math.Min(block.Length, size - done);
+            hash.AppendData(block, 0, n);
+            await file.WriteAsync(block.AsMemory(0, n));
+        }
+    }
+
+    var sha = Convert.ToHexStringLower(hash.GetHashAndReset());
+    var path = Path.Combine(dir, sha);
+    File.Move(tmp, path, overwrite: true);
+    return (path, sha);
+}
