@@ -101,8 +101,23 @@ try
     report.Add("Fan-out, 20 curls × 200 MiB, aggregate", Stats.Median(ourFan) / 1e6, Stats.Median(nginxFan) / 1e6, "MB/s", "nginx (sendfile)", lowerIsBetter: false, goal: "≥ 0.8× nginx", ratioGoal: 0.8);
     report.Add("Memory: idle RSS (fresh node, 10 s)", idleRss / 1048576.0, double.NaN, "MiB", "", lowerIsBetter: true, goal: "≤ 60 MiB");
     report.Add("Memory: peak RSS serving 1 GiB (growth over the node's RSS before)", peak / 1048576.0, beforeServing / 1048576.0, "MiB", "RSS before serving", lowerIsBetter: true, goal: "≤ +30 MiB");
+    // 6. Failover, 10 nodes in network namespaces (root only).
+    if (NetnsLan.CanRun)
+    {
+        var failovers = new List<double>();
+        for (var r = 0; r < runs; r++)
+        {
+            failovers.Add(await FailoverBench.RunAsync(repo, Path.Combine(work, $"failover{r}"), 10));
+            Proc.KillAll(); // only the failover nodes are left of this round; the loopback node and nginx are done
+        }
+
+        report.Add("Failover, 10 nodes: SIGKILL of the server to the first lookup answered by the new one", Stats.Median(failovers), double.NaN, "s", "", lowerIsBetter: true, goal: "≤ 3 s");
+    }
+
+    report.Note($"Lookup round trips with no answer within 5 s (each kept as a 5 s sample): {LookupBench.Lost}, over every lookup scenario, PeerPatch and the echo reference together.");
     report.Write(Path.Combine(repo, "docs", "benchmarks.md"), runs);
     Console.WriteLine(report.Table());
+    Console.WriteLine($"lookups without an answer within 5 s: {LookupBench.Lost}");
 }
 finally
 {

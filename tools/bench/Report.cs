@@ -9,6 +9,9 @@ internal sealed class Report
     private const string Begin = "<!-- bench:begin (written by tools/bench/run.sh) -->";
     private const string End = "<!-- bench:end -->";
     private readonly List<Row> _rows = [];
+    private readonly List<string> _notes = [];
+
+    public void Note(string text) => _notes.Add(text);
 
     public void Add(string what, double ours, double reference, string unit, string referenceName, bool lowerIsBetter, string? goal, double? ratioGoal = null) =>
         _rows.Add(new Row(what, ours, reference, unit, referenceName, lowerIsBetter, goal, ratioGoal));
@@ -37,6 +40,9 @@ internal sealed class Report
             .AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {machine}. Command: `tools/bench/run.sh` (medians of {runs} runs; each reference measured in the same run, interleaved).")
             .AppendLine()
             .Append(Table())
+            .AppendLine()
+            .AppendJoin('\n', _notes.Select(n => "- " + n))
+            .AppendLine()
             .AppendLine(End)
             .ToString();
         var text = File.Exists(path) ? File.ReadAllText(path) : "# Benchmarks\n";

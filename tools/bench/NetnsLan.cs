@@ -1,0 +1,80 @@
+namespace PeerPatch.Bench;
+
+/// <summary>
+/// PCs as network namespaces (root and iproute2): node k in namespace PREFIX-nk with eth0 = 10.232.X.k/24 on bridge
+/// br0 in PREFIX-hub; the bench reaches the LAN through its own veth (10.232.X.254). Traffic stays on these veths.
+/// Everything is named with a per-run prefix and deleted by name on dispose. (The tests' NetnsLan has more: splits,
+/// a second bridge; the bench needs only this.)
+/// </summary>
+internal sealed class NetnsLan : IAsyncDisposable
+{
+    private readonly int _nodes;
+
+    private NetnsLan(int nodes)
+    {
+        _nodes = nodes;
+        Prefix = "ppb" + (Environment.ProcessId % 100000).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+        Subnet = $"10.232.{Environment.ProcessId % 250}";
+    }
+
+    public string Prefix { get; }
+
+    public string Subnet { get; }
+
+    public string Hub => $"{Prefix}-hub";
+
+    public static bool CanRun => Environment.UserName == "root" && (File.Exists("/usr/bin/ip") || File.Exists("/sbin/ip") || File.Exists("/usr/sbin/ip"));
+
+    public static async Task<NetnsLan> CreateAsync(int nodes)
+    {
+        var lan = new NetnsLan(nodes);
+        await lan.DisposeAsync();
+        await Ip($"netns add {lan.Hub}");
+        await Ip($"-n {lan.Hub} link add br0 type bridge");
+        await Ip($"-n {lan.Hub} link set br0 up");
+        await Ip($"link add {lan.Prefix}h type veth peer name {lan.Prefix}hp");
+        await Ip($"link set {lan.Prefix}hp netns {lan.Hub}");
+        await Ip($"-n {lan.Hub} link set {lan.Prefix}hp master br0 up");
+        await Ip($"addr add {lan.Subnet}.254/24 dev {lan.Prefix}h");
+        await Ip($"link set {lan.Prefix}h up");
+        for (var k = 1; k <= nodes; k++)
+        {
+            var ns = lan.Namespace(k);
+            await Ip($"netns add {ns}");
+            await Ip($"-n {ns} link set lo up");
+            await Ip($"link add {lan.Prefix}n{k} type veth peer name {lan.Prefix}e{k}");
+            await Ip($"link set {lan.Prefix}n{k} netns {lan.Hub}");
+            await Ip($"-n {lan.Hub} link set {lan.Prefix}n{k} master br0 up");
+            await Ip($"link set {lan.Prefix}e{k} netns {ns}");
+            await Ip($"-n {ns} link set {lan.Prefix}e{k} name eth0");
+            await Ip($"-n {ns} addr add {lan.Address(k)}/24 dev eth0");
+            await Ip($"-n {ns} link set eth0 up multicast on");
+        }
+
+        return lan;
+    }
+
+    public string Namespace(int k) => $"{Prefix}-n{k}";
+
+    public string Address(int k) => $"{Subnet}.{k}";
+
+    public async ValueTask DisposeAsync()
+    {
+        await Proc.RunAsync("ip", "link", "del", $"{Prefix}h");
+        for (var k = 1; k <= _nodes; k++)
+        {
+            await Proc.RunAsync("ip", "netns", "del", Namespace(k));
+        }
+
+        await Proc.RunAsync("ip", "netns", "del", Hub);
+    }
+
+    private static async Task Ip(string args)
+    {
+        var (code, _, error) = await Proc.RunAsync("ip", args.Split(' '));
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"ip {args}: {error}");
+        }
+    }
+}
