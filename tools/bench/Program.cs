@@ -46,8 +46,11 @@ try
             var floor = new List<LookupBench.Result>();
             for (var r = 0; r < runs; r++)
             {
+                var lostBefore = LookupBench.Lost;
                 ours.Add(await LookupBench.RunAsync(new IPEndPoint(IPAddress.Loopback, node.Udp), request, clients, TimeSpan.FromSeconds(3), "PeerPatch/1"));
+                var lostOurs = LookupBench.Lost - lostBefore;
                 floor.Add(await LookupBench.RunAsync(new IPEndPoint(IPAddress.Loopback, echoPort), request, clients, TimeSpan.FromSeconds(3), "echo"));
+                Console.WriteLine($"lookups, {clients} clients, run {r + 1}: lost {lostOurs} (PeerPatch), {LookupBench.Lost - lostBefore - lostOurs} (echo)");
             }
 
             report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: p50", Stats.Median(ours.Select(o => o.P50Micros)), Stats.Median(floor.Select(o => o.P50Micros)), "µs", "LiteNetLib echo", lowerIsBetter: true, goal: null);
