@@ -93,6 +93,12 @@ public sealed class KeyedLanTests(ITestOutputHelper output)
         var wrongKey = await PutAsync(HttpSignature.Create(ClusterKey.Generate(), "PUT", target, "x1", now, RandomNumberGenerator.GetBytes(16)));
         var stale = await PutAsync(HttpSignature.Create(key.Key, "PUT", target, "x1", now - (long)TimeSpan.FromMinutes(20).TotalMilliseconds, RandomNumberGenerator.GetBytes(16)));
         var otherTarget = await PutAsync(HttpSignature.Create(key.Key, "PUT", target + "2", "x1", now, RandomNumberGenerator.GetBytes(16)));
+        using (var upper = new HttpRequestMessage(HttpMethod.Put, target.Replace("/v1/", "/V1/", StringComparison.Ordinal)) { Content = new ByteArrayContent(content) })
+        using (var response = await http.SendAsync(upper))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode); // routing ignores case: so must the check
+        }
+
         Assert.Equal(0, (await server.StatusAsync()).GetProperty("blobs").GetProperty("count").GetInt32());
 
         var good = HttpSignature.Create(key.Key, "PUT", target, "x1", now, RandomNumberGenerator.GetBytes(16));

@@ -6,8 +6,8 @@ using Microsoft.Extensions.Logging;
 namespace PeerPatch.Node.Security;
 
 /// <summary>
-/// With a cluster key, every request under /v1/ that is not GET, HEAD or OPTIONS (blob pushes, inventory reports,
-/// update passes, and whatever write comes later) must carry a fresh <see cref="Protocol.Security.HttpSignature"/>;
+/// With a cluster key, every request that is not GET, HEAD or OPTIONS (blob pushes, inventory reports, update passes,
+/// and whatever write comes later) must carry a fresh <see cref="Protocol.Security.HttpSignature"/>;
 /// otherwise 401 with the reason, before the endpoint reads a byte of the body. Reads stay open to the LAN.
 /// </summary>
 internal static partial class WriteAuthorization
@@ -24,7 +24,9 @@ internal static partial class WriteAuthorization
         app.Use(async (ctx, next) =>
         {
             var request = ctx.Request;
-            if (!request.Path.StartsWithSegments("/v1", StringComparison.Ordinal) || HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method))
+            // Every path, not only /v1/...: routing matches paths case-insensitively ("/V1/blobs"), and nothing that
+            // writes may be reached around this check. (Proxy and redirect requests were taken before this point.)
+            if (HttpMethods.IsGet(request.Method) || HttpMethods.IsHead(request.Method) || HttpMethods.IsOptions(request.Method))
             {
                 await next(ctx).ConfigureAwait(false);
                 return;
