@@ -135,7 +135,7 @@ public sealed class RogueNodeTests(ITestOutputHelper output)
                 await Task.Delay(100);
             }
 
-            Assert.Equal(keyedIds.Where(id => id != node.Name && members.Contains(id)).Order(), members.Order());
+            Assert.All(members, id => Assert.Contains(id, keyedIds));
             Assert.Equal(2, members.Count);
             badDatagrams += (await node.StatusAsync()).GetProperty("stats").GetProperty("badDatagrams").GetInt64();
         }

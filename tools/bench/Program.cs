@@ -53,9 +53,9 @@ try
                 Console.WriteLine($"lookups, {clients} clients, run {r + 1}: lost {lostOurs} (PeerPatch), {LookupBench.Lost - lostBefore - lostOurs} (echo)");
             }
 
-            report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: p50", Stats.Median(ours.Select(o => o.P50Micros)), Stats.Median(floor.Select(o => o.P50Micros)), "µs", "LiteNetLib echo", lowerIsBetter: true, goal: null);
-            report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: p99", Stats.Median(ours.Select(o => o.P99Micros)), Stats.Median(floor.Select(o => o.P99Micros)), "µs", "LiteNetLib echo", lowerIsBetter: true, goal: "< 1000 µs");
-            report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: lookups/s, one at a time", Stats.Median(ours.Select(o => o.PerSecond)), Stats.Median(floor.Select(o => o.PerSecond)), "/s", "LiteNetLib echo", lowerIsBetter: false, goal: null);
+            report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: p50", Stats.Median(ours.Select(o => o.P50Micros)), Stats.Median(floor.Select(o => o.P50Micros)), "µs", "LiteNetLib echo");
+            report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: p99", Stats.Median(ours.Select(o => o.P99Micros)), Stats.Median(floor.Select(o => o.P99Micros)), "µs", "LiteNetLib echo", "< 1000 µs", (ours, _) => ours < 1000);
+            report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: lookups/s, one at a time", Stats.Median(ours.Select(o => o.PerSecond)), Stats.Median(floor.Select(o => o.PerSecond)), "/s", "LiteNetLib echo");
             var ourPipe = new List<double>();
             var floorPipe = new List<double>();
             for (var r = 0; r < runs; r++)
@@ -64,7 +64,7 @@ try
                 floorPipe.Add(await LookupBench.PipelinedAsync(new IPEndPoint(IPAddress.Loopback, echoPort), request, clients, 32, TimeSpan.FromSeconds(3), "echo"));
             }
 
-            report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: lookups/s, 32 in flight each", Stats.Median(ourPipe), Stats.Median(floorPipe), "/s", "LiteNetLib echo", lowerIsBetter: false, goal: clients == 16 ? "≥ 50,000/s" : null);
+            report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: lookups/s, 32 in flight each", Stats.Median(ourPipe), Stats.Median(floorPipe), "/s", "LiteNetLib echo", clients == 16 ? "≥ 50,000/s" : null, clients == 16 ? (ours, _) => ours >= 50_000 : null);
         }
     }
     finally
@@ -90,7 +90,7 @@ try
         nginxFetch.Add(nbytes / ns);
     }
 
-    report.Add("LAN fetch, 1 GiB, one curl", Stats.Median(ourFetch) / 1e6, Stats.Median(nginxFetch) / 1e6, "MB/s", "nginx (sendfile)", lowerIsBetter: false, goal: "≥ 0.9× nginx", ratioGoal: 0.9);
+    report.Add("LAN fetch, 1 GiB, one curl", Stats.Median(ourFetch) / 1e6, Stats.Median(nginxFetch) / 1e6, "MB/s", "nginx (sendfile)", "≥ 0.9× nginx", (ours, nginx) => ours >= 0.9 * nginx);
 
     // 3. Fan-out: 20 curls of one 200 MiB blob at once.
     var ourFan = new List<double>();
@@ -101,9 +101,9 @@ try
         nginxFan.Add(await FanOutAsync(new Uri(nginx.BaseUri, fan.Sha), 20));
     }
 
-    report.Add("Fan-out, 20 curls × 200 MiB, aggregate", Stats.Median(ourFan) / 1e6, Stats.Median(nginxFan) / 1e6, "MB/s", "nginx (sendfile)", lowerIsBetter: false, goal: "≥ 0.8× nginx", ratioGoal: 0.8);
-    report.Add("Memory: idle RSS (fresh node, 10 s)", idleRss / 1048576.0, double.NaN, "MiB", "", lowerIsBetter: true, goal: "≤ 60 MiB");
-    report.Add("Memory: peak RSS serving 1 GiB (growth over the node's RSS before)", peak / 1048576.0, beforeServing / 1048576.0, "MiB", "RSS before serving", lowerIsBetter: true, goal: "≤ +30 MiB");
+    report.Add("Fan-out, 20 curls × 200 MiB, aggregate", Stats.Median(ourFan) / 1e6, Stats.Median(nginxFan) / 1e6, "MB/s", "nginx (sendfile)", "≥ 0.8× nginx", (ours, nginx) => ours >= 0.8 * nginx);
+    report.Add("Memory: idle RSS (fresh node, 10 s)", idleRss / 1048576.0, double.NaN, "MiB", "", "≤ 60 MiB", (ours, _) => ours <= 60);
+    report.Add("Memory: peak RSS serving 1 GiB (growth over the node's RSS before)", peak / 1048576.0, beforeServing / 1048576.0, "MiB", "RSS before serving", "≤ +30 MiB", (peak, before) => peak - before <= 30);
     // 6. Failover, 10 nodes in network namespaces (root only).
     if (NetnsLan.CanRun)
     {
@@ -114,7 +114,7 @@ try
             Proc.KillAll(); // only the failover nodes are left of this round; the loopback node and nginx are done
         }
 
-        report.Add("Failover, 10 nodes: SIGKILL of the server to the first lookup answered by the new one", Stats.Median(failovers), double.NaN, "s", "", lowerIsBetter: true, goal: "≤ 3 s");
+        report.Add("Failover, 10 nodes: SIGKILL of the server to the first lookup answered by the new one", Stats.Median(failovers), double.NaN, "s", "", "≤ 3 s", (seconds, _) => seconds <= 3);
     }
 
     report.Note($"Lookup round trips with no answer within 5 s (each kept as a 5 s sample): {LookupBench.Lost}, over every lookup scenario, PeerPatch and the echo reference together.");

@@ -13,8 +13,9 @@ internal sealed class Report
 
     public void Note(string text) => _notes.Add(text);
 
-    public void Add(string what, double ours, double reference, string unit, string referenceName, bool lowerIsBetter, string? goal, double? ratioGoal = null) =>
-        _rows.Add(new Row(what, ours, reference, unit, referenceName, lowerIsBetter, goal, ratioGoal));
+    /// <summary>A figure; <paramref name="met"/> decides the goal from (ours, reference) when there is one.</summary>
+    public void Add(string what, double ours, double reference, string unit, string referenceName, string? goal = null, Func<double, double, bool>? met = null) =>
+        _rows.Add(new Row(what, ours, reference, unit, referenceName, goal, met));
 
     public string Table()
     {
@@ -25,7 +26,7 @@ internal sealed class Report
         {
             var hasRef = !double.IsNaN(r.Reference);
             var ratio = hasRef ? r.Ours / r.Reference : double.NaN;
-            var met = r.Goal is null ? "" : Met(r) ? "yes" : "**no**";
+            var met = r.Met is null ? "" : r.Met(r.Ours, r.Reference) ? "yes" : "**no**";
             s.AppendLine(CultureInfo.InvariantCulture, $"| {r.What} | {Format(r.Ours)} {r.Unit} | {(hasRef ? $"{Format(r.Reference)} {r.Unit} ({r.ReferenceName})" : "")} | {(hasRef ? ratio.ToString("0.00", CultureInfo.InvariantCulture) + "×" : "")} | {r.Goal} | {met} |");
         }
 
@@ -54,14 +55,6 @@ internal sealed class Report
         File.WriteAllText(path, text);
     }
 
-    private static bool Met(Row r) => r.RatioGoal is { } g
-        ? r.Ours / r.Reference >= g
-        : r.Goal!.StartsWith('<') || r.Goal.StartsWith('≤')
-            ? r.What.Contains("growth", StringComparison.Ordinal) ? r.Ours - r.Reference <= 30 : r.Ours <= Number(r.Goal)
-            : r.Ours >= Number(r.Goal);
-
-    private static double Number(string goal) => double.Parse(new string(goal.Where(c => char.IsAsciiDigit(c) || c == '.').ToArray()), CultureInfo.InvariantCulture);
-
     private static string Format(double v) => v >= 1000 ? v.ToString("N0", CultureInfo.InvariantCulture) : v.ToString("0.0", CultureInfo.InvariantCulture);
 
     private static string Memory()
@@ -70,5 +63,5 @@ internal sealed class Report
         return $"{long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture) / 1048576.0:0} GiB";
     }
 
-    private sealed record Row(string What, double Ours, double Reference, string Unit, string ReferenceName, bool LowerIsBetter, string? Goal, double? RatioGoal);
+    private sealed record Row(string What, double Ours, double Reference, string Unit, string ReferenceName, string? Goal, Func<double, double, bool>? Met);
 }
