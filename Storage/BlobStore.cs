@@ -17,6 +17,8 @@ public sealed class BlobStore
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, BlobEntry> _blobs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Fingerprint> _verified = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, LiveBlob> _live = new(StringComparer.Ordinal);
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _evictLock = new();
     private long _totalBytes;
 
@@ -127,6 +129,19 @@ public sealed class BlobStore
         await using var writer = BeginWrite(expectedSha256, expectedSize, maxBytes);
         return await writer.CopyFromAsync(source, ct).ConfigureAwait(false);
     }
+
+    /// <summary>True while a write of that blob with a declared size is under way (see <see cref="OpenLive"/>).</summary>
+    public bool IsLive(string sha256) => _live.ContainsKey(sha256);
+
+    /// <summary>
+    /// Opens the blob being written under that hash for reading as it grows (<see cref="LiveBlobStream"/>); null when
+    /// no such write is under way (or it has just been committed: look in the store).
+    /// </summary>
+    public LiveBlobStream? OpenLive(string sha256) => _live.TryGetValue(sha256, out var blob) ? LiveBlobStream.Open(blob) : null;
+
+    /// <summary>Completes at the next change of what is held or being written (a write starts, a blob is stored).</summary>
+    public Task WhenChangedAsync(TimeSpan timeout, CancellationToken ct) =>
+        Volatile.Read(ref _changed).Task.WaitAsync(timeout, _time, ct).ContinueWith(static _ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     /// <summary>True when the store holds that blob.</summary>
     public bool Contains(string sha256) => _blobs.ContainsKey(sha256);
@@ -269,16 +284,40 @@ public sealed class BlobStore
 
         MarkVerified(sha256);
         EvictIfOverCapacity(keep: sha256);
+        PulseChanged();
     }
 
     /// <summary>Records a patch row for a blob already held.</summary>
     public void RecordPatch(PatchRecord patch) => _db.AddPatch(patch);
+
+    /// <summary>Makes a write readable while it grows; the first write of a hash wins, later ones are not live.</summary>
+    internal LiveBlob? StartLive(string sha256, long size, string tempPath)
+    {
+        var blob = new LiveBlob(sha256, size, tempPath);
+        if (!_live.TryAdd(sha256, blob))
+        {
+            return null;
+        }
+
+        PulseChanged();
+        return blob;
+    }
+
+    /// <summary>Ends a live write: its readers finish (committed) or throw (failed).</summary>
+    internal void EndLive(LiveBlob blob, bool committed, string failure)
+    {
+        _live.TryRemove(new KeyValuePair<string, LiveBlob>(blob.Sha256, blob));
+        blob.Finish(committed, failure);
+        PulseChanged();
+    }
 
     internal string NewTempPath() => Path.Combine(TempDirectory, Guid.NewGuid().ToString("N") + ".part");
 
     // Storage does not reference Protocol (dependencies point Node -> Storage, Protocol), so it checks the format itself.
     internal static bool IsSha256(string? s) =>
         s is { Length: 64 } && s.All(c => char.IsAsciiDigit(c) || c is >= 'a' and <= 'f');
+
+    private void PulseChanged() => Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     private void Touch(string sha256, BlobEntry entry)
     {

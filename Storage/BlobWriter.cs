@@ -6,7 +6,8 @@ namespace PeerPatch.Storage;
 /// <summary>
 /// One blob being written: bytes go to a temp file while SHA-256 is computed. <see cref="CommitAsync"/>
 /// checks hash and size, fsyncs and renames into place; disposing without a successful commit deletes the
-/// temp file. Memory use is one copy buffer, whatever the blob's size.
+/// temp file. Memory use is one copy buffer, whatever the blob's size. A write with a declared size is live while
+/// it runs: <see cref="BlobStore.OpenLive"/> reads it as it grows (cut-through), the last byte only after the commit.
 /// </summary>
 public sealed class BlobWriter : IAsyncDisposable
 {
@@ -15,6 +16,7 @@ public sealed class BlobWriter : IAsyncDisposable
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
     private readonly string _tempPath;
     private FileStream? _file;
+    private LiveBlob? _live;
     private bool _overflow;
     private bool _finished;
 
@@ -57,16 +59,18 @@ public sealed class BlobWriter : IAsyncDisposable
             {
                 Mode = FileMode.CreateNew,
                 Access = FileAccess.Write,
-                Share = FileShare.None,
+                Share = FileShare.Read | FileShare.Delete, // live readers follow it; the rename keeps their handles valid
                 Options = FileOptions.Asynchronous,
                 BufferSize = 0,
                 PreallocationSize = ExpectedSize > 0 ? ExpectedSize : 0,
             });
+            _live = ExpectedSize > 0 ? _store.StartLive(ExpectedSha256, ExpectedSize, _tempPath) : null;
         }
 
         _hash.AppendData(data.Span);
         await _file.WriteAsync(data, ct).ConfigureAwait(false);
         BytesWritten += data.Length;
+        _live?.Advance(BytesWritten);
         return true;
     }
 
@@ -166,6 +170,7 @@ public sealed class BlobWriter : IAsyncDisposable
             return Fail(BlobWriteStatus.StorageFailed, $"making the blob durable failed: {e.Message}", actual);
         }
 
+        EndLive(committed: true, string.Empty);
         _finished = true;
         return new BlobWriteResult(BlobWriteStatus.Stored, BytesWritten, actual, null);
     }
@@ -181,6 +186,7 @@ public sealed class BlobWriter : IAsyncDisposable
 
         _finished = true;
         _hash.Dispose();
+        EndLive(committed: false, "the write was abandoned");
         TryDeleteTemp();
     }
 
@@ -205,8 +211,18 @@ public sealed class BlobWriter : IAsyncDisposable
         _file?.Dispose();
         _file = null;
         _finished = true;
+        EndLive(committed: status == BlobWriteStatus.AlreadyPresent, message);
         TryDeleteTemp();
         return new BlobWriteResult(status, BytesWritten, actual, message);
+    }
+
+    private void EndLive(bool committed, string failure)
+    {
+        if (_live is { } live)
+        {
+            _live = null;
+            _store.EndLive(live, committed, failure);
+        }
     }
 
     private void TryDeleteTemp()

@@ -5,7 +5,7 @@ using PeerPatch.Storage;
 
 namespace PeerPatch.Node.Tests.Storage;
 
-public sealed class BlobStoreTests : IDisposable
+public sealed partial class BlobStoreTests : IDisposable
 {
     private readonly TempDir _dir = new();
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 24, 0, 0, 0, TimeSpan.Zero));
