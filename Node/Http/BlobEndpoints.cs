@@ -20,6 +20,7 @@ namespace PeerPatch.Node.Http;
 /// back until the hash matches: a blob corrupted on disk is never delivered complete; the connection is aborted and
 /// the blob removed. An unchanged, verified blob is sent straight from the file. A Range is served only from a blob
 /// whose current bytes were verified (re-hashed first if the file changed).
+/// A blob not held but being written here (cut-through) is streamed as it arrives; see <see cref="WaitForLiveAsync"/>.
 /// PUT /v1/blobs/{sha256}?os=&amp;name=&amp;url= streams into the blob store; wrong bytes or more than the declared
 /// size are refused with 4xx and leave nothing behind.
 /// </summary>
@@ -27,13 +28,16 @@ internal static partial class BlobEndpoints
 {
     private const int ChunkBytes = 256 * 1024;
 
+    /// <summary>How long a GET for a claimed blob waits for the claim holder's push to start.</summary>
+    private static readonly TimeSpan LiveWait = TimeSpan.FromSeconds(10);
+
     public static void Map(WebApplication app)
     {
         app.MapMethods("/v1/blobs/{sha256}", [HttpMethods.Get, HttpMethods.Head], GetAsync);
         app.MapPut("/v1/blobs/{sha256}", PutAsync);
     }
 
-    private static async Task GetAsync(HttpContext ctx, string sha256, BlobStore store, NodeStats stats, ILoggerFactory loggers)
+    private static async Task GetAsync(HttpContext ctx, string sha256, BlobStore store, PatchServer server, NodeStats stats, ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger("PeerPatch.Node.Http.Blobs");
         if (!WireFormat.IsSha256(sha256))
@@ -44,16 +48,25 @@ internal static partial class BlobEndpoints
 
         if (!store.TryGetSize(sha256, out var size))
         {
-            ctx.Response.StatusCode = StatusCodes.Status404NotFound;
-            return;
+            var live = await WaitForLiveAsync(ctx, sha256, store, server).ConfigureAwait(false);
+            if (live is not null)
+            {
+                await using (live.ConfigureAwait(false))
+                {
+                    await ServeLiveAsync(ctx, sha256, live, stats).ConfigureAwait(false);
+                }
+
+                return;
+            }
+
+            if (!store.TryGetSize(sha256, out size))
+            {
+                ctx.Response.StatusCode = StatusCodes.Status404NotFound;
+                return;
+            }
         }
 
-        var etag = new EntityTagHeaderValue($"\"{sha256}\"");
-        var headers = ctx.Response.GetTypedHeaders();
-        headers.ETag = etag;
-        ctx.Response.Headers.AcceptRanges = "bytes";
-        ctx.Response.Headers.CacheControl = "public, max-age=31536000, immutable";
-        ctx.Response.ContentType = "application/octet-stream";
+        var etag = SetBlobHeaders(ctx, sha256);
         var request = ctx.Request.GetTypedHeaders();
         if (request.IfNoneMatch.Any(t => t.Compare(etag, useStrongComparison: false) || t.Equals(EntityTagHeaderValue.Any)))
         {
@@ -93,6 +106,84 @@ internal static partial class BlobEndpoints
         }
 
         await ServeVerifiedAsync(ctx, sha256, store, stats, logger).ConfigureAwait(false);
+    }
+
+    private static EntityTagHeaderValue SetBlobHeaders(HttpContext ctx, string sha256)
+    {
+        var etag = new EntityTagHeaderValue($"\"{sha256}\"");
+        ctx.Response.GetTypedHeaders().ETag = etag;
+        ctx.Response.Headers.AcceptRanges = "bytes";
+        ctx.Response.Headers.CacheControl = "public, max-age=31536000, immutable";
+        ctx.Response.ContentType = "application/octet-stream";
+        return etag;
+    }
+
+    /// <summary>
+    /// Cut-through: a blob not held yet but being written here (a push, or this node's own download) is streamed as
+    /// it grows. While a claim for it is alive and its write has not started, the request waits (up to
+    /// <see cref="LiveWait"/>) for the holder's push to begin. Null: neither held nor coming; answer from the store.
+    /// </summary>
+    private static async Task<LiveBlobStream?> WaitForLiveAsync(HttpContext ctx, string sha256, BlobStore store, PatchServer server)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!ctx.RequestAborted.IsCancellationRequested && !store.Contains(sha256))
+        {
+            var changed = store.WhenChangedAsync(TimeSpan.FromMilliseconds(250), ctx.RequestAborted);
+            if (store.OpenLive(sha256) is { } live)
+            {
+                return live;
+            }
+
+            if (!server.IsBeingFetched(sha256) || waited.Elapsed > LiveWait)
+            {
+                return null;
+            }
+
+            await changed.ConfigureAwait(false);
+        }
+
+        return null;
+    }
+
+    /// <summary>A live blob, full body only (a Range is ignored: RFC 9110 allows it), ended by an abort if its write fails.</summary>
+    private static async Task ServeLiveAsync(HttpContext ctx, string sha256, LiveBlobStream live, NodeStats stats)
+    {
+        SetBlobHeaders(ctx, sha256);
+        ctx.Response.Headers.AcceptRanges = "none";
+        ctx.Response.ContentLength = live.Length;
+        if (HttpMethods.IsHead(ctx.Request.Method))
+        {
+            return;
+        }
+
+        var writer = ctx.Response.BodyWriter;
+        try
+        {
+            while (true)
+            {
+                var read = await live.ReadAsync(writer.GetMemory(ChunkBytes), ctx.RequestAborted).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return;
+                }
+
+                writer.Advance(read);
+                stats.AddLanBytesServed(read);
+                var flushed = await writer.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
+                if (flushed.IsCanceled || flushed.IsCompleted)
+                {
+                    return;
+                }
+            }
+        }
+        catch (IOException)
+        {
+            ctx.Abort(); // the write failed (wrong bytes, pusher gone): the response must not look complete
+        }
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+        {
+            // client went away
+        }
     }
 
     private static async Task ServeRangeAsync(HttpContext ctx, string sha256, long size, RangeItemHeaderValue parsed, BlobStore store, NodeStats stats, ILogger logger)

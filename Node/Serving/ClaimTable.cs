@@ -108,6 +108,15 @@ internal sealed class ClaimTable(ClaimPolicy policy, IRandomSource random)
         }
     }
 
+    /// <summary>True while a live claim for that blob exists (someone is downloading it).</summary>
+    public bool IsClaimed(string sha256, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            return _byId.Values.Any(c => c.Sha256 == sha256 && IsAlive(c, now));
+        }
+    }
+
     /// <summary>Drops dead claims.</summary>
     public int Prune(DateTimeOffset now)
     {

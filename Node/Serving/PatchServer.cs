@@ -96,7 +96,9 @@ internal sealed partial class PatchServer(
         }
 
         stats.InFlight();
-        return LookupResult.InFlight(decision.HolderBytes, (int)decision.RetryAfter.TotalMilliseconds);
+        return lookup.ExpectedSha256 is { } expected
+            ? LookupResult.InFlight(decision.HolderBytes, (int)decision.RetryAfter.TotalMilliseconds, "/v1/blobs/" + expected) // cut-through
+            : LookupResult.InFlight(decision.HolderBytes, (int)decision.RetryAfter.TotalMilliseconds);
     }
 
     public Ack Renew(ClaimRenew renew)
@@ -126,6 +128,9 @@ internal sealed partial class PatchServer(
         claims.Complete(sha256);
         holders.Forget(sha256);
     }
+
+    /// <summary>True while someone holds a live download claim for that blob (a GET for it may wait for the push).</summary>
+    public bool IsBeingFetched(string sha256) => claims.IsClaimed(sha256, time.MonotonicNow());
 
     internal static string ClaimKey(string os, string name, string? sha) => string.Concat(os, "\n", name, "\n", sha);
 }

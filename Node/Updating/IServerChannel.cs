@@ -21,8 +21,18 @@ internal interface IServerChannel
     /// <summary>Gives a claim back after a failed download.</summary>
     Task ReleaseAsync(ulong claimId, string reason, CancellationToken ct);
 
-    /// <summary>Pushes a verified local blob to the server and reports the claim done; true when the server stored it.</summary>
-    Task<bool> PushAsync(PatchSpec patch, ulong claimId, CancellationToken ct);
+    /// <summary>
+    /// Pushes a verified local blob to the server (unless <paramref name="bodySent"/>: a streaming push already
+    /// delivered it) and reports the claim done; true when the server stored it.
+    /// </summary>
+    Task<bool> PushAsync(PatchSpec patch, ulong claimId, bool bodySent, CancellationToken ct);
+
+    /// <summary>
+    /// Cut-through: pushes this node's download of <paramref name="patch"/> to the server while it is still being
+    /// downloaded, so that nodes waiting on the claim stream it from the server at once. True when the server
+    /// stored the bytes; false (never throws) when the push could not start or failed: the caller pushes afterwards.
+    /// </summary>
+    Task<bool> StreamPushAsync(PatchSpec patch, CancellationToken ct);
 
     /// <summary>Makes sure a session with the server is open (a new session reports this node's inventory).</summary>
     Task ConnectAsync(CancellationToken ct);

@@ -33,7 +33,7 @@ internal sealed class LanFetcher(
             using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
-                return FetchResult.Failure(0, $"LAN server answered {(int)response.StatusCode} for {url}");
+                return FetchResult.Failure(0, $"LAN server answered {(int)response.StatusCode} for {url}") with { NotThere = response.StatusCode == System.Net.HttpStatusCode.NotFound };
             }
 
             if (response.Content.Headers.ContentLength is { } length && length != patch.Size)

@@ -22,7 +22,10 @@ internal sealed class LocalServerChannel(PatchServer server) : IServerChannel
         return Task.CompletedTask;
     }
 
-    public Task<bool> PushAsync(PatchSpec patch, ulong claimId, CancellationToken ct)
+    /// <summary>This node's own download is live in its store already: waiters stream it from there.</summary>
+    public Task<bool> StreamPushAsync(PatchSpec patch, CancellationToken ct) => Task.FromResult(false);
+
+    public Task<bool> PushAsync(PatchSpec patch, ulong claimId, bool bodySent, CancellationToken ct)
     {
         server.OnStored(patch.OsVersion, patch.Name, patch.Sha256, patch.Size);
         return Task.FromResult(server.PushDone(new PushDone(claimId, patch.Sha256, patch.Size)).Ok);

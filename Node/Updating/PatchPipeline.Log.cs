@@ -36,6 +36,12 @@ internal sealed partial class PatchPipeline
         [LoggerMessage(EventId = 419, Level = LogLevel.Information, Message = "{Patch}: server {Old} is gone; asking the newly elected {New}")]
         public static partial void ServerChanged(ILogger logger, string patch, string old, string @new);
 
+        [LoggerMessage(EventId = 422, Level = LogLevel.Information, Message = "{Patch}: streamed from {Server} as it was downloaded ({Bytes} bytes)")]
+        public static partial void Streamed(ILogger logger, string patch, string server, long bytes);
+
+        [LoggerMessage(EventId = 423, Level = LogLevel.Warning, Message = "{Patch}: the cut-through stream failed ({Error}); {Failures} of {Max} allowed, asking again")]
+        public static partial void StreamFailed(ILogger logger, string patch, string error, int failures, int max);
+
         [LoggerMessage(EventId = 418, Level = LogLevel.Debug, Message = "renewing claim {ClaimId} failed: {Error}")]
         public static partial void RenewFailed(ILogger logger, ulong claimId, string error);
     }

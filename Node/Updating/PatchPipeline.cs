@@ -32,6 +32,9 @@ internal sealed partial class PatchPipeline(
 {
     private static readonly TimeSpan ElectionWait = TimeSpan.FromSeconds(3);
 
+    /// <summary>Cut-through streams that may break off before a waiter stops using them for this patch.</summary>
+    private const int MaxStreamFailures = 2;
+
     /// <param name="dryRun">Obtain and verify, run a staging step (<see cref="ApplySpec.Stages"/>), apply nothing else.</param>
     public async Task<PatchOutcome> RunAsync(PatchSpec patch, bool dryRun, CancellationToken ct)
     {
@@ -113,6 +116,7 @@ internal sealed partial class PatchPipeline(
         var deadline = time.MonotonicNow() + options.ClaimWaitMax;
         var lookup = new Lookup(patch.OsVersion, patch.Name, patch.Sha256, patch.Size, self.NodeId);
         var switched = false;
+        var streamFailures = 0;
         long? waitingSince = null;
         while (true)
         {
@@ -162,6 +166,28 @@ internal sealed partial class PatchPipeline(
                 case LookupOutcome.Miss:
                     return await DownloadUnderClaimAsync(patch, server, answer, ct).ConfigureAwait(false);
 
+                case LookupOutcome.InFlight when answer.BlobUrl is { } streamUrl && !server.IsLocal && streamFailures < MaxStreamFailures:
+                    // Cut-through: take the bytes as the server receives them from the claim holder.
+                    var streamProgress = new ByteProgress();
+                    activity.Set(patch.Name, "lan", patch.Size, streamProgress);
+                    var streamed = await lan.FetchAsync(server.ResolveBlobUrl(streamUrl), patch, streamProgress, ct).ConfigureAwait(false);
+                    if (streamed.Ok)
+                    {
+                        stats.ClaimWaited(time.GetElapsedTime(waitingSince ?? time.GetTimestamp()));
+                        Log.Streamed(logger, patch.Name, server.Name, streamed.Bytes);
+                        return new Obtained(Origin.Lan, streamed);
+                    }
+
+                    if (!streamed.NotThere)
+                    {
+                        // The holder's download or push broke off, the bytes were wrong, or the server failed: ask again.
+                        streamFailures++;
+                        stats.LanFailure();
+                        Log.StreamFailed(logger, patch.Name, streamed.Error!, streamFailures, MaxStreamFailures);
+                    }
+
+                    goto default;
+
                 default:
                     if (time.MonotonicNow() > deadline)
                     {
@@ -191,6 +217,10 @@ internal sealed partial class PatchPipeline(
         activity.Set(patch.Name, "internet", patch.Size, progress);
         using var renewing = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var renewals = RenewLoopAsync(server, claim, progress, renewing.Token);
+
+        // Cut-through: the push follows the download as it is written, so waiters get the bytes from the server now.
+        using var pushing = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var streamPush = server.StreamPushAsync(patch, pushing.Token);
         FetchResult result;
         try
         {
@@ -202,13 +232,19 @@ internal sealed partial class PatchPipeline(
             await renewals.ConfigureAwait(false);
         }
 
+        if (!result.Ok)
+        {
+            await pushing.CancelAsync().ConfigureAwait(false);
+        }
+
+        var bodySent = await streamPush.ConfigureAwait(false);
         try
         {
             if (!result.Ok)
             {
                 await server.ReleaseAsync(claim.ClaimId, result.Error ?? "download failed", ct).ConfigureAwait(false);
             }
-            else if (await server.PushAsync(patch, claim.ClaimId, ct).ConfigureAwait(false))
+            else if (await server.PushAsync(patch, claim.ClaimId, bodySent, ct).ConfigureAwait(false))
             {
                 Log.Pushed(logger, patch.Name, server.Name);
             }

@@ -49,34 +49,74 @@ internal sealed class RemoteServerChannel(
     public async Task ReleaseAsync(ulong claimId, string reason, CancellationToken ct) =>
         await RequestAsync<Ack>(new ClaimRelease(claimId, reason.Length > 500 ? reason[..500] : reason), ct).ConfigureAwait(false);
 
-    public async Task<bool> PushAsync(PatchSpec patch, ulong claimId, CancellationToken ct)
+    public async Task<bool> PushAsync(PatchSpec patch, ulong claimId, bool bodySent, CancellationToken ct)
     {
-        var session = await SessionAsync(ct).ConfigureAwait(false);
-        var stream = store.OpenRead(patch.Sha256) ?? throw new IOException($"blob {patch.Sha256} vanished before its push");
-        await using (stream.ConfigureAwait(false))
+        if (!bodySent)
         {
-            var url = new Uri(session.HttpBase, $"v1/blobs/{patch.Sha256}?os={Uri.EscapeDataString(patch.OsVersion)}&name={Uri.EscapeDataString(patch.Name)}&url={Uri.EscapeDataString(patch.Url.ToString())}");
-            using var content = new StreamContent(stream, 128 * 1024);
-            content.Headers.ContentLength = stream.Length;
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-            using var request = new HttpRequestMessage(HttpMethod.Put, url) { Content = content };
-            request.Headers.Add(HttpHeaders.NodeId, self.NodeId);
-            request.Headers.ExpectContinue = true; // a server that already has it (or refuses) answers before the body is sent
-            using var response = await lanHttp.SendAsync(request, ct).ConfigureAwait(false);
-            if (!response.IsSuccessStatusCode)
+            var session = await SessionAsync(ct).ConfigureAwait(false);
+            var stream = store.OpenRead(patch.Sha256) ?? throw new IOException($"blob {patch.Sha256} vanished before its push");
+            await using (stream.ConfigureAwait(false))
             {
-                var body = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
-                throw new LanUnavailableException($"server refused the push: {(int)response.StatusCode} {body}");
-            }
-
-            if (response.StatusCode == System.Net.HttpStatusCode.Created)
-            {
-                stats.AddLanBytesPushed(stream.Length); // 200 means the server had it already: the body was not sent
+                await PutAsync(session, patch, stream, ct).ConfigureAwait(false);
             }
         }
 
         var ack = await RequestAsync<Ack>(new PushDone(claimId, patch.Sha256, patch.Size), ct).ConfigureAwait(false);
         return ack.Ok;
+    }
+
+    public async Task<bool> StreamPushAsync(PatchSpec patch, CancellationToken ct)
+    {
+        try
+        {
+            var session = await SessionAsync(ct).ConfigureAwait(false);
+
+            // The download's write starts once the upstream answers; follow it from then on.
+            LiveBlobStream? live;
+            while ((live = store.OpenLive(patch.Sha256)) is null)
+            {
+                if (store.Contains(patch.Sha256))
+                {
+                    return false; // already complete: the ordinary push is as quick
+                }
+
+                await store.WhenChangedAsync(TimeSpan.FromMilliseconds(250), ct).ConfigureAwait(false);
+                ct.ThrowIfCancellationRequested();
+            }
+
+            await using (live.ConfigureAwait(false))
+            {
+                await PutAsync(session, patch, live, ct).ConfigureAwait(false);
+                return true;
+            }
+        }
+        catch (Exception e) when (e is LanUnavailableException or HttpRequestException or IOException or OperationCanceledException)
+        {
+            return false; // the download failed or was retried, the server refused, or the pass ended: push afterwards
+        }
+    }
+
+    /// <summary>One streamed PUT of <paramref name="body"/> (declared at the patch's size); throws when the server does not store it.</summary>
+    private async Task PutAsync(Session session, PatchSpec patch, Stream body, CancellationToken ct)
+    {
+        var url = new Uri(session.HttpBase, $"v1/blobs/{patch.Sha256}?os={Uri.EscapeDataString(patch.OsVersion)}&name={Uri.EscapeDataString(patch.Name)}&url={Uri.EscapeDataString(patch.Url.ToString())}");
+        using var content = new StreamContent(body, 128 * 1024);
+        content.Headers.ContentLength = patch.Size;
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var request = new HttpRequestMessage(HttpMethod.Put, url) { Content = content };
+        request.Headers.Add(HttpHeaders.NodeId, self.NodeId);
+        request.Headers.ExpectContinue = true; // a server that already has it (or refuses) answers before the body is sent
+        using var response = await lanHttp.SendAsync(request, ct).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+            throw new LanUnavailableException($"server refused the push: {(int)response.StatusCode} {text}");
+        }
+
+        if (response.StatusCode == HttpStatusCode.Created)
+        {
+            stats.AddLanBytesPushed(patch.Size); // 200 means the server had it already: the body was not sent
+        }
     }
 
     public Task ConnectAsync(CancellationToken ct) => SessionAsync(ct);

@@ -6,7 +6,10 @@ namespace PeerPatch.Protocol.Messages;
 /// <param name="Outcome">Hit, Miss (claim granted) or InFlight.</param>
 /// <param name="Sha256">Hit: the stored blob's hash.</param>
 /// <param name="Size">Hit: the blob's size. InFlight: bytes the claim holder has reported so far.</param>
-/// <param name="BlobUrl">Hit: absolute URL or "/v1/blobs/{sha256}" relative to the server's HTTP port.</param>
+/// <param name="BlobUrl">
+/// Hit: absolute URL or "/v1/blobs/{sha256}" relative to the server's HTTP port. InFlight (optional): where the
+/// bytes can be streamed as the server receives them (cut-through; a GET there waits for the holder's push to start).
+/// </param>
 /// <param name="ClaimId">Miss: the claim granted to the asker.</param>
 /// <param name="LeaseMs">Miss: how long the claim lives without renewal.</param>
 /// <param name="RetryAfterMs">InFlight: when to ask again.</param>
@@ -29,12 +32,15 @@ public sealed record LookupResult(
     /// <summary>Someone else is downloading.</summary>
     public static LookupResult InFlight(long bytesSoFar, int retryAfterMs) => new(LookupOutcome.InFlight, null, bytesSoFar, null, 0, 0, retryAfterMs);
 
+    /// <summary>Someone else is downloading, and the bytes can be streamed from <paramref name="streamUrl"/> as they arrive.</summary>
+    public static LookupResult InFlight(long bytesSoFar, int retryAfterMs, string streamUrl) => new(LookupOutcome.InFlight, null, bytesSoFar, streamUrl, 0, 0, retryAfterMs);
+
     /// <inheritdoc />
     public bool IsValid() => Outcome switch
     {
         LookupOutcome.Hit => WireFormat.IsSha256(Sha256) && WireFormat.IsSize(Size) && WireFormat.IsBlobUrl(BlobUrl),
         LookupOutcome.Miss => ClaimId != 0 && LeaseMs is > 0 and <= 3_600_000,
-        LookupOutcome.InFlight => WireFormat.IsSize(Size) && RetryAfterMs is >= 0 and <= 60_000,
+        LookupOutcome.InFlight => WireFormat.IsSize(Size) && RetryAfterMs is >= 0 and <= 60_000 && (BlobUrl is null || WireFormat.IsBlobUrl(BlobUrl)),
         _ => false,
     };
 }
