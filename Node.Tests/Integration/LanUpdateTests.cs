@@ -73,6 +73,91 @@ public sealed class LanUpdateTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task NodesWaitingOnAClaim_StreamTheBytesWhileTheHolderIsStillDownloading()
+    {
+        await using var lan = await Lan.StartAsync([8_000_000], clients: 3);
+        lan.Internet.RateLimit = 2_000_000; // 4 s of download: the other two ask while it runs
+
+        var holding = lan.Clients[0].UpdateAsync();
+        for (var watch = System.Diagnostics.Stopwatch.StartNew(); lan.Internet.BytesServed("f0.bin") < 1_000_000; await Task.Delay(20))
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), "the holder's download never started");
+        }
+
+        var waiting = lan.Clients.Skip(1).Select(c => c.UpdateAsync()).ToList();
+
+        // While the holder is still downloading, the waiters already hold part of the bytes: the server passes
+        // the push on as it arrives instead of after it completed.
+        long servedMidway = -1;
+        while (!holding.IsCompleted)
+        {
+            var upstream = lan.Internet.BytesServed("f0.bin");
+            var served = (await lan.Server.StatusAsync()).GetProperty("stats").GetProperty("lanBytesServed").GetInt64();
+            if (upstream < 7_000_000 && served > 2_000_000)
+            {
+                servedMidway = served;
+                break;
+            }
+
+            await Task.Delay(50);
+        }
+
+        var holder = await holding;
+        var waiters = await Task.WhenAll(waiting);
+
+        Assert.True(servedMidway > 0, $"no bytes reached the waiters before the upstream had sent 7 of 8 MB; server log:\n{lan.Server.Output}");
+        lan.AssertAllPatchesApplied(holder, lan.Clients[0]);
+        Assert.Equal("internet", holder.Outcomes.Single().GetProperty("from").GetString());
+        for (var i = 0; i < waiters.Length; i++)
+        {
+            lan.AssertAllPatchesApplied(waiters[i], lan.Clients[i + 1]);
+            Assert.Equal("lan", waiters[i].Outcomes.Single().GetProperty("from").GetString());
+            Assert.Contains("streamed from", lan.Clients[i + 1].Output);
+        }
+
+        Assert.Equal(1, lan.Internet.Requests("f0.bin"));
+        Assert.Equal(8_000_000, lan.Internet.TotalFileBytesServed);
+        var stats = (await lan.Server.StatusAsync()).GetProperty("stats");
+        Assert.Equal(1, stats.GetProperty("pushesAccepted").GetInt64()); // the streamed push; no second one after the download
+        output.WriteLine($"server had served {servedMidway} bytes to the waiters while the upstream was still sending; stats {stats}");
+    }
+
+    [Fact]
+    public async Task AStreamedPushOfWrongBytes_NeverCompletesAWaitersCopy_AndTheRetryIsShared()
+    {
+        await using var lan = await Lan.StartAsync([4_000_000], clients: 2);
+        lan.Internet.RateLimit = 2_000_000;
+        lan.Internet.SetFault("f0.bin", UpstreamFault.WrongBytes); // the holder's first download (and its live push) fails its hash
+
+        var holding = lan.Clients[0].UpdateAsync();
+        for (var watch = System.Diagnostics.Stopwatch.StartNew(); lan.Internet.BytesServed("f0.bin") < 500_000; await Task.Delay(20))
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), "the holder's download never started");
+        }
+
+        var waiting = lan.Clients[1].UpdateAsync();
+        for (var watch = System.Diagnostics.Stopwatch.StartNew(); !lan.Clients[1].Output.Contains("cut-through stream failed", StringComparison.Ordinal); await Task.Delay(20))
+        {
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(30), "the waiter's stream did not fail:\n" + lan.Clients[1].Output);
+        }
+
+        lan.Internet.SetFault("f0.bin", UpstreamFault.None); // the holder's retry gets the right bytes
+        var holder = await holding;
+        var waiter = await waiting;
+
+        // The holder's live push never sent the last byte of bytes that failed the holder's own check: the server
+        // refused the cut-off push and aborted the waiter's response before its end; the waiter asked again and got
+        // the holder's retry from the LAN. Nothing wrong was applied anywhere.
+        lan.AssertAllPatchesApplied(holder, lan.Clients[0]);
+        lan.AssertAllPatchesApplied(waiter, lan.Clients[1]);
+        Assert.Equal("lan", waiter.Outcomes.Single().GetProperty("from").GetString());
+        Assert.Matches("push of KB5031000 .* rejected with 400: reading the source failed after 3999999 bytes", lan.Server.Output); // all but the held-back last byte
+        Assert.Equal(2, lan.Internet.Requests("f0.bin"));
+        Assert.Equal(1, (await lan.Server.StatusAsync()).GetProperty("stats").GetProperty("pushesAccepted").GetInt64());
+        output.WriteLine(string.Join('\n', lan.Clients[1].Output.Split('\n').Where(l => l.Contains("KB5031000", StringComparison.Ordinal))));
+    }
+
+    [Fact]
     public async Task UpdateOutsideATerminal_PrintsPlainLines_WhereEachPatchCameFrom()
     {
         await using var lan = await Lan.StartAsync([3_000_000, 20_000], clients: 2);
