@@ -4,7 +4,7 @@ using System.Net.Sockets;
 
 namespace PeerPatch.Bench;
 
-/// <summary>A PeerPatch node process (the Release build) on loopback, pinned as server, no discovery.</summary>
+/// <summary>A PeerPatch node process (the shipped executable) on loopback, pinned as server, no discovery.</summary>
 internal sealed class BenchNode
 {
     private BenchNode(Process process, int udp, int http)
@@ -28,8 +28,7 @@ internal sealed class BenchNode
         var config = Path.Combine(dataDir, "bench.config.json");
         await File.WriteAllTextAsync(config, """{"Discovery":false,"ClusterKeyFile":"none","RedirectPort":0,"AptProxyAdvert":false}""");
         var (udp, http) = (FreeUdpPort(), FreeTcpPort());
-        var dll = Path.Combine(repo, "Node", "bin", "Release", "net10.0", "peerpatch.dll");
-        var process = Proc.Start("dotnet", dll, "run", "--data", dataDir, "--port", udp.ToString(), "--http-port", http.ToString(), "--bind", "127.0.0.1",
+        var process = Proc.Start(Executable(repo), "run", "--data", dataDir, "--port", udp.ToString(), "--http-port", http.ToString(), "--bind", "127.0.0.1",
             "--role", "server", "--update-interval", "0", "--os-version", "bench-1-amd64", "--config", config);
         var node = new BenchNode(process, udp, http);
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
@@ -52,6 +51,15 @@ internal sealed class BenchNode
         }
 
         throw new InvalidOperationException("the node did not start within 30 s");
+    }
+
+    /// <summary>
+    /// What ships: the self-contained, single-file, ReadyToRun executable of tools/package/publish.sh (run.sh builds it).
+    /// </summary>
+    public static string Executable(string repo)
+    {
+        var path = Path.Combine(repo, "artifacts", "publish", "linux-x64", "peerpatch");
+        return File.Exists(path) ? path : throw new FileNotFoundException("publish the node first: tools/package/publish.sh linux-x64", path);
     }
 
     /// <summary>Pushes a file (streamed) as a patch; returns its SHA-256.</summary>

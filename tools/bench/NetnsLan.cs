@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using System.Text.Json;
+
 namespace PeerPatch.Bench;
 
 /// <summary>
@@ -8,6 +11,7 @@ namespace PeerPatch.Bench;
 /// </summary>
 internal sealed class NetnsLan : IAsyncDisposable
 {
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromMilliseconds(500) };
     private readonly int _nodes;
 
     private NetnsLan(int nodes)
@@ -52,6 +56,61 @@ internal sealed class NetnsLan : IAsyncDisposable
         }
 
         return lan;
+    }
+
+    /// <summary>Starts a zero-config node (the shipped executable) in namespace k, data under <paramref name="work"/>, on demand passes only.</summary>
+    public async Task<Process> StartNodeAsync(string repo, int k, string work, params string[] extra)
+    {
+        var data = Path.Combine(work, $"node-{k}");
+        Directory.CreateDirectory(data);
+        var config = Path.Combine(data, "bench.config.json");
+        await File.WriteAllTextAsync(config, """{"ClusterKeyFile":"none","RedirectPort":0,"AptProxyAdvert":false}""");
+        return Proc.Start("ip", ["netns", "exec", Namespace(k), BenchNode.Executable(repo), "run", "--data", data, "--config", config,
+            "--update-interval", "0", "--os-version", "bench-1-amd64", .. extra]);
+    }
+
+    /// <summary>Runs a command in namespace k to its end.</summary>
+    public Task<(int Code, string Out, string Err)> ExecAsync(int k, params string[] command) =>
+        Proc.RunAsync("ip", ["netns", "exec", Namespace(k), .. command]);
+
+    /// <summary>What node k says (GET /v1/status): the server it follows, and its own id; nulls when it does not answer.</summary>
+    public async Task<(string? ServerId, string? Server, string? Id)> ViewAsync(int k)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(await Http.GetStringAsync($"http://{Address(k)}:47471/v1/status"));
+            var root = doc.RootElement;
+            return (root.GetProperty("serverId").GetString(), root.GetProperty("server").GetString(), root.GetProperty("nodeId").GetString());
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
+        {
+            return (null, null, null);
+        }
+    }
+
+    /// <summary>Waits until nodes 1..<paramref name="nodes"/> all name one server that is one of them; its id and every node's id -> k.</summary>
+    public async Task<(string ServerId, Dictionary<string, int> Ids)> AgreedServerAsync(int nodes, TimeSpan timeout)
+    {
+        var ids = new Dictionary<string, int>();
+        for (var watch = Stopwatch.StartNew(); watch.Elapsed < timeout; await Task.Delay(200))
+        {
+            var views = await Task.WhenAll(Enumerable.Range(1, nodes).Select(async k => (k, await ViewAsync(k))));
+            foreach (var (k, v) in views)
+            {
+                if (v.Id is not null)
+                {
+                    ids[v.Id] = k;
+                }
+            }
+
+            var servers = views.Select(v => v.Item2.ServerId).Distinct().ToList();
+            if (servers.Count == 1 && servers[0] is { } id && ids.ContainsKey(id))
+            {
+                return (id, ids);
+            }
+        }
+
+        throw new InvalidOperationException($"no agreed server within {timeout.TotalSeconds} s");
     }
 
     public string Namespace(int k) => $"{Prefix}-n{k}";

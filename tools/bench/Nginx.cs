@@ -3,19 +3,31 @@ using System.Net.Sockets;
 
 namespace PeerPatch.Bench;
 
-/// <summary>The reference web server: Debian's nginx with sendfile, serving a directory on loopback, its own prefix and pid.</summary>
+/// <summary>
+/// Debian's nginx with sendfile, serving a directory, its own prefix and pid: the reference web server on loopback,
+/// and the fleet's upstream (in a network namespace, logging the body bytes of every response).
+/// </summary>
 internal sealed class Nginx
 {
-    private Nginx(int port) => Port = port;
+    private readonly string _prefix;
+
+    private Nginx(string prefix, string address, int port) => (_prefix, Address, Port) = (prefix, address, port);
+
+    public string Address { get; }
 
     public int Port { get; }
 
-    public Uri BaseUri => new($"http://127.0.0.1:{Port}/");
+    public Uri BaseUri => new($"http://{Address}:{Port}/");
 
-    public static async Task<Nginx> StartAsync(string prefix, string root)
+    /// <summary>Where each response is logged as "URI BODYBYTES" (when started with a log).</summary>
+    public string AccessLog => Path.Combine(_prefix, "access.log");
+
+    /// <param name="netns">Run inside this network namespace (root), instead of the bench's own.</param>
+    public static async Task<Nginx> StartAsync(string prefix, string root, string address = "127.0.0.1", int port = 0, string? netns = null, bool log = false)
     {
         Directory.CreateDirectory(prefix);
-        var port = BenchNode.FreeTcpPort();
+        port = port == 0 ? BenchNode.FreeTcpPort() : port;
+        var accessLog = log ? $"log_format bytes '$request_uri $body_bytes_sent'; access_log {prefix}/access.log bytes;" : "access_log off;";
         var conf = Path.Combine(prefix, "nginx.conf");
         await File.WriteAllTextAsync(conf, $$"""
             worker_processes 2;
@@ -24,7 +36,7 @@ internal sealed class Nginx
             error_log {{prefix}}/error.log warn;
             events { worker_connections 1024; }
             http {
-              access_log off;
+              {{accessLog}}
               sendfile on;
               tcp_nopush on;
               client_body_temp_path {{prefix}}/body;
@@ -32,17 +44,18 @@ internal sealed class Nginx
               fastcgi_temp_path {{prefix}}/fastcgi;
               uwsgi_temp_path {{prefix}}/uwsgi;
               scgi_temp_path {{prefix}}/scgi;
-              server { listen 127.0.0.1:{{port}}; root {{root}}; }
+              server { listen {{address}}:{{port}}; root {{root}}; }
             }
             """);
-        Proc.Start("/usr/sbin/nginx", "-p", prefix, "-c", conf);
+        string[] nginx = ["/usr/sbin/nginx", "-p", prefix, "-c", conf];
+        Proc.Start(netns is null ? nginx[0] : "ip", netns is null ? nginx[1..] : ["netns", "exec", netns, .. nginx]);
         for (var watch = Stopwatch.StartNew(); watch.Elapsed < TimeSpan.FromSeconds(10); await Task.Delay(50))
         {
             try
             {
                 using var probe = new TcpClient();
-                await probe.ConnectAsync("127.0.0.1", port);
-                return new Nginx(port);
+                await probe.ConnectAsync(address, port);
+                return new Nginx(prefix, address, port);
             }
             catch (SocketException)
             {

@@ -10,102 +10,108 @@ using PeerPatch.Bench;
 
 var repo = args.Length > 0 ? Path.GetFullPath(args[0]) : Directory.GetCurrentDirectory();
 var runs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
+var only = args.Length > 2 ? args[2].Split(',') : null; // a subset (lan, failover, fleet): printed, docs/benchmarks.md left alone
+bool Want(string scenario) => only is null || only.Contains(scenario);
 var work = Path.Combine(Path.GetTempPath(), "peerpatch-bench-" + Environment.ProcessId);
 Directory.CreateDirectory(work);
 var report = new Report();
 try
 {
-    // Memory, idle: a fresh node, 10 s after it answers, nothing asked of it.
-    var idleNode = await BenchNode.StartAsync(repo, Path.Combine(work, "idle"));
-    await Task.Delay(TimeSpan.FromSeconds(10));
-    var idleRss = Proc.Rss(idleNode.Process.Id);
-    idleNode.Process.Kill();
-
-    var node = await BenchNode.StartAsync(repo, Path.Combine(work, "node"));
-    var www = Path.Combine(work, "www");
-    Directory.CreateDirectory(www);
-    var big = await MakeFileAsync(www, 1L << 30, 1);
-    var fan = await MakeFileAsync(www, 200L << 20, 2);
-    var small = await MakeFileAsync(www, 1024, 3);
-    foreach (var (file, sha, name) in new[] { (big.Path, big.Sha, "KB-1G"), (fan.Path, fan.Sha, "KB-200M"), (small.Path, small.Sha, "KB-1K") })
+    if (Want("lan"))
     {
-        await node.PushAsync(file, sha, name);
-    }
+        // Memory, idle: a fresh node, 10 s after it answers, nothing asked of it.
+        var idleNode = await BenchNode.StartAsync(repo, Path.Combine(work, "idle"));
+        await Task.Delay(TimeSpan.FromSeconds(10));
+        var idleRss = Proc.Rss(idleNode.Process.Id);
+        idleNode.Process.Kill();
 
-    var nginx = await Nginx.StartAsync(Path.Combine(work, "nginx"), www);
-    Console.WriteLine($"node pid {node.Process.Id} udp {node.Udp} http {node.Http}; nginx port {nginx.Port}; idle RSS {idleRss >> 20} MiB");
-
-    // 1. Lookups.
-    var echo = LookupBench.StartEcho(out var echoPort);
-    try
-    {
-        var request = LookupBench.LookupRequest("bench-1-amd64", "KB-1K", small.Sha, 1024);
-        foreach (var clients in new[] { 1, 16 })
+        var node = await BenchNode.StartAsync(repo, Path.Combine(work, "node"));
+        var www = Path.Combine(work, "www");
+        Directory.CreateDirectory(www);
+        var big = await MakeFileAsync(www, 1L << 30, 1);
+        var fan = await MakeFileAsync(www, 200L << 20, 2);
+        var small = await MakeFileAsync(www, 1024, 3);
+        foreach (var (file, sha, name) in new[] { (big.Path, big.Sha, "KB-1G"), (fan.Path, fan.Sha, "KB-200M"), (small.Path, small.Sha, "KB-1K") })
         {
-            var ours = new List<LookupBench.Result>();
-            var floor = new List<LookupBench.Result>();
-            for (var r = 0; r < runs; r++)
-            {
-                var lostBefore = LookupBench.Lost;
-                ours.Add(await LookupBench.RunAsync(new IPEndPoint(IPAddress.Loopback, node.Udp), request, clients, TimeSpan.FromSeconds(3), "PeerPatch/1"));
-                var lostOurs = LookupBench.Lost - lostBefore;
-                floor.Add(await LookupBench.RunAsync(new IPEndPoint(IPAddress.Loopback, echoPort), request, clients, TimeSpan.FromSeconds(3), "echo"));
-                Console.WriteLine($"lookups, {clients} clients, run {r + 1}: lost {lostOurs} (PeerPatch), {LookupBench.Lost - lostBefore - lostOurs} (echo)");
-            }
-
-            report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: p50", Stats.Median(ours.Select(o => o.P50Micros)), Stats.Median(floor.Select(o => o.P50Micros)), "µs", "LiteNetLib echo");
-            report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: p99", Stats.Median(ours.Select(o => o.P99Micros)), Stats.Median(floor.Select(o => o.P99Micros)), "µs", "LiteNetLib echo", "< 1000 µs", (ours, _) => ours < 1000);
-            report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: lookups/s, one at a time", Stats.Median(ours.Select(o => o.PerSecond)), Stats.Median(floor.Select(o => o.PerSecond)), "/s", "LiteNetLib echo");
-            var ourPipe = new List<double>();
-            var floorPipe = new List<double>();
-            for (var r = 0; r < runs; r++)
-            {
-                ourPipe.Add(await LookupBench.PipelinedAsync(new IPEndPoint(IPAddress.Loopback, node.Udp), request, clients, 32, TimeSpan.FromSeconds(3), "PeerPatch/1"));
-                floorPipe.Add(await LookupBench.PipelinedAsync(new IPEndPoint(IPAddress.Loopback, echoPort), request, clients, 32, TimeSpan.FromSeconds(3), "echo"));
-            }
-
-            report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: lookups/s, 32 in flight each", Stats.Median(ourPipe), Stats.Median(floorPipe), "/s", "LiteNetLib echo", clients == 16 ? "≥ 50,000/s" : null, clients == 16 ? (ours, _) => ours >= 50_000 : null);
-        }
-    }
-    finally
-    {
-        echo.Stop();
-    }
-
-    // 2. LAN fetch of 1 GiB, and 5. peak memory while serving it.
-    var ourFetch = new List<double>();
-    var nginxFetch = new List<double>();
-    var beforeServing = Proc.Rss(node.Process.Id);
-    long peak = 0;
-    for (var r = 0; r < runs; r++)
-    {
-        using (var sampler = RssSampler.Start(node.Process.Id))
-        {
-            var (s, bytes) = await Curl.GetAsync(new Uri(node.BaseUri, $"v1/blobs/{big.Sha}"));
-            ourFetch.Add(bytes / s);
-            peak = Math.Max(peak, sampler.Peak);
+            await node.PushAsync(file, sha, name);
         }
 
-        var (ns, nbytes) = await Curl.GetAsync(new Uri(nginx.BaseUri, big.Sha));
-        nginxFetch.Add(nbytes / ns);
+        var nginx = await Nginx.StartAsync(Path.Combine(work, "nginx"), www);
+        Console.WriteLine($"node pid {node.Process.Id} udp {node.Udp} http {node.Http}; nginx port {nginx.Port}; idle RSS {idleRss >> 20} MiB");
+
+        // 1. Lookups.
+        var echo = LookupBench.StartEcho(out var echoPort);
+        try
+        {
+            var request = LookupBench.LookupRequest("bench-1-amd64", "KB-1K", small.Sha, 1024);
+            foreach (var clients in new[] { 1, 16 })
+            {
+                var ours = new List<LookupBench.Result>();
+                var floor = new List<LookupBench.Result>();
+                for (var r = 0; r < runs; r++)
+                {
+                    var lostBefore = LookupBench.Lost;
+                    ours.Add(await LookupBench.RunAsync(new IPEndPoint(IPAddress.Loopback, node.Udp), request, clients, TimeSpan.FromSeconds(3), "PeerPatch/1"));
+                    var lostOurs = LookupBench.Lost - lostBefore;
+                    floor.Add(await LookupBench.RunAsync(new IPEndPoint(IPAddress.Loopback, echoPort), request, clients, TimeSpan.FromSeconds(3), "echo"));
+                    Console.WriteLine($"lookups, {clients} clients, run {r + 1}: lost {lostOurs} (PeerPatch), {LookupBench.Lost - lostBefore - lostOurs} (echo)");
+                }
+
+                report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: p50", Stats.Median(ours.Select(o => o.P50Micros)), Stats.Median(floor.Select(o => o.P50Micros)), "µs", "LiteNetLib echo");
+                report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: p99", Stats.Median(ours.Select(o => o.P99Micros)), Stats.Median(floor.Select(o => o.P99Micros)), "µs", "LiteNetLib echo", "< 1000 µs", (ours, _) => ours < 1000);
+                report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: lookups/s, one at a time", Stats.Median(ours.Select(o => o.PerSecond)), Stats.Median(floor.Select(o => o.PerSecond)), "/s", "LiteNetLib echo");
+                var ourPipe = new List<double>();
+                var floorPipe = new List<double>();
+                for (var r = 0; r < runs; r++)
+                {
+                    ourPipe.Add(await LookupBench.PipelinedAsync(new IPEndPoint(IPAddress.Loopback, node.Udp), request, clients, 32, TimeSpan.FromSeconds(3), "PeerPatch/1"));
+                    floorPipe.Add(await LookupBench.PipelinedAsync(new IPEndPoint(IPAddress.Loopback, echoPort), request, clients, 32, TimeSpan.FromSeconds(3), "echo"));
+                }
+
+                report.Add($"Lookup, {clients} client{(clients > 1 ? "s" : "")}: lookups/s, 32 in flight each", Stats.Median(ourPipe), Stats.Median(floorPipe), "/s", "LiteNetLib echo", clients == 16 ? "≥ 50,000/s" : null, clients == 16 ? (ours, _) => ours >= 50_000 : null);
+            }
+        }
+        finally
+        {
+            echo.Stop();
+        }
+
+        // 2. LAN fetch of 1 GiB, and 5. peak memory while serving it.
+        var ourFetch = new List<double>();
+        var nginxFetch = new List<double>();
+        var beforeServing = Proc.Rss(node.Process.Id);
+        long peak = 0;
+        for (var r = 0; r < runs; r++)
+        {
+            using (var sampler = RssSampler.Start(node.Process.Id))
+            {
+                var (s, bytes) = await Curl.GetAsync(new Uri(node.BaseUri, $"v1/blobs/{big.Sha}"));
+                ourFetch.Add(bytes / s);
+                peak = Math.Max(peak, sampler.Peak);
+            }
+
+            var (ns, nbytes) = await Curl.GetAsync(new Uri(nginx.BaseUri, big.Sha));
+            nginxFetch.Add(nbytes / ns);
+        }
+
+        report.Add("LAN fetch, 1 GiB, one curl", Stats.Median(ourFetch) / 1e6, Stats.Median(nginxFetch) / 1e6, "MB/s", "nginx (sendfile)", "≥ 0.9× nginx", (ours, nginx) => ours >= 0.9 * nginx);
+
+        // 3. Fan-out: 20 curls of one 200 MiB blob at once.
+        var ourFan = new List<double>();
+        var nginxFan = new List<double>();
+        for (var r = 0; r < runs; r++)
+        {
+            ourFan.Add(await FanOutAsync(new Uri(node.BaseUri, $"v1/blobs/{fan.Sha}"), 20));
+            nginxFan.Add(await FanOutAsync(new Uri(nginx.BaseUri, fan.Sha), 20));
+        }
+
+        report.Add("Fan-out, 20 curls × 200 MiB, aggregate", Stats.Median(ourFan) / 1e6, Stats.Median(nginxFan) / 1e6, "MB/s", "nginx (sendfile)", "≥ 0.8× nginx", (ours, nginx) => ours >= 0.8 * nginx);
+        report.Add("Memory: idle RSS (fresh node, 10 s)", idleRss / 1048576.0, double.NaN, "MiB", "", "≤ 60 MiB", (ours, _) => ours <= 60);
+        report.Add("Memory: peak RSS serving 1 GiB (growth over the node's RSS before)", peak / 1048576.0, beforeServing / 1048576.0, "MiB", "RSS before serving", "≤ +30 MiB", (peak, before) => peak - before <= 30);
     }
 
-    report.Add("LAN fetch, 1 GiB, one curl", Stats.Median(ourFetch) / 1e6, Stats.Median(nginxFetch) / 1e6, "MB/s", "nginx (sendfile)", "≥ 0.9× nginx", (ours, nginx) => ours >= 0.9 * nginx);
-
-    // 3. Fan-out: 20 curls of one 200 MiB blob at once.
-    var ourFan = new List<double>();
-    var nginxFan = new List<double>();
-    for (var r = 0; r < runs; r++)
-    {
-        ourFan.Add(await FanOutAsync(new Uri(node.BaseUri, $"v1/blobs/{fan.Sha}"), 20));
-        nginxFan.Add(await FanOutAsync(new Uri(nginx.BaseUri, fan.Sha), 20));
-    }
-
-    report.Add("Fan-out, 20 curls × 200 MiB, aggregate", Stats.Median(ourFan) / 1e6, Stats.Median(nginxFan) / 1e6, "MB/s", "nginx (sendfile)", "≥ 0.8× nginx", (ours, nginx) => ours >= 0.8 * nginx);
-    report.Add("Memory: idle RSS (fresh node, 10 s)", idleRss / 1048576.0, double.NaN, "MiB", "", "≤ 60 MiB", (ours, _) => ours <= 60);
-    report.Add("Memory: peak RSS serving 1 GiB (growth over the node's RSS before)", peak / 1048576.0, beforeServing / 1048576.0, "MiB", "RSS before serving", "≤ +30 MiB", (peak, before) => peak - before <= 30);
     // 6. Failover, 10 nodes in network namespaces (root only).
-    if (NetnsLan.CanRun)
+    if (Want("failover") && NetnsLan.CanRun)
     {
         var failovers = new List<double>();
         for (var r = 0; r < runs; r++)
@@ -117,8 +123,37 @@ try
         report.Add("Failover, 10 nodes: SIGKILL of the server to the first lookup answered by the new one", Stats.Median(failovers), double.NaN, "s", "", "≤ 3 s", (seconds, _) => seconds <= 3);
     }
 
+    // 4. Fleet: 20 PCs, 25 patches, a 20 MB/s uplink; PeerPatch against direct downloads and apt-cacher-ng.
+    if ((Want("fleet") || Want("fleet-nodirect")) && NetnsLan.CanRun && File.Exists("/usr/sbin/apt-cacher-ng"))
+    {
+        const int pcs = 20;
+        await using var fleet = await FleetBench.CreateAsync(repo, Path.Combine(work, "fleet"), pcs, upstreamMegabytesPerSecond: 20);
+        var ours = new List<FleetBench.Result>();
+        var direct = new List<FleetBench.Result>();
+        var acng = new List<FleetBench.Result>();
+        for (var r = 0; r < runs; r++)
+        {
+            ours.Add(await fleet.PeerPatchAsync(r));
+            acng.Add(await fleet.AptCacherNgAsync(r));
+            direct.Add(only?.Contains("fleet-nodirect") == true ? new FleetBench.Result(double.NaN, 0, 0) : await fleet.DirectAsync(r)); // (the slow one, skippable while tuning)
+            Console.WriteLine($"fleet run {r + 1}: PeerPatch {ours[^1]}, apt-cacher-ng {acng[^1]}, direct {direct[^1]}");
+        }
+
+        var unique = (double)fleet.UniqueBytes;
+        report.Add($"Fleet, {pcs} PCs × 25 patches ({unique / 1e6:0.0} MB), 20 MB/s uplink: internet bytes / unique bytes", Stats.Median(ours.Select(o => o.InternetBytes / unique)), Stats.Median(acng.Select(o => o.InternetBytes / unique)), "", "apt-cacher-ng", "≤ 1.01", (ours, _) => ours <= 1.01);
+        report.Add($"Fleet: internet bytes / unique bytes, every PC direct", Stats.Median(direct.Select(o => o.InternetBytes / unique)), double.NaN, "", "");
+        report.Add($"Fleet: time until the last PC is done", Stats.Median(ours.Select(o => o.Seconds)), Stats.Median(acng.Select(o => o.Seconds)), "s", "apt-cacher-ng", "≤ apt-cacher-ng", (ours, reference) => ours <= reference);
+        report.Add($"Fleet: time until the last PC is done, against every PC direct", Stats.Median(ours.Select(o => o.Seconds)), Stats.Median(direct.Select(o => o.Seconds)), "s", "direct");
+        var failedPcs = ours.Concat(acng).Concat(direct).Sum(o => o.FailedPcs);
+        report.Note($"Fleet: PeerPatch PCs run one dry-run pass (obtain and verify, install nothing); the references curl the feed and every patch and check each SHA-256 with sha256sum. PCs that failed, over all runs and contenders: {failedPcs}.");
+    }
+
     report.Note($"Lookup round trips with no answer within 5 s (each kept as a 5 s sample): {LookupBench.Lost}, over every lookup scenario, PeerPatch and the echo reference together.");
-    report.Write(Path.Combine(repo, "docs", "benchmarks.md"), runs);
+    if (only is null)
+    {
+        report.Write(Path.Combine(repo, "docs", "benchmarks.md"), runs);
+    }
+
     Console.WriteLine(report.Table());
     Console.WriteLine($"lookups without an answer within 5 s: {LookupBench.Lost}");
 }

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# The benchmark suite: installs the references when missing (nginx, curl; started only by the benchmark, on loopback),
-# builds Release, runs every scenario and writes the results into docs/benchmarks.md.
-# Usage: tools/bench/run.sh [RUNS]   (default 3)
+# The benchmark suite: installs the references when missing (nginx, curl, apt-cacher-ng, iproute2;
+# started only by the benchmark, on loopback or in its own network namespaces),
+# builds Release and the shipped executable, runs every scenario and writes the results into docs/benchmarks.md.
+# Usage: tools/bench/run.sh [RUNS [SCENARIOS]]   (default 3 runs of all; SCENARIOS = lan,failover,fleet prints a
+# subset and leaves docs/benchmarks.md alone). The failover and fleet scenarios need root (network namespaces, tc).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 missing=()
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
+[ -x /usr/sbin/apt-cacher-ng ] || missing+=(apt-cacher-ng) # the fleet's reference cache (started only by the bench, in a namespace)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 if [ "${#missing[@]}" -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -18,4 +22,5 @@ if [ "${#missing[@]}" -gt 0 ]; then
   [ -n "$guard" ] && $sudo rm -f /usr/sbin/policy-rc.d
 fi
 dotnet build PeerPatch.sln -c Release -nologo -clp:ErrorsOnly
-dotnet tools/bench/bin/Release/net10.0/peerpatch-bench.dll "$PWD" "${1:-3}"
+tools/package/publish.sh linux-x64 >/dev/null # the nodes run what ships: self-contained, single file, ReadyToRun
+dotnet tools/bench/bin/Release/net10.0/peerpatch-bench.dll "$PWD" "${1:-3}" ${2:+"$2"}

@@ -1,0 +1,251 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+namespace PeerPatch.Bench;
+
+/// <summary>
+/// The fleet: PCs in network namespaces on one bridge, an "internet" namespace whose nginx serves a feed of patches
+/// through a shaped link (tc tbf on its egress: every PC shares that uplink), and one run of each contender from a
+/// cold start, all PCs starting at once:
+/// PeerPatch (a zero-config node per PC, one dry-run pass each: obtained and verified, nothing installed);
+/// direct (each PC curls every patch from the upstream and checks its SHA-256);
+/// apt-cacher-ng (Debian's package, on its own namespace, as the PCs' HTTP proxy; same curl and check).
+/// Internet bytes are the upstream's logged body bytes of patch files; time runs from the start to the last PC done.
+/// </summary>
+internal sealed class FleetBench : IAsyncDisposable
+{
+    private const int Patches = 25;
+    private const int UpstreamPort = 8080;
+    private const int CachePort = 3142;
+    private readonly NetnsLan _lan;
+    private readonly string _repo;
+    private readonly string _work;
+    private readonly int _pcs;
+    private readonly Nginx _upstream;
+    private readonly List<(string Name, string Sha, long Size)> _feed;
+
+    private FleetBench(NetnsLan lan, string repo, string work, int pcs, Nginx upstream, List<(string, string, long)> feed)
+    {
+        (_lan, _repo, _work, _pcs, _upstream, _feed) = (lan, repo, work, pcs, upstream, feed);
+    }
+
+    public long UniqueBytes => _feed.Sum(p => p.Size);
+
+    private int Internet => _pcs + 1;
+
+    private int Cache => _pcs + 2;
+
+    /// <summary>Builds the LAN (PCs 1..N, the internet, the cache), the feed, and the shaped upstream.</summary>
+    public static async Task<FleetBench> CreateAsync(string repo, string work, int pcs, double upstreamMegabytesPerSecond)
+    {
+        var lan = await NetnsLan.CreateAsync(pcs + 2);
+        var www = Path.Combine(work, "upstream-www");
+        Directory.CreateDirectory(www);
+        var inet = lan.Address(pcs + 1);
+        var feed = new List<(string, string, long)>();
+        var entries = new List<object>();
+        for (var i = 0; i < Patches; i++)
+        {
+            var name = $"kb-fleet-{i:00}_1.0_all.deb"; // a .deb name, so apt-cacher-ng caches it
+            var size = 1_500_000L + (i * 200_000L); // 1.5 MB .. 6.3 MB, 97.5 MB in all
+            var bytes = new byte[size];
+            new Random(1000 + i).NextBytes(bytes);
+            var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+            await File.WriteAllBytesAsync(Path.Combine(www, name), bytes);
+            feed.Add((name, sha, size));
+            entries.Add(new { name, url = $"http://{inet}:{UpstreamPort}/{name}", sha256 = sha, size, apply = new { command = "/bin/true", args = Array.Empty<string>() } });
+        }
+
+        await File.WriteAllTextAsync(Path.Combine(www, "feed.json"), JsonSerializer.Serialize(new { os = "bench-1-amd64", patches = entries }));
+        var rate = ((long)(upstreamMegabytesPerSecond * 8_000_000)).ToString(CultureInfo.InvariantCulture) + "bit";
+        var (code, _, error) = await lan.ExecAsync(pcs + 1, "tc", "qdisc", "add", "dev", "eth0", "root", "tbf", "rate", rate, "burst", "64kb", "latency", "200ms");
+        if (code != 0)
+        {
+            throw new InvalidOperationException("tc: " + error);
+        }
+
+        var upstream = await Nginx.StartAsync(Path.Combine(work, "upstream-nginx"), www, inet, UpstreamPort, lan.Namespace(pcs + 1), log: true);
+        return new FleetBench(lan, repo, work, pcs, upstream, feed);
+    }
+
+    /// <summary>Every PC runs one PeerPatch pass at once (zero-config nodes, cold stores).</summary>
+    public async Task<Result> PeerPatchAsync(int run)
+    {
+        var work = Path.Combine(_work, $"peerpatch-{run}");
+        var nodes = new List<Process>();
+        try
+        {
+            for (var k = 1; k <= _pcs; k++)
+            {
+                nodes.Add(await _lan.StartNodeAsync(_repo, k, work, "--source", $"manifest:{_upstream.BaseUri}feed.json"));
+            }
+
+            await _lan.AgreedServerAsync(_pcs, TimeSpan.FromSeconds(120));
+            await Task.Delay(TimeSpan.FromSeconds(3)); // steady state: every node follows and has greeted the server
+            return await MeasureAsync(k => ["curl", "-sS", "-N", "-X", "POST", "http://127.0.0.1:47471/v1/update?dryRun=true"], PassSucceeded);
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                node.Kill(entireProcessTree: true);
+                await node.WaitForExitAsync();
+            }
+
+            if (Environment.GetEnvironmentVariable("PEERPATCH_BENCH_KEEP") is not { Length: > 0 } keep)
+            {
+                Directory.Delete(work, recursive: true);
+            }
+            else
+            {
+                CopyLogs(work, Path.Combine(keep, $"peerpatch-{run}"));
+            }
+        }
+    }
+
+    /// <summary>Every PC curls every patch from the upstream itself.</summary>
+    public Task<Result> DirectAsync(int run) => CurlFleetAsync(run, proxy: null);
+
+    /// <summary>Every PC curls every patch through apt-cacher-ng (cold cache) on its own namespace.</summary>
+    public async Task<Result> AptCacherNgAsync(int run)
+    {
+        var dir = Path.Combine(_work, $"acng-{run}");
+        Directory.CreateDirectory(Path.Combine(dir, "cache"));
+        Directory.CreateDirectory(Path.Combine(dir, "log"));
+        var acng = Proc.Start("ip", "netns", "exec", _lan.Namespace(Cache), "/usr/sbin/apt-cacher-ng", "-c", "/etc/apt-cacher-ng", "ForeGround=1",
+            $"Port={CachePort}", $"BindAddress={_lan.Address(Cache)}", $"CacheDir={dir}/cache", $"LogDir={dir}/log", $"PidFile={dir}/pid",
+            $"SocketPath={dir}/socket", $"AllowUserPorts={UpstreamPort}");
+        try
+        {
+            await WaitForPortAsync(_lan.Address(Cache), CachePort);
+            return await CurlFleetAsync(run, proxy: $"http://{_lan.Address(Cache)}:{CachePort}");
+        }
+        finally
+        {
+            acng.Kill(entireProcessTree: true);
+            await acng.WaitForExitAsync();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    public async ValueTask DisposeAsync() => await _lan.DisposeAsync();
+
+    private async Task<Result> CurlFleetAsync(int run, string? proxy)
+    {
+        var dir = Path.Combine(_work, $"curl-{(proxy is null ? "direct" : "acng")}-{run}");
+        var script = new StringBuilder("set -e\n");
+        var via = proxy is null ? "" : $"-x {proxy} ";
+        script.AppendLine(CultureInfo.InvariantCulture, $"curl -sSf -o \"$1/feed.json\" {_upstream.BaseUri}feed.json"); // apt-cacher-ng refuses .json: from the upstream
+        foreach (var (name, sha, _) in _feed)
+        {
+            script.AppendLine(CultureInfo.InvariantCulture, $"curl -sSf {via}-o \"$1/{name}\" {_upstream.BaseUri}{name}");
+            script.AppendLine(CultureInfo.InvariantCulture, $"echo '{sha}  '\"$1/{name}\" | sha256sum -c --quiet");
+        }
+
+        var path = Path.Combine(_work, $"fleet-{(proxy is null ? "direct" : "acng")}.sh");
+        await File.WriteAllTextAsync(path, script.ToString());
+        try
+        {
+            return await MeasureAsync(
+                k =>
+                {
+                    var into = Path.Combine(dir, $"pc{k}");
+                    Directory.CreateDirectory(into);
+                    return ["sh", path, into];
+                },
+                (code, _) => code == 0);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>Starts one command per PC at the same moment; time to the last one done, and the upstream's patch bytes.</summary>
+    private async Task<Result> MeasureAsync(Func<int, string[]> command, Func<int, string, bool> succeeded)
+    {
+        await File.WriteAllTextAsync(_upstream.AccessLog, string.Empty); // nginx appends (O_APPEND): a truncated log restarts the count
+        var commands = Enumerable.Range(1, _pcs).Select(command).ToList();
+        var clock = Stopwatch.StartNew();
+        var done = await Task.WhenAll(commands.Select(async (c, i) =>
+        {
+            var (code, output, error) = await _lan.ExecAsync(i + 1, c);
+            return (Ok: succeeded(code, output), Seconds: clock.Elapsed.TotalSeconds, Error: error.Length > 0 ? error : output[^Math.Min(output.Length, 300)..]);
+        }));
+        var seconds = clock.Elapsed.TotalSeconds;
+        await Task.Delay(500); // nginx writes its log line as the response ends
+        long internet = 0;
+        foreach (var line in await File.ReadAllLinesAsync(_upstream.AccessLog))
+        {
+            var parts = line.Split(' ');
+            if (parts.Length == 2 && parts[0].EndsWith(".deb", StringComparison.Ordinal))
+            {
+                internet += long.Parse(parts[1], CultureInfo.InvariantCulture);
+            }
+        }
+
+        var failed = done.Where(d => !d.Ok).ToList();
+        if (failed.Count > 0)
+        {
+            Console.WriteLine($"fleet: {failed.Count} PCs failed; first: {failed[0].Error}");
+        }
+
+        return new Result(seconds, internet, failed.Count);
+    }
+
+    private static void CopyLogs(string work, string into)
+    {
+        foreach (var log in Directory.EnumerateFiles(work, "*.log", SearchOption.AllDirectories))
+        {
+            var target = Path.Combine(into, Path.GetRelativePath(work, log));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(log, target, overwrite: true);
+        }
+
+        Directory.Delete(work, recursive: true);
+    }
+
+    private static bool PassSucceeded(int code, string ndjson)
+    {
+        var last = ndjson.Split('\n', StringSplitOptions.RemoveEmptyEntries).LastOrDefault();
+        if (code != 0 || last is null)
+        {
+            return false;
+        }
+
+        try
+        {
+            using var doc = JsonDocument.Parse(last);
+            return doc.RootElement.TryGetProperty("summary", out var summary)
+                && summary.GetProperty("failed").GetInt32() == 0 && summary.GetProperty("ready").GetInt32() == Patches;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private static async Task WaitForPortAsync(string address, int port)
+    {
+        for (var watch = Stopwatch.StartNew(); watch.Elapsed < TimeSpan.FromSeconds(10); await Task.Delay(50))
+        {
+            try
+            {
+                using var probe = new System.Net.Sockets.TcpClient();
+                await probe.ConnectAsync(address, port);
+                return;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+            }
+        }
+
+        throw new InvalidOperationException($"nothing listens on {address}:{port}");
+    }
+
+    /// <summary>One contender's run: time to the last PC done, upstream patch bytes, PCs that failed.</summary>
+    public sealed record Result(double Seconds, long InternetBytes, int FailedPcs);
+}
