@@ -55,7 +55,12 @@ internal sealed class Report
         File.WriteAllText(path, text);
     }
 
-    private static string Format(double v) => v >= 1000 ? v.ToString("N0", CultureInfo.InvariantCulture) : v.ToString("0.0", CultureInfo.InvariantCulture);
+    private static string Format(double v) => v switch
+    {
+        >= 1000 => v.ToString("N0", CultureInfo.InvariantCulture),
+        < 10 => v.ToString("0.0##", CultureInfo.InvariantCulture), // ratios such as internet / unique bytes need the third digit
+        _ => v.ToString("0.0", CultureInfo.InvariantCulture),
+    };
 
     private static string Memory()
     {
