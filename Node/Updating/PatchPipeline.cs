@@ -168,12 +168,18 @@ internal sealed partial class PatchPipeline(
 
                 case LookupOutcome.InFlight when answer.BlobUrl is { } streamUrl && !server.IsLocal && streamFailures < MaxStreamFailures:
                     // Cut-through: take the bytes as the server receives them from the claim holder.
+                    if (waitingSince is null)
+                    {
+                        waitingSince = time.GetTimestamp();
+                        stats.ClaimWait(); // counted like any wait on a claim, so the wait-time samples match the count
+                    }
+
                     var streamProgress = new ByteProgress();
                     activity.Set(patch.Name, "lan", patch.Size, streamProgress);
                     var streamed = await lan.FetchAsync(server.ResolveBlobUrl(streamUrl), patch, streamProgress, ct).ConfigureAwait(false);
                     if (streamed.Ok)
                     {
-                        stats.ClaimWaited(time.GetElapsedTime(waitingSince ?? time.GetTimestamp()));
+                        stats.ClaimWaited(time.GetElapsedTime(waitingSince.Value));
                         Log.Streamed(logger, patch.Name, server.Name, streamed.Bytes);
                         return new Obtained(Origin.Lan, streamed);
                     }
