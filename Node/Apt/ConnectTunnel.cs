@@ -26,14 +26,20 @@ internal sealed partial class ConnectTunnel(NodeOptions options, NodeStats stats
     public async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
     {
         var input = connection.Transport.Input;
+        // Only the timeout cancels the peek: a client that sent its request and hung up still has it read (the read
+        // then reports completion with the bytes), as Kestrel would. Cancelling on ConnectionClosed dropped such a
+        // request unprocessed and logged an unhandled exception (seen as a flaky DataPlaneTests cut-short push).
         using var silent = new CancellationTokenSource(FirstLineTimeout, time);
-        using var peek = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed, silent.Token);
         while (true)
         {
             ReadResult read;
             try
             {
-                read = await input.ReadAsync(peek.Token).ConfigureAwait(false);
+                read = await input.ReadAsync(silent.Token).ConfigureAwait(false);
+            }
+            catch (IOException)
+            {
+                return; // reset by the peer before a request: nothing to answer
             }
             catch (OperationCanceledException) when (silent.IsCancellationRequested)
             {
