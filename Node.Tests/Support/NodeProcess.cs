@@ -133,6 +133,13 @@ internal sealed partial class NodeProcess : IAsyncDisposable
 
     public static Task<CliResult> RunCliAsync(params string[] args) => RunCliAsync(null, args);
 
+    /// <summary>Starts `peerpatch ARGS` and returns at once (for tests that interrupt it or bound its time).</summary>
+    public static Process StartCli(params string[] args)
+    {
+        var psi = NetnsLan.Command(null, "dotnet", args.Prepend(NodeDll));
+        return Process.Start(psi)!;
+    }
+
     private static Task<CliResult> RunCliAsync(string? netns, params string[] args) => RunDotnetAsync(netns, NodeDll, args);
 
     /// <summary>Runs `peerpatch-diag ARGS` (inside <paramref name="netns"/> when given) to its end.</summary>

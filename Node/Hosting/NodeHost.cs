@@ -118,14 +118,8 @@ internal static class NodeHost
         services.AddHostedService<Redirect.RedirectListener>();
         services.AddSingleton<Redirect.UpstreamResolver>();
         services.AddSingleton<Redirect.RedirectCache>();
-        services.AddKeyedSingleton(HttpClients.Internet, (sp, _) => new HttpClient(new SocketsHttpHandler
-        {
-            ConnectCallback = sp.GetRequiredService<Redirect.UpstreamResolver>().ConnectAsync,
-            ConnectTimeout = TimeSpan.FromSeconds(15),
-            AutomaticDecompression = DecompressionMethods.None,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-        })
-        { Timeout = Timeout.InfiniteTimeSpan, DefaultRequestHeaders = { { "User-Agent", $"PeerPatch/{identity.SoftwareVersion}" } } });
+        services.AddKeyedSingleton(HttpClients.Internet, (sp, _) => HttpClients.CreateInternet(
+            options, time, sp.GetRequiredService<ILogger<InternetBoundsHandler>>(), $"PeerPatch/{identity.SoftwareVersion}", sp.GetRequiredService<Redirect.UpstreamResolver>().ConnectAsync));
         services.AddKeyedSingleton(HttpClients.Lan, (sp, _) => new HttpClient(new Security.SigningHandler(sp.GetRequiredService<Security.ClusterAuth>(), time)
         {
             InnerHandler = new SocketsHttpHandler
