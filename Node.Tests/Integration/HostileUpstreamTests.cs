@@ -75,6 +75,13 @@ public sealed class HostileUpstreamTests(ITestOutputHelper output) : IAsyncLifet
 
         Assert.Equal(1, second.Summary!.Value.GetProperty("alreadyApplied").GetInt32());
         AssertTimeoutLogged(node, mode);
+
+        // Without --json the CLI says the same in words: which source failed, and that a source counts as a failure.
+        var plain = await RunUpdateAsync(node, "plain pass", "--plain");
+        output.WriteLine($"plain pass: exit {plain.Exit}\n{plain.Stdout}{plain.Stderr}");
+        Assert.Equal(1, plain.Exit);
+        Assert.Contains($"FAILED   source: manifest http://127.0.0.1:{_hostile.Port}/{mode}/feed.json: feed ", plain.Stdout, StringComparison.Ordinal);
+        Assert.Contains("0 applied, 1 failed (1 of them sources), 1 already applied", plain.Stdout, StringComparison.Ordinal);
     }
 
     [Theory]
@@ -152,15 +159,18 @@ public sealed class HostileUpstreamTests(ITestOutputHelper output) : IAsyncLifet
 
         var watch = Stopwatch.StartNew();
         var ended = await WaitUntilAsync(() => !runner.Running && _hostile.Open == 0, null);
-        output.WriteLine($"after SIGINT to the CLI: pass ended={ended} after {watch.Elapsed.TotalSeconds:0.0} s, upstream connections open: {_hostile.Open}; CLI exited={cli.WaitForExit(5000)}");
+        output.WriteLine($"after SIGINT to the CLI: pass ended={ended} after {watch.Elapsed.TotalSeconds:0.0} s, upstream connections open: {_hostile.Open}; CLI exited={cli.WaitForExit(5000)} with {(cli.HasExited ? cli.ExitCode : -1)}: {cli.StandardError.ReadToEnd().Trim()}");
         output.WriteLine(LogLines(node, "cancel", "pass"));
         Assert.True(ended, "the pass went on after the CLI gave up");
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"the pass ended {watch.Elapsed.TotalSeconds:0.0} s after the CLI gave up");
-        Assert.Contains("cancelled", node.Log, StringComparison.Ordinal);
+        Assert.True(await WaitUntilAsync(() => node.Log.Contains("cancelled by its caller", StringComparison.Ordinal), null), "the node did not log the cancelled pass");
 
-        // The next pass is not blocked by the cancelled one.
+        // The next pass is not blocked by the cancelled one (its upstream now fails at once).
+        await SetFeedAsync(("KB-hostile", _hostile.Url(HostileMode.Reset, "patch.bin")));
         var next = await RunUpdateAsync(node, "next pass");
+        output.WriteLine($"next pass: {next.Took.TotalSeconds:0.0} s, exit {next.Exit}; {next.Brief}");
         Assert.True(next.Exit is 1, $"next pass exit {next.Exit}");
+        Assert.Equal(1, next.Summary!.Value.GetProperty("applied").GetInt32());
     }
 
     [Fact]
@@ -188,7 +198,7 @@ public sealed class HostileUpstreamTests(ITestOutputHelper output) : IAsyncLifet
         Assert.True(first.Took < TimeSpan.FromSeconds(8 + 6), $"the stuck pass took {first.Took.TotalSeconds:0.0} s");
         Assert.Contains("deadline", first.Summary!.Value.GetProperty("stopped").GetString(), StringComparison.Ordinal);
         Assert.True(first.Summary!.Value.GetProperty("applied").GetInt32() == 0, "the patch after the stuck one was not tried: the deadline ended the pass");
-        Assert.Equal(0, _hostile.Open);
+        Assert.True(await WaitUntilAsync(() => _hostile.Open == 0, null), "the stuck upstream request was not abandoned");
     }
 
     private async Task SetFeedAsync((string Patch, Uri Url) hostile)
@@ -228,10 +238,10 @@ public sealed class HostileUpstreamTests(ITestOutputHelper output) : IAsyncLifet
         return InProcessNode.StartAsync(_dir.Sub("node-" + Guid.NewGuid().ToString("n")[..6]), TimeProvider.System, all);
     }
 
-    private static async Task<Run> RunUpdateAsync(InProcessNode node, string label)
+    private static async Task<Run> RunUpdateAsync(InProcessNode node, string label, string view = "--json")
     {
         var watch = Stopwatch.StartNew();
-        using var cli = NodeProcess.StartCli("update", "--node", node.Http.ToString(), "--json");
+        using var cli = NodeProcess.StartCli("update", "--node", node.Http.ToString(), view);
         var stdout = cli.StandardOutput.ReadToEndAsync();
         var stderr = cli.StandardError.ReadToEndAsync();
         using var cap = new CancellationTokenSource(Cap);

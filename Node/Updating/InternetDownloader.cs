@@ -85,7 +85,7 @@ internal sealed partial class InternetDownloader(
                                    || e is OperationCanceledException && !ct.IsCancellationRequested)
         {
             // The innermost message says what happened ("response ended prematurely"), the outer one rarely does.
-            var reason = e.GetBaseException() is { } inner && inner != e ? $"{e.Message} ({inner.Message})" : e.Message;
+            var reason = e.GetBaseException() is { } inner && inner != e && inner.Message != e.Message ? $"{e.Message} ({inner.Message})" : e.Message;
             return (FetchResult.Failure(overall.Value - start, $"internet download failed: {reason}"), true);
         }
     }

@@ -232,6 +232,11 @@ internal sealed partial class PatchPipeline(
         {
             result = await internet.DownloadAsync(patch, progress, ct).ConfigureAwait(false);
         }
+        catch
+        {
+            await pushing.CancelAsync().ConfigureAwait(false); // the pass was cancelled or hit its deadline: no push follows
+            throw;
+        }
         finally
         {
             await renewing.CancelAsync().ConfigureAwait(false);
