@@ -124,19 +124,9 @@ public sealed class IdleTimeoutStreamTests
     }
 
     /// <summary>Each read: the clock moves by the chunk's gap (the upstream's delay), then its bytes come, unless the read was cancelled by then.</summary>
-    private sealed class ScheduledStream(IReadOnlyList<(TimeSpan Gap, int Bytes)> schedule, FakeTimeProvider time) : Stream
+    private sealed class ScheduledStream(IReadOnlyList<(TimeSpan Gap, int Bytes)> schedule, FakeTimeProvider time) : ReadOnlyStream
     {
         private int _next;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
         {
@@ -150,21 +140,19 @@ public sealed class IdleTimeoutStreamTests
             cancellationToken.ThrowIfCancellationRequested();
             return ValueTask.FromResult(Math.Min(bytes, buffer.Length));
         }
-
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
-    private sealed class NeverStream : Stream
+    private sealed class NeverStream : ReadOnlyStream
+    {
+        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            await Task.Delay(Timeout.Infinite, cancellationToken);
+            return 0;
+        }
+    }
+
+    /// <summary>A stream that only reads (asynchronously); the fakes above say how.</summary>
+    private abstract class ReadOnlyStream : Stream
     {
         public override bool CanRead => true;
 
@@ -175,12 +163,6 @@ public sealed class IdleTimeoutStreamTests
         public override long Length => throw new NotSupportedException();
 
         public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-        {
-            await Task.Delay(Timeout.Infinite, cancellationToken);
-            return 0;
-        }
 
         public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 
