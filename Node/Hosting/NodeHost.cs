@@ -137,9 +137,11 @@ internal static class NodeHost
         })
         { Timeout = Timeout.InfiniteTimeSpan, DefaultRequestHeaders = { { "User-Agent", $"PeerPatch/{identity.SoftwareVersion}" } } });
 
-        foreach (var text in options.Sources)
+        var sourceChoice = SourceChoice.ForThisMachine(options.Sources);
+        services.AddSingleton<AptCommands>();
+        services.AddSingleton<AptListHashes>();
+        foreach (var spec in sourceChoice.Sources)
         {
-            SourceSpec.TryParse(text, out var spec, out _);
             if (spec.Kind == "apt")
             {
                 services.AddSingleton<IPatchSource, AptSource>();
@@ -215,9 +217,9 @@ internal static class NodeHost
             log.LogWarning("{Warning}", key.Warning);
         }
 
-        if (options.Sources.Count == 0)
+        if (sourceChoice.Note is { } sourceNote)
         {
-            log.LogInformation("no patch source configured (--source manifest:URL): serving the LAN only");
+            log.LogInformation("{SourceChoice}", sourceNote);
         }
 
         return app;

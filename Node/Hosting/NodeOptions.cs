@@ -54,6 +54,19 @@ public sealed class NodeOptions
     public bool AptUpdateLists { get; set; } = true;
 
     /// <summary>
+    /// For the apt source: how long one apt child process (apt-get update, --print-uris, indextargets, apt-helper
+    /// cat-file, apt-config) may run before it is killed and the pass reports it. The final install uses
+    /// <see cref="ApplyTimeout"/>. Default 10 min.
+    /// </summary>
+    public TimeSpan AptCommandTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// For the apt source: the most bytes read from one decompressed Packages list (Debian 12's main list is about
+    /// 50 MB); a longer one is read up to here and reported. Default 1 GiB.
+    /// </summary>
+    public long AptListMaxBytes { get; set; } = 1L << 30;
+
+    /// <summary>
     /// Also advertise this node's apt proxy (its HTTP port) as _apt_proxy._tcp, which squid-deb-proxy-client and
     /// auto-apt-proxy look for, so apt on those PCs uses PeerPatch with no configuration. Default true.
     /// </summary>

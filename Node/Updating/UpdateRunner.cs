@@ -61,7 +61,9 @@ internal sealed partial class UpdateRunner(
                 PatchOutcome outcome;
                 try
                 {
-                    outcome = await pipeline.RunAsync(patch, dryRun, ct).ConfigureAwait(false);
+                    outcome = patch.Unverifiable is { } why
+                        ? new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, why)
+                        : await pipeline.RunAsync(patch, dryRun, ct).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
                 {
