@@ -105,7 +105,7 @@ public sealed partial class AptSourceTests(ITestOutputHelper output)
         Assert.Equal(2, result.Summary.GetProperty("failed").GetInt32());
         Assert.Equal(0, result.Summary.GetProperty("ready").GetInt32());
         Assert.All(repo.Packages, p => Assert.Equal(0, repo.Requests(p.Filename)));
-        Assert.Contains("pp-alpha_1.0_all.deb: not shared", node.Output, StringComparison.Ordinal);
+        Assert.Contains("pp-alpha_1.0_all.deb failed: not shared: no SHA-256", node.Output, StringComparison.Ordinal);
         Assert.Contains("2 failed", node.Output, StringComparison.Ordinal);
     }
 

@@ -59,6 +59,11 @@ internal sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
             errors.Add("Sources: none cannot be combined with other sources");
         }
 
+        if (o.AptCommandTimeout <= TimeSpan.Zero || o.AptListMaxBytes <= 0)
+        {
+            errors.Add("AptCommandTimeout and AptListMaxBytes must be positive");
+        }
+
         if (o.Priority is < 0)
         {
             errors.Add("Priority must not be negative");
@@ -74,11 +79,6 @@ internal sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
             errors.Add("CacheCapBytes must be >= 0 and CacheCapPercent 1-100");
         }
 
-        if (o.AptListMaxBytes <= 0)
-        {
-            errors.Add("AptListMaxBytes must be > 0");
-        }
-
         if (o.MaxPatchBytes <= 0 || o.InternetAttempts is < 1 or > 20)
         {
             errors.Add("MaxPatchBytes must be > 0 and InternetAttempts 1-20");
@@ -88,7 +88,7 @@ internal sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
         {
             ("LookupTimeout", o.LookupTimeout), ("ClaimLease", o.ClaimLease), ("ClaimStallTimeout", o.ClaimStallTimeout),
             ("ClaimWaitMax", o.ClaimWaitMax), ("LanStallTimeout", o.LanStallTimeout), ("InternetStallTimeout", o.InternetStallTimeout),
-            ("ApplyTimeout", o.ApplyTimeout), ("AptCommandTimeout", o.AptCommandTimeout),
+            ("ApplyTimeout", o.ApplyTimeout),
         })
         {
             if (value <= TimeSpan.Zero)

@@ -128,11 +128,9 @@ internal sealed partial class AptSource(NodeOptions options, AptCommands apt, Ap
             : $"not shared: apt's lists give it {f.Size} bytes, apt-get {d.Size}";
     }
 
-    private PatchSpec Unverifiable(string osVersion, string name, Uri url, long size, string reason)
-    {
-        Log.NotShared(logger, name, reason);
-        return new PatchSpec(osVersion, name, url, string.Empty, size, new ApplySpec("/bin/false", [], null), reason);
-    }
+    /// <summary>A listed package without a trustworthy SHA-256: the pass reports it failed with the reason (and logs it).</summary>
+    private static PatchSpec Unverifiable(string osVersion, string name, Uri url, long size, string reason) =>
+        new(osVersion, name, url, string.Empty, size, new ApplySpec("/bin/false", [], null), reason);
 
     private async Task<string> ConfigAsync(string key, CancellationToken ct)
     {
@@ -150,9 +148,6 @@ internal sealed partial class AptSource(NodeOptions options, AptCommands apt, Ap
     {
         [LoggerMessage(EventId = 450, Level = LogLevel.Information, Message = "apt lists {Count} packages to upgrade, {Verifiable} with a SHA-256 (archive cache {Archives})")]
         public static partial void Listed(ILogger logger, int count, int verifiable, string archives);
-
-        [LoggerMessage(EventId = 451, Level = LogLevel.Warning, Message = "{Patch}: {Reason}")]
-        public static partial void NotShared(ILogger logger, string patch, string reason);
 
         [LoggerMessage(EventId = 452, Level = LogLevel.Information, Message = "dry run: {Count} verified packages are in apt's archive cache; not installing")]
         public static partial void DryRun(ILogger logger, int count);

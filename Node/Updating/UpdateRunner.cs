@@ -61,9 +61,7 @@ internal sealed partial class UpdateRunner(
                 PatchOutcome outcome;
                 try
                 {
-                    outcome = patch.Unverifiable is { } why
-                        ? new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, why)
-                        : await pipeline.RunAsync(patch, dryRun, ct).ConfigureAwait(false);
+                    outcome = await pipeline.RunAsync(patch, dryRun, ct).ConfigureAwait(false);
                 }
                 catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
                 {
