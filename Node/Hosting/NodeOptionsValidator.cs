@@ -64,6 +64,14 @@ internal sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
             errors.Add("AptCommandTimeout and AptListMaxBytes must be positive");
         }
 
+        foreach (var upstream in o.AptUpstreams)
+        {
+            if (!Apt.RelayEndpoint.TryParseEntry(upstream, o.ConnectPorts, out _))
+            {
+                errors.Add($"AptUpstreams: '{upstream}' is not HOST, HOST:PORT or an http(s) URL");
+            }
+        }
+
         if (o.Priority is < 0)
         {
             errors.Add("Priority must not be negative");
