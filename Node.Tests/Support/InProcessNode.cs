@@ -48,6 +48,7 @@ internal sealed class InProcessNode : IAsyncDisposable
             [$"{nameof(NodeOptions.MdnsInterfaces)}:0"] = "lo",
             [nameof(NodeOptions.ClusterKeyFile)] = "none",
             [nameof(NodeOptions.RedirectPort)] = "0",
+            [$"{nameof(NodeOptions.Sources)}:0"] = "none", // not this machine's apt (the default on Debian)
         };
         foreach (var (k, v) in settings)
         {

@@ -222,7 +222,8 @@ internal sealed partial class NodeProcess : IAsyncDisposable
 
     /// <summary>
     /// Writes the node's config file: mDNS stays on loopback (no test traffic leaves the machine) unless the JSON says
-    /// otherwise, and no cluster key (not even one at the machine's default path) unless it names one (--cluster-key-file wins).
+    /// otherwise, no cluster key (not even one at the machine's default path) unless it names one (--cluster-key-file wins),
+    /// and no patch source (not even this machine's apt, the default on Debian) unless it names one (--source wins).
     /// </summary>
     private static string ConfigFile(string dataDir, string json)
     {
@@ -235,6 +236,11 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         if (!config.ContainsKey("ClusterKeyFile"))
         {
             config["ClusterKeyFile"] = "none";
+        }
+
+        if (!config.ContainsKey("Sources"))
+        {
+            config["Sources"] = new System.Text.Json.Nodes.JsonArray("none");
         }
 
         var path = dataDir.TrimEnd('/') + ".config.json";

@@ -131,9 +131,11 @@ internal static class NodeHost
         })
         { Timeout = Timeout.InfiniteTimeSpan, DefaultRequestHeaders = { { "User-Agent", $"PeerPatch/{identity.SoftwareVersion}" } } });
 
-        foreach (var text in options.Sources)
+        var sourceChoice = SourceChoice.ForThisMachine(options.Sources);
+        services.AddSingleton<AptCommands>();
+        services.AddSingleton<AptListHashes>();
+        foreach (var spec in sourceChoice.Sources)
         {
-            SourceSpec.TryParse(text, out var spec, out _);
             if (spec.Kind == "apt")
             {
                 services.AddSingleton<IPatchSource, AptSource>();
@@ -150,6 +152,9 @@ internal static class NodeHost
         services.AddSingleton<PatchApplier>();
         services.AddSingleton<PassActivity>();
         services.AddSingleton<Apt.AptCatalog>();
+        services.AddSingleton<Apt.LocalAddresses>();
+        services.AddSingleton<Apt.AptSourcesList>();
+        services.AddSingleton<Apt.AptRelayPolicy>();
         services.AddSingleton<Apt.AptProxy>();
         services.AddSingleton<Apt.ConnectTunnel>();
         services.AddSingleton<ConnectionLimiter>();
@@ -209,9 +214,9 @@ internal static class NodeHost
             log.LogWarning("{Warning}", key.Warning);
         }
 
-        if (options.Sources.Count == 0)
+        if (sourceChoice.Note is { } sourceNote)
         {
-            log.LogInformation("no patch source configured (--source manifest:URL): serving the LAN only");
+            log.LogInformation("{SourceChoice}", sourceNote);
         }
 
         return app;

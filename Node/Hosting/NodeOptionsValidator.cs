@@ -54,6 +54,24 @@ internal sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
             }
         }
 
+        if (o.Sources.Contains("none") && o.Sources.Count > 1)
+        {
+            errors.Add("Sources: none cannot be combined with other sources");
+        }
+
+        if (o.AptCommandTimeout <= TimeSpan.Zero || o.AptListMaxBytes <= 0)
+        {
+            errors.Add("AptCommandTimeout and AptListMaxBytes must be positive");
+        }
+
+        foreach (var upstream in o.AptUpstreams)
+        {
+            if (!Apt.RelayEndpoint.TryParseEntry(upstream, o.ConnectPorts, out _))
+            {
+                errors.Add($"AptUpstreams: '{upstream}' is not HOST, HOST:PORT or an http(s) URL");
+            }
+        }
+
         if (o.Priority is < 0)
         {
             errors.Add("Priority must not be negative");
