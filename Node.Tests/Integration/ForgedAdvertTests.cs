@@ -55,8 +55,7 @@ public sealed class ForgedAdvertTests(ITestOutputHelper output)
         while (!flood.IsCompleted)
         {
             var statuses = await Task.WhenAll(nodes.Select(n => n.StatusAsync()));
-            var view = string.Join(", ", statuses.Select(s => $"{s.GetProperty("nodeId").GetString()}:{s.GetProperty("role").GetString()}->{s.GetProperty("serverId").GetString()}@{s.GetProperty("term").GetInt64()}"));
-            views.Add(view);
+            views.Add(View(statuses));
             if (statuses.Count(s => s.GetProperty("role").GetString() == "server") != 1
                 || statuses.Any(s => s.GetProperty("serverId").GetString() != serverId || s.GetProperty("term").GetInt64() != term))
             {
@@ -115,7 +114,7 @@ public sealed class ForgedAdvertTests(ITestOutputHelper output)
         while (gone.Elapsed < TimeSpan.FromSeconds(30))
         {
             var statuses = await PollAsync();
-            last = string.Join(", ", statuses.Select(s => $"{s.GetProperty("nodeId").GetString()}:{s.GetProperty("role").GetString()}->{s.GetProperty("serverId").GetString()}@{s.GetProperty("term").GetInt64()}"));
+            last = View(statuses);
             var servers = statuses.Where(s => s.GetProperty("role").GetString() == "server").ToList();
             if (servers.Count == 1 && statuses.All(s => s.GetProperty("serverId").GetString() == servers[0].GetProperty("nodeId").GetString()))
             {
@@ -146,6 +145,9 @@ public sealed class ForgedAdvertTests(ITestOutputHelper output)
         Assert.All(after, s => Assert.InRange(s.GetProperty("term").GetInt64(), 0, TermGuard.Max));
         Assert.True(lowest >= 0, $"a negative term: {lowest}");
     }
+
+    private static string View(IEnumerable<JsonElement> statuses) =>
+        string.Join(", ", statuses.Select(s => $"{s.GetProperty("nodeId").GetString()}:{s.GetProperty("role").GetString()}->{s.GetProperty("serverId").GetString()}@{s.GetProperty("term").GetInt64()}"));
 
     private static ServiceAdvert Forged(JsonElement member, string clusterId)
     {

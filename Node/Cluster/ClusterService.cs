@@ -324,9 +324,9 @@ internal sealed partial class ClusterService(
 
     private void OnHeartbeat(Heartbeat beat, IPEndPoint from)
     {
-        if (beat.ServerId == self.NodeId)
+        if (beat.ServerId == self.NodeId || !TermGuard.IsValid(beat.Term))
         {
-            return;
+            return; // a term out of range is no heartbeat at all: it does not even move where the server is reached
         }
 
         lock (_lock)
