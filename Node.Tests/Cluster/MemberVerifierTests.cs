@@ -31,7 +31,7 @@ public sealed class MemberVerifierTests
         Assert.Equal(new IPEndPoint(m.Address, m.UdpPort), to);
         Assert.Equal("self", probe.FromId);
 
-        Assert.True(_verifier.OnProof(ProofOf(m, probe.Nonce)));
+        Assert.True(_verifier.OnProof(ProofOf(m, probe.Nonce), T0));
 
         Assert.Equal([m], Filter(T0.AddMilliseconds(10), m).Members);
     }
@@ -43,43 +43,107 @@ public sealed class MemberVerifierTests
         var (_, probes) = Filter(T0, m);
         var nonce = probes[0].Probe.Nonce;
 
-        Assert.False(_verifier.OnProof(ProofOf(m, new byte[16]))); // unsolicited
-        Assert.False(_verifier.OnProof(ProofOf(Candidate("n3"), nonce))); // answers n2's probe as n3
-        Assert.True(_verifier.OnProof(ProofOf(m, nonce)));
-        Assert.False(_verifier.OnProof(ProofOf(m, nonce))); // the same proof again
+        Assert.False(_verifier.OnProof(ProofOf(m, new byte[16]), T0)); // unsolicited
+        Assert.False(_verifier.OnProof(ProofOf(Candidate("n3"), nonce), T0)); // answers n2's probe as n3
+        Assert.True(_verifier.OnProof(ProofOf(m, nonce), T0));
+        Assert.False(_verifier.OnProof(ProofOf(m, nonce), T0)); // the same proof again
     }
 
     [Fact]
-    public void AnAdvertThatClaimsMoreThanTheProof_IsNotBelieved_UntilProvenAgain()
+    public void AnAdvertThatClaimsMoreThanTheProof_ChangesNothing_TheNodeIsAskedAgainWhereItProvedItself()
     {
         var m = Candidate();
         var (_, probes) = Filter(T0, m);
-        Assert.True(_verifier.OnProof(ProofOf(m, probes[0].Probe.Nonce)));
+        Assert.True(_verifier.OnProof(ProofOf(m, probes[0].Probe.Nonce), T0));
 
         // Anyone can send mDNS records: a forged TXT making n2 a server of a huge term is not taken at its word.
         var forged = m with { IsServer = true, Term = 999_999, Priority = 1_000_000 };
         var (members, reprobes) = Filter(T0.AddSeconds(1), forged);
-        Assert.Empty(members);
-        var (probe, _, _) = Assert.Single(reprobes);
+        Assert.Equal([m], members); // still the proven n2, as it proved itself
+        var (probe, to, _) = Assert.Single(reprobes);
+        Assert.Equal(new IPEndPoint(m.Address, m.UdpPort), to);
 
         // n2's real answer still says what it really is: the forged advert stays out.
-        Assert.True(_verifier.OnProof(ProofOf(m, probe.Nonce)));
-        Assert.Empty(Filter(T0.AddSeconds(1.1), forged).Members);
+        Assert.True(_verifier.OnProof(ProofOf(m, probe.Nonce), T0.AddSeconds(1)));
+        Assert.Equal([m], Filter(T0.AddSeconds(1.1), forged).Members);
         Assert.Equal([m], Filter(T0.AddSeconds(1.2), m).Members);
     }
 
     [Fact]
-    public void AProvenNodeAdvertisedAtAnotherAddress_IsProbedThere()
+    public void AChangeTheNodeItselfProves_IsBelieved()
     {
         var m = Candidate();
         var (_, probes) = Filter(T0, m);
-        Assert.True(_verifier.OnProof(ProofOf(m, probes[0].Probe.Nonce)));
+        Assert.True(_verifier.OnProof(ProofOf(m, probes[0].Probe.Nonce), T0));
 
+        var elected = m with { IsServer = true, Term = 2 };
+        var (_, reprobes) = Filter(T0.AddSeconds(1), elected);
+        Assert.True(_verifier.OnProof(ProofOf(elected, Assert.Single(reprobes).Probe.Nonce), T0.AddSeconds(1)));
+
+        Assert.Equal([elected], Filter(T0.AddSeconds(1.1), elected).Members);
+    }
+
+    [Fact]
+    public void AProvenNodeAdvertisedAtAnotherAddress_IsAskedAtItsProvenAddress_StaysAMember_AndTheConflictIsReportedNowAndThen()
+    {
+        var m = Candidate();
+        var (_, probes) = Filter(T0, m);
+        Assert.True(_verifier.OnProof(ProofOf(m, probes[0].Probe.Nonce), T0));
+        var forged = m with { Address = IPAddress.Parse("10.0.0.66"), IsServer = true, Term = 999 };
+
+        var reports = 0;
+        for (var t = TimeSpan.FromSeconds(1); t < TimeSpan.FromSeconds(61); t += TimeSpan.FromMilliseconds(100))
+        {
+            var probesNow = new List<(MemberProbe Probe, IPEndPoint To, bool Suspicious)>();
+            var conflicts = new List<(Member Advert, IPEndPoint ProvenAt)>();
+            var members = _verifier.Filter([m, forged], T0 + t, probesNow, conflicts); // the real advert and the copy, both heard
+            Assert.Equal([m], members);
+            foreach (var (probe, to, _) in probesNow)
+            {
+                Assert.Equal(new IPEndPoint(m.Address, m.UdpPort), to); // never the forger's address
+                Assert.True(_verifier.OnProof(ProofOf(m, probe.Nonce), T0 + t)); // and the real node answers
+            }
+
+            reports += conflicts.Count;
+            Assert.All(conflicts, c => Assert.Equal(forged, c.Advert));
+        }
+
+        Assert.InRange(reports, 2, 3); // once per 30 s, not once per advert
+    }
+
+    [Fact]
+    public void AProvenNodeSilentAtItsAddress_LosesItsProof_AndIsProbedWhereItIsNowAdvertised()
+    {
+        var m = Candidate();
+        var (_, probes) = Filter(T0, m);
+        Assert.True(_verifier.OnProof(ProofOf(m, probes[0].Probe.Nonce), T0));
         var moved = m with { Address = IPAddress.Parse("10.0.0.66") };
-        var (members, reprobes) = Filter(T0.AddSeconds(1), moved);
 
+        var sentTo = new List<IPEndPoint>();
+        for (var t = TimeSpan.FromSeconds(1); t < TimeSpan.FromSeconds(4); t += TimeSpan.FromMilliseconds(100))
+        {
+            sentTo.AddRange(Filter(T0 + t, moved).Probes.Select(p => p.To));
+        }
+
+        var proven = new IPEndPoint(m.Address, m.UdpPort);
+        Assert.Equal(MemberVerifier.SuspiciousAfter, sentTo.Count(to => to.Equals(proven))); // asked where it proved itself first
+        Assert.Contains(new IPEndPoint(moved.Address, moved.UdpPort), sentTo); // then, silent there, where it says it is
+        Assert.Empty(Filter(T0.AddSeconds(5), moved).Members);
+    }
+
+    [Fact]
+    public void TwoAdvertsForOneId_GiveOneMember_TheOneThatAnswers()
+    {
+        var real = Candidate();
+        var copy = real with { Address = IPAddress.Parse("10.0.0.66"), IsServer = true, Term = 999 };
+        var (members, probes) = Filter(T0, copy, real);
         Assert.Empty(members);
-        Assert.Equal(IPAddress.Parse("10.0.0.66"), Assert.Single(reprobes).To.Address);
+        Assert.Equal(2, probes.Count); // each address is asked: the copy cannot starve the real one of probes
+
+        var toReal = probes.Single(p => p.To.Address.Equals(real.Address));
+        Assert.True(_verifier.OnProof(ProofOf(real, toReal.Probe.Nonce), T0));
+
+        Assert.Equal([real], Filter(T0.AddSeconds(0.1), copy, real).Members);
     }
 
     [Fact]

@@ -1,26 +1,37 @@
 using System.Net;
 using Microsoft.Extensions.Time.Testing;
 using PeerPatch.Node.Cluster;
+using PeerPatch.Protocol.Messages;
 
 namespace PeerPatch.Node.Tests.Cluster;
 
 /// <summary>
 /// Electors on a simulated LAN with injected time: discovery shows every live node of the same partition
-/// (its advert carries role and term), and servers heartbeat every member of their partition.
+/// (its advert carries role and term) plus whatever <see cref="Forger"/> sends, and servers heartbeat every member
+/// of their partition that their discovery lists at the node's real address.
+/// With <c>keyed</c>, each node runs a <see cref="MemberVerifier"/> as the node does: adverts only name candidates,
+/// a probe is answered (with the truth) only by the honest node living at the probed address, and only proven members
+/// reach the elector and get heartbeats. Node i lives at 10.0.0.(i+1).
 /// </summary>
 internal sealed class SimulatedLan
 {
     public static readonly ElectionTiming Timing = ElectionTiming.Default;
-    private static readonly TimeSpan Step = TimeSpan.FromMilliseconds(50);
+    public static readonly TimeSpan Step = TimeSpan.FromMilliseconds(50);
     private readonly Dictionary<string, DateTimeOffset> _lastBeat = [];
+    private readonly Dictionary<string, MemberVerifier> _verifiers = [];
+    private readonly Dictionary<string, IPAddress> _addresses = [];
+    private readonly Dictionary<string, List<Member>> _members = [];
 
-    public SimulatedLan(int nodes, Func<int, int>? priority = null)
+    public SimulatedLan(int nodes, Func<int, int>? priority = null, bool keyed = false)
     {
+        Keyed = keyed;
         for (var i = 0; i < nodes; i++)
         {
             Add($"n{i}", priority?.Invoke(i) ?? 10, since: 1000 + i);
         }
     }
+
+    public bool Keyed { get; }
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 24, 0, 0, 0, TimeSpan.Zero));
 
@@ -32,25 +43,41 @@ internal sealed class SimulatedLan
 
     public IEnumerable<Elector> Live => Nodes.Values.Where(e => !Dead.Contains(e.SelfId));
 
+    /// <summary>
+    /// Forged adverts for this step, heard by every node: each with the ids whose real advert it displaces (a copied
+    /// instance name: the browser keeps the forger's records instead of the real node's).
+    /// </summary>
+    public Func<DateTimeOffset, IReadOnlyList<(Member Advert, bool Displaces)>>? Forger { get; set; }
+
     public Elector Add(string id, int priority, long since, long term = 0)
     {
         var elector = new Elector(id, priority, since, term, Timing, Time.GetUtcNow());
         Nodes[id] = elector;
         Partition[id] = 0;
+        _addresses[id] = IPAddress.Parse($"10.0.0.{_addresses.Count + 1}");
+        _verifiers[id] = new MemberVerifier(id);
         return elector;
     }
 
-    /// <summary>Runs the LAN for <paramref name="duration"/> in 50 ms steps.</summary>
-    public void Run(TimeSpan duration)
+    public IPAddress AddressOf(string id) => _addresses[id];
+
+    /// <summary>Runs the LAN for <paramref name="duration"/> in 50 ms steps; <paramref name="check"/> runs after each.</summary>
+    public void Run(TimeSpan duration, Action? check = null)
     {
         var end = Time.GetUtcNow() + duration;
         while (Time.GetUtcNow() < end)
         {
             Time.Advance(Step);
             var now = Time.GetUtcNow();
+            var forged = Forger?.Invoke(now) ?? [];
+            var displaced = forged.Where(f => f.Displaces).Select(f => f.Advert.NodeId).ToHashSet();
             foreach (var node in Live.ToList())
             {
-                node.OnMembers(Live.Where(o => Partition[o.SelfId] == Partition[node.SelfId]).Select(Advert), now);
+                var adverts = Live.Where(o => Partition[o.SelfId] == Partition[node.SelfId] && !displaced.Contains(o.SelfId)).Select(Advert)
+                    .Concat(forged.Select(f => f.Advert)).ToList();
+                var members = Keyed ? Verify(node, adverts, now) : adverts;
+                _members[node.SelfId] = members;
+                node.OnMembers(members, now);
             }
 
             foreach (var server in Live.Where(n => n.IsServer).ToList())
@@ -61,7 +88,7 @@ internal sealed class SimulatedLan
                 }
 
                 _lastBeat[server.SelfId] = now;
-                foreach (var node in Live.Where(o => o != server && Partition[o.SelfId] == Partition[server.SelfId]).ToList())
+                foreach (var node in Live.Where(o => o != server && Partition[o.SelfId] == Partition[server.SelfId] && Heartbeats(server, o)).ToList())
                 {
                     if (server.IsServer)
                     {
@@ -74,6 +101,8 @@ internal sealed class SimulatedLan
             {
                 node.Tick(now);
             }
+
+            check?.Invoke();
         }
     }
 
@@ -85,7 +114,7 @@ internal sealed class SimulatedLan
         {
             if (Time.GetUtcNow() - start > limit)
             {
-                throw new Xunit.Sdk.XunitException($"no convergence in {limit}: " + string.Join(", ", Live.Select(n => $"{n.SelfId}->{n.ServerId}@{n.Term}")));
+                throw new Xunit.Sdk.XunitException($"no convergence in {limit}: " + Describe());
             }
 
             Run(Step);
@@ -100,5 +129,29 @@ internal sealed class SimulatedLan
         return servers.Count == 1 && side.All(n => n.ServerId == servers[0].SelfId);
     });
 
-    private Member Advert(Elector e) => new(e.SelfId, IPAddress.Loopback, 47470, 47471, e.Self.Priority, e.Self.Since, e.IsServer, e.Term);
+    public string Describe() => string.Join(", ", Live.Select(n => $"{n.SelfId}->{n.ServerId}@{n.Term}"));
+
+    /// <summary>The server sends its heartbeats to the address its discovery lists for the node: the real node gets them only if that is its own.</summary>
+    private bool Heartbeats(Elector server, Elector to) =>
+        _members.TryGetValue(server.SelfId, out var members) && members.Any(m => m.NodeId == to.SelfId && m.Address.Equals(_addresses[to.SelfId]));
+
+    private List<Member> Verify(Elector node, List<Member> adverts, DateTimeOffset now)
+    {
+        var verifier = _verifiers[node.SelfId];
+        var probes = new List<(MemberProbe Probe, IPEndPoint To, bool Suspicious)>();
+        verifier.Filter(adverts, now, probes);
+        foreach (var (probe, to, _) in probes)
+        {
+            // Only an honest node at that address, on this side of a split, holds the key and answers, with the truth.
+            var owner = Live.FirstOrDefault(o => _addresses[o.SelfId].Equals(to.Address) && Partition[o.SelfId] == Partition[node.SelfId]);
+            if (owner is not null && owner != node)
+            {
+                verifier.OnProof(new MemberProof(owner.SelfId, probe.Nonce, owner.IsServer ? NodeRole.Server : NodeRole.Client, owner.Term, owner.Self.Priority, owner.Self.Since, 47471), now);
+            }
+        }
+
+        return verifier.Filter(adverts, now, []);
+    }
+
+    private Member Advert(Elector e) => new(e.SelfId, _addresses[e.SelfId], 47470, 47471, e.Self.Priority, e.Self.Since, e.IsServer, e.Term);
 }

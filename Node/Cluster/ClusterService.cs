@@ -126,7 +126,14 @@ internal sealed partial class ClusterService(
         _browser = browser;
         _responder = new MdnsResponder(mdns, mdnsOptions, time, random, loggers.CreateLogger<MdnsResponder>());
         var since = started.At.ToUnixTimeMilliseconds();
-        var term = long.TryParse(db.GetMeta("term"), CultureInfo.InvariantCulture, out var t) ? t : 0;
+        var stored = db.GetMeta("term");
+        if (!TermGuard.TryParseStored(stored, out var term) && stored is not null)
+        {
+            // A corrupt or forged-into-overflow term would keep this node out of every election: start over.
+            Log.StoredTermReset(_logger, long.TryParse(stored, CultureInfo.InvariantCulture, out var bad) ? bad.ToString(CultureInfo.InvariantCulture) : "not a number", TermGuard.Max);
+            db.SetMeta("term", "0");
+        }
+
         lock (_lock)
         {
             _elector = state.Elects ? new Elector(self.NodeId, Priority, since, term, ElectionTiming.Default, time.MonotonicNow()) : null;
@@ -183,7 +190,7 @@ internal sealed partial class ClusterService(
             try
             {
                 var now = time.MonotonicNow(); // elections and heartbeats never follow the wall clock's jumps
-                if (transport.Keyed && _members.Count < _candidates.Count)
+                if (transport.Keyed && (_members.Count < _candidates.Count || _verifier.Unsettled))
                 {
                     UpdateMembers(now); // candidates still unproven: probe again
                 }
@@ -232,13 +239,14 @@ internal sealed partial class ClusterService(
     {
         List<Member> members;
         var probes = new List<(MemberProbe Probe, IPEndPoint To, bool Suspicious)>();
+        var conflicts = new List<(Member Advert, IPEndPoint ProvenAt)>();
         lock (_lock)
         {
             var candidates = _candidates;
             if (transport.Keyed)
             {
                 _verifier.Retain(candidates.Select(c => c.NodeId));
-                members = _verifier.Filter(candidates, now, probes);
+                members = _verifier.Filter(candidates, now, probes, conflicts);
             }
             else
             {
@@ -255,6 +263,12 @@ internal sealed partial class ClusterService(
             {
                 Apply(_elector.OnMembers(members, now));
             }
+        }
+
+        foreach (var (advert, provenAt) in conflicts)
+        {
+            // The id passed WireFormat.IsNodeId and the rest are numbers and addresses: nothing here can forge a log line.
+            Log.ConflictingAdvert(_logger, advert.NodeId, new IPEndPoint(advert.Address, advert.UdpPort), advert.IsServer ? "server" : "client", advert.Term, provenAt);
         }
 
         foreach (var (probe, to, suspicious) in probes)
@@ -284,7 +298,7 @@ internal sealed partial class ClusterService(
         bool proven;
         lock (_lock)
         {
-            proven = _verifier.OnProof(proof);
+            proven = _verifier.OnProof(proof, time.MonotonicNow());
         }
 
         if (proven)
@@ -310,9 +324,9 @@ internal sealed partial class ClusterService(
 
     private void OnHeartbeat(Heartbeat beat, IPEndPoint from)
     {
-        if (beat.ServerId == self.NodeId)
+        if (beat.ServerId == self.NodeId || !TermGuard.IsValid(beat.Term))
         {
-            return;
+            return; // a term out of range is no heartbeat at all: it does not even move where the server is reached
         }
 
         lock (_lock)
@@ -409,6 +423,12 @@ internal sealed partial class ClusterService(
 
         [LoggerMessage(EventId = 705, Level = LogLevel.Warning, Message = "ignoring the node advertised at {EndPoint}: it claims this cluster but has not proven the key ({Probes} probes unanswered)")]
         public static partial void Unproven(ILogger logger, IPEndPoint endPoint, int probes);
+
+        [LoggerMessage(EventId = 706, Level = LogLevel.Warning, Message = "ignoring an advert for member {PeerId} at {EndPoint} (role {Role}, term {Term}): the member proved itself at {ProvenAt}, and only its sealed proofs and heartbeats count (a forged advert?)")]
+        public static partial void ConflictingAdvert(ILogger logger, string peerId, IPEndPoint endPoint, string role, long term, IPEndPoint provenAt);
+
+        [LoggerMessage(EventId = 707, Level = LogLevel.Warning, Message = "the stored election term ({Stored}) is not in 0..{Max}: reset to 0")]
+        public static partial void StoredTermReset(ILogger logger, string stored, long max);
 
         [LoggerMessage(EventId = 701, Level = LogLevel.Information, Message = "elected LAN server for term {Term}")]
         public static partial void BecameServer(ILogger logger, long term);

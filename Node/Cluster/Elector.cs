@@ -12,6 +12,8 @@ namespace PeerPatch.Node.Cluster;
 /// <see cref="ElectionTiming.ClaimTimeout"/>.</item>
 /// <item>Two servers (a healed split): the higher term wins, then the higher rank; the loser steps down and
 /// follows the winner. A heartbeat from a better server switches any node to it.</item>
+/// <item>Terms pass <see cref="TermGuard"/>: an invalid term, or one too far above this node's, does not count (its
+/// node still ranks, as a candidate that claims nothing), and a new term never overflows.</item>
 /// </list>
 /// </summary>
 internal sealed class Elector
@@ -19,7 +21,9 @@ internal sealed class Elector
     private readonly ElectionTiming _timing;
     private readonly DateTimeOffset _startedAt;
     private readonly Dictionary<string, DateTimeOffset> _suspects = new(StringComparer.Ordinal);
+    private readonly TermGuard _guard = new();
     private Dictionary<string, Member> _members = new(StringComparer.Ordinal);
+    private List<Member> _reported = [];
     private DateTimeOffset _lastHeartbeat;
     private (string NodeId, DateTimeOffset Since)? _awaiting;
 
@@ -27,7 +31,7 @@ internal sealed class Elector
     {
         SelfId = selfId;
         Self = (priority, since, selfId);
-        Term = term;
+        Term = TermGuard.IsValid(term) ? term : 0;
         _timing = timing;
         _startedAt = now;
     }
@@ -50,7 +54,8 @@ internal sealed class Elector
     /// <summary>Discovery's current view of the other nodes.</summary>
     public Decision OnMembers(IEnumerable<Member> members, DateTimeOffset now)
     {
-        _members = members.Where(m => m.NodeId != SelfId).GroupBy(m => m.NodeId).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        _reported = members.Where(m => m.NodeId != SelfId).ToList();
+        Refresh(now);
         foreach (var m in _members.Values.Where(m => m.IsServer))
         {
             // An advertised server better than ours (e.g. the other side of a healed split) wins at once.
@@ -67,6 +72,11 @@ internal sealed class Elector
     /// <summary>A heartbeat from a server.</summary>
     public Decision OnHeartbeat(string serverId, long term, int priority, long since, DateTimeOffset now)
     {
+        if (!_guard.Accepts(serverId, term, Term, now))
+        {
+            return Decision.None; // a forged or corrupt term: not a server worth hearing
+        }
+
         _suspects.Remove(serverId);
         if (serverId == ServerId)
         {
@@ -86,6 +96,7 @@ internal sealed class Elector
     /// <summary>Time passes.</summary>
     public Decision Tick(DateTimeOffset now)
     {
+        Refresh(now);
         foreach (var expired in _suspects.Where(s => s.Value <= now).Select(s => s.Key).ToList())
         {
             _suspects.Remove(expired);
@@ -123,7 +134,7 @@ internal sealed class Elector
         var best = _members.Values.Where(m => !IsSuspect(m.NodeId, now)).Select(Rank).Append(Self).Min(MemberRank.Instance);
         if (best.NodeId == SelfId)
         {
-            Term = Math.Max(Term, _members.Values.Select(m => m.Term).DefaultIfEmpty(0).Max()) + 1;
+            Term = TermGuard.Next(Math.Max(Term, _members.Values.Select(m => m.Term).DefaultIfEmpty(0).Max()));
             ServerId = SelfId;
             _awaiting = null;
             return Decision.BecomeServer(Term);
@@ -151,6 +162,21 @@ internal sealed class Elector
         _lastHeartbeat = now;
         _awaiting = null;
         return Decision.FollowServer(serverId, Term, stepDown: wasServer);
+    }
+
+    /// <summary>The members as the election sees them: a term the guard refuses claims nothing (neither server nor term).</summary>
+    private void Refresh(DateTimeOffset now)
+    {
+        var members = new Dictionary<string, Member>(StringComparer.Ordinal);
+        foreach (var m in _reported)
+        {
+            if (!members.ContainsKey(m.NodeId))
+            {
+                members[m.NodeId] = _guard.Accepts(m.NodeId, m.Term, Term, now) ? m : m with { IsServer = false, Term = 0 };
+            }
+        }
+
+        _members = members;
     }
 
     private (int, long, string) CurrentRank() =>

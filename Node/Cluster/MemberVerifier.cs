@@ -7,10 +7,14 @@ namespace PeerPatch.Node.Cluster;
 /// <summary>
 /// With a cluster key, mDNS adverts (which anyone can send) only name candidates. A candidate counts as a member
 /// once it answers a sealed <see cref="MemberProbe"/> with a <see cref="MemberProof"/> for this probe's nonce, and
-/// only while its advert says what the proof said (role, term, priority, start time, ports): an advert that changes
-/// is probed again before it is believed. So a node without the key is never a member: never elected, never
-/// followed, never pushed to; and one that copies a member's advert gains nothing. Pure bookkeeping: time comes in
-/// as <c>now</c>; the caller sends the probes it returns.
+/// then exactly as its proof describes it (role, term, priority, start time, ports) at the address it proved itself
+/// at: an advert never moves a member. An advert that differs from the proof is a reason to ask again, at the
+/// proven address, never at the advertised one; while the proven node answers there, an advert elsewhere is a
+/// conflict, reported and ignored. Only a proven address silent for <see cref="SuspiciousAfter"/> probes lets the proof
+/// lapse, so that a node that really moved (a new address or port) is probed where it now says it is.
+/// So a node without the key is never a member (never elected, followed or pushed to), and one that copies a
+/// member's advert can neither move nor drop it. Pure bookkeeping: time comes in as <c>now</c>; the caller sends the
+/// probes it returns.
 /// </summary>
 internal sealed class MemberVerifier(string selfId)
 {
@@ -23,52 +27,94 @@ internal sealed class MemberVerifier(string selfId)
     /// <summary>An unanswered probe is forgotten after this long.</summary>
     public static readonly TimeSpan ProbeLifetime = TimeSpan.FromSeconds(5);
 
-    /// <summary>Unanswered probes before a candidate is reported as failing verification.</summary>
+    /// <summary>A conflict for the same member is reported at most this often.</summary>
+    public static readonly TimeSpan ConflictReportInterval = TimeSpan.FromSeconds(30);
+
+    /// <summary>Unanswered probes before a candidate is reported as failing verification (or a proven address as gone).</summary>
     public const int SuspiciousAfter = 4;
 
     private const int MaxPending = 8192;
     private const int MaxRemembered = 8192;
-    private readonly Dictionary<string, (Member Member, IPEndPoint At)> _proven = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (Member Member, IPEndPoint At, DateTimeOffset ProvenAt)> _proven = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string NodeId, IPEndPoint To, DateTimeOffset SentAt)> _pending = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (DateTimeOffset LastProbe, int Unanswered)> _probed = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string NodeId, IPEndPoint At), (DateTimeOffset LastProbe, int Unanswered)> _probed = [];
+    private readonly Dictionary<string, (DateTimeOffset Since, DateTimeOffset Reported)> _differing = new(StringComparer.Ordinal);
 
-    /// <summary>Candidates whose proof matches their advert; <paramref name="probes"/> gets the probes to send now.</summary>
-    public List<Member> Filter(IEnumerable<Member> candidates, DateTimeOffset now, List<(MemberProbe Probe, IPEndPoint To, bool Suspicious)> probes)
+    /// <summary>True while some advert differs from its member's proof: call <see cref="Filter"/> again soon (re-probes are due).</summary>
+    public bool Unsettled => _differing.Count > 0;
+
+    /// <summary>
+    /// The proven members among <paramref name="candidates"/>, as proven; <paramref name="probes"/> gets the probes to
+    /// send now, <paramref name="conflicts"/> (if given) the adverts that contradict a proven member, at most once per
+    /// <see cref="ConflictReportInterval"/> each.
+    /// </summary>
+    public List<Member> Filter(
+        IEnumerable<Member> candidates,
+        DateTimeOffset now,
+        List<(MemberProbe Probe, IPEndPoint To, bool Suspicious)> probes,
+        List<(Member Advert, IPEndPoint ProvenAt)>? conflicts = null)
     {
         foreach (var (nonce, p) in _pending.Where(p => now - p.Value.SentAt > ProbeLifetime).ToList())
         {
             _pending.Remove(nonce);
         }
 
-        var members = new List<Member>();
+        var members = new Dictionary<string, Member>(StringComparer.Ordinal);
+        var differing = new List<Member>();
         foreach (var m in candidates)
         {
-            var at = new IPEndPoint(m.Address, m.UdpPort);
-            if (_proven.TryGetValue(m.NodeId, out var proven) && proven.Member == m && proven.At.Equals(at))
+            if (_proven.TryGetValue(m.NodeId, out var proven))
             {
-                members.Add(m);
+                if (proven.Member != m)
+                {
+                    differing.Add(m);
+                }
+
+                members[m.NodeId] = proven.Member;
                 continue;
             }
 
-            var last = _probed.GetValueOrDefault(m.NodeId);
-            var interval = last.Unanswered >= SuspiciousAfter ? SuspectProbeInterval : ProbeInterval;
-            if (now - last.LastProbe < interval || _pending.Count >= MaxPending)
-            {
-                continue;
-            }
-
-            var nonce = RandomNumberGenerator.GetBytes(MemberProbe.NonceLength);
-            _pending[Convert.ToHexString(nonce)] = (m.NodeId, at, now);
-            var unanswered = last.Unanswered + 1;
-            _probed[m.NodeId] = (now, unanswered);
-            probes.Add((new MemberProbe(selfId, nonce), at, unanswered == SuspiciousAfter));
+            Probe(m.NodeId, new IPEndPoint(m.Address, m.UdpPort), now, probes);
         }
 
-        return members;
+        foreach (var m in differing)
+        {
+            // What the advert says is asked of the node where it proved itself; the advert itself changes nothing.
+            if (!_proven.TryGetValue(m.NodeId, out var proven))
+            {
+                continue; // its proof lapsed for an earlier advert of this round
+            }
+
+            if (_probed.GetValueOrDefault((m.NodeId, proven.At)).Unanswered >= SuspiciousAfter)
+            {
+                _proven.Remove(m.NodeId); // silent where it proved itself: it may have moved, so its adverts are probed again
+                members.Remove(m.NodeId);
+                continue;
+            }
+
+            Probe(m.NodeId, proven.At, now, probes);
+            var since = _differing.TryGetValue(m.NodeId, out var d) ? d.Since : now;
+            var reported = d.Reported;
+            var elsewhere = !proven.At.Equals(new IPEndPoint(m.Address, m.UdpPort));
+            if ((elsewhere || proven.ProvenAt > since) && now - reported >= ConflictReportInterval && conflicts is not null)
+            {
+                conflicts.Add((m, proven.At)); // another address, or the node itself has since said otherwise
+                reported = now;
+            }
+
+            _differing[m.NodeId] = (since, reported);
+        }
+
+        foreach (var id in _differing.Keys.Where(id => !differing.Exists(m => m.NodeId == id)).ToList())
+        {
+            _differing.Remove(id); // every advert agrees again
+        }
+
+        return [.. members.Values];
     }
 
     /// <summary>A proof arrived: true when it answers an outstanding probe (the candidate is then proven as it says).</summary>
-    public bool OnProof(MemberProof proof)
+    public bool OnProof(MemberProof proof, DateTimeOffset now)
     {
         var nonce = Convert.ToHexString(proof.Nonce);
         if (!_pending.TryGetValue(nonce, out var probe) || probe.NodeId != proof.NodeId)
@@ -77,20 +123,22 @@ internal sealed class MemberVerifier(string selfId)
         }
 
         _pending.Remove(nonce);
-        _probed[proof.NodeId] = (_probed.GetValueOrDefault(proof.NodeId).LastProbe, 0);
+        var key = (proof.NodeId, probe.To);
+        _probed[key] = (_probed.GetValueOrDefault(key).LastProbe, 0);
         _proven[proof.NodeId] = (
             new Member(proof.NodeId, probe.To.Address, probe.To.Port, proof.HttpPort, proof.Priority, proof.Since, proof.Role == NodeRole.Server, proof.Term),
-            probe.To);
+            probe.To,
+            now);
         return true;
     }
 
     /// <summary>
     /// Forgets nodes no longer advertised, once this many are remembered: an advert that flaps (a TTL refresh, an
-    /// address re-resolved) keeps its proof, which still has to match the advert to count.
+    /// address re-resolved) keeps its proof.
     /// </summary>
     public void Retain(IEnumerable<string> nodeIds)
     {
-        if (_proven.Count + _probed.Count < MaxRemembered)
+        if (_proven.Count + _probed.Count + _differing.Count < MaxRemembered)
         {
             return;
         }
@@ -101,9 +149,44 @@ internal sealed class MemberVerifier(string selfId)
             _proven.Remove(id);
         }
 
-        foreach (var id in _probed.Keys.Where(id => !keep.Contains(id)).ToList())
+        foreach (var key in _probed.Keys.Where(k => !keep.Contains(k.NodeId)).ToList())
         {
-            _probed.Remove(id);
+            _probed.Remove(key);
         }
+
+        foreach (var id in _differing.Keys.Where(id => !keep.Contains(id)).ToList())
+        {
+            _differing.Remove(id);
+        }
+    }
+
+    private void Probe(string nodeId, IPEndPoint to, DateTimeOffset now, List<(MemberProbe Probe, IPEndPoint To, bool Suspicious)> probes)
+    {
+        var last = _probed.GetValueOrDefault((nodeId, to));
+        var interval = last.Unanswered >= SuspiciousAfter ? SuspectProbeInterval : ProbeInterval;
+        if (now - last.LastProbe < interval || _pending.Count >= MaxPending)
+        {
+            return;
+        }
+
+        if (_probed.Count >= MaxRemembered)
+        {
+            // Ever new addresses for the same ids: forget the idle ones (each costs at most a probe again), or all.
+            foreach (var key in _probed.Where(p => now - p.Value.LastProbe > SuspectProbeInterval).Select(p => p.Key).ToList())
+            {
+                _probed.Remove(key);
+            }
+
+            if (_probed.Count >= MaxRemembered)
+            {
+                _probed.Clear();
+            }
+        }
+
+        var nonce = RandomNumberGenerator.GetBytes(MemberProbe.NonceLength);
+        _pending[Convert.ToHexString(nonce)] = (nodeId, to, now);
+        var unanswered = last.Unanswered + 1;
+        _probed[(nodeId, to)] = (now, unanswered);
+        probes.Add((new MemberProbe(selfId, nonce), to, unanswered == SuspiciousAfter));
     }
 }
