@@ -15,7 +15,6 @@ using PeerPatch.Node.Transport;
 using PeerPatch.Node.Updating;
 using PeerPatch.Protocol.Status;
 using Serilog;
-using Serilog.Events;
 
 namespace PeerPatch.Node.Hosting;
 
@@ -118,13 +117,13 @@ internal static class NodeHost
         services.AddHostedService<Redirect.RedirectListener>();
         services.AddSingleton<Redirect.UpstreamResolver>();
         services.AddSingleton<Redirect.RedirectCache>();
-        services.AddKeyedSingleton(HttpClients.Internet, (sp, _) => new HttpClient(new SocketsHttpHandler
+        services.AddKeyedSingleton(HttpClients.Internet, (sp, _) => new HttpClient(new UrlCredentialsHandler(new SocketsHttpHandler
         {
             ConnectCallback = sp.GetRequiredService<Redirect.UpstreamResolver>().ConnectAsync,
             ConnectTimeout = TimeSpan.FromSeconds(15),
             AutomaticDecompression = DecompressionMethods.None,
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-        })
+        }))
         { Timeout = Timeout.InfiniteTimeSpan, DefaultRequestHeaders = { { "User-Agent", $"PeerPatch/{identity.SoftwareVersion}" } } });
         services.AddKeyedSingleton(HttpClients.Lan, (sp, _) => new HttpClient(new Security.SigningHandler(sp.GetRequiredService<Security.ClusterAuth>(), time)
         {
@@ -236,25 +235,6 @@ internal static class NodeHost
     private static void ConfigureLogging(WebApplicationBuilder builder, NodeOptions options)
     {
         var logDir = Path.Combine(Path.GetFullPath(options.DataDir), "logs");
-        // Under systemd: "<priority>message", no time (journald adds it). On a terminal: time and level.
-        var console = SyslogPriorityEnricher.UnderSystemd
-            ? "<{SyslogPriority}>{Message:lj} {PassId}{NewLine}{Exception}"
-            : "{Timestamp:HH:mm:ss.fff} [{Level:u3}] {Message:lj} {PassId}{NewLine}{Exception}";
-        builder.Services.AddSerilog((_, lc) => lc
-            .MinimumLevel.Information()
-            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-            .MinimumLevel.Override("System.Net.Http", LogEventLevel.Warning)
-            .ReadFrom.Configuration(builder.Configuration)
-            .Enrich.FromLogContext()
-            .WriteTo.Logger(c => c // a sub-logger gets a copy of each event: the priority stays out of the file
-                .Enrich.With<SyslogPriorityEnricher>()
-                .WriteTo.Console(outputTemplate: console, standardErrorFromLevel: LogEventLevel.Verbose))
-            .WriteTo.File(
-                Path.Combine(logDir, "peerpatch-.log"),
-                rollingInterval: RollingInterval.Day,
-                retainedFileCountLimit: 14,
-                fileSizeLimitBytes: 64L << 20,
-                rollOnFileSizeLimit: true,
-                outputTemplate: "{Timestamp:o} [{Level:u3}] {SourceContext} {Message:lj} {Properties:j}{NewLine}{Exception}"));
+        builder.Services.AddSerilog((_, lc) => NodeLogging.Configure(lc, builder.Configuration, logDir, SyslogPriorityEnricher.UnderSystemd));
     }
 }
