@@ -72,7 +72,7 @@ internal sealed partial class InternetDownloader(
             var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
             await using var stream = new IdleTimeoutStream(body, options.InternetStallTimeout, time);
             await using var writer = store.BeginWrite(patch.Sha256, patch.Size, patch.Size);
-            writer.Patch = new PatchRecord(patch.OsVersion, patch.Name, patch.Sha256, patch.Size, patch.Url.ToString(), time.GetUtcNow(), self.NodeId, 0, null);
+            writer.Patch = new PatchRecord(patch.OsVersion, patch.Name, patch.Sha256, patch.Size, Protocol.Text.SecretRedaction.RedactUrl(patch.Url.ToString()), time.GetUtcNow(), self.NodeId, 0, null);
             var result = await writer.CopyFromAsync(stream, ct, attemptProgress).ConfigureAwait(false);
             if (result.Succeeded)
             {
