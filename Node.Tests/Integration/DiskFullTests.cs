@@ -32,8 +32,9 @@ public sealed class DiskFullTests(ITestOutputHelper output)
             var kept = RandomBytes(5_000_000, 1);
             Assert.Equal(HttpStatusCode.Created, (await PushAsync(http, server, new ByteArrayContent(kept), Sha(kept), "KB-KEPT")).StatusCode);
 
-            // 1. A push that cannot fit beside the 64 MB reserve is refused before a byte is written.
-            var tooBig = RandomBytes(40_000_000, 2);
+            // 1. A push that cannot fit beside the reserve (10 MB on this 100 MB disk: 10 % of it) is refused before a
+            //    byte is written.
+            var tooBig = RandomBytes(90_000_000, 2);
             using (var refused = await PushAsync(http, server, new ByteArrayContent(tooBig), Sha(tooBig), "KB-TOOBIG"))
             {
                 Assert.Equal(HttpStatusCode.InsufficientStorage, refused.StatusCode);
@@ -68,8 +69,45 @@ public sealed class DiskFullTests(ITestOutputHelper output)
             var fits = RandomBytes(500_000, 4);
             Assert.Equal(HttpStatusCode.Created, (await PushAsync(http, server, new ByteArrayContent(fits), Sha(fits), "KB-FITS")).StatusCode);
             Assert.False(server.HasExited);
-            output.WriteLine("100 MB tmpfs: 5 MB push stored; 40 MB push refused up front (507, 64 MB reserve); disk filled during a 20 MB push: refused with 507, no temp or orphan file left; the 5 MB blob still served, a 0.5 MB push stored after");
+            output.WriteLine("100 MB tmpfs: 5 MB push stored; 90 MB push refused up front (507, 10 MB reserve); disk filled during a 20 MB push: refused with 507, no temp or orphan file left; the 5 MB blob still served, a 0.5 MB push stored after");
             output.WriteLine(server.Output.Split('\n').First(l => l.Contains("push of KB-FILLED", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            await ExternalCommand.RunAsync(dir.Path, "umount", ["-l", data], allowFailure: true);
+        }
+    }
+
+    /// <summary>
+    /// Issue 19: on a 64 MB data disk the reserve was the whole disk (64 MB), so even a 1 MB push got 507. The reserve
+    /// is now min(64 MB, 10 % of the disk): 6.4 MB here. A 1 MB push is stored; one that would eat into the 6.4 MB is
+    /// still refused up front.
+    /// </summary>
+    [RootFact] // mounting a tmpfs needs root
+    public async Task OnA64MBDisk_A1MBPushIsStored_AndOnlyWhatWouldEatIntoA10PercentReserveIsRefused()
+    {
+        using var dir = new TempDir();
+        var data = dir.Sub("data");
+        Directory.CreateDirectory(data);
+        await ExternalCommand.RunAsync(dir.Path, "mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", data);
+        try
+        {
+            await using var server = await NodeProcess.StartWithConfigAsync("server", data, JsonSerializer.Serialize(new { CacheCapBytes = 1L << 30 }), "--role", "server");
+            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+            var small = RandomBytes(1_000_000, 5);
+            using (var stored = await PushAsync(http, server, new ByteArrayContent(small), Sha(small), "KB-1MB"))
+            {
+                Assert.True(stored.StatusCode == HttpStatusCode.Created, $"{stored.StatusCode}: {await stored.Content.ReadAsStringAsync()}");
+            }
+
+            var free = new DriveInfo(data).AvailableFreeSpace;
+            var tooBig = RandomBytes((int)(free - (5L << 20)), 6); // leaves 5 MB free: inside the 6.4 MB reserve
+            using var refused = await PushAsync(http, server, new ByteArrayContent(tooBig), Sha(tooBig), "KB-TOOBIG");
+            var body = await refused.Content.ReadAsStringAsync();
+            Assert.Equal(HttpStatusCode.InsufficientStorage, refused.StatusCode);
+            Assert.Contains("6710886 kept in reserve", body, StringComparison.Ordinal);
+            Assert.Equal(Sha(small), Sha(await http.GetByteArrayAsync(new Uri(server.Http, $"v1/blobs/{Sha(small)}"))));
+            output.WriteLine($"64 MB tmpfs: 1 MB push stored (before: 507, reserve = 64 MB = the disk); a {tooBig.Length} B push refused: {body}");
         }
         finally
         {
