@@ -197,10 +197,12 @@ public sealed class BlobWriter : IAsyncDisposable
             return;
         }
 
-        var free = new DriveInfo(_store.TempDirectory).AvailableFreeSpace;
-        if (free - ExpectedSize < _store.Options.ReserveFreeBytes)
+        var drive = new DriveInfo(_store.TempDirectory);
+        var free = drive.AvailableFreeSpace;
+        var reserve = _store.Options.ReserveFor(drive.TotalSize);
+        if (free - ExpectedSize < reserve)
         {
-            throw new IOException($"not enough disk space for {ExpectedSize} bytes ({free} free, {_store.Options.ReserveFreeBytes} kept in reserve)");
+            throw new IOException($"not enough disk space for {ExpectedSize} bytes ({free} free, {reserve} kept in reserve)");
         }
     }
 

@@ -20,61 +20,99 @@ public sealed class DiskFullTests(ITestOutputHelper output)
     public async Task DiskFillingUpDuringAPush_IsAClearError_LeavesNothing_AndTheNodeKeepsServing()
     {
         using var dir = new TempDir();
-        var data = dir.Sub("data");
-        Directory.CreateDirectory(data);
-        await ExternalCommand.RunAsync(dir.Path, "mount", "-t", "tmpfs", "-o", "size=100m", "tmpfs", data);
+        await using var disk = await Tmpfs.MountAsync(dir, "100m");
+        var data = disk.Path;
+        // The cache cap is set above the disk so that the disk, not the cap, is what runs out.
+        var config = JsonSerializer.Serialize(new { CacheCapBytes = 1L << 30 });
+        await using var server = await NodeProcess.StartWithConfigAsync("server", data, config, "--role", "server");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        var kept = RandomBytes(5_000_000, 1);
+        Assert.Equal(HttpStatusCode.Created, (await PushAsync(http, server, new ByteArrayContent(kept), Sha(kept), "KB-KEPT")).StatusCode);
+
+        // 1. A push that cannot fit beside the reserve (10 MB on this 100 MB disk: 10 % of it) is refused before a
+        //    byte is written.
+        var tooBig = RandomBytes(90_000_000, 2);
+        using (var refused = await PushAsync(http, server, new ByteArrayContent(tooBig), Sha(tooBig), "KB-TOOBIG"))
+        {
+            Assert.Equal(HttpStatusCode.InsufficientStorage, refused.StatusCode);
+            Assert.Contains("not enough disk space", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
+
+        // 2. The disk fills up (another program) while a push streams in: the write fails, nothing is left.
+        var body = RandomBytes(20_000_000, 3);
+        var filler = Path.Combine(data, "filler");
+        var slow = new SlowContent(body, afterBytes: 2_000_000, () => Fill(filler));
         try
         {
-            // The cache cap is set above the disk so that the disk, not the cap, is what runs out.
-            var config = JsonSerializer.Serialize(new { CacheCapBytes = 1L << 30 });
-            await using var server = await NodeProcess.StartWithConfigAsync("server", data, config, "--role", "server");
-            using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
-            var kept = RandomBytes(5_000_000, 1);
-            Assert.Equal(HttpStatusCode.Created, (await PushAsync(http, server, new ByteArrayContent(kept), Sha(kept), "KB-KEPT")).StatusCode);
-
-            // 1. A push that cannot fit beside the 64 MB reserve is refused before a byte is written.
-            var tooBig = RandomBytes(40_000_000, 2);
-            using (var refused = await PushAsync(http, server, new ByteArrayContent(tooBig), Sha(tooBig), "KB-TOOBIG"))
-            {
-                Assert.Equal(HttpStatusCode.InsufficientStorage, refused.StatusCode);
-                Assert.Contains("not enough disk space", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);
-            }
-
-            // 2. The disk fills up (another program) while a push streams in: the write fails, nothing is left.
-            var body = RandomBytes(20_000_000, 3);
-            var filler = Path.Combine(data, "filler");
-            var slow = new SlowContent(body, afterBytes: 2_000_000, () => Fill(filler));
-            try
-            {
-                using var failed = await PushAsync(http, server, slow, Sha(body), "KB-FILLED");
-                Assert.True(failed.StatusCode == HttpStatusCode.InsufficientStorage, $"{failed.StatusCode}: {await failed.Content.ReadAsStringAsync()}\n{server.Output}");
-            }
-            catch (HttpRequestException)
-            {
-                // the server may close the connection while the body is still being sent; its log says why
-            }
-
-            Assert.True(slow.Filled, "the filler never ran");
-            // The reason is in the log: the blob's bytes or its database row hit the full disk.
-            await WaitForAsync(() => server.Output.Split('\n').Any(l => l.Contains("push of KB-FILLED", StringComparison.Ordinal) && l.Contains("rejected with 507", StringComparison.Ordinal)
-                && (l.Contains("No space left on device", StringComparison.Ordinal) || l.Contains("disk is full", StringComparison.Ordinal))));
-            File.Delete(filler);
-            Assert.Empty(Directory.GetFiles(Path.Combine(data, "tmp")));
-            Assert.Single(Directory.GetFiles(Path.Combine(data, "blobs"), "*", SearchOption.AllDirectories)); // no blob without its record
-
-            // Still serving what it has, still answering, and accepting what fits.
-            Assert.Equal(Sha(kept), Sha(await http.GetByteArrayAsync(new Uri(server.Http, $"v1/blobs/{Sha(kept)}"))));
-            Assert.Equal(1, (await server.StatusAsync()).GetProperty("blobs").GetProperty("count").GetInt32());
-            var fits = RandomBytes(500_000, 4);
-            Assert.Equal(HttpStatusCode.Created, (await PushAsync(http, server, new ByteArrayContent(fits), Sha(fits), "KB-FITS")).StatusCode);
-            Assert.False(server.HasExited);
-            output.WriteLine("100 MB tmpfs: 5 MB push stored; 40 MB push refused up front (507, 64 MB reserve); disk filled during a 20 MB push: refused with 507, no temp or orphan file left; the 5 MB blob still served, a 0.5 MB push stored after");
-            output.WriteLine(server.Output.Split('\n').First(l => l.Contains("push of KB-FILLED", StringComparison.Ordinal)));
+            using var failed = await PushAsync(http, server, slow, Sha(body), "KB-FILLED");
+            Assert.True(failed.StatusCode == HttpStatusCode.InsufficientStorage, $"{failed.StatusCode}: {await failed.Content.ReadAsStringAsync()}\n{server.Output}");
         }
-        finally
+        catch (HttpRequestException)
         {
-            await ExternalCommand.RunAsync(dir.Path, "umount", ["-l", data], allowFailure: true);
+            // the server may close the connection while the body is still being sent; its log says why
         }
+
+        Assert.True(slow.Filled, "the filler never ran");
+        // The reason is in the log: the blob's bytes or its database row hit the full disk.
+        await WaitForAsync(() => server.Output.Split('\n').Any(l => l.Contains("push of KB-FILLED", StringComparison.Ordinal) && l.Contains("rejected with 507", StringComparison.Ordinal)
+            && (l.Contains("No space left on device", StringComparison.Ordinal) || l.Contains("disk is full", StringComparison.Ordinal))));
+        File.Delete(filler);
+        Assert.Empty(Directory.GetFiles(Path.Combine(data, "tmp")));
+        Assert.Single(Directory.GetFiles(Path.Combine(data, "blobs"), "*", SearchOption.AllDirectories)); // no blob without its record
+
+        // Still serving what it has, still answering, and accepting what fits.
+        Assert.Equal(Sha(kept), Sha(await http.GetByteArrayAsync(new Uri(server.Http, $"v1/blobs/{Sha(kept)}"))));
+        Assert.Equal(1, (await server.StatusAsync()).GetProperty("blobs").GetProperty("count").GetInt32());
+        var fits = RandomBytes(500_000, 4);
+        Assert.Equal(HttpStatusCode.Created, (await PushAsync(http, server, new ByteArrayContent(fits), Sha(fits), "KB-FITS")).StatusCode);
+        Assert.False(server.HasExited);
+        output.WriteLine("100 MB tmpfs: 5 MB push stored; 90 MB push refused up front (507, 10 MB reserve); disk filled during a 20 MB push: refused with 507, no temp or orphan file left; the 5 MB blob still served, a 0.5 MB push stored after");
+        output.WriteLine(server.Output.Split('\n').First(l => l.Contains("push of KB-FILLED", StringComparison.Ordinal)));
+    }
+
+    /// <summary>
+    /// Issue 19: on a 64 MB data disk the reserve was the whole disk (64 MB), so even a 1 MB push got 507. The reserve
+    /// is now min(64 MB, 10 % of the disk): 6.4 MB here. A 1 MB push is stored; one that would eat into the 6.4 MB is
+    /// still refused up front.
+    /// </summary>
+    [RootFact] // mounting a tmpfs needs root
+    public async Task OnA64MBDisk_A1MBPushIsStored_AndOnlyWhatWouldEatIntoA10PercentReserveIsRefused()
+    {
+        using var dir = new TempDir();
+        await using var disk = await Tmpfs.MountAsync(dir, "64m");
+        var data = disk.Path;
+        await using var server = await NodeProcess.StartWithConfigAsync("server", data, JsonSerializer.Serialize(new { CacheCapBytes = 1L << 30 }), "--role", "server");
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(60) };
+        var small = RandomBytes(1_000_000, 5);
+        using (var stored = await PushAsync(http, server, new ByteArrayContent(small), Sha(small), "KB-1MB"))
+        {
+            Assert.True(stored.StatusCode == HttpStatusCode.Created, $"{stored.StatusCode}: {await stored.Content.ReadAsStringAsync()}");
+        }
+
+        var free = new DriveInfo(data).AvailableFreeSpace;
+        var tooBig = RandomBytes((int)(free - (5L << 20)), 6); // leaves 5 MB free: inside the 6.4 MB reserve
+        using var refused = await PushAsync(http, server, new ByteArrayContent(tooBig), Sha(tooBig), "KB-TOOBIG");
+        var body = await refused.Content.ReadAsStringAsync();
+        Assert.Equal(HttpStatusCode.InsufficientStorage, refused.StatusCode);
+        Assert.Contains("6710886 kept in reserve", body, StringComparison.Ordinal);
+        Assert.Equal(Sha(small), Sha(await http.GetByteArrayAsync(new Uri(server.Http, $"v1/blobs/{Sha(small)}"))));
+        output.WriteLine($"64 MB tmpfs: 1 MB push stored (before: 507, reserve = 64 MB = the disk); a {tooBig.Length} B push refused: {body}");
+    }
+
+    /// <summary>A tmpfs of the given size mounted in a temporary directory, lazily unmounted when disposed.</summary>
+    private sealed class Tmpfs(string root, string path) : IAsyncDisposable
+    {
+        public string Path { get; } = path;
+
+        public static async Task<Tmpfs> MountAsync(TempDir dir, string size)
+        {
+            var path = dir.Sub("data");
+            Directory.CreateDirectory(path);
+            await ExternalCommand.RunAsync(dir.Path, "mount", "-t", "tmpfs", "-o", $"size={size}", "tmpfs", path);
+            return new Tmpfs(dir.Path, path);
+        }
+
+        public async ValueTask DisposeAsync() => await ExternalCommand.RunAsync(root, "umount", ["-l", Path], allowFailure: true);
     }
 
     private static void Fill(string path)

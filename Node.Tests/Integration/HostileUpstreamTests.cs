@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using PeerPatch.Node.Apt;
 using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Redirect;
 using PeerPatch.Node.Tests.Support;
@@ -288,7 +289,8 @@ public sealed class HostileUpstreamTests(ITestOutputHelper output) : IAsyncLifet
     {
         var ctx = new DefaultHttpContext();
         ctx.Response.Body = new MemoryStream();
-        await cache.ServeAsync(ctx, target);
+        Assert.True(ArchiveUrl.TryFromUri(target, out var url), $"not an archive URL: {target}");
+        await cache.ServeAsync(ctx, url);
         return $"{ctx.Response.StatusCode}, {ctx.Response.Body.Length} body bytes";
     }
 

@@ -93,7 +93,7 @@ internal static class RunCommand
             catch (Exception e) when (e is OptionsValidationException or DataDirectoryInUseException or InvalidDataException
                                        or FileNotFoundException or InvalidOperationException or UnauthorizedAccessException or FormatException)
             {
-                await Console.Error.WriteLineAsync($"peerpatch: {e.Message}").ConfigureAwait(false);
+                await Console.Error.WriteLineAsync($"peerpatch: {Protocol.Text.LogText.Sanitize(e.Message)}").ConfigureAwait(false);
                 return 2;
             }
 
@@ -106,12 +106,12 @@ internal static class RunCommand
                 }
                 catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException || e.Message.Contains("address", StringComparison.OrdinalIgnoreCase))
                 {
-                    await Console.Error.WriteLineAsync($"peerpatch: {e.Message}").ConfigureAwait(false);
+                    await Console.Error.WriteLineAsync($"peerpatch: {Protocol.Text.LogText.Sanitize(e.Message)}").ConfigureAwait(false);
                     return 2;
                 }
                 catch (InvalidOperationException e)
                 {
-                    await Console.Error.WriteLineAsync($"peerpatch: {e.Message}").ConfigureAwait(false);
+                    await Console.Error.WriteLineAsync($"peerpatch: {Protocol.Text.LogText.Sanitize(e.Message)}").ConfigureAwait(false);
                     return 2;
                 }
             }

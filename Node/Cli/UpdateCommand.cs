@@ -187,15 +187,18 @@ internal static class UpdateCommand
 
     private static string OutcomeText(PatchOutcome o) => o switch
     {
-        { Applied: true } => $"applied  {o.Patch}  ({Bytes(o.Bytes)} from {o.From})",
-        { DryRun: true, Error: null } => $"ready    {o.Patch}  ({Bytes(o.Bytes)} from {o.From}; dry run: not applied)",
-        _ => $"FAILED   {o.Patch}: {o.Error}",
+        { Applied: true } => $"applied  {Show(o.Patch)}  ({Bytes(o.Bytes)} from {o.From})",
+        { DryRun: true, Error: null } => $"ready    {Show(o.Patch)}  ({Bytes(o.Bytes)} from {o.From}; dry run: not applied)",
+        _ => $"FAILED   {Show(o.Patch)}: {Show(o.Error)}",
     };
+
+    /// <summary>Text from a feed or the network as the terminal may show it: secrets masked, control characters escaped.</summary>
+    private static string Show(string? text) => Protocol.Text.LogText.Sanitize(text);
 
     private static IEnumerable<string> SummaryText(PassSummary s) =>
         [
-            .. s.SourceErrors.Select(e => $"FAILED   source: {e}"),
-            .. s.Stopped is { } why ? [$"STOPPED  {why}"] : Array.Empty<string>(),
+            .. s.SourceErrors.Select(e => $"FAILED   source: {Show(e)}"),
+            .. s.Stopped is { } why ? [$"STOPPED  {Show(why)}"] : Array.Empty<string>(),
             $"pass {s.PassId}: {(s.DryRun ? $"dry run, {s.Ready} ready, " : "")}{s.Applied} applied, {s.Failed} failed{(s.SourceErrors.Count > 0 ? $" ({s.SourceErrors.Count} of them sources)" : "")}, {s.AlreadyApplied} already applied; {Bytes(s.LanBytes)} from the LAN, {Bytes(s.InternetBytes)} from the internet",
         ];
 
@@ -233,7 +236,7 @@ internal static class UpdateCommand
         {
             if (_last != (p.Patch, p.Stage) && p.Stage is "lan" or "internet" or "waiting")
             {
-                Console.WriteLine(p.Stage == "waiting" ? $"waiting  {p.Patch}: another PC is downloading it" : $"fetching {p.Patch} ({Bytes(p.Total)}) from {p.Stage}");
+                Console.WriteLine(p.Stage == "waiting" ? $"waiting  {Show(p.Patch)}: another PC is downloading it" : $"fetching {Show(p.Patch)} ({Bytes(p.Total)}) from {p.Stage}");
             }
 
             _last = (p.Patch, p.Stage);
@@ -259,11 +262,11 @@ internal static class UpdateCommand
         {
             if (!_tasks.TryGetValue(p.Patch, out var task))
             {
-                task = progress.AddTask(Markup.Escape(p.Patch), maxValue: Math.Max(1, p.Total));
+                task = progress.AddTask(Markup.Escape(Show(p.Patch)), maxValue: Math.Max(1, p.Total));
                 _tasks[p.Patch] = task;
             }
 
-            task.Description = Markup.Escape($"{p.Patch} [{p.Stage}]");
+            task.Description = Markup.Escape($"{Show(p.Patch)} [{p.Stage}]");
             if (p.Stage is "lan" or "internet")
             {
                 task.Value = Math.Min(p.Bytes, task.MaxValue);
@@ -274,10 +277,10 @@ internal static class UpdateCommand
         {
             if (!_tasks.TryGetValue(o.Patch, out var task))
             {
-                task = progress.AddTask(Markup.Escape(o.Patch), maxValue: Math.Max(1, o.Bytes));
+                task = progress.AddTask(Markup.Escape(Show(o.Patch)), maxValue: Math.Max(1, o.Bytes));
             }
 
-            task.Description = Markup.Escape($"{o.Patch} [{(o.Applied ? $"applied from {o.From}" : "FAILED")}]");
+            task.Description = Markup.Escape($"{Show(o.Patch)} [{(o.Applied ? $"applied from {o.From}" : "FAILED")}]");
             task.Value = task.MaxValue;
             task.StopTask();
             if (!o.Applied)

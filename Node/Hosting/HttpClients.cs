@@ -35,7 +35,8 @@ internal static class HttpClients
             sockets.ConnectCallback = connect;
         }
 
-        return new HttpClient(new InternetBoundsHandler(options, time, logger) { InnerHandler = sockets })
+        // A URL's user:password goes out as Basic auth (outermost: .NET itself ignores a URL's user info).
+        return new HttpClient(new UrlCredentialsHandler(new InternetBoundsHandler(options, time, logger) { InnerHandler = sockets }))
         {
             Timeout = Timeout.InfiniteTimeSpan, // the handler bounds each phase; a whole-request limit would cut long downloads
             DefaultRequestHeaders = { { "User-Agent", userAgent } },

@@ -14,8 +14,10 @@ internal sealed class NodeEvents(TimeProvider time)
     private readonly object _lock = new();
     private readonly Queue<NodeEvent> _events = new();
 
+    /// <summary>Adds an event; its text is published, so URL secrets are masked and control characters escaped first.</summary>
     public void Add(string kind, string message)
     {
+        message = Protocol.Text.LogText.Sanitize(message);
         var e = new NodeEvent(time.GetUtcNow(), kind, message.Length > 500 ? message[..500] : message);
         lock (_lock)
         {

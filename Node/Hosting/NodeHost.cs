@@ -15,7 +15,6 @@ using PeerPatch.Node.Transport;
 using PeerPatch.Node.Updating;
 using PeerPatch.Protocol.Status;
 using Serilog;
-using Serilog.Events;
 
 namespace PeerPatch.Node.Hosting;
 
@@ -235,25 +234,6 @@ internal static class NodeHost
     private static void ConfigureLogging(WebApplicationBuilder builder, NodeOptions options)
     {
         var logDir = Path.Combine(Path.GetFullPath(options.DataDir), "logs");
-        // Under systemd: "<priority>message", no time (journald adds it). On a terminal: time and level.
-        var console = SyslogPriorityEnricher.UnderSystemd
-            ? "<{SyslogPriority}>{Message:lj} {PassId}{NewLine}{Exception}"
-            : "{Timestamp:HH:mm:ss.fff} [{Level:u3}] {Message:lj} {PassId}{NewLine}{Exception}";
-        builder.Services.AddSerilog((_, lc) => lc
-            .MinimumLevel.Information()
-            .MinimumLevel.Override("Microsoft", LogEventLevel.Warning)
-            .MinimumLevel.Override("System.Net.Http", LogEventLevel.Warning)
-            .ReadFrom.Configuration(builder.Configuration)
-            .Enrich.FromLogContext()
-            .WriteTo.Logger(c => c // a sub-logger gets a copy of each event: the priority stays out of the file
-                .Enrich.With<SyslogPriorityEnricher>()
-                .WriteTo.Console(outputTemplate: console, standardErrorFromLevel: LogEventLevel.Verbose))
-            .WriteTo.File(
-                Path.Combine(logDir, "peerpatch-.log"),
-                rollingInterval: RollingInterval.Day,
-                retainedFileCountLimit: 14,
-                fileSizeLimitBytes: 64L << 20,
-                rollOnFileSizeLimit: true,
-                outputTemplate: "{Timestamp:o} [{Level:u3}] {SourceContext} {Message:lj} {Properties:j}{NewLine}{Exception}"));
+        builder.Services.AddSerilog((_, lc) => NodeLogging.Configure(lc, builder.Configuration, logDir, SyslogPriorityEnricher.UnderSystemd));
     }
 }

@@ -22,7 +22,9 @@ namespace PeerPatch.Node.Http;
 /// whose current bytes were verified (re-hashed first if the file changed).
 /// A blob not held but being written here (cut-through) is streamed as it arrives; see <see cref="WaitForLiveAsync"/>.
 /// PUT /v1/blobs/{sha256}?os=&amp;name=&amp;url= streams into the blob store; wrong bytes or more than the declared
-/// size are refused with 4xx and leave nothing behind.
+/// size are refused with 4xx and leave nothing behind. Its url= is stored with its secrets masked. A push of a blob
+/// already held is answered without reading the body, so it proves nothing: it adds a patch record (a name and a URL
+/// for the blob) only when the push is signed with the cluster key (see <see cref="MayName"/>).
 /// </summary>
 internal static partial class BlobEndpoints
 {
@@ -327,6 +329,7 @@ internal static partial class BlobEndpoints
         NodeOptions options,
         NodeStats stats,
         NodeEvents events,
+        Security.ClusterAuth auth,
         TimeProvider time,
         ILoggerFactory loggers)
     {
@@ -354,7 +357,7 @@ internal static partial class BlobEndpoints
         }
 
         var upstream = url.Length is > 0 and <= ProtocolLimits.MaxUrlLength && Uri.TryCreate(url, UriKind.Absolute, out var u)
-            && (u.Scheme == Uri.UriSchemeHttp || u.Scheme == Uri.UriSchemeHttps) ? url : null;
+            && (u.Scheme == Uri.UriSchemeHttp || u.Scheme == Uri.UriSchemeHttps) ? Protocol.Text.SecretRedaction.RedactUrl(url) : null;
         var declared = ctx.Request.ContentLength;
         if (declared is null)
         {
@@ -370,9 +373,18 @@ internal static partial class BlobEndpoints
         var record = new PatchRecord(os, name, sha256, declared.Value, upstream, time.GetUtcNow(), addedBy, 0, null);
         if (store.TryGetSize(sha256, out var existing) && existing == declared)
         {
-            store.RecordPatch(record);
-            server.OnStored(os, name, sha256, existing);
-            return Results.Ok(new { status = "already present", sha256, size = existing });
+            var recorded = MayName(auth);
+            if (recorded)
+            {
+                store.RecordPatch(record);
+                server.OnStored(os, name, sha256, existing);
+            }
+            else
+            {
+                Log.HeldNotNamed(logger, name, sha256, ctx.Connection.RemoteIpAddress?.ToString() ?? "?");
+            }
+
+            return Results.Ok(new { status = "already present", sha256, size = existing, recorded });
         }
 
         if (ctx.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
@@ -413,6 +425,16 @@ internal static partial class BlobEndpoints
         return Results.Created($"/v1/blobs/{sha256}", new { status = "stored", sha256, size = result.Bytes });
     }
 
+    /// <summary>
+    /// Whether a push of a blob already held may add a patch record for it. Such a push reads no body, so it proves
+    /// nothing about the bytes: anyone who read a hash from the open /v1/patches could otherwise attach any name and
+    /// URL to any published blob. With a cluster key every push that gets here is signed (WriteAuthorization), and a
+    /// key holder may do everything (docs/security.md), so it may add a record for a new (OS, name) of the blob; an
+    /// existing row is never rewritten (the database keeps the first). On an open LAN no unsigned push of a held blob
+    /// adds a record; the names a node asks for under that hash still reach the database through its lookup hit.
+    /// </summary>
+    internal static bool MayName(Security.ClusterAuth auth) => auth.Keyed;
+
     private static partial class Log
     {
         [LoggerMessage(EventId = 500, Level = LogLevel.Error, Message = "blob {PatchHash} is corrupt on disk: not served, removed")]
@@ -423,5 +445,8 @@ internal static partial class BlobEndpoints
 
         [LoggerMessage(EventId = 502, Level = LogLevel.Information, Message = "push of {Patch} ({PatchHash}, {Bytes} bytes) from {PeerId} stored")]
         public static partial void PushAccepted(ILogger logger, string patch, string patchHash, long bytes, string peerId);
+
+        [LoggerMessage(EventId = 503, Level = LogLevel.Information, Message = "push of {Patch} ({PatchHash}) from {Remote}: blob already held; unsigned, so no record added")]
+        public static partial void HeldNotNamed(ILogger logger, string patch, string patchHash, string remote);
     }
 }

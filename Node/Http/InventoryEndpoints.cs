@@ -63,7 +63,7 @@ internal static class InventoryEndpoints
                 continue;
             }
 
-            var url = e.UpstreamUrl is { Length: <= ProtocolLimits.MaxUrlLength } u && Uri.TryCreate(u, UriKind.Absolute, out _) ? u : null;
+            var url = e.UpstreamUrl is { Length: <= ProtocolLimits.MaxUrlLength } u && Uri.TryCreate(u, UriKind.Absolute, out _) ? Protocol.Text.SecretRedaction.RedactUrl(u) : null;
             if (holders.Add(new PatchRecord(e.Os!, e.Name!, e.Sha256!, e.Size, url, time.GetUtcNow(), WireFormat.IsNodeId(node) ? node : "unknown", 0, null), holder))
             {
                 puller.Enqueue(e.Sha256!);

@@ -72,7 +72,7 @@ internal sealed partial class InternetDownloader(
             // The internet client bounds the wait for every body byte (stall and minimum rate).
             await using var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
             await using var writer = store.BeginWrite(patch.Sha256, patch.Size, patch.Size);
-            writer.Patch = new PatchRecord(patch.OsVersion, patch.Name, patch.Sha256, patch.Size, patch.Url.ToString(), time.GetUtcNow(), self.NodeId, 0, null);
+            writer.Patch = new PatchRecord(patch.OsVersion, patch.Name, patch.Sha256, patch.Size, Protocol.Text.SecretRedaction.RedactUrl(patch.Url.ToString()), time.GetUtcNow(), self.NodeId, 0, null);
             var result = await writer.CopyFromAsync(stream, ct, attemptProgress).ConfigureAwait(false);
             if (result.Succeeded)
             {

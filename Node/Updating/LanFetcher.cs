@@ -17,7 +17,7 @@ internal sealed class LanFetcher(
     TimeProvider time)
 {
     public Task<FetchResult> FetchAsync(Uri url, PatchSpec patch, ByteProgress? observer, CancellationToken ct) =>
-        FetchAsync(url, new PatchRecord(patch.OsVersion, patch.Name, patch.Sha256, patch.Size, patch.Url.ToString(), time.GetUtcNow(), self.NodeId, 0, null), observer, ct);
+        FetchAsync(url, new PatchRecord(patch.OsVersion, patch.Name, patch.Sha256, patch.Size, Protocol.Text.SecretRedaction.RedactUrl(patch.Url.ToString()), time.GetUtcNow(), self.NodeId, 0, null), observer, ct);
 
     /// <summary>Fetches the blob of <paramref name="patch"/> and records it (with that row) in the local store.</summary>
     /// <param name="observer">Optional: follows the byte count (progress display).</param>

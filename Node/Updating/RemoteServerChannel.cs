@@ -99,7 +99,7 @@ internal sealed class RemoteServerChannel(
     /// <summary>One streamed PUT of <paramref name="body"/> (declared at the patch's size); throws when the server does not store it.</summary>
     private async Task PutAsync(Session session, PatchSpec patch, Stream body, CancellationToken ct)
     {
-        var url = new Uri(session.HttpBase, $"v1/blobs/{patch.Sha256}?os={Uri.EscapeDataString(patch.OsVersion)}&name={Uri.EscapeDataString(patch.Name)}&url={Uri.EscapeDataString(patch.Url.ToString())}");
+        var url = new Uri(session.HttpBase, $"v1/blobs/{patch.Sha256}?os={Uri.EscapeDataString(patch.OsVersion)}&name={Uri.EscapeDataString(patch.Name)}&url={Uri.EscapeDataString(Protocol.Text.SecretRedaction.RedactUrl(patch.Url.ToString())!)}");
         using var content = new StreamContent(body, 128 * 1024);
         content.Headers.ContentLength = patch.Size;
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
@@ -189,7 +189,7 @@ internal sealed class RemoteServerChannel(
         try
         {
             var rows = db.ListPatches().Where(r => store.Contains(r.Sha256))
-                .Select(r => new { os = r.OsVersion, name = r.PatchName, sha256 = r.Sha256, size = r.Size, upstreamUrl = r.UpstreamUrl }).ToList();
+                .Select(r => new { os = r.OsVersion, name = r.PatchName, sha256 = r.Sha256, size = r.Size, upstreamUrl = Protocol.Text.SecretRedaction.RedactUrl(r.UpstreamUrl) }).ToList();
             if (rows.Count == 0)
             {
                 return;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using PeerPatch.Protocol.Status;
+using PeerPatch.Protocol.Text;
 using Spectre.Console;
 
 namespace PeerPatch.Diag;
@@ -52,7 +53,7 @@ internal static class DiagApp
                 }
                 catch (Exception e) when (e is UriFormatException or System.Net.Sockets.SocketException)
                 {
-                    await Console.Error.WriteLineAsync($"peerpatch-diag: {e.Message}").ConfigureAwait(false);
+                    await Console.Error.WriteLineAsync($"peerpatch-diag: {LogText.Sanitize(e.Message)}").ConfigureAwait(false);
                     return 3;
                 }
             });
@@ -103,11 +104,11 @@ internal static class DiagApp
         else
         {
             var s = server.Status!;
-            AnsiConsole.MarkupLine($"server [bold]{Markup.Escape(s.NodeId)}[/] on {Markup.Escape(s.Host)} at {Markup.Escape(server.Url)} · term {s.Term} · {(s.Elected ? "elected" : "configured")} · version {Markup.Escape(s.Version)}");
+            AnsiConsole.MarkupLine($"server [bold]{Views.Esc(s.NodeId)}[/] on {Views.Esc(s.Host)} at {Views.Esc(server.Url)} · term {s.Term} · {(s.Elected ? "elected" : "configured")} · version {Views.Esc(s.Version)}");
             AnsiConsole.MarkupLine($"{s.Patches} patches, {Views.Bytes(s.Blobs.Bytes)} in {s.Blobs.Count} blobs · {s.Stats.Hits} hits, {s.Stats.Misses} misses · {followers} of {lan.Nodes.Count} node(s) follow it");
             if (servers.Count > 1)
             {
-                AnsiConsole.MarkupLine($"[red]{servers.Count} servers:[/] {Markup.Escape(string.Join(", ", servers.Select(x => x.NodeId)))}");
+                AnsiConsole.MarkupLine($"[red]{servers.Count} servers:[/] {Views.Esc(string.Join(", ", servers.Select(x => x.NodeId)))}");
             }
         }
 
@@ -194,10 +195,10 @@ internal static class DiagApp
         {
             // First line as monitoring plugins print it: SERVICE STATUS - summary.
             var worst = checks.Where(k => k.Severity == overall).Select(k => k.Message).FirstOrDefault() ?? "";
-            Console.WriteLine($"PEERPATCH {overall.ToString().ToUpperInvariant()} - {worst}");
+            Console.WriteLine($"PEERPATCH {overall.ToString().ToUpperInvariant()} - {LogText.Sanitize(worst)}");
             foreach (var k in checks)
             {
-                Console.WriteLine($"  {k.Severity.ToString().ToLowerInvariant(),-8} {k.Name,-9} {k.Message}");
+                Console.WriteLine($"  {k.Severity.ToString().ToLowerInvariant(),-8} {k.Name,-9} {LogText.Sanitize(k.Message)}");
             }
         }
 
@@ -230,7 +231,7 @@ internal static class DiagApp
                 {
                     Console.WriteLine(c.Json
                         ? JsonSerializer.Serialize(new { at = lan.At, nodes = lan.Nodes, health = Health.Overall(Health.Evaluate(lan)).ToString().ToLowerInvariant() }, StatusJson.Options)
-                        : $"{lan.At:HH:mm:ss} {lan.Nodes.Count} nodes, {lan.Answering.Count()} answering, server {lan.Servers.FirstOrDefault()?.NodeId ?? "none"}, health {Health.Overall(Health.Evaluate(lan))}");
+                        : $"{lan.At:HH:mm:ss} {lan.Nodes.Count} nodes, {lan.Answering.Count()} answering, server {LogText.Sanitize(lan.Servers.FirstOrDefault()?.NodeId ?? "none")}, health {Health.Overall(Health.Evaluate(lan))}");
                 }
 
                 return 0;

@@ -1,3 +1,4 @@
+using PeerPatch.Protocol.Text;
 using Spectre.Console;
 using Spectre.Console.Rendering;
 
@@ -61,7 +62,7 @@ internal static class Views
         return new Rows(
             new Markup($"[bold]PeerPatch LAN[/] at {lan.At.ToLocalTime():HH:mm:ss} · health [{color}]{overall}[/] · saved {traffic.SavingsPercent:0.#} % ({Bytes(traffic.Total.LanBytesFetched)} LAN, {Bytes(traffic.Total.InternetBytes)} internet)"),
             Nodes(lan),
-            new Markup(Esc(string.Join("\n", checks.Where(c => c.Severity != Severity.Ok).Select(c => $"{c.Severity}: {c.Message}")))));
+            new Markup(string.Join("\n", checks.Where(c => c.Severity != Severity.Ok).Select(c => Esc($"{c.Severity}: {c.Message}")))));
     }
 
     public static string Bytes(long n) => Protocol.Status.ByteSize.Format(n);
@@ -74,7 +75,8 @@ internal static class Views
         _ => $"{(int)t.TotalDays} d",
     };
 
-    private static string Esc(string s) => Markup.Escape(s);
+    /// <summary>Text from the network (ids, host names, OS keys, errors) as markup-free, escaped, secret-free text.</summary>
+    internal static string Esc(string s) => Markup.Escape(LogText.Sanitize(s));
 
     private static string Address(string url) => Uri.TryCreate(url, UriKind.Absolute, out var u) ? u.Authority : url;
 }
