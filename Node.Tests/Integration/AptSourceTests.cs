@@ -12,7 +12,7 @@ namespace PeerPatch.Node.Tests.Integration;
 /// </summary>
 [Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
-public sealed class AptSourceTests(ITestOutputHelper output)
+public sealed partial class AptSourceTests(ITestOutputHelper output)
 {
     private const string Installed = """
         Package: pp-alpha
@@ -75,6 +75,47 @@ public sealed class AptSourceTests(ITestOutputHelper output)
 
         Assert.Equal(0, repo.Requests(repo.Packages.Single(p => p.Package == "pp-charlie").Filename));
         output.WriteLine($"apt source: {upgrades.Count} upgrades, upstream served {upgrades.Sum(u => repo.BytesServed(u.Filename))} of {upgrades.Sum(u => u.Size)} unique bytes once; PC 2 got them from the LAN");
+    }
+
+    /// <summary>
+    /// Issue 18: a package whose SHA-256 cannot be read from apt's lists (here: every list is cut by AptListMaxBytes) is
+    /// never skipped quietly: it is an outcome with the reason, the summary counts it failed, the exit code is 1, and
+    /// nothing is downloaded unverified.
+    /// </summary>
+    [Fact]
+    public async Task PackagesWithoutAReadableSha256_CountAsFailedWithTheReason_AndAreNotDownloaded()
+    {
+        await using var repo = await DebRepository.CreateAsync([("pp-alpha", "1.0", 40_000), ("pp-bravo", "2.1", 90_000)]);
+        using var dir = new TempDir();
+        var pc = new AptRoot(dir.Sub("apt"), repo.SourcesLine, proxy: null, status: Installed);
+        await using var node = await NodeProcess.StartWithConfigAsync("pc", dir.Sub("node"), JsonSerializer.Serialize(new { AptConfigFile = pc.ConfigFile, AptListMaxBytes = 100 }), "--role", "server", "--source", "apt");
+
+        var result = await NodeProcess.RunCliAsync("update", "--node", node.Http.ToString(), "--json", "--dry-run");
+        output.WriteLine($"{string.Join('\n', result.Outcomes)}\n{result.Summary}");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal(2, result.Outcomes.Count);
+        foreach (var o in result.Outcomes)
+        {
+            var error = o.GetProperty("error").GetString()!;
+            Assert.StartsWith("not shared: no SHA-256 for it in apt's trusted Packages lists", error, StringComparison.Ordinal);
+            Assert.Contains("printed more than 100 bytes", error, StringComparison.Ordinal);
+            Assert.False(o.GetProperty("applied").GetBoolean());
+        }
+
+        Assert.Equal(2, result.Summary.GetProperty("failed").GetInt32());
+        Assert.Equal(0, result.Summary.GetProperty("ready").GetInt32());
+        Assert.All(repo.Packages, p => Assert.Equal(0, repo.Requests(p.Filename)));
+        Assert.Contains("pp-alpha_1.0_all.deb failed: not shared: no SHA-256", node.Output, StringComparison.Ordinal);
+        Assert.Contains("2 failed", node.Output, StringComparison.Ordinal);
+    }
+
+    /// <summary>Issue 18: a node with no source configured, on this Debian PC with apt, takes apt as its source and says so.</summary>
+    [Fact]
+    public async Task NoSourceConfigured_OnThisDebianPc_TheNodeTakesApt_AndSaysSo()
+    {
+        using var dir = new TempDir();
+        await using var node = await NodeProcess.StartWithConfigAsync("pc", dir.Sub("node"), """{"Sources":[]}""");
+        Assert.Contains("no patch source configured and this PC has apt: its pending apt upgrades are the source", node.Output, StringComparison.Ordinal);
     }
 
     private static string Config(AptRoot pc) => JsonSerializer.Serialize(new { AptConfigFile = pc.ConfigFile });

@@ -10,14 +10,25 @@ internal sealed class InProcessNode : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private InProcessNode(WebApplication app, int udp, int http)
+    private InProcessNode(WebApplication app, int udp, int http, string dataDir)
     {
         _app = app;
+        DataDir = dataDir;
         Udp = udp;
         Http = new Uri($"http://127.0.0.1:{http}/");
     }
 
     public int Udp { get; }
+
+    public string DataDir { get; }
+
+    /// <summary>The node's services (its update runner, caches...), for tests that drive one part directly.</summary>
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Everything the node wrote to its log file so far.</summary>
+    public string Log => string.Concat(Directory.Exists(System.IO.Path.Combine(DataDir, "logs"))
+        ? Directory.GetFiles(System.IO.Path.Combine(DataDir, "logs")).Order(StringComparer.Ordinal).Select(ReadShared)
+        : []);
 
     public Uri Http { get; }
 
@@ -37,6 +48,7 @@ internal sealed class InProcessNode : IAsyncDisposable
             [$"{nameof(NodeOptions.MdnsInterfaces)}:0"] = "lo",
             [nameof(NodeOptions.ClusterKeyFile)] = "none",
             [nameof(NodeOptions.RedirectPort)] = "0",
+            [$"{nameof(NodeOptions.Sources)}:0"] = "none", // not this machine's apt (the default on Debian)
         };
         foreach (var (k, v) in settings)
         {
@@ -45,13 +57,20 @@ internal sealed class InProcessNode : IAsyncDisposable
 
         var app = NodeHost.Build(new ConfigurationBuilder().AddInMemoryCollection(config).Build(), time);
         await app.StartAsync();
-        return new InProcessNode(app, udp, http);
+        return new InProcessNode(app, udp, http, dataDir);
     }
 
     public async Task<JsonElement> StatusAsync()
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         return JsonDocument.Parse(await http.GetStringAsync(new Uri(Http, "v1/status"))).RootElement.Clone();
+    }
+
+    private static string ReadShared(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
     }
 
     public async ValueTask DisposeAsync()

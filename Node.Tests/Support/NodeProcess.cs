@@ -133,6 +133,13 @@ internal sealed partial class NodeProcess : IAsyncDisposable
 
     public static Task<CliResult> RunCliAsync(params string[] args) => RunCliAsync(null, args);
 
+    /// <summary>Starts `peerpatch ARGS` and returns at once (for tests that interrupt it or bound its time).</summary>
+    public static Process StartCli(params string[] args)
+    {
+        var psi = NetnsLan.Command(null, "dotnet", args.Prepend(NodeDll));
+        return Process.Start(psi)!;
+    }
+
     private static Task<CliResult> RunCliAsync(string? netns, params string[] args) => RunDotnetAsync(netns, NodeDll, args);
 
     /// <summary>Runs `peerpatch-diag ARGS` (inside <paramref name="netns"/> when given) to its end.</summary>
@@ -215,7 +222,8 @@ internal sealed partial class NodeProcess : IAsyncDisposable
 
     /// <summary>
     /// Writes the node's config file: mDNS stays on loopback (no test traffic leaves the machine) unless the JSON says
-    /// otherwise, and no cluster key (not even one at the machine's default path) unless it names one (--cluster-key-file wins).
+    /// otherwise, no cluster key (not even one at the machine's default path) unless it names one (--cluster-key-file wins),
+    /// and no patch source (not even this machine's apt, the default on Debian) unless it names one (--source wins).
     /// </summary>
     private static string ConfigFile(string dataDir, string json)
     {
@@ -228,6 +236,11 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         if (!config.ContainsKey("ClusterKeyFile"))
         {
             config["ClusterKeyFile"] = "none";
+        }
+
+        if (!config.ContainsKey("Sources"))
+        {
+            config["Sources"] = new System.Text.Json.Nodes.JsonArray("none");
         }
 
         var path = dataDir.TrimEnd('/') + ".config.json";

@@ -8,7 +8,9 @@ namespace PeerPatch.Node.Cli;
 /// <summary>
 /// `peerpatch update`: asks a node (this PC's, by default) to run one pass and follows it to its end: a progress bar
 /// per transfer (rate, ETA) on a terminal, plain lines otherwise, the node's NDJSON as is with --json.
-/// Exit 0 when every patch applied, 1 when any failed, 2 when the node cannot be reached.
+/// Exit 0 when every patch applied; 1 when a patch or a source failed, or the pass hit its deadline (the summary
+/// says which); 2 when the node cannot be reached or stopped mid-pass; 3 when a pass is already running there;
+/// 130 when interrupted (the node then cancels the pass).
 /// </summary>
 internal static class UpdateCommand
 {
@@ -24,64 +26,83 @@ internal static class UpdateCommand
         var command = new Command("update", "Run one update pass on a node and follow it.") { node, json, plain, dryRun, keyFile };
         command.SetAction(async (result, ct) =>
         {
-            using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
-            HttpResponseMessage response;
             try
             {
-                var url = new Uri(new Uri(result.GetValue(node)!.TrimEnd('/') + "/"), result.GetValue(dryRun) ? "v1/update?dryRun=true" : "v1/update");
-                var request = new HttpRequestMessage(HttpMethod.Post, url);
-                if (!await SignAsync(request, result.GetValue(keyFile)).ConfigureAwait(false))
-                {
-                    return 2;
-                }
-
-                response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+                return await RunAsync(result, node, json, plain, dryRun, keyFile, ct).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is HttpRequestException or UriFormatException)
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
-                await Console.Error.WriteLineAsync($"peerpatch: cannot reach the node: {e.Message}").ConfigureAwait(false);
-                return 2;
-            }
-
-            using (response)
-            {
-                if (!response.IsSuccessStatusCode)
-                {
-                    await Console.Error.WriteLineAsync($"peerpatch: the node answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false)}").ConfigureAwait(false);
-                    return 2;
-                }
-
-                using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false));
-                var interactive = !result.GetValue(plain) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
-                PassSummary? summary;
-                if (result.GetValue(json))
-                {
-                    summary = await FollowAsync(reader, new JsonView(), ct).ConfigureAwait(false);
-                }
-                else if (interactive)
-                {
-                    summary = null;
-                    await AnsiConsole.Progress()
-                        .AutoClear(false)
-                        .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
-                        .StartAsync(async progress => summary = await FollowAsync(reader, new BarsView(progress), ct).ConfigureAwait(false))
-                        .ConfigureAwait(false);
-                }
-                else
-                {
-                    summary = await FollowAsync(reader, new PlainView(), ct).ConfigureAwait(false);
-                }
-
-                if (summary is null)
-                {
-                    await Console.Error.WriteLineAsync("peerpatch: the node stopped before the pass ended").ConfigureAwait(false);
-                    return 2;
-                }
-
-                return summary.Failed == 0 ? 0 : 1;
+                await Console.Error.WriteLineAsync("peerpatch: interrupted; the node cancels the pass").ConfigureAwait(false);
+                return 130;
             }
         });
         return command;
+    }
+
+    private static async Task<int> RunAsync(ParseResult result, Option<string> node, Option<bool> json, Option<bool> plain, Option<bool> dryRun, Option<string?> keyFile, CancellationToken ct)
+    {
+        using var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
+        HttpResponseMessage response;
+        try
+        {
+            var url = new Uri(new Uri(result.GetValue(node)!.TrimEnd('/') + "/"), result.GetValue(dryRun) ? "v1/update?dryRun=true" : "v1/update");
+            var request = new HttpRequestMessage(HttpMethod.Post, url);
+            if (!await SignAsync(request, result.GetValue(keyFile)).ConfigureAwait(false))
+            {
+                return 2;
+            }
+
+            response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or UriFormatException)
+        {
+            await Console.Error.WriteLineAsync($"peerpatch: cannot reach the node: {e.Message}").ConfigureAwait(false);
+            return 2;
+        }
+
+        using (response)
+        {
+            if (response.StatusCode == System.Net.HttpStatusCode.Conflict)
+            {
+                await Console.Error.WriteLineAsync($"peerpatch: {(await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false)).Trim()}").ConfigureAwait(false);
+                return 3;
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                await Console.Error.WriteLineAsync($"peerpatch: the node answered {(int)response.StatusCode}: {await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false)}").ConfigureAwait(false);
+                return 2;
+            }
+
+            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false));
+            var interactive = !result.GetValue(plain) && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+            PassSummary? summary;
+            if (result.GetValue(json))
+            {
+                summary = await FollowAsync(reader, new JsonView(), ct).ConfigureAwait(false);
+            }
+            else if (interactive)
+            {
+                summary = null;
+                await AnsiConsole.Progress()
+                    .AutoClear(false)
+                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new DownloadedColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
+                    .StartAsync(async progress => summary = await FollowAsync(reader, new BarsView(progress), ct).ConfigureAwait(false))
+                    .ConfigureAwait(false);
+            }
+            else
+            {
+                summary = await FollowAsync(reader, new PlainView(), ct).ConfigureAwait(false);
+            }
+
+            if (summary is null)
+            {
+                await Console.Error.WriteLineAsync("peerpatch: the node stopped before the pass ended").ConfigureAwait(false);
+                return 2;
+            }
+
+            return summary.Failed == 0 ? 0 : 1;
+        }
     }
 
     /// <summary>Signs the request when a cluster key is at hand (the node refuses unsigned passes when it has one).</summary>
@@ -174,7 +195,8 @@ internal static class UpdateCommand
     private static IEnumerable<string> SummaryText(PassSummary s) =>
         [
             .. s.SourceErrors.Select(e => $"FAILED   source: {e}"),
-            $"pass {s.PassId}: {(s.DryRun ? $"dry run, {s.Ready} ready, " : "")}{s.Applied} applied, {s.Failed} failed, {s.AlreadyApplied} already applied; {Bytes(s.LanBytes)} from the LAN, {Bytes(s.InternetBytes)} from the internet",
+            .. s.Stopped is { } why ? [$"STOPPED  {why}"] : Array.Empty<string>(),
+            $"pass {s.PassId}: {(s.DryRun ? $"dry run, {s.Ready} ready, " : "")}{s.Applied} applied, {s.Failed} failed{(s.SourceErrors.Count > 0 ? $" ({s.SourceErrors.Count} of them sources)" : "")}, {s.AlreadyApplied} already applied; {Bytes(s.LanBytes)} from the LAN, {Bytes(s.InternetBytes)} from the internet",
         ];
 
     private interface IPassView

@@ -118,14 +118,8 @@ internal static class NodeHost
         services.AddHostedService<Redirect.RedirectListener>();
         services.AddSingleton<Redirect.UpstreamResolver>();
         services.AddSingleton<Redirect.RedirectCache>();
-        services.AddKeyedSingleton(HttpClients.Internet, (sp, _) => new HttpClient(new SocketsHttpHandler
-        {
-            ConnectCallback = sp.GetRequiredService<Redirect.UpstreamResolver>().ConnectAsync,
-            ConnectTimeout = TimeSpan.FromSeconds(15),
-            AutomaticDecompression = DecompressionMethods.None,
-            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
-        })
-        { Timeout = Timeout.InfiniteTimeSpan, DefaultRequestHeaders = { { "User-Agent", $"PeerPatch/{identity.SoftwareVersion}" } } });
+        services.AddKeyedSingleton(HttpClients.Internet, (sp, _) => HttpClients.CreateInternet(
+            options, time, sp.GetRequiredService<ILogger<InternetBoundsHandler>>(), $"PeerPatch/{identity.SoftwareVersion}", sp.GetRequiredService<Redirect.UpstreamResolver>().ConnectAsync));
         services.AddKeyedSingleton(HttpClients.Lan, (sp, _) => new HttpClient(new Security.SigningHandler(sp.GetRequiredService<Security.ClusterAuth>(), time)
         {
             InnerHandler = new SocketsHttpHandler
@@ -137,9 +131,11 @@ internal static class NodeHost
         })
         { Timeout = Timeout.InfiniteTimeSpan, DefaultRequestHeaders = { { "User-Agent", $"PeerPatch/{identity.SoftwareVersion}" } } });
 
-        foreach (var text in options.Sources)
+        var sourceChoice = SourceChoice.ForThisMachine(options.Sources);
+        services.AddSingleton<AptCommands>();
+        services.AddSingleton<AptListHashes>();
+        foreach (var spec in sourceChoice.Sources)
         {
-            SourceSpec.TryParse(text, out var spec, out _);
             if (spec.Kind == "apt")
             {
                 services.AddSingleton<IPatchSource, AptSource>();
@@ -218,9 +214,9 @@ internal static class NodeHost
             log.LogWarning("{Warning}", key.Warning);
         }
 
-        if (options.Sources.Count == 0)
+        if (sourceChoice.Note is { } sourceNote)
         {
-            log.LogInformation("no patch source configured (--source manifest:URL): serving the LAN only");
+            log.LogInformation("{SourceChoice}", sourceNote);
         }
 
         return app;

@@ -71,6 +71,19 @@ public sealed class NodeOptions
     public bool AptUpdateLists { get; set; } = true;
 
     /// <summary>
+    /// For the apt source: how long one apt child process (apt-get update, --print-uris, indextargets, apt-helper
+    /// cat-file, apt-config) may run before it is killed and the pass reports it. The final install uses
+    /// <see cref="ApplyTimeout"/>. Default 10 min.
+    /// </summary>
+    public TimeSpan AptCommandTimeout { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// For the apt source: the most bytes read from one decompressed Packages list (Debian 12's main list is about
+    /// 50 MB); a longer one is read up to here and reported. Default 1 GiB.
+    /// </summary>
+    public long AptListMaxBytes { get; set; } = 1L << 30;
+
+    /// <summary>
     /// Also advertise this node's apt proxy (its HTTP port) as _apt_proxy._tcp, which squid-deb-proxy-client and
     /// auto-apt-proxy look for, so apt on those PCs uses PeerPatch with no configuration. Default true.
     /// </summary>
@@ -126,8 +139,42 @@ public sealed class NodeOptions
     /// <summary>A LAN transfer that delivers no byte for this long is abandoned for the internet. Default 15 s.</summary>
     public TimeSpan LanStallTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
-    /// <summary>An internet transfer that delivers no byte for this long is retried. Default 60 s.</summary>
+    /// <summary>
+    /// The window of the body rule for every internet response (patches, feeds, apt indexes, redirect origins): while
+    /// the node waits for body bytes, each window of this length must bring at least
+    /// <see cref="InternetMinBytesPerSecond"/> times its length in bytes (at least one byte), or the transfer fails
+    /// (a patch download is retried). Only time spent waiting for the upstream counts. Default 60 s.
+    /// </summary>
     public TimeSpan InternetStallTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Slowest internet body accepted, averaged over each <see cref="InternetStallTimeout"/> window: a trickle (one
+    /// byte every few seconds) would otherwise keep a transfer alive forever. 0 keeps only the stall rule (one byte per
+    /// window). Default 1024 bytes/s (60 KiB per minute; a 56k modem does seven times that).
+    /// </summary>
+    public long InternetMinBytesPerSecond { get; set; } = 1024;
+
+    /// <summary>Longest wait for a TCP connection to an internet host (per connection attempt). Default 15 s.</summary>
+    public TimeSpan InternetConnectTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Longest wait from sending an internet request to its response headers, connecting and redirects included.
+    /// Default 60 s.
+    /// </summary>
+    public TimeSpan InternetHeadersTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Longest an update pass may run: at this point the patch in progress fails, the rest are not tried, and the
+    /// summary says the pass was stopped. Default 6 h (the default <see cref="UpdateInterval"/>, so a stuck pass ends
+    /// before the next scheduled one is due).
+    /// </summary>
+    public TimeSpan PassDeadline { get; set; } = TimeSpan.FromHours(6);
+
+    /// <summary>
+    /// How long a new pass waits for a running one to finish before it gives up with "a pass is already running".
+    /// Default 10 s.
+    /// </summary>
+    public TimeSpan PassLockWait { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>Attempts per internet download (with exponential back-off). Default 3.</summary>
     public int InternetAttempts { get; set; } = 3;

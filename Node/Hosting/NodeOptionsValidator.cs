@@ -54,6 +54,16 @@ internal sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
             }
         }
 
+        if (o.Sources.Contains("none") && o.Sources.Count > 1)
+        {
+            errors.Add("Sources: none cannot be combined with other sources");
+        }
+
+        if (o.AptCommandTimeout <= TimeSpan.Zero || o.AptListMaxBytes <= 0)
+        {
+            errors.Add("AptCommandTimeout and AptListMaxBytes must be positive");
+        }
+
         foreach (var upstream in o.AptUpstreams)
         {
             if (!Apt.RelayEndpoint.TryParseEntry(upstream, o.ConnectPorts, out _))
@@ -77,6 +87,11 @@ internal sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
             errors.Add("CacheCapBytes must be >= 0 and CacheCapPercent 1-100");
         }
 
+        if (o.InternetMinBytesPerSecond is < 0 or > 1L << 30)
+        {
+            errors.Add("InternetMinBytesPerSecond must be 0-1073741824");
+        }
+
         if (o.MaxPatchBytes <= 0 || o.InternetAttempts is < 1 or > 20)
         {
             errors.Add("MaxPatchBytes must be > 0 and InternetAttempts 1-20");
@@ -86,7 +101,8 @@ internal sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
         {
             ("LookupTimeout", o.LookupTimeout), ("ClaimLease", o.ClaimLease), ("ClaimStallTimeout", o.ClaimStallTimeout),
             ("ClaimWaitMax", o.ClaimWaitMax), ("LanStallTimeout", o.LanStallTimeout), ("InternetStallTimeout", o.InternetStallTimeout),
-            ("ApplyTimeout", o.ApplyTimeout),
+            ("ApplyTimeout", o.ApplyTimeout), ("InternetConnectTimeout", o.InternetConnectTimeout),
+            ("InternetHeadersTimeout", o.InternetHeadersTimeout), ("PassDeadline", o.PassDeadline), ("PassLockWait", o.PassLockWait),
         })
         {
             if (value <= TimeSpan.Zero)

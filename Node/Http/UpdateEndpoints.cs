@@ -25,8 +25,35 @@ internal static class UpdateEndpoints
             return;
         }
 
+        UpdateRunner.PassLease? lease;
+        try
+        {
+            lease = await runner.TryEnterAsync(ctx.RequestAborted).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return; // the caller left while waiting
+        }
+
+        if (lease is null)
+        {
+            ctx.Response.StatusCode = StatusCodes.Status409Conflict;
+            await ctx.Response.WriteAsync(Busy(runner.Current, time.GetUtcNow()) + "\n").ConfigureAwait(false);
+            return;
+        }
+
+        using var held = lease; // released at the end of the pass, or here when it never starts
+        using var passCt = CancellationTokenSource.CreateLinkedTokenSource(ctx.RequestAborted, life.ApplicationStopping);
         ctx.Response.ContentType = "application/x-ndjson";
-        await ctx.Response.StartAsync().ConfigureAwait(false);
+        try
+        {
+            await ctx.Response.StartAsync(passCt.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException)
+        {
+            return;
+        }
+
         using var writeLock = new SemaphoreSlim(1, 1);
         async Task WriteAsync<T>(T value)
         {
@@ -46,7 +73,11 @@ internal static class UpdateEndpoints
         PassSummary summary;
         try
         {
-            summary = await runner.RunAsync(outcome => WriteAsync(outcome), dryRun ?? false, life.ApplicationStopping).ConfigureAwait(false);
+            summary = await runner.RunAsync(lease, outcome => WriteAsync(outcome), dryRun ?? false, passCt.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (passCt.IsCancellationRequested)
+        {
+            return; // the caller left or the node is stopping: the runner logged the cancelled pass
         }
         finally
         {
@@ -56,6 +87,19 @@ internal static class UpdateEndpoints
 
         await WriteAsync(new SummaryLine(summary)).ConfigureAwait(false);
     });
+
+    /// <summary>The 409 text: which pass runs, for how long already, and when its deadline ends it.</summary>
+    internal static string Busy(UpdateRunner.RunningPass? running, DateTimeOffset now) => running is null
+        ? "a pass is already running; try again later"
+        : $"a pass is already running (pass {running.PassId}, started {Span(now - running.Started)} ago; its deadline ends it within {Span(running.Deadline - now)}); try again later";
+
+    private static string Span(TimeSpan t) => t.TotalSeconds switch
+    {
+        < 0 => "0 s",
+        < 120 => $"{t.TotalSeconds:0} s",
+        < 7200 => $"{t.TotalMinutes:0} min",
+        _ => $"{t.TotalHours:0.#} h",
+    };
 
     private static async Task ReportProgressAsync(PassActivity activity, Func<ProgressLine, Task> write, TimeProvider time, CancellationToken ct)
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Updating;
@@ -7,59 +6,74 @@ namespace PeerPatch.Node.Sources;
 
 /// <summary>
 /// `--source apt`: the OS's own pending upgrades, taken from apt itself. A pass runs `apt-get update`, then
-/// `apt-get --print-uris -qq -y dist-upgrade` (each .deb's URL, file name, size and SHA-256; the patch name is the file
-/// name). Each file then goes through the LAN like any patch and is verified against apt's hash; "applying" it
-/// hands the verified file to apt's archive cache (a staging step, also done in a dry run). At the end of the pass
-/// apt installs from that cache with `apt-get -y dist-upgrade`, checking every hash again itself; a dry run stops
-/// before that. APT_CONFIG (<see cref="NodeOptions.AptConfigFile"/>) lets it work on any apt configuration root.
+/// `apt-get --print-uris -qq -y dist-upgrade` (each .deb's URL, file name and size). apt 2.6 prints an MD5 there, so
+/// the SHA-256 comes from apt's own verified Packages lists, read through apt (<see cref="AptListHashes"/>) whatever
+/// their compression. Each file then goes through the LAN like any patch and is verified against that SHA-256;
+/// "applying" it hands the verified file to apt's archive cache (a staging step, also done in a dry run). At the end
+/// of the pass apt installs from that cache with `apt-get -y dist-upgrade`, checking every hash again itself; a dry
+/// run stops before that. A package without a trustworthy SHA-256 is never skipped quietly: it is listed as
+/// unverifiable, and the pass counts it failed with the reason. APT_CONFIG (<see cref="NodeOptions.AptConfigFile"/>)
+/// lets it work on any apt configuration root.
 /// </summary>
-internal sealed partial class AptSource(NodeOptions options, ILogger<AptSource> logger) : IPatchSource
+internal sealed partial class AptSource(NodeOptions options, AptCommands apt, AptListHashes lists, TimeProvider time, ILogger<AptSource> logger) : IPatchSource
 {
-    private static readonly TimeSpan ListTimeout = TimeSpan.FromMinutes(10);
-
     public string Description => options.AptConfigFile is { } f ? $"apt ({f})" : "apt";
 
     public async Task<IReadOnlyList<PatchSpec>> GetPatchesAsync(string osVersion, CancellationToken ct)
     {
         if (options.AptUpdateLists)
         {
-            var update = await RunAptAsync(["update", "-qq"], ListTimeout, ct).ConfigureAwait(false);
-            if (update.ExitCode != 0)
+            var update = await apt.RunAsync("apt-get", ["update", "-qq"], ct).ConfigureAwait(false);
+            if (!update.Ok)
             {
-                throw new PatchSourceException($"apt-get update failed ({update.ExitCode}): {Tail(update.Error)}");
+                throw new PatchSourceException($"apt-get update failed: {update.Describe()}");
             }
         }
 
-        var archives = await RunAptConfigAsync("Dir::Cache::archives/d", ct).ConfigureAwait(false);
-        var list = await RunAptAsync(["--print-uris", "-qq", "-y", "dist-upgrade"], ListTimeout, ct).ConfigureAwait(false);
-        if (list.ExitCode != 0)
+        var archives = await ConfigAsync("Dir::Cache::archives/d", ct).ConfigureAwait(false);
+        var list = await apt.RunAsync("apt-get", ["--print-uris", "-qq", "-y", "dist-upgrade"], ct).ConfigureAwait(false);
+        if (!list.Ok)
         {
-            throw new PatchSourceException($"apt-get --print-uris dist-upgrade failed ({list.ExitCode}): {Tail(list.Error)}");
+            throw new PatchSourceException($"apt-get --print-uris dist-upgrade failed: {list.Describe()}");
         }
 
-        var (downloads, errors) = AptPrintUris.Parse(list.Output);
-        var known = downloads.Any(d => d.Sha256 is null) ? await ListedHashesAsync(ct).ConfigureAwait(false) : [];
+        var (downloads, rejected) = AptPrintUris.Read(list.Output);
+        var lookup = new AptListLookup(new Dictionary<string, AptListedFile>(), [], 0);
+        var unhashed = downloads.Where(d => d.Sha256 is null).ToList();
+        if (unhashed.Count > 0)
+        {
+            var started = time.GetTimestamp();
+            lookup = await lists.FindAsync(unhashed.Select(d => d.Url), ct).ConfigureAwait(false);
+            foreach (var error in lookup.Errors)
+            {
+                Log.ListProblem(logger, error);
+            }
+
+            Log.ListsRead(logger, lookup.ListsRead, lookup.Files.Count, unhashed.Count, (long)time.GetElapsedTime(started).TotalMilliseconds);
+        }
+
         var patches = new List<PatchSpec>();
         foreach (var d in downloads)
         {
-            var sha = d.Sha256 ?? Find(known, d);
-            if (sha is null)
+            var name = PatchName(d);
+            if (Sha256Of(d, lookup) is { } sha)
             {
-                errors = [.. errors, $"{d.Filename}: no SHA-256 for it in apt's lists"];
-                continue;
+                patches.Add(new PatchSpec(
+                    osVersion, name, d.Url, sha, d.Size,
+                    new ApplySpec("/bin/cp", ["--", "{file}", Path.Combine(archives, d.Filename)], TimeSpan.FromMinutes(5), Stages: true)));
             }
-
-            patches.Add(new PatchSpec(
-                osVersion, d.Filename, d.Url, sha, d.Size,
-                new ApplySpec("/bin/cp", ["--", "{file}", Path.Combine(archives, d.Filename)], TimeSpan.FromMinutes(5), Stages: true)));
+            else
+            {
+                patches.Add(Unverifiable(osVersion, name, d.Url, d.Size, Reason(d, lookup)));
+            }
         }
 
-        foreach (var error in errors)
+        foreach (var (file, reason) in rejected)
         {
-            Log.Skipped(logger, error);
+            patches.Add(Unverifiable(osVersion, file.Length > 200 ? file[..200] : file, new Uri("about:blank"), 0, $"not shared: {reason}"));
         }
 
-        Log.Listed(logger, patches.Count, archives);
+        Log.Listed(logger, patches.Count, patches.Count(p => p.Unverifiable is null), archives);
         return patches;
     }
 
@@ -77,11 +91,11 @@ internal sealed partial class AptSource(NodeOptions options, ILogger<AptSource> 
             return null;
         }
 
-        var install = await RunAptAsync(
-            ["-y", "-q", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "dist-upgrade"], options.ApplyTimeout, ct).ConfigureAwait(false);
-        if (install.ExitCode != 0)
+        var install = await apt.RunAsync(
+            "apt-get", ["-y", "-q", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "dist-upgrade"], options.ApplyTimeout, ct).ConfigureAwait(false);
+        if (!install.Ok)
         {
-            return $"apt-get dist-upgrade failed ({install.ExitCode}): {Tail(install.Error + install.Output)}";
+            return $"apt-get dist-upgrade failed: {install.Describe()}";
         }
 
         Log.Installed(logger, staged);
@@ -89,115 +103,62 @@ internal sealed partial class AptSource(NodeOptions options, ILogger<AptSource> 
     }
 
     /// <summary>
-    /// Filename -> (SHA-256, size) from the Packages lists apt downloaded and verified against its Release files
-    /// (plain or gzip lists; others are skipped).
+    /// A package's patch name: its file name as the archive writes it (<see cref="Protocol.Apt.ArchivePath.FileName"/>
+    /// of the URL's canonical path: `+` and `:` as they are, however apt escaped them), the name the apt proxy gives
+    /// it too, so both ways to the LAN share one patch. apt's local file name (with an epoch as %3a) when refused.
     /// </summary>
-    private async Task<Dictionary<string, (string Sha256, long Size)>> ListedHashesAsync(CancellationToken ct)
+    internal static string PatchName(AptDownload d) =>
+        Protocol.Apt.ArchivePath.TryCanonicalize(d.Url.AbsolutePath, out var path) && Protocol.Apt.ArchivePath.FileName(path) is var name && Protocol.WireFormat.IsPatchName(name)
+            ? name
+            : d.Filename;
+
+    private static string? Sha256Of(AptDownload d, AptListLookup lookup) =>
+        d.Sha256 ?? (AptListHashes.Key(d.Url) is { } key && lookup.Files.TryGetValue(key, out var f) && !f.Conflict && f.Size == d.Size ? f.Sha256 : null);
+
+    private static string Reason(AptDownload d, AptListLookup lookup)
     {
-        var lists = await RunAptConfigAsync("Dir::State::lists/d", ct).ConfigureAwait(false);
-        var known = new Dictionary<string, (string, long)>(StringComparer.Ordinal);
-        foreach (var file in Directory.EnumerateFiles(lists).Where(f => f.EndsWith("_Packages", StringComparison.Ordinal) || f.EndsWith("_Packages.gz", StringComparison.Ordinal)))
+        if (AptListHashes.Key(d.Url) is not { } key || !lookup.Files.TryGetValue(key, out var f))
         {
-            await using var stream = File.OpenRead(file);
-            await using var text = file.EndsWith(".gz", StringComparison.Ordinal) ? new System.IO.Compression.GZipStream(stream, System.IO.Compression.CompressionMode.Decompress) : (Stream)stream;
-            using var reader = new StreamReader(text);
-            foreach (var p in Apt.AptPackagesParser.Parse(reader))
-            {
-                known[p.Filename] = (p.Sha256, p.Size);
-            }
+            var problems = lookup.Errors.Count == 0 ? "" : $"; {lookup.Errors.Count} lists could not be used: {AptCommands.Tail(lookup.Errors[0])}";
+            return $"not shared: no SHA-256 for it in apt's trusted Packages lists ({lookup.ListsRead} read{problems})";
         }
 
-        return known;
+        return f.Conflict
+            ? "not shared: apt's lists give it different SHA-256 sums"
+            : $"not shared: apt's lists give it {f.Size} bytes, apt-get {d.Size}";
     }
 
-    /// <summary>The list entry whose Filename ends the download's URL and whose size matches.</summary>
-    private static string? Find(Dictionary<string, (string Sha256, long Size)> known, AptDownload d)
-    {
-        var path = Uri.UnescapeDataString(d.Url.AbsolutePath);
-        for (var slash = path.IndexOf('/', StringComparison.Ordinal); slash >= 0; slash = path.IndexOf('/', slash + 1))
-        {
-            if (known.TryGetValue(path[(slash + 1)..], out var e) && e.Size == d.Size)
-            {
-                return e.Sha256;
-            }
-        }
+    /// <summary>A listed package without a trustworthy SHA-256: the pass reports it failed with the reason (and logs it).</summary>
+    private static PatchSpec Unverifiable(string osVersion, string name, Uri url, long size, string reason) =>
+        new(osVersion, name, url, string.Empty, size, new ApplySpec("/bin/false", [], null), reason);
 
-        return null;
-    }
-
-    private async Task<string> RunAptConfigAsync(string key, CancellationToken ct)
+    private async Task<string> ConfigAsync(string key, CancellationToken ct)
     {
-        var r = await RunAsync("apt-config", ["shell", "V", key], TimeSpan.FromSeconds(30), ct).ConfigureAwait(false);
+        var r = await apt.RunAsync("apt-config", ["shell", "V", key], ct).ConfigureAwait(false);
         var line = r.Output.Trim();
-        if (r.ExitCode != 0 || !line.StartsWith("V='", StringComparison.Ordinal) || !line.EndsWith('\''))
+        if (!r.Ok || !line.StartsWith("V='", StringComparison.Ordinal) || !line.EndsWith('\''))
         {
-            throw new PatchSourceException($"apt-config cannot tell {key}: {Tail(r.Error + line)}");
+            throw new PatchSourceException($"apt-config cannot tell {key}: {(r.Ok ? AptCommands.Tail(line) : r.Describe())}");
         }
 
         return line[3..^1];
     }
 
-    private Task<(int ExitCode, string Output, string Error)> RunAptAsync(string[] args, TimeSpan timeout, CancellationToken ct) =>
-        RunAsync("apt-get", args, timeout, ct);
-
-    private async Task<(int ExitCode, string Output, string Error)> RunAsync(string file, string[] args, TimeSpan timeout, CancellationToken ct)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args)
-        {
-            psi.ArgumentList.Add(a);
-        }
-
-        psi.Environment["DEBIAN_FRONTEND"] = "noninteractive";
-        if (options.AptConfigFile is { } config)
-        {
-            psi.Environment["APT_CONFIG"] = config;
-        }
-
-        Process process;
-        try
-        {
-            process = Process.Start(psi)!;
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new PatchSourceException($"{file} cannot be run here: {e.Message}");
-        }
-
-        using (process)
-        {
-            var output = process.StandardOutput.ReadToEndAsync(ct);
-            var error = process.StandardError.ReadToEndAsync(ct);
-            using var limit = CancellationTokenSource.CreateLinkedTokenSource(ct);
-            limit.CancelAfter(timeout);
-            try
-            {
-                await process.WaitForExitAsync(limit.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
-            {
-                process.Kill(entireProcessTree: true);
-                throw new PatchSourceException($"{file} {string.Join(' ', args)} did not finish in {timeout}");
-            }
-
-            return (process.ExitCode, await output.ConfigureAwait(false), await error.ConfigureAwait(false));
-        }
-    }
-
-    private static string Tail(string text) => text.Length > 2000 ? text[^2000..].Trim() : text.Trim();
-
     private static partial class Log
     {
-        [LoggerMessage(EventId = 450, Level = LogLevel.Information, Message = "apt lists {Count} packages to upgrade (archive cache {Archives})")]
-        public static partial void Listed(ILogger logger, int count, string archives);
-
-        [LoggerMessage(EventId = 451, Level = LogLevel.Warning, Message = "apt download skipped: {Error}")]
-        public static partial void Skipped(ILogger logger, string error);
+        [LoggerMessage(EventId = 450, Level = LogLevel.Information, Message = "apt lists {Count} packages to upgrade, {Verifiable} with a SHA-256 (archive cache {Archives})")]
+        public static partial void Listed(ILogger logger, int count, int verifiable, string archives);
 
         [LoggerMessage(EventId = 452, Level = LogLevel.Information, Message = "dry run: {Count} verified packages are in apt's archive cache; not installing")]
         public static partial void DryRun(ILogger logger, int count);
 
         [LoggerMessage(EventId = 453, Level = LogLevel.Information, Message = "apt-get dist-upgrade installed the {Count} staged packages")]
         public static partial void Installed(ILogger logger, int count);
+
+        [LoggerMessage(EventId = 454, Level = LogLevel.Warning, Message = "apt's Packages lists: {Problem}")]
+        public static partial void ListProblem(ILogger logger, string problem);
+
+        [LoggerMessage(EventId = 455, Level = LogLevel.Information, Message = "read {Lists} Packages lists through apt: {Found} of {Wanted} SHA-256 sums found in {Milliseconds} ms")]
+        public static partial void ListsRead(ILogger logger, int lists, int found, int wanted, long milliseconds);
     }
 }

@@ -28,13 +28,11 @@ internal sealed class ManifestFeedSource(string urlTemplate, HttpClient http, lo
             await using var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
             (body, length) = await ReadBoundedAsync(stream, url, ct).ConfigureAwait(false);
         }
-        catch (HttpRequestException e)
+        catch (Exception e) when (e is HttpRequestException or IOException or TimeoutException
+                                   || e is OperationCanceledException && !ct.IsCancellationRequested)
         {
-            throw new PatchSourceException($"feed {url} could not be read: {e.Message}", e);
-        }
-        catch (OperationCanceledException e) when (!ct.IsCancellationRequested)
-        {
-            throw new PatchSourceException($"feed {url} timed out", e);
+            // Truncated, reset, stalled or too slow (the internet client's bounds): this source's error, not the pass's.
+            throw new PatchSourceException($"feed {url} could not be read: {Reason(e)}", e);
         }
 
         try
@@ -46,6 +44,9 @@ internal sealed class ManifestFeedSource(string urlTemplate, HttpClient http, lo
             ArrayPool<byte>.Shared.Return(body);
         }
     }
+
+    /// <summary>The outer message and, when it says less, the innermost one ("response ended prematurely").</summary>
+    private static string Reason(Exception e) => e.GetBaseException() is { } inner && inner != e && inner.Message != e.Message ? $"{e.Message} ({inner.Message})" : e.Message;
 
     private static async Task<(byte[] Buffer, int Length)> ReadBoundedAsync(Stream stream, string url, CancellationToken ct)
     {

@@ -27,28 +27,9 @@ internal static class OsVersionDetector
 
     public static string FromOsRelease(string osRelease, string arch)
     {
-        string? id = null;
-        string? version = null;
-        foreach (var raw in osRelease.Split('\n'))
-        {
-            var line = raw.Trim();
-            var eq = line.IndexOf('=', StringComparison.Ordinal);
-            if (eq <= 0)
-            {
-                continue;
-            }
-
-            var value = line[(eq + 1)..].Trim().Trim('"', '\'');
-            switch (line[..eq])
-            {
-                case "ID":
-                    id = value;
-                    break;
-                case "VERSION_ID":
-                    version = value;
-                    break;
-            }
-        }
+        var fields = OsReleaseFields(osRelease);
+        var id = fields.GetValueOrDefault("ID");
+        var version = fields.GetValueOrDefault("VERSION_ID");
 
         // Debian's minor point releases share one package set; Ubuntu's "24.04" is the release itself.
         if (id == "debian" && version is not null && version.Contains('.', StringComparison.Ordinal))
@@ -57,6 +38,23 @@ internal static class OsVersionDetector
         }
 
         return Sanitize($"{id ?? "linux"}-{version ?? "unknown"}-{arch}");
+    }
+
+    /// <summary>The KEY=value lines of an os-release file (quotes removed); later lines win.</summary>
+    public static Dictionary<string, string> OsReleaseFields(string osRelease)
+    {
+        var fields = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var raw in osRelease.Split('\n'))
+        {
+            var line = raw.Trim();
+            var eq = line.IndexOf('=', StringComparison.Ordinal);
+            if (eq > 0)
+            {
+                fields[line[..eq]] = line[(eq + 1)..].Trim().Trim('"', '\'');
+            }
+        }
+
+        return fields;
     }
 
     public static string DpkgArchitecture(Architecture architecture) => architecture switch

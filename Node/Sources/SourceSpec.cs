@@ -1,6 +1,9 @@
 namespace PeerPatch.Node.Sources;
 
-/// <summary>A configured source: "manifest:URL" (URL may contain {os}), or "apt" (this OS's pending upgrades).</summary>
+/// <summary>
+/// A configured source: "manifest:URL" (URL may contain {os}), "apt" (this OS's pending upgrades), or "none" (no
+/// source at all, not even the default one: the node serves the LAN only).
+/// </summary>
 internal sealed record SourceSpec(string Kind, string Target)
 {
     public static bool TryParse(string text, out SourceSpec spec, out string error)
@@ -21,13 +24,13 @@ internal sealed record SourceSpec(string Kind, string Target)
             return true;
         }
 
-        if (text == "apt")
+        if (text is "apt" or "none")
         {
-            spec = new SourceSpec("apt", string.Empty);
+            spec = new SourceSpec(text, string.Empty);
             return true;
         }
 
-        error = $"'{text}': unknown source (expected manifest:URL or apt)";
+        error = $"'{text}': unknown source (expected manifest:URL, apt or none)";
         return false;
     }
 }

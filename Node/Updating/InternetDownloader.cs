@@ -69,8 +69,8 @@ internal sealed partial class InternetDownloader(
                 return (FetchResult.Failure(0, $"upstream announced {length} bytes, the list says {patch.Size}"), true);
             }
 
-            var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-            await using var stream = new IdleTimeoutStream(body, options.InternetStallTimeout, time);
+            // The internet client bounds the wait for every body byte (stall and minimum rate).
+            await using var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
             await using var writer = store.BeginWrite(patch.Sha256, patch.Size, patch.Size);
             writer.Patch = new PatchRecord(patch.OsVersion, patch.Name, patch.Sha256, patch.Size, patch.Url.ToString(), time.GetUtcNow(), self.NodeId, 0, null);
             var result = await writer.CopyFromAsync(stream, ct, attemptProgress).ConfigureAwait(false);
@@ -85,7 +85,7 @@ internal sealed partial class InternetDownloader(
                                    || e is OperationCanceledException && !ct.IsCancellationRequested)
         {
             // The innermost message says what happened ("response ended prematurely"), the outer one rarely does.
-            var reason = e.GetBaseException() is { } inner && inner != e ? $"{e.Message} ({inner.Message})" : e.Message;
+            var reason = e.GetBaseException() is { } inner && inner != e && inner.Message != e.Message ? $"{e.Message} ({inner.Message})" : e.Message;
             return (FetchResult.Failure(overall.Value - start, $"internet download failed: {reason}"), true);
         }
     }

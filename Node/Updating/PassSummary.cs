@@ -2,7 +2,11 @@ using System.Text.Json.Serialization;
 
 namespace PeerPatch.Node.Updating;
 
-/// <summary>The totals of one update pass; `update --json` prints it as {"summary":{...}}.</summary>
+/// <summary>
+/// The totals of one update pass; `update --json` prints it as {"summary":{...}}. <see cref="Failed"/> counts failed
+/// patches, each entry of <see cref="SourceErrors"/> (a source that could not be read, or whose last step failed) and a
+/// pass <see cref="Stopped"/> early; <see cref="Stopped"/> says why (its deadline passed), null when it ran to its end.
+/// </summary>
 internal sealed record PassSummary(
     [property: JsonPropertyName("passId")] string PassId,
     [property: JsonPropertyName("applied")] int Applied,
@@ -12,7 +16,8 @@ internal sealed record PassSummary(
     [property: JsonPropertyName("internetBytes")] long InternetBytes,
     [property: JsonPropertyName("sourceErrors")] IReadOnlyList<string> SourceErrors,
     [property: JsonPropertyName("dryRun")] bool DryRun = false,
-    [property: JsonPropertyName("ready")] int Ready = 0);
+    [property: JsonPropertyName("ready")] int Ready = 0,
+    [property: JsonPropertyName("stopped")] string? Stopped = null);
 
 /// <summary>The last line of `update --json`.</summary>
 internal sealed record SummaryLine([property: JsonPropertyName("summary")] PassSummary Summary);

@@ -10,7 +10,8 @@ namespace PeerPatch.Node.Updating;
 /// <summary>
 /// Applies a verified patch by running the upstream list's command ("{file}" in its arguments becomes the
 /// blob's path; no shell unless the list names one). Exit code 0 means applied; output is logged and its
-/// tail kept for the error message; a command over its time limit is killed with its children.
+/// tail kept for the error message; a command over its time limit is killed with its children. A cancelled pass
+/// does not kill a running apply command: it finishes (within its limit), and the pass stops after it.
 /// </summary>
 internal sealed partial class PatchApplier(NodeOptions options, ILogger<PatchApplier> logger)
 {
@@ -53,9 +54,11 @@ internal sealed partial class PatchApplier(NodeOptions options, ILogger<PatchApp
         process.StandardInput.Close();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        // A started apply command runs to its end or its own limit, whatever happens to the pass: a caller that gives
+        // up (or a pass deadline) must not kill dpkg or an installer halfway and leave the PC half-patched.
         var limit = patch.Apply.Timeout ?? options.ApplyTimeout;
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(limit);
+        using var timeout = new CancellationTokenSource(limit);
+        using var note = ct.Register(() => Log.FinishingDespiteCancel(logger, patch.Name, limit));
         try
         {
             await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);
@@ -64,7 +67,6 @@ internal sealed partial class PatchApplier(NodeOptions options, ILogger<PatchApp
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-            ct.ThrowIfCancellationRequested();
             return (false, $"apply command timed out after {limit.TotalSeconds:0} s and was killed");
         }
 
@@ -105,5 +107,8 @@ internal sealed partial class PatchApplier(NodeOptions options, ILogger<PatchApp
     {
         [LoggerMessage(EventId = 420, Level = LogLevel.Information, Message = "{Patch} | {Line}")]
         public static partial void Output(ILogger logger, string patch, string line);
+
+        [LoggerMessage(EventId = 424, Level = LogLevel.Warning, Message = "{Patch}: the pass was cancelled while its apply command runs; letting it finish (at most {Limit})")]
+        public static partial void FinishingDespiteCancel(ILogger logger, string patch, TimeSpan limit);
     }
 }

@@ -51,6 +51,13 @@ internal sealed partial class PatchPipeline(
 
     private async Task<PatchOutcome> RunScopedAsync(PatchSpec patch, bool dryRun, CancellationToken ct)
     {
+        if (patch.Unverifiable is { } why)
+        {
+            // The source listed it without a trustworthy SHA-256: never fetched, counted failed with the reason.
+            Log.Failed(logger, patch.Name, why);
+            return new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, why);
+        }
+
         var obtained = await ObtainAsync(patch, ct).ConfigureAwait(false);
         if (!obtained.Result.Ok)
         {
@@ -231,6 +238,11 @@ internal sealed partial class PatchPipeline(
         try
         {
             result = await internet.DownloadAsync(patch, progress, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            await pushing.CancelAsync().ConfigureAwait(false); // the pass was cancelled or hit its deadline: no push follows
+            throw;
         }
         finally
         {

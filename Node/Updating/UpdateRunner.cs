@@ -7,120 +7,229 @@ namespace PeerPatch.Node.Updating;
 
 /// <summary>
 /// Runs update passes, one at a time per node: read every source's list for this OS, skip what this node has
-/// applied, and take each remaining patch through <see cref="PatchPipeline"/> in list order.
+/// applied, and take each remaining patch through <see cref="PatchPipeline"/> in list order. A source that fails in
+/// any way (unreachable, truncated, stalled, unparsable) is that source's error and the pass goes on with the others.
+/// A pass ends when its caller cancels it or at <see cref="NodeOptions.PassDeadline"/>; a new pass waits at most
+/// <see cref="NodeOptions.PassLockWait"/> for a running one (<see cref="TryEnterAsync"/>).
 /// </summary>
 internal sealed partial class UpdateRunner(
     IEnumerable<IPatchSource> sources,
     PatchPipeline pipeline,
     PatchDatabase db,
     NodeIdentity self,
+    NodeOptions options,
     Hosting.NodeEvents events,
     IRandomSource random,
+    TimeProvider time,
     ILogger<UpdateRunner> logger)
 {
     private readonly SemaphoreSlim _gate = new(1, 1);
+    private volatile RunningPass? _current;
 
     public bool Running => _gate.CurrentCount == 0;
 
-    /// <param name="dryRun">Obtain and verify every patch, stage what stages, apply and install nothing.</param>
-    public async Task<PassSummary> RunAsync(Func<PatchOutcome, Task>? onOutcome, bool dryRun, CancellationToken ct)
+    /// <summary>The pass that holds the lock now, if any (for "a pass is already running" messages).</summary>
+    public RunningPass? Current => _current;
+
+    /// <summary>
+    /// Takes the pass lock, waiting at most <see cref="NodeOptions.PassLockWait"/>; null when another pass still holds
+    /// it then. Dispose the lease (or give it to <see cref="RunAsync(PassLease, Func{PatchOutcome, Task}?, bool, CancellationToken)"/>).
+    /// </summary>
+    public async Task<PassLease?> TryEnterAsync(CancellationToken ct)
     {
-        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        using var wait = new CancellationTokenSource(options.PassLockWait, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, wait.Token);
         try
         {
-            var passId = random.NextId().ToString("x16", System.Globalization.CultureInfo.InvariantCulture)[..8];
-            using var scope = logger.BeginScope(new Dictionary<string, object> { ["PassId"] = passId });
-            Log.PassStarted(logger, passId, self.OsVersion);
+            await _gate.WaitAsync(linked.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            Log.Busy(logger, _current?.PassId ?? "?", options.PassLockWait.TotalSeconds);
+            return null;
+        }
 
-            var errors = new List<string>();
-            var patches = new List<(IPatchSource Source, PatchSpec Patch)>();
-            foreach (var source in sources)
-            {
-                try
-                {
-                    patches.AddRange((await source.GetPatchesAsync(self.OsVersion, ct).ConfigureAwait(false)).Select(p => (source, p)));
-                }
-                catch (PatchSourceException e)
-                {
-                    errors.Add($"{source.Description}: {e.Message}");
-                    Log.SourceFailed(logger, source.Description, e.Message);
-                }
-            }
+        return new PassLease(this);
+    }
 
-            int applied = 0, failed = errors.Count, skipped = 0, ready = 0;
-            long lanBytes = 0, internetBytes = 0;
-            var outcomes = new List<(IPatchSource Source, PatchOutcome Outcome)>();
-            foreach (var (source, patch) in patches)
-            {
-                if (db.IsApplied(patch.OsVersion, patch.Name, patch.Sha256))
-                {
-                    skipped++;
-                    continue;
-                }
+    /// <summary>Takes the lock and runs a pass; null when another pass is running (see <see cref="Current"/>).</summary>
+    public async Task<PassSummary?> RunAsync(Func<PatchOutcome, Task>? onOutcome, bool dryRun, CancellationToken ct)
+    {
+        using var lease = await TryEnterAsync(ct).ConfigureAwait(false);
+        return lease is null ? null : await RunAsync(lease, onOutcome, dryRun, ct).ConfigureAwait(false);
+    }
 
-                PatchOutcome outcome;
-                try
-                {
-                    outcome = await pipeline.RunAsync(patch, dryRun, ct).ConfigureAwait(false);
-                }
-                catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
-                {
-                    // A bug or an unforeseen failure in one patch must not end the pass.
-                    Log.PatchCrashed(logger, patch.Name, e);
-                    outcome = new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, $"internal error: {e.Message}");
-                }
-
-                outcomes.Add((source, outcome));
-                if (outcome.Applied)
-                {
-                    applied++;
-                }
-                else if (outcome.DryRun && outcome.Error is null)
-                {
-                    ready++;
-                }
-                else
-                {
-                    failed++;
-                }
-
-                if (outcome.From == Origin.Lan)
-                {
-                    lanBytes += outcome.Bytes;
-                }
-                else
-                {
-                    internetBytes += outcome.Bytes;
-                }
-
-                if (onOutcome is not null)
-                {
-                    await onOutcome(outcome).ConfigureAwait(false);
-                }
-            }
-
-            foreach (var source in sources)
-            {
-                // The source's last step for the batch (apt installs what was staged); a failure fails the pass.
-                var mine = outcomes.Where(o => o.Source == source).Select(o => o.Outcome).ToList();
-                if (await source.CompletePassAsync(mine, dryRun, ct).ConfigureAwait(false) is { } error)
-                {
-                    errors.Add($"{source.Description}: {error}");
-                    failed++;
-                    Log.SourceFailed(logger, source.Description, error);
-                }
-            }
-
-            var summary = new PassSummary(passId, applied, failed, skipped, lanBytes, internetBytes, errors, dryRun, ready);
-            Log.PassFinished(logger, passId, applied, failed, skipped, lanBytes, internetBytes);
-            events.Add(Protocol.Status.NodeEventKinds.Pass, $"pass {passId}: {applied} applied, {failed} failed, {skipped} already applied; {lanBytes} bytes from the LAN, {internetBytes} from the internet");
-            return summary;
+    /// <summary>Runs a pass under <paramref name="lease"/> (released at the end).</summary>
+    /// <param name="dryRun">Obtain and verify every patch, stage what stages, apply and install nothing.</param>
+    /// <param name="ct">The caller: cancelling it ends the pass (an <see cref="OperationCanceledException"/>).</param>
+    public async Task<PassSummary> RunAsync(PassLease lease, Func<PatchOutcome, Task>? onOutcome, bool dryRun, CancellationToken ct)
+    {
+        using var _ = lease;
+        var passId = random.NextId().ToString("x16", System.Globalization.CultureInfo.InvariantCulture)[..8];
+        _current = new RunningPass(passId, time.GetUtcNow(), time.GetUtcNow() + options.PassDeadline);
+        using var deadline = new CancellationTokenSource(options.PassDeadline, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
+        using var scope = logger.BeginScope(new Dictionary<string, object> { ["PassId"] = passId });
+        Log.PassStarted(logger, passId, self.OsVersion);
+        try
+        {
+            return await RunPassAsync(passId, onOutcome, dryRun, linked.Token, deadline).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            Log.PassCancelled(logger, passId);
+            events.Add(Protocol.Status.NodeEventKinds.Pass, $"pass {passId}: cancelled by its caller");
+            throw;
         }
         finally
         {
-            _gate.Release();
+            _current = null;
         }
     }
+
+    private async Task<PassSummary> RunPassAsync(string passId, Func<PatchOutcome, Task>? onOutcome, bool dryRun, CancellationToken ct, CancellationTokenSource deadline)
+    {
+        var errors = new List<string>();
+        var patches = new List<(IPatchSource Source, PatchSpec Patch)>();
+        string? stopped = null;
+        foreach (var source in sources)
+        {
+            try
+            {
+                patches.AddRange((await source.GetPatchesAsync(self.OsVersion, ct).ConfigureAwait(false)).Select(p => (source, p)));
+            }
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+            {
+                stopped = Stopped($"while reading {source.Description}");
+                break;
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                // One source's failure of any kind (I/O, timeout, parse, a bug) is that source's error.
+                var error = e is PatchSourceException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+                errors.Add($"{source.Description}: {error}");
+                Log.SourceFailed(logger, source.Description, error);
+            }
+        }
+
+        int applied = 0, failed = errors.Count, skipped = 0, ready = 0;
+        long lanBytes = 0, internetBytes = 0;
+        var outcomes = new List<(IPatchSource Source, PatchOutcome Outcome)>();
+        for (var i = 0; i < patches.Count && stopped is null; i++)
+        {
+            var (source, patch) = patches[i];
+            if (db.IsApplied(patch.OsVersion, patch.Name, patch.Sha256))
+            {
+                skipped++;
+                continue;
+            }
+
+            PatchOutcome outcome;
+            try
+            {
+                outcome = await pipeline.RunAsync(patch, dryRun, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+            {
+                stopped = Stopped($"during {patch.Name}; {patches.Count - i - 1} more patches not tried");
+                outcome = new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, $"the pass deadline ({options.PassDeadline}) passed");
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                // A bug or an unforeseen failure in one patch must not end the pass.
+                Log.PatchCrashed(logger, patch.Name, e);
+                outcome = new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, $"internal error: {e.Message}");
+            }
+
+            outcomes.Add((source, outcome));
+            if (outcome.Applied)
+            {
+                applied++;
+            }
+            else if (outcome.DryRun && outcome.Error is null)
+            {
+                ready++;
+            }
+            else
+            {
+                failed++;
+            }
+
+            if (outcome.From == Origin.Lan)
+            {
+                lanBytes += outcome.Bytes;
+            }
+            else
+            {
+                internetBytes += outcome.Bytes;
+            }
+
+            if (onOutcome is not null)
+            {
+                await onOutcome(outcome).ConfigureAwait(false);
+            }
+        }
+
+        // The source's last step for the batch (apt installs what was staged); a failure fails the pass. A pass stopped
+        // at its deadline skips it: there is no time left to install anything.
+        foreach (var source in stopped is null ? sources : [])
+        {
+            var mine = outcomes.Where(o => o.Source == source).Select(o => o.Outcome).ToList();
+            string? error;
+            try
+            {
+                error = await source.CompletePassAsync(mine, dryRun, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+            {
+                stopped = Stopped($"while {source.Description} completed the pass");
+                break;
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                error = e is PatchSourceException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            }
+
+            if (error is not null)
+            {
+                errors.Add($"{source.Description}: {error}");
+                failed++;
+                Log.SourceFailed(logger, source.Description, error);
+            }
+        }
+
+        if (stopped is not null)
+        {
+            failed++;
+            Log.PassStopped(logger, passId, stopped);
+        }
+
+        var summary = new PassSummary(passId, applied, failed, skipped, lanBytes, internetBytes, errors, dryRun, ready, stopped);
+        Log.PassFinished(logger, passId, applied, failed, skipped, lanBytes, internetBytes);
+        events.Add(Protocol.Status.NodeEventKinds.Pass, $"pass {passId}: {applied} applied, {failed} failed, {skipped} already applied; {lanBytes} bytes from the LAN, {internetBytes} from the internet{(stopped is null ? "" : "; stopped: " + stopped)}");
+        return summary;
+    }
+
+    private string Stopped(string where) => $"the pass deadline ({options.PassDeadline}) passed {where}";
+
+    private void Release() => _gate.Release();
+
+    /// <summary>The pass lock, held from <see cref="TryEnterAsync"/> to the end of the pass; released once.</summary>
+    internal sealed class PassLease(UpdateRunner runner) : IDisposable
+    {
+        private int _released;
+
+        public void Dispose()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                runner.Release();
+            }
+        }
+    }
+
+    /// <summary>The running pass: its id, when it started, and when its deadline ends it.</summary>
+    internal sealed record RunningPass(string PassId, DateTimeOffset Started, DateTimeOffset Deadline);
 
     private static partial class Log
     {
@@ -135,5 +244,14 @@ internal sealed partial class UpdateRunner(
 
         [LoggerMessage(EventId = 432, Level = LogLevel.Error, Message = "patch source {Source} failed: {Error}")]
         public static partial void SourceFailed(ILogger logger, string source, string error);
+
+        [LoggerMessage(EventId = 434, Level = LogLevel.Warning, Message = "update pass {PassId} stopped: {Reason}")]
+        public static partial void PassStopped(ILogger logger, string passId, string reason);
+
+        [LoggerMessage(EventId = 435, Level = LogLevel.Warning, Message = "update pass {PassId} cancelled by its caller (the request that started it went away, or the node is stopping)")]
+        public static partial void PassCancelled(ILogger logger, string passId);
+
+        [LoggerMessage(EventId = 436, Level = LogLevel.Warning, Message = "a pass is already running ({PassId}); a new one waited {Wait:0.###} s and was refused")]
+        public static partial void Busy(ILogger logger, string passId, double wait);
     }
 }

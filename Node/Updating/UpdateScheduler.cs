@@ -4,7 +4,11 @@ using PeerPatch.Node.Hosting;
 
 namespace PeerPatch.Node.Updating;
 
-/// <summary>Runs a pass every <see cref="NodeOptions.UpdateInterval"/> (first one after a random delay of up to a minute, so a LAN's PCs do not all start at once); zero disables it.</summary>
+/// <summary>
+/// Runs a pass every <see cref="NodeOptions.UpdateInterval"/> (first one after a random delay of up to a minute, so a
+/// LAN's PCs do not all start at once); zero disables it. When a pass asked for by hand is still running, this round
+/// is skipped (after <see cref="NodeOptions.PassLockWait"/>).
+/// </summary>
 internal sealed partial class UpdateScheduler(UpdateRunner runner, NodeOptions options, IRandomSource random, TimeProvider time, ILogger<UpdateScheduler> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -22,7 +26,10 @@ internal sealed partial class UpdateScheduler(UpdateRunner runner, NodeOptions o
             {
                 try
                 {
-                    await runner.RunAsync(null, dryRun: false, stoppingToken).ConfigureAwait(false);
+                    if (await runner.RunAsync(null, dryRun: false, stoppingToken).ConfigureAwait(false) is null)
+                    {
+                        LogSkipped(logger, runner.Current?.PassId ?? "?");
+                    }
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
@@ -40,4 +47,7 @@ internal sealed partial class UpdateScheduler(UpdateRunner runner, NodeOptions o
 
     [LoggerMessage(EventId = 440, Level = LogLevel.Error, Message = "scheduled update pass crashed; next one at the usual interval")]
     private static partial void LogPassCrashed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 441, Level = LogLevel.Information, Message = "scheduled update pass skipped: pass {PassId} is still running; next one at the usual interval")]
+    private static partial void LogSkipped(ILogger logger, string passId);
 }
