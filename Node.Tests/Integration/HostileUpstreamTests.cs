@@ -113,7 +113,8 @@ public sealed class HostileUpstreamTests(ITestOutputHelper output) : IAsyncLifet
     [MemberData(nameof(Modes))]
     public async Task BrokenAptIndexUpstream_TheRelayEndsWithinItsBound(HostileMode mode)
     {
-        await using var node = await StartNodeAsync([]);
+        // The proxy relays only to listed origins (issue 19 part 6), and to this machine only when the admin lists it.
+        await using var node = await StartNodeAsync(new() { [nameof(NodeOptions.AptUpstreams) + ":0"] = _hostile.Url(mode, "").Authority });
         using var apt = new HttpClient(new SocketsHttpHandler { Proxy = new System.Net.WebProxy(node.Http), UseProxy = true, AllowAutoRedirect = false }) { Timeout = Timeout.InfiniteTimeSpan };
 
         var first = await RelayAsync(() => Fetch(apt, _hostile.Url(mode, "debian/dists/stable/InRelease")), "first request");

@@ -57,6 +57,12 @@ public sealed class RedirectTests(ITestOutputHelper output)
         Assert.Equal(1, repo.Requests("dists/stable/Release"));
         Assert.True(dns.Queries >= 1, "the node did not resolve the origin through DNS");
 
+        // Another spelling of the same URL (bytes escaped, lower- and upper-case hex) is the same entry: a hit.
+        var respelled = await RawGetAsync(address, "/dists/%73table/Rel%65%61se");
+        Assert.StartsWith("HTTP/1.1 200", respelled, StringComparison.Ordinal);
+        Assert.Contains("X-PeerPatch-Cache: hit", respelled, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(1, repo.Requests("dists/stable/Release"));
+
         // The index passes through (the node learns the package hashes); then the LAN server goes away and the
         // package still comes, from the origin, verified against the index's hash.
         Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"http://{Domain}/dists/stable/main/binary-amd64/Packages.gz")).StatusCode);
@@ -71,6 +77,19 @@ public sealed class RedirectTests(ITestOutputHelper output)
         Assert.Equal(System.Text.Encoding.UTF8.GetBytes(OriginalHosts), await File.ReadAllBytesAsync(hosts));
         Assert.Equal(1, (await NodeProcess.RunCliAsync("redirect", "status", "--hosts-file", hosts)).ExitCode);
         output.WriteLine($"redirect: {Domain} -> {address}:80 -> node -> origin {origin} found by DNS ({dns.Queries} queries); Release fetched once from the origin, then a cache hit; .deb served with the LAN server gone; hosts file restored byte for byte");
+    }
+
+    /// <summary>A GET sent byte for byte as written (no client normalizes its path), with its response head.</summary>
+    private static async Task<string> RawGetAsync(IPAddress node, string rawPath)
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        await client.ConnectAsync(node, 80);
+        var stream = client.GetStream();
+        await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes($"GET {rawPath} HTTP/1.1\r\nHost: {Domain}\r\nConnection: close\r\n\r\n"));
+        using var reader = new StreamReader(stream);
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+        var text = await reader.ReadToEndAsync(timeout.Token);
+        return text[..Math.Max(0, text.IndexOf("\r\n\r\n", StringComparison.Ordinal))];
     }
 
     private static async Task<HttpResponseMessage> WaitForRedirectAsync(HttpClient http, Uri url)

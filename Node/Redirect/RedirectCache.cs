@@ -26,6 +26,18 @@ internal sealed partial class RedirectCache(
     private static readonly string[] Passed = ["Accept", "Accept-Encoding", "User-Agent", "Cache-Control", "Pragma"];
     private readonly string _dir = Path.Combine(options.DataDir, "redirect-cache");
 
+    /// <summary>Serves <paramref name="target"/> (an http URL with a canonical path; anything else is a 400).</summary>
+    public Task ServeAsync(HttpContext ctx, Uri target)
+    {
+        if (Apt.ArchiveUrl.TryFromUri(target, out var url))
+        {
+            return ServeAsync(ctx, url);
+        }
+
+        ctx.Response.StatusCode = StatusCodes.Status400BadRequest;
+        return Task.CompletedTask;
+    }
+
     /// <summary>Serves <paramref name="target"/>, keyed by its canonical form: every spelling of one URL is one entry.</summary>
     public async Task ServeAsync(HttpContext ctx, Apt.ArchiveUrl target)
     {
