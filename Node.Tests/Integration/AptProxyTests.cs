@@ -213,6 +213,7 @@ public sealed class AptProxyTests(ITestOutputHelper output)
         }
 
         Assert.True(ratio <= 1.01, $"upstream .deb bytes / unique = {ratio:0.000}: {string.Join(", ", repeated)}");
+        AssertEachByHashIndexFetchedOnce(repo, "3 PCs' first update");
 
         // The upstream changes an index: every PC sees the new package on its next update (never a stale index).
         var (name, version) = await repo.AddRepackedAsync(DebRepository.MainArchive, repo.Packages[0].Package, "+new1");
@@ -225,6 +226,19 @@ public sealed class AptProxyTests(ITestOutputHelper output)
         }
 
         Assert.Equal(1, repo.Requests(repo.Packages[^1].Filename));
+        AssertEachByHashIndexFetchedOnce(repo, "after the index changed");
+    }
+
+    /// <summary>
+    /// apt asks for indexes by hash (the Release says Acquire-By-Hash): the nodes learn them from the Release that
+    /// passed through and share them over the LAN, so the upstream serves each index once per change for all PCs.
+    /// </summary>
+    private void AssertEachByHashIndexFetchedOnce(DebRepository repo, string when)
+    {
+        var byHash = repo.RequestCounts.Where(kv => kv.Key.Contains("/by-hash/", StringComparison.Ordinal)).ToList();
+        output.WriteLine($"{when}: {byHash.Count} by-hash indexes fetched from the upstream, {byHash.Sum(kv => kv.Value)} requests; InRelease requests: {repo.RequestCounts.Where(kv => kv.Key.EndsWith("InRelease", StringComparison.Ordinal)).Sum(kv => kv.Value)}");
+        Assert.NotEmpty(byHash);
+        Assert.All(byHash, kv => Assert.True(kv.Value == 1, $"{kv.Key} fetched {kv.Value} times from the upstream ({when})"));
     }
 
     private static readonly string RepoRoot =

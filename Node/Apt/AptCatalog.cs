@@ -43,6 +43,13 @@ internal sealed partial class AptCatalog(ILogger<AptCatalog> logger)
         url.FileName is "Packages" or "Packages.gz" or "Packages.xz" or "Packages.bz2" or "Packages.zst"
         || (url.Path.Contains("/by-hash/", StringComparison.Ordinal) && url.Path.Contains("/binary-", StringComparison.Ordinal));
 
+    /// <summary>A suite's Release or InRelease file: it lists every index of the suite with its SHA-256 and size.</summary>
+    public static bool IsRelease(ArchiveUrl url) => url.FileName is "InRelease" or "Release";
+
+    /// <summary>An index addressed by its content (…/by-hash/SHA256/HEX), as apt asks for them when the Release says Acquire-By-Hash.</summary>
+    public static bool IsByHash(ArchiveUrl url) =>
+        url.Path.Contains("/by-hash/SHA256/", StringComparison.Ordinal) && Protocol.WireFormat.IsSha256(url.FileName.ToLowerInvariant());
+
     /// <summary>
     /// The archive root of an index URL's canonical path: what the stanzas' Filename fields are relative to. For the
     /// usual layout (…/dists/SUITE/COMPONENT/binary-ARCH/Packages) it is the part before /dists/; for a flat
@@ -60,12 +67,19 @@ internal sealed partial class AptCatalog(ILogger<AptCatalog> logger)
             ? (indexUrl with { Path = ArchiveRoot(indexUrl.Path) + path, Query = string.Empty }).Key
             : null;
 
-    /// <summary>Reads an index body (as it streams to apt) and remembers every package in it.</summary>
+    /// <summary>Reads an index body (as it streams to apt) and remembers every package in it (or, for a Release file, every by-hash index).</summary>
     public async Task LearnAsync(ArchiveUrl indexUrl, PipeReader body, CancellationToken ct)
     {
         var learned = 0;
         try
         {
+            if (IsRelease(indexUrl))
+            {
+                learned = await LearnReleaseAsync(indexUrl, body, ct).ConfigureAwait(false);
+                Log.Learned(logger, learned, indexUrl);
+                return;
+            }
+
             // Sniff without consuming: gzip, xz, bzip2, zstd, plain text (a stanza starts with a field name), or unreadable.
             var peek = await body.ReadAtLeastAsync(4, ct).ConfigureAwait(false);
             var head = System.Buffers.BuffersExtensions.ToArray(peek.Buffer.Slice(0, Math.Min(4, peek.Buffer.Length)));
@@ -114,6 +128,49 @@ internal sealed partial class AptCatalog(ILogger<AptCatalog> logger)
         {
             Log.Unreadable(logger, indexUrl, learned, e.Message);
         }
+    }
+
+    /// <summary>
+    /// A Release file's SHA256 section (" HEX SIZE PATH" lines, PATH relative to the suite's directory) names each
+    /// index's by-hash URL: …/dists/SUITE/DIR/by-hash/SHA256/HEX. Those are content-addressed, so they can be shared
+    /// over the LAN like packages (one internet download per index change for the whole LAN) and can never be stale;
+    /// the Release itself always goes to the upstream, since it is what says what is current. Plain index paths are
+    /// not learned: their content changes under one name. Lines past <see cref="AptPackagesParser"/>'s cap are skipped.
+    /// </summary>
+    private async Task<int> LearnReleaseAsync(ArchiveUrl releaseUrl, PipeReader body, CancellationToken ct)
+    {
+        var suiteDir = releaseUrl.Path[..releaseUrl.Path.LastIndexOf('/')];
+        var learned = 0;
+        var inSha256 = false;
+        using var reader = new StreamReader(body.AsStream());
+        while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
+        {
+            if (line.Length > 4096)
+            {
+                inSha256 = false;
+                continue;
+            }
+
+            if (line.Length == 0 || (line[0] is not ' ' and not '\t'))
+            {
+                inSha256 = line.Equals("SHA256:", StringComparison.Ordinal);
+                continue;
+            }
+
+            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (!inSha256 || parts.Length != 3 || !Protocol.WireFormat.IsSha256(parts[0]) || !long.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var size)
+                || !Protocol.Apt.ArchivePath.TryCanonicalizeLiteral(parts[2], out var path) || _files.Count >= MaxEntries)
+            {
+                continue;
+            }
+
+            var dir = path[..path.LastIndexOf('/')];
+            var byHash = releaseUrl with { Path = $"{suiteDir}{dir}/by-hash/SHA256/{parts[0]}", Query = string.Empty };
+            _files[byHash.Key] = (parts[0], size);
+            learned++;
+        }
+
+        return learned;
     }
 
     /// <summary>

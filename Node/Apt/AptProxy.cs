@@ -87,10 +87,10 @@ internal sealed partial class AptProxy(
             return;
         }
 
-        if (IsPackage(target!) && catalog.TryGet(target!, out var sha, out var size) && !ctx.Request.Headers.ContainsKey("Range"))
+        if ((IsPackage(target!) || AptCatalog.IsByHash(target!)) && catalog.TryGet(target!, out var sha, out var size) && !ctx.Request.Headers.ContainsKey("Range"))
         {
             var name = target!.FileName;
-            if (Protocol.WireFormat.IsPatchName(name) && await ServePackageAsync(ctx, new PatchSpec(self.OsVersion, name, target.ToUri(), sha, size, NotApplied)).ConfigureAwait(false))
+            if (Protocol.WireFormat.IsPatchName(name) && await ServePackageAsync(ctx, new PatchSpec(self.OsVersion, name, target.ToUri(), sha, size, NotApplied), target).ConfigureAwait(false))
             {
                 return;
             }
@@ -130,7 +130,8 @@ internal sealed partial class AptProxy(
     internal static bool IsPackage(ArchiveUrl url) =>
         url.Path.EndsWith(".deb", StringComparison.Ordinal) || url.Path.EndsWith(".udeb", StringComparison.Ordinal);
 
-    private async Task<bool> ServePackageAsync(HttpContext ctx, PatchSpec patch)
+    /// <summary>Serves a file of known hash (a package, a by-hash index) from the store, obtained through the LAN when missing.</summary>
+    private async Task<bool> ServePackageAsync(HttpContext ctx, PatchSpec patch, ArchiveUrl target)
     {
         PatchPipeline.Obtained obtained;
         // One fetch per file at a time on this node; a finished one (kept if its last waiter left early) is not reused.
@@ -159,11 +160,20 @@ internal sealed partial class AptProxy(
         {
             Log.PackageServed(logger, patch.Name, obtained.From, patch.Size);
             ctx.Response.StatusCode = StatusCodes.Status200OK;
-            ctx.Response.ContentType = "application/vnd.debian.binary-package";
+            ctx.Response.ContentType = IsPackage(target) ? "application/vnd.debian.binary-package" : "application/octet-stream";
             ctx.Response.ContentLength = stream.Length;
             if (!HttpMethods.IsHead(ctx.Request.Method))
             {
                 await stream.CopyToAsync(ctx.Response.Body, 128 * 1024, ctx.RequestAborted).ConfigureAwait(false);
+            }
+        }
+
+        // A Packages index that came from the LAN teaches this node's catalog as one that passed through would.
+        if (AptCatalog.IsReadableIndex(target) && store.OpenRead(patch.Sha256) is { } index)
+        {
+            await using (index.ConfigureAwait(false))
+            {
+                await catalog.LearnAsync(target, PipeReader.Create(index), CancellationToken.None).ConfigureAwait(false);
             }
         }
 
@@ -208,7 +218,8 @@ internal sealed partial class AptProxy(
             }
 
             var body = await response.Content.ReadAsStreamAsync(ctx.RequestAborted).ConfigureAwait(false);
-            var learn = response.IsSuccessStatusCode && response.StatusCode != System.Net.HttpStatusCode.PartialContent && AptCatalog.IsReadableIndex(target);
+            var learn = response.IsSuccessStatusCode && response.StatusCode != System.Net.HttpStatusCode.PartialContent
+                && (AptCatalog.IsReadableIndex(target) || AptCatalog.IsRelease(target));
             await CopyAsync(body, ctx.Response.Body, learn ? target : null, ctx.RequestAborted).ConfigureAwait(false);
         }
     }
