@@ -6,14 +6,18 @@ internal sealed record AptPackageFile(string Filename, long Size, string Sha256)
 /// <summary>
 /// Reads an apt "Packages" index (deb822 stanzas; RFC 822-style fields) as it streams and yields each stanza's
 /// Filename, Size and SHA256. Untrusted input: stanzas missing one of the three, or with a malformed value, a path
-/// that climbs ("..") or is absolute, are skipped; lines longer than 64 KiB end the read.
+/// that climbs ("..") or is absolute, are skipped. Lines are read through a <see cref="CappedLineReader"/>: real
+/// lists have lines far longer than any field we read (Debian 12 main: a 75 KB Provides:), and they are cut, not
+/// held, and never end the read.
 /// </summary>
 internal static class AptPackagesParser
 {
-    private const int MaxLine = 64 * 1024;
+    /// <summary>The longest line kept; the fields read here (Filename, Size, SHA256) are far shorter.</summary>
+    public const int MaxLine = 8 * 1024;
 
-    public static IEnumerable<AptPackageFile> Parse(TextReader reader)
+    public static IEnumerable<AptPackageFile> Parse(TextReader input)
     {
+        var reader = input as CappedLineReader ?? new CappedLineReader(input, MaxLine);
         string? filename = null, sha = null;
         long size = -1;
         while (true)
@@ -33,11 +37,6 @@ internal static class AptPackagesParser
 
                 (filename, sha, size) = (null, null, -1);
                 continue;
-            }
-
-            if (line.Length > MaxLine)
-            {
-                yield break;
             }
 
             if (line[0] is ' ' or '\t')

@@ -22,9 +22,6 @@ internal sealed class AptListHashes(AptCommands apt, NodeOptions options)
 {
     private const string Separator = "\t";
 
-    /// <summary>Characters kept of one list line: more than any Filename, Size or SHA256 field needs.</summary>
-    private const int MaxLine = 8 * 1024;
-
     public async Task<AptListLookup> FindAsync(IEnumerable<Uri> wanted, CancellationToken ct)
     {
         var want = new HashSet<string>(wanted.Select(Key).OfType<string>(), StringComparer.Ordinal);
@@ -101,7 +98,7 @@ internal sealed class AptListHashes(AptCommands apt, NodeOptions options)
             (stdout, token) => Task.Run(
                 () =>
                 {
-                    using var reader = new CappedLineReader(new StreamReader(stdout), MaxLine);
+                    using var reader = new StreamReader(stdout);
                     foreach (var p in AptPackagesParser.Parse(reader))
                     {
                         token.ThrowIfCancellationRequested();

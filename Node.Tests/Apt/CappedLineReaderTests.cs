@@ -1,9 +1,8 @@
 using FsCheck;
 using FsCheck.Fluent;
 using PeerPatch.Node.Apt;
-using PeerPatch.Node.Sources;
 
-namespace PeerPatch.Node.Tests.Sources;
+namespace PeerPatch.Node.Tests.Apt;
 
 public sealed class CappedLineReaderTests
 {
@@ -59,5 +58,8 @@ public sealed class CappedLineReaderTests
         using var capped = new CappedLineReader(new StringReader(list), 8 * 1024);
         Assert.Equal(["pool/main/r/rust-winapi/librust-winapi-dev_0.3.9-1+b1_amd64.deb", "pool/main/s/sed/sed_4.9-1+deb12u1_amd64.deb"], AptPackagesParser.Parse(capped).Select(p => p.Filename));
         Assert.Equal(1, capped.CutLines);
+
+        // The parser caps lines itself, so the apt proxy's catalog (which hands it a plain reader) learns them too.
+        Assert.Equal(2, AptPackagesParser.Parse(new StringReader(list)).Count());
     }
 }

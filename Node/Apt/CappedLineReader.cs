@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace PeerPatch.Node.Sources;
+namespace PeerPatch.Node.Apt;
 
 /// <summary>
 /// Reads lines of text, keeping at most <c>maxLine</c> characters of each and skipping the rest of a longer one
