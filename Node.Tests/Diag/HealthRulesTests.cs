@@ -11,7 +11,7 @@ public sealed class HealthRulesTests
         var lan = View(Node("a", "server", "a"), Node("b", "client", "a"), Node("c", "client", "a"));
         var checks = Health.Evaluate(lan);
         Assert.Equal(Severity.Ok, Health.Overall(checks));
-        Assert.Equal(5, checks.Count);
+        Assert.Equal(6, checks.Count);
     }
 
     [Fact]
@@ -99,6 +99,19 @@ public sealed class HealthRulesTests
     }
 
     [Fact]
+    public void AFailedLastPass_IsAnUpdatesWarning_NamingTheNodeAndItsFailure()
+    {
+        var failed = new PassStatus("p1", DateTimeOffset.UnixEpoch, false, 3, 0, 1, 0, null, ["libc6_2.36-9+deb12u14_amd64.deb: not shared: no SHA-256 in apt's lists"]);
+        var checks = Health.Evaluate(View(Node("a", "server", "a"), Node("b", "client", "a", lastPass: failed)));
+        var updates = checks.Single(c => c.Name == "updates");
+        Assert.Equal(Severity.Warning, updates.Severity);
+        Assert.Contains("b: 1 failed (libc6_2.36-9+deb12u14_amd64.deb: not shared", updates.Message, StringComparison.Ordinal);
+
+        var clean = Health.Evaluate(View(Node("a", "server", "a"), Node("b", "client", "a", lastPass: failed with { Failed = 0, Failures = [] })));
+        Assert.Equal(Severity.Ok, clean.Single(c => c.Name == "updates").Severity);
+    }
+
+    [Fact]
     public void TrafficReport_SumsTheNodes_AndSavingsIsLanOverAllPatchBytes()
     {
         var lan = View(Node("a", "server", "a", internet: 100, lanFetched: 0), Node("b", "client", "a", internet: 0, lanFetched: 300));
@@ -111,10 +124,10 @@ public sealed class HealthRulesTests
     private static LanView View(params NodeReport[] nodes) => new(DateTimeOffset.UnixEpoch, nodes);
 
     private static NodeReport Node(
-        string id, string role, string? serverId, string version = "0.1.0", int protocol = 1, long freePercent = 50, long electionsLastHour = 1, long internet = 0, long lanFetched = 0, string cluster = "") =>
+        string id, string role, string? serverId, string version = "0.1.0", int protocol = 1, long freePercent = 50, long electionsLastHour = 1, long internet = 0, long lanFetched = 0, string cluster = "", PassStatus? lastPass = null) =>
         new(id, $"http://{id}:47471/", "mdns", DateTimeOffset.UnixEpoch, true, null, new NodeStatus(
             id, "i", version, protocol, "host", role, serverId, serverId, 1, true, 2, "os", 0,
             new BlobStatus(0, 0, 0, 0, 0), new DiskStatus(100, freePercent), 0, 10, false, 47470, 47471, 0,
             new MdnsStatus([], 0, 0, 0),
-            new TrafficStats(0, lanFetched, 0, 0, internet, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), 1, electionsLastHour, cluster));
+            new TrafficStats(0, lanFetched, 0, 0, internet, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0), 1, electionsLastHour, cluster, lastPass));
 }

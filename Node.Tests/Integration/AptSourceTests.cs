@@ -107,6 +107,12 @@ public sealed partial class AptSourceTests(ITestOutputHelper output)
         Assert.All(repo.Packages, p => Assert.Equal(0, repo.Requests(p.Filename)));
         Assert.Contains("pp-alpha_1.0_all.deb failed: not shared: no SHA-256", node.Output, StringComparison.Ordinal);
         Assert.Contains("2 failed", node.Output, StringComparison.Ordinal);
+
+        // What peerpatch-diag reads (nodes table, health "updates"): the node's last pass with its failures.
+        var last = (await node.StatusAsync()).GetProperty("lastPass");
+        Assert.Equal(2, last.GetProperty("failed").GetInt32());
+        Assert.Equal(2, last.GetProperty("failures").GetArrayLength());
+        Assert.All(last.GetProperty("failures").EnumerateArray(), f => Assert.Contains(": not shared: no SHA-256", f.GetString()!, StringComparison.Ordinal));
     }
 
     /// <summary>Issue 18: a node with no source configured, on this Debian PC with apt, takes apt as its source and says so.</summary>

@@ -61,7 +61,8 @@ internal sealed class NodeStatusReporter(
                 stats.ServerFallbacks, stats.CorruptBlobsDetected, stats.BadDatagrams, stats.Applied, stats.ProxyRefused),
             stats.Elections,
             events.CountSince(NodeEventKinds.Election, now - TimeSpan.FromHours(1)),
-            auth.Key?.ClusterId ?? string.Empty);
+            auth.Key?.ClusterId ?? string.Empty,
+            runner.LastPass);
     }
 
     private static DiskStatus Disk(string path)

@@ -28,6 +28,9 @@ internal sealed partial class UpdateRunner(
 
     public bool Running => _gate.CurrentCount == 0;
 
+    /// <summary>The last pass that ended on this node (null before the first), for the status page and diag.</summary>
+    public Protocol.Status.PassStatus? LastPass { get; private set; }
+
     /// <summary>The pass that holds the lock now, if any (for "a pass is already running" messages).</summary>
     public RunningPass? Current => _current;
 
@@ -205,6 +208,11 @@ internal sealed partial class UpdateRunner(
         }
 
         var summary = new PassSummary(passId, applied, failed, skipped, lanBytes, internetBytes, errors, dryRun, ready, stopped);
+        LastPass = new Protocol.Status.PassStatus(
+            passId, time.GetUtcNow(), dryRun, applied, ready, failed, skipped, stopped,
+            [.. errors.Concat(outcomes.Where(o => !o.Outcome.Applied && o.Outcome.Error is not null).Select(o => $"{o.Outcome.Patch}: {o.Outcome.Error}"))
+                .Take(Protocol.Status.PassStatus.MaxFailures)
+                .Select(f => Protocol.Text.LogText.Sanitize(f.Length > Protocol.Status.PassStatus.MaxFailureChars ? f[..Protocol.Status.PassStatus.MaxFailureChars] + "…" : f))]);
         Log.PassFinished(logger, passId, applied, failed, skipped, lanBytes, internetBytes);
         events.Add(Protocol.Status.NodeEventKinds.Pass, $"pass {passId}: {applied} applied, {failed} failed, {skipped} already applied; {lanBytes} bytes from the LAN, {internetBytes} from the internet{(stopped is null ? "" : "; stopped: " + stopped)}");
         return summary;

@@ -12,6 +12,7 @@ namespace PeerPatch.Protocol.Status;
 /// <param name="ClusterId">The public id of the node's cluster key ("" on an open LAN): nodes with different ids never talk.</param>
 /// <param name="Elections">Changes of this node's view (server or term) since start.</param>
 /// <param name="ElectionsLastHour">The same, in the last hour: many means an unstable LAN.</param>
+/// <param name="LastPass">This node's last update pass (null before its first): what it applied and what failed, with why.</param>
 public sealed record NodeStatus(
     string NodeId,
     string InstanceId,
@@ -38,7 +39,8 @@ public sealed record NodeStatus(
     TrafficStats Stats,
     long Elections,
     long ElectionsLastHour,
-    string ClusterId = "");
+    string ClusterId = "",
+    PassStatus? LastPass = null);
 
 /// <summary>The node's blob store.</summary>
 /// <param name="CapacityBytes">The cache cap (0: none).</param>

@@ -93,6 +93,12 @@ internal static class Health
         checks.Add(churning.Count == 0
             ? new Check("elections", Severity.Ok, "no election churn")
             : new Check("elections", Severity.Warning, $"election churn: {string.Join(", ", churning.Select(c => $"{c.NodeId} changed server {c.Status!.ElectionsLastHour} times in the last hour"))}"));
+
+        // A patch that could not be obtained, verified or applied is never silent: it warns until a pass succeeds.
+        var failing = up.Where(n => n.Status!.LastPass is { Failed: > 0 }).ToList();
+        checks.Add(failing.Count == 0
+            ? new Check("updates", Severity.Ok, "no failures in the nodes' last passes")
+            : new Check("updates", Severity.Warning, $"last pass failed on {string.Join("; ", failing.Select(f => $"{f.NodeId}: {f.Status!.LastPass!.Failed} failed ({string.Join(", ", f.Status.LastPass.Failures.Take(3))})"))}"));
         return checks;
     }
 

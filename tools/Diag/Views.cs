@@ -1,3 +1,4 @@
+using PeerPatch.Protocol.Status;
 using PeerPatch.Protocol.Text;
 using Spectre.Console;
 using Spectre.Console.Rendering;
@@ -10,13 +11,13 @@ internal static class Views
     public static Table Nodes(LanView lan)
     {
         var table = new Table().Border(TableBorder.Rounded)
-            .AddColumns("node", "host", "address", "OS", "role", "term", "version", "uptime", "last seen", "cache", "hits", "state");
+            .AddColumns("node", "host", "address", "OS", "role", "term", "version", "uptime", "last seen", "cache", "hits", "last pass", "state");
         foreach (var n in lan.Nodes)
         {
             var seen = n.LastSeen is { } at ? Ago(lan.At - at) : "-";
             if (n.Status is not { } s)
             {
-                table.AddRow(Esc(n.NodeId), "", Esc(Address(n.Url)), "", "", "", "", "", seen, "", "", $"[red]{Esc(n.Error ?? "unreachable")}[/]");
+                table.AddRow(Esc(n.NodeId), "", Esc(Address(n.Url)), "", "", "", "", "", seen, "", "", "", $"[red]{Esc(n.Error ?? "unreachable")}[/]");
                 continue;
             }
 
@@ -24,11 +25,19 @@ internal static class Views
             table.AddRow(
                 s.Role == "server" ? $"[bold]{Esc(s.NodeId)}[/]" : Esc(s.NodeId), Esc(s.Host), Esc(Address(n.Url)), Esc(s.Os),
                 s.Role == "server" ? "[green]server[/]" : "client", s.Term.ToString(), Esc(s.Version), Ago(TimeSpan.FromSeconds(s.UptimeSeconds)),
-                seen, cache, s.Stats.Hits.ToString(), s.UpdateRunning ? "updating" : "[green]ok[/]");
+                seen, cache, s.Stats.Hits.ToString(), LastPass(s.LastPass), s.UpdateRunning ? "updating" : "[green]ok[/]");
         }
 
         return table.Caption($"{lan.Nodes.Count} node(s), {lan.Answering.Count()} answering, server {Esc(lan.Servers.FirstOrDefault()?.NodeId ?? "none")}");
     }
+
+    /// <summary>"3 applied, [red]2 failed[/]: first failure" for a node's last pass; "-" before its first.</summary>
+    private static string LastPass(PassStatus? p) => p switch
+    {
+        null => "-",
+        { Failed: 0 } => $"{p.Applied} applied{(p.DryRun ? $", {p.Ready} ready (dry run)" : "")}",
+        _ => $"{p.Applied} applied, [red]{p.Failed} failed[/]{(p.Failures.Count > 0 ? $": {Esc(p.Failures[0])}" : "")}",
+    };
 
     public static Table Patches(IReadOnlyList<PatchRow> rows, string server)
     {
