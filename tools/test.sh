@@ -9,8 +9,11 @@ cd "$(dirname "$0")/.."
 # chromium: the dashboard test renders GET / in Debian's headless Chromium.
 # apt-get, dpkg-deb, dpkg-scanpackages: the apt tests (real apt against a local repository); lintian, systemd-analyze:
 # the package test's checks of the .deb and its unit.
+# gpg, gpgv, xz: the real-archive apt test signs its Release files with a throwaway key (apt verifies them) and
+# publishes Packages.xz.
 declare -A needs=([sha256sum]=coreutils [ps]=procps [ip]=iproute2 [avahi-daemon]=avahi-daemon [chromium]=chromium
-  [apt-get]=apt [dpkg-deb]=dpkg [dpkg-scanpackages]=dpkg-dev [lintian]=lintian [systemd-analyze]=systemd [gzip]=gzip)
+  [apt-get]=apt [dpkg-deb]=dpkg [dpkg-scanpackages]=dpkg-dev [lintian]=lintian [systemd-analyze]=systemd [gzip]=gzip
+  [gpg]=gpg [gpgv]=gpgv [xz]=xz-utils)
 missing=()
 for cmd in "${!needs[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${needs[$cmd]}")

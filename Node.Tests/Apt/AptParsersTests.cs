@@ -46,11 +46,22 @@ public sealed class AptParsersTests
     }
 
     [Theory]
-    [InlineData("http://deb.debian.org/debian/dists/bookworm/main/binary-amd64/Packages.gz", "http://deb.debian.org/debian/")]
-    [InlineData("http://127.0.0.1:8080/dists/stable/main/binary-amd64/Packages", "http://127.0.0.1:8080/")]
-    [InlineData("http://host/flat/repo/Packages", "http://host/flat/repo/")]
+    [InlineData("/debian/dists/bookworm/main/binary-amd64/Packages.gz", "/debian")]
+    [InlineData("/dists/stable/main/binary-amd64/Packages", "")]
+    [InlineData("/flat/repo/Packages", "/flat/repo")]
     public void ArchiveRoot_IsThePartBeforeDists_OrAFlatRepositorysDirectory(string index, string root) =>
-        Assert.Equal(root, AptCatalog.ArchiveRoot(new Uri(index)));
+        Assert.Equal(root, AptCatalog.ArchiveRoot(index));
+
+    [Theory]
+    [InlineData("http://deb.debian.org/debian/dists/bookworm/main/binary-amd64/Packages.xz", "pool/main/g/glibc/libc6_2.36-9+deb12u14_amd64.deb", "http://deb.debian.org:80/debian/pool/main/g/glibc/libc6_2.36-9%2Bdeb12u14_amd64.deb")]
+    [InlineData("http://Mirror.LAN:8080/dists/stable/main/binary-amd64/by-hash/SHA256/ab12", "pool/v/vim_2:9.0_amd64.deb", "http://mirror.lan:8080/pool/v/vim_2%3A9.0_amd64.deb")]
+    public void AFilenameFieldsKey_IsTheKeyOfAptsRequestForIt(string index, string filename, string request)
+    {
+        Assert.True(ArchiveUrl.TryParseAbsolute(index, out var indexUrl));
+        Assert.True(ArchiveUrl.TryParseAbsolute(request.Replace("%2B", "%2b", StringComparison.Ordinal).Replace("%3A", "%3a", StringComparison.Ordinal), out var requested));
+        Assert.Equal(requested.Key, AptCatalog.KeyOf(indexUrl, filename));
+        Assert.Equal(request, requested.Key);
+    }
 
     [Fact]
     public void PrintUris_ParsesDownloads_KeepsSha256_LeavesOtherHashesForTheLists_AndRejectsPaths()

@@ -44,7 +44,9 @@ internal sealed class AptRoot
 
     public string Archives => Path.Combine(Root, "cache", "archives");
 
+    /// <summary>The environment apt's tools run with: this root's configuration.</summary>
+    public IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string> { ["APT_CONFIG"] = ConfigFile, ["DEBIAN_FRONTEND"] = "noninteractive" };
+
     /// <summary>Runs apt-get with this root's configuration; fails the test on a non-zero exit.</summary>
-    public Task<CliResult> AptGetAsync(params string[] args) =>
-        ExternalCommand.RunAsync(Root, "apt-get", args, allowFailure: false, new Dictionary<string, string> { ["APT_CONFIG"] = ConfigFile, ["DEBIAN_FRONTEND"] = "noninteractive" });
+    public Task<CliResult> AptGetAsync(params string[] args) => ExternalCommand.RunAsync(Root, "apt-get", args, allowFailure: false, Environment);
 }

@@ -17,7 +17,7 @@ namespace PeerPatch.Node.Tests.Support;
 /// dpkg-scanpackages (plain and gzip), a Release file with their SHA-256 sums (dists/stable/main/binary-amd64), served
 /// by Kestrel's static files (ETag, Last-Modified, conditional GETs) on 127.0.0.1, counting each file's 200 bodies.
 /// </summary>
-internal sealed class DebRepository : IAsyncDisposable
+internal sealed partial class DebRepository : IAsyncDisposable
 {
     public const string Suite = "stable";
     private readonly ConcurrentDictionary<string, long> _bytes = new(StringComparer.Ordinal);

@@ -6,7 +6,8 @@ using Microsoft.Extensions.Logging;
 namespace PeerPatch.Node.Apt;
 
 /// <summary>
-/// What this node has learned from the apt indexes that passed through its proxy: package URL -> (SHA-256, size).
+/// What this node has learned from the apt indexes that passed through its proxy: package URL -> (SHA-256, size),
+/// keyed by <see cref="ArchiveUrl.Key"/> (the canonical path), so apt's <c>%2b</c> and the index's <c>+</c> are one key.
 /// A .deb whose hash is known here is fetched through the LAN like any patch and checked against that hash; one
 /// whose hash is unknown is passed through from upstream untouched (apt checks it either way). The catalog lives in
 /// memory (at most <see cref="MaxEntries"/> packages; a restart forgets it until apt fetches a changed index again).
@@ -14,13 +15,17 @@ namespace PeerPatch.Node.Apt;
 internal sealed partial class AptCatalog(ILogger<AptCatalog> logger)
 {
     public const int MaxEntries = 2_000_000;
+
+    /// <summary>Largest compressed index held in memory to be decoded (xz). Default 128 MiB.</summary>
+    public const long MaxBufferedIndexBytes = 128L << 20;
     private readonly ConcurrentDictionary<string, (string Sha256, long Size)> _files = new(StringComparer.Ordinal);
 
     public int Count => _files.Count;
 
-    public bool TryGet(Uri url, out string sha256, out long size)
+    /// <summary>The SHA-256 and size of the file at <paramref name="url"/>, whatever spelling its request used.</summary>
+    public bool TryGet(ArchiveUrl url, out string sha256, out long size)
     {
-        if (_files.TryGetValue(Key(url), out var e))
+        if (_files.TryGetValue(url.Key, out var e))
         {
             (sha256, size) = e;
             return true;
@@ -31,45 +36,57 @@ internal sealed partial class AptCatalog(ILogger<AptCatalog> logger)
     }
 
     /// <summary>
-    /// True for what may be a Packages index this catalog can read: Packages, Packages.gz, or a by-hash file under a
-    /// binary-ARCH directory (its format is sniffed; xz and others are passed through unread).
+    /// True for what may be a Packages index this catalog can read: Packages, Packages.gz, .xz, .bz2 or .zst, or a
+    /// by-hash file under a binary-ARCH directory (its format is sniffed; others are passed through unread).
     /// </summary>
-    public static bool IsReadableIndex(Uri url) =>
-        Path.GetFileName(url.AbsolutePath) is "Packages" or "Packages.gz"
-        || (url.AbsolutePath.Contains("/by-hash/", StringComparison.Ordinal) && url.AbsolutePath.Contains("/binary-", StringComparison.Ordinal));
+    public static bool IsReadableIndex(ArchiveUrl url) =>
+        url.FileName is "Packages" or "Packages.gz" or "Packages.xz" or "Packages.bz2" or "Packages.zst"
+        || (url.Path.Contains("/by-hash/", StringComparison.Ordinal) && url.Path.Contains("/binary-", StringComparison.Ordinal));
 
     /// <summary>
-    /// The archive root of an index URL: what the stanzas' Filename fields are relative to. For the usual layout
-    /// (…/dists/SUITE/COMPONENT/binary-ARCH/Packages) it is the part before /dists/; for a flat repository, the
-    /// index's own directory.
+    /// The archive root of an index URL's canonical path: what the stanzas' Filename fields are relative to. For the
+    /// usual layout (…/dists/SUITE/COMPONENT/binary-ARCH/Packages) it is the part before /dists/; for a flat
+    /// repository, the index's own directory. Without a trailing slash ("" for the origin's root).
     /// </summary>
-    public static string ArchiveRoot(Uri indexUrl)
+    public static string ArchiveRoot(string canonicalIndexPath)
     {
-        var left = indexUrl.GetLeftPart(UriPartial.Path);
-        var dists = left.IndexOf("/dists/", StringComparison.Ordinal);
-        return dists >= 0 ? left[..(dists + 1)] : left[..(left.LastIndexOf('/') + 1)];
+        var dists = canonicalIndexPath.IndexOf("/dists/", StringComparison.Ordinal);
+        return dists >= 0 ? canonicalIndexPath[..dists] : canonicalIndexPath[..canonicalIndexPath.LastIndexOf('/')];
     }
 
+    /// <summary>The key of the file a Filename field of the index at <paramref name="indexUrl"/> names, or null if it is not a valid path.</summary>
+    public static string? KeyOf(ArchiveUrl indexUrl, string filename) =>
+        Protocol.Apt.ArchivePath.TryCanonicalizeLiteral(filename, out var path)
+            ? (indexUrl with { Path = ArchiveRoot(indexUrl.Path) + path, Query = string.Empty }).Key
+            : null;
+
     /// <summary>Reads an index body (as it streams to apt) and remembers every package in it.</summary>
-    public async Task LearnAsync(Uri indexUrl, PipeReader body, CancellationToken ct)
+    public async Task LearnAsync(ArchiveUrl indexUrl, PipeReader body, CancellationToken ct)
     {
-        var root = ArchiveRoot(indexUrl);
         var learned = 0;
         try
         {
-            // Sniff without consuming: gzip (1f 8b), plain text (a stanza starts with a field name), or unreadable.
-            var peek = await body.ReadAtLeastAsync(2, ct).ConfigureAwait(false);
-            var head = System.Buffers.BuffersExtensions.ToArray(peek.Buffer.Slice(0, Math.Min(2, peek.Buffer.Length)));
+            // Sniff without consuming: gzip, xz, bzip2, zstd, plain text (a stanza starts with a field name), or unreadable.
+            var peek = await body.ReadAtLeastAsync(4, ct).ConfigureAwait(false);
+            var head = System.Buffers.BuffersExtensions.ToArray(peek.Buffer.Slice(0, Math.Min(4, peek.Buffer.Length)));
             body.AdvanceTo(peek.Buffer.Start);
-            var gz = head is [0x1f, 0x8b];
-            if (!gz && !(head.Length > 0 && char.IsAsciiLetter((char)head[0])))
+            var stream = body.AsStream();
+            Stream? text = head switch
+            {
+                [0x1f, 0x8b, ..] => new GZipStream(stream, CompressionMode.Decompress),
+                [0xfd, 0x37, 0x7a, 0x58] => new SharpCompress.Compressors.Xz.XZStream(await BufferAsync(stream, ct).ConfigureAwait(false)),
+                [0x42, 0x5a, 0x68, ..] => SharpCompress.Compressors.BZip2.BZip2Stream.Create(stream, SharpCompress.Compressors.CompressionMode.Decompress, decompressConcatenated: true, leaveOpen: false),
+                [0x28, 0xb5, 0x2f, 0xfd] => new SharpCompress.Compressors.ZStandard.DecompressionStream(stream, leaveOpen: false),
+                [var first, ..] when char.IsAsciiLetter((char)first) => stream,
+                _ => null,
+            };
+            if (text is null)
             {
                 await body.CompleteAsync().ConfigureAwait(false);
-                return; // xz, lz4, empty: apt gets it unchanged, we learn nothing from it
+                return; // lz4, empty, unknown: apt gets it unchanged, we learn nothing from it
             }
 
-            var stream = body.AsStream();
-            await using var text = gz ? new GZipStream(stream, CompressionMode.Decompress) : stream;
+            await using var owned = text;
             using var reader = new StreamReader(text);
             await Task.Run(
                 () =>
@@ -82,27 +99,52 @@ internal sealed partial class AptCatalog(ILogger<AptCatalog> logger)
                             break;
                         }
 
-                        _files[Key(new Uri(root + file.Filename))] = (file.Sha256, file.Size);
-                        learned++;
+                        if (KeyOf(indexUrl, file.Filename) is { } key)
+                        {
+                            _files[key] = (file.Sha256, file.Size);
+                            learned++;
+                        }
                     }
                 },
                 ct).ConfigureAwait(false);
             Log.Learned(logger, learned, indexUrl);
         }
-        catch (Exception e) when (e is InvalidDataException or IOException or UriFormatException or OperationCanceledException)
+        catch (Exception e) when (e is InvalidDataException or IOException or InvalidOperationException or NotSupportedException or OperationCanceledException
+                                   or SharpCompress.Common.SharpCompressException)
         {
             Log.Unreadable(logger, indexUrl, learned, e.Message);
         }
     }
 
-    private static string Key(Uri url) => url.GetLeftPart(UriPartial.Path);
+    /// <summary>
+    /// The whole compressed body in memory (at most <see cref="MaxBufferedIndexBytes"/>): the xz decoder needs a
+    /// seekable stream. Debian's largest Packages.xz is about 10 MB.
+    /// </summary>
+    private static async Task<Stream> BufferAsync(Stream stream, CancellationToken ct)
+    {
+        var buffer = new MemoryStream();
+        var chunk = new byte[64 * 1024];
+        int n;
+        while ((n = await stream.ReadAsync(chunk, ct).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + n > MaxBufferedIndexBytes)
+            {
+                throw new InvalidDataException($"compressed index over {MaxBufferedIndexBytes} bytes");
+            }
+
+            buffer.Write(chunk, 0, n);
+        }
+
+        buffer.Position = 0;
+        return buffer;
+    }
 
     private static partial class Log
     {
         [LoggerMessage(EventId = 800, Level = LogLevel.Information, Message = "apt index {Url}: {Count} packages learned")]
-        public static partial void Learned(ILogger logger, int count, Uri url);
+        public static partial void Learned(ILogger logger, int count, ArchiveUrl url);
 
         [LoggerMessage(EventId = 801, Level = LogLevel.Warning, Message = "apt index {Url} could not be read after {Count} packages: {Error}")]
-        public static partial void Unreadable(ILogger logger, Uri url, int count, string error);
+        public static partial void Unreadable(ILogger logger, ArchiveUrl url, int count, string error);
     }
 }

@@ -21,10 +21,15 @@ namespace PeerPatch.Node.Apt;
 /// unchanged and uncached, request validators included, so apt's freshness checks see the origin's own answers and
 /// no index is ever stale. Packages and Packages.gz are read on the way (tee) to learn hashes.</item>
 /// <item>If the LAN side fails, the package is passed through from upstream: an update is never blocked.</item>
+/// <item>Not an open proxy: only apt files on the origins apt's sources or the admin list, never this machine
+/// (<see cref="AptRelayPolicy"/>); anything else is answered 403 and counted.</item>
+/// <item>Every URL is taken in its canonical form (<see cref="ArchiveUrl"/>): one key and one upstream spelling per
+/// file, whichever escaping the client used.</item>
 /// </list>
 /// </summary>
 internal sealed partial class AptProxy(
     AptCatalog catalog,
+    AptRelayPolicy policy,
     PatchPipeline pipeline,
     Redirect.RedirectCache cache,
     BlobStore store,
@@ -36,67 +41,94 @@ internal sealed partial class AptProxy(
     private static readonly ApplySpec NotApplied = new("/bin/false", [], null);
     private readonly ConcurrentDictionary<string, Lazy<Task<PatchPipeline.Obtained>>> _inFlight = new(StringComparer.Ordinal);
 
-    /// <summary>True for a proxy request: an absolute-form target (GET http://host/path HTTP/1.1).</summary>
-    public static bool IsProxyRequest(HttpContext ctx, out Uri target)
+    /// <summary>
+    /// True for a proxy request: an absolute-form target (GET http://host/path HTTP/1.1); <paramref name="target"/>
+    /// is null when it is not a valid http URL with a canonical path (it is then refused).
+    /// </summary>
+    public static bool IsProxyRequest(HttpContext ctx, out ArchiveUrl? target)
     {
         var raw = ctx.Features.Get<IHttpRequestFeature>()?.RawTarget;
-        if (raw is not null && raw.StartsWith("http://", StringComparison.OrdinalIgnoreCase) && Uri.TryCreate(raw, UriKind.Absolute, out var uri))
+        target = null;
+        if (raw is null || raw.Length == 0 || raw[0] is '/' or '*')
         {
-            target = uri;
-            return true;
+            return false;
         }
 
-        target = null!;
-        return false;
+        target = ArchiveUrl.TryParseAbsolute(raw, out var url) ? url : null;
+        return true;
     }
 
     /// <summary>The origin URL of a request that came to a redirected domain: http://HOST/path?query.</summary>
-    public static Uri? TransparentTarget(HttpContext ctx)
-    {
-        var raw = ctx.Features.Get<IHttpRequestFeature>()?.RawTarget;
-        return raw is not null && raw.StartsWith('/') && Uri.TryCreate($"http://{ctx.Request.Host.Host}{raw}", UriKind.Absolute, out var uri) ? uri : null;
-    }
+    public static ArchiveUrl? TransparentTarget(HttpContext ctx) =>
+        ArchiveUrl.TryParseOrigin(ctx.Request.Host.Value ?? string.Empty, ctx.Features.Get<IHttpRequestFeature>()?.RawTarget, out var url) ? url : null;
 
     /// <param name="transparent">
     /// True when the hosts file sent the request here (redirect mode): files that are not LAN patches go through the
     /// revalidating <see cref="Redirect.RedirectCache"/> instead of passing through.
     /// </param>
-    public async Task HandleAsync(HttpContext ctx, Uri target, bool transparent)
+    public async Task HandleAsync(HttpContext ctx, ArchiveUrl? target, bool transparent)
     {
-        if (!HttpMethods.IsGet(ctx.Request.Method) && !HttpMethods.IsHead(ctx.Request.Method))
+        var refusal = target is null || target.Query.Length > 0 ? RelayRefusal.NotAptPath
+            : !HttpMethods.IsGet(ctx.Request.Method) && !HttpMethods.IsHead(ctx.Request.Method) ? RelayRefusal.Method
+            : RelayRefusal.None;
+        bool? mayReachThisMachine = null;
+        if (refusal == RelayRefusal.None && !transparent)
         {
-            ctx.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
-            return;
+            (refusal, var admin) = await policy.CheckAsync(new RelayEndpoint(target!.Scheme, target.Host, target.Port), target.Path, ctx.RequestAborted).ConfigureAwait(false);
+            mayReachThisMachine = admin;
         }
 
-        if (!transparent && !await Relay.MayReachAsync(ctx.Connection.RemoteIpAddress, target.Host, ctx.RequestAborted).ConfigureAwait(false))
+        if (refusal != RelayRefusal.None && !(transparent && refusal == RelayRefusal.NotAptPath && target is not null))
         {
-            Log.LoopbackRefused(logger, target, ctx.Connection.RemoteIpAddress?.ToString() ?? "?");
+            var raw = ctx.Features.Get<IHttpRequestFeature>()?.RawTarget ?? string.Empty;
+            Log.Refused(logger, ctx.Request.Method, Printable(raw), ctx.Connection.RemoteIpAddress?.ToString() ?? "?", refusal);
+            stats.ProxyRefusal(ReasonLabel(refusal));
             ctx.Response.StatusCode = StatusCodes.Status403Forbidden;
             return;
         }
 
-        if (IsPackage(target) && catalog.TryGet(target, out var sha, out var size) && !ctx.Request.Headers.ContainsKey("Range"))
+        if (IsPackage(target!) && catalog.TryGet(target!, out var sha, out var size) && !ctx.Request.Headers.ContainsKey("Range"))
         {
-            var name = Uri.UnescapeDataString(target.Segments[^1]);
-            if (Protocol.WireFormat.IsPatchName(name) && await ServePackageAsync(ctx, new PatchSpec(self.OsVersion, name, target, sha, size, NotApplied)).ConfigureAwait(false))
+            var name = target!.FileName;
+            if (Protocol.WireFormat.IsPatchName(name) && await ServePackageAsync(ctx, new PatchSpec(self.OsVersion, name, target.ToUri(), sha, size, NotApplied)).ConfigureAwait(false))
             {
                 return;
             }
         }
 
-        if (transparent && HttpMethods.IsGet(ctx.Request.Method) && !AptCatalog.IsReadableIndex(target)
+        if (transparent && HttpMethods.IsGet(ctx.Request.Method) && !AptCatalog.IsReadableIndex(target!)
             && !ctx.Request.Headers.ContainsKey("Range") && !ctx.Request.Headers.ContainsKey("If-None-Match") && !ctx.Request.Headers.ContainsKey("If-Modified-Since"))
         {
-            await cache.ServeAsync(ctx, target).ConfigureAwait(false);
+            await cache.ServeAsync(ctx, target!).ConfigureAwait(false);
             return;
         }
 
-        await PassThroughAsync(ctx, target).ConfigureAwait(false);
+        await PassThroughAsync(ctx, target!, mayReachThisMachine).ConfigureAwait(false);
     }
 
-    internal static bool IsPackage(Uri url) =>
-        url.AbsolutePath.EndsWith(".deb", StringComparison.Ordinal) || url.AbsolutePath.EndsWith(".udeb", StringComparison.Ordinal);
+    /// <summary>The label of a refusal in metrics.</summary>
+    internal static string ReasonLabel(RelayRefusal refusal) => refusal switch
+    {
+        RelayRefusal.NotAptPath => "not_apt_path",
+        RelayRefusal.NotListed => "not_listed",
+        RelayRefusal.ThisMachine => "this_machine",
+        _ => "method",
+    };
+
+    /// <summary>An untrusted target as it may be logged: control characters escaped, at most 300 characters.</summary>
+    internal static string Printable(string raw)
+    {
+        var sb = new System.Text.StringBuilder(Math.Min(raw.Length, 300));
+        foreach (var c in raw.AsSpan(0, Math.Min(raw.Length, 300)))
+        {
+            _ = char.IsControl(c) ? sb.Append("\\x").Append(((int)c).ToString("x2", System.Globalization.CultureInfo.InvariantCulture)) : sb.Append(c);
+        }
+
+        return sb.ToString();
+    }
+
+    internal static bool IsPackage(ArchiveUrl url) =>
+        url.Path.EndsWith(".deb", StringComparison.Ordinal) || url.Path.EndsWith(".udeb", StringComparison.Ordinal);
 
     private async Task<bool> ServePackageAsync(HttpContext ctx, PatchSpec patch)
     {
@@ -138,9 +170,15 @@ internal sealed partial class AptProxy(
         return true;
     }
 
-    private async Task PassThroughAsync(HttpContext ctx, Uri target)
+    /// <param name="mayReachThisMachine">For a relayed request: whether the connection may go to this machine (checked again at connect time).</param>
+    private async Task PassThroughAsync(HttpContext ctx, ArchiveUrl target, bool? mayReachThisMachine)
     {
-        using var request = new HttpRequestMessage(new HttpMethod(ctx.Request.Method), target);
+        using var request = new HttpRequestMessage(new HttpMethod(ctx.Request.Method), target.ToUri());
+        if (mayReachThisMachine is { } may)
+        {
+            request.Options.Set(AptRelayPolicy.ConnectGuard, may);
+        }
+
         foreach (var (key, value) in ctx.Request.Headers)
         {
             if (!Relay.IsHopByHop(key) && !request.Headers.TryAddWithoutValidation(key, (IEnumerable<string?>)value))
@@ -156,8 +194,8 @@ internal sealed partial class AptProxy(
         }
         catch (HttpRequestException e)
         {
-            Log.UpstreamFailed(logger, target, e.Message);
-            await Relay.BadGatewayAsync(ctx, target, e.Message).ConfigureAwait(false);
+            Log.UpstreamFailed(logger, target.ToString(), e.Message);
+            await Relay.BadGatewayAsync(ctx, target.Host, e.Message).ConfigureAwait(false);
             return;
         }
 
@@ -176,7 +214,7 @@ internal sealed partial class AptProxy(
     }
 
     /// <summary>Streams upstream to apt; an index is also fed, chunk by chunk, to the catalog through a pipe.</summary>
-    private async Task CopyAsync(Stream from, Stream to, Uri? index, CancellationToken ct)
+    private async Task CopyAsync(Stream from, Stream to, ArchiveUrl? index, CancellationToken ct)
     {
         var pipe = index is null ? null : new Pipe(new PipeOptions(pauseWriterThreshold: 1 << 20, resumeWriterThreshold: 1 << 19));
         var learning = pipe is null ? Task.CompletedTask : catalog.LearnAsync(index!, pipe.Reader, CancellationToken.None);
@@ -209,10 +247,10 @@ internal sealed partial class AptProxy(
         public static partial void PackageFallback(ILogger logger, string patch, string error);
 
         [LoggerMessage(EventId = 812, Level = LogLevel.Warning, Message = "apt: upstream {Url} failed: {Error}")]
-        public static partial void UpstreamFailed(ILogger logger, Uri url, string error);
+        public static partial void UpstreamFailed(ILogger logger, string url, string error);
 
-        [LoggerMessage(EventId = 814, Level = LogLevel.Warning, Message = "apt: proxy request for {Url} from {Client} refused: it would reach this machine's loopback")]
-        public static partial void LoopbackRefused(ILogger logger, Uri url, string client);
+        [LoggerMessage(EventId = 814, Level = LogLevel.Warning, Message = "apt: proxy request {Method} {Target} from {Client} refused (403): {Reason}")]
+        public static partial void Refused(ILogger logger, string method, string target, string client, RelayRefusal reason);
 
         [LoggerMessage(EventId = 813, Level = LogLevel.Debug, Message = "apt: request header {Header} not forwarded")]
         public static partial void HeaderDropped(ILogger logger, string header);

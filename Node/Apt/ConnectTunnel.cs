@@ -12,10 +12,11 @@ namespace PeerPatch.Node.Apt;
 /// HTTPS through the apt proxy: "CONNECT host:443 HTTP/1.1" opens a TCP tunnel and bytes pass untouched (PeerPatch
 /// neither sees nor caches them). Kestrel hands CONNECT requests to the app without a way to take the raw
 /// connection, so this is Kestrel connection middleware: it peeks at the first line without consuming it, and any
-/// other request goes on to HTTP as usual. Only ports in <see cref="NodeOptions.ConnectPorts"/> (default 443) are
-/// tunnelled, so the node is not an open relay to arbitrary services.
+/// other request goes on to HTTP as usual. Only the HTTPS origins apt's sources or the admin list are tunnelled to,
+/// never this machine (<see cref="AptRelayPolicy"/>), so the node is not an open relay to arbitrary services; the
+/// address is checked once more after resolution, just before connecting.
 /// </summary>
-internal sealed partial class ConnectTunnel(NodeOptions options, NodeStats stats, TimeProvider time, ILogger<ConnectTunnel> logger)
+internal sealed partial class ConnectTunnel(AptRelayPolicy policy, NodeStats stats, TimeProvider time, ILogger<ConnectTunnel> logger)
 {
     private const int MaxHead = 8 * 1024;
 
@@ -78,30 +79,38 @@ internal sealed partial class ConnectTunnel(NodeOptions options, NodeStats stats
     private async Task TunnelAsync(ConnectionContext connection, string head)
     {
         var output = connection.Transport.Output;
-        var target = head.Split(' ', 3)[1];
-        var colon = target.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(target.AsSpan(colon + 1), out var port) || !options.ConnectPorts.Contains(port))
+        var parts = head.Split(' ', 3);
+        var target = parts.Length > 1 ? parts[1] : string.Empty;
+        var client = (connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address?.ToString() ?? "?";
+        var refusal = RelayRefusal.NotListed;
+        var (host, port) = (string.Empty, 0);
+        var admin = false;
+        if (target.Contains(':', StringComparison.Ordinal) && ArchiveUrl.TryParseAuthority(target, 0, out host, out port) && port != 0)
         {
-            Log.Refused(logger, target);
+            (refusal, admin) = await policy.CheckAsync(new RelayEndpoint("https", host, port), null, connection.ConnectionClosed).ConfigureAwait(false);
+        }
+
+        if (refusal != RelayRefusal.None)
+        {
+            Log.Refused(logger, AptProxy.Printable(target), client, refusal);
+            stats.ProxyRefusal(AptProxy.ReasonLabel(refusal));
             await output.WriteAsync("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray()).ConfigureAwait(false);
             return;
         }
 
-        var host = target[..colon].Trim('[', ']');
-        var client = (connection.RemoteEndPoint as System.Net.IPEndPoint)?.Address;
-        if (!await Relay.MayReachAsync(client, host, connection.ConnectionClosed).ConfigureAwait(false))
-        {
-            Log.Refused(logger, target);
-            await output.WriteAsync("HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"u8.ToArray()).ConfigureAwait(false);
-            return;
-        }
-
+        host = host.Trim('[', ']');
         using var upstream = new Socket(SocketType.Stream, ProtocolType.Tcp);
         try
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
             timeout.CancelAfter(TimeSpan.FromSeconds(15));
-            await upstream.ConnectAsync(host, port, timeout.Token).ConfigureAwait(false);
+            var addresses = await System.Net.Dns.GetHostAddressesAsync(host, timeout.Token).ConfigureAwait(false);
+            if (!admin && addresses.Any(policy.Local.IsThisMachine))
+            {
+                throw new SocketException((int)SocketError.AccessDenied); // resolved differently since the check
+            }
+
+            await upstream.ConnectAsync(addresses, port, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException)
         {
@@ -181,8 +190,8 @@ internal sealed partial class ConnectTunnel(NodeOptions options, NodeStats stats
         [LoggerMessage(EventId = 840, Level = LogLevel.Information, Message = "CONNECT tunnel to {Target}")]
         public static partial void Tunnel(ILogger logger, string target);
 
-        [LoggerMessage(EventId = 841, Level = LogLevel.Warning, Message = "CONNECT to {Target} refused: port not allowed, or this machine's loopback")]
-        public static partial void Refused(ILogger logger, string target);
+        [LoggerMessage(EventId = 841, Level = LogLevel.Warning, Message = "CONNECT to {Target} from {Client} refused (403): {Reason}")]
+        public static partial void Refused(ILogger logger, string target, string client, RelayRefusal reason);
 
         [LoggerMessage(EventId = 842, Level = LogLevel.Warning, Message = "CONNECT to {Target} failed: {Error}")]
         public static partial void Unreachable(ILogger logger, string target, string error);

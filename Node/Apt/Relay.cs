@@ -26,40 +26,10 @@ internal static class Relay
         }
     }
 
-    /// <summary>
-    /// True when a proxy request from <paramref name="client"/> may go to <paramref name="host"/>: a client on another
-    /// machine must not reach this machine's own loopback services through the proxy (names are resolved to check;
-    /// an unresolvable name is left to fail upstream).
-    /// </summary>
-    public static async Task<bool> MayReachAsync(System.Net.IPAddress? client, string host, CancellationToken ct)
-    {
-        if (client is null || System.Net.IPAddress.IsLoopback(client))
-        {
-            return true;
-        }
-
-        if (host.Equals("localhost", StringComparison.OrdinalIgnoreCase) || host.EndsWith(".localhost", StringComparison.OrdinalIgnoreCase))
-        {
-            return false;
-        }
-
-        System.Net.IPAddress[] addresses;
-        try
-        {
-            addresses = System.Net.IPAddress.TryParse(host.Trim('[', ']'), out var literal) ? [literal] : await System.Net.Dns.GetHostAddressesAsync(host, ct).ConfigureAwait(false);
-        }
-        catch (System.Net.Sockets.SocketException)
-        {
-            return true;
-        }
-
-        return !addresses.Any(a => System.Net.IPAddress.IsLoopback(a) || a.Equals(System.Net.IPAddress.Any) || a.Equals(System.Net.IPAddress.IPv6Any));
-    }
-
-    public static async Task BadGatewayAsync(HttpContext ctx, Uri target, string error)
+    public static async Task BadGatewayAsync(HttpContext ctx, string host, string error)
     {
         ctx.Response.StatusCode = StatusCodes.Status502BadGateway;
-        await ctx.Response.WriteAsync($"PeerPatch: {target.Host} unreachable: {error}\n").ConfigureAwait(false);
+        await ctx.Response.WriteAsync($"PeerPatch: {host} unreachable: {error}\n").ConfigureAwait(false);
     }
 
     /// <summary>Streams <paramref name="from"/> to <paramref name="to"/> with a pooled buffer, each chunk also to <paramref name="tee"/> when given.</summary>

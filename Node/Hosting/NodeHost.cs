@@ -156,6 +156,9 @@ internal static class NodeHost
         services.AddSingleton<PatchApplier>();
         services.AddSingleton<PassActivity>();
         services.AddSingleton<Apt.AptCatalog>();
+        services.AddSingleton<Apt.LocalAddresses>();
+        services.AddSingleton<Apt.AptSourcesList>();
+        services.AddSingleton<Apt.AptRelayPolicy>();
         services.AddSingleton<Apt.AptProxy>();
         services.AddSingleton<Apt.ConnectTunnel>();
         services.AddSingleton<ConnectionLimiter>();

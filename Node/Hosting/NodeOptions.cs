@@ -44,8 +44,25 @@ public sealed class NodeOptions
     /// </summary>
     public string? RedirectDns { get; set; }
 
-    /// <summary>Ports the apt proxy opens CONNECT tunnels to (HTTPS repositories pass through untouched). Default [443].</summary>
+    /// <summary>
+    /// HTTPS ports of the hosts in <see cref="AptUpstreams"/> given without a port, which the apt proxy opens CONNECT
+    /// tunnels to (HTTPS repositories pass through untouched; an https:// apt source is tunnelled to its own port).
+    /// Default [443].
+    /// </summary>
     public List<int> ConnectPorts { get; set; } = [443];
+
+    /// <summary>
+    /// Origins the apt proxy relays to besides those apt's sources name: "HOST" (HTTP on 80, HTTPS tunnels to
+    /// <see cref="ConnectPorts"/>), "HOST:PORT" (both on PORT) or a URL "http://HOST:PORT/" (that one). The only way
+    /// to let the proxy reach this machine's own addresses (a local mirror). Default none.
+    /// </summary>
+    public List<string> AptUpstreams { get; set; } = [];
+
+    /// <summary>
+    /// The apt configuration directory whose sources (sources.list, sources.list.d/*.list and *.sources) name the
+    /// origins the apt proxy relays to; re-read when they change. Default /etc/apt.
+    /// </summary>
+    public string AptSourcesDir { get; set; } = "/etc/apt";
 
     /// <summary>For the apt source: the APT_CONFIG file apt-get runs with (another configuration root); null = the system's. Default null.</summary>
     public string? AptConfigFile { get; set; }

@@ -54,6 +54,14 @@ internal sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
             }
         }
 
+        foreach (var upstream in o.AptUpstreams)
+        {
+            if (!Apt.RelayEndpoint.TryParseEntry(upstream, o.ConnectPorts, out _))
+            {
+                errors.Add($"AptUpstreams: '{upstream}' is not HOST, HOST:PORT or an http(s) URL");
+            }
+        }
+
         if (o.Priority is < 0)
         {
             errors.Add("Priority must not be negative");

@@ -31,6 +31,7 @@ internal sealed class NodeStats
     private readonly Histogram _claimWaitSeconds;
     private readonly Histogram _lookupSeconds;
     private readonly Counter _elections;
+    private readonly Counter _proxyRefused;
 
     public NodeStats()
         : this(Metrics.NewCustomRegistry())
@@ -64,6 +65,7 @@ internal sealed class NodeStats
         _claimWaitSeconds = f.CreateHistogram("peerpatch_claim_wait_seconds", "Time one patch spent waiting for another node's download.", new HistogramConfiguration { Buckets = WaitBuckets });
         _lookupSeconds = f.CreateHistogram("peerpatch_lookup_duration_seconds", "Round trip of a lookup at the LAN server, as this node saw it.", new HistogramConfiguration { Buckets = LatencyBuckets });
         _elections = f.CreateCounter("peerpatch_elections_total", "Changes of this node's cluster view (new server or term).");
+        _proxyRefused = f.CreateCounter("peerpatch_apt_proxy_refused_total", "Proxy requests the apt proxy refused (403), by reason (not_apt_path, not_listed, this_machine, method).", ["reason"]);
     }
 
     /// <summary>The node's metric registry (exported at GET /metrics).</summary>
@@ -140,6 +142,11 @@ internal sealed class NodeStats
     public void LookupTook(TimeSpan elapsed) => _lookupSeconds.Observe(elapsed.TotalSeconds);
 
     public void Election() => _elections.Inc();
+
+    /// <summary>Proxy requests refused, all reasons together.</summary>
+    public long ProxyRefused => (long)_proxyRefused.GetAllLabelValues().Sum(l => _proxyRefused.WithLabels(l).Value);
+
+    public void ProxyRefusal(string reason) => _proxyRefused.WithLabels(reason).Inc();
 
     // Counters hold doubles: exact for whole numbers up to 2^53 (8 PiB), far beyond what a node moves.
     private static long Read(Counter.Child c) => (long)c.Value;

@@ -58,7 +58,7 @@ internal sealed class NodeStatusReporter(
             new TrafficStats(
                 stats.LanBytesServed, stats.LanBytesFetched, stats.LanBytesPushed, stats.LanBytesReceived, stats.InternetBytes,
                 stats.Hits, stats.Misses, stats.InFlightAnswers, stats.PushesAccepted, stats.PushesRejected, stats.LanFailures,
-                stats.ServerFallbacks, stats.CorruptBlobsDetected, stats.BadDatagrams, stats.Applied),
+                stats.ServerFallbacks, stats.CorruptBlobsDetected, stats.BadDatagrams, stats.Applied, stats.ProxyRefused),
             stats.Elections,
             events.CountSince(NodeEventKinds.Election, now - TimeSpan.FromHours(1)),
             auth.Key?.ClusterId ?? string.Empty);

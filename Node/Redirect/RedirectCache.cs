@@ -26,10 +26,11 @@ internal sealed partial class RedirectCache(
     private static readonly string[] Passed = ["Accept", "Accept-Encoding", "User-Agent", "Cache-Control", "Pragma"];
     private readonly string _dir = Path.Combine(options.DataDir, "redirect-cache");
 
-    public async Task ServeAsync(HttpContext ctx, Uri target)
+    /// <summary>Serves <paramref name="target"/>, keyed by its canonical form: every spelling of one URL is one entry.</summary>
+    public async Task ServeAsync(HttpContext ctx, Apt.ArchiveUrl target)
     {
         Directory.CreateDirectory(_dir);
-        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(target.AbsoluteUri)));
+        var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(target.KeyWithQuery)));
         var body = Path.Combine(_dir, key);
         var meta = await ReadMetaAsync(body + ".json").ConfigureAwait(false);
         if (meta is not null && !File.Exists(body))
@@ -37,7 +38,7 @@ internal sealed partial class RedirectCache(
             meta = null;
         }
 
-        using var request = new HttpRequestMessage(HttpMethod.Get, target);
+        using var request = new HttpRequestMessage(HttpMethod.Get, target.ToUri());
         foreach (var name in Passed)
         {
             if (ctx.Request.Headers.TryGetValue(name, out var v))
@@ -71,7 +72,7 @@ internal sealed partial class RedirectCache(
         catch (HttpRequestException e)
         {
             Log.Unreachable(logger, target, e.Message);
-            await Apt.Relay.BadGatewayAsync(ctx, target, e.Message).ConfigureAwait(false);
+            await Apt.Relay.BadGatewayAsync(ctx, target.Host, e.Message).ConfigureAwait(false);
             return;
         }
 
@@ -178,15 +179,15 @@ internal sealed partial class RedirectCache(
     private static partial class Log
     {
         [LoggerMessage(EventId = 830, Level = LogLevel.Information, Message = "redirect cache: {Url} stored ({Bytes} bytes)")]
-        public static partial void Cached(ILogger logger, Uri url, long bytes);
+        public static partial void Cached(ILogger logger, Apt.ArchiveUrl url, long bytes);
 
         [LoggerMessage(EventId = 831, Level = LogLevel.Information, Message = "redirect cache: {Url} not modified: served from the cache")]
-        public static partial void Revalidated(ILogger logger, Uri url);
+        public static partial void Revalidated(ILogger logger, Apt.ArchiveUrl url);
 
         [LoggerMessage(EventId = 832, Level = LogLevel.Warning, Message = "redirect cache: {Url} could not be revalidated ({Error}): served from the cache")]
-        public static partial void Stale(ILogger logger, Uri url, string error);
+        public static partial void Stale(ILogger logger, Apt.ArchiveUrl url, string error);
 
         [LoggerMessage(EventId = 833, Level = LogLevel.Warning, Message = "redirect: {Url} unreachable: {Error}")]
-        public static partial void Unreachable(ILogger logger, Uri url, string error);
+        public static partial void Unreachable(ILogger logger, Apt.ArchiveUrl url, string error);
     }
 }

@@ -8,16 +8,19 @@ namespace PeerPatch.Node.Redirect;
 /// <summary>
 /// The internet HttpClient's ConnectCallback: a domain the hosts file redirects to PeerPatch is resolved to its real
 /// address through DNS (DnsClient), never through the hosts file, or the transparent cache would fetch from itself;
-/// every other host is resolved as usual.
+/// every other host is resolved as usual. Requests the apt proxy relays never connect to this machine
+/// (<see cref="Apt.AptRelayPolicy.ConnectGuard"/>).
 /// </summary>
 internal sealed class UpstreamResolver
 {
     private readonly LookupClient _dns;
     private readonly RedirectTable _table;
+    private readonly Apt.LocalAddresses _local;
 
-    public UpstreamResolver(NodeOptions options, RedirectTable table)
+    public UpstreamResolver(NodeOptions options, RedirectTable table, Apt.LocalAddresses local)
     {
         _table = table;
+        _local = local;
         _dns = options.RedirectDns is { } server
             ? new LookupClient(new LookupClientOptions(ParseServer(server)) { UseCache = true, Timeout = TimeSpan.FromSeconds(3), Retries = 1 })
             : new LookupClient(new LookupClientOptions { UseCache = true, Timeout = TimeSpan.FromSeconds(3), Retries = 1 });
@@ -43,6 +46,16 @@ internal sealed class UpstreamResolver
             {
                 throw new HttpRequestException($"DNS has no address for {host}");
             }
+        }
+
+        // A request the apt proxy relays for a client may not reach this machine (unless the admin listed the origin):
+        // checked on the addresses actually connected to, so a name that resolves differently now is still refused.
+        // A connection to a system proxy (another host than the request's) is the proxy's to resolve.
+        var request = context.InitialRequestMessage;
+        if (request.Options.TryGetValue(Apt.AptRelayPolicy.ConnectGuard, out var mayReachThisMachine) && !mayReachThisMachine
+            && string.Equals(request.RequestUri?.IdnHost, host, StringComparison.OrdinalIgnoreCase) && addresses.Any(_local.IsThisMachine))
+        {
+            throw new HttpRequestException($"{host} resolves to this machine: not relayed");
         }
 
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };

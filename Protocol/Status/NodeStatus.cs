@@ -61,6 +61,7 @@ public sealed record MdnsStatus(IReadOnlyList<string> Interfaces, long PacketsRe
 /// <param name="Misses">Lookups answered with a miss, which hands out a download claim.</param>
 /// <param name="InFlight">Lookups answered "another node is downloading it".</param>
 /// <param name="Applied">Patches this node applied.</param>
+/// <param name="ProxyRefused">Requests the apt proxy refused with 403 (not an apt file, an origin not listed, this machine).</param>
 public sealed record TrafficStats(
     long LanBytesServed,
     long LanBytesFetched,
@@ -76,4 +77,5 @@ public sealed record TrafficStats(
     long ServerFallbacks,
     long CorruptBlobsDetected,
     long BadDatagrams,
-    long Applied);
+    long Applied,
+    long ProxyRefused = 0);
