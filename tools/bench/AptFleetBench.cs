@@ -50,6 +50,10 @@ internal sealed class AptFleetBench : IAsyncDisposable
 
     private int Cache => _pcs + 2;
 
+    private string NodeAptDir => Path.Combine(_work, "node-apt");
+
+    private string SourcesList => $"deb [signed-by={_archive.Key}] {_upstream.BaseUri}debian bookworm main\n";
+
     /// <summary>Fetches the real packages (cached), builds the archive, the LAN (PCs 1..N, the internet, the cache) and the shaped upstream.</summary>
     public static async Task<AptFleetBench> CreateAsync(string repo, string work, int pcs, double upstreamMegabytesPerSecond)
     {
@@ -69,6 +73,8 @@ internal sealed class AptFleetBench : IAsyncDisposable
             var upstream = await Nginx.StartAsync(Path.Combine(work, "upstream-nginx"), archive.Root, lan.Address(pcs + 1), UpstreamPort, lan.Namespace(pcs + 1), log: true);
             var bench = new AptFleetBench(lan, repo, work, pcs, upstream, archive);
             await archive.PublishAsync(bench._base);
+            Directory.CreateDirectory(bench.NodeAptDir);
+            await File.WriteAllTextAsync(Path.Combine(bench.NodeAptDir, "sources.list"), bench.SourcesList);
             return bench;
         }
         catch
@@ -90,9 +96,18 @@ internal sealed class AptFleetBench : IAsyncDisposable
             switch (contender)
             {
                 case Contender.PeerPatch:
-                    for (var k = 1; k <= pcs; k++)
+                    // The node relays to the origins apt's sources name: the same sources.list as every PC's.
+                    Environment.SetEnvironmentVariable("PEERPATCH_APTSOURCESDIR", NodeAptDir);
+                    try
                     {
-                        nodes.Add(await _lan.StartNodeAsync(_repo, k, dir));
+                        for (var k = 1; k <= pcs; k++)
+                        {
+                            nodes.Add(await _lan.StartNodeAsync(_repo, k, dir));
+                        }
+                    }
+                    finally
+                    {
+                        Environment.SetEnvironmentVariable("PEERPATCH_APTSOURCESDIR", null);
                     }
 
                     await _lan.AgreedServerAsync(pcs, TimeSpan.FromSeconds(120));
@@ -157,7 +172,7 @@ internal sealed class AptFleetBench : IAsyncDisposable
         }
 
         await File.WriteAllTextAsync(Path.Combine(pc, "state", "status"), string.Empty);
-        await File.WriteAllTextAsync(Path.Combine(pc, "etc", "sources.list"), $"deb [signed-by={_archive.Key}] {_upstream.BaseUri}debian bookworm main\n");
+        await File.WriteAllTextAsync(Path.Combine(pc, "etc", "sources.list"), SourcesList);
         await File.WriteAllTextAsync(Path.Combine(pc, "apt.conf"), $$"""
             Dir::State "{{pc}}/state";
             Dir::State::status "{{pc}}/state/status";
