@@ -19,7 +19,6 @@ internal sealed class FleetBench : IAsyncDisposable
 {
     private const int Patches = 25;
     private const int UpstreamPort = 8080;
-    private const int CachePort = 3142;
     private readonly NetnsLan _lan;
     private readonly string _repo;
     private readonly string _work;
@@ -112,23 +111,8 @@ internal sealed class FleetBench : IAsyncDisposable
     /// <summary>Every PC curls every patch through apt-cacher-ng (cold cache) on its own namespace.</summary>
     public async Task<Result> AptCacherNgAsync(int run)
     {
-        var dir = Path.Combine(_work, $"acng-{run}");
-        Directory.CreateDirectory(Path.Combine(dir, "cache"));
-        Directory.CreateDirectory(Path.Combine(dir, "log"));
-        var acng = Proc.Start("ip", "netns", "exec", _lan.Namespace(Cache), "/usr/sbin/apt-cacher-ng", "-c", "/etc/apt-cacher-ng", "ForeGround=1",
-            $"Port={CachePort}", $"BindAddress={_lan.Address(Cache)}", $"CacheDir={dir}/cache", $"LogDir={dir}/log", $"PidFile={dir}/pid",
-            $"SocketPath={dir}/socket", $"AllowUserPorts={UpstreamPort}");
-        try
-        {
-            await WaitForPortAsync(_lan.Address(Cache), CachePort);
-            return await CurlFleetAsync(run, proxy: $"http://{_lan.Address(Cache)}:{CachePort}");
-        }
-        finally
-        {
-            acng.Kill(entireProcessTree: true);
-            await acng.WaitForExitAsync();
-            Directory.Delete(dir, recursive: true);
-        }
+        await using var acng = await AptCacherNg.StartAsync(_lan.Namespace(Cache), _lan.Address(Cache), Path.Combine(_work, $"acng-{run}"), UpstreamPort);
+        return await CurlFleetAsync(run, proxy: acng.Proxy.TrimEnd('/'));
     }
 
     public async ValueTask DisposeAsync() => await _lan.DisposeAsync();
@@ -196,7 +180,7 @@ internal sealed class FleetBench : IAsyncDisposable
         return new Result(seconds, internet, failed.Count);
     }
 
-    private static void CopyLogs(string work, string into)
+    internal static void CopyLogs(string work, string into)
     {
         foreach (var log in Directory.EnumerateFiles(work, "*.log", SearchOption.AllDirectories))
         {
@@ -226,24 +210,6 @@ internal sealed class FleetBench : IAsyncDisposable
         {
             return false;
         }
-    }
-
-    private static async Task WaitForPortAsync(string address, int port)
-    {
-        for (var watch = Stopwatch.StartNew(); watch.Elapsed < TimeSpan.FromSeconds(10); await Task.Delay(50))
-        {
-            try
-            {
-                using var probe = new System.Net.Sockets.TcpClient();
-                await probe.ConnectAsync(address, port);
-                return;
-            }
-            catch (System.Net.Sockets.SocketException)
-            {
-            }
-        }
-
-        throw new InvalidOperationException($"nothing listens on {address}:{port}");
     }
 
     /// <summary>One contender's run: time to the last PC done, upstream patch bytes, PCs that failed.</summary>

@@ -10,7 +10,7 @@ using PeerPatch.Bench;
 
 var repo = args.Length > 0 ? Path.GetFullPath(args[0]) : Directory.GetCurrentDirectory();
 var runs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
-var only = args.Length > 2 ? args[2].Split(',') : null; // a subset (lan, failover, fleet): printed, docs/benchmarks.md left alone
+var only = args.Length > 2 ? args[2].Split(',') : null; // a subset (lan, failover, fleet, apt-fleet): printed, docs/benchmarks.md left alone (apt-fleet writes its own section)
 bool Want(string scenario) => only is null || only.Contains(scenario);
 var work = Path.Combine(Path.GetTempPath(), "peerpatch-bench-" + Environment.ProcessId);
 Directory.CreateDirectory(work);
@@ -146,6 +146,37 @@ try
         report.Add($"Fleet: time until the last PC is done, against every PC direct", Stats.Median(ours.Select(o => o.Seconds)), Stats.Median(direct.Select(o => o.Seconds)), "s", "direct");
         var failedPcs = ours.Concat(acng).Concat(direct).Sum(o => o.FailedPcs);
         report.Note($"Fleet: PeerPatch PCs run one dry-run pass (obtain and verify, install nothing); the references curl the feed and every patch and check each SHA-256 with sha256sum. PCs that failed, over all runs and contenders: {failedPcs}.");
+    }
+
+    // 7. Apt fleet: 3 and 20 PCs running real apt-get against a real Debian archive behind a 20 MB/s uplink; PeerPatch
+    // (each PC through its own node) against apt-cacher-ng and direct. Its table has a section of its own, written
+    // whenever it runs.
+    if (Want("apt-fleet") && NetnsLan.CanRun && File.Exists("/usr/sbin/apt-cacher-ng"))
+    {
+        await using var apt = await AptFleetBench.CreateAsync(repo, Path.Combine(work, "apt-fleet"), 20, upstreamMegabytesPerSecond: 20);
+        var results = new Dictionary<(AptFleetBench.Contender, int), List<AptFleetBench.Result>>();
+        for (var r = 0; r < runs; r++)
+        {
+            foreach (var pcs in (Environment.GetEnvironmentVariable("PEERPATCH_BENCH_APT_PCS") ?? "3,20").Split(',').Select(n => int.Parse(n, CultureInfo.InvariantCulture))) // fewer while tuning
+            {
+                foreach (var who in Enum.GetValues<AptFleetBench.Contender>())
+                {
+                    var result = await apt.RunAsync(who, pcs, r);
+                    (results.TryGetValue((who, pcs), out var list) ? list : results[(who, pcs)] = []).Add(result);
+                    Console.WriteLine($"apt fleet run {r + 1}, {pcs} PCs, {who}: {result}");
+                }
+            }
+        }
+
+        var aptReport = new Report("bench-apt-fleet");
+        AptFleetReport.Add(aptReport, apt, results);
+        aptReport.Note("Each PC runs real `apt-get update` and `apt-get download` of every package (apt's own state and configuration per PC and run; apt checks every file against the signed index, then the bench checks each SHA-256). Upstream bytes are nginx's logged body bytes; index fetches count responses with a body (a 304 has none).");
+        if (Environment.GetEnvironmentVariable("PEERPATCH_BENCH_APT_PCS") is null)
+        {
+            aptReport.Write(Path.Combine(repo, "docs", "benchmarks.md"), runs, $"tools/bench/run.sh {runs} apt-fleet");
+        }
+
+        Console.WriteLine(aptReport.Table());
     }
 
     report.Note($"Lookup round trips with no answer within 5 s (each kept as a 5 s sample): {LookupBench.Lost}, over every lookup scenario, PeerPatch and the echo reference together.");

@@ -4,10 +4,11 @@ using System.Text;
 namespace PeerPatch.Bench;
 
 /// <summary>The results table, and its place in docs/benchmarks.md (between the bench markers; the rest is kept).</summary>
-internal sealed class Report
+/// <param name="markers">The markers' name: "bench" for the main table; a scenario that keeps its own table names its own.</param>
+internal sealed class Report(string markers = "bench")
 {
-    private const string Begin = "<!-- bench:begin (written by tools/bench/run.sh) -->";
-    private const string End = "<!-- bench:end -->";
+    private readonly string _begin = $"<!-- {markers}:begin (written by tools/bench/run.sh) -->";
+    private readonly string _end = $"<!-- {markers}:end -->";
     private readonly List<Row> _rows = [];
     private readonly List<string> _notes = [];
 
@@ -33,24 +34,25 @@ internal sealed class Report
         return s.ToString();
     }
 
-    public void Write(string path, int runs)
+    /// <param name="command">The command line the section names.</param>
+    public void Write(string path, int runs, string command = "tools/bench/run.sh")
     {
         var machine = $"{Environment.ProcessorCount} cores, {Memory()} memory, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}";
         var section = new StringBuilder()
-            .AppendLine(Begin)
-            .AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {machine}. Command: `tools/bench/run.sh` (medians of {runs} runs; each reference measured in the same run, interleaved).")
+            .AppendLine(_begin)
+            .AppendLine(CultureInfo.InvariantCulture, $"Run {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC on {machine}. Command: `{command}` (medians of {runs} runs; each reference measured in the same run, interleaved).")
             .AppendLine()
             .Append(Table())
             .AppendLine()
             .AppendJoin('\n', _notes.Select(n => "- " + n))
             .AppendLine()
-            .AppendLine(End)
+            .AppendLine(_end)
             .ToString();
         var text = File.Exists(path) ? File.ReadAllText(path) : "# Benchmarks\n";
-        var begin = text.IndexOf(Begin, StringComparison.Ordinal);
-        var end = text.IndexOf(End, StringComparison.Ordinal);
+        var begin = text.IndexOf(_begin, StringComparison.Ordinal);
+        var end = text.IndexOf(_end, StringComparison.Ordinal);
         text = begin >= 0 && end > begin
-            ? text[..begin] + section + text[(end + End.Length + 1)..]
+            ? text[..begin] + section + text[(end + _end.Length + 1)..]
             : text + "\n## Latest run\n\n" + section;
         File.WriteAllText(path, text);
     }

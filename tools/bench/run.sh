@@ -2,8 +2,10 @@
 # The benchmark suite: installs the references when missing (nginx, curl, apt-cacher-ng, iproute2;
 # started only by the benchmark, on loopback or in its own network namespaces),
 # builds Release and the shipped executable, runs every scenario and writes the results into docs/benchmarks.md.
-# Usage: tools/bench/run.sh [RUNS [SCENARIOS]]   (default 3 runs of all; SCENARIOS = lan,failover,fleet prints a
-# subset and leaves docs/benchmarks.md alone). The failover and fleet scenarios need root (network namespaces, tc).
+# Usage: tools/bench/run.sh [RUNS [SCENARIOS]]   (default 3 runs of all; SCENARIOS = lan,failover,fleet,apt-fleet
+# prints a subset and leaves docs/benchmarks.md alone, except apt-fleet, which rewrites its own section there).
+# The failover, fleet and apt-fleet scenarios need root (network namespaces, tc). apt-fleet also needs apt-get,
+# dpkg-dev and gpg, and fetches its real Debian packages once into /var/cache/peerpatch-tests (apt-get download).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 missing=()
@@ -11,6 +13,8 @@ command -v curl >/dev/null 2>&1 || missing+=(curl)
 [ -x /usr/sbin/nginx ] || missing+=(nginx)
 [ -x /usr/sbin/apt-cacher-ng ] || missing+=(apt-cacher-ng) # the fleet's reference cache (started only by the bench, in a namespace)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v dpkg-scanpackages >/dev/null 2>&1 || missing+=(dpkg-dev) # the apt fleet's archive index
+command -v gpg >/dev/null 2>&1 || missing+=(gpg) # the apt fleet's throwaway archive key
 if [ "${#missing[@]}" -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
