@@ -39,4 +39,21 @@ public sealed class ArchiveUrlTests
     [Fact]
     public void OverLongTargets_AreRefused() =>
         Assert.False(ArchiveUrl.TryParseAbsolute("http://h/" + new string('a', 5000) + ".deb", out _));
+
+    [Theory]
+    [InlineData("deb.example.test", "/debian/pool/a.deb", true)]
+    [InlineData("deb.example.test:80", "/debian/pool/a.deb", true)]
+    [InlineData("deb.example.test:8080", "/admin", false)]
+    [InlineData("deb.example.test:6379", "/debian/pool/a.deb", false)]
+    public void ATransparentRequest_OnlyEverTargetsPort80OfTheRedirectedDomain(string host, string target, bool accepted)
+    {
+        var ctx = new Microsoft.AspNetCore.Http.DefaultHttpContext();
+        ctx.Request.Host = new Microsoft.AspNetCore.Http.HostString(host);
+        ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpRequestFeature>()!.RawTarget = target;
+
+        var url = AptProxy.TransparentTarget(ctx);
+
+        Assert.Equal(accepted, url is not null);
+        Assert.True(url is null || url.Port == 80);
+    }
 }

@@ -333,6 +333,55 @@ public sealed class AptProxyTests(ITestOutputHelper output)
         secret.Stop();
     }
 
+    /// <summary>
+    /// A listed origin (here a local mirror, which the admin may let the proxy reach on this machine) that answers a
+    /// redirect to another port cannot bounce the relay there: the 3xx goes back to apt, which would ask the proxy
+    /// again, where the policy refuses the new target. Before, the relay followed it and returned the hidden service.
+    /// </summary>
+    [Fact]
+    public async Task ARedirectFromAListedOrigin_GoesBackToTheClient_AndIsNotFollowedByTheRelay()
+    {
+        using var secret = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        using var origin = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        secret.Start();
+        origin.Start();
+        var secretPort = ((System.Net.IPEndPoint)secret.LocalEndpoint).Port;
+        var originPort = ((System.Net.IPEndPoint)origin.LocalEndpoint).Port;
+        var reached = 0;
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        _ = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var c = await secret.AcceptTcpClientAsync(stop.Token);
+                Interlocked.Increment(ref reached);
+                await c.GetStream().WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecret"u8.ToArray());
+            }
+        });
+        _ = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var c = await origin.AcceptTcpClientAsync(stop.Token);
+                var buffer = new byte[4096];
+                _ = await c.GetStream().ReadAsync(buffer, stop.Token);
+                await c.GetStream().WriteAsync(System.Text.Encoding.ASCII.GetBytes(
+                    $"HTTP/1.1 302 Found\r\nLocation: http://127.0.0.1:{secretPort}/secret.txt\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"), stop.Token);
+            }
+        });
+        using var dir = new TempDir();
+        var config = System.Text.Json.JsonSerializer.Serialize(new { AptUpstreams = new[] { $"http://127.0.0.1:{originPort}/" }, AptSourcesDir = dir.Sub("no-apt") });
+        await using var node = await NodeProcess.StartWithConfigAsync("pc", dir.Sub("node"), config, "--role", "server");
+
+        var status = await RawRequestAsync(node, $"GET http://127.0.0.1:{originPort}/debian/dists/bookworm/InRelease");
+
+        Assert.StartsWith("HTTP/1.1 302", status, StringComparison.Ordinal);
+        Assert.Equal(0, Volatile.Read(ref reached));
+        Assert.StartsWith("HTTP/1.1 403", await RawRequestAsync(node, $"GET http://127.0.0.1:{secretPort}/secret.txt"), StringComparison.Ordinal);
+        Assert.Equal(0, Volatile.Read(ref reached));
+        await stop.CancelAsync();
+    }
+
     /// <summary>Sends one request line (GET URL, CONNECT HOST:PORT...) to the node and returns the status line it answers.</summary>
     private static async Task<string> RawRequestAsync(NodeProcess node, string requestLine)
     {

@@ -35,7 +35,7 @@ internal sealed partial class AptProxy(
     BlobStore store,
     NodeIdentity self,
     NodeStats stats,
-    [FromKeyedServices(HttpClients.Internet)] HttpClient internet,
+    [FromKeyedServices(HttpClients.InternetRelay)] HttpClient internet,
     ILogger<AptProxy> logger)
 {
     private static readonly ApplySpec NotApplied = new("/bin/false", [], null);
@@ -58,9 +58,13 @@ internal sealed partial class AptProxy(
         return true;
     }
 
-    /// <summary>The origin URL of a request that came to a redirected domain: http://HOST/path?query.</summary>
+    /// <summary>
+    /// The origin URL of a request that came to a redirected domain: http://HOST/path?query. Only port 80: the hosts
+    /// file sends a domain's plain-HTTP traffic here, so a Host header naming another port is never a redirected
+    /// request, and must not make the cache a relay to any port of the domain's real address.
+    /// </summary>
     public static ArchiveUrl? TransparentTarget(HttpContext ctx) =>
-        ArchiveUrl.TryParseOrigin(ctx.Request.Host.Value ?? string.Empty, ctx.Features.Get<IHttpRequestFeature>()?.RawTarget, out var url) ? url : null;
+        ArchiveUrl.TryParseOrigin(ctx.Request.Host.Value ?? string.Empty, ctx.Features.Get<IHttpRequestFeature>()?.RawTarget, out var url) && url.Port == 80 ? url : null;
 
     /// <param name="transparent">
     /// True when the hosts file sent the request here (redirect mode): files that are not LAN patches go through the

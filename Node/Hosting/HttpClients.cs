@@ -7,6 +7,13 @@ namespace PeerPatch.Node.Hosting;
 internal static class HttpClients
 {
     public const string Internet = "internet";
+
+    /// <summary>
+    /// The internet client of the apt proxy's relay: the same bounds, but a 3xx goes back to apt, which follows it
+    /// through the proxy again, where the relay policy judges the new target (a listed origin cannot bounce the relay
+    /// to a LAN host or port that the policy refuses).
+    /// </summary>
+    public const string InternetRelay = "internet-relay";
     public const string Lan = "lan";
 
     /// <summary>Redirects followed per internet request (a loop ends here with the last 3xx answer). Browsers follow 20, curl 50.</summary>
@@ -21,13 +28,15 @@ internal static class HttpClients
         TimeProvider time,
         ILogger<InternetBoundsHandler> logger,
         string userAgent,
-        Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? connect)
+        Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? connect,
+        bool followRedirects = true)
     {
         var sockets = new SocketsHttpHandler
         {
             ConnectTimeout = options.InternetConnectTimeout,
             AutomaticDecompression = DecompressionMethods.None,
             PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            AllowAutoRedirect = followRedirects,
             MaxAutomaticRedirections = MaxRedirects,
         };
         if (connect is not null)

@@ -119,6 +119,8 @@ internal static class NodeHost
         services.AddSingleton<Redirect.RedirectCache>();
         services.AddKeyedSingleton(HttpClients.Internet, (sp, _) => HttpClients.CreateInternet(
             options, time, sp.GetRequiredService<ILogger<InternetBoundsHandler>>(), $"PeerPatch/{identity.SoftwareVersion}", sp.GetRequiredService<Redirect.UpstreamResolver>().ConnectAsync));
+        services.AddKeyedSingleton(HttpClients.InternetRelay, (sp, _) => HttpClients.CreateInternet(
+            options, time, sp.GetRequiredService<ILogger<InternetBoundsHandler>>(), $"PeerPatch/{identity.SoftwareVersion}", sp.GetRequiredService<Redirect.UpstreamResolver>().ConnectAsync, followRedirects: false));
         services.AddKeyedSingleton(HttpClients.Lan, (sp, _) => new HttpClient(new Security.SigningHandler(sp.GetRequiredService<Security.ClusterAuth>(), time)
         {
             InnerHandler = new SocketsHttpHandler
