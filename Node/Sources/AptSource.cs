@@ -91,8 +91,10 @@ internal sealed partial class AptSource(NodeOptions options, AptCommands apt, Ap
             return null;
         }
 
+        // Started, the install runs to its end or ApplyTimeout, whatever happens to the pass (a CLI that gives up, the
+        // pass deadline): killing dpkg halfway would leave the PC half-upgraded.
         var install = await apt.RunAsync(
-            "apt-get", ["-y", "-q", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "dist-upgrade"], options.ApplyTimeout, ct).ConfigureAwait(false);
+            "apt-get", ["-y", "-q", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "dist-upgrade"], options.ApplyTimeout, CancellationToken.None).ConfigureAwait(false);
         if (!install.Ok)
         {
             return $"apt-get dist-upgrade failed: {install.Describe()}";
