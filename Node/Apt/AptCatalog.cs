@@ -137,40 +137,46 @@ internal sealed partial class AptCatalog(ILogger<AptCatalog> logger)
     /// the Release itself always goes to the upstream, since it is what says what is current. Plain index paths are
     /// not learned: their content changes under one name. Lines past <see cref="AptPackagesParser"/>'s cap are skipped.
     /// </summary>
-    private async Task<int> LearnReleaseAsync(ArchiveUrl releaseUrl, PipeReader body, CancellationToken ct)
+    private Task<int> LearnReleaseAsync(ArchiveUrl releaseUrl, PipeReader body, CancellationToken ct)
     {
         var suiteDir = releaseUrl.Path[..releaseUrl.Path.LastIndexOf('/')];
-        var learned = 0;
-        var inSha256 = false;
-        using var reader = new StreamReader(body.AsStream());
-        while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
-        {
-            if (line.Length > 4096)
+        return Task.Run(
+            () =>
             {
-                inSha256 = false;
-                continue;
-            }
+                var learned = 0;
+                var inSha256 = false;
+                using var reader = new CappedLineReader(new StreamReader(body.AsStream()), AptPackagesParser.MaxLine);
+                while (reader.ReadLine() is { } line)
+                {
+                    ct.ThrowIfCancellationRequested();
+                    if (line.Length >= AptPackagesParser.MaxLine)
+                    {
+                        inSha256 = false; // a line that long was cut: not a hash line
+                        continue;
+                    }
 
-            if (line.Length == 0 || (line[0] is not ' ' and not '\t'))
-            {
-                inSha256 = line.Equals("SHA256:", StringComparison.Ordinal);
-                continue;
-            }
+                    if (line.Length == 0 || (line[0] is not ' ' and not '\t'))
+                    {
+                        inSha256 = line.Equals("SHA256:", StringComparison.Ordinal);
+                        continue;
+                    }
 
-            var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            if (!inSha256 || parts.Length != 3 || !Protocol.WireFormat.IsSha256(parts[0]) || !long.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var size)
-                || !Protocol.Apt.ArchivePath.TryCanonicalizeLiteral(parts[2], out var path) || _files.Count >= MaxEntries)
-            {
-                continue;
-            }
+                    var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                    if (!inSha256 || parts.Length != 3 || !Protocol.WireFormat.IsSha256(parts[0])
+                        || !long.TryParse(parts[1], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var size)
+                        || !Protocol.Apt.ArchivePath.TryCanonicalizeLiteral(parts[2], out var path) || _files.Count >= MaxEntries)
+                    {
+                        continue;
+                    }
 
-            var dir = path[..path.LastIndexOf('/')];
-            var byHash = releaseUrl with { Path = $"{suiteDir}{dir}/by-hash/SHA256/{parts[0]}", Query = string.Empty };
-            _files[byHash.Key] = (parts[0], size);
-            learned++;
-        }
+                    var dir = path[..path.LastIndexOf('/')];
+                    _files[(releaseUrl with { Path = $"{suiteDir}{dir}/by-hash/SHA256/{parts[0]}", Query = string.Empty }).Key] = (parts[0], size);
+                    learned++;
+                }
 
-        return learned;
+                return learned;
+            },
+            ct);
     }
 
     /// <summary>
