@@ -64,6 +64,12 @@ internal sealed partial class DebRepository : IAsyncDisposable
             await _app.DisposeAsync();
         }
 
+        if (_gnupgHome is not null)
+        {
+            // gpg started an agent for this home: it outlives the directory unless told to stop.
+            await ExternalCommand.RunAsync(Root, "gpgconf", ["--homedir", _gnupgHome, "--kill", "all"], allowFailure: true);
+        }
+
         _dir.Dispose();
     }
 

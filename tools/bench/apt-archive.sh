@@ -6,8 +6,8 @@
 #     use and writes its public part to GNUPGHOME/archive.gpg (for sources.list's signed-by).
 #   apt-archive.sh index ROOT GNUPGHOME PACKAGES
 #     Publishes PACKAGES (some of those stanzas) as ROOT/dists/bookworm/main/binary-amd64/Packages{,.gz,.xz} with a
-#     new ROOT/dists/bookworm/{Release,Release.gpg,InRelease} (a new Date): what changes upstream when a package
-#     version is added. Pool files the index does not name stay in the pool, as in a real archive.
+#     new ROOT/dists/bookworm/{Release,Release.gpg,InRelease} (a new Date, Acquire-By-Hash: yes) and by-hash copies:
+#     what changes upstream when a package version is added. Pool files the index does not name stay in the pool, as in a real archive.
 # Touches nothing outside ROOT and GNUPGHOME.
 set -euo pipefail
 command="$1" root="$2" gnupg="$3"
@@ -19,6 +19,7 @@ pool)
   if [ ! -s "$gnupg/archive.gpg" ]; then
     gpg --batch -q --passphrase '' --quick-gen-key 'PeerPatch bench archive <bench@peerpatch.invalid>' ed25519 sign never
     gpg --batch -q --export > "$gnupg/archive.gpg"
+    gpgconf --kill all 2>/dev/null || true
   fi
   rm -rf "$root/pool"
   for deb in "$@"; do
@@ -36,6 +37,13 @@ index)
   bin="$dists.new/main/binary-amd64"
   cp "$1" "$bin/Packages"
   gzip -9nk "$bin/Packages" && xz -k "$bin/Packages"
+  # by-hash copies, as Debian's and Ubuntu's archives have (apt asks for these when the Release says Acquire-By-Hash);
+  # the previous index's copies stay, as in a real archive, for a PC still holding the previous Release.
+  mkdir -p "$bin/by-hash/SHA256"
+  [ -d "$dists/main/binary-amd64/by-hash/SHA256" ] && cp -a "$dists/main/binary-amd64/by-hash/SHA256/." "$bin/by-hash/SHA256/"
+  for f in Packages Packages.gz Packages.xz; do
+    cp "$bin/$f" "$bin/by-hash/SHA256/$(sha256sum < "$bin/$f" | cut -d' ' -f1)"
+  done
   {
     echo "Origin: PeerPatch bench"
     echo "Label: PeerPatch bench"
@@ -44,6 +52,7 @@ index)
     echo "Date: $(LC_ALL=C date -u -R)"
     echo "Architectures: amd64"
     echo "Components: main"
+    echo "Acquire-By-Hash: yes"
     echo "SHA256:"
     for f in Packages Packages.gz Packages.xz; do
       printf ' %s %s main/binary-amd64/%s\n' "$(sha256sum < "$bin/$f" | cut -d' ' -f1)" "$(stat -c %s "$bin/$f")" "$f"
@@ -52,6 +61,7 @@ index)
   gpg --batch -q --yes --clearsign -o "$dists.new/InRelease" "$dists.new/Release"
   gpg --batch -q --yes -abs -o "$dists.new/Release.gpg" "$dists.new/Release"
   rm -rf "$dists" && mv "$dists.new" "$dists"
+  gpgconf --kill all 2>/dev/null || true # the agent gpg started for GNUPGHOME: never left running
   ;;
 *)
   echo "usage: apt-archive.sh pool|index ROOT GNUPGHOME ..." >&2
