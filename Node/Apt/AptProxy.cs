@@ -119,17 +119,8 @@ internal sealed partial class AptProxy(
         _ => "method",
     };
 
-    /// <summary>An untrusted target as it may be logged: control characters escaped, at most 300 characters.</summary>
-    internal static string Printable(string raw)
-    {
-        var sb = new System.Text.StringBuilder(Math.Min(raw.Length, 300));
-        foreach (var c in raw.AsSpan(0, Math.Min(raw.Length, 300)))
-        {
-            _ = char.IsControl(c) ? sb.Append("\\x").Append(((int)c).ToString("x2", System.Globalization.CultureInfo.InvariantCulture)) : sb.Append(c);
-        }
-
-        return sb.ToString();
-    }
+    /// <summary>An untrusted target as it may be logged: at most 300 characters, escaped as every log string is (<see cref="Protocol.Text.LogText"/>).</summary>
+    internal static string Printable(string raw) => Protocol.Text.LogText.Escape(raw.Length > 300 ? raw[..300] : raw);
 
     internal static bool IsPackage(ArchiveUrl url) =>
         url.Path.EndsWith(".deb", StringComparison.Ordinal) || url.Path.EndsWith(".udeb", StringComparison.Ordinal);
