@@ -94,7 +94,7 @@ public sealed class RelayTests
         var options = new NodeOptions { AptSourcesDir = dir.Path, AptUpstreams = ["127.0.0.1:8080", "http://10.9.9.9:3142/"] };
         var time = new FakeTimeProvider();
         using var local = new LocalAddresses(time);
-        var policy = new AptRelayPolicy(new AptSourcesList(options, time, NullLogger<AptSourcesList>.Instance), local);
+        var policy = new AptRelayPolicy(new AptSourcesList(options, time, NullLogger<AptSourcesList>.Instance), local, options, time);
         async Task<RelayRefusal> Check(string scheme, string host, int port, string? path = "/debian/dists/bookworm/InRelease") =>
             (await policy.CheckAsync(new RelayEndpoint(scheme, host, port), path, CancellationToken.None)).Refusal;
 

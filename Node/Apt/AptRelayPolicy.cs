@@ -29,7 +29,7 @@ internal enum RelayRefusal
 /// checks again at connect time (<see cref="ConnectGuard"/>), so a name that resolves differently the second time
 /// (DNS rebinding) is still refused.
 /// </summary>
-internal sealed class AptRelayPolicy(AptSourcesList sources, LocalAddresses local)
+internal sealed class AptRelayPolicy(AptSourcesList sources, LocalAddresses local, Hosting.NodeOptions options, TimeProvider time)
 {
     /// <summary>Set on a relayed request: true when it may reach this machine (an admin-listed endpoint).</summary>
     public static readonly HttpRequestOptionsKey<bool> ConnectGuard = new("peerpatch.relay.may-reach-this-machine");
@@ -61,13 +61,17 @@ internal sealed class AptRelayPolicy(AptSourcesList sources, LocalAddresses loca
         }
 
         IPAddress[] addresses;
+        // The look-up is bounded like the connect it precedes (InternetConnectTimeout). Unresolvable or too slow here
+        // is no refusal: the upstream connect resolves again under its own bound, and its guard refuses this machine.
+        using var bound = new CancellationTokenSource(options.InternetConnectTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, bound.Token);
         try
         {
-            addresses = IPAddress.TryParse(endpoint.Host.Trim('[', ']'), out var literal) ? [literal] : await Dns.GetHostAddressesAsync(endpoint.Host, ct).ConfigureAwait(false);
+            addresses = IPAddress.TryParse(endpoint.Host.Trim('[', ']'), out var literal) ? [literal] : await Dns.GetHostAddressesAsync(endpoint.Host, linked.Token).ConfigureAwait(false);
         }
-        catch (SocketException)
+        catch (Exception e) when (e is SocketException || (e is OperationCanceledException && bound.IsCancellationRequested && !ct.IsCancellationRequested))
         {
-            return (RelayRefusal.None, false); // unresolvable here: upstream fails (or the system proxy resolves it)
+            return (RelayRefusal.None, false);
         }
 
         return (addresses.Any(local.IsThisMachine) ? RelayRefusal.ThisMachine : RelayRefusal.None, false);
