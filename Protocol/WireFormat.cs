@@ -97,9 +97,9 @@ public static class WireFormat
             return false;
         }
 
-        if (value.StartsWith("/v1/blobs/", StringComparison.Ordinal))
+        if (value.StartsWith(Http.BlobUrl.Prefix, StringComparison.Ordinal))
         {
-            return IsSha256(value["/v1/blobs/".Length..]);
+            return IsSha256(value[Http.BlobUrl.Prefix.Length..]);
         }
 
         return Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps);

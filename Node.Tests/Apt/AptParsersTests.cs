@@ -1,5 +1,6 @@
 using PeerPatch.Node.Apt;
 using PeerPatch.Node.Sources;
+using PeerPatch.Protocol.Apt;
 
 namespace PeerPatch.Node.Tests.Apt;
 

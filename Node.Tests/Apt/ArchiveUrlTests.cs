@@ -1,4 +1,5 @@
 using PeerPatch.Node.Apt;
+using PeerPatch.Protocol.Apt;
 
 namespace PeerPatch.Node.Tests.Apt;
 

@@ -1,6 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using PeerPatch.Node.Apt;
+using PeerPatch.Node.Sources;
 
 namespace PeerPatch.Node.Tests.Apt;
 

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using PeerPatch.Node.Apt;
 using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Tests.Support;
+using PeerPatch.Node.Transfer;
 
 namespace PeerPatch.Node.Tests.Apt;
 

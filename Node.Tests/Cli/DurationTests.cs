@@ -1,5 +1,7 @@
 using PeerPatch.Node.Cli;
+using PeerPatch.Node.Cluster;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Primitives;
 
 namespace PeerPatch.Node.Tests.Cli;
 

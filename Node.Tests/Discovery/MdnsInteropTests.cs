@@ -1,12 +1,13 @@
 using System.Diagnostics;
+using System.Net;
 using System.Reflection;
 using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using PeerPatch.Node.Discovery;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Tests.Support;
 using PeerPatch.Protocol.Mdns;
-using System.Net;
 using Xunit.Abstractions;
 
 namespace PeerPatch.Node.Tests.Discovery;

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Microsoft.Extensions.Logging;
 using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Tests.Support;
+using PeerPatch.Node.Transfer;
 
 namespace PeerPatch.Node.Tests.Hosting;
 

@@ -6,7 +6,7 @@ namespace PeerPatch.Node.Tests.Hosting;
 
 /// <summary>
 /// The internet bounds hold for every path only if no code makes its own client: the node's HttpClients are made in
-/// Hosting alone (the CLI's, which talk to a node, are the only others). The new bounds are checked at start-up.
+/// Transfer alone (the CLI's, which talk to a node, are the only others). The new bounds are checked at start-up.
 /// </summary>
 public sealed partial class InternetClientTests
 {
@@ -26,7 +26,7 @@ public sealed partial class InternetClientTests
             .ToList();
 
         Assert.NotEmpty(makers); // the scan sees the real makers
-        Assert.All(makers, f => Assert.True(f is "Hosting/HttpClients.cs" or "Hosting/NodeHost.cs" || f.StartsWith("Cli/", StringComparison.Ordinal), $"{f} makes its own HttpClient or handler"));
+        Assert.All(makers, f => Assert.True(f is "Transfer/HttpClients.cs" or "Hosting/NodeHost.cs" || f.StartsWith("Cli/", StringComparison.Ordinal), $"{f} makes its own HttpClient or handler"));
     }
 
     [Theory]

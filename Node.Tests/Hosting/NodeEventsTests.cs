@@ -1,5 +1,7 @@
 using Microsoft.Extensions.Time.Testing;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Http;
+using PeerPatch.Node.Primitives;
 using PeerPatch.Protocol.Status;
 
 namespace PeerPatch.Node.Tests.Hosting;

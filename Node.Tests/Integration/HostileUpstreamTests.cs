@@ -8,6 +8,7 @@ using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Redirect;
 using PeerPatch.Node.Tests.Support;
 using PeerPatch.Node.Updating;
+using PeerPatch.Protocol.Apt;
 using Xunit.Abstractions;
 
 namespace PeerPatch.Node.Tests.Integration;

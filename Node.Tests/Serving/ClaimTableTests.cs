@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Serving;
 
 namespace PeerPatch.Node.Tests.Serving;

@@ -1,6 +1,7 @@
 using FsCheck;
 using FsCheck.Fluent;
 using Microsoft.Extensions.Time.Testing;
+using PeerPatch.Node.Transfer;
 using PeerPatch.Node.Updating;
 
 namespace PeerPatch.Node.Tests.Updating;

@@ -2,6 +2,8 @@ using System.Collections.Concurrent;
 using System.IO.Compression;
 using System.IO.Pipelines;
 using Microsoft.Extensions.Logging;
+using PeerPatch.Node.Sources;
+using PeerPatch.Protocol.Apt;
 
 namespace PeerPatch.Node.Apt;
 

@@ -5,8 +5,11 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Sources;
+using PeerPatch.Node.Transfer;
 using PeerPatch.Node.Updating;
+using PeerPatch.Protocol.Apt;
 using PeerPatch.Storage;
 
 namespace PeerPatch.Node.Apt;

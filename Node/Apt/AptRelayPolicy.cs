@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using PeerPatch.Node.Transfer;
 
 namespace PeerPatch.Node.Apt;
 

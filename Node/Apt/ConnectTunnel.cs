@@ -5,6 +5,8 @@ using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Primitives;
+using PeerPatch.Protocol.Apt;
 
 namespace PeerPatch.Node.Apt;
 

@@ -1,3 +1,5 @@
+using PeerPatch.Protocol.Apt;
+
 namespace PeerPatch.Node.Apt;
 
 /// <summary>One origin the apt proxy may relay to: scheme ("http" relayed, "https" tunnelled by CONNECT), lower-case host, port.</summary>

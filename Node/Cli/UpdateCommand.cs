@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using PeerPatch.Node.Updating;
+using PeerPatch.Protocol.Status;
 using Spectre.Console;
 
 namespace PeerPatch.Node.Cli;
@@ -297,6 +298,4 @@ internal static class UpdateCommand
             }
         }
     }
-
-    private sealed record ProgressLine(TransferProgress Progress);
 }

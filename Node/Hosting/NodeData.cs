@@ -1,4 +1,5 @@
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Primitives;
 using PeerPatch.Protocol;
 using PeerPatch.Storage;
 

@@ -1,3 +1,5 @@
+using PeerPatch.Node.Cluster;
+
 namespace PeerPatch.Node.Hosting;
 
 /// <summary>

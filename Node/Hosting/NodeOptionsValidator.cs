@@ -1,5 +1,7 @@
 using System.Net;
 using Microsoft.Extensions.Options;
+using PeerPatch.Node.Cluster;
+using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Sources;
 using PeerPatch.Protocol;
 

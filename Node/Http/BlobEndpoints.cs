@@ -7,8 +7,10 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
 using PeerPatch.Node.Cluster;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Serving;
 using PeerPatch.Protocol;
+using PeerPatch.Protocol.Http;
 using PeerPatch.Protocol.Status;
 using PeerPatch.Storage;
 
@@ -35,8 +37,8 @@ internal static partial class BlobEndpoints
 
     public static void Map(WebApplication app)
     {
-        app.MapMethods("/v1/blobs/{sha256}", [HttpMethods.Get, HttpMethods.Head], GetAsync);
-        app.MapPut("/v1/blobs/{sha256}", PutAsync);
+        app.MapMethods(BlobUrl.Route, [HttpMethods.Get, HttpMethods.Head], GetAsync);
+        app.MapPut(BlobUrl.Route, PutAsync);
     }
 
     private static async Task GetAsync(HttpContext ctx, string sha256, BlobStore store, PatchServer server, NodeStats stats, ILoggerFactory loggers)
@@ -337,7 +339,7 @@ internal static partial class BlobEndpoints
         var os = ctx.Request.Query["os"].ToString();
         var name = ctx.Request.Query["name"].ToString();
         var url = ctx.Request.Query["url"].ToString();
-        var node = ctx.Request.Headers[HttpHeaders.NodeId].ToString();
+        var node = ctx.Request.Headers[ApiHeaders.NodeId].ToString();
         IResult Reject(int status, string reason)
         {
             stats.PushRejected();
@@ -422,7 +424,7 @@ internal static partial class BlobEndpoints
         stats.AddLanBytesReceived(result.Bytes);
         events.Add(NodeEventKinds.Push, $"{name} ({result.Bytes} bytes) from {addedBy}");
         Log.PushAccepted(logger, name, sha256, result.Bytes, addedBy);
-        return Results.Created($"/v1/blobs/{sha256}", new { status = "stored", sha256, size = result.Bytes });
+        return Results.Created(BlobUrl.PathOf(sha256), new { status = "stored", sha256, size = result.Bytes });
     }
 
     /// <summary>

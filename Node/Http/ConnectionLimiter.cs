@@ -3,6 +3,7 @@ using System.Net;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Primitives;
 
 namespace PeerPatch.Node.Http;
 

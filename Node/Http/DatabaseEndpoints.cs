@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using PeerPatch.Protocol;
+using PeerPatch.Protocol.Http;
 using PeerPatch.Protocol.Status;
 using PeerPatch.Protocol.Text;
 using PeerPatch.Storage;
@@ -21,7 +22,7 @@ internal static class DatabaseEndpoints
         }
 
         var rows = db.ListPatches(os).Select(r => new PatchEntry(
-            r.OsVersion, r.PatchName, r.Sha256, r.Size, SecretRedaction.RedactUrl(r.UpstreamUrl), r.AddedAt, r.AddedBy, r.Hits, r.LastHit, $"/v1/blobs/{r.Sha256}"));
+            r.OsVersion, r.PatchName, r.Sha256, r.Size, SecretRedaction.RedactUrl(r.UpstreamUrl), r.AddedAt, r.AddedBy, r.Hits, r.LastHit, BlobUrl.PathOf(r.Sha256)));
         return Results.Ok(rows);
     });
 }

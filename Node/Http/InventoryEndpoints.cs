@@ -5,6 +5,8 @@ using Microsoft.AspNetCore.Http.Features;
 using PeerPatch.Node.Cluster;
 using PeerPatch.Node.Serving;
 using PeerPatch.Protocol;
+using PeerPatch.Protocol.Http;
+using PeerPatch.Protocol.Status;
 using PeerPatch.Storage;
 
 namespace PeerPatch.Node.Http;
@@ -26,9 +28,9 @@ internal static class InventoryEndpoints
             return Results.Problem("this node is not the LAN server", statusCode: StatusCodes.Status409Conflict);
         }
 
-        if (!int.TryParse(ctx.Request.Headers[HttpHeaders.HttpPort], out var port) || port is < 1 or > 65535 || ctx.Connection.RemoteIpAddress is not { } remote)
+        if (!int.TryParse(ctx.Request.Headers[ApiHeaders.HttpPort], out var port) || port is < 1 or > 65535 || ctx.Connection.RemoteIpAddress is not { } remote)
         {
-            return Results.Problem($"{HttpHeaders.HttpPort} must name the reporter's HTTP port", statusCode: StatusCodes.Status400BadRequest);
+            return Results.Problem($"{ApiHeaders.HttpPort} must name the reporter's HTTP port", statusCode: StatusCodes.Status400BadRequest);
         }
 
         if (ctx.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
@@ -48,7 +50,7 @@ internal static class InventoryEndpoints
 
         var host = remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote;
         var holder = new Uri($"http://{(host.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{host}]" : host.ToString())}:{port}/");
-        var node = ctx.Request.Headers[HttpHeaders.NodeId].ToString();
+        var node = ctx.Request.Headers[ApiHeaders.NodeId].ToString();
         var accepted = 0;
         foreach (var e in entries ?? [])
         {
@@ -72,6 +74,4 @@ internal static class InventoryEndpoints
 
         return Results.Accepted(value: new { accepted });
     });
-
-    internal sealed record InventoryEntry(string? Os, string? Name, string? Sha256, long Size, string? UpstreamUrl);
 }

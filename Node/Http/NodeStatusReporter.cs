@@ -1,5 +1,7 @@
 using PeerPatch.Node.Cluster;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Primitives;
+using PeerPatch.Node.ServerLink;
 using PeerPatch.Node.Serving;
 using PeerPatch.Node.Transport;
 using PeerPatch.Node.Updating;

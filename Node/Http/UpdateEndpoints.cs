@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
 using PeerPatch.Node.Updating;
+using PeerPatch.Protocol.Status;
 
 namespace PeerPatch.Node.Http;
 
@@ -139,6 +140,4 @@ internal static class UpdateEndpoints
             // the caller left; the pass goes on
         }
     }
-
-    private sealed record ProgressLine(TransferProgress Progress);
 }

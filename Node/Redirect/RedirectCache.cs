@@ -5,6 +5,9 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Primitives;
+using PeerPatch.Node.Transfer;
+using PeerPatch.Protocol.Apt;
 
 namespace PeerPatch.Node.Redirect;
 
@@ -29,7 +32,7 @@ internal sealed partial class RedirectCache(
     /// <summary>Serves <paramref name="target"/> (an http URL with a canonical path; anything else is a 400).</summary>
     public Task ServeAsync(HttpContext ctx, Uri target)
     {
-        if (Apt.ArchiveUrl.TryFromUri(target, out var url))
+        if (ArchiveUrl.TryFromUri(target, out var url))
         {
             return ServeAsync(ctx, url);
         }
@@ -39,7 +42,7 @@ internal sealed partial class RedirectCache(
     }
 
     /// <summary>Serves <paramref name="target"/>, keyed by its canonical form: every spelling of one URL is one entry.</summary>
-    public async Task ServeAsync(HttpContext ctx, Apt.ArchiveUrl target)
+    public async Task ServeAsync(HttpContext ctx, ArchiveUrl target)
     {
         Directory.CreateDirectory(_dir);
         var key = Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(target.KeyWithQuery)));
@@ -84,7 +87,7 @@ internal sealed partial class RedirectCache(
         catch (HttpRequestException e)
         {
             Log.Unreachable(logger, target, e.Message);
-            await Apt.Relay.BadGatewayAsync(ctx, target.Host, e.Message).ConfigureAwait(false);
+            await Relay.BadGatewayAsync(ctx, target.Host, e.Message).ConfigureAwait(false);
             return;
         }
 
@@ -97,7 +100,7 @@ internal sealed partial class RedirectCache(
                 return;
             }
 
-            Apt.Relay.CopyHeaders(response, ctx.Response);
+            Relay.CopyHeaders(response, ctx.Response);
             var cc = response.Headers.CacheControl;
             var store = response.StatusCode == System.Net.HttpStatusCode.OK && cc is not { NoStore: true } && cc is not { Private: true }
                 && (response.Headers.ETag is not null || response.Content.Headers.LastModified is not null)
@@ -105,7 +108,7 @@ internal sealed partial class RedirectCache(
             await using var upstream = await response.Content.ReadAsStreamAsync(ctx.RequestAborted).ConfigureAwait(false);
             if (!store)
             {
-                await Apt.Relay.CopyAsync(upstream, ctx.Response.Body, null, stats, ctx.RequestAborted).ConfigureAwait(false);
+                await Relay.CopyAsync(upstream, ctx.Response.Body, null, stats, ctx.RequestAborted).ConfigureAwait(false);
                 return;
             }
 
@@ -114,7 +117,7 @@ internal sealed partial class RedirectCache(
             {
                 await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
                 {
-                    await Apt.Relay.CopyAsync(upstream, ctx.Response.Body, chunk => file.WriteAsync(chunk, ctx.RequestAborted), stats, ctx.RequestAborted).ConfigureAwait(false);
+                    await Relay.CopyAsync(upstream, ctx.Response.Body, chunk => file.WriteAsync(chunk, ctx.RequestAborted), stats, ctx.RequestAborted).ConfigureAwait(false);
                     if (file.Length != response.Content.Headers.ContentLength)
                     {
                         return; // cut short: not cached
@@ -191,15 +194,15 @@ internal sealed partial class RedirectCache(
     private static partial class Log
     {
         [LoggerMessage(EventId = 830, Level = LogLevel.Information, Message = "redirect cache: {Url} stored ({Bytes} bytes)")]
-        public static partial void Cached(ILogger logger, Apt.ArchiveUrl url, long bytes);
+        public static partial void Cached(ILogger logger, ArchiveUrl url, long bytes);
 
         [LoggerMessage(EventId = 831, Level = LogLevel.Information, Message = "redirect cache: {Url} not modified: served from the cache")]
-        public static partial void Revalidated(ILogger logger, Apt.ArchiveUrl url);
+        public static partial void Revalidated(ILogger logger, ArchiveUrl url);
 
         [LoggerMessage(EventId = 832, Level = LogLevel.Warning, Message = "redirect cache: {Url} could not be revalidated ({Error}): served from the cache")]
-        public static partial void Stale(ILogger logger, Apt.ArchiveUrl url, string error);
+        public static partial void Stale(ILogger logger, ArchiveUrl url, string error);
 
         [LoggerMessage(EventId = 833, Level = LogLevel.Warning, Message = "redirect: {Url} unreachable: {Error}")]
-        public static partial void Unreachable(ILogger logger, Apt.ArchiveUrl url, string error);
+        public static partial void Unreachable(ILogger logger, ArchiveUrl url, string error);
     }
 }

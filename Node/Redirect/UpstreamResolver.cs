@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using DnsClient;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Transfer;
 
 namespace PeerPatch.Node.Redirect;
 
@@ -15,9 +16,9 @@ internal sealed class UpstreamResolver
 {
     private readonly LookupClient _dns;
     private readonly RedirectTable _table;
-    private readonly Apt.LocalAddresses _local;
+    private readonly LocalAddresses _local;
 
-    public UpstreamResolver(NodeOptions options, RedirectTable table, Apt.LocalAddresses local)
+    public UpstreamResolver(NodeOptions options, RedirectTable table, LocalAddresses local)
     {
         _table = table;
         _local = local;

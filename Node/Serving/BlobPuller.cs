@@ -1,6 +1,7 @@
 using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using PeerPatch.Node.Transfer;
 using PeerPatch.Node.Updating;
 using PeerPatch.Storage;
 

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using PeerPatch.Protocol.Http;
 using PeerPatch.Storage;
 
 namespace PeerPatch.Node.Serving;
@@ -56,6 +57,6 @@ internal sealed class HolderIndex
 
     internal sealed record Holding(PatchRecord Record, IReadOnlyList<Uri> Holders)
     {
-        public Uri BlobUrl(int i = 0) => new(Holders[i], $"v1/blobs/{Record.Sha256}");
+        public Uri BlobUrl(int i = 0) => Protocol.Http.BlobUrl.On(Holders[i], Record.Sha256);
     }
 }

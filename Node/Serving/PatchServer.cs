@@ -2,7 +2,9 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using PeerPatch.Node.Cluster;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Transport;
+using PeerPatch.Protocol.Http;
 using PeerPatch.Protocol.Messages;
 using PeerPatch.Storage;
 
@@ -69,7 +71,7 @@ internal sealed partial class PatchServer(
 
             hits.RecordHit(lookup.OsVersion, lookup.PatchName, sha);
             stats.Hit();
-            return LookupResult.Hit(sha, size, "/v1/blobs/" + sha);
+            return LookupResult.Hit(sha, size, BlobUrl.PathOf(sha));
         }
 
         if (sha is not null && holders.TryGet(sha, out var holding))
@@ -97,7 +99,7 @@ internal sealed partial class PatchServer(
 
         stats.InFlight();
         return lookup.ExpectedSha256 is { } expected
-            ? LookupResult.InFlight(decision.HolderBytes, (int)decision.RetryAfter.TotalMilliseconds, "/v1/blobs/" + expected) // cut-through
+            ? LookupResult.InFlight(decision.HolderBytes, (int)decision.RetryAfter.TotalMilliseconds, BlobUrl.PathOf(expected)) // cut-through
             : LookupResult.InFlight(decision.HolderBytes, (int)decision.RetryAfter.TotalMilliseconds);
     }
 

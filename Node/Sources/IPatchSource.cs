@@ -1,3 +1,5 @@
+using PeerPatch.Protocol.Status;
+
 namespace PeerPatch.Node.Sources;
 
 /// <summary>A list of patches this OS needs, read from upstream.</summary>
@@ -13,7 +15,7 @@ internal interface IPatchSource
     /// After every patch of this source went through the pass: a last step for the whole batch (apt installs what was
     /// staged). Returns an error to report, or null. Default: nothing.
     /// </summary>
-    Task<string?> CompletePassAsync(IReadOnlyList<Updating.PatchOutcome> outcomes, bool dryRun, CancellationToken ct) => Task.FromResult<string?>(null);
+    Task<string?> CompletePassAsync(IReadOnlyList<PatchOutcome> outcomes, bool dryRun, CancellationToken ct) => Task.FromResult<string?>(null);
 }
 
 /// <summary>A patch list could not be read or was invalid.</summary>

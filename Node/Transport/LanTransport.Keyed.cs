@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using LiteNetLib;
 using LiteNetLib.Utils;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Primitives;
 
 namespace PeerPatch.Node.Transport;
 

@@ -7,6 +7,7 @@ using LiteNetLib.Utils;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Security;
 using PeerPatch.Protocol;
 using PeerPatch.Protocol.Messages;

@@ -1,3 +1,6 @@
+using PeerPatch.Node.Transfer;
+using PeerPatch.Protocol.Status;
+
 namespace PeerPatch.Node.Updating;
 
 /// <summary>
@@ -18,5 +21,3 @@ internal sealed class PassActivity
     private sealed record Entry(string Patch, string Stage, long Total, ByteProgress? Bytes);
 }
 
-/// <summary>One progress line of POST /v1/update: <see cref="Stage"/> is lookup, lan, internet, waiting, verifying or applying.</summary>
-internal sealed record TransferProgress(string Patch, string Stage, long Bytes, long Total);

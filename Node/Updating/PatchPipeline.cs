@@ -1,6 +1,9 @@
 using Microsoft.Extensions.Logging;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Primitives;
+using PeerPatch.Node.ServerLink;
 using PeerPatch.Node.Sources;
+using PeerPatch.Node.Transfer;
 using PeerPatch.Node.Transport;
 using PeerPatch.Protocol.Messages;
 using PeerPatch.Protocol.Status;

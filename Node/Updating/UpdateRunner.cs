@@ -1,6 +1,8 @@
 using Microsoft.Extensions.Logging;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Sources;
+using PeerPatch.Protocol.Status;
 using PeerPatch.Storage;
 
 namespace PeerPatch.Node.Updating;
@@ -18,7 +20,7 @@ internal sealed partial class UpdateRunner(
     PatchDatabase db,
     NodeIdentity self,
     NodeOptions options,
-    Hosting.NodeEvents events,
+    NodeEvents events,
     IRandomSource random,
     TimeProvider time,
     ILogger<UpdateRunner> logger)

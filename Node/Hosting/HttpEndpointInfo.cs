@@ -1,7 +1,0 @@
-namespace PeerPatch.Node.Hosting;
-
-/// <summary>Where this node's HTTP data plane listens (told to peers in HelloAck).</summary>
-internal sealed class HttpEndpointInfo(NodeOptions options)
-{
-    public int Port { get; } = options.HttpPort;
-}

@@ -1,4 +1,0 @@
-namespace PeerPatch.Node.Hosting;
-
-/// <summary>When this process started (uptime).</summary>
-internal sealed record NodeStartTime(DateTimeOffset At);

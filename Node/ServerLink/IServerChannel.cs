@@ -1,0 +1,42 @@
+using PeerPatch.Node.Sources;
+using PeerPatch.Protocol.Messages;
+
+namespace PeerPatch.Node.ServerLink;
+
+/// <summary>The LAN server as an update pass sees it: this node itself, or a remote node over LiteNetLib + HTTP.</summary>
+internal interface IServerChannel
+{
+    /// <summary>For logs.</summary>
+    string Name { get; }
+
+    /// <summary>True when this node is the server (a hit is already in the local store).</summary>
+    bool IsLocal { get; }
+
+    /// <summary>Asks for a patch. Throws <see cref="Transport.LanUnavailableException"/> when the server cannot answer in time.</summary>
+    Task<LookupResult> LookupAsync(Lookup lookup, CancellationToken ct);
+
+    /// <summary>Renews a claim; false when the server says it is gone.</summary>
+    Task<bool> RenewAsync(ulong claimId, long bytesDone, CancellationToken ct);
+
+    /// <summary>Gives a claim back after a failed download.</summary>
+    Task ReleaseAsync(ulong claimId, string reason, CancellationToken ct);
+
+    /// <summary>
+    /// Pushes a verified local blob to the server (unless <paramref name="bodySent"/>: a streaming push already
+    /// delivered it) and reports the claim done; true when the server stored it.
+    /// </summary>
+    Task<bool> PushAsync(PatchSpec patch, ulong claimId, bool bodySent, CancellationToken ct);
+
+    /// <summary>
+    /// Cut-through: pushes this node's download of <paramref name="patch"/> to the server while it is still being
+    /// downloaded, so that nodes waiting on the claim stream it from the server at once. True when the server
+    /// stored the bytes; false (never throws) when the push could not start or failed: the caller pushes afterwards.
+    /// </summary>
+    Task<bool> StreamPushAsync(PatchSpec patch, CancellationToken ct);
+
+    /// <summary>Makes sure a session with the server is open (a new session reports this node's inventory).</summary>
+    Task ConnectAsync(CancellationToken ct);
+
+    /// <summary>Absolute URL of a blob URL from a lookup result.</summary>
+    Uri ResolveBlobUrl(string blobUrl);
+}

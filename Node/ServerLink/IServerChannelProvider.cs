@@ -1,0 +1,10 @@
+namespace PeerPatch.Node.ServerLink;
+
+/// <summary>The server to use right now, or null when none is known (then everything comes from the internet).</summary>
+internal interface IServerChannelProvider
+{
+    IServerChannel? Current { get; }
+
+    /// <summary>Waits up to <paramref name="max"/> for a server (an election in progress); null when none came.</summary>
+    Task<IServerChannel?> WaitForServerAsync(TimeSpan max, CancellationToken ct);
+}

@@ -1,0 +1,41 @@
+using PeerPatch.Node.Serving;
+using PeerPatch.Node.Sources;
+using PeerPatch.Protocol.Messages;
+
+namespace PeerPatch.Node.ServerLink;
+
+/// <summary>This node is the server: calls go straight to <see cref="PatchServer"/>, blobs are already in the local store.</summary>
+internal sealed class LocalServerChannel(PatchServer server) : IServerChannel
+{
+    public string Name => "this node";
+
+    public bool IsLocal => true;
+
+    public Task<LookupResult> LookupAsync(Lookup lookup, CancellationToken ct) => Task.FromResult(server.Lookup(lookup));
+
+    public Task<bool> RenewAsync(ulong claimId, long bytesDone, CancellationToken ct) =>
+        Task.FromResult(server.Renew(new ClaimRenew(claimId, bytesDone)).Ok);
+
+    public Task ReleaseAsync(ulong claimId, string reason, CancellationToken ct)
+    {
+        server.Release(new ClaimRelease(claimId, reason));
+        return Task.CompletedTask;
+    }
+
+    /// <summary>This node's own download is live in its store already: waiters stream it from there.</summary>
+    public Task<bool> StreamPushAsync(PatchSpec patch, CancellationToken ct) => Task.FromResult(false);
+
+    public Task<bool> PushAsync(PatchSpec patch, ulong claimId, bool bodySent, CancellationToken ct)
+    {
+        server.OnStored(patch.OsVersion, patch.Name, patch.Sha256, patch.Size);
+        return Task.FromResult(server.PushDone(new PushDone(claimId, patch.Sha256, patch.Size)).Ok);
+    }
+
+    public Task ConnectAsync(CancellationToken ct) => Task.CompletedTask;
+
+    /// <summary>A hit this server does not hold itself points at the node that does (absolute URL).</summary>
+    public Uri ResolveBlobUrl(string blobUrl) =>
+        Uri.TryCreate(blobUrl, UriKind.Absolute, out var absolute) && absolute.Scheme is "http" or "https"
+            ? absolute
+            : throw new InvalidOperationException($"a local hit for {blobUrl} should have been served from the local store");
+}

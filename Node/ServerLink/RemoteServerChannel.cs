@@ -1,0 +1,250 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using LiteNetLib;
+using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Primitives;
+using PeerPatch.Node.Sources;
+using PeerPatch.Node.Transfer;
+using PeerPatch.Node.Transport;
+using PeerPatch.Protocol.Http;
+using PeerPatch.Protocol.Messages;
+using PeerPatch.Protocol.Status;
+using PeerPatch.Storage;
+
+namespace PeerPatch.Node.ServerLink;
+
+/// <summary>
+/// A remote server: requests over the node's LiteNetLib connection (connected and greeted with Hello on first
+/// use, reconnected after a loss), blob pushes as streamed HTTP PUTs to the HTTP port its HelloAck names.
+/// </summary>
+internal sealed class RemoteServerChannel(
+    string host,
+    int port,
+    LanTransport transport,
+    [Microsoft.Extensions.DependencyInjection.FromKeyedServices(HttpClients.Lan)] HttpClient lanHttp,
+    BlobStore store,
+    NodeIdentity self,
+    HttpEndpointInfo ownHttp,
+    NodeOptions options,
+    TransportOptions transportOptions,
+    PatchDatabase db,
+    NodeStats stats,
+    TimeProvider time) : IServerChannel
+{
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+    private readonly SemaphoreSlim _sessionLock = new(1, 1);
+    private Session? _session;
+    private DateTimeOffset _downUntil;
+    private string _lastError = string.Empty;
+    private TimeSpan _backoff;
+
+    public string Name => $"{host}:{port}";
+
+    public bool IsLocal => false;
+
+    public async Task<LookupResult> LookupAsync(Lookup lookup, CancellationToken ct) =>
+        await RequestAsync<LookupResult>(lookup, ct).ConfigureAwait(false);
+
+    public async Task<bool> RenewAsync(ulong claimId, long bytesDone, CancellationToken ct) =>
+        (await RequestAsync<Ack>(new ClaimRenew(claimId, bytesDone), ct).ConfigureAwait(false)).Ok;
+
+    public async Task ReleaseAsync(ulong claimId, string reason, CancellationToken ct) =>
+        await RequestAsync<Ack>(new ClaimRelease(claimId, reason.Length > 500 ? reason[..500] : reason), ct).ConfigureAwait(false);
+
+    public async Task<bool> PushAsync(PatchSpec patch, ulong claimId, bool bodySent, CancellationToken ct)
+    {
+        if (!bodySent)
+        {
+            var session = await SessionAsync(ct).ConfigureAwait(false);
+            var stream = store.OpenRead(patch.Sha256) ?? throw new IOException($"blob {patch.Sha256} vanished before its push");
+            await using (stream.ConfigureAwait(false))
+            {
+                await PutAsync(session, patch, stream, ct).ConfigureAwait(false);
+            }
+        }
+
+        var ack = await RequestAsync<Ack>(new PushDone(claimId, patch.Sha256, patch.Size), ct).ConfigureAwait(false);
+        return ack.Ok;
+    }
+
+    public async Task<bool> StreamPushAsync(PatchSpec patch, CancellationToken ct)
+    {
+        try
+        {
+            var session = await SessionAsync(ct).ConfigureAwait(false);
+
+            // The download's write starts once the upstream answers; follow it from then on.
+            LiveBlobStream? live;
+            while ((live = store.OpenLive(patch.Sha256)) is null)
+            {
+                if (store.Contains(patch.Sha256))
+                {
+                    return false; // already complete: the ordinary push is as quick
+                }
+
+                await store.WhenChangedAsync(TimeSpan.FromMilliseconds(250), ct).ConfigureAwait(false);
+                ct.ThrowIfCancellationRequested();
+            }
+
+            await using (live.ConfigureAwait(false))
+            {
+                await PutAsync(session, patch, live, ct).ConfigureAwait(false);
+                return true;
+            }
+        }
+        catch (Exception e) when (e is LanUnavailableException or HttpRequestException or IOException or OperationCanceledException)
+        {
+            return false; // the download failed or was retried, the server refused, or the pass ended: push afterwards
+        }
+    }
+
+    /// <summary>One streamed PUT of <paramref name="body"/> (declared at the patch's size); throws when the server does not store it.</summary>
+    private async Task PutAsync(Session session, PatchSpec patch, Stream body, CancellationToken ct)
+    {
+        var url = BlobUrl.PushTo(session.HttpBase, patch.Sha256, patch.OsVersion, patch.Name, Protocol.Text.SecretRedaction.RedactUrl(patch.Url.ToString()));
+        using var content = new StreamContent(body, 128 * 1024);
+        content.Headers.ContentLength = patch.Size;
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        using var request = new HttpRequestMessage(HttpMethod.Put, url) { Content = content };
+        request.Headers.Add(ApiHeaders.NodeId, self.NodeId);
+        request.Headers.ExpectContinue = true; // a server that already has it (or refuses) answers before the body is sent
+        using var response = await lanHttp.SendAsync(request, ct).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
+            throw new LanUnavailableException($"server refused the push: {(int)response.StatusCode} {text}");
+        }
+
+        if (response.StatusCode == HttpStatusCode.Created)
+        {
+            stats.AddLanBytesPushed(patch.Size); // 200 means the server had it already: the body was not sent
+        }
+    }
+
+    public Task ConnectAsync(CancellationToken ct) => SessionAsync(ct);
+
+    public Uri ResolveBlobUrl(string blobUrl) =>
+        blobUrl.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || blobUrl.StartsWith("https://", StringComparison.OrdinalIgnoreCase)
+            ? new Uri(blobUrl)
+            : new Uri(_session?.HttpBase ?? throw new LanUnavailableException("no session with the server"), blobUrl.TrimStart('/'));
+
+    private async Task<T> RequestAsync<T>(IMessage request, CancellationToken ct)
+        where T : class, IMessage
+    {
+        var session = await SessionAsync(ct).ConfigureAwait(false);
+        var reply = await transport.RequestAsync(session.Peer, request, options.LookupTimeout, ct).ConfigureAwait(false);
+        return reply switch
+        {
+            T typed => typed,
+            ErrorReply error => throw new LanUnavailableException($"server {Name} refused: {error.Code} {error.Message}"),
+            _ => throw new LanUnavailableException($"server {Name} answered {reply.GetType().Name} to {request.GetType().Name}"),
+        };
+    }
+
+    private async Task<Session> SessionAsync(CancellationToken ct)
+    {
+        var current = _session;
+        if (current is not null && current.Peer.ConnectionState == ConnectionState.Connected)
+        {
+            return current;
+        }
+
+        await _sessionLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            current = _session;
+            if (current is not null && current.Peer.ConnectionState == ConnectionState.Connected)
+            {
+                return current;
+            }
+
+            // A server that just failed is not retried on every patch: fail fast for a growing while.
+            var now = time.MonotonicNow();
+            if (now < _downUntil)
+            {
+                throw new LanUnavailableException($"server {Name} unreachable ({_lastError}); next try in {(_downUntil - now).TotalSeconds:0.0} s");
+            }
+
+            try
+            {
+                _session = await OpenSessionAsync(ct).ConfigureAwait(false);
+                _backoff = TimeSpan.Zero;
+                _ = ReportInventoryAsync(_session); // a new session may be a new server: tell it what this node holds
+                return _session;
+            }
+            catch (LanUnavailableException e)
+            {
+                _lastError = e.Message;
+                _backoff = _backoff == TimeSpan.Zero ? transportOptions.ReconnectBackoff : TimeSpan.FromTicks(Math.Min(_backoff.Ticks * 2, MaxBackoff.Ticks));
+                _downUntil = time.MonotonicNow() + _backoff;
+                throw;
+            }
+        }
+        finally
+        {
+            _sessionLock.Release();
+        }
+    }
+
+    private async Task ReportInventoryAsync(Session session)
+    {
+        try
+        {
+            var rows = db.ListPatches().Where(r => store.Contains(r.Sha256))
+                .Select(r => new InventoryEntry(r.OsVersion, r.PatchName, r.Sha256, r.Size, Protocol.Text.SecretRedaction.RedactUrl(r.UpstreamUrl))).ToList();
+            if (rows.Count == 0)
+            {
+                return;
+            }
+
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(session.HttpBase, "v1/inventory")) { Content = JsonContent.Create(rows) };
+            request.Headers.Add(ApiHeaders.NodeId, self.NodeId);
+            request.Headers.Add(ApiHeaders.HttpPort, ownHttp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            using var response = await lanHttp.SendAsync(request, timeout.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
+        {
+            // Best effort: the next session reports again.
+        }
+    }
+
+    private async Task<Session> OpenSessionAsync(CancellationToken ct)
+    {
+        var endPoint = await ResolveAsync(ct).ConfigureAwait(false);
+        var peer = await transport.ConnectAsync(endPoint, ct).ConfigureAwait(false);
+        var hello = new Hello(self.NodeId, self.InstanceId, self.OsVersion, ownHttp.Port, self.SoftwareVersion);
+        var reply = await transport.RequestAsync(peer, hello, options.LookupTimeout, ct).ConfigureAwait(false);
+        if (reply is not HelloAck ack)
+        {
+            throw new LanUnavailableException($"server {Name} answered {reply.GetType().Name} to Hello");
+        }
+
+        var address = endPoint.Address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{endPoint.Address}]" : endPoint.Address.ToString();
+        return new Session(peer, new Uri($"http://{address}:{ack.HttpPort}/"));
+    }
+
+    private async Task<IPEndPoint> ResolveAsync(CancellationToken ct)
+    {
+        if (IPAddress.TryParse(host, out var ip))
+        {
+            return new IPEndPoint(ip, port);
+        }
+
+        try
+        {
+            var addresses = await Dns.GetHostAddressesAsync(host, ct).ConfigureAwait(false);
+            var chosen = addresses.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? addresses.FirstOrDefault()
+                ?? throw new LanUnavailableException($"server host {host} has no address");
+            return new IPEndPoint(chosen, port);
+        }
+        catch (SocketException e)
+        {
+            throw new LanUnavailableException($"server host {host} does not resolve: {e.Message}", e);
+        }
+    }
+
+    private sealed record Session(NetPeer Peer, Uri HttpBase);
+}

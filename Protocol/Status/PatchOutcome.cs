@@ -1,0 +1,21 @@
+using System.Text.Json.Serialization;
+
+namespace PeerPatch.Protocol.Status;
+
+/// <summary>One patch's result, as `peerpatch update --json` prints it.</summary>
+public sealed record PatchOutcome(
+    [property: JsonPropertyName("os")] string Os,
+    [property: JsonPropertyName("patch")] string Patch,
+    [property: JsonPropertyName("sha256")] string Sha256,
+    [property: JsonPropertyName("bytes")] long Bytes,
+    [property: JsonPropertyName("from")] string? From,
+    [property: JsonPropertyName("applied")] bool Applied,
+    [property: JsonPropertyName("error")] string? Error,
+    [property: JsonPropertyName("dryRun")] bool DryRun = false);
+
+/// <summary>Where a patch's bytes came from.</summary>
+public static class Origin
+{
+    public const string Lan = "lan";
+    public const string Internet = "internet";
+}
