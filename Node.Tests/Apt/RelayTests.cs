@@ -92,10 +92,10 @@ public sealed class RelayTests
         using var dir = new TempDir();
         Directory.CreateDirectory(dir.Sub("sources.list.d"));
         await File.WriteAllTextAsync(dir.Sub("sources.list"), "deb http://93.184.216.34/debian bookworm main\ndeb http://127.0.0.1:9999/local x main\n");
-        var options = new NodeOptions { AptSourcesDir = dir.Path, AptUpstreams = ["127.0.0.1:8080", "http://10.9.9.9:3142/"] };
+        var options = new AptOptions { AptSourcesDir = dir.Path, AptUpstreams = ["127.0.0.1:8080", "http://10.9.9.9:3142/"] };
         var time = new FakeTimeProvider();
         using var local = new LocalAddresses(time);
-        var policy = new AptRelayPolicy(new AptSourcesList(options, time, NullLogger<AptSourcesList>.Instance), local, options, time);
+        var policy = new AptRelayPolicy(new AptSourcesList(options, time, NullLogger<AptSourcesList>.Instance), local, new TransferOptions(), time);
         async Task<RelayRefusal> Check(string scheme, string host, int port, string? path = "/debian/dists/bookworm/InRelease") =>
             (await policy.CheckAsync(new RelayEndpoint(scheme, host, port), path, CancellationToken.None)).Refusal;
 

@@ -1,3 +1,5 @@
+using PeerPatch.Node.Sources;
+using Microsoft.Extensions.Configuration;
 using PeerPatch.Node.Cli;
 using PeerPatch.Node.Cluster;
 using PeerPatch.Node.Hosting;
@@ -45,15 +47,20 @@ public sealed class DurationTests
 
     [Fact]
     public void DefaultOptions_AreValid() =>
-        Assert.True(new NodeOptionsValidator().Validate(null, new NodeOptions()).Succeeded);
+        Assert.NotNull(NodeSettings.Load(new ConfigurationBuilder().Build()));
 
     [Fact]
     public void ClientRoleWithoutAServer_IsAConfigurationError()
     {
-        var result = new NodeOptionsValidator().Validate(null, new NodeOptions { Role = RoleSetting.Client, Sources = ["ftp://x"] });
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            [nameof(ClusterOptions.Role)] = "client",
+            [$"{nameof(SourcesOptions.Sources)}:0"] = "ftp://x",
+        }).Build();
 
-        Assert.True(result.Failed);
-        Assert.Contains("Server", result.FailureMessage);
-        Assert.Contains("ftp://x", result.FailureMessage);
+        // Every folder's validator runs, and all failures are reported together (here: Cluster's and Sources').
+        var result = Assert.Throws<Microsoft.Extensions.Options.OptionsValidationException>(() => { NodeSettings.Load(config); });
+        Assert.Contains("Server", result.Message);
+        Assert.Contains("ftp://x", result.Message);
     }
 }

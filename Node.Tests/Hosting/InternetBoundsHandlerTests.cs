@@ -92,7 +92,7 @@ public sealed class InternetBoundsHandlerTests
 
     private static HttpClient Client(ListLogger log, Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? connect = null, TimeSpan? headers = null) =>
         HttpClients.CreateInternet(
-            new NodeOptions
+            new TransferOptions
             {
                 InternetConnectTimeout = TimeSpan.FromSeconds(1),
                 InternetHeadersTimeout = headers ?? TimeSpan.FromSeconds(2),

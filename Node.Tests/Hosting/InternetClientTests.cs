@@ -1,6 +1,10 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Transfer;
+using PeerPatch.Node.Updating;
 
 namespace PeerPatch.Node.Tests.Hosting;
 
@@ -26,30 +30,28 @@ public sealed partial class InternetClientTests
             .ToList();
 
         Assert.NotEmpty(makers); // the scan sees the real makers
-        Assert.All(makers, f => Assert.True(f is "Transfer/HttpClients.cs" or "Hosting/NodeHost.cs" || f.StartsWith("Cli/", StringComparison.Ordinal), $"{f} makes its own HttpClient or handler"));
+        Assert.All(makers, f => Assert.True(f is "Transfer/HttpClients.cs" or "Transfer/TransferServiceCollectionExtensions.cs" || f.StartsWith("Cli/", StringComparison.Ordinal), $"{f} makes its own HttpClient or handler"));
     }
 
     [Theory]
-    [InlineData(nameof(NodeOptions.InternetConnectTimeout))]
-    [InlineData(nameof(NodeOptions.InternetHeadersTimeout))]
-    [InlineData(nameof(NodeOptions.PassDeadline))]
-    [InlineData(nameof(NodeOptions.PassLockWait))]
+    [InlineData(nameof(TransferOptions.InternetConnectTimeout))]
+    [InlineData(nameof(TransferOptions.InternetHeadersTimeout))]
+    [InlineData(nameof(UpdatingOptions.PassDeadline))]
+    [InlineData(nameof(UpdatingOptions.PassLockWait))]
     public void AZeroBound_IsRefusedAtStartUp_ByName(string option)
     {
-        var options = new NodeOptions();
-        typeof(NodeOptions).GetProperty(option)!.SetValue(options, TimeSpan.Zero);
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [option] = "00:00:00" }).Build();
 
-        var result = new NodeOptionsValidator().Validate(null, options);
+        var error = Assert.Throws<OptionsValidationException>(() => { NodeSettings.Load(config); });
 
-        Assert.True(result.Failed);
-        Assert.Contains(option, result.FailureMessage, StringComparison.Ordinal);
+        Assert.Contains(option, error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public void ANegativeMinimumRate_IsRefused_AndTheDefaultsPass()
     {
-        Assert.False(new NodeOptionsValidator().Validate(null, new NodeOptions()).Failed);
-        Assert.Contains("InternetMinBytesPerSecond", new NodeOptionsValidator().Validate(null, new NodeOptions { InternetMinBytesPerSecond = -1 }).FailureMessage, StringComparison.Ordinal);
+        Assert.False(new TransferOptionsValidator().Validate(null, new TransferOptions()).Failed);
+        Assert.Contains("InternetMinBytesPerSecond", new TransferOptionsValidator().Validate(null, new TransferOptions { InternetMinBytesPerSecond = -1 }).FailureMessage, StringComparison.Ordinal);
     }
 
     [GeneratedRegex(@"new\s+(HttpClient|SocketsHttpHandler|HttpClientHandler)\b")]

@@ -13,11 +13,9 @@ public sealed class PackagedConfigTests
     public void TheDebsDefaultConfig_Parses_UsesApt_AndPassesValidation()
     {
         var file = Path.Combine(RepoRoot, "tools", "package", "debian", "peerpatch.json");
-        var options = new NodeOptions();
-        new ConfigurationBuilder().AddJsonFile(file, optional: false).Build().Bind(options);
+        var settings = NodeSettings.Load(new ConfigurationBuilder().AddJsonFile(file, optional: false).Build()); // throws when invalid
 
-        Assert.Equal(["apt"], options.Sources);
-        Assert.False(new NodeOptionsValidator().Validate(null, options).Failed);
+        Assert.Equal(["apt"], settings.Sources.Sources);
     }
 
     [Fact]

@@ -1,5 +1,7 @@
 using System.Diagnostics;
+using PeerPatch.Node.Cluster;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Serving;
 using PeerPatch.Node.Tests.Support;
 using Xunit.Abstractions;
 
@@ -67,7 +69,7 @@ public sealed class ClockJumpTests(ITestOutputHelper output)
         await using var server = await NodeProcess.StartAsync("s", dir.Sub("s"), "--priority", "100");
         await using var other = await NodeProcess.StartAsync("c", dir.Sub("c"), "--priority", "50");
         var clock = new JumpyTimeProvider();
-        await using var jumper = await InProcessNode.StartAsync(dir.Sub("x"), clock, new Dictionary<string, string?> { [nameof(NodeOptions.Priority)] = "0" });
+        await using var jumper = await InProcessNode.StartAsync(dir.Sub("x"), clock, new Dictionary<string, string?> { [nameof(ClusterOptions.Priority)] = "0" });
         var serverId = (await server.StatusAsync()).GetProperty("nodeId").GetString();
         var otherId = (await other.StatusAsync()).GetProperty("nodeId").GetString();
         await WaitAsync(async () => (await jumper.StatusAsync()).GetProperty("serverId").GetString() == serverId
@@ -98,7 +100,7 @@ public sealed class ClockJumpTests(ITestOutputHelper output)
     {
         using var dir = new TempDir();
         var clock = new JumpyTimeProvider();
-        await using var jumper = await InProcessNode.StartAsync(dir.Sub("x"), clock, new Dictionary<string, string?> { [nameof(NodeOptions.Priority)] = "100" });
+        await using var jumper = await InProcessNode.StartAsync(dir.Sub("x"), clock, new Dictionary<string, string?> { [nameof(ClusterOptions.Priority)] = "100" });
         await using var second = await NodeProcess.StartAsync("s2", dir.Sub("s2"), "--priority", "50");
         await using var third = await NodeProcess.StartAsync("s3", dir.Sub("s3"), "--priority", "0");
         var serverId = (await jumper.StatusAsync()).GetProperty("nodeId").GetString();
@@ -160,9 +162,9 @@ public sealed class ClockJumpTests(ITestOutputHelper output)
             setup.Internet.SetFeed(Lan.Os, [("KB-BIG", "big.bin")]);
             setup.Server = await InProcessNode.StartAsync(setup._dir.Sub("server"), setup.Clock, new Dictionary<string, string?>
             {
-                [nameof(NodeOptions.Role)] = "server",
-                [nameof(NodeOptions.ClaimLease)] = "00:00:03",
-                [nameof(NodeOptions.Discovery)] = "false",
+                [nameof(ClusterOptions.Role)] = "server",
+                [nameof(ServingOptions.ClaimLease)] = "00:00:03",
+                [nameof(ClusterOptions.Discovery)] = "false",
             });
             string[] client = ["--server", setup.Server.ServerAddress, "--source", "manifest:" + setup.Internet.FeedUrlTemplate];
             setup.A = await NodeProcess.StartAsync("a", setup._dir.Sub("a"), client);

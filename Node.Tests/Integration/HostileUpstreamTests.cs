@@ -1,3 +1,5 @@
+using PeerPatch.Node.Transfer;
+using PeerPatch.Node.Cluster;
 using System.Diagnostics;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -115,7 +117,7 @@ public sealed class HostileUpstreamTests(ITestOutputHelper output) : IAsyncLifet
     public async Task BrokenAptIndexUpstream_TheRelayEndsWithinItsBound(HostileMode mode)
     {
         // The proxy relays only to listed origins (issue 19 part 6), and to this machine only when the admin lists it.
-        await using var node = await StartNodeAsync(new() { [nameof(NodeOptions.AptUpstreams) + ":0"] = _hostile.Url(mode, "").Authority });
+        await using var node = await StartNodeAsync(new() { [nameof(AptOptions.AptUpstreams) + ":0"] = _hostile.Url(mode, "").Authority });
         using var apt = new HttpClient(new SocketsHttpHandler { Proxy = new System.Net.WebProxy(node.Http), UseProxy = true, AllowAutoRedirect = false }) { Timeout = Timeout.InfiniteTimeSpan };
 
         var first = await RelayAsync(() => Fetch(apt, _hostile.Url(mode, "debian/dists/stable/InRelease")), "first request");
@@ -223,13 +225,13 @@ public sealed class HostileUpstreamTests(ITestOutputHelper output) : IAsyncLifet
     {
         var all = new Dictionary<string, string?>
         {
-            [nameof(NodeOptions.Role)] = "server",
-            [nameof(NodeOptions.Discovery)] = "false",
+            [nameof(ClusterOptions.Role)] = "server",
+            [nameof(ClusterOptions.Discovery)] = "false",
             ["InternetConnectTimeout"] = "00:00:02",
             ["InternetHeadersTimeout"] = "00:00:02",
-            [nameof(NodeOptions.InternetStallTimeout)] = "00:00:02",
+            [nameof(TransferOptions.InternetStallTimeout)] = "00:00:02",
             ["InternetMinBytesPerSecond"] = "1000",
-            [nameof(NodeOptions.InternetAttempts)] = "1",
+            [nameof(TransferOptions.InternetAttempts)] = "1",
             ["PassDeadline"] = "00:01:00",
             ["PassLockWait"] = "00:00:02",
         };

@@ -24,7 +24,7 @@ public sealed class StoredTermTests
         var db = Path.Combine(data, "peerpatch.db");
         PatchDatabase.Open(db).SetMeta("term", stored);
 
-        await using (var node = await InProcessNode.StartAsync(data, TimeProvider.System, new Dictionary<string, string?> { [nameof(NodeOptions.Priority)] = "0" }))
+        await using (var node = await InProcessNode.StartAsync(data, TimeProvider.System, new Dictionary<string, string?> { [nameof(ClusterOptions.Priority)] = "0" }))
         {
             var term = 0L;
             for (var watch = System.Diagnostics.Stopwatch.StartNew(); term == 0 && watch.Elapsed < TimeSpan.FromSeconds(15); await Task.Delay(100))

@@ -8,7 +8,7 @@ namespace PeerPatch.Node.Tests.Sources;
 /// <summary>Every apt child process is bounded: in time, in output, in the errors kept.</summary>
 public sealed class AptCommandsTests
 {
-    private static AptCommands Commands(TimeSpan timeout) => new(new NodeOptions { AptCommandTimeout = timeout }, TimeProvider.System);
+    private static AptCommands Commands(TimeSpan timeout) => new(new SourcesOptions { AptCommandTimeout = timeout }, TimeProvider.System);
 
     [Fact]
     public async Task AChildThatOutlivesTheTimeout_IsKilled_AndReportedByTheOptionsName()

@@ -52,10 +52,10 @@ public sealed class SourceChoiceTests
     [Fact]
     public void SourceNone_CannotBeCombined()
     {
-        var result = new NodeOptionsValidator().Validate(null, new NodeOptions { Sources = ["none", "apt"] });
+        var result = new SourcesOptionsValidator().Validate(null, new SourcesOptions { Sources = ["none", "apt"] });
         Assert.True(result.Failed);
         Assert.Contains("none cannot be combined", result.FailureMessage, StringComparison.Ordinal);
-        Assert.True(new NodeOptionsValidator().Validate(null, new NodeOptions { Sources = ["none"] }).Succeeded);
+        Assert.True(new SourcesOptionsValidator().Validate(null, new SourcesOptions { Sources = ["none"] }).Succeeded);
     }
 
     [Fact]

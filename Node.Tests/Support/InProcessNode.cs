@@ -1,7 +1,13 @@
+using PeerPatch.Node.Redirect;
+using PeerPatch.Node.Security;
+using PeerPatch.Node.Updating;
+using PeerPatch.Node.Primitives;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
+using PeerPatch.Node.Cluster;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Sources;
 
 namespace PeerPatch.Node.Tests.Support;
 
@@ -39,16 +45,16 @@ internal sealed class InProcessNode : IAsyncDisposable
         var (udp, http) = FreePorts.Pair();
         var config = new Dictionary<string, string?>
         {
-            [nameof(NodeOptions.DataDir)] = dataDir,
-            [nameof(NodeOptions.Port)] = udp.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            [nameof(NodeOptions.HttpPort)] = http.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            [nameof(NodeOptions.Bind)] = "127.0.0.1",
-            [nameof(NodeOptions.OsVersion)] = "test-1-amd64",
-            [nameof(NodeOptions.UpdateInterval)] = "00:00:00",
-            [$"{nameof(NodeOptions.MdnsInterfaces)}:0"] = "lo",
-            [nameof(NodeOptions.ClusterKeyFile)] = "none",
-            [nameof(NodeOptions.RedirectPort)] = "0",
-            [$"{nameof(NodeOptions.Sources)}:0"] = "none", // not this machine's apt (the default on Debian)
+            [nameof(CoreOptions.DataDir)] = dataDir,
+            [nameof(CoreOptions.Port)] = udp.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [nameof(CoreOptions.HttpPort)] = http.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            [nameof(CoreOptions.Bind)] = "127.0.0.1",
+            [nameof(CoreOptions.OsVersion)] = "test-1-amd64",
+            [nameof(UpdatingOptions.UpdateInterval)] = "00:00:00",
+            [$"{nameof(ClusterOptions.MdnsInterfaces)}:0"] = "lo",
+            [nameof(SecurityOptions.ClusterKeyFile)] = "none",
+            [nameof(RedirectOptions.RedirectPort)] = "0",
+            [$"{nameof(SourcesOptions.Sources)}:0"] = "none", // not this machine's apt (the default on Debian)
         };
         foreach (var (k, v) in settings)
         {

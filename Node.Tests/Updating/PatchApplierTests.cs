@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Sources;
 using PeerPatch.Node.Tests.Support;
 using PeerPatch.Node.Updating;
@@ -13,7 +14,7 @@ public sealed class PatchApplierTests
     {
         using var dir = new TempDir();
         var marker = dir.Sub("applied");
-        var applier = new PatchApplier(new NodeOptions { DataDir = dir.Sub("data") }, NullLogger<PatchApplier>.Instance);
+        var applier = new PatchApplier(new CoreOptions { DataDir = dir.Sub("data") }, new SourcesOptions(), NullLogger<PatchApplier>.Instance);
         var patch = Patch("/bin/sh", ["-c", $"sleep 1; touch '{marker}'"], TimeSpan.FromSeconds(30));
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
 
@@ -29,7 +30,7 @@ public sealed class PatchApplierTests
     {
         using var dir = new TempDir();
         var marker = dir.Sub("applied");
-        var applier = new PatchApplier(new NodeOptions { DataDir = dir.Sub("data") }, NullLogger<PatchApplier>.Instance);
+        var applier = new PatchApplier(new CoreOptions { DataDir = dir.Sub("data") }, new SourcesOptions(), NullLogger<PatchApplier>.Instance);
         var patch = Patch("/bin/sh", ["-c", $"sleep 2; touch '{marker}'"], TimeSpan.FromMilliseconds(300));
 
         var (ok, error) = await applier.ApplyAsync(patch, "/dev/null", CancellationToken.None);

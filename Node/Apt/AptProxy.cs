@@ -184,7 +184,7 @@ internal sealed partial class AptProxy(
         using var request = new HttpRequestMessage(new HttpMethod(ctx.Request.Method), target.ToUri());
         if (mayReachThisMachine is { } may)
         {
-            request.Options.Set(AptRelayPolicy.ConnectGuard, may);
+            request.Options.Set(ConnectGuard.MayReachThisMachine, may);
         }
 
         foreach (var (key, value) in ctx.Request.Headers)

@@ -27,14 +27,11 @@ internal enum RelayRefusal
 /// CONNECT tunnels, only to the host and port of an origin that apt's sources or the admin list
 /// (<see cref="AptSourcesList"/>), and never to this machine's own addresses (loopback or any interface) unless the
 /// admin listed that exact endpoint. A listed name is resolved first and each address checked; the internet client
-/// checks again at connect time (<see cref="ConnectGuard"/>), so a name that resolves differently the second time
+/// checks again at connect time (<see cref="Transfer.ConnectGuard"/>), so a name that resolves differently the second time
 /// (DNS rebinding) is still refused.
 /// </summary>
-internal sealed class AptRelayPolicy(AptSourcesList sources, LocalAddresses local, Hosting.NodeOptions options, TimeProvider time)
+internal sealed class AptRelayPolicy(AptSourcesList sources, LocalAddresses local, TransferOptions options, TimeProvider time)
 {
-    /// <summary>Set on a relayed request: true when it may reach this machine (an admin-listed endpoint).</summary>
-    public static readonly HttpRequestOptionsKey<bool> ConnectGuard = new("peerpatch.relay.may-reach-this-machine");
-
     public LocalAddresses Local => local;
 
     /// <summary>The verdict on a relayed GET/HEAD (scheme http) or a CONNECT (scheme https, no path).</summary>

@@ -4,12 +4,12 @@ using PeerPatch.Node.Hosting;
 namespace PeerPatch.Node.Apt;
 
 /// <summary>
-/// The origins this machine's apt sources name (<see cref="NodeOptions.AptSourcesDir"/>: sources.list,
+/// The origins this machine's apt sources name (<see cref="AptOptions.AptSourcesDir"/>: sources.list,
 /// sources.list.d/*.list and *.sources), read at first use and again when a file changes (checked at most every
 /// <see cref="RecheckInterval"/>: a file's path, size and modification time), plus the admin's
-/// <see cref="NodeOptions.AptUpstreams"/>. Bounded: at most <see cref="MaxFiles"/> files of <see cref="MaxFileBytes"/>.
+/// <see cref="AptOptions.AptUpstreams"/>. Bounded: at most <see cref="MaxFiles"/> files of <see cref="MaxFileBytes"/>.
 /// </summary>
-internal sealed partial class AptSourcesList(NodeOptions options, TimeProvider time, ILogger<AptSourcesList> logger)
+internal sealed partial class AptSourcesList(AptOptions options, TimeProvider time, ILogger<AptSourcesList> logger)
 {
     public const int MaxFiles = 256;
     public const long MaxFileBytes = 1 << 20;
@@ -98,7 +98,7 @@ internal sealed partial class AptSourcesList(NodeOptions options, TimeProvider t
         return files;
     }
 
-    private static HashSet<RelayEndpoint> ParseAdmin(NodeOptions options)
+    private static HashSet<RelayEndpoint> ParseAdmin(AptOptions options)
     {
         var set = new HashSet<RelayEndpoint>();
         foreach (var entry in options.AptUpstreams)

@@ -4,7 +4,11 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
+using PeerPatch.Node.Cluster;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Primitives;
+using PeerPatch.Node.Sources;
+using PeerPatch.Node.Updating;
 using PeerPatch.Storage;
 
 namespace PeerPatch.Node.Cli;
@@ -14,8 +18,8 @@ internal static class RunCommand
 {
     public static Command Create()
     {
-        var config = new Option<string?>("--config") { Description = $"JSON config file, instead of {NodeOptions.DefaultConfigFile()}" };
-        var data = new Option<string?>("--data") { Description = $"data directory (default {NodeOptions.DefaultDataDir()})" };
+        var config = new Option<string?>("--config") { Description = $"JSON config file, instead of {CoreOptions.DefaultConfigFile()}" };
+        var data = new Option<string?>("--data") { Description = $"data directory (default {CoreOptions.DefaultDataDir()})" };
         var port = new Option<int?>("--port") { Description = "LiteNetLib UDP port (default 47470)" };
         var httpPort = new Option<int?>("--http-port") { Description = "HTTP port (default 47471)" };
         var bind = new Option<string?>("--bind") { Description = "address to bind (default 0.0.0.0)" };
@@ -41,25 +45,25 @@ internal static class RunCommand
                 }
             }
 
-            Set(nameof(NodeOptions.DataDir), result.GetValue(data));
-            Set(nameof(NodeOptions.Port), result.GetValue(port)?.ToString(CultureInfo.InvariantCulture));
-            Set(nameof(NodeOptions.HttpPort), result.GetValue(httpPort)?.ToString(CultureInfo.InvariantCulture));
-            Set(nameof(NodeOptions.Bind), result.GetValue(bind));
-            Set(nameof(NodeOptions.Role), result.GetValue(role));
-            Set(nameof(NodeOptions.Server), result.GetValue(server));
-            Set(nameof(NodeOptions.OsVersion), result.GetValue(os));
-            Set(nameof(NodeOptions.Priority), result.GetValue(priority)?.ToString(CultureInfo.InvariantCulture));
-            Set(nameof(NodeOptions.ClusterKeyFile), result.GetValue(keyFile));
+            Set(nameof(CoreOptions.DataDir), result.GetValue(data));
+            Set(nameof(CoreOptions.Port), result.GetValue(port)?.ToString(CultureInfo.InvariantCulture));
+            Set(nameof(CoreOptions.HttpPort), result.GetValue(httpPort)?.ToString(CultureInfo.InvariantCulture));
+            Set(nameof(CoreOptions.Bind), result.GetValue(bind));
+            Set(nameof(ClusterOptions.Role), result.GetValue(role));
+            Set(nameof(ClusterOptions.Server), result.GetValue(server));
+            Set(nameof(CoreOptions.OsVersion), result.GetValue(os));
+            Set(nameof(ClusterOptions.Priority), result.GetValue(priority)?.ToString(CultureInfo.InvariantCulture));
+            Set(nameof(Security.SecurityOptions.ClusterKeyFile), result.GetValue(keyFile));
             var interfaces = result.GetValue(mdnsInterface) ?? [];
             for (var i = 0; i < interfaces.Length; i++)
             {
-                overrides[$"{nameof(NodeOptions.MdnsInterfaces)}:{i}"] = interfaces[i];
+                overrides[$"{nameof(ClusterOptions.MdnsInterfaces)}:{i}"] = interfaces[i];
             }
 
             var sources = result.GetValue(source) ?? [];
             for (var i = 0; i < sources.Length; i++)
             {
-                overrides[$"{nameof(NodeOptions.Sources)}:{i}"] = sources[i];
+                overrides[$"{nameof(SourcesOptions.Sources)}:{i}"] = sources[i];
             }
 
             if (result.GetValue(interval) is { } text)
@@ -70,7 +74,7 @@ internal static class RunCommand
                     return 2;
                 }
 
-                overrides[nameof(NodeOptions.UpdateInterval)] = span.ToString("c", CultureInfo.InvariantCulture);
+                overrides[nameof(UpdatingOptions.UpdateInterval)] = span.ToString("c", CultureInfo.InvariantCulture);
             }
 
             WebApplication app;
@@ -84,7 +88,7 @@ internal static class RunCommand
                 }
                 else
                 {
-                    builder.AddJsonFile(NodeOptions.DefaultConfigFile(), optional: true, reloadOnChange: false);
+                    builder.AddJsonFile(CoreOptions.DefaultConfigFile(), optional: true, reloadOnChange: false);
                 }
 
                 builder.AddEnvironmentVariables("PEERPATCH_").AddInMemoryCollection(overrides);

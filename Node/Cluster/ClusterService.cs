@@ -25,7 +25,7 @@ namespace PeerPatch.Node.Cluster;
 /// </summary>
 internal sealed partial class ClusterService(
     ClusterState state,
-    NodeOptions options,
+    ClusterOptions options,
     NodeIdentity self,
     NodeStartTime started,
     HttpEndpointInfo http,

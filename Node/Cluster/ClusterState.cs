@@ -21,7 +21,7 @@ internal sealed class ClusterState
 
     private readonly TimeProvider _time;
 
-    public ClusterState(NodeOptions options, NodeIdentity self, TimeProvider time)
+    public ClusterState(ClusterOptions options, NodeIdentity self, TimeProvider time)
     {
         _time = time;
         Elects = options.Role == RoleSetting.Auto && options.Server is null;

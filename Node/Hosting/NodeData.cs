@@ -30,7 +30,7 @@ internal sealed class NodeData : IDisposable
 
     public StartupReport Report { get; }
 
-    public static NodeData Open(NodeOptions options, IRandomSource random, TimeProvider time)
+    public static NodeData Open(CoreOptions options, IRandomSource random, TimeProvider time)
     {
         var dir = Path.GetFullPath(options.DataDir);
         var dirLock = DataDirectoryLock.Acquire(dir);

@@ -328,7 +328,7 @@ internal static partial class BlobEndpoints
         BlobStore store,
         PatchServer server,
         ClusterState cluster,
-        NodeOptions options,
+        CoreOptions options,
         NodeStats stats,
         NodeEvents events,
         Security.ClusterAuth auth,

@@ -8,11 +8,11 @@ using PeerPatch.Node.Primitives;
 namespace PeerPatch.Node.Http;
 
 /// <summary>
-/// Caps the HTTP connections one address holds open at once (<see cref="NodeOptions.MaxConnectionsPerClient"/>), so one
+/// Caps the HTTP connections one address holds open at once (<see cref="HttpOptions.MaxConnectionsPerClient"/>), so one
 /// PC (or a slowloris) cannot use up the server's 4,096: a connection over the cap is closed before a byte is read.
 /// Kestrel's own limits do the rest: header size and time, minimum body rate, keep-alive timeout.
 /// </summary>
-internal sealed partial class ConnectionLimiter(NodeOptions options, NodeStats stats, ILogger<ConnectionLimiter> logger)
+internal sealed partial class ConnectionLimiter(HttpOptions options, NodeStats stats, ILogger<ConnectionLimiter> logger)
 {
     private readonly ConcurrentDictionary<IPAddress, int> _open = new();
 

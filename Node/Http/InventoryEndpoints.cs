@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using PeerPatch.Node.Cluster;
+using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Serving;
 using PeerPatch.Protocol;
 using PeerPatch.Protocol.Http;
@@ -21,7 +22,7 @@ internal static class InventoryEndpoints
     private const long MaxBodyBytes = 32L << 20;
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { MaxDepth = 8 };
 
-    public static void Map(WebApplication app) => app.MapPost("/v1/inventory", async (HttpContext ctx, ClusterState cluster, BlobStore store, HolderIndex holders, BlobPuller puller, Hosting.NodeOptions options, TimeProvider time) =>
+    public static void Map(WebApplication app) => app.MapPost("/v1/inventory", async (HttpContext ctx, ClusterState cluster, BlobStore store, HolderIndex holders, BlobPuller puller, CoreOptions options, TimeProvider time) =>
     {
         if (!cluster.IsServer)
         {

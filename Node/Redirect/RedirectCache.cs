@@ -20,7 +20,7 @@ namespace PeerPatch.Node.Redirect;
 /// a temp file at once (renamed into place when complete); the oldest entries go beyond <see cref="CapBytes"/>.
 /// </summary>
 internal sealed partial class RedirectCache(
-    NodeOptions options,
+    CoreOptions options,
     NodeStats stats,
     [FromKeyedServices(HttpClients.Internet)] HttpClient internet,
     ILogger<RedirectCache> logger)

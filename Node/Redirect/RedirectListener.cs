@@ -8,12 +8,12 @@ using PeerPatch.Node.Primitives;
 namespace PeerPatch.Node.Redirect;
 
 /// <summary>
-/// Port 80 (<see cref="NodeOptions.RedirectPort"/>) while the hosts file redirects a domain: each connection is
+/// Port 80 (<see cref="RedirectOptions.RedirectPort"/>) while the hosts file redirects a domain: each connection is
 /// relayed, bytes as they are, to this node's own HTTP port, where the Host header picks the transparent cache.
 /// A plain TCP relay rather than a second Kestrel endpoint, so the node opens port 80 only while a redirect is
 /// active and keeps running when another program holds the port (it logs why).
 /// </summary>
-internal sealed partial class RedirectListener(RedirectTable table, NodeOptions options, HttpEndpointInfo http, ILogger<RedirectListener> logger) : BackgroundService
+internal sealed partial class RedirectListener(RedirectTable table, RedirectOptions options, CoreOptions core, HttpEndpointInfo http, ILogger<RedirectListener> logger) : BackgroundService
 {
     private readonly SemaphoreSlim _changed = new(0);
 
@@ -65,7 +65,7 @@ internal sealed partial class RedirectListener(RedirectTable table, NodeOptions 
         try
         {
             listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            listener.Bind(new IPEndPoint(IPAddress.Parse(options.Bind), options.RedirectPort));
+            listener.Bind(new IPEndPoint(IPAddress.Parse(core.Bind), options.RedirectPort));
             listener.Listen(512);
         }
         catch (SocketException e)
@@ -96,7 +96,7 @@ internal sealed partial class RedirectListener(RedirectTable table, NodeOptions 
         {
             try
             {
-                var target = IPAddress.Parse(options.Bind) is { } bind && !bind.Equals(IPAddress.Any) ? bind : IPAddress.Loopback;
+                var target = IPAddress.Parse(core.Bind) is { } bind && !bind.Equals(IPAddress.Any) ? bind : IPAddress.Loopback;
                 await upstream.ConnectAsync(new IPEndPoint(target, http.Port), ct).ConfigureAwait(false);
                 await using var a = new NetworkStream(client, ownsSocket: false);
                 await using var b = new NetworkStream(upstream, ownsSocket: false);

@@ -8,7 +8,7 @@ namespace PeerPatch.Node.Redirect;
 /// The domains the hosts file's PeerPatch block redirects (re-read every 2 s, so `peerpatch redirect enable`
 /// takes effect without a restart). An unreadable hosts file means no redirects.
 /// </summary>
-internal sealed partial class RedirectTable(NodeOptions options, TimeProvider time, ILogger<RedirectTable> logger) : BackgroundService
+internal sealed partial class RedirectTable(RedirectOptions options, TimeProvider time, ILogger<RedirectTable> logger) : BackgroundService
 {
     private volatile HashSet<string> _domains = new(StringComparer.OrdinalIgnoreCase);
 

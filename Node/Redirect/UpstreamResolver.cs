@@ -10,15 +10,15 @@ namespace PeerPatch.Node.Redirect;
 /// The internet HttpClient's ConnectCallback: a domain the hosts file redirects to PeerPatch is resolved to its real
 /// address through DNS (DnsClient), never through the hosts file, or the transparent cache would fetch from itself;
 /// every other host is resolved as usual. Requests the apt proxy relays never connect to this machine
-/// (<see cref="Apt.AptRelayPolicy.ConnectGuard"/>).
+/// (<see cref="ConnectGuard"/>).
 /// </summary>
-internal sealed class UpstreamResolver
+internal sealed class UpstreamResolver : IUpstreamConnector
 {
     private readonly LookupClient _dns;
     private readonly RedirectTable _table;
     private readonly LocalAddresses _local;
 
-    public UpstreamResolver(NodeOptions options, RedirectTable table, LocalAddresses local)
+    public UpstreamResolver(RedirectOptions options, RedirectTable table, LocalAddresses local)
     {
         _table = table;
         _local = local;
@@ -53,7 +53,7 @@ internal sealed class UpstreamResolver
         // checked on the addresses actually connected to, so a name that resolves differently now is still refused.
         // A connection to a system proxy (another host than the request's) is the proxy's to resolve.
         var request = context.InitialRequestMessage;
-        if (request.Options.TryGetValue(Apt.AptRelayPolicy.ConnectGuard, out var mayReachThisMachine) && !mayReachThisMachine
+        if (request.Options.TryGetValue(ConnectGuard.MayReachThisMachine, out var mayReachThisMachine) && !mayReachThisMachine
             && string.Equals(request.RequestUri?.IdnHost, host, StringComparison.OrdinalIgnoreCase) && addresses.Any(_local.IsThisMachine))
         {
             throw new HttpRequestException($"{host} resolves to this machine: not relayed");

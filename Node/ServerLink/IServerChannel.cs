@@ -1,5 +1,6 @@
 using PeerPatch.Node.Sources;
 using PeerPatch.Protocol.Messages;
+using PeerPatch.Protocol.Status;
 
 namespace PeerPatch.Node.ServerLink;
 
@@ -34,8 +35,21 @@ internal interface IServerChannel
     /// </summary>
     Task<bool> StreamPushAsync(PatchSpec patch, CancellationToken ct);
 
-    /// <summary>Makes sure a session with the server is open (a new session reports this node's inventory).</summary>
+    /// <summary>
+    /// A number that changes each time a new session with the server opens (0: none yet; always 0 for this node
+    /// itself). A new session may be a new server: the <see cref="InventoryReporter"/> reports to it.
+    /// </summary>
+    int SessionNumber { get; }
+
+    /// <summary>Makes sure a session with the server is open.</summary>
     Task ConnectAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Tells the server which blobs this node holds (POST /v1/inventory), so a newly elected server knows every patch
+    /// a live node has. Throws <see cref="Transport.LanUnavailableException"/>, <see cref="HttpRequestException"/> or
+    /// an <see cref="OperationCanceledException"/> when the report was not delivered.
+    /// </summary>
+    Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct);
 
     /// <summary>Absolute URL of a blob URL from a lookup result.</summary>
     Uri ResolveBlobUrl(string blobUrl);

@@ -5,6 +5,9 @@ internal interface IServerChannelProvider
 {
     IServerChannel? Current { get; }
 
+    /// <summary>Raised when a channel opens a new session with its server (after a connect or a reconnect).</summary>
+    event Action<IServerChannel>? SessionOpened;
+
     /// <summary>Waits up to <paramref name="max"/> for a server (an election in progress); null when none came.</summary>
     Task<IServerChannel?> WaitForServerAsync(TimeSpan max, CancellationToken ct);
 }

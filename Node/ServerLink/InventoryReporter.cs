@@ -1,27 +1,32 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PeerPatch.Node.Cluster;
-using PeerPatch.Node.Updating;
 
 namespace PeerPatch.Node.ServerLink;
 
 /// <summary>
-/// Whenever this node starts following a server (at start, after a failover, after stepping down when a split
-/// heals), it opens a session at once; a new session reports this node's inventory, so the server's database
-/// soon holds every patch any live node has, without waiting for the next update pass.
+/// Reports this node's inventory to its server, as an explicit step: whenever this node starts following a server (at
+/// start, after a failover, after stepping down when a split heals) it opens a session at once, and whenever a
+/// channel opens a new session (that one, or a reconnect during a pass) it sends <see cref="InventoryReport"/> to it;
+/// so the server's database soon holds every patch any live node has, without waiting for the next update pass.
 /// </summary>
 internal sealed partial class InventoryReporter(
     ClusterState cluster,
     IServerChannelProvider servers,
+    InventoryReport report,
     IHostApplicationLifetime lifetime,
     TimeProvider time,
     ILogger<InventoryReporter> logger) : BackgroundService
 {
+    private const int Attempts = 5;
     private readonly SemaphoreSlim _changed = new(0);
+    private IServerChannel? _reportedTo;
+    private int _reportedSession;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         cluster.Changed += OnChanged;
+        servers.SessionOpened += OnSessionOpened;
         try
         {
             var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -32,11 +37,24 @@ internal sealed partial class InventoryReporter(
 
             while (!stoppingToken.IsCancellationRequested)
             {
-                for (var attempt = 0; attempt < 5 && servers.Current is { IsLocal: false } server; attempt++)
+                for (var attempt = 0; attempt < Attempts && servers.Current is { IsLocal: false } server; attempt++)
                 {
                     try
                     {
                         await server.ConnectAsync(stoppingToken).ConfigureAwait(false);
+                        if (!ReferenceEquals(server, _reportedTo) || server.SessionNumber != _reportedSession)
+                        {
+                            var session = server.SessionNumber;
+                            var entries = report.Build();
+                            if (entries.Count > 0)
+                            {
+                                await server.ReportInventoryAsync(entries, stoppingToken).ConfigureAwait(false);
+                                LogReported(logger, entries.Count, server.Name);
+                            }
+
+                            (_reportedTo, _reportedSession) = (server, session);
+                        }
+
                         break;
                     }
                     catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
@@ -57,11 +75,17 @@ internal sealed partial class InventoryReporter(
         finally
         {
             cluster.Changed -= OnChanged;
+            servers.SessionOpened -= OnSessionOpened;
         }
     }
 
     private void OnChanged(ClusterView view) => _changed.Release();
 
+    private void OnSessionOpened(IServerChannel channel) => _changed.Release();
+
     [LoggerMessage(EventId = 710, Level = LogLevel.Debug, Message = "inventory report not delivered yet: {Error}")]
     private static partial void LogFailed(ILogger logger, string error);
+
+    [LoggerMessage(EventId = 711, Level = LogLevel.Debug, Message = "inventory of {Count} blobs reported to {Server}")]
+    private static partial void LogReported(ILogger logger, int count, string server);
 }

@@ -1,6 +1,7 @@
 using PeerPatch.Node.Serving;
 using PeerPatch.Node.Sources;
 using PeerPatch.Protocol.Messages;
+using PeerPatch.Protocol.Status;
 
 namespace PeerPatch.Node.ServerLink;
 
@@ -31,7 +32,12 @@ internal sealed class LocalServerChannel(PatchServer server) : IServerChannel
         return Task.FromResult(server.PushDone(new PushDone(claimId, patch.Sha256, patch.Size)).Ok);
     }
 
+    public int SessionNumber => 0;
+
     public Task ConnectAsync(CancellationToken ct) => Task.CompletedTask;
+
+    /// <summary>The server knows its own store.</summary>
+    public Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct) => Task.CompletedTask;
 
     /// <summary>A hit this server does not hold itself points at the node that does (absolute URL).</summary>
     public Uri ResolveBlobUrl(string blobUrl) =>

@@ -2,7 +2,6 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Net.Sockets;
-using LiteNetLib;
 using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Sources;
@@ -17,32 +16,42 @@ namespace PeerPatch.Node.ServerLink;
 
 /// <summary>
 /// A remote server: requests over the node's LiteNetLib connection (connected and greeted with Hello on first
-/// use, reconnected after a loss), blob pushes as streamed HTTP PUTs to the HTTP port its HelloAck names.
+/// use, reconnected after a loss), blob pushes and inventory reports as HTTP requests to the HTTP port its HelloAck
+/// names. Each new session is announced (<c>sessionOpened</c>) and counted in <see cref="SessionNumber"/>: the
+/// <see cref="InventoryReporter"/> then reports this node's inventory to it, as an explicit step of its own.
+/// Made by <see cref="RemoteServerChannelFactory"/>.
 /// </summary>
 internal sealed class RemoteServerChannel(
     string host,
     int port,
+    Action<IServerChannel> sessionOpened,
     LanTransport transport,
-    [Microsoft.Extensions.DependencyInjection.FromKeyedServices(HttpClients.Lan)] HttpClient lanHttp,
+    HttpClient lanHttp,
     BlobStore store,
     NodeIdentity self,
     HttpEndpointInfo ownHttp,
-    NodeOptions options,
+    ServerLinkOptions options,
     TransportOptions transportOptions,
-    PatchDatabase db,
     NodeStats stats,
     TimeProvider time) : IServerChannel
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+
+    /// <summary>Longest an inventory report may take.</summary>
+    private static readonly TimeSpan InventoryTimeout = TimeSpan.FromSeconds(30);
+
     private readonly SemaphoreSlim _sessionLock = new(1, 1);
     private Session? _session;
     private DateTimeOffset _downUntil;
     private string _lastError = string.Empty;
     private TimeSpan _backoff;
+    private int _sessions;
 
     public string Name => $"{host}:{port}";
 
     public bool IsLocal => false;
+
+    public int SessionNumber => Volatile.Read(ref _sessions);
 
     public async Task<LookupResult> LookupAsync(Lookup lookup, CancellationToken ct) =>
         await RequestAsync<LookupResult>(lookup, ct).ConfigureAwait(false);
@@ -146,7 +155,7 @@ internal sealed class RemoteServerChannel(
     private async Task<Session> SessionAsync(CancellationToken ct)
     {
         var current = _session;
-        if (current is not null && current.Peer.ConnectionState == ConnectionState.Connected)
+        if (current is not null && current.Peer.IsConnected)
         {
             return current;
         }
@@ -155,7 +164,7 @@ internal sealed class RemoteServerChannel(
         try
         {
             current = _session;
-            if (current is not null && current.Peer.ConnectionState == ConnectionState.Connected)
+            if (current is not null && current.Peer.IsConnected)
             {
                 return current;
             }
@@ -171,7 +180,8 @@ internal sealed class RemoteServerChannel(
             {
                 _session = await OpenSessionAsync(ct).ConfigureAwait(false);
                 _backoff = TimeSpan.Zero;
-                _ = ReportInventoryAsync(_session); // a new session may be a new server: tell it what this node holds
+                Interlocked.Increment(ref _sessions);
+                sessionOpened(this); // a new session may be a new server: the inventory reporter tells it what this node holds
                 return _session;
             }
             catch (LanUnavailableException e)
@@ -188,26 +198,18 @@ internal sealed class RemoteServerChannel(
         }
     }
 
-    private async Task ReportInventoryAsync(Session session)
+    public async Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct)
     {
-        try
+        var session = await SessionAsync(ct).ConfigureAwait(false);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(session.HttpBase, "v1/inventory")) { Content = JsonContent.Create(entries) };
+        request.Headers.Add(ApiHeaders.NodeId, self.NodeId);
+        request.Headers.Add(ApiHeaders.HttpPort, ownHttp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        using var timeout = new CancellationTokenSource(InventoryTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
+        using var response = await lanHttp.SendAsync(request, linked.Token).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
         {
-            var rows = db.ListPatches().Where(r => store.Contains(r.Sha256))
-                .Select(r => new InventoryEntry(r.OsVersion, r.PatchName, r.Sha256, r.Size, Protocol.Text.SecretRedaction.RedactUrl(r.UpstreamUrl))).ToList();
-            if (rows.Count == 0)
-            {
-                return;
-            }
-
-            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(session.HttpBase, "v1/inventory")) { Content = JsonContent.Create(rows) };
-            request.Headers.Add(ApiHeaders.NodeId, self.NodeId);
-            request.Headers.Add(ApiHeaders.HttpPort, ownHttp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            using var response = await lanHttp.SendAsync(request, timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
-        {
-            // Best effort: the next session reports again.
+            throw new LanUnavailableException($"server {Name} refused the inventory: {(int)response.StatusCode}");
         }
     }
 
@@ -246,5 +248,5 @@ internal sealed class RemoteServerChannel(
         }
     }
 
-    private sealed record Session(NetPeer Peer, Uri HttpBase);
+    private sealed record Session(LanPeer Peer, Uri HttpBase);
 }

@@ -1,35 +1,25 @@
-using Microsoft.Extensions.DependencyInjection;
 using PeerPatch.Node.Cluster;
-using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Primitives;
 
 namespace PeerPatch.Node.ServerLink;
 
 /// <summary>Follows <see cref="ClusterState"/>: this node's own server, a remote one (one channel per address), or none.</summary>
-internal sealed class ServerChannelProvider : IServerChannelProvider
+internal sealed class ServerChannelProvider(ClusterState cluster, LocalServerChannel local, RemoteServerChannelFactory remotes) : IServerChannelProvider
 {
-    private readonly ClusterState _cluster;
-    private readonly IServiceProvider _services;
-    private readonly LocalServerChannel _local;
     private readonly object _lock = new();
     private RemoteServerChannel? _remote;
     private string? _remoteAddress;
 
-    public ServerChannelProvider(ClusterState cluster, IServiceProvider services)
-    {
-        _cluster = cluster;
-        _services = services;
-        _local = ActivatorUtilities.CreateInstance<LocalServerChannel>(services);
-    }
+    public event Action<IServerChannel>? SessionOpened;
 
     public IServerChannel? Current
     {
         get
         {
-            var view = _cluster.Current;
+            var view = cluster.Current;
             if (view.Role == Protocol.Messages.NodeRole.Server)
             {
-                return _local;
+                return local;
             }
 
             if (!HostPort.TryParse(view.ServerAddress, out var host, out var port))
@@ -41,7 +31,7 @@ internal sealed class ServerChannelProvider : IServerChannelProvider
             {
                 if (_remoteAddress != view.ServerAddress)
                 {
-                    _remote = ActivatorUtilities.CreateInstance<RemoteServerChannel>(_services, host, port);
+                    _remote = remotes.Create(host, port, channel => SessionOpened?.Invoke(channel));
                     _remoteAddress = view.ServerAddress;
                 }
 
@@ -59,7 +49,7 @@ internal sealed class ServerChannelProvider : IServerChannelProvider
 
         var changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         void OnChanged(ClusterView _) => changed.TrySetResult();
-        _cluster.Changed += OnChanged;
+        cluster.Changed += OnChanged;
         try
         {
             if (Current is { } raced)
@@ -75,7 +65,7 @@ internal sealed class ServerChannelProvider : IServerChannelProvider
         }
         finally
         {
-            _cluster.Changed -= OnChanged;
+            cluster.Changed -= OnChanged;
         }
 
         return Current;

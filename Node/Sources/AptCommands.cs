@@ -15,11 +15,11 @@ internal sealed record AptCommandResult(int ExitCode, string Output, string Erro
 
 /// <summary>
 /// Runs apt's programs (apt-get, apt-config, /usr/lib/apt/apt-helper) for the apt source, with APT_CONFIG from
-/// <see cref="NodeOptions.AptConfigFile"/> and no terminal questions. Every child is bounded: it is killed after its
+/// <see cref="SourcesOptions.AptConfigFile"/> and no terminal questions. Every child is bounded: it is killed after its
 /// timeout; its standard output is read up to a limit (text: <see cref="MaxTextOutput"/>, a stream: the caller's),
 /// and only the last <see cref="MaxErrorTail"/> characters of its errors are kept.
 /// </summary>
-internal sealed class AptCommands(NodeOptions options, TimeProvider time)
+internal sealed class AptCommands(SourcesOptions options, TimeProvider time)
 {
     /// <summary>Most bytes of text output kept from one command (an --print-uris line is ~200 bytes).</summary>
     public const int MaxTextOutput = 32 << 20;

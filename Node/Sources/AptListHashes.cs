@@ -18,7 +18,7 @@ internal sealed record AptListLookup(IReadOnlyDictionary<string, AptListedFile> 
 /// lists apt marks trusted are read; a file matches by its full URL (archive + Filename), and its size is checked by
 /// the caller.
 /// </summary>
-internal sealed class AptListHashes(AptCommands apt, NodeOptions options)
+internal sealed class AptListHashes(AptCommands apt, SourcesOptions options)
 {
     private const string Separator = "\t";
 

@@ -13,10 +13,10 @@ namespace PeerPatch.Node.Sources;
 /// "applying" it hands the verified file to apt's archive cache (a staging step, also done in a dry run). At the end
 /// of the pass apt installs from that cache with `apt-get -y dist-upgrade`, checking every hash again itself; a dry
 /// run stops before that. A package without a trustworthy SHA-256 is never skipped quietly: it is listed as
-/// unverifiable, and the pass counts it failed with the reason. APT_CONFIG (<see cref="NodeOptions.AptConfigFile"/>)
+/// unverifiable, and the pass counts it failed with the reason. APT_CONFIG (<see cref="SourcesOptions.AptConfigFile"/>)
 /// lets it work on any apt configuration root.
 /// </summary>
-internal sealed partial class AptSource(NodeOptions options, AptCommands apt, AptListHashes lists, TimeProvider time, ILogger<AptSource> logger) : IPatchSource
+internal sealed partial class AptSource(SourcesOptions options, AptCommands apt, AptListHashes lists, TimeProvider time, ILogger<AptSource> logger) : IPatchSource
 {
     public string Description => options.AptConfigFile is { } f ? $"apt ({f})" : "apt";
 

@@ -25,7 +25,7 @@ internal static class HttpClients
     /// <see cref="InternetBoundsHandler"/>, whether or not the code that sends it remembers them.
     /// </summary>
     public static HttpClient CreateInternet(
-        NodeOptions options,
+        TransferOptions options,
         TimeProvider time,
         ILogger<InternetBoundsHandler> logger,
         string userAgent,

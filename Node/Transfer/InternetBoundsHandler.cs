@@ -6,14 +6,14 @@ namespace PeerPatch.Node.Transfer;
 
 /// <summary>
 /// The bounds on every internet request, whatever code sends it (feeds, patch downloads, the apt proxy, the redirect
-/// cache): response headers within <see cref="NodeOptions.InternetHeadersTimeout"/> (connecting and redirects
-/// included; the connection itself within <see cref="NodeOptions.InternetConnectTimeout"/>, set on the handler
-/// below), and a body wrapped in <see cref="IdleTimeoutStream"/> (<see cref="NodeOptions.InternetStallTimeout"/>,
-/// <see cref="NodeOptions.InternetMinBytesPerSecond"/>). A timeout before the headers is an
+/// cache): response headers within <see cref="TransferOptions.InternetHeadersTimeout"/> (connecting and redirects
+/// included; the connection itself within <see cref="TransferOptions.InternetConnectTimeout"/>, set on the handler
+/// below), and a body wrapped in <see cref="IdleTimeoutStream"/> (<see cref="TransferOptions.InternetStallTimeout"/>,
+/// <see cref="TransferOptions.InternetMinBytesPerSecond"/>). A timeout before the headers is an
 /// <see cref="HttpRequestException"/> (what every caller already handles), one in the body a
 /// <see cref="TimeoutException"/> from the read; each is logged with the URL (without credentials), the phase and the bound.
 /// </summary>
-internal sealed partial class InternetBoundsHandler(NodeOptions options, TimeProvider time, ILogger<InternetBoundsHandler> logger) : DelegatingHandler
+internal sealed partial class InternetBoundsHandler(TransferOptions options, TimeProvider time, ILogger<InternetBoundsHandler> logger) : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {

@@ -2,7 +2,6 @@ using System.Net;
 using Microsoft.Extensions.Logging;
 using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Primitives;
-using PeerPatch.Node.Sources;
 using PeerPatch.Storage;
 
 namespace PeerPatch.Node.Transfer;
@@ -16,19 +15,23 @@ internal sealed partial class InternetDownloader(
     [Microsoft.Extensions.DependencyInjection.FromKeyedServices(HttpClients.Internet)] HttpClient http,
     BlobStore store,
     NodeIdentity self,
-    NodeOptions options,
+    TransferOptions options,
     NodeStats stats,
     IRandomSource random,
     TimeProvider time,
     ILogger<InternetDownloader> logger)
 {
-    public async Task<FetchResult> DownloadAsync(PatchSpec patch, ByteProgress progress, CancellationToken ct)
+    /// <summary>
+    /// Downloads <paramref name="url"/> into the store as the blob of <paramref name="patch"/> (its hash and size are
+    /// the upstream list's; the row is recorded as added now by this node).
+    /// </summary>
+    public async Task<FetchResult> DownloadAsync(Uri url, PatchRecord patch, ByteProgress progress, CancellationToken ct)
     {
         long total = 0;
         string error = "no attempt made";
         for (var attempt = 1; attempt <= options.InternetAttempts; attempt++)
         {
-            var (result, transient) = await TryOnceAsync(patch, progress, ct).ConfigureAwait(false);
+            var (result, transient) = await TryOnceAsync(url, patch, progress, ct).ConfigureAwait(false);
             total += result.Bytes;
             if (result.Ok || !transient)
             {
@@ -39,7 +42,7 @@ internal sealed partial class InternetDownloader(
             if (attempt < options.InternetAttempts)
             {
                 var delay = TimeSpan.FromSeconds(Math.Pow(2, attempt - 1) * (0.75 + (random.NextDouble() / 2)));
-                Log.Retrying(logger, patch.Name, attempt, options.InternetAttempts, delay.TotalSeconds, error);
+                Log.Retrying(logger, patch.PatchName, attempt, options.InternetAttempts, delay.TotalSeconds, error);
                 await Task.Delay(delay, time, ct).ConfigureAwait(false);
             }
         }
@@ -47,7 +50,7 @@ internal sealed partial class InternetDownloader(
         return FetchResult.Failure(total, $"{error} (after {options.InternetAttempts} attempts)");
     }
 
-    private async Task<(FetchResult Result, bool Transient)> TryOnceAsync(PatchSpec patch, ByteProgress overall, CancellationToken ct)
+    private async Task<(FetchResult Result, bool Transient)> TryOnceAsync(Uri url, PatchRecord patch, ByteProgress overall, CancellationToken ct)
     {
         var start = overall.Value;
         var attemptProgress = new ByteProgress(n =>
@@ -57,7 +60,7 @@ internal sealed partial class InternetDownloader(
         });
         try
         {
-            using var response = await http.GetAsync(patch.Url, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+            using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
             var status = (int)response.StatusCode;
             if (!response.IsSuccessStatusCode)
             {
@@ -73,7 +76,7 @@ internal sealed partial class InternetDownloader(
             // The internet client bounds the wait for every body byte (stall and minimum rate).
             await using var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
             await using var writer = store.BeginWrite(patch.Sha256, patch.Size, patch.Size);
-            writer.Patch = new PatchRecord(patch.OsVersion, patch.Name, patch.Sha256, patch.Size, Protocol.Text.SecretRedaction.RedactUrl(patch.Url.ToString()), time.GetUtcNow(), self.NodeId, 0, null);
+            writer.Patch = patch with { AddedAt = time.GetUtcNow(), AddedBy = self.NodeId, Hits = 0, LastHit = null };
             var result = await writer.CopyFromAsync(stream, ct, attemptProgress).ConfigureAwait(false);
             if (result.Succeeded)
             {

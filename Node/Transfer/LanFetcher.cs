@@ -1,6 +1,5 @@
 using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Primitives;
-using PeerPatch.Node.Sources;
 using PeerPatch.Storage;
 
 namespace PeerPatch.Node.Transfer;
@@ -13,14 +12,14 @@ internal sealed class LanFetcher(
     [Microsoft.Extensions.DependencyInjection.FromKeyedServices(HttpClients.Lan)] HttpClient http,
     BlobStore store,
     NodeIdentity self,
-    NodeOptions options,
+    TransferOptions options,
     NodeStats stats,
     TimeProvider time)
 {
-    public Task<FetchResult> FetchAsync(Uri url, PatchSpec patch, ByteProgress? observer, CancellationToken ct) =>
-        FetchAsync(url, new PatchRecord(patch.OsVersion, patch.Name, patch.Sha256, patch.Size, Protocol.Text.SecretRedaction.RedactUrl(patch.Url.ToString()), time.GetUtcNow(), self.NodeId, 0, null), observer, ct);
-
-    /// <summary>Fetches the blob of <paramref name="patch"/> and records it (with that row) in the local store.</summary>
+    /// <summary>
+    /// Fetches the blob of <paramref name="patch"/> and records it (with that row, added now by this node) in the
+    /// local store.
+    /// </summary>
     /// <param name="observer">Optional: follows the byte count (progress display).</param>
     public async Task<FetchResult> FetchAsync(Uri url, PatchRecord patch, ByteProgress? observer, CancellationToken ct)
     {

@@ -29,7 +29,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
     private readonly ConcurrentDictionary<ulong, Pending> _pending = new();
     private readonly ConcurrentDictionary<NetPeer, TaskCompletionSource<NetPeer>> _connecting = new();
     private readonly ConcurrentBag<ArrayBufferWriter<byte>> _buffers = [];
-    private readonly NodeOptions _options;
+    private readonly CoreOptions _options;
     private readonly TransportOptions _transport;
     private readonly ILanRequestHandler? _handler;
     private readonly NodeStats _stats;
@@ -41,7 +41,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
     private int _stopped;
 
     public LanTransport(
-        NodeOptions options,
+        CoreOptions options,
         TransportOptions transport,
         NodeStats stats,
         TimeProvider time,
@@ -127,7 +127,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
     public void Dispose() => StopAsync(CancellationToken.None).GetAwaiter().GetResult();
 
     /// <summary>Connects (or reuses the connection) to <paramref name="server"/>; with a key, also completes the handshake.</summary>
-    public async Task<NetPeer> ConnectAsync(IPEndPoint server, CancellationToken ct)
+    public async Task<LanPeer> ConnectAsync(IPEndPoint server, CancellationToken ct)
     {
         using var timeout = new CancellationTokenSource(_transport.ConnectTimeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
@@ -144,7 +144,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
                 await session.Ready.Task.WaitAsync(linked.Token).ConfigureAwait(false);
             }
 
-            return peer;
+            return new LanPeer(peer);
         }
         catch (OperationCanceledException) when (!ct.IsCancellationRequested)
         {
@@ -197,8 +197,9 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
     }
 
     /// <summary>Sends a request and waits for the answer with the same correlation id.</summary>
-    public async Task<IMessage> RequestAsync(NetPeer peer, IMessage request, TimeSpan timeout, CancellationToken ct)
+    public async Task<IMessage> RequestAsync(LanPeer to, IMessage request, TimeSpan timeout, CancellationToken ct)
     {
+        var peer = to.Peer;
         var id = (ulong)Interlocked.Increment(ref _nextCorrelation);
         var pending = new Pending(peer, new TaskCompletionSource<IMessage>(TaskCreationOptions.RunContinuationsAsynchronously));
         _pending[id] = pending;

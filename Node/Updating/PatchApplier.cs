@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Text;
 using Microsoft.Extensions.Logging;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Sources;
 
 namespace PeerPatch.Node.Updating;
@@ -13,13 +14,13 @@ namespace PeerPatch.Node.Updating;
 /// tail kept for the error message; a command over its time limit is killed with its children. A cancelled pass
 /// does not kill a running apply command: it finishes (within its limit), and the pass stops after it.
 /// </summary>
-internal sealed partial class PatchApplier(NodeOptions options, ILogger<PatchApplier> logger)
+internal sealed partial class PatchApplier(CoreOptions core, SourcesOptions sources, ILogger<PatchApplier> logger)
 {
     private const int TailChars = 4096;
 
     public async Task<(bool Ok, string? Error)> ApplyAsync(PatchSpec patch, string file, CancellationToken ct)
     {
-        var workDir = Path.Combine(options.DataDir, "work");
+        var workDir = Path.Combine(core.DataDir, "work");
         Directory.CreateDirectory(workDir);
         var psi = new ProcessStartInfo(patch.Apply.Command)
         {
@@ -56,7 +57,7 @@ internal sealed partial class PatchApplier(NodeOptions options, ILogger<PatchApp
         process.BeginErrorReadLine();
         // A started apply command runs to its end or its own limit, whatever happens to the pass: a caller that gives
         // up (or a pass deadline) must not kill dpkg or an installer halfway and leave the PC half-patched.
-        var limit = patch.Apply.Timeout ?? options.ApplyTimeout;
+        var limit = patch.Apply.Timeout ?? sources.ApplyTimeout;
         using var timeout = new CancellationTokenSource(limit);
         using var note = ct.Register(() => Log.FinishingDespiteCancel(logger, patch.Name, limit));
         try

@@ -25,7 +25,7 @@ internal sealed partial class PatchPipeline(
     LanFetcher lan,
     PatchApplier applier,
     NodeIdentity self,
-    NodeOptions options,
+    UpdatingOptions options,
     NodeStats stats,
     NodeEvents events,
     PassActivity activity,

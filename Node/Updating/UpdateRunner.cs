@@ -11,15 +11,15 @@ namespace PeerPatch.Node.Updating;
 /// Runs update passes, one at a time per node: read every source's list for this OS, skip what this node has
 /// applied, and take each remaining patch through <see cref="PatchPipeline"/> in list order. A source that fails in
 /// any way (unreachable, truncated, stalled, unparsable) is that source's error and the pass goes on with the others.
-/// A pass ends when its caller cancels it or at <see cref="NodeOptions.PassDeadline"/>; a new pass waits at most
-/// <see cref="NodeOptions.PassLockWait"/> for a running one (<see cref="TryEnterAsync"/>).
+/// A pass ends when its caller cancels it or at <see cref="UpdatingOptions.PassDeadline"/>; a new pass waits at most
+/// <see cref="UpdatingOptions.PassLockWait"/> for a running one (<see cref="TryEnterAsync"/>).
 /// </summary>
 internal sealed partial class UpdateRunner(
     IEnumerable<IPatchSource> sources,
     PatchPipeline pipeline,
     PatchDatabase db,
     NodeIdentity self,
-    NodeOptions options,
+    UpdatingOptions options,
     NodeEvents events,
     IRandomSource random,
     TimeProvider time,
@@ -37,7 +37,7 @@ internal sealed partial class UpdateRunner(
     public RunningPass? Current => _current;
 
     /// <summary>
-    /// Takes the pass lock, waiting at most <see cref="NodeOptions.PassLockWait"/>; null when another pass still holds
+    /// Takes the pass lock, waiting at most <see cref="UpdatingOptions.PassLockWait"/>; null when another pass still holds
     /// it then. Dispose the lease (or give it to <see cref="RunAsync(PassLease, Func{PatchOutcome, Task}?, bool, CancellationToken)"/>).
     /// </summary>
     public async Task<PassLease?> TryEnterAsync(CancellationToken ct)

@@ -6,11 +6,11 @@ using PeerPatch.Node.Primitives;
 namespace PeerPatch.Node.Updating;
 
 /// <summary>
-/// Runs a pass every <see cref="NodeOptions.UpdateInterval"/> (first one after a random delay of up to a minute, so a
+/// Runs a pass every <see cref="UpdatingOptions.UpdateInterval"/> (first one after a random delay of up to a minute, so a
 /// LAN's PCs do not all start at once); zero disables it. When a pass asked for by hand is still running, this round
-/// is skipped (after <see cref="NodeOptions.PassLockWait"/>).
+/// is skipped (after <see cref="UpdatingOptions.PassLockWait"/>).
 /// </summary>
-internal sealed partial class UpdateScheduler(UpdateRunner runner, NodeOptions options, IRandomSource random, TimeProvider time, ILogger<UpdateScheduler> logger) : BackgroundService
+internal sealed partial class UpdateScheduler(UpdateRunner runner, UpdatingOptions options, IRandomSource random, TimeProvider time, ILogger<UpdateScheduler> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

@@ -1,0 +1,15 @@
+using Microsoft.Extensions.Options;
+using PeerPatch.Node.Primitives;
+
+namespace PeerPatch.Node.ServerLink;
+
+/// <summary>Rejects a bad <see cref="ServerLinkOptions"/> at start-up, naming the setting.</summary>
+internal sealed class ServerLinkOptionsValidator : IValidateOptions<ServerLinkOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ServerLinkOptions o)
+    {
+        var errors = new List<string>();
+        OptionChecks.Positive(errors, ("LookupTimeout", o.LookupTimeout));
+        return OptionChecks.Result(errors);
+    }
+}

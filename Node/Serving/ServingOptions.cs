@@ -1,0 +1,24 @@
+using Microsoft.Extensions.Configuration;
+
+namespace PeerPatch.Node.Serving;
+
+/// <summary>
+/// The LAN server's download claims. Bound from the root of the node's configuration (the keys of peerpatch.json,
+/// PEERPATCH_* variables and the command line are the property names; see <see cref="Primitives.CoreOptions"/>); checked at start by <see cref="ServingOptionsValidator"/>.
+/// </summary>
+public sealed class ServingOptions
+{
+    /// <summary>Lifetime of a download claim between renewals. Default 15 s.</summary>
+    public TimeSpan ClaimLease { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>A claim whose holder reports no progress for this long passes to the next node. Default 60 s.</summary>
+    public TimeSpan ClaimStallTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>The one place these settings are read from configuration (the keys are the property names, at the root).</summary>
+    internal static ServingOptions FromConfiguration(IConfiguration configuration)
+    {
+        var options = new ServingOptions();
+        configuration.Bind(options);
+        return options;
+    }
+}

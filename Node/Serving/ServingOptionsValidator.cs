@@ -1,0 +1,15 @@
+using Microsoft.Extensions.Options;
+using PeerPatch.Node.Primitives;
+
+namespace PeerPatch.Node.Serving;
+
+/// <summary>Rejects a bad <see cref="ServingOptions"/> at start-up, naming the setting.</summary>
+internal sealed class ServingOptionsValidator : IValidateOptions<ServingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ServingOptions o)
+    {
+        var errors = new List<string>();
+        OptionChecks.Positive(errors, ("ClaimLease", o.ClaimLease), ("ClaimStallTimeout", o.ClaimStallTimeout));
+        return OptionChecks.Result(errors);
+    }
+}

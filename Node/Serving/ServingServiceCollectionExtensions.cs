@@ -1,0 +1,34 @@
+using Microsoft.Extensions.DependencyInjection;
+using PeerPatch.Node.Transport;
+using PeerPatch.Storage;
+
+namespace PeerPatch.Node.Serving;
+
+/// <summary>
+/// Registers the LAN server's side: the patch index, claims, holders, the request handler the transport answers
+/// with (<see cref="PatchServer"/>), and the background pull, hit recording and scrubbing.
+/// </summary>
+internal static class ServingServiceCollectionExtensions
+{
+    public static IServiceCollection AddServing(this IServiceCollection services, ServingOptions options)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton(new ClaimPolicy(options.ClaimLease, options.ClaimStallTimeout, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(2)));
+        services.AddSingleton<ClaimTable>();
+        services.AddSingleton(sp =>
+        {
+            var index = new PatchIndex();
+            index.Load(sp.GetRequiredService<PatchDatabase>().ListPatches());
+            return index;
+        });
+        services.AddSingleton<HolderIndex>();
+        services.AddSingleton<BlobPuller>();
+        services.AddHostedService(sp => sp.GetRequiredService<BlobPuller>());
+        services.AddSingleton<HitRecorder>();
+        services.AddHostedService(sp => sp.GetRequiredService<HitRecorder>());
+        services.AddSingleton<PatchServer>();
+        services.AddSingleton<ILanRequestHandler>(sp => sp.GetRequiredService<PatchServer>());
+        services.AddHostedService<BlobScrubber>();
+        return services;
+    }
+}

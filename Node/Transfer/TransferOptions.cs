@@ -1,0 +1,49 @@
+using Microsoft.Extensions.Configuration;
+
+namespace PeerPatch.Node.Transfer;
+
+/// <summary>
+/// Bounds on every transfer: LAN fetches and internet requests (connect, headers, body rate, attempts). Bound from
+/// the root of the node's configuration (the keys of peerpatch.json,
+/// PEERPATCH_* variables and the command line are the property names; see <see cref="Primitives.CoreOptions"/>); checked at start by <see cref="TransferOptionsValidator"/>.
+/// </summary>
+public sealed class TransferOptions
+{
+    /// <summary>A LAN transfer that delivers no byte for this long is abandoned for the internet. Default 15 s.</summary>
+    public TimeSpan LanStallTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// The window of the body rule for every internet response (patches, feeds, apt indexes, redirect origins): while
+    /// the node waits for body bytes, each window of this length must bring at least
+    /// <see cref="InternetMinBytesPerSecond"/> times its length in bytes (at least one byte), or the transfer fails
+    /// (a patch download is retried). Only time spent waiting for the upstream counts. Default 60 s.
+    /// </summary>
+    public TimeSpan InternetStallTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// Slowest internet body accepted, averaged over each <see cref="InternetStallTimeout"/> window: a trickle (one
+    /// byte every few seconds) would otherwise keep a transfer alive forever. 0 keeps only the stall rule (one byte per
+    /// window). Default 1024 bytes/s (60 KiB per minute; a 56k modem does seven times that).
+    /// </summary>
+    public long InternetMinBytesPerSecond { get; set; } = 1024;
+
+    /// <summary>Longest wait for a TCP connection to an internet host (per connection attempt). Default 15 s.</summary>
+    public TimeSpan InternetConnectTimeout { get; set; } = TimeSpan.FromSeconds(15);
+
+    /// <summary>
+    /// Longest wait from sending an internet request to its response headers, connecting and redirects included.
+    /// Default 60 s.
+    /// </summary>
+    public TimeSpan InternetHeadersTimeout { get; set; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>Attempts per internet download (with exponential back-off). Default 3.</summary>
+    public int InternetAttempts { get; set; } = 3;
+
+    /// <summary>The one place these settings are read from configuration (the keys are the property names, at the root).</summary>
+    internal static TransferOptions FromConfiguration(IConfiguration configuration)
+    {
+        var options = new TransferOptions();
+        configuration.Bind(options);
+        return options;
+    }
+}

@@ -1,0 +1,30 @@
+using Microsoft.Extensions.Options;
+using PeerPatch.Node.Primitives;
+
+namespace PeerPatch.Node.Transfer;
+
+/// <summary>Rejects a bad <see cref="TransferOptions"/> at start-up, naming the setting.</summary>
+internal sealed class TransferOptionsValidator : IValidateOptions<TransferOptions>
+{
+    public ValidateOptionsResult Validate(string? name, TransferOptions o)
+    {
+        var errors = new List<string>();
+        if (o.InternetMinBytesPerSecond is < 0 or > 1L << 30)
+        {
+            errors.Add("InternetMinBytesPerSecond must be 0-1073741824");
+        }
+
+        if (o.InternetAttempts is < 1 or > 20)
+        {
+            errors.Add("InternetAttempts must be 1-20");
+        }
+
+        OptionChecks.Positive(
+            errors,
+            ("LanStallTimeout", o.LanStallTimeout),
+            ("InternetStallTimeout", o.InternetStallTimeout),
+            ("InternetConnectTimeout", o.InternetConnectTimeout),
+            ("InternetHeadersTimeout", o.InternetHeadersTimeout));
+        return OptionChecks.Result(errors);
+    }
+}

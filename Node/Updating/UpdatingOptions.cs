@@ -1,0 +1,38 @@
+using Microsoft.Extensions.Configuration;
+
+namespace PeerPatch.Node.Updating;
+
+/// <summary>
+/// Update passes: how often, how long one may run, and how long a patch waits for another node's download. Bound from
+/// the root of the node's configuration (the keys of peerpatch.json,
+/// PEERPATCH_* variables and the command line are the property names; see <see cref="Primitives.CoreOptions"/>); checked at start by <see cref="UpdatingOptionsValidator"/>.
+/// </summary>
+public sealed class UpdatingOptions
+{
+    /// <summary>Time between automatic update passes; zero runs passes only on demand. Default 6 h.</summary>
+    public TimeSpan UpdateInterval { get; set; } = TimeSpan.FromHours(6);
+
+    /// <summary>Longest a node waits for another node's download before going to the internet itself. Default 30 min.</summary>
+    public TimeSpan ClaimWaitMax { get; set; } = TimeSpan.FromMinutes(30);
+
+    /// <summary>
+    /// Longest an update pass may run: at this point the patch in progress fails, the rest are not tried, and the
+    /// summary says the pass was stopped. Default 6 h (the default <see cref="UpdateInterval"/>, so a stuck pass ends
+    /// before the next scheduled one is due).
+    /// </summary>
+    public TimeSpan PassDeadline { get; set; } = TimeSpan.FromHours(6);
+
+    /// <summary>
+    /// How long a new pass waits for a running one to finish before it gives up with "a pass is already running".
+    /// Default 10 s.
+    /// </summary>
+    public TimeSpan PassLockWait { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>The one place these settings are read from configuration (the keys are the property names, at the root).</summary>
+    internal static UpdatingOptions FromConfiguration(IConfiguration configuration)
+    {
+        var options = new UpdatingOptions();
+        configuration.Bind(options);
+        return options;
+    }
+}

@@ -1,0 +1,20 @@
+using Microsoft.Extensions.Options;
+using PeerPatch.Node.Primitives;
+
+namespace PeerPatch.Node.Updating;
+
+/// <summary>Rejects a bad <see cref="UpdatingOptions"/> at start-up, naming the setting.</summary>
+internal sealed class UpdatingOptionsValidator : IValidateOptions<UpdatingOptions>
+{
+    public ValidateOptionsResult Validate(string? name, UpdatingOptions o)
+    {
+        var errors = new List<string>();
+        if (o.UpdateInterval < TimeSpan.Zero)
+        {
+            errors.Add("UpdateInterval must not be negative");
+        }
+
+        OptionChecks.Positive(errors, ("ClaimWaitMax", o.ClaimWaitMax), ("PassDeadline", o.PassDeadline), ("PassLockWait", o.PassLockWait));
+        return OptionChecks.Result(errors);
+    }
+}

@@ -1,0 +1,18 @@
+using Microsoft.Extensions.DependencyInjection;
+
+namespace PeerPatch.Node.Updating;
+
+/// <summary>Registers update passes: the pipeline one patch goes through, the runner of a pass, and its schedule.</summary>
+internal static class UpdatingServiceCollectionExtensions
+{
+    public static IServiceCollection AddUpdating(this IServiceCollection services, UpdatingOptions options)
+    {
+        services.AddSingleton(options);
+        services.AddSingleton<PatchApplier>();
+        services.AddSingleton<PassActivity>();
+        services.AddSingleton<PatchPipeline>();
+        services.AddSingleton<UpdateRunner>();
+        services.AddHostedService<UpdateScheduler>();
+        return services;
+    }
+}
