@@ -4,7 +4,7 @@ using PeerPatch.Node.Http;
 using PeerPatch.Node.Primitives;
 using PeerPatch.Protocol.Status;
 
-namespace PeerPatch.Node.Tests.Hosting;
+namespace PeerPatch.Node.Tests.Primitives;
 
 public sealed class NodeEventsTests
 {

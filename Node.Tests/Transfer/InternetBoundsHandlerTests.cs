@@ -5,7 +5,7 @@ using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Tests.Support;
 using PeerPatch.Node.Transfer;
 
-namespace PeerPatch.Node.Tests.Hosting;
+namespace PeerPatch.Node.Tests.Transfer;
 
 /// <summary>
 /// The internet client bounds each phase of every request itself (whatever code sends it), logs each timeout with the

@@ -3,7 +3,7 @@ using FsCheck.Fluent;
 using PeerPatch.Node.Apt;
 using PeerPatch.Node.Sources;
 
-namespace PeerPatch.Node.Tests.Apt;
+namespace PeerPatch.Node.Tests.Sources;
 
 public sealed class CappedLineReaderTests
 {

@@ -6,7 +6,7 @@ using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Transfer;
 using PeerPatch.Node.Updating;
 
-namespace PeerPatch.Node.Tests.Hosting;
+namespace PeerPatch.Node.Tests.Transfer;
 
 /// <summary>
 /// The internet bounds hold for every path only if no code makes its own client: the node's HttpClients are made in

@@ -1,7 +1,7 @@
 using PeerPatch.Node.Apt;
 using PeerPatch.Protocol.Apt;
 
-namespace PeerPatch.Node.Tests.Apt;
+namespace PeerPatch.Node.Tests.Protocol.Apt;
 
 public sealed class ArchiveUrlTests
 {

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Time.Testing;
 using PeerPatch.Node.Transfer;
 using PeerPatch.Node.Updating;
 
-namespace PeerPatch.Node.Tests.Updating;
+namespace PeerPatch.Node.Tests.Transfer;
 
 /// <summary>
 /// The body rule of every internet response: each window of time spent waiting inside reads must bring at least the
