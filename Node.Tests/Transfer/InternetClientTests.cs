@@ -18,7 +18,7 @@ public sealed partial class InternetClientTests
         typeof(InternetClientTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepoRoot").Value!;
 
     [Fact]
-    public void NoNodeCodeOutsideHostingMakesItsOwnHttpClientOrHandler()
+    public void NoNodeCodeOutsideTransferMakesItsOwnHttpClientOrHandler()
     {
         var node = Path.Combine(RepoRoot, "Node");
         var makers = Directory.EnumerateFiles(node, "*.cs", SearchOption.AllDirectories)

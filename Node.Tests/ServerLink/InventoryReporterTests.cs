@@ -1,0 +1,137 @@
+using System.Security.Cryptography;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging.Abstractions;
+using PeerPatch.Node.Cluster;
+using PeerPatch.Node.Primitives;
+using PeerPatch.Node.ServerLink;
+using PeerPatch.Node.Sources;
+using PeerPatch.Node.Tests.Support;
+using PeerPatch.Protocol.Messages;
+using PeerPatch.Protocol.Status;
+using PeerPatch.Storage;
+
+namespace PeerPatch.Node.Tests.ServerLink;
+
+/// <summary>The inventory report is an explicit step: the reporter sends it on each new session with the server, not the channel as a side effect.</summary>
+public sealed class InventoryReporterTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task EachNewSessionWithTheServer_GetsThisNodesInventory_OnceWithHeldBlobsOnly()
+    {
+        var db = PatchDatabase.Open(_dir.Sub("peerpatch.db"));
+        var store = new BlobStore(_dir.Path, db, new BlobStoreOptions { CapacityBytes = 1 << 30 }, TimeProvider.System);
+        var held = await StoreAsync(store, "KB-HELD", 1);
+        db.AddPatch(new PatchRecord("test-1-amd64", "KB-GONE", new string('a', 64), 10, null, DateTimeOffset.UnixEpoch, "n1", 0, null)); // no blob: not reported
+        var cluster = new ClusterState(new ClusterOptions { Role = RoleSetting.Client, Server = "10.0.0.1:47470" }, new NodeIdentity("n1", "i1", "test-1-amd64", "0.1.0"), TimeProvider.System);
+        var servers = new FakeServers();
+        using var reporter = new InventoryReporter(cluster, servers, new InventoryReport(db, store), new StartedLifetime(), TimeProvider.System, NullLogger<InventoryReporter>.Instance);
+
+        await reporter.StartAsync(CancellationToken.None);
+        var first = await servers.Channel.Reports.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+
+        var entry = Assert.Single(first);
+        Assert.Equal(("test-1-amd64", "KB-HELD", held), (entry.Os, entry.Name, entry.Sha256));
+
+        servers.Channel.Reconnect(); // the session was lost and opened again (a restarted server at the same address)
+        var second = await servers.Channel.Reports.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(held, Assert.Single(second).Sha256);
+        Assert.Equal(2, servers.Channel.SessionNumber);
+        await reporter.StopAsync(CancellationToken.None);
+        Assert.False(servers.Channel.Reports.TryRead(out _)); // one report per session
+    }
+
+    private static async Task<string> StoreAsync(BlobStore store, string name, int seed)
+    {
+        var bytes = new byte[10_000];
+        new Random(seed).NextBytes(bytes);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        await using (var writer = store.BeginWrite(sha, bytes.Length, bytes.Length))
+        {
+            writer.Patch = new PatchRecord("test-1-amd64", name, sha, bytes.Length, null, DateTimeOffset.UnixEpoch, "n1", 0, null);
+            Assert.True((await writer.CopyFromAsync(new MemoryStream(bytes), CancellationToken.None)).Succeeded);
+        }
+
+        return sha;
+    }
+
+    private sealed class StartedLifetime : IHostApplicationLifetime
+    {
+        public CancellationToken ApplicationStarted => new(true);
+
+        public CancellationToken ApplicationStopping => CancellationToken.None;
+
+        public CancellationToken ApplicationStopped => CancellationToken.None;
+
+        public void StopApplication()
+        {
+        }
+    }
+
+    private sealed class FakeServers : IServerChannelProvider
+    {
+        public FakeServers() => Channel = new FakeChannel(this);
+
+        public event Action<IServerChannel>? SessionOpened;
+
+        public FakeChannel Channel { get; }
+
+        public IServerChannel? Current => Channel;
+
+        public Task<IServerChannel?> WaitForServerAsync(TimeSpan max, CancellationToken ct) => Task.FromResult<IServerChannel?>(Channel);
+
+        public void Opened(IServerChannel channel) => SessionOpened?.Invoke(channel);
+    }
+
+    private sealed class FakeChannel(FakeServers servers) : IServerChannel
+    {
+        private readonly System.Threading.Channels.Channel<IReadOnlyList<InventoryEntry>> _reports = System.Threading.Channels.Channel.CreateUnbounded<IReadOnlyList<InventoryEntry>>();
+        private int _session;
+
+        public System.Threading.Channels.ChannelReader<IReadOnlyList<InventoryEntry>> Reports => _reports.Reader;
+
+        public string Name => "fake";
+
+        public bool IsLocal => false;
+
+        public int SessionNumber => Volatile.Read(ref _session);
+
+        public Task ConnectAsync(CancellationToken ct)
+        {
+            if (SessionNumber == 0)
+            {
+                Reconnect();
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public void Reconnect()
+        {
+            Interlocked.Increment(ref _session);
+            servers.Opened(this);
+        }
+
+        public Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct)
+        {
+            _reports.Writer.TryWrite(entries);
+            return Task.CompletedTask;
+        }
+
+        public Task<LookupResult> LookupAsync(Lookup lookup, CancellationToken ct) => throw new NotSupportedException();
+
+        public Task<bool> RenewAsync(ulong claimId, long bytesDone, CancellationToken ct) => throw new NotSupportedException();
+
+        public Task ReleaseAsync(ulong claimId, string reason, CancellationToken ct) => throw new NotSupportedException();
+
+        public Task<bool> PushAsync(PatchSpec patch, ulong claimId, bool bodySent, CancellationToken ct) => throw new NotSupportedException();
+
+        public Task<bool> StreamPushAsync(PatchSpec patch, CancellationToken ct) => throw new NotSupportedException();
+
+        public Uri ResolveBlobUrl(string blobUrl) => throw new NotSupportedException();
+    }
+}
