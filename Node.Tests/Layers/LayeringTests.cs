@@ -45,6 +45,19 @@ public sealed class LayeringTests
         Assert.True(result.IsSuccessful, $"{folder} uses a folder at or above its layer ({string.Join(", ", ForbiddenFor(folder))}): {string.Join(", ", result.FailingTypeNames ?? [])}");
     }
 
+    [Theory]
+    [MemberData(nameof(Folders))]
+    public void AFoldersSources_ImportNoFolderInItsRowOrAbove(string folder)
+    {
+        // The IL check above is the rule; this keeps the source honest too (a stale using misleads the reader).
+        var forbidden = ForbiddenFor(folder).Select(f => $"using {Namespace(f)};").ToList();
+        var offending = Directory.EnumerateFiles(Path.Combine(RepoRoot, "Node", folder), "*.cs", SearchOption.AllDirectories)
+            .SelectMany(f => File.ReadLines(f).Where(l => forbidden.Contains(l.Trim())).Select(l => $"{Path.GetFileName(f)}: {l.Trim()}"))
+            .ToList();
+
+        Assert.Empty(offending);
+    }
+
     [Fact]
     public void EveryFolderOfNode_IsInTheTable_AndEveryRowOfTheTableHasCode()
     {

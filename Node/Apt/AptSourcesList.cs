@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using PeerPatch.Node.Hosting;
 
 namespace PeerPatch.Node.Apt;
 

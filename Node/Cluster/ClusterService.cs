@@ -3,7 +3,6 @@ using System.Net;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PeerPatch.Node.Discovery;
-using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Transport;
 using PeerPatch.Protocol.Mdns;

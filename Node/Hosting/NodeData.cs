@@ -1,4 +1,3 @@
-using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Primitives;
 using PeerPatch.Protocol;
 using PeerPatch.Storage;

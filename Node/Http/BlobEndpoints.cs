@@ -6,7 +6,6 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using Microsoft.Net.Http.Headers;
 using PeerPatch.Node.Cluster;
-using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Serving;
 using PeerPatch.Protocol;

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Net;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
-using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Primitives;
 
 namespace PeerPatch.Node.Http;

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using PeerPatch.Node.Cluster;
-using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Transfer;
 using PeerPatch.Protocol.Status;
 

@@ -1,5 +1,4 @@
 using PeerPatch.Node.Cluster;
-using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Primitives;
 using PeerPatch.Node.ServerLink;
 using PeerPatch.Node.Serving;

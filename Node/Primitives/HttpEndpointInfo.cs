@@ -1,4 +1,3 @@
-using PeerPatch.Node.Hosting;
 
 namespace PeerPatch.Node.Primitives;
 

@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using DnsClient;
-using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Transfer;
 
 namespace PeerPatch.Node.Redirect;

@@ -2,7 +2,6 @@ using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PeerPatch.Node.Transfer;
-using PeerPatch.Node.Updating;
 using PeerPatch.Storage;
 
 namespace PeerPatch.Node.Serving;

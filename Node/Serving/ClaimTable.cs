@@ -1,4 +1,3 @@
-using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Primitives;
 
 namespace PeerPatch.Node.Serving;

@@ -1,5 +1,3 @@
-using PeerPatch.Node.Apt;
-using PeerPatch.Node.Hosting;
 using PeerPatch.Protocol.Apt;
 
 namespace PeerPatch.Node.Sources;

@@ -1,6 +1,4 @@
 using Microsoft.Extensions.Logging;
-using PeerPatch.Node.Hosting;
-using PeerPatch.Node.Updating;
 using PeerPatch.Protocol.Status;
 
 namespace PeerPatch.Node.Sources;

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Http;
-using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Primitives;
 
 namespace PeerPatch.Node.Transfer;

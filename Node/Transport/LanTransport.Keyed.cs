@@ -4,7 +4,6 @@ using System.Net;
 using System.Security.Cryptography;
 using LiteNetLib;
 using LiteNetLib.Utils;
-using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Primitives;
 
 namespace PeerPatch.Node.Transport;

@@ -6,7 +6,6 @@ using LiteNetLib;
 using LiteNetLib.Utils;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Security;
 using PeerPatch.Protocol;

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Sources;
 using PeerPatch.Protocol.Status;
