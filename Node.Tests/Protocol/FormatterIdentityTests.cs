@@ -214,6 +214,58 @@ public sealed class FormatterIdentityTests
     }
 
     [Fact]
+    public void MutatedEnvelopes_DecodeAsTheStandardResolverDecodesThem_AndNeverThrowPastWireCodec() =>
+        Prop.ForAll(Arb.From(Instances(typeof(Envelope), nullable: false)), Arb.From(Gen.Choose(0, int.MaxValue)), (value, seed) =>
+        {
+            var bytes = MessagePackSerializer.Serialize(typeof(Envelope), value, Ours);
+            var random = new Random(seed);
+            for (var flips = random.Next(1, 4); flips > 0; flips--)
+            {
+                var at = random.Next(2) == 0 ? random.Next(Math.Min(bytes.Length, 48)) : random.Next(bytes.Length); // mostly headers
+                bytes[at] = (byte)random.Next(256);
+            }
+
+            Envelope? ours = null;
+            string? oursError = null;
+            var oursConsumed = 0L;
+            try
+            {
+                var reader = new MessagePackReader(bytes);
+                ours = PeerPatchResolver.Instance.GetFormatter<Envelope>()!.Deserialize(ref reader, Ours);
+                oursConsumed = reader.Consumed;
+            }
+            catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException or OverflowException or ArgumentOutOfRangeException or InsufficientExecutionStackException)
+            {
+                oursError = e.Message; // the exception types WireCodec.TryDecode turns into Malformed; any other escapes and fails here
+            }
+
+            Envelope? standard = null;
+            var standardFailed = false;
+            var standardConsumed = 0;
+            try
+            {
+                standard = MessagePackSerializer.Deserialize<Envelope>(bytes, Standard, out standardConsumed);
+            }
+            catch (MessagePackSerializationException)
+            {
+                standardFailed = true;
+            }
+
+            if (oursError?.StartsWith("unknown message kind", StringComparison.Ordinal) == true)
+            {
+                Assert.True(standardFailed || standard?.Body is null, "an unknown kind the standard resolver decoded");
+            }
+            else
+            {
+                Assert.Equal(standardFailed, oursError is not null);
+                Assert.Equal(Dump(standard), Dump(ours));
+                Assert.Equal(standardConsumed, oursConsumed);
+            }
+
+            _ = WireCodec.TryDecode(bytes); // never throws
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(2000));
+
+    [Fact]
     public void TheDepthLimit_CountsTheEnvelopeTheUnionAndTheMessage()
     {
         var bytes = WireCodec.Encode(Envelope.Of(1, new Ack(true, 0, null)));
