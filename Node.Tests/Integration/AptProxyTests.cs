@@ -10,7 +10,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// Issue 4, apt proxy mode: three simulated PCs, each with its own apt root and its own node as apt's HTTP proxy,
 /// real unmodified apt-get, a real Debian-style repository on loopback as the internet.
 /// </summary>
-[Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
 public sealed class AptProxyTests(ITestOutputHelper output)
 {

@@ -10,7 +10,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// <see cref="JumpyTimeProvider"/>; the other nodes are real processes). Download claims neither expire at the jump nor
 /// outlive their lease, and elections neither fire at the jump nor stop noticing a dead server.
 /// </summary>
-[Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
 public sealed class ClockJumpTests(ITestOutputHelper output)
 {

@@ -8,7 +8,6 @@ using PeerPatch.Node.Tests.Support;
 namespace PeerPatch.Node.Tests.Integration;
 
 /// <summary>The HTTP data plane of a real server node: pushes are verified, blobs are served only when right.</summary>
-[Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
 public sealed class DataPlaneTests : IAsyncLifetime
 {

@@ -12,7 +12,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// is refused up front with a clear 507; when the disk fills up while a push streams in, the write fails with the
 /// reason in the log; no partial file is left, and the node keeps serving what it has and accepting what fits.
 /// </summary>
-[Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
 public sealed class DiskFullTests(ITestOutputHelper output)
 {

@@ -16,7 +16,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// address): a flood of mDNS adverts that copy real members' ids (keyed LAN), and a rogue server advert of term
 /// long.MaxValue (open LAN).
 /// </summary>
-[Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
 public sealed class ForgedAdvertTests(ITestOutputHelper output)
 {

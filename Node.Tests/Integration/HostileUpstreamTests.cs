@@ -18,7 +18,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// error, the other source's patches still applied, and the next pass unaffected. Each case prints what it measured
 /// (time to end, exit code, the log lines) for the note.
 /// </summary>
-[Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
 public sealed class HostileUpstreamTests(ITestOutputHelper output) : IAsyncLifetime
 {

@@ -8,7 +8,6 @@ using Xunit.Abstractions;
 namespace PeerPatch.Node.Tests.Integration;
 
 /// <summary>Issue 5: one HTTP client cannot starve a node: per-address connection cap, header limits and timeouts.</summary>
-[Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
 public sealed class HttpLimitsTests(ITestOutputHelper output)
 {

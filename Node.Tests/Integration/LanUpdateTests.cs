@@ -7,7 +7,6 @@ using Xunit.Abstractions;
 namespace PeerPatch.Node.Tests.Integration;
 
 /// <summary>The method end to end with real node processes on loopback (issue: the core).</summary>
-[Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
 public sealed class LanUpdateTests(ITestOutputHelper output)
 {

@@ -12,7 +12,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// configured with nothing but a data directory find each other over mDNS and elect one server; it fails over;
 /// a split LAN elects one server per side and converges to one when healed, with the union of both databases.
 /// </summary>
-[Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
 public sealed class ZeroConfTests(ITestOutputHelper output)
 {

@@ -46,6 +46,7 @@ internal sealed class InProcessNode : IAsyncDisposable
             [nameof(NodeOptions.OsVersion)] = "test-1-amd64",
             [nameof(NodeOptions.UpdateInterval)] = "00:00:00",
             [$"{nameof(NodeOptions.MdnsInterfaces)}:0"] = "lo",
+            [nameof(NodeOptions.MdnsPort)] = LoopbackMdns.PortFor(dataDir).ToString(System.Globalization.CultureInfo.InvariantCulture),
             [nameof(NodeOptions.ClusterKeyFile)] = "none",
             [nameof(NodeOptions.RedirectPort)] = "0",
             [$"{nameof(NodeOptions.Sources)}:0"] = "none", // not this machine's apt (the default on Debian)

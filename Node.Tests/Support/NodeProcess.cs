@@ -76,7 +76,7 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         var args = new List<string>
         {
             "run", "--data", dataDir, "--port", udp.ToString(), "--http-port", http.ToString(), "--bind", "127.0.0.1",
-            "--update-interval", "0", "--os-version", "test-1-amd64", "--config", ConfigFile(dataDir, configJson),
+            "--update-interval", "0", "--os-version", "test-1-amd64", "--config", ConfigFile(dataDir, configJson, onLoopback: true),
         };
         args.AddRange(extra);
         var node = new NodeProcess(name, dataDir, udp, http, [.. args]);
@@ -90,7 +90,7 @@ internal sealed partial class NodeProcess : IAsyncDisposable
     /// </summary>
     public static async Task<NodeProcess> StartInNamespaceAsync(string name, string netns, string host, string dataDir, params string[] extra)
     {
-        var args = new List<string> { "run", "--data", dataDir, "--config", ConfigFile(dataDir, "{\"MdnsInterfaces\":[]}") };
+        var args = new List<string> { "run", "--data", dataDir, "--config", ConfigFile(dataDir, "{\"MdnsInterfaces\":[]}", onLoopback: false) };
         args.AddRange(extra);
         var node = new NodeProcess(name, dataDir, 47470, 47471, [.. args], host, netns);
         await node.StartProcessAsync();
@@ -224,10 +224,17 @@ internal sealed partial class NodeProcess : IAsyncDisposable
     /// Writes the node's config file: mDNS stays on loopback (no test traffic leaves the machine) unless the JSON says
     /// otherwise, no cluster key (not even one at the machine's default path) unless it names one (--cluster-key-file wins),
     /// and no patch source (not even this machine's apt, the default on Debian) unless it names one (--source wins).
+    /// A node on loopback uses its LAN's own mDNS port (<see cref="LoopbackMdns"/>) unless the JSON names one; a node in
+    /// a network namespace has the standard port, alone on its interface.
     /// </summary>
-    private static string ConfigFile(string dataDir, string json)
+    private static string ConfigFile(string dataDir, string json, bool onLoopback)
     {
         var config = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+        if (onLoopback && !config.ContainsKey("MdnsPort"))
+        {
+            config["MdnsPort"] = LoopbackMdns.PortFor(dataDir);
+        }
+
         if (!config.ContainsKey("MdnsInterfaces"))
         {
             config["MdnsInterfaces"] = new System.Text.Json.Nodes.JsonArray("lo");

@@ -93,6 +93,12 @@ public sealed class NodeOptions
     public List<string> MdnsInterfaces { get; set; } = [];
 
     /// <summary>
+    /// The UDP port mDNS sends to and listens on. RFC 6762 fixes 5353, which every other implementation uses: change
+    /// it only to keep LANs apart that share one interface (the tests run several LANs on loopback at once). Default 5353.
+    /// </summary>
+    public int MdnsPort { get; set; } = Protocol.Mdns.MdnsLimits.Port;
+
+    /// <summary>
     /// The cluster key file (made by `peerpatch keygen`; the same file on every PC). With a key, only its holders
     /// join, get elected, push or are pushed to, and HTTP writes need it. Unset: /etc/peerpatch/cluster.key
     /// (%ProgramData%\PeerPatch\cluster.key) when that exists, else none (an open LAN, still never applying a byte

@@ -21,6 +21,11 @@ internal sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
             errors.Add($"Port {o.Port} is not a port number");
         }
 
+        if (o.MdnsPort is < 1 or > 65535)
+        {
+            errors.Add($"MdnsPort {o.MdnsPort} is not a port number");
+        }
+
         if (o.HttpPort is < 1 or > 65535)
         {
             errors.Add($"HttpPort {o.HttpPort} is not a port number");
