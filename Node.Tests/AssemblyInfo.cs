@@ -8,3 +8,4 @@
 // (Support/FreePorts.cs), each loopback LAN has its own mDNS port (Support/LoopbackMdns.cs), and each
 // network-namespace LAN has its own names and subnet (Support/NetnsLan.cs). A class that must run alone goes into a
 // [CollectionDefinition(DisableParallelization = true)] collection, with the reason beside it.
+[assembly: TestCollectionOrderer("PeerPatch.Node.Tests.Support.SlowFirstOrderer", "PeerPatch.Node.Tests")]

@@ -67,6 +67,12 @@ internal sealed class InProcessNode : IAsyncDisposable
         return JsonDocument.Parse(await http.GetStringAsync(new Uri(Http, "v1/status"))).RootElement.Clone();
     }
 
+    public async Task<JsonElement> PatchesAsync()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        return JsonDocument.Parse(await http.GetStringAsync(new Uri(Http, "v1/patches"))).RootElement.Clone();
+    }
+
     private static string ReadShared(string path)
     {
         using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);

@@ -17,6 +17,7 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         typeof(NodeProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DiagOutputDir").Value!,
         "peerpatch-diag.dll");
 
+    private static readonly TimeSpan ReadyWithin = TimeSpan.FromSeconds(60);
     private readonly StringBuilder _output = new();
     private Process _process = null!;
 
@@ -296,7 +297,9 @@ internal sealed partial class NodeProcess : IAsyncDisposable
     private async Task WaitReadyAsync()
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        // A node is ready in about a second on an idle machine; test classes run in parallel on 2 cores, where many
+        // nodes start (JIT-compiling) at once: the bound leaves room for that.
+        var deadline = DateTime.UtcNow + ReadyWithin;
         while (DateTime.UtcNow < deadline)
         {
             if (_process.HasExited)
@@ -322,7 +325,7 @@ internal sealed partial class NodeProcess : IAsyncDisposable
             await Task.Delay(100);
         }
 
-        throw new TimeoutException($"node {Name} not ready in 30 s:\n{Output}");
+        throw new TimeoutException($"node {Name} not ready in {ReadyWithin.TotalSeconds:0} s:\n{Output}");
     }
 
     [LibraryImport("libc", EntryPoint = "kill")]
