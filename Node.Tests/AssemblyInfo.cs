@@ -6,6 +6,7 @@
 // that start real node processes mostly wait on them, so on 2 cores more classes than cores run at once. What made
 // them depend on each other is gone: loopback ports come from one process-wide allocator below the ephemeral range
 // (Support/FreePorts.cs), each loopback LAN has its own mDNS port (Support/LoopbackMdns.cs), and each
-// network-namespace LAN has its own names and subnet (Support/NetnsLan.cs). A class that must run alone goes into a
-// [CollectionDefinition(DisableParallelization = true)] collection, with the reason beside it.
+// network-namespace LAN has its own names and subnet (Support/NetnsLan.cs). The only classes that run alone are the
+// two that load both cores by design (Support/CpuHeavy.cs: the reason is written there); the longest classes start
+// first (Support/SlowFirstOrderer.cs).
 [assembly: TestCollectionOrderer("PeerPatch.Node.Tests.Support.SlowFirstOrderer", "PeerPatch.Node.Tests")]

@@ -14,6 +14,7 @@ namespace PeerPatch.Node.Tests.Integration;
 /// LiteNetLib port and 100,000 at the mDNS port, after which both nodes are alive, answer HTTP, still do a LAN
 /// update pass over LiteNetLib, and the server's memory stayed bounded.
 /// </summary>
+[Collection(CpuHeavy.Name)]
 [Trait("Category", "Network")]
 public sealed class FuzzTests(ITestOutputHelper output)
 {
