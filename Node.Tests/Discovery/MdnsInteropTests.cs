@@ -16,7 +16,6 @@ namespace PeerPatch.Node.Tests.Discovery;
 /// Our mDNS responder and browser against an independent implementation (Debian's python3-zeroconf), on the
 /// loopback interface only: no packet leaves this machine.
 /// </summary>
-[Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
 public sealed class MdnsInteropTests(ITestOutputHelper output)
 {

@@ -9,7 +9,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// every node and the right server, its stats add up to what the nodes moved, health says ok; /metrics counters match
 /// the bytes moved; the dashboard renders in a browser (AdminTests.Dashboard.cs).
 /// </summary>
-[Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
 public sealed partial class AdminTests(AdminLanFixture fx, ITestOutputHelper output) : IClassFixture<AdminLanFixture>
 {

@@ -10,7 +10,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// status lists older versions than the test repository) runs full passes in dry-run mode: list, lookup, fetch,
 /// verify against apt's SHA-256, stage into apt's archive cache, install nothing.
 /// </summary>
-[Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
 public sealed partial class AptSourceTests(ITestOutputHelper output)
 {

@@ -1,7 +1,7 @@
-using System.Diagnostics;
-using PeerPatch.Node.Cluster;
-using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Serving;
+using PeerPatch.Node.Cluster;
+using System.Diagnostics;
+using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Tests.Support;
 using Xunit.Abstractions;
 
@@ -12,120 +12,9 @@ namespace PeerPatch.Node.Tests.Integration;
 /// <see cref="JumpyTimeProvider"/>; the other nodes are real processes). Download claims neither expire at the jump nor
 /// outlive their lease, and elections neither fire at the jump nor stop noticing a dead server.
 /// </summary>
-[Collection(RealProcesses.Name)]
-[Trait("Category", "Network")]
-public sealed class ClockJumpTests(ITestOutputHelper output)
+public static class ClockJumpTests
 {
     private const long Size = 6_000_000;
-
-    [Fact]
-    public async Task ServerClockJumpingAnHourForward_DoesNotExpireAClaimInProgress_SoThePatchIsDownloadedOnce()
-    {
-        await using var setup = await LeaseSetup.StartAsync();
-        setup.Internet.RateLimit = 1_000_000; // the claim holder's download takes ~6 s
-        var holding = setup.A.UpdateAsync();
-        await setup.WaitForClaimAsync();
-
-        setup.Clock.Jump(TimeSpan.FromHours(1));
-        var waiting = await setup.B.UpdateAsync();
-        var held = await holding;
-
-        Assert.True(held.ExitCode == 0, held.Stderr + held.Stdout);
-        Assert.True(waiting.ExitCode == 0, waiting.Stderr + waiting.Stdout);
-        Assert.Equal("internet", Assert.Single(held.Outcomes).GetProperty("from").GetString());
-        Assert.Equal("lan", Assert.Single(waiting.Outcomes).GetProperty("from").GetString());
-        Assert.Equal(1, setup.Internet.Requests("big.bin")); // a second claim would have meant a second download
-        output.WriteLine($"server clock +1 h during the claim: upstream requests {setup.Internet.Requests("big.bin")}, second node from {waiting.Outcomes[0].GetProperty("from").GetString()}");
-    }
-
-    [Fact]
-    public async Task ServerClockJumpingAnHourBack_DoesNotStretchADeadHoldersLease()
-    {
-        await using var setup = await LeaseSetup.StartAsync();
-        setup.Internet.RateLimit = 500_000;
-        var holding = setup.A.UpdateAsync();
-        await setup.WaitForClaimAsync();
-        await setup.A.KillAsync(); // the holder dies: its claim must lapse one lease (3 s) after its last renewal
-        _ = await holding;
-        setup.Internet.RateLimit = 0;
-
-        setup.Clock.Jump(TimeSpan.FromHours(-1));
-        var watch = Stopwatch.StartNew();
-        var pass = setup.B.UpdateAsync();
-        var finished = await Task.WhenAny(pass, Task.Delay(TimeSpan.FromSeconds(60))) == pass;
-
-        Assert.True(finished, "the second node still waits on the dead holder's claim after 60 s");
-        var result = await pass;
-        Assert.True(result.ExitCode == 0, result.Stderr + result.Stdout);
-        Assert.True(Assert.Single(result.Outcomes).GetProperty("applied").GetBoolean());
-        Assert.InRange(watch.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(20));
-        output.WriteLine($"server clock -1 h after the holder died: the second node had the patch {watch.Elapsed.TotalSeconds:0.0} s later (lease 3 s)");
-    }
-
-    [Fact]
-    public async Task FollowerClockJumpingBothWays_CausesNoElection_AndItStillFailsOverWhenTheServerDies()
-    {
-        using var dir = new TempDir();
-        await using var server = await NodeProcess.StartAsync("s", dir.Sub("s"), "--priority", "100");
-        await using var other = await NodeProcess.StartAsync("c", dir.Sub("c"), "--priority", "50");
-        var clock = new JumpyTimeProvider();
-        await using var jumper = await InProcessNode.StartAsync(dir.Sub("x"), clock, new Dictionary<string, string?> { [nameof(ClusterOptions.Priority)] = "0" });
-        var serverId = (await server.StatusAsync()).GetProperty("nodeId").GetString();
-        var otherId = (await other.StatusAsync()).GetProperty("nodeId").GetString();
-        await WaitAsync(async () => (await jumper.StatusAsync()).GetProperty("serverId").GetString() == serverId
-            && (await other.StatusAsync()).GetProperty("serverId").GetString() == serverId, TimeSpan.FromSeconds(15), "the three nodes did not agree on s");
-        var elections = (await jumper.StatusAsync()).GetProperty("elections").GetInt64();
-
-        foreach (var jump in new[] { TimeSpan.FromHours(1), TimeSpan.FromHours(-2) })
-        {
-            clock.Jump(jump);
-            await Task.Delay(TimeSpan.FromSeconds(3)); // more than twice the heartbeat timeout
-            var status = await jumper.StatusAsync();
-            Assert.Equal(serverId, status.GetProperty("serverId").GetString());
-            Assert.Equal(elections, status.GetProperty("elections").GetInt64());
-            Assert.Equal(serverId, (await other.StatusAsync()).GetProperty("serverId").GetString());
-        }
-
-        // An hour behind, it must still notice a dead server at once.
-        await server.KillAsync();
-        var killed = Stopwatch.StartNew();
-        await WaitAsync(async () => (await jumper.StatusAsync()).GetProperty("serverId").GetString() == otherId
-            && (await other.StatusAsync()).GetProperty("role").GetString() == "server", TimeSpan.FromSeconds(10), "no failover to c");
-        output.WriteLine($"follower clock +1 h then -2 h: {elections} elections before, none added; after SIGKILL of the server it followed the new one in {killed.Elapsed.TotalSeconds:0.00} s");
-        Assert.InRange(killed.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(5));
-    }
-
-    [Fact]
-    public async Task ServerClockJumpingBothWays_KeepsItsHeartbeatsGoing_SoNoNodeElectsAgain()
-    {
-        using var dir = new TempDir();
-        var clock = new JumpyTimeProvider();
-        await using var jumper = await InProcessNode.StartAsync(dir.Sub("x"), clock, new Dictionary<string, string?> { [nameof(ClusterOptions.Priority)] = "100" });
-        await using var second = await NodeProcess.StartAsync("s2", dir.Sub("s2"), "--priority", "50");
-        await using var third = await NodeProcess.StartAsync("s3", dir.Sub("s3"), "--priority", "0");
-        var serverId = (await jumper.StatusAsync()).GetProperty("nodeId").GetString();
-        NodeProcess[] others = [second, third];
-        await WaitAsync(async () => (await Task.WhenAll(others.Select(o => o.StatusAsync()))).All(s => s.GetProperty("serverId").GetString() == serverId)
-            && (await jumper.StatusAsync()).GetProperty("role").GetString() == "server", TimeSpan.FromSeconds(15), "the three nodes did not agree on x");
-        var before = (await Task.WhenAll(others.Select(o => o.StatusAsync()))).Select(s => s.GetProperty("elections").GetInt64()).ToList();
-
-        foreach (var jump in new[] { TimeSpan.FromHours(-1), TimeSpan.FromHours(2) })
-        {
-            clock.Jump(jump);
-            for (var watch = Stopwatch.StartNew(); watch.Elapsed < TimeSpan.FromSeconds(3); await Task.Delay(100))
-            {
-                foreach (var s in await Task.WhenAll(others.Select(o => o.StatusAsync())))
-                {
-                    Assert.Equal(serverId, s.GetProperty("serverId").GetString()); // a silent server would be replaced within 1.2 s
-                }
-            }
-        }
-
-        var after = (await Task.WhenAll(others.Select(o => o.StatusAsync()))).Select(s => s.GetProperty("elections").GetInt64()).ToList();
-        Assert.Equal(before, after);
-        Assert.Equal("server", (await jumper.StatusAsync()).GetProperty("role").GetString());
-        output.WriteLine($"server clock -1 h then +2 h: both followers kept it for 6 s, elections {string.Join("/", before)} before and {string.Join("/", after)} after");
-    }
 
     private static async Task WaitAsync(Func<Task<bool>> condition, TimeSpan limit, string failure)
     {
@@ -184,6 +73,123 @@ public sealed class ClockJumpTests(ITestOutputHelper output)
             await Server.DisposeAsync();
             await Internet.DisposeAsync();
             _dir.Dispose();
+        }
+    }
+
+    [Trait("Category", "Network")]
+    public sealed class Leases(ITestOutputHelper output)
+    {
+        [Fact]
+        public async Task ServerClockJumpingAnHourForward_DoesNotExpireAClaimInProgress_SoThePatchIsDownloadedOnce()
+        {
+            await using var setup = await LeaseSetup.StartAsync();
+            setup.Internet.RateLimit = 1_000_000; // the claim holder's download takes ~6 s
+            var holding = setup.A.UpdateAsync();
+            await setup.WaitForClaimAsync();
+
+            setup.Clock.Jump(TimeSpan.FromHours(1));
+            var waiting = await setup.B.UpdateAsync();
+            var held = await holding;
+
+            Assert.True(held.ExitCode == 0, held.Stderr + held.Stdout);
+            Assert.True(waiting.ExitCode == 0, waiting.Stderr + waiting.Stdout);
+            Assert.Equal("internet", Assert.Single(held.Outcomes).GetProperty("from").GetString());
+            Assert.Equal("lan", Assert.Single(waiting.Outcomes).GetProperty("from").GetString());
+            Assert.Equal(1, setup.Internet.Requests("big.bin")); // a second claim would have meant a second download
+            output.WriteLine($"server clock +1 h during the claim: upstream requests {setup.Internet.Requests("big.bin")}, second node from {waiting.Outcomes[0].GetProperty("from").GetString()}");
+        }
+
+        [Fact]
+        public async Task ServerClockJumpingAnHourBack_DoesNotStretchADeadHoldersLease()
+        {
+            await using var setup = await LeaseSetup.StartAsync();
+            setup.Internet.RateLimit = 500_000;
+            var holding = setup.A.UpdateAsync();
+            await setup.WaitForClaimAsync();
+            await setup.A.KillAsync(); // the holder dies: its claim must lapse one lease (3 s) after its last renewal
+            _ = await holding;
+            setup.Internet.RateLimit = 0;
+
+            setup.Clock.Jump(TimeSpan.FromHours(-1));
+            var watch = Stopwatch.StartNew();
+            var pass = setup.B.UpdateAsync();
+            var finished = await Task.WhenAny(pass, Task.Delay(TimeSpan.FromSeconds(60))) == pass;
+
+            Assert.True(finished, "the second node still waits on the dead holder's claim after 60 s");
+            var result = await pass;
+            Assert.True(result.ExitCode == 0, result.Stderr + result.Stdout);
+            Assert.True(Assert.Single(result.Outcomes).GetProperty("applied").GetBoolean());
+            Assert.InRange(watch.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(20));
+            output.WriteLine($"server clock -1 h after the holder died: the second node had the patch {watch.Elapsed.TotalSeconds:0.0} s later (lease 3 s)");
+        }
+    }
+
+    [Trait("Category", "Network")]
+    public sealed class Elections(ITestOutputHelper output)
+    {
+        [Fact]
+        public async Task FollowerClockJumpingBothWays_CausesNoElection_AndItStillFailsOverWhenTheServerDies()
+        {
+            using var dir = new TempDir();
+            await using var server = await NodeProcess.StartAsync("s", dir.Sub("s"), "--priority", "100");
+            await using var other = await NodeProcess.StartAsync("c", dir.Sub("c"), "--priority", "50");
+            var clock = new JumpyTimeProvider();
+            await using var jumper = await InProcessNode.StartAsync(dir.Sub("x"), clock, new Dictionary<string, string?> { [nameof(ClusterOptions.Priority)] = "0" });
+            var serverId = (await server.StatusAsync()).GetProperty("nodeId").GetString();
+            var otherId = (await other.StatusAsync()).GetProperty("nodeId").GetString();
+            await WaitAsync(async () => (await jumper.StatusAsync()).GetProperty("serverId").GetString() == serverId
+                && (await other.StatusAsync()).GetProperty("serverId").GetString() == serverId, TimeSpan.FromSeconds(15), "the three nodes did not agree on s");
+            var elections = (await jumper.StatusAsync()).GetProperty("elections").GetInt64();
+
+            foreach (var jump in new[] { TimeSpan.FromHours(1), TimeSpan.FromHours(-2) })
+            {
+                clock.Jump(jump);
+                await Task.Delay(TimeSpan.FromSeconds(3)); // more than twice the heartbeat timeout
+                var status = await jumper.StatusAsync();
+                Assert.Equal(serverId, status.GetProperty("serverId").GetString());
+                Assert.Equal(elections, status.GetProperty("elections").GetInt64());
+                Assert.Equal(serverId, (await other.StatusAsync()).GetProperty("serverId").GetString());
+            }
+
+            // An hour behind, it must still notice a dead server at once.
+            await server.KillAsync();
+            var killed = Stopwatch.StartNew();
+            await WaitAsync(async () => (await jumper.StatusAsync()).GetProperty("serverId").GetString() == otherId
+                && (await other.StatusAsync()).GetProperty("role").GetString() == "server", TimeSpan.FromSeconds(10), "no failover to c");
+            output.WriteLine($"follower clock +1 h then -2 h: {elections} elections before, none added; after SIGKILL of the server it followed the new one in {killed.Elapsed.TotalSeconds:0.00} s");
+            Assert.InRange(killed.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(5));
+        }
+
+        [Fact]
+        public async Task ServerClockJumpingBothWays_KeepsItsHeartbeatsGoing_SoNoNodeElectsAgain()
+        {
+            using var dir = new TempDir();
+            var clock = new JumpyTimeProvider();
+            await using var jumper = await InProcessNode.StartAsync(dir.Sub("x"), clock, new Dictionary<string, string?> { [nameof(ClusterOptions.Priority)] = "100" });
+            await using var second = await NodeProcess.StartAsync("s2", dir.Sub("s2"), "--priority", "50");
+            await using var third = await NodeProcess.StartAsync("s3", dir.Sub("s3"), "--priority", "0");
+            var serverId = (await jumper.StatusAsync()).GetProperty("nodeId").GetString();
+            NodeProcess[] others = [second, third];
+            await WaitAsync(async () => (await Task.WhenAll(others.Select(o => o.StatusAsync()))).All(s => s.GetProperty("serverId").GetString() == serverId)
+                && (await jumper.StatusAsync()).GetProperty("role").GetString() == "server", TimeSpan.FromSeconds(15), "the three nodes did not agree on x");
+            var before = (await Task.WhenAll(others.Select(o => o.StatusAsync()))).Select(s => s.GetProperty("elections").GetInt64()).ToList();
+
+            foreach (var jump in new[] { TimeSpan.FromHours(-1), TimeSpan.FromHours(2) })
+            {
+                clock.Jump(jump);
+                for (var watch = Stopwatch.StartNew(); watch.Elapsed < TimeSpan.FromSeconds(3); await Task.Delay(100))
+                {
+                    foreach (var s in await Task.WhenAll(others.Select(o => o.StatusAsync())))
+                    {
+                        Assert.Equal(serverId, s.GetProperty("serverId").GetString()); // a silent server would be replaced within 1.2 s
+                    }
+                }
+            }
+
+            var after = (await Task.WhenAll(others.Select(o => o.StatusAsync()))).Select(s => s.GetProperty("elections").GetInt64()).ToList();
+            Assert.Equal(before, after);
+            Assert.Equal("server", (await jumper.StatusAsync()).GetProperty("role").GetString());
+            output.WriteLine($"server clock -1 h then +2 h: both followers kept it for 6 s, elections {string.Join("/", before)} before and {string.Join("/", after)} after");
         }
     }
 }

@@ -7,16 +7,19 @@ using PeerPatch.Node.Tests.Support;
 
 namespace PeerPatch.Node.Tests.Integration;
 
-/// <summary>The HTTP data plane of a real server node: pushes are verified, blobs are served only when right.</summary>
-[Collection(RealProcesses.Name)]
+/// <summary>
+/// The HTTP data plane of a server node: pushes are verified, blobs are served only when right. The node is hosted in
+/// this process (the same host and endpoints as `peerpatch run`): nothing here needs a process of its own.
+/// </summary>
 [Trait("Category", "Network")]
 public sealed class DataPlaneTests : IAsyncLifetime
 {
     private readonly TempDir _dir = new();
     private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(30) };
-    private NodeProcess _server = null!;
+    private InProcessNode _server = null!;
 
-    public async Task InitializeAsync() => _server = await NodeProcess.StartAsync("server", _dir.Sub("server"), "--role", "server");
+    public async Task InitializeAsync() =>
+        _server = await InProcessNode.StartAsync(_dir.Sub("server"), TimeProvider.System, new Dictionary<string, string?> { ["Role"] = "server" });
 
     public async Task DisposeAsync()
     {
@@ -54,7 +57,7 @@ public sealed class DataPlaneTests : IAsyncLifetime
         var big = RandomBytes(1_000_000, 4);
         using (var client = new TcpClient())
         {
-            await client.ConnectAsync(IPAddress.Loopback, _server.HttpPort);
+            await client.ConnectAsync(IPAddress.Loopback, _server.Http.Port);
             var stream = client.GetStream();
             var head = $"PUT /v1/blobs/{Sha(big)}?os=test-1-amd64&name=KB3 HTTP/1.1\r\nHost: x\r\nContent-Length: {big.Length}\r\n\r\n";
             await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
@@ -217,7 +220,7 @@ public sealed class DataPlaneTests : IAsyncLifetime
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         while (!await condition())
         {
-            Assert.True(DateTime.UtcNow < deadline, $"condition not reached in time; server log:\n{_server.Output}");
+            Assert.True(DateTime.UtcNow < deadline, $"condition not reached in time; server log:\n{_server.Log}");
             await Task.Delay(50);
         }
     }

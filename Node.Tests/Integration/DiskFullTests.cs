@@ -12,7 +12,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// is refused up front with a clear 507; when the disk fills up while a push streams in, the write fails with the
 /// reason in the log; no partial file is left, and the node keeps serving what it has and accepting what fits.
 /// </summary>
-[Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
 public sealed class DiskFullTests(ITestOutputHelper output)
 {
@@ -32,7 +31,10 @@ public sealed class DiskFullTests(ITestOutputHelper output)
         // 1. A push that cannot fit beside the reserve (10 MB on this 100 MB disk: 10 % of it) is refused before a
         //    byte is written.
         var tooBig = RandomBytes(90_000_000, 2);
-        using (var refused = await PushAsync(http, server, new ByteArrayContent(tooBig), Sha(tooBig), "KB-TOOBIG"))
+        // Expect: 100-continue, so the client waits for the refusal instead of racing it with 90 MB that the node
+        // never reads (writing those into the closed connection failed with a broken pipe on a loaded machine).
+        using var waiting = new HttpClient { Timeout = TimeSpan.FromSeconds(60), DefaultRequestHeaders = { ExpectContinue = true } };
+        using (var refused = await PushAsync(waiting, server, new ByteArrayContent(tooBig), Sha(tooBig), "KB-TOOBIG"))
         {
             Assert.Equal(HttpStatusCode.InsufficientStorage, refused.StatusCode);
             Assert.Contains("not enough disk space", await refused.Content.ReadAsStringAsync(), StringComparison.Ordinal);

@@ -4,7 +4,6 @@ using Xunit.Abstractions;
 namespace PeerPatch.Node.Tests.Integration;
 
 /// <summary>Never block an update: a server that hangs, serves bad bytes, or a claim holder that dies.</summary>
-[Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
 public sealed class FallbackTests(ITestOutputHelper output) : IAsyncLifetime
 {

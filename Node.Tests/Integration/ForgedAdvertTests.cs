@@ -16,135 +16,10 @@ namespace PeerPatch.Node.Tests.Integration;
 /// address): a flood of mDNS adverts that copy real members' ids (keyed LAN), and a rogue server advert of term
 /// long.MaxValue (open LAN).
 /// </summary>
-[Collection(RealProcesses.Name)]
-[Trait("Category", "Network")]
-public sealed class ForgedAdvertTests(ITestOutputHelper output)
+public static class ForgedAdvertTests
 {
     private static readonly TimeSpan FloodFor = TimeSpan.FromSeconds(20);
     private const int AdvertsPerSecond = 1000;
-
-    [RootFact]
-    public async Task KeyedLan_AThousandForgedAdvertsASecond_CopyingItsMembersAsServerOfTerm999_ChangeNothing()
-    {
-        await using var lan = await NetnsLan.CreateAsync(3);
-        using var dir = new TempDir();
-        var (keyFile, key) = await KeyedLanTests.KeygenAsync(dir.Sub("cluster.key"));
-        var nodes = (await Task.WhenAll(Enumerable.Range(1, 3).Select(k => lan.StartNodeAsync(k, "--cluster-key-file", keyFile)))).ToList();
-        var serverId = await ClusterWait.OneServerAsync(nodes, TimeSpan.FromSeconds(15));
-        var server = await ClusterWait.NodeWithIdAsync(nodes, serverId);
-        await WaitForMembersAsync(nodes, 2);
-        var term = (await server.StatusAsync()).GetProperty("term").GetInt64();
-        var members = await MembersAsync(nodes.First(n => n != server));
-        var copies = members.Select(m => Forged(m, key.ClusterId)).ToList(); // the server and the other client, as servers of term 999
-
-        using var forger = new AdvertForger(lan.TestAddress);
-        var views = new List<string>();
-        var (sent, bad, serverSawFewer) = (0, 0, 0);
-        var flood = Task.Run(async () =>
-        {
-            for (var watch = Stopwatch.StartNew(); watch.Elapsed < FloodFor;)
-            {
-                for (var due = Math.Min(watch.Elapsed.TotalSeconds, FloodFor.TotalSeconds) * AdvertsPerSecond; sent < due;)
-                {
-                    forger.Send(copies[sent++ % copies.Count]); // paced to the rate, however coarse the timer: at most rate x time in all
-                }
-
-                await Task.Delay(5);
-            }
-        });
-        while (!flood.IsCompleted)
-        {
-            var statuses = await Task.WhenAll(nodes.Select(n => n.StatusAsync()));
-            views.Add(View(statuses));
-            if (statuses.Count(s => s.GetProperty("role").GetString() == "server") != 1
-                || statuses.Any(s => s.GetProperty("serverId").GetString() != serverId || s.GetProperty("term").GetInt64() != term))
-            {
-                bad++;
-            }
-
-            if ((await MembersAsync(server)).Count < 2)
-            {
-                serverSawFewer++;
-            }
-
-            await Task.Delay(100);
-        }
-
-        await flood;
-        var distinct = views.Distinct().ToList();
-        output.WriteLine($"{sent} forged adverts in {FloodFor.TotalSeconds:0} s; {bad} of {views.Count} polls (every ~100 ms) not the one server {serverId} at term {term}; "
-                         + $"the server listed fewer than 2 members in {serverSawFewer} polls; views seen: {string.Join(" | ", distinct.Take(6))}");
-        Assert.Equal(0, bad);
-        Assert.Equal(0, serverSawFewer);
-        Assert.Contains(nodes, n => n.Output.Contains("ignoring an advert for member", StringComparison.Ordinal));
-    }
-
-    [RootFact]
-    public async Task OpenLan_ARogueServerOfTermMaxValue_LeavesNoNegativeTerm_AndOneServerWithin5sOfItsGoodbye_AlsoAfterARestart()
-    {
-        await using var lan = await NetnsLan.CreateAsync(3);
-        var nodes = (await Task.WhenAll(Enumerable.Range(1, 3).Select(k => lan.StartNodeAsync(k)))).ToList();
-        await ClusterWait.OneServerAsync(nodes, TimeSpan.FromSeconds(15));
-        var rogue = new ServiceAdvert("peerpatch-rogue9", ClusterService.ServiceType, DnsName.Parse("pp-rogue9.local"), 47470, new Dictionary<string, string>
-        {
-            ["v"] = "1", ["id"] = "rogue9", ["role"] = "server", ["term"] = long.MaxValue.ToString(CultureInfo.InvariantCulture),
-            ["http"] = "47471", ["prio"] = "1000000", ["since"] = "1", ["cluster"] = string.Empty,
-        });
-
-        using var forger = new AdvertForger(lan.TestAddress);
-        var lowest = long.MaxValue;
-        async Task<List<JsonElement>> PollAsync()
-        {
-            var statuses = (await Task.WhenAll(nodes.Select(n => n.StatusAsync()))).ToList();
-            lowest = Math.Min(lowest, statuses.Min(s => s.GetProperty("term").GetInt64()));
-            return statuses;
-        }
-
-        for (var watch = Stopwatch.StartNew(); watch.Elapsed < TimeSpan.FromSeconds(10);)
-        {
-            forger.Send(rogue);
-            await PollAsync();
-            await Task.Delay(200);
-        }
-
-        forger.Send(rogue, goodbye: true);
-        var gone = Stopwatch.StartNew();
-        var healedAfter = (TimeSpan?)null;
-        var last = string.Empty;
-        while (gone.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            var statuses = await PollAsync();
-            last = View(statuses);
-            var servers = statuses.Where(s => s.GetProperty("role").GetString() == "server").ToList();
-            if (servers.Count == 1 && statuses.All(s => s.GetProperty("serverId").GetString() == servers[0].GetProperty("nodeId").GetString()))
-            {
-                healedAfter = gone.Elapsed;
-                break;
-            }
-
-            await Task.Delay(100);
-        }
-
-        output.WriteLine($"after the rogue's goodbye: {(healedAfter is { } h ? $"one server after {h.TotalSeconds:0.0} s" : "no single server in 30 s")}: {last}; lowest term seen {lowest}");
-        Assert.True(healedAfter <= TimeSpan.FromSeconds(5), $"not one server within 5 s: {last}");
-        Assert.True(lowest >= 0, $"a negative term: {lowest}");
-
-        foreach (var node in nodes)
-        {
-            await node.StopAsync();
-        }
-
-        foreach (var node in nodes)
-        {
-            await node.RestartAsync();
-        }
-
-        await ClusterWait.OneServerAsync(nodes, TimeSpan.FromSeconds(15));
-        var after = await PollAsync();
-        output.WriteLine($"after a restart: {string.Join(", ", after.Select(s => $"{s.GetProperty("role").GetString()}@{s.GetProperty("term").GetInt64()}"))}; lowest term seen {lowest}");
-        Assert.All(after, s => Assert.InRange(s.GetProperty("term").GetInt64(), 0, TermGuard.Max));
-        Assert.True(lowest >= 0, $"a negative term: {lowest}");
-    }
 
     private static string View(IEnumerable<JsonElement> statuses) =>
         string.Join(", ", statuses.Select(s => $"{s.GetProperty("nodeId").GetString()}:{s.GetProperty("role").GetString()}->{s.GetProperty("serverId").GetString()}@{s.GetProperty("term").GetInt64()}"));
@@ -198,5 +73,136 @@ public sealed class ForgedAdvertTests(ITestOutputHelper output)
             _socket.SendTo(DnsCodec.Encode(DnsMessage.Response(advert.Records(_address, new MdnsOptions(), goodbye ? 0 : null))), Group);
 
         public void Dispose() => _socket.Dispose();
+    }
+
+    [Trait("Category", "Network")]
+    public sealed class Keyed(ITestOutputHelper output)
+    {
+        [RootFact]
+        public async Task KeyedLan_AThousandForgedAdvertsASecond_CopyingItsMembersAsServerOfTerm999_ChangeNothing()
+        {
+            await using var lan = await NetnsLan.CreateAsync(3);
+            using var dir = new TempDir();
+            var (keyFile, key) = await KeyedLanTests.KeygenAsync(dir.Sub("cluster.key"));
+            var nodes = (await Task.WhenAll(Enumerable.Range(1, 3).Select(k => lan.StartNodeAsync(k, "--cluster-key-file", keyFile)))).ToList();
+            var serverId = await ClusterWait.OneServerAsync(nodes, TimeSpan.FromSeconds(15));
+            var server = await ClusterWait.NodeWithIdAsync(nodes, serverId);
+            await WaitForMembersAsync(nodes, 2);
+            var term = (await server.StatusAsync()).GetProperty("term").GetInt64();
+            var members = await MembersAsync(nodes.First(n => n != server));
+            var copies = members.Select(m => Forged(m, key.ClusterId)).ToList(); // the server and the other client, as servers of term 999
+
+            using var forger = new AdvertForger(lan.TestAddress);
+            var views = new List<string>();
+            var (sent, bad, serverSawFewer) = (0, 0, 0);
+            var flood = Task.Run(async () =>
+            {
+                for (var watch = Stopwatch.StartNew(); watch.Elapsed < FloodFor;)
+                {
+                    for (var due = Math.Min(watch.Elapsed.TotalSeconds, FloodFor.TotalSeconds) * AdvertsPerSecond; sent < due;)
+                    {
+                        forger.Send(copies[sent++ % copies.Count]); // paced to the rate, however coarse the timer: at most rate x time in all
+                    }
+
+                    await Task.Delay(5);
+                }
+            });
+            while (!flood.IsCompleted)
+            {
+                var statuses = await Task.WhenAll(nodes.Select(n => n.StatusAsync()));
+                views.Add(View(statuses));
+                if (statuses.Count(s => s.GetProperty("role").GetString() == "server") != 1
+                    || statuses.Any(s => s.GetProperty("serverId").GetString() != serverId || s.GetProperty("term").GetInt64() != term))
+                {
+                    bad++;
+                }
+
+                if ((await MembersAsync(server)).Count < 2)
+                {
+                    serverSawFewer++;
+                }
+
+                await Task.Delay(100);
+            }
+
+            await flood;
+            var distinct = views.Distinct().ToList();
+            output.WriteLine($"{sent} forged adverts in {FloodFor.TotalSeconds:0} s; {bad} of {views.Count} polls (every ~100 ms) not the one server {serverId} at term {term}; "
+                             + $"the server listed fewer than 2 members in {serverSawFewer} polls; views seen: {string.Join(" | ", distinct.Take(6))}");
+            Assert.Equal(0, bad);
+            Assert.Equal(0, serverSawFewer);
+            Assert.Contains(nodes, n => n.Output.Contains("ignoring an advert for member", StringComparison.Ordinal));
+        }
+    }
+
+    [Trait("Category", "Network")]
+    public sealed class Open(ITestOutputHelper output)
+    {
+        [RootFact]
+        public async Task OpenLan_ARogueServerOfTermMaxValue_LeavesNoNegativeTerm_AndOneServerWithin5sOfItsGoodbye_AlsoAfterARestart()
+        {
+            await using var lan = await NetnsLan.CreateAsync(3);
+            var nodes = (await Task.WhenAll(Enumerable.Range(1, 3).Select(k => lan.StartNodeAsync(k)))).ToList();
+            await ClusterWait.OneServerAsync(nodes, TimeSpan.FromSeconds(15));
+            var rogue = new ServiceAdvert("peerpatch-rogue9", ClusterService.ServiceType, DnsName.Parse("pp-rogue9.local"), 47470, new Dictionary<string, string>
+            {
+                ["v"] = "1", ["id"] = "rogue9", ["role"] = "server", ["term"] = long.MaxValue.ToString(CultureInfo.InvariantCulture),
+                ["http"] = "47471", ["prio"] = "1000000", ["since"] = "1", ["cluster"] = string.Empty,
+            });
+
+            using var forger = new AdvertForger(lan.TestAddress);
+            var lowest = long.MaxValue;
+            async Task<List<JsonElement>> PollAsync()
+            {
+                var statuses = (await Task.WhenAll(nodes.Select(n => n.StatusAsync()))).ToList();
+                lowest = Math.Min(lowest, statuses.Min(s => s.GetProperty("term").GetInt64()));
+                return statuses;
+            }
+
+            for (var watch = Stopwatch.StartNew(); watch.Elapsed < TimeSpan.FromSeconds(10);)
+            {
+                forger.Send(rogue);
+                await PollAsync();
+                await Task.Delay(200);
+            }
+
+            forger.Send(rogue, goodbye: true);
+            var gone = Stopwatch.StartNew();
+            var healedAfter = (TimeSpan?)null;
+            var last = string.Empty;
+            while (gone.Elapsed < TimeSpan.FromSeconds(30))
+            {
+                var statuses = await PollAsync();
+                last = View(statuses);
+                var servers = statuses.Where(s => s.GetProperty("role").GetString() == "server").ToList();
+                if (servers.Count == 1 && statuses.All(s => s.GetProperty("serverId").GetString() == servers[0].GetProperty("nodeId").GetString()))
+                {
+                    healedAfter = gone.Elapsed;
+                    break;
+                }
+
+                await Task.Delay(100);
+            }
+
+            output.WriteLine($"after the rogue's goodbye: {(healedAfter is { } h ? $"one server after {h.TotalSeconds:0.0} s" : "no single server in 30 s")}: {last}; lowest term seen {lowest}");
+            Assert.True(healedAfter <= TimeSpan.FromSeconds(5), $"not one server within 5 s: {last}");
+            Assert.True(lowest >= 0, $"a negative term: {lowest}");
+
+            foreach (var node in nodes)
+            {
+                await node.StopAsync();
+            }
+
+            foreach (var node in nodes)
+            {
+                await node.RestartAsync();
+            }
+
+            await ClusterWait.OneServerAsync(nodes, TimeSpan.FromSeconds(15));
+            var after = await PollAsync();
+            output.WriteLine($"after a restart: {string.Join(", ", after.Select(s => $"{s.GetProperty("role").GetString()}@{s.GetProperty("term").GetInt64()}"))}; lowest term seen {lowest}");
+            Assert.All(after, s => Assert.InRange(s.GetProperty("term").GetInt64(), 0, TermGuard.Max));
+            Assert.True(lowest >= 0, $"a negative term: {lowest}");
+        }
     }
 }

@@ -14,7 +14,7 @@ namespace PeerPatch.Node.Tests.Integration;
 /// LiteNetLib port and 100,000 at the mDNS port, after which both nodes are alive, answer HTTP, still do a LAN
 /// update pass over LiteNetLib, and the server's memory stayed bounded.
 /// </summary>
-[Collection(RealProcesses.Name)]
+[Collection(CpuHeavy.Name)]
 [Trait("Category", "Network")]
 public sealed class FuzzTests(ITestOutputHelper output)
 {
@@ -91,7 +91,7 @@ public sealed class FuzzTests(ITestOutputHelper output)
             DnsCodec.Encode(DnsMessage.Response([new PtrRecord(DnsName.Parse("_peerpatch._udp.local"), 120, DnsName.Parse("peerpatch-nfuzz._peerpatch._udp.local")),
                 new TxtRecord(DnsName.Parse("peerpatch-nfuzz._peerpatch._udp.local"), 120, true, ["v=1", "id=n0123456789abcdef", "role=server", "term=99", "http=1", "prio=1", "since=1"])])),
         };
-        var mdns = new IPEndPoint(IPAddress.Loopback, MdnsLimits.Port);
+        var mdns = new IPEndPoint(IPAddress.Loopback, LoopbackMdns.PortFor(lan.Server.DataDir)); // this LAN's mDNS port
         for (var i = 0; i < MdnsDatagrams; i++)
         {
             byte[] bytes;

@@ -9,7 +9,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// server that is gone), two servers (two nodes pinned as server), a node that stops answering. The healthy case
 /// (exit 0) is in AdminTests.
 /// </summary>
-[Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
 public sealed class HealthTests(ITestOutputHelper output)
 {

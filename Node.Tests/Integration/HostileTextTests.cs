@@ -17,7 +17,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// holds. Each test measures what the issue reported: a forged line of its own, a password in /v1/patches and the
 /// logs, a body-less push adding a record.
 /// </summary>
-[Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
 public sealed class HostileTextTests(ITestOutputHelper output)
 {

@@ -15,7 +15,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// A keyed LAN (issue 5) with real node processes on loopback: key holders share patches; a node with another key,
 /// an HTTP client without it and a LiteNetLib client that only knows the public cluster id get nothing.
 /// </summary>
-[Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
 public sealed class KeyedLanTests(ITestOutputHelper output)
 {

@@ -12,7 +12,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// middle of them. After each kill the database passes integrity_check; after each restart every acknowledged push
 /// is there, whole, and no blob on disk has a wrong hash, a temp file, or no record.
 /// </summary>
-[Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
 public sealed class KillTests(ITestOutputHelper output)
 {

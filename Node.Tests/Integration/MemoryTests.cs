@@ -4,7 +4,7 @@ using Xunit.Abstractions;
 namespace PeerPatch.Node.Tests.Integration;
 
 /// <summary>Streaming: a node's memory stays flat while it moves a 1 GiB patch.</summary>
-[Collection(RealProcesses.Name)]
+[Collection(CpuHeavy.Name)]
 [Trait("Category", "Network")]
 public sealed class MemoryTests(ITestOutputHelper output)
 {

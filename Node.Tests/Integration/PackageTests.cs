@@ -10,7 +10,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// root (maintainer scripts run chrootless with DPKG_ROOT, so nothing outside that root changes), its binaries run,
 /// and `dpkg --purge` leaves nothing behind.
 /// </summary>
-[Collection(RealProcesses.Name)]
 public sealed class PackageTests(ITestOutputHelper output)
 {
     private static readonly string RepoRoot =

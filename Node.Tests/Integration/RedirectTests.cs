@@ -12,7 +12,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// the real origin through DNS (a test DNS server on loopback) rather than the hosts file; it keeps answering when
 /// the LAN server is gone; `disable` restores the hosts file byte for byte.
 /// </summary>
-[Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
 public sealed class RedirectTests(ITestOutputHelper output)
 {

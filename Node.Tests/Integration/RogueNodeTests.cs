@@ -18,7 +18,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// term and priority, and forged heartbeats (plain, and sealed with a guessed key). None is ever elected or followed
 /// by a keyed node, none is pushed to, and the keyed nodes still share every patch.
 /// </summary>
-[Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
 public sealed class RogueNodeTests(ITestOutputHelper output)
 {

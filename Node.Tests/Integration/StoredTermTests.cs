@@ -6,7 +6,6 @@ using PeerPatch.Storage;
 namespace PeerPatch.Node.Tests.Integration;
 
 /// <summary>A term saved by an earlier run is validated when the node starts (issue 19: an overflowed term survived restarts).</summary>
-[Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
 public sealed class StoredTermTests
 {

@@ -9,7 +9,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// or is missing. Each is a clear per-patch error after retries with back-off (none for a 404), the good patch in
 /// the same pass is applied, and no wrong file is ever applied or stored.
 /// </summary>
-[Collection(RealProcesses.Name)]
 [Trait("Category", "Network")]
 public sealed class UpstreamFaultTests(ITestOutputHelper output)
 {

@@ -1,13 +1,13 @@
-using PeerPatch.Node.Redirect;
-using PeerPatch.Node.Security;
-using PeerPatch.Node.Updating;
+using PeerPatch.Node.Sources;
+using PeerPatch.Node.Cluster;
 using PeerPatch.Node.Primitives;
+using PeerPatch.Node.Updating;
+using PeerPatch.Node.Security;
+using PeerPatch.Node.Redirect;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
-using PeerPatch.Node.Cluster;
 using PeerPatch.Node.Hosting;
-using PeerPatch.Node.Sources;
 
 namespace PeerPatch.Node.Tests.Support;
 
@@ -52,6 +52,7 @@ internal sealed class InProcessNode : IAsyncDisposable
             [nameof(CoreOptions.OsVersion)] = "test-1-amd64",
             [nameof(UpdatingOptions.UpdateInterval)] = "00:00:00",
             [$"{nameof(ClusterOptions.MdnsInterfaces)}:0"] = "lo",
+            [nameof(ClusterOptions.MdnsPort)] = LoopbackMdns.PortFor(dataDir).ToString(System.Globalization.CultureInfo.InvariantCulture),
             [nameof(SecurityOptions.ClusterKeyFile)] = "none",
             [nameof(RedirectOptions.RedirectPort)] = "0",
             [$"{nameof(SourcesOptions.Sources)}:0"] = "none", // not this machine's apt (the default on Debian)
@@ -70,6 +71,12 @@ internal sealed class InProcessNode : IAsyncDisposable
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
         return JsonDocument.Parse(await http.GetStringAsync(new Uri(Http, "v1/status"))).RootElement.Clone();
+    }
+
+    public async Task<JsonElement> PatchesAsync()
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
+        return JsonDocument.Parse(await http.GetStringAsync(new Uri(Http, "v1/patches"))).RootElement.Clone();
     }
 
     private static string ReadShared(string path)

@@ -4,11 +4,13 @@ namespace PeerPatch.Node.Tests.Support;
 
 /// <summary>
 /// A LAN of network namespaces on this machine (needs root and iproute2): node k lives in its own namespace
-/// with eth0 = 10.231.X.k/24 (X from the test process id), cabled by a veth to bridge br0 in a hub namespace; br1 in the same hub is the
-/// "other side" for splits. The test itself reaches the LAN through veths in the root namespace (10.231.X.254 on
-/// br0, and a port on br1 used through /32 routes while nodes are split off), which carry only this LAN's traffic. Everything is named with a per-run prefix and removed
-/// by name (and every node process by pid) on dispose; leftovers of a crashed run with the same prefix are
-/// removed first.
+/// with eth0 = 10.Y.X.k/24, cabled by a veth to bridge br0 in a hub namespace; br1 in the same hub is the
+/// "other side" for splits. The test itself reaches the LAN through veths in the root namespace (10.Y.X.254 on
+/// br0, and a port on br1 used through /32 routes while nodes are split off), which carry only this LAN's traffic.
+/// Test classes run in parallel, so several LANs can exist at once: each takes a free slot (0-15) of this process,
+/// and its names (prefix "pp" + 4 hex digits of the process id + the slot) and subnet (Y = 231 + slot, X from the
+/// process id) are its own; two test runs on one machine differ in X. Everything is removed by name (and every node
+/// process by pid) on dispose; leftovers of a crashed run with the same prefix are removed first.
 /// </summary>
 internal sealed class NetnsLan : IAsyncDisposable
 {
@@ -16,11 +18,31 @@ internal sealed class NetnsLan : IAsyncDisposable
     private readonly List<int> _split = [];
     private readonly TempDir _dir = new();
 
-    private NetnsLan(string prefix, int id)
+    private static readonly bool[] Slots = new bool[16];
+    private readonly int _slot;
+
+    private NetnsLan(int slot)
     {
-        Prefix = prefix;
-        Subnet = $"10.231.{id % 250}"; // one /24 per test process, so two test runs on one machine never collide
+        _slot = slot;
+        var pid = Environment.ProcessId;
+        Prefix = $"pp{pid % 0x10000:x4}{slot:x}";
+        Subnet = $"10.{231 + slot}.{pid % 250}"; // one /24 per LAN of this process, and per test process
         TestAddress = Subnet + ".254";
+    }
+
+    private static int TakeSlot()
+    {
+        lock (Slots)
+        {
+            var free = Array.IndexOf(Slots, false);
+            if (free < 0)
+            {
+                throw new InvalidOperationException($"more than {Slots.Length} network-namespace LANs at once");
+            }
+
+            Slots[free] = true;
+            return free;
+        }
     }
 
     /// <summary>This LAN's /24, as "10.231.X".</summary>
@@ -53,7 +75,23 @@ internal sealed class NetnsLan : IAsyncDisposable
 
     public static async Task<NetnsLan> CreateAsync(int nodes)
     {
-        var lan = new NetnsLan("ppt" + (Environment.ProcessId % 100000).ToString("x"), Environment.ProcessId);
+        var lan = new NetnsLan(TakeSlot());
+        try
+        {
+            await lan.BuildAsync(nodes);
+        }
+        catch
+        {
+            await lan.DisposeAsync(); // a half-built LAN is removed, and its slot freed
+            throw;
+        }
+
+        return lan;
+    }
+
+    private async Task BuildAsync(int nodes)
+    {
+        var lan = this;
         await lan.CleanupAsync(); // a previous crashed run of this process id
         await lan.Ip($"netns add {lan.Hub}");
         lan._namespaces.Add(lan.Hub);
@@ -91,8 +129,6 @@ internal sealed class NetnsLan : IAsyncDisposable
             await Run("ip", $"netns exec {ns} sysctl -qw net.ipv6.conf.eth0.accept_dad=0", check: false); // link-local usable at once
             await lan.Ip($"-n {ns} link set eth0 up multicast on");
         }
-
-        return lan;
     }
 
     public string Namespace(int k) => $"{Prefix}-n{k}";
@@ -182,6 +218,10 @@ internal sealed class NetnsLan : IAsyncDisposable
 
         await CleanupAsync();
         _dir.Dispose();
+        lock (Slots)
+        {
+            Slots[_slot] = false;
+        }
     }
 
     private async Task CleanupAsync()

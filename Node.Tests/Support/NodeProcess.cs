@@ -17,6 +17,7 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         typeof(NodeProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DiagOutputDir").Value!,
         "peerpatch-diag.dll");
 
+    private static readonly TimeSpan ReadyWithin = TimeSpan.FromSeconds(60);
     private readonly StringBuilder _output = new();
     private Process _process = null!;
 
@@ -76,7 +77,7 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         var args = new List<string>
         {
             "run", "--data", dataDir, "--port", udp.ToString(), "--http-port", http.ToString(), "--bind", "127.0.0.1",
-            "--update-interval", "0", "--os-version", "test-1-amd64", "--config", ConfigFile(dataDir, configJson),
+            "--update-interval", "0", "--os-version", "test-1-amd64", "--config", ConfigFile(dataDir, configJson, onLoopback: true),
         };
         args.AddRange(extra);
         var node = new NodeProcess(name, dataDir, udp, http, [.. args]);
@@ -90,7 +91,7 @@ internal sealed partial class NodeProcess : IAsyncDisposable
     /// </summary>
     public static async Task<NodeProcess> StartInNamespaceAsync(string name, string netns, string host, string dataDir, params string[] extra)
     {
-        var args = new List<string> { "run", "--data", dataDir, "--config", ConfigFile(dataDir, "{\"MdnsInterfaces\":[]}") };
+        var args = new List<string> { "run", "--data", dataDir, "--config", ConfigFile(dataDir, "{\"MdnsInterfaces\":[]}", onLoopback: false) };
         args.AddRange(extra);
         var node = new NodeProcess(name, dataDir, 47470, 47471, [.. args], host, netns);
         await node.StartProcessAsync();
@@ -224,10 +225,17 @@ internal sealed partial class NodeProcess : IAsyncDisposable
     /// Writes the node's config file: mDNS stays on loopback (no test traffic leaves the machine) unless the JSON says
     /// otherwise, no cluster key (not even one at the machine's default path) unless it names one (--cluster-key-file wins),
     /// and no patch source (not even this machine's apt, the default on Debian) unless it names one (--source wins).
+    /// A node on loopback uses its LAN's own mDNS port (<see cref="LoopbackMdns"/>) unless the JSON names one; a node in
+    /// a network namespace has the standard port, alone on its interface.
     /// </summary>
-    private static string ConfigFile(string dataDir, string json)
+    private static string ConfigFile(string dataDir, string json, bool onLoopback)
     {
         var config = System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+        if (onLoopback && !config.ContainsKey("MdnsPort"))
+        {
+            config["MdnsPort"] = LoopbackMdns.PortFor(dataDir);
+        }
+
         if (!config.ContainsKey("MdnsInterfaces"))
         {
             config["MdnsInterfaces"] = new System.Text.Json.Nodes.JsonArray("lo");
@@ -289,7 +297,9 @@ internal sealed partial class NodeProcess : IAsyncDisposable
     private async Task WaitReadyAsync()
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
+        // A node is ready in about a second on an idle machine; test classes run in parallel on 2 cores, where many
+        // nodes start (JIT-compiling) at once: the bound leaves room for that.
+        var deadline = DateTime.UtcNow + ReadyWithin;
         while (DateTime.UtcNow < deadline)
         {
             if (_process.HasExited)
@@ -315,7 +325,7 @@ internal sealed partial class NodeProcess : IAsyncDisposable
             await Task.Delay(100);
         }
 
-        throw new TimeoutException($"node {Name} not ready in 30 s:\n{Output}");
+        throw new TimeoutException($"node {Name} not ready in {ReadyWithin.TotalSeconds:0} s:\n{Output}");
     }
 
     [LibraryImport("libc", EntryPoint = "kill")]

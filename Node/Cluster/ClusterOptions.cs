@@ -21,6 +21,12 @@ public sealed class ClusterOptions
     /// <summary>Interfaces mDNS runs on, by name; empty = every up, multicast-capable interface. Default empty.</summary>
     public List<string> MdnsInterfaces { get; set; } = [];
 
+    /// <summary>
+    /// The UDP port mDNS sends to and listens on. RFC 6762 fixes 5353, which every other implementation uses: change
+    /// it only to keep LANs apart that share one interface (the tests run several LANs on loopback at once). Default 5353.
+    /// </summary>
+    public int MdnsPort { get; set; } = Protocol.Mdns.MdnsLimits.Port;
+
     /// <summary>Election priority (higher wins); default derived from free cache space in GiB.</summary>
     public int? Priority { get; set; }
 

@@ -19,6 +19,11 @@ internal sealed class ClusterOptionsValidator : IValidateOptions<ClusterOptions>
             errors.Add("Role client needs Server (--server HOST:PORT)");
         }
 
+        if (o.MdnsPort is < 1 or > 65535)
+        {
+            errors.Add($"MdnsPort {o.MdnsPort} is not a port number");
+        }
+
         if (o.Priority is < 0)
         {
             errors.Add("Priority must not be negative");

@@ -108,7 +108,7 @@ internal sealed partial class ClusterService(
             return;
         }
 
-        var mdnsOptions = new MdnsOptions { Interfaces = options.MdnsInterfaces };
+        var mdnsOptions = new MdnsOptions { Interfaces = options.MdnsInterfaces, Port = options.MdnsPort };
         await using var mdns = new MdnsTransport(mdnsOptions, time, loggers.CreateLogger<MdnsTransport>());
         try
         {
