@@ -21,11 +21,14 @@ internal sealed partial class InternetDownloader(
     TimeProvider time,
     ILogger<InternetDownloader> logger)
 {
+    /// <summary>Back-off between tries: 1 s, 2 s, 4 s ... each ±25 %.</summary>
+    internal static readonly Backoff RetryBackoff = new(TimeSpan.FromSeconds(1), TimeSpan.MaxValue, factor: 2, jitter: 0.25);
+
     public async Task<FetchResult> DownloadAsync(PatchSpec patch, ByteProgress progress, CancellationToken ct)
     {
+        var retry = new RetryPolicy(RetryBackoff, options.InternetAttempts, random, time);
         long total = 0;
-        string error = "no attempt made";
-        for (var attempt = 1; attempt <= options.InternetAttempts; attempt++)
+        for (var attempt = 1; ; attempt++)
         {
             var (result, transient) = await TryOnceAsync(patch, progress, ct).ConfigureAwait(false);
             total += result.Bytes;
@@ -34,16 +37,14 @@ internal sealed partial class InternetDownloader(
                 return result with { Bytes = total };
             }
 
-            error = result.Error!;
-            if (attempt < options.InternetAttempts)
+            if (!retry.TryNext(attempt, out var delay))
             {
-                var delay = TimeSpan.FromSeconds(Math.Pow(2, attempt - 1) * (0.75 + (random.NextDouble() / 2)));
-                Log.Retrying(logger, patch.Name, attempt, options.InternetAttempts, delay.TotalSeconds, error);
-                await Task.Delay(delay, time, ct).ConfigureAwait(false);
+                return FetchResult.Failure(total, $"{result.Error} (after {retry.MaxAttempts} attempts)");
             }
-        }
 
-        return FetchResult.Failure(total, $"{error} (after {options.InternetAttempts} attempts)");
+            Log.Retrying(logger, patch.Name, attempt, retry.MaxAttempts, delay.TotalSeconds, result.Error!);
+            await retry.WaitAsync(delay, ct).ConfigureAwait(false);
+        }
     }
 
     private async Task<(FetchResult Result, bool Transient)> TryOnceAsync(PatchSpec patch, ByteProgress overall, CancellationToken ct)
