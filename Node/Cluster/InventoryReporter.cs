@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Updating;
 
 namespace PeerPatch.Node.Cluster;
@@ -13,9 +14,13 @@ internal sealed partial class InventoryReporter(
     ClusterState cluster,
     IServerChannelProvider servers,
     IHostApplicationLifetime lifetime,
+    IRandomSource random,
     TimeProvider time,
     ILogger<InventoryReporter> logger) : BackgroundService
 {
+    /// <summary>Tries per change of server, one second apart.</summary>
+    private const int Attempts = 5;
+
     private readonly SemaphoreSlim _changed = new(0);
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -29,9 +34,10 @@ internal sealed partial class InventoryReporter(
                 await started.Task.WaitAsync(stoppingToken).ConfigureAwait(false); // the transport and HTTP are up
             }
 
+            var retry = new RetryPolicy(Backoff.Fixed(TimeSpan.FromSeconds(1)), Attempts, random, time);
             while (!stoppingToken.IsCancellationRequested)
             {
-                for (var attempt = 0; attempt < 5 && servers.Current is { IsLocal: false } server; attempt++)
+                for (var failures = 0; servers.Current is { IsLocal: false } server;)
                 {
                     try
                     {
@@ -42,7 +48,12 @@ internal sealed partial class InventoryReporter(
                     {
                         // A report is best effort: it must never take the node down.
                         LogFailed(logger, e.Message);
-                        await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken).ConfigureAwait(false);
+                        if (!retry.TryNext(++failures, out var delay))
+                        {
+                            break;
+                        }
+
+                        await retry.WaitAsync(delay, stoppingToken).ConfigureAwait(false);
                     }
                 }
 
