@@ -150,8 +150,8 @@ internal static class NodeHost
         services.AddSingleton<IServerChannelProvider, ServerChannelProvider>();
         services.AddSingleton<InternetDownloader>();
         services.AddSingleton<LanFetcher>();
-        services.AddSingleton<PatchApplier>();
-        services.AddSingleton<PassActivity>();
+        services.AddSingleton<IPatchApplier, PatchApplier>();
+        services.AddSingleton<ProgressBoard>();
         services.AddSingleton<Apt.AptCatalog>();
         services.AddSingleton<Apt.LocalAddresses>();
         services.AddSingleton<Apt.AptSourcesList>();

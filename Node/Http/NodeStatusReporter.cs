@@ -20,6 +20,7 @@ internal sealed class NodeStatusReporter(
     NodeEvents events,
     LanTransport transport,
     UpdateRunner runner,
+    ProgressBoard transfers,
     HttpEndpointInfo http,
     NodeStartTime started,
     ClusterService membership,
@@ -62,7 +63,8 @@ internal sealed class NodeStatusReporter(
             stats.Elections,
             events.CountSince(NodeEventKinds.Election, now - TimeSpan.FromHours(1)),
             auth.Key?.ClusterId ?? string.Empty,
-            runner.LastPass);
+            runner.LastPass,
+            transfers.Snapshot());
     }
 
     private static DiskStatus Disk(string path)
