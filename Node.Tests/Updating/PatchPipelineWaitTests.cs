@@ -1,5 +1,6 @@
 using PeerPatch.Node.Tests.Updating.Fakes;
 using PeerPatch.Node.Updating;
+using PeerPatch.Protocol.Messages;
 using PeerPatch.Protocol.Status;
 
 namespace PeerPatch.Node.Tests.Updating;
@@ -166,5 +167,40 @@ public sealed class PatchPipelineWaitTests
         Assert.Equal(0, rig.Stats.LanFailures);
         Assert.Equal(0, rig.Log.Count(423));
         Assert.Equal(2, rig.Lan.Requests(absolute));
+    }
+
+    [Fact]
+    public async Task AWaitEndedByTheServerGoingAway_IsObserved_AsEveryCountedWaitIs()
+    {
+        using var rig = new PipelineRig();
+        var (patch, _) = rig.Patch("KB1");
+        rig.Server.Answer(PipelineRig.InFlight(250), FakeServerChannel.Gone("connection lost"));
+
+        var run = rig.RunAsync(patch);
+        await rig.Time.FireAsync(Quarter);
+        var outcome = await Eventually.Within(run, "the pass");
+
+        Assert.True(outcome.Applied, outcome.Error);
+        Assert.True(rig.Log.Has(412, "KB1: falling back to the internet: LAN server server.test unavailable (connection lost)"), rig.Log.ToString());
+        Assert.Equal((1.0, 1.0), await rig.ClaimWaitsAsync());
+    }
+
+    [Fact]
+    public async Task ADeadlinePassedBeforeAnyWait_ObservesNoWait()
+    {
+        using var rig = new PipelineRig();
+        rig.Options.ClaimWaitMax = TimeSpan.FromMilliseconds(500);
+        var (patch, _) = rig.Patch("KB1");
+        rig.Server.Answer(_ =>
+        {
+            rig.Time.Advance(TimeSpan.FromSeconds(1)); // a slow answer
+            return LookupResult.InFlight(0, 250);
+        });
+
+        var outcome = await Eventually.Within(rig.RunAsync(patch), "the pass");
+
+        Assert.True(outcome.Applied, outcome.Error);
+        Assert.True(rig.Log.Has(412, "waited 00:00:00.5000000 for another node's download"), rig.Log.ToString());
+        Assert.Equal((0.0, 0.0), await rig.ClaimWaitsAsync());
     }
 }

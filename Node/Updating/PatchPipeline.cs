@@ -166,12 +166,13 @@ internal sealed class PatchPipeline
             var asked = await link.LookupAsync(lookup, ct).ConfigureAwait(false);
             if (asked.Answer is not { } answer)
             {
+                EndWait(wait); // the server went away while this node waited on a claim: that wait ends here
                 return await DirectAsync(patch, asked.Unavailable!, progress, ct).ConfigureAwait(false);
             }
 
-            if (answer.Outcome != LookupOutcome.InFlight && wait.End(_time.MonotonicNow()) is { } waited)
+            if (answer.Outcome != LookupOutcome.InFlight)
             {
-                _stats.ClaimWaited(waited);
+                EndWait(wait);
             }
 
             var server = link.Server;
@@ -205,7 +206,7 @@ internal sealed class PatchPipeline
                     return new Obtained(Origin.Internet, await _claimed.RunAsync(server, patch, miss.Claim, progress, ct).ConfigureAwait(false));
 
                 case ObtainStep.Fallback giveUp:
-                    _stats.ClaimWaited(wait.Waited(_time.MonotonicNow()));
+                    EndWait(wait);
                     return await DirectAsync(patch, giveUp.Reason, progress, ct).ConfigureAwait(false);
 
                 case ObtainStep.WaitAndAsk later:
@@ -226,6 +227,15 @@ internal sealed class PatchPipeline
         }
     }
 
+    /// <summary>Ends a wait on a claim, if one is running, and observes its length: every counted wait is observed once.</summary>
+    private void EndWait(ClaimWait wait)
+    {
+        if (wait.End(_time.MonotonicNow()) is { } waited)
+        {
+            _stats.ClaimWaited(waited);
+        }
+    }
+
     /// <summary>
     /// The cut-through step of a wait: the holder's bytes through the server as they arrive. The result when they
     /// came whole; null when the stream was not there yet or broke off (counted): then the wait goes on.
@@ -240,7 +250,7 @@ internal sealed class PatchPipeline
         var streamed = await FetchFromLanAsync(server, blobUrl, patch, progress, ct).ConfigureAwait(false);
         if (streamed.Ok)
         {
-            _stats.ClaimWaited(wait.Waited(_time.MonotonicNow()));
+            EndWait(wait);
             PipelineLog.Streamed(_logger, patch.Name, server.Name, streamed.Bytes);
             return new Obtained(Origin.Lan, streamed);
         }
