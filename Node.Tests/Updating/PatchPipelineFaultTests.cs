@@ -124,6 +124,28 @@ public sealed class PatchPipelineFaultTests
         AssertFromTheInternet(rig, patch, outcome, "LAN server answered 503");
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AHitWhoseUrlCannotBeResolved_FallsBackToTheInternet_InsteadOfFailingThePatch(bool localServer)
+    {
+        using var rig = new PipelineRig();
+        var (patch, _) = rig.Patch("KB1");
+        var server = new FakeServerChannel(localServer ? "local.test" : "server.test", localServer)
+        {
+            Resolve = url => localServer
+                ? throw new InvalidOperationException($"a local hit for {url} should have been served from the local store")
+                : throw new LanUnavailableException("no session with the server"),
+        };
+        server.Answer(PipelineRig.Hit(patch));
+        rig.Servers.Current = server;
+
+        var outcome = await Eventually.Within(rig.RunAsync(patch), "the pass");
+
+        AssertFromTheInternet(rig, patch, outcome, $"LAN blob URL /v1/blobs/{patch.Sha256} unusable: ");
+        Assert.Equal(1, rig.Stats.LanFailures);
+    }
+
     [Fact]
     public async Task ServerStallingMidBlob_IsGivenUpAfterLanStallTimeout_AndTheInternetServes()
     {

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Sources;
+using PeerPatch.Node.Transport;
 using PeerPatch.Protocol.Messages;
 using PeerPatch.Protocol.Status;
 using PeerPatch.Storage;
@@ -269,9 +270,20 @@ internal sealed class PatchPipeline
     /// <summary>The LAN fetch step: the blob at <paramref name="blobUrl"/> (as the server names it) into the local store, verified.</summary>
     private Task<FetchResult> FetchFromLanAsync(IServerChannel server, string blobUrl, PatchSpec patch, PatchProgress progress, CancellationToken ct)
     {
+        Uri url;
+        try
+        {
+            url = server.ResolveBlobUrl(blobUrl);
+        }
+        catch (Exception e) when (e is LanUnavailableException or InvalidOperationException or UriFormatException)
+        {
+            // The session that named the URL's host is gone, or this server's own copy went away after its hit.
+            return Task.FromResult(FetchResult.Failure(0, $"LAN blob URL {blobUrl} unusable: {e.Message}"));
+        }
+
         var bytes = new ByteProgress();
         progress.Set(patch.Name, ProgressStage.Lan, patch.Size, bytes);
-        return _lan.FetchAsync(server.ResolveBlobUrl(blobUrl), patch, bytes, ct);
+        return _lan.FetchAsync(url, patch, bytes, ct);
     }
 
     /// <summary>The fallback step: straight from the internet, because the LAN could not help (counted and logged with why).</summary>

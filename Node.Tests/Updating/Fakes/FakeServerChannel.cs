@@ -71,5 +71,8 @@ internal sealed class FakeServerChannel(string name = "server.test", bool isLoca
 
     public Task ConnectAsync(CancellationToken ct) => Task.CompletedTask;
 
-    public Uri ResolveBlobUrl(string blobUrl) => new(Base, blobUrl.TrimStart('/'));
+    /// <summary>How a blob URL resolves; it may throw (a remote channel without a session, a local one without the blob).</summary>
+    public Func<string, Uri>? Resolve { get; set; }
+
+    public Uri ResolveBlobUrl(string blobUrl) => Resolve?.Invoke(blobUrl) ?? new(Base, blobUrl.TrimStart('/'));
 }
