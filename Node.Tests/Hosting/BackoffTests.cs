@@ -87,6 +87,7 @@ public sealed class BackoffTests
         Assert.Equal(TimeSpan.FromSeconds(1), b.Delay(1, 0.5));
         Assert.Equal(TimeSpan.FromSeconds(2), b.Delay(2, 0.5));
         Assert.Equal(TimeSpan.FromSeconds(5), b.Delay(3, 1));
+        Assert.Equal(InternetDownloader.MaxRetryDelay, b.Delay(19, 0)); // InternetAttempts 20: a minute, not six days
     }
 
     [Fact]

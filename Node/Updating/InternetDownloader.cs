@@ -21,8 +21,11 @@ internal sealed partial class InternetDownloader(
     TimeProvider time,
     ILogger<InternetDownloader> logger)
 {
-    /// <summary>Back-off between tries: 1 s, 2 s, 4 s ... each ±25 %.</summary>
-    internal static readonly Backoff RetryBackoff = new(TimeSpan.FromSeconds(1), TimeSpan.MaxValue, factor: 2, jitter: 0.25);
+    /// <summary>The longest wait between two tries (InternetAttempts may be up to 20: 2^19 s uncapped).</summary>
+    internal static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(60);
+
+    /// <summary>Back-off between tries: 1 s, 2 s, 4 s ... each ±25 %, at most <see cref="MaxRetryDelay"/>.</summary>
+    internal static readonly Backoff RetryBackoff = new(TimeSpan.FromSeconds(1), MaxRetryDelay, factor: 2, jitter: 0.25);
 
     public async Task<FetchResult> DownloadAsync(PatchSpec patch, ByteProgress progress, CancellationToken ct)
     {
