@@ -21,6 +21,7 @@ internal sealed class NodeStatusReporter(
     NodeEvents events,
     LanTransport transport,
     UpdateRunner runner,
+    ProgressBoard transfers,
     HttpEndpointInfo http,
     NodeStartTime started,
     ClusterService membership,
@@ -63,7 +64,8 @@ internal sealed class NodeStatusReporter(
             stats.Elections,
             events.CountSince(NodeEventKinds.Election, now - TimeSpan.FromHours(1)),
             auth.Key?.ClusterId ?? string.Empty,
-            runner.LastPass);
+            runner.LastPass,
+            transfers.Snapshot());
     }
 
     private static DiskStatus Disk(string path)

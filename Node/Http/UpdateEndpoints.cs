@@ -17,7 +17,7 @@ internal static class UpdateEndpoints
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
 
-    public static void Map(WebApplication app) => app.MapPost("/v1/update", async (HttpContext ctx, bool? dryRun, UpdateRunner runner, PassActivity activity, TimeProvider time, IHostApplicationLifetime life) =>
+    public static void Map(WebApplication app) => app.MapPost("/v1/update", async (HttpContext ctx, bool? dryRun, UpdateRunner runner, TimeProvider time, IHostApplicationLifetime life) =>
     {
         if (ctx.Connection.RemoteIpAddress is not { } remote || !System.Net.IPAddress.IsLoopback(remote))
         {
@@ -70,7 +70,7 @@ internal static class UpdateEndpoints
         }
 
         using var passDone = new CancellationTokenSource();
-        var reporting = ReportProgressAsync(activity, WriteAsync, time, passDone.Token);
+        var reporting = ReportProgressAsync(held.Progress, WriteAsync, time, passDone.Token); // this pass's, no other's
         PassSummary summary;
         try
         {
@@ -102,7 +102,7 @@ internal static class UpdateEndpoints
         _ => $"{t.TotalHours:0.#} h",
     };
 
-    private static async Task ReportProgressAsync(PassActivity activity, Func<ProgressLine, Task> write, TimeProvider time, CancellationToken ct)
+    private static async Task ReportProgressAsync(PatchProgress progress, Func<ProgressLine, Task> write, TimeProvider time, CancellationToken ct)
     {
         TransferProgress? last = null;
         try
@@ -110,7 +110,7 @@ internal static class UpdateEndpoints
             using var timer = new PeriodicTimer(ProgressInterval, time);
             while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
             {
-                if (activity.Snapshot() is { } now && now != last)
+                if (progress.Snapshot() is { } now && now != last)
                 {
                     last = now;
                     await write(new ProgressLine(now)).ConfigureAwait(false);

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PeerPatch.Node.Cluster;
+using PeerPatch.Node.Primitives;
 
 namespace PeerPatch.Node.ServerLink;
 
@@ -15,10 +16,13 @@ internal sealed partial class InventoryReporter(
     IServerChannelProvider servers,
     InventoryReport report,
     IHostApplicationLifetime lifetime,
+    IRandomSource random,
     TimeProvider time,
     ILogger<InventoryReporter> logger) : BackgroundService
 {
+    /// <summary>Tries per change of server or new session, one second apart.</summary>
     private const int Attempts = 5;
+
     private readonly SemaphoreSlim _changed = new(0);
     private IServerChannel? _reportedTo;
     private int _reportedSession;
@@ -35,9 +39,10 @@ internal sealed partial class InventoryReporter(
                 await started.Task.WaitAsync(stoppingToken).ConfigureAwait(false); // the transport and HTTP are up
             }
 
+            var retry = new RetryPolicy(Backoff.Fixed(TimeSpan.FromSeconds(1)), Attempts, random, time);
             while (!stoppingToken.IsCancellationRequested)
             {
-                for (var attempt = 0; attempt < Attempts && servers.Current is { IsLocal: false } server; attempt++)
+                for (var failures = 0; servers.Current is { IsLocal: false } server;)
                 {
                     try
                     {
@@ -61,7 +66,12 @@ internal sealed partial class InventoryReporter(
                     {
                         // A report is best effort: it must never take the node down.
                         LogFailed(logger, e.Message);
-                        await Task.Delay(TimeSpan.FromSeconds(1), time, stoppingToken).ConfigureAwait(false);
+                        if (!retry.TryNext(++failures, out var delay))
+                        {
+                            break;
+                        }
+
+                        await retry.WaitAsync(delay, stoppingToken).ConfigureAwait(false);
                     }
                 }
 

@@ -32,18 +32,19 @@ internal sealed class RemoteServerChannel(
     ServerLinkOptions options,
     TransportOptions transportOptions,
     NodeStats stats,
+    IRandomSource random,
     TimeProvider time) : IServerChannel
 {
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+    /// <summary>The longest a failed server is left alone before the next request tries it again.</summary>
+    internal static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
 
     /// <summary>Longest an inventory report may take.</summary>
     private static readonly TimeSpan InventoryTimeout = TimeSpan.FromSeconds(30);
 
     private readonly SemaphoreSlim _sessionLock = new(1, 1);
+    private readonly RetryWindow _down = new(new RetryPolicy(new Backoff(transportOptions.ReconnectBackoff, MaxBackoff), RetryPolicy.Unlimited, random, time), time);
     private Session? _session;
-    private DateTimeOffset _downUntil;
     private string _lastError = string.Empty;
-    private TimeSpan _backoff;
     private int _sessions;
 
     public string Name => $"{host}:{port}";
@@ -169,16 +170,15 @@ internal sealed class RemoteServerChannel(
             }
 
             // A server that just failed is not retried on every patch: fail fast for a growing while.
-            var now = time.MonotonicNow();
-            if (now < _downUntil)
+            if (_down.IsClosed(out var remaining))
             {
-                throw new LanUnavailableException($"server {Name} unreachable ({_lastError}); next try in {(_downUntil - now).TotalSeconds:0.0} s");
+                throw new LanUnavailableException($"server {Name} unreachable ({_lastError}); next try in {remaining.TotalSeconds:0.0} s");
             }
 
             try
             {
                 _session = await OpenSessionAsync(ct).ConfigureAwait(false);
-                _backoff = TimeSpan.Zero;
+                _down.Succeeded();
                 Interlocked.Increment(ref _sessions);
                 sessionOpened(this); // a new session may be a new server: the inventory reporter tells it what this node holds
                 return _session;
@@ -186,8 +186,7 @@ internal sealed class RemoteServerChannel(
             catch (LanUnavailableException e)
             {
                 _lastError = e.Message;
-                _backoff = _backoff == TimeSpan.Zero ? transportOptions.ReconnectBackoff : TimeSpan.FromTicks(Math.Min(_backoff.Ticks * 2, MaxBackoff.Ticks));
-                _downUntil = time.MonotonicNow() + _backoff;
+                _down.Failed();
                 throw;
             }
         }

@@ -16,9 +16,10 @@ internal sealed class RemoteServerChannelFactory(
     ServerLinkOptions options,
     TransportOptions transportOptions,
     NodeStats stats,
+    IRandomSource random,
     TimeProvider time)
 {
     /// <param name="sessionOpened">Called with the channel each time it opens a new session.</param>
     public RemoteServerChannel Create(string host, int port, Action<IServerChannel> sessionOpened) =>
-        new(host, port, sessionOpened, transport, lanHttp, store, self, ownHttp, options, transportOptions, stats, time);
+        new(host, port, sessionOpened, transport, lanHttp, store, self, ownHttp, options, transportOptions, stats, random, time);
 }

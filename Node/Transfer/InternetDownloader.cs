@@ -20,15 +20,21 @@ internal sealed partial class InternetDownloader(
     TimeProvider time,
     ILogger<InternetDownloader> logger)
 {
+    /// <summary>The longest wait between two tries (InternetAttempts may be up to 20: 2^19 s uncapped).</summary>
+    internal static readonly TimeSpan MaxRetryDelay = TimeSpan.FromSeconds(60);
+
+    /// <summary>Back-off between tries: 1 s, 2 s, 4 s ... each ±25 %, at most <see cref="MaxRetryDelay"/>.</summary>
+    internal static readonly Backoff RetryBackoff = new(TimeSpan.FromSeconds(1), MaxRetryDelay, factor: 2, jitter: 0.25);
+
     /// <summary>
     /// Downloads <paramref name="url"/> into the store as the blob of <paramref name="patch"/> (its hash and size are
     /// the upstream list's; the row is recorded as added now by this node).
     /// </summary>
     public async Task<FetchResult> DownloadAsync(Uri url, PatchRecord patch, ByteProgress progress, CancellationToken ct)
     {
+        var retry = new RetryPolicy(RetryBackoff, options.InternetAttempts, random, time);
         long total = 0;
-        string error = "no attempt made";
-        for (var attempt = 1; attempt <= options.InternetAttempts; attempt++)
+        for (var attempt = 1; ; attempt++)
         {
             var (result, transient) = await TryOnceAsync(url, patch, progress, ct).ConfigureAwait(false);
             total += result.Bytes;
@@ -37,16 +43,14 @@ internal sealed partial class InternetDownloader(
                 return result with { Bytes = total };
             }
 
-            error = result.Error!;
-            if (attempt < options.InternetAttempts)
+            if (!retry.TryNext(attempt, out var delay))
             {
-                var delay = TimeSpan.FromSeconds(Math.Pow(2, attempt - 1) * (0.75 + (random.NextDouble() / 2)));
-                Log.Retrying(logger, patch.PatchName, attempt, options.InternetAttempts, delay.TotalSeconds, error);
-                await Task.Delay(delay, time, ct).ConfigureAwait(false);
+                return FetchResult.Failure(total, $"{result.Error} (after {retry.MaxAttempts} attempts)");
             }
-        }
 
-        return FetchResult.Failure(total, $"{error} (after {options.InternetAttempts} attempts)");
+            Log.Retrying(logger, patch.PatchName, attempt, retry.MaxAttempts, delay.TotalSeconds, result.Error!);
+            await retry.WaitAsync(delay, ct).ConfigureAwait(false);
+        }
     }
 
     private async Task<(FetchResult Result, bool Transient)> TryOnceAsync(Uri url, PatchRecord patch, ByteProgress overall, CancellationToken ct)

@@ -13,7 +13,7 @@ namespace PeerPatch.Node.Updating;
 /// tail kept for the error message; a command over its time limit is killed with its children. A cancelled pass
 /// does not kill a running apply command: it finishes (within its limit), and the pass stops after it.
 /// </summary>
-internal sealed partial class PatchApplier(CoreOptions core, SourcesOptions sources, ILogger<PatchApplier> logger)
+internal sealed partial class PatchApplier(CoreOptions core, SourcesOptions sources, ILogger<PatchApplier> logger) : IPatchApplier
 {
     private const int TailChars = 4096;
 

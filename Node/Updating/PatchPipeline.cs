@@ -11,316 +11,232 @@ using PeerPatch.Storage;
 namespace PeerPatch.Node.Updating;
 
 /// <summary>
-/// One patch through the method: ask the server; hit -> fetch over the LAN; miss -> download from the
-/// internet under a claim and push back; in flight -> wait and ask again. Whatever goes wrong on the LAN side
-/// (server gone, slow, refusing, serving bad bytes) ends in a direct internet download, logged as such.
-/// Then the local copy is verified once more and applied with the upstream list's command.
+/// One patch through the method, as explicit steps: lookup (<see cref="ServerLookup"/>); then, as
+/// <see cref="ObtainPolicy"/> decides from the answer, a LAN fetch (hit), a download under a claim and a push
+/// (<see cref="ClaimedDownload"/>, miss), or a wait for another node's claim (in flight: stream its bytes through the
+/// server, or ask again later); whatever goes wrong on the LAN side (server gone, slow, refusing, serving bad bytes)
+/// ends in a direct internet download, logged as such. Then verify (the local copy once more against the upstream
+/// list's SHA-256) and apply (the list's command). Each step's expected failures are results, not exceptions.
 /// </summary>
-internal sealed partial class PatchPipeline(
-    BlobStore store,
-    PatchDatabase db,
-    IServerChannelProvider servers,
-    InternetDownloader internet,
-    LanFetcher lan,
-    PatchApplier applier,
-    NodeIdentity self,
-    UpdatingOptions options,
-    NodeStats stats,
-    NodeEvents events,
-    PassActivity activity,
-    IRandomSource random,
-    TimeProvider time,
-    ILogger<PatchPipeline> logger)
+internal sealed partial class PatchPipeline
 {
     private static readonly TimeSpan ElectionWait = TimeSpan.FromSeconds(3);
 
-    /// <summary>Cut-through streams that may break off before a waiter stops using them for this patch.</summary>
-    private const int MaxStreamFailures = 2;
+    private readonly BlobStore _store;
+    private readonly PatchDatabase _db;
+    private readonly IServerChannelProvider _servers;
+    private readonly InternetDownloader _internet;
+    private readonly LanFetcher _lan;
+    private readonly IPatchApplier _applier;
+    private readonly NodeIdentity _self;
+    private readonly UpdatingOptions _options;
+    private readonly NodeStats _stats;
+    private readonly NodeEvents _events;
+    private readonly ProgressBoard _board;
+    private readonly IRandomSource _random;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly ClaimedDownload _claimed;
 
-    /// <param name="dryRun">Obtain and verify, run a staging step (<see cref="ApplySpec.Stages"/>), apply nothing else.</param>
-    public async Task<PatchOutcome> RunAsync(PatchSpec patch, bool dryRun, CancellationToken ct)
+    public PatchPipeline(
+        BlobStore store,
+        PatchDatabase db,
+        IServerChannelProvider servers,
+        InternetDownloader internet,
+        LanFetcher lan,
+        IPatchApplier applier,
+        NodeIdentity self,
+        UpdatingOptions options,
+        NodeStats stats,
+        NodeEvents events,
+        ProgressBoard board,
+        IRandomSource random,
+        TimeProvider time,
+        ILogger<PatchPipeline> logger)
     {
-        using var scope = logger.BeginScope(new Dictionary<string, object> { ["Patch"] = patch.Name, ["PatchHash"] = patch.Sha256 });
+        (_store, _db, _servers, _internet, _lan, _applier, _self, _options) = (store, db, servers, internet, lan, applier, self, options);
+        (_stats, _events, _board, _random, _time, _logger) = (stats, events, board, random, time, logger);
+        _claimed = new ClaimedDownload(internet, time, logger);
+    }
+
+    /// <summary>Obtains, verifies and applies <paramref name="patch"/>, showing its stages in <paramref name="progress"/> (cleared at the end).</summary>
+    /// <param name="dryRun">Obtain and verify, run a staging step (<see cref="ApplySpec.Stages"/>), apply nothing else.</param>
+    public async Task<PatchOutcome> RunAsync(PatchSpec patch, bool dryRun, PatchProgress progress, CancellationToken ct)
+    {
+        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["Patch"] = patch.Name, ["PatchHash"] = patch.Sha256 });
         try
         {
-            return await RunScopedAsync(patch, dryRun, ct).ConfigureAwait(false);
+            return await RunScopedAsync(patch, dryRun, progress, ct).ConfigureAwait(false);
         }
         finally
         {
-            activity.Clear();
+            progress.Clear();
         }
     }
 
-    private async Task<PatchOutcome> RunScopedAsync(PatchSpec patch, bool dryRun, CancellationToken ct)
+    private async Task<PatchOutcome> RunScopedAsync(PatchSpec patch, bool dryRun, PatchProgress progress, CancellationToken ct)
     {
         if (patch.Unverifiable is { } why)
         {
             // The source listed it without a trustworthy SHA-256: never fetched, counted failed with the reason.
-            Log.Failed(logger, patch.Name, why);
+            PipelineLog.Failed(_logger, patch.Name, why);
             return new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, why);
         }
 
-        var obtained = await ObtainAsync(patch, ct).ConfigureAwait(false);
-        if (!obtained.Result.Ok)
+        var obtained = await ObtainAsync(patch, progress, ct).ConfigureAwait(false);
+        var error = !obtained.Result.Ok ? obtained.Result.Error : await VerifyAsync(patch, progress, ct).ConfigureAwait(false);
+        if (error is not null)
         {
-            Log.Failed(logger, patch.Name, obtained.Result.Error);
-            return Outcome(patch, obtained, applied: false, obtained.Result.Error);
-        }
-
-        // Integrity: only bytes that hash to the upstream list's SHA-256 are applied. The store hashed them on
-        // the way in; re-hash if the file changed since.
-        activity.Set(patch.Name, "verifying", patch.Size);
-        if (!store.IsVerified(patch.Sha256) && !await store.VerifyAsync(patch.Sha256, ct).ConfigureAwait(false))
-        {
-            const string error = "local copy no longer matches its SHA-256; not applied";
-            Log.Failed(logger, patch.Name, error);
+            PipelineLog.Failed(_logger, patch.Name, error);
             return Outcome(patch, obtained, applied: false, error);
         }
 
         if (dryRun && !patch.Apply.Stages)
         {
-            Log.DryRun(logger, patch.Name, obtained.From);
+            PipelineLog.DryRun(_logger, patch.Name, obtained.From);
             return Outcome(patch, obtained, applied: false, null) with { DryRun = true };
         }
 
-        activity.Set(patch.Name, "applying", patch.Size);
-        var (ok, applyError) = await applier.ApplyAsync(patch, store.PathFor(patch.Sha256), ct).ConfigureAwait(false);
+        progress.Set(patch.Name, ProgressStage.Applying, patch.Size);
+        var (ok, applyError) = await _applier.ApplyAsync(patch, _store.PathFor(patch.Sha256), ct).ConfigureAwait(false);
         if (!ok)
         {
-            Log.Failed(logger, patch.Name, applyError);
+            PipelineLog.Failed(_logger, patch.Name, applyError);
             return Outcome(patch, obtained, applied: false, applyError);
         }
 
         if (dryRun)
         {
-            Log.DryRun(logger, patch.Name, obtained.From);
+            PipelineLog.DryRun(_logger, patch.Name, obtained.From);
             return Outcome(patch, obtained, applied: false, null) with { DryRun = true }; // staged only; not recorded as applied
         }
 
-        db.MarkApplied(patch.OsVersion, patch.Name, patch.Sha256, time.GetUtcNow());
-        stats.PatchApplied();
-        Log.Applied(logger, patch.Name, obtained.From, obtained.Result.Bytes);
+        _db.MarkApplied(patch.OsVersion, patch.Name, patch.Sha256, _time.GetUtcNow());
+        _stats.PatchApplied();
+        PipelineLog.Applied(_logger, patch.Name, obtained.From, obtained.Result.Bytes);
         return Outcome(patch, obtained, applied: true, null);
     }
 
     /// <summary>
-    /// Gets the patch's verified bytes into this node's store by the method (LAN server, claim, internet), without
-    /// applying it: the update pass's first half, and the apt proxy's way to serve a package it knows the hash of.
+    /// The verify step. Integrity: only bytes that hash to the upstream list's SHA-256 are applied. The store hashed
+    /// them on the way in; they are hashed again if the file changed since. Null when they match, else why not.
+    /// </summary>
+    private async Task<string?> VerifyAsync(PatchSpec patch, PatchProgress progress, CancellationToken ct)
+    {
+        progress.Set(patch.Name, ProgressStage.Verifying, patch.Size);
+        return _store.IsVerified(patch.Sha256) || await _store.VerifyAsync(patch.Sha256, ct).ConfigureAwait(false)
+            ? null
+            : "local copy no longer matches its SHA-256; not applied";
+    }
+
+    /// <summary>
+    /// The apt proxy's way to serve a package it knows the hash of: <see cref="ObtainAsync(PatchSpec, PatchProgress, CancellationToken)"/>
+    /// with a progress of its own, listed on the <see cref="ProgressBoard"/> as a proxy fetch while it runs.
     /// </summary>
     internal async Task<Obtained> ObtainAsync(PatchSpec patch, CancellationToken ct)
     {
-        if (store.Contains(patch.Sha256))
+        var progress = new PatchProgress();
+        using (_board.Track(ProgressBoard.Proxy, _board.NextProxyId(), progress))
         {
-            return new Obtained(Origin.Lan, FetchResult.Success(0)); // already on this node (own cache)
+            return await ObtainAsync(patch, progress, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Gets the patch's verified bytes into this node's store by the method (LAN server, claim, internet), without
+    /// applying it: the update pass's first half. A loop that asks the server and carries out what
+    /// <see cref="ObtainPolicy"/> makes of each answer, until one step ends with the bytes here (or a failure).
+    /// </summary>
+    internal async Task<Obtained> ObtainAsync(PatchSpec patch, PatchProgress progress, CancellationToken ct)
+    {
+        if (_store.Contains(patch.Sha256))
+        {
+            return Obtained.OwnCopy; // already on this node (own cache)
         }
 
         // During an election there is briefly no server: wait a little, then go to the internet.
-        activity.Set(patch.Name, "lookup", patch.Size);
-        var server = servers.Current ?? await servers.WaitForServerAsync(ElectionWait, ct).ConfigureAwait(false);
-        if (server is null)
+        progress.Set(patch.Name, ProgressStage.Lookup, patch.Size);
+        if ((_servers.Current ?? await _servers.WaitForServerAsync(ElectionWait, ct).ConfigureAwait(false)) is not { } first)
         {
-            return await DirectAsync(patch, "no LAN server is known", ct).ConfigureAwait(false);
+            return await DirectAsync(patch, "no LAN server is known", progress, ct).ConfigureAwait(false);
         }
 
-        var deadline = time.MonotonicNow() + options.ClaimWaitMax;
-        var lookup = new Lookup(patch.OsVersion, patch.Name, patch.Sha256, patch.Size, self.NodeId);
-        var switched = false;
-        var streamFailures = 0;
-        long? waitingSince = null;
+        var link = new ServerLookup(first, _servers, _stats, _time, _logger);
+        var wait = new ClaimWait(_time.MonotonicNow(), _options.ClaimWaitMax);
+        var lookup = new Lookup(patch.OsVersion, patch.Name, patch.Sha256, patch.Size, _self.NodeId);
         while (true)
         {
-            LookupResult answer;
-            try
+            var asked = await link.LookupAsync(lookup, ct).ConfigureAwait(false);
+            if (asked.Answer is not { } answer)
             {
-                var asked = time.GetTimestamp();
-                answer = await server.LookupAsync(lookup, ct).ConfigureAwait(false);
-                stats.LookupTook(time.GetElapsedTime(asked));
+                EndWait(wait); // the server went away while this node waited on a claim: that wait ends here
+                return await DirectAsync(patch, asked.Unavailable!, progress, ct).ConfigureAwait(false);
             }
-            catch (LanUnavailableException e)
+
+            if (answer.Outcome != LookupOutcome.InFlight)
             {
-                // The server died and an election already moved this node to another: ask that one (once).
-                if (!switched && servers.Current is { } next && !ReferenceEquals(next, server))
+                EndWait(wait);
+            }
+
+            var server = link.Server;
+            var step = ObtainPolicy.Decide(answer, server.IsLocal, _store.Contains(patch.Sha256), wait, _time.MonotonicNow());
+            if (step is ObtainStep.StreamFromHolder stream)
+            {
+                if (await StreamAsync(server, stream.BlobUrl, patch, wait, progress, ct).ConfigureAwait(false) is { } streamed)
                 {
-                    Log.ServerChanged(logger, patch.Name, server.Name, next.Name);
-                    (server, switched) = (next, true);
-                    continue;
+                    return streamed;
                 }
 
-                return await DirectAsync(patch, $"LAN server {server.Name} unavailable ({e.Message})", ct).ConfigureAwait(false);
+                step = ObtainPolicy.WaitOrGiveUp(answer, wait, _time.MonotonicNow());
             }
 
-            if (waitingSince is { } began && answer.Outcome != LookupOutcome.InFlight)
+            switch (step)
             {
-                stats.ClaimWaited(time.GetElapsedTime(began));
-                waitingSince = null;
-            }
+                case ObtainStep.UseOwnCopy:
+                    return Obtained.OwnCopy;
 
-            switch (answer.Outcome)
-            {
-                case LookupOutcome.Hit when server.IsLocal && store.Contains(patch.Sha256):
-                    return new Obtained(Origin.Lan, FetchResult.Success(0));
-
-                case LookupOutcome.Hit:
-                    var lanProgress = new ByteProgress();
-                    activity.Set(patch.Name, "lan", patch.Size, lanProgress);
-                    var fetched = await lan.FetchAsync(server.ResolveBlobUrl(answer.BlobUrl!), patch, lanProgress, ct).ConfigureAwait(false);
+                case ObtainStep.FetchFromLan hit:
+                    var fetched = await FetchFromLanAsync(server, hit.BlobUrl, patch, progress, ct).ConfigureAwait(false);
                     if (fetched.Ok)
                     {
                         return new Obtained(Origin.Lan, fetched);
                     }
 
-                    stats.LanFailure();
-                    return await DirectAsync(patch, fetched.Error!, ct).ConfigureAwait(false);
+                    _stats.LanFailure();
+                    return await DirectAsync(patch, fetched.Error!, progress, ct).ConfigureAwait(false);
 
-                case LookupOutcome.Miss:
-                    return await DownloadUnderClaimAsync(patch, server, answer, ct).ConfigureAwait(false);
+                case ObtainStep.DownloadUnderClaim miss:
+                    return new Obtained(Origin.Internet, await _claimed.RunAsync(server, patch, miss.Claim, progress, ct).ConfigureAwait(false));
 
-                case LookupOutcome.InFlight when answer.BlobUrl is { } streamUrl && !server.IsLocal && streamFailures < MaxStreamFailures:
-                    // Cut-through: take the bytes as the server receives them from the claim holder.
-                    if (waitingSince is null)
+                case ObtainStep.Fallback giveUp:
+                    EndWait(wait);
+                    return await DirectAsync(patch, giveUp.Reason, progress, ct).ConfigureAwait(false);
+
+                case ObtainStep.WaitAndAsk later:
+                    if (wait.Begin(_time.MonotonicNow()))
                     {
-                        waitingSince = time.GetTimestamp();
-                        stats.ClaimWait(); // counted like any wait on a claim, so the wait-time samples match the count
+                        _stats.ClaimWait();
+                        progress.Set(patch.Name, ProgressStage.Waiting, patch.Size);
                     }
 
-                    var streamProgress = new ByteProgress();
-                    activity.Set(patch.Name, "lan", patch.Size, streamProgress);
-                    var streamed = await lan.FetchAsync(server.ResolveBlobUrl(streamUrl), patch, streamProgress, ct).ConfigureAwait(false);
-                    if (streamed.Ok)
-                    {
-                        stats.ClaimWaited(time.GetElapsedTime(waitingSince.Value));
-                        Log.Streamed(logger, patch.Name, server.Name, streamed.Bytes);
-                        return new Obtained(Origin.Lan, streamed);
-                    }
-
-                    if (!streamed.NotThere)
-                    {
-                        // The holder's download or push broke off, the bytes were wrong, or the server failed: ask again.
-                        streamFailures++;
-                        stats.LanFailure();
-                        Log.StreamFailed(logger, patch.Name, streamed.Error!, streamFailures, MaxStreamFailures);
-                    }
-
-                    goto default;
+                    var delay = Backoff.Fixed(later.RetryAfter, ObtainPolicy.WaitJitter).Delay(1, _random.NextDouble());
+                    PipelineLog.Waiting(_logger, patch.Name, answer.Size, delay.TotalMilliseconds);
+                    await Task.Delay(delay, _time, ct).ConfigureAwait(false);
+                    break;
 
                 default:
-                    if (time.MonotonicNow() > deadline)
-                    {
-                        stats.ClaimWaited(time.GetElapsedTime(waitingSince ?? time.GetTimestamp()));
-                        return await DirectAsync(patch, $"waited {options.ClaimWaitMax} for another node's download", ct).ConfigureAwait(false);
-                    }
-
-                    if (waitingSince is null)
-                    {
-                        waitingSince = time.GetTimestamp();
-                        stats.ClaimWait();
-                        activity.Set(patch.Name, "waiting", patch.Size);
-                    }
-
-                    var wait = TimeSpan.FromMilliseconds(Math.Max(50, answer.RetryAfterMs) * (0.8 + (random.NextDouble() * 0.4)));
-                    Log.Waiting(logger, patch.Name, answer.Size, wait.TotalMilliseconds);
-                    await Task.Delay(wait, time, ct).ConfigureAwait(false);
-                    break;
+                    throw new InvalidOperationException($"no step for {step}");
             }
         }
-    }
-
-    private async Task<Obtained> DownloadUnderClaimAsync(PatchSpec patch, IServerChannel server, LookupResult claim, CancellationToken ct)
-    {
-        Log.Downloading(logger, patch.Name, patch.Url, claim.ClaimId);
-        var progress = new ByteProgress();
-        activity.Set(patch.Name, "internet", patch.Size, progress);
-        using var renewing = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var renewals = RenewLoopAsync(server, claim, progress, renewing.Token);
-
-        // Cut-through: the push follows the download as it is written, so waiters get the bytes from the server now.
-        using var pushing = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var streamPush = server.StreamPushAsync(patch, pushing.Token);
-        FetchResult result;
-        try
-        {
-            result = await internet.DownloadAsync(patch, progress, ct).ConfigureAwait(false);
-        }
-        catch
-        {
-            await pushing.CancelAsync().ConfigureAwait(false); // the pass was cancelled or hit its deadline: no push follows
-            throw;
-        }
-        finally
-        {
-            await renewing.CancelAsync().ConfigureAwait(false);
-            await renewals.ConfigureAwait(false);
-        }
-
-        if (!result.Ok)
-        {
-            await pushing.CancelAsync().ConfigureAwait(false);
-        }
-
-        var bodySent = await streamPush.ConfigureAwait(false);
-        try
-        {
-            if (!result.Ok)
-            {
-                await server.ReleaseAsync(claim.ClaimId, result.Error ?? "download failed", ct).ConfigureAwait(false);
-            }
-            else if (await server.PushAsync(patch, claim.ClaimId, bodySent, ct).ConfigureAwait(false))
-            {
-                Log.Pushed(logger, patch.Name, server.Name);
-            }
-        }
-        catch (Exception e) when (e is LanUnavailableException or HttpRequestException or IOException
-                                   || e is OperationCanceledException && !ct.IsCancellationRequested)
-        {
-            // The patch itself is fine; only the LAN copy for the next PC is lost.
-            Log.PushFailed(logger, patch.Name, server.Name, e.Message);
-        }
-
-        return new Obtained(Origin.Internet, result);
-    }
-
-    private async Task RenewLoopAsync(IServerChannel server, LookupResult claim, ByteProgress progress, CancellationToken ct)
-    {
-        var period = TimeSpan.FromMilliseconds(Math.Max(100, claim.LeaseMs / 3));
-        try
-        {
-            using var timer = new PeriodicTimer(period, time);
-            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
-            {
-                try
-                {
-                    if (!await server.RenewAsync(claim.ClaimId, progress.Value, ct).ConfigureAwait(false))
-                    {
-                        Log.ClaimLost(logger, claim.ClaimId);
-                        return;
-                    }
-                }
-                catch (LanUnavailableException e)
-                {
-                    Log.RenewFailed(logger, claim.ClaimId, e.Message);
-                }
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            // download finished
-        }
-    }
-
-    private async Task<Obtained> DirectAsync(PatchSpec patch, string reason, CancellationToken ct)
-    {
-        stats.ServerFallback();
-        events.Add(NodeEventKinds.Fallback, $"{patch.Name}: {reason}");
-        Log.Fallback(logger, patch.Name, reason);
-        var progress = new ByteProgress();
-        activity.Set(patch.Name, "internet", patch.Size, progress);
-        var result = await internet.DownloadAsync(patch, progress, ct).ConfigureAwait(false);
-        return new Obtained(Origin.Internet, result);
     }
 
     private static PatchOutcome Outcome(PatchSpec patch, Obtained obtained, bool applied, string? error) =>
         new(patch.OsVersion, patch.Name, patch.Sha256, obtained.Result.Bytes, obtained.From, applied, error);
 
     /// <summary>Where the bytes came from (<see cref="Origin"/>) and how the transfer went.</summary>
-    internal sealed record Obtained(string From, FetchResult Result);
+    internal sealed record Obtained(string From, FetchResult Result)
+    {
+        /// <summary>Already in this node's store: nothing moved.</summary>
+        public static Obtained OwnCopy { get; } = new(Origin.Lan, FetchResult.Success(0));
+    }
 }

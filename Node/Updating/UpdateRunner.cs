@@ -20,6 +20,7 @@ internal sealed partial class UpdateRunner(
     NodeIdentity self,
     UpdatingOptions options,
     NodeEvents events,
+    ProgressBoard board,
     IRandomSource random,
     TimeProvider time,
     ILogger<UpdateRunner> logger)
@@ -74,10 +75,11 @@ internal sealed partial class UpdateRunner(
         using var deadline = new CancellationTokenSource(options.PassDeadline, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["PassId"] = passId });
+        using var listed = board.Track(ProgressBoard.Pass, passId, lease.Progress);
         Log.PassStarted(logger, passId, self.OsVersion);
         try
         {
-            return await RunPassAsync(passId, onOutcome, dryRun, linked.Token, deadline).ConfigureAwait(false);
+            return await RunPassAsync(passId, lease.Progress, onOutcome, dryRun, linked.Token, deadline).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -91,7 +93,7 @@ internal sealed partial class UpdateRunner(
         }
     }
 
-    private async Task<PassSummary> RunPassAsync(string passId, Func<PatchOutcome, Task>? onOutcome, bool dryRun, CancellationToken ct, CancellationTokenSource deadline)
+    private async Task<PassSummary> RunPassAsync(string passId, PatchProgress progress, Func<PatchOutcome, Task>? onOutcome, bool dryRun, CancellationToken ct, CancellationTokenSource deadline)
     {
         var errors = new List<string>();
         var patches = new List<(IPatchSource Source, PatchSpec Patch)>();
@@ -131,7 +133,7 @@ internal sealed partial class UpdateRunner(
             PatchOutcome outcome;
             try
             {
-                outcome = await pipeline.RunAsync(patch, dryRun, ct).ConfigureAwait(false);
+                outcome = await pipeline.RunAsync(patch, dryRun, progress, ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (deadline.IsCancellationRequested)
             {
@@ -223,10 +225,16 @@ internal sealed partial class UpdateRunner(
 
     private void Release() => _gate.Release();
 
-    /// <summary>The pass lock, held from <see cref="TryEnterAsync"/> to the end of the pass; released once.</summary>
+    /// <summary>
+    /// The pass lock, held from <see cref="TryEnterAsync"/> to the end of the pass; released once. It carries the
+    /// pass's own <see cref="Progress"/>, so that whoever holds the lease (POST /v1/update) follows its pass and no other.
+    /// </summary>
     internal sealed class PassLease(UpdateRunner runner) : IDisposable
     {
         private int _released;
+
+        /// <summary>The patch and stage the pass is on now.</summary>
+        public PatchProgress Progress { get; } = new();
 
         public void Dispose()
         {

@@ -8,8 +8,8 @@ internal static class UpdatingServiceCollectionExtensions
     public static IServiceCollection AddUpdating(this IServiceCollection services, UpdatingOptions options)
     {
         services.AddSingleton(options);
-        services.AddSingleton<PatchApplier>();
-        services.AddSingleton<PassActivity>();
+        services.AddSingleton<IPatchApplier, PatchApplier>();
+        services.AddSingleton<ProgressBoard>();
         services.AddSingleton<PatchPipeline>();
         services.AddSingleton<UpdateRunner>();
         services.AddHostedService<UpdateScheduler>();

@@ -13,6 +13,7 @@ namespace PeerPatch.Protocol.Status;
 /// <param name="Elections">Changes of this node's view (server or term) since start.</param>
 /// <param name="ElectionsLastHour">The same, in the last hour: many means an unstable LAN.</param>
 /// <param name="LastPass">This node's last update pass (null before its first): what it applied and what failed, with why.</param>
+/// <param name="Transfers">What is moving now: each running update pass's patch and each apt-proxy fetch (null from nodes older than this field).</param>
 public sealed record NodeStatus(
     string NodeId,
     string InstanceId,
@@ -40,7 +41,8 @@ public sealed record NodeStatus(
     long Elections,
     long ElectionsLastHour,
     string ClusterId = "",
-    PassStatus? LastPass = null);
+    PassStatus? LastPass = null,
+    IReadOnlyList<TransferStatus>? Transfers = null);
 
 /// <summary>The node's blob store.</summary>
 /// <param name="CapacityBytes">The cache cap (0: none).</param>

@@ -4,10 +4,12 @@ using PeerPatch.Protocol.Status;
 namespace PeerPatch.Node.Updating;
 
 /// <summary>
-/// What the running pass is doing now (one pass runs at a time): which patch, which stage, and a live byte count.
-/// Written by <see cref="PatchPipeline"/>, polled by POST /v1/update to stream progress lines.
+/// What one owner (an update pass, or one package the apt proxy fetches) is doing now: which patch, which stage
+/// (<see cref="ProgressStage"/>), and a live byte count. Each owner has its own, so concurrent passes and proxy
+/// fetches never overwrite each other; <see cref="ProgressBoard"/> lists every one that is registered.
+/// Written by <see cref="PatchPipeline"/>, polled by POST /v1/update (its own pass) and GET /v1/status (all).
 /// </summary>
-internal sealed class PassActivity
+internal sealed class PatchProgress
 {
     private volatile Entry? _current;
 
@@ -15,9 +17,9 @@ internal sealed class PassActivity
 
     public void Clear() => _current = null;
 
+    /// <summary>The current patch and stage, or null between patches.</summary>
     public TransferProgress? Snapshot() =>
         _current is { } e ? new TransferProgress(e.Patch, e.Stage, e.Bytes?.Value ?? 0, e.Total) : null;
 
     private sealed record Entry(string Patch, string Stage, long Total, ByteProgress? Bytes);
 }
-

@@ -1,0 +1,240 @@
+using PeerPatch.Protocol.Status;
+using PeerPatch.Node.Tests.Updating.Fakes;
+using PeerPatch.Node.Transport;
+using PeerPatch.Node.Updating;
+
+namespace PeerPatch.Node.Tests.Updating;
+
+/// <summary>
+/// The pipeline's main paths with a fake server, a fake internet, a fake applier and a fake clock: a hit, a miss
+/// under a claim (renew, push, release), and the verify and apply steps.
+/// </summary>
+public sealed class PatchPipelineTests
+{
+    [Fact]
+    public async Task Hit_TheServersCopyComesOverTheLan_IsAppliedAndRecorded_AndTheInternetIsNeverAsked()
+    {
+        using var rig = new PipelineRig();
+        var (patch, bytes) = rig.Patch("KB1");
+        rig.Server.Answer(PipelineRig.Hit(patch));
+        rig.Lan.Serve(rig.BlobUrl(patch).Absolute, bytes);
+
+        var outcome = await Eventually.Within(rig.RunAsync(patch), "the pass");
+
+        Assert.True(outcome.Applied, outcome.Error);
+        Assert.Equal((Origin.Lan, (long)bytes.Length), (outcome.From, outcome.Bytes));
+        Assert.Equal(0, rig.Internet.TotalRequests);
+        Assert.Equal([("KB1", patch.Sha256)], rig.Applier.Applied);
+        Assert.True(rig.Db.IsApplied(patch.OsVersion, patch.Name, patch.Sha256));
+        Assert.Equal(bytes.Length, rig.Stats.LanBytesFetched);
+        var asked = Assert.Single(rig.Server.Lookups);
+        Assert.Equal((patch.Name, patch.Sha256, patch.Size, rig.Self.NodeId), (asked.PatchName, asked.ExpectedSha256, asked.ExpectedSize, asked.NodeId));
+        Assert.True(rig.Log.Has(410, "applied KB1"), rig.Log.ToString());
+    }
+
+    [Fact]
+    public async Task OwnCopy_IsAppliedWithoutAskingTheServer()
+    {
+        using var rig = new PipelineRig();
+        var (patch, bytes) = rig.Patch("KB1");
+        await rig.PutInStoreAsync(patch, bytes);
+        rig.Server.Answer(FakeServerChannel.Gone("must not be asked"));
+
+        var outcome = await Eventually.Within(rig.RunAsync(patch), "the pass");
+
+        Assert.True(outcome.Applied, outcome.Error);
+        Assert.Equal((Origin.Lan, 0L), (outcome.From, outcome.Bytes));
+        Assert.Empty(rig.Server.Lookups);
+        Assert.Equal(0, rig.Internet.TotalRequests);
+    }
+
+    [Fact]
+    public async Task Miss_DownloadsOnceUnderTheClaim_PushesToTheServer_AndApplies()
+    {
+        using var rig = new PipelineRig();
+        var (patch, bytes) = rig.Patch("KB1");
+        rig.Server.Answer(PipelineRig.Miss(42));
+
+        var outcome = await Eventually.Within(rig.RunAsync(patch), "the pass");
+
+        Assert.True(outcome.Applied, outcome.Error);
+        Assert.Equal((Origin.Internet, (long)bytes.Length), (outcome.From, outcome.Bytes));
+        Assert.Equal(1, rig.Internet.Requests(patch.Url));
+        Assert.Equal([(patch.Sha256, 42UL, false)], rig.Server.Pushes);
+        Assert.Empty(rig.Server.Releases);
+        Assert.Equal(patch.Sha256, rig.StoredSha(patch));
+        Assert.True(rig.Log.Has(413, "KB1: LAN miss, downloading http://internet.test/files/KB1.bin under claim 42"), rig.Log.ToString());
+        Assert.True(rig.Log.Has(415, "KB1: pushed to server.test"), rig.Log.ToString());
+        Assert.Equal(0, rig.Stats.ServerFallbacks);
+    }
+
+    [Fact]
+    public async Task Miss_WhoseCutThroughPushDeliveredTheBody_OnlyReportsThePushDone()
+    {
+        using var rig = new PipelineRig();
+        var (patch, _) = rig.Patch("KB1");
+        rig.Server.Answer(PipelineRig.Miss(42));
+        rig.Server.StreamPush = (_, _) => Task.FromResult(true);
+
+        var outcome = await Eventually.Within(rig.RunAsync(patch), "the pass");
+
+        Assert.True(outcome.Applied, outcome.Error);
+        Assert.Equal([(patch.Sha256, 42UL, true)], rig.Server.Pushes);
+    }
+
+    [Fact]
+    public async Task Miss_RenewsTheClaimEveryThirdOfItsLease_WithTheBytesSoFar_AndStopsWhenTheDownloadEnds()
+    {
+        using var rig = new PipelineRig();
+        var (patch, bytes) = rig.Patch("KB1", size: 200_000);
+        var body = new PausingStream(bytes, pauseAt: 80_000);
+        rig.Internet.Serve(patch.Url, () => FakeWeb.Streamed(body, bytes.Length));
+        rig.Server.Answer(PipelineRig.Miss(42, leaseMs: 15_000));
+
+        var run = rig.RunAsync(patch);
+        await body.Paused.WaitAsync(Eventually.Bound);
+        await rig.Time.FireAsync(TimeSpan.FromSeconds(5));
+        await Eventually.TrueAsync(() => rig.Server.Renewals.Count == 1, "a renewal");
+        rig.Time.Advance(TimeSpan.FromSeconds(5));
+        await Eventually.TrueAsync(() => rig.Server.Renewals.Count == 2, "a second renewal");
+        body.Resume();
+        var outcome = await Eventually.Within(run, "the pass");
+        rig.Time.Advance(TimeSpan.FromSeconds(30));
+
+        Assert.True(outcome.Applied, outcome.Error);
+        Assert.All(rig.Server.Renewals, r => Assert.Equal(42UL, r.ClaimId));
+        Assert.All(rig.Server.Renewals, r => Assert.InRange(r.Bytes, 1, 80_000));
+        Assert.Equal(2, rig.Server.Renewals.Count); // none after the download ended
+    }
+
+    [Fact]
+    public async Task Miss_WhenTheClaimIsRevoked_OrARenewalFails_TheDownloadGoesOnAnyway()
+    {
+        using var rig = new PipelineRig();
+        var (patch, bytes) = rig.Patch("KB1", size: 200_000);
+        var body = new PausingStream(bytes, pauseAt: 80_000);
+        rig.Internet.Serve(patch.Url, () => FakeWeb.Streamed(body, bytes.Length));
+        rig.Server.Answer(PipelineRig.Miss(42, leaseMs: 3_000));
+        var renewals = 0;
+        rig.Server.Renew = _ => ++renewals == 1 ? throw new LanUnavailableException("no answer") : false;
+
+        var run = rig.RunAsync(patch);
+        await body.Paused.WaitAsync(Eventually.Bound);
+        await rig.Time.FireAsync(TimeSpan.FromSeconds(1));
+        await Eventually.TrueAsync(() => rig.Log.Count(418) == 1, "the failed renewal logged");
+        rig.Time.Advance(TimeSpan.FromSeconds(1));
+        await Eventually.TrueAsync(() => rig.Log.Count(417) == 1, "the revoked claim logged");
+        rig.Time.Advance(TimeSpan.FromSeconds(5));
+        body.Resume();
+        var outcome = await Eventually.Within(run, "the pass");
+
+        Assert.True(outcome.Applied, outcome.Error);
+        Assert.Equal(Origin.Internet, outcome.From);
+        Assert.Equal(2, rig.Server.Renewals.Count); // the revoked claim is not renewed again
+        Assert.Single(rig.Server.Pushes); // the server decides what a push under a lost claim is worth
+    }
+
+    [Fact]
+    public async Task Miss_WhenTheDownloadFails_ReleasesTheClaim_FailsThePatch_AndPushesNothing()
+    {
+        using var rig = new PipelineRig();
+        var (patch, _) = rig.Patch("KB1");
+        rig.Internet.Serve(patch.Url, () => FakeWeb.Status(System.Net.HttpStatusCode.NotFound));
+        rig.Server.Answer(PipelineRig.Miss(42));
+
+        var outcome = await Eventually.Within(rig.RunAsync(patch), "the pass");
+
+        Assert.False(outcome.Applied);
+        Assert.Contains("upstream answered 404", outcome.Error);
+        var released = Assert.Single(rig.Server.Releases);
+        Assert.Equal(42UL, released.ClaimId);
+        Assert.Contains("upstream answered 404", released.Reason);
+        Assert.Empty(rig.Server.Pushes);
+        Assert.Empty(rig.Applier.Applied);
+        Assert.Null(rig.StoredSha(patch));
+    }
+
+    [Fact]
+    public async Task Miss_WhenThePushFails_ThePatchIsStillApplied_AndTheFailureLogged()
+    {
+        using var rig = new PipelineRig();
+        var (patch, _) = rig.Patch("KB1");
+        rig.Server.Answer(PipelineRig.Miss(42));
+        rig.Server.Push = () => throw new LanUnavailableException("server refused the push: 507");
+
+        var outcome = await Eventually.Within(rig.RunAsync(patch), "the pass");
+
+        Assert.True(outcome.Applied, outcome.Error);
+        Assert.True(rig.Log.Has(416, "KB1: push to server.test failed: server refused the push: 507"), rig.Log.ToString());
+    }
+
+    [Fact]
+    public async Task ACopyThatChangedOnDisk_IsNotApplied()
+    {
+        using var rig = new PipelineRig();
+        var (patch, bytes) = rig.Patch("KB1");
+        await rig.PutInStoreAsync(patch, bytes);
+        var file = rig.Store.PathFor(patch.Sha256);
+        File.SetUnixFileMode(file, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        await File.WriteAllBytesAsync(file, PipelineRig.Flipped(bytes));
+
+        var outcome = await Eventually.Within(rig.RunAsync(patch), "the pass");
+
+        Assert.False(outcome.Applied);
+        Assert.Equal("local copy no longer matches its SHA-256; not applied", outcome.Error);
+        Assert.Empty(rig.Applier.Applied);
+        Assert.False(rig.Db.IsApplied(patch.OsVersion, patch.Name, patch.Sha256));
+    }
+
+    [Fact]
+    public async Task AFailedApplyCommand_IsThePatchsError_AndNotRecordedAsApplied()
+    {
+        using var rig = new PipelineRig();
+        var (patch, bytes) = rig.Patch("KB1");
+        await rig.PutInStoreAsync(patch, bytes);
+        rig.Applier.Error = "apply command exited with 3: no space";
+
+        var outcome = await Eventually.Within(rig.RunAsync(patch), "the pass");
+
+        Assert.False(outcome.Applied);
+        Assert.Equal("apply command exited with 3: no space", outcome.Error);
+        Assert.False(rig.Db.IsApplied(patch.OsVersion, patch.Name, patch.Sha256));
+        Assert.Equal(0, rig.Stats.Applied);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ADryRun_ObtainsAndVerifies_RunsOnlyAStagingStep_AndRecordsNothing(bool stages)
+    {
+        using var rig = new PipelineRig();
+        var (patch, bytes) = rig.Patch("KB1");
+        patch = patch with { Apply = patch.Apply with { Stages = stages } };
+        rig.Server.Answer(PipelineRig.Hit(patch));
+        rig.Lan.Serve(rig.BlobUrl(patch).Absolute, bytes);
+
+        var outcome = await Eventually.Within(rig.RunAsync(patch, dryRun: true), "the pass");
+
+        Assert.True(outcome.DryRun);
+        Assert.False(outcome.Applied);
+        Assert.Null(outcome.Error);
+        Assert.Equal(patch.Sha256, rig.StoredSha(patch));
+        Assert.Equal(stages ? 1 : 0, rig.Applier.Applied.Count);
+        Assert.False(rig.Db.IsApplied(patch.OsVersion, patch.Name, patch.Sha256));
+    }
+
+    [Fact]
+    public async Task APatchListedWithoutATrustworthyHash_IsNeverFetched()
+    {
+        using var rig = new PipelineRig();
+        var (patch, _) = rig.Patch("KB1");
+        rig.Server.Answer(PipelineRig.Miss(42));
+
+        var outcome = await Eventually.Within(rig.RunAsync(patch with { Unverifiable = "the list gives no SHA-256" }), "the pass");
+
+        Assert.False(outcome.Applied);
+        Assert.Equal("the list gives no SHA-256", outcome.Error);
+        Assert.Empty(rig.Server.Lookups);
+        Assert.Equal(0, rig.Internet.TotalRequests);
+    }
+}
