@@ -162,7 +162,12 @@ internal static class NodeHost
         services.AddSingleton<PatchPipeline>();
         services.AddSingleton<UpdateRunner>();
         services.AddHostedService<UpdateScheduler>();
-        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.WriteIndented = false);
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            // Source-generated metadata only (Native AOT): the status documents the endpoints return.
+            o.SerializerOptions.WriteIndented = false;
+            o.SerializerOptions.TypeInfoResolverChain.Insert(0, StatusJsonContext.Default);
+        });
 
         var app = builder.Build();
         var redirects = app.Services.GetRequiredService<Redirect.RedirectTable>();
@@ -215,6 +220,11 @@ internal static class NodeHost
             log.LogWarning("{Warning}", key.Warning);
         }
 
+        if (configuration.GetSection("Serilog").Exists())
+        {
+            log.LogWarning("the \"Serilog\" configuration section is no longer read: set LogLevel and LogFile instead");
+        }
+
         if (sourceChoice.Note is { } sourceNote)
         {
             log.LogInformation("{SourceChoice}", sourceNote);
@@ -235,7 +245,12 @@ internal static class NodeHost
 
     private static void ConfigureLogging(WebApplicationBuilder builder, NodeOptions options)
     {
-        var logDir = Path.Combine(Path.GetFullPath(options.DataDir), "logs");
-        builder.Services.AddSerilog((_, lc) => NodeLogging.Configure(lc, builder.Configuration, logDir, SyslogPriorityEnricher.UnderSystemd));
+        var file = options.LogFile switch
+        {
+            null => NodeLogging.DefaultFile(options.DataDir),
+            "" => null,
+            var path => Path.GetFullPath(path),
+        };
+        builder.Services.AddSerilog((_, lc) => NodeLogging.Configure(lc, options.LogLevel, file, SyslogPriorityEnricher.UnderSystemd));
     }
 }

@@ -182,6 +182,20 @@ public sealed class NodeOptions
     /// <summary>Default time limit of an apply command (a feed may set its own). Default 30 min.</summary>
     public TimeSpan ApplyTimeout { get; set; } = TimeSpan.FromMinutes(30);
 
+    /// <summary>
+    /// The lowest level the node logs, by Serilog's names: Verbose, Debug, Information, Warning, Error, Fatal. The
+    /// framework's own sources ("Microsoft", "System.Net.Http") log from Warning, or from this level when it is higher.
+    /// Default Information.
+    /// </summary>
+    public Serilog.Events.LogEventLevel LogLevel { get; set; } = Serilog.Events.LogEventLevel.Information;
+
+    /// <summary>
+    /// The log file. Serilog puts the date before its extension ("peerpatch-.log" becomes "peerpatch-20260101.log"):
+    /// one file a day (a new one past 64 MiB), the last 14 kept. "" logs to the console (the journal) only. Unset:
+    /// &lt;DataDir&gt;/logs/peerpatch-.log. Default unset.
+    /// </summary>
+    public string? LogFile { get; set; }
+
     internal static string DefaultDataDir()
     {
         if (OperatingSystem.IsWindows())

@@ -54,6 +54,16 @@ internal sealed class NodeOptionsValidator : IValidateOptions<NodeOptions>
             }
         }
 
+        if (!Enum.IsDefined(o.LogLevel))
+        {
+            errors.Add($"LogLevel {o.LogLevel} is not one of Verbose, Debug, Information, Warning, Error, Fatal");
+        }
+
+        if (o.LogFile is { Length: > 0 } logFile && (logFile.Contains('\0', StringComparison.Ordinal) || string.IsNullOrWhiteSpace(Path.GetFileName(logFile))))
+        {
+            errors.Add($"LogFile '{logFile}' must name a file");
+        }
+
         if (o.Sources.Contains("none") && o.Sources.Count > 1)
         {
             errors.Add("Sources: none cannot be combined with other sources");

@@ -22,6 +22,6 @@ internal static class DatabaseEndpoints
 
         var rows = db.ListPatches(os).Select(r => new PatchEntry(
             r.OsVersion, r.PatchName, r.Sha256, r.Size, SecretRedaction.RedactUrl(r.UpstreamUrl), r.AddedAt, r.AddedBy, r.Hits, r.LastHit, $"/v1/blobs/{r.Sha256}"));
-        return Results.Ok(rows);
+        return Results.Json(rows, StatusJsonContext.Default.IEnumerablePatchEntry);
     });
 }

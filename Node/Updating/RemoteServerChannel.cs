@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using System.Net.Sockets;
 using LiteNetLib;
 using PeerPatch.Node.Hosting;
@@ -15,7 +17,7 @@ namespace PeerPatch.Node.Updating;
 /// A remote server: requests over the node's LiteNetLib connection (connected and greeted with Hello on first
 /// use, reconnected after a loss), blob pushes as streamed HTTP PUTs to the HTTP port its HelloAck names.
 /// </summary>
-internal sealed class RemoteServerChannel(
+internal sealed partial class RemoteServerChannel(
     string host,
     int port,
     LanTransport transport,
@@ -189,13 +191,13 @@ internal sealed class RemoteServerChannel(
         try
         {
             var rows = db.ListPatches().Where(r => store.Contains(r.Sha256))
-                .Select(r => new { os = r.OsVersion, name = r.PatchName, sha256 = r.Sha256, size = r.Size, upstreamUrl = Protocol.Text.SecretRedaction.RedactUrl(r.UpstreamUrl) }).ToList();
+                .Select(r => new InventoryRow(r.OsVersion, r.PatchName, r.Sha256, r.Size, Protocol.Text.SecretRedaction.RedactUrl(r.UpstreamUrl))).ToList();
             if (rows.Count == 0)
             {
                 return;
             }
 
-            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(session.HttpBase, "v1/inventory")) { Content = JsonContent.Create(rows) };
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(session.HttpBase, "v1/inventory")) { Content = JsonContent.Create(rows, InventoryReportJson.Default.ListInventoryRow) };
             request.Headers.Add(HttpHeaders.NodeId, self.NodeId);
             request.Headers.Add(HttpHeaders.HttpPort, ownHttp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
@@ -243,4 +245,11 @@ internal sealed class RemoteServerChannel(
     }
 
     private sealed record Session(NetPeer Peer, Uri HttpBase);
+
+    /// <summary>One held patch in POST /v1/inventory: {"os","name","sha256","size","upstreamUrl"}.</summary>
+    private sealed record InventoryRow(string Os, string Name, string Sha256, long Size, string? UpstreamUrl);
+
+    [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+    [JsonSerializable(typeof(List<InventoryRow>))]
+    private sealed partial class InventoryReportJson : JsonSerializerContext;
 }
