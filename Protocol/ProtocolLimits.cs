@@ -12,6 +12,12 @@ public static class ProtocolLimits
     /// <summary>Largest datagram payload accepted or sent (bytes). Checked before any decoding.</summary>
     public const int MaxMessageBytes = 4096;
 
+    /// <summary>
+    /// Deepest nesting of MessagePack objects decoded (the envelope, the message kind and the message are 3); the
+    /// elements of a newer node's unknown keys are skipped without being decoded and do not count.
+    /// </summary>
+    public const int MaxObjectGraphDepth = 8;
+
     /// <summary>Longest patch name (UTF-16 chars). Patch names are data, never paths.</summary>
     public const int MaxPatchNameLength = 255;
 

@@ -1,6 +1,7 @@
 using System.Buffers;
 using MessagePack;
 using PeerPatch.Protocol.Messages;
+using PeerPatch.Protocol.Messages.Formatters;
 
 namespace PeerPatch.Protocol;
 
@@ -11,9 +12,14 @@ namespace PeerPatch.Protocol;
 /// </summary>
 public static class WireCodec
 {
-    /// <summary>The serializer options used for every LAN message.</summary>
+    /// <summary>
+    /// The serializer options used for every LAN message: the protocol's own hand-written formatters (no dynamic code,
+    /// so Native AOT works), <see cref="MessagePackSecurity.UntrustedData"/>, and nesting capped at
+    /// <see cref="ProtocolLimits.MaxObjectGraphDepth"/>.
+    /// </summary>
     public static MessagePackSerializerOptions Options { get; } =
-        MessagePackSerializerOptions.Standard.WithSecurity(MessagePackSecurity.UntrustedData);
+        new MessagePackSerializerOptions(PeerPatchResolver.Instance)
+            .WithSecurity(MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(ProtocolLimits.MaxObjectGraphDepth));
 
     /// <summary>Writes <paramref name="envelope"/> into <paramref name="writer"/>.</summary>
     /// <exception cref="ArgumentException">The encoded envelope would exceed <see cref="ProtocolLimits.MaxMessageBytes"/>.</exception>
