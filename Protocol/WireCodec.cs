@@ -18,7 +18,7 @@ public static class WireCodec
     /// <see cref="ProtocolLimits.MaxObjectGraphDepth"/>.
     /// </summary>
     public static MessagePackSerializerOptions Options { get; } =
-        new MessagePackSerializerOptions(PeerPatchResolver.Instance)
+        new WireOptions(PeerPatchResolver.Instance)
             .WithSecurity(MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(ProtocolLimits.MaxObjectGraphDepth));
 
     /// <summary>Writes <paramref name="envelope"/> into <paramref name="writer"/>.</summary>
@@ -26,7 +26,19 @@ public static class WireCodec
     public static void Write(IBufferWriter<byte> writer, Envelope envelope)
     {
         var counting = new CountingWriter(writer);
-        MessagePackSerializer.Serialize(counting, envelope, Options);
+        var packer = new MessagePackWriter(counting);
+        try
+        {
+            // The formatter itself, not MessagePackSerializer: that class's default options reach the standard
+            // resolver's dynamic code, which Native AOT reports (and cannot run).
+            EnvelopeFormatter.Instance.Serialize(ref packer, envelope, Options);
+        }
+        catch (Exception e)
+        {
+            throw new MessagePackSerializationException($"Failed to serialize {typeof(Envelope).FullName} value.", e);
+        }
+
+        packer.Flush();
         if (counting.Written > ProtocolLimits.MaxMessageBytes)
         {
             throw new ArgumentException($"message of {counting.Written} bytes exceeds the {ProtocolLimits.MaxMessageBytes}-byte limit", nameof(envelope));
@@ -57,15 +69,19 @@ public static class WireCodec
         Envelope? envelope;
         try
         {
-            envelope = MessagePackSerializer.Deserialize<Envelope>(datagram, Options, out var read);
-            if (read != datagram.Length)
+            var reader = new MessagePackReader(datagram);
+            envelope = EnvelopeFormatter.Instance.Deserialize(ref reader, Options);
+            if (reader.Consumed != datagram.Length)
             {
                 return DecodeResult.Fail(DecodeError.Malformed, "trailing bytes after message");
             }
         }
-        catch (MessagePackSerializationException e)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return DecodeResult.Fail(DecodeError.Malformed, e.InnerException?.Message ?? e.Message);
+            // Whatever hostile bytes make the reader throw (MessagePackSerializationException, EndOfStreamException,
+            // InsufficientExecutionStackException past the depth limit, OverflowException...) is a malformed datagram,
+            // as MessagePackSerializer reported it before.
+            return DecodeResult.Fail(DecodeError.Malformed, e.Message);
         }
 
         if (envelope is null || envelope.Magic != ProtocolLimits.Magic)
@@ -84,6 +100,27 @@ public static class WireCodec
         }
 
         return DecodeResult.Ok(envelope);
+    }
+
+    /// <summary>
+    /// The options' own type: the LAN protocol never loads a type by name, so <see cref="LoadType"/> loads none (the
+    /// base class's reflection is then never compiled into a Native AOT executable), and copies stay of this type.
+    /// </summary>
+    private sealed class WireOptions : MessagePackSerializerOptions
+    {
+        public WireOptions(IFormatterResolver resolver)
+            : base(resolver)
+        {
+        }
+
+        private WireOptions(WireOptions copyFrom)
+            : base(copyFrom)
+        {
+        }
+
+        public override Type? LoadType(string typeName) => null;
+
+        protected override MessagePackSerializerOptions Clone() => new WireOptions(this);
     }
 
     private sealed class CountingWriter(IBufferWriter<byte> inner) : IBufferWriter<byte>

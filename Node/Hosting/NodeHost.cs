@@ -164,9 +164,8 @@ internal static class NodeHost
         services.AddHostedService<UpdateScheduler>();
         services.ConfigureHttpJsonOptions(o =>
         {
-            // Source-generated metadata only (Native AOT): the status documents the endpoints return.
             o.SerializerOptions.WriteIndented = false;
-            o.SerializerOptions.TypeInfoResolverChain.Insert(0, StatusJsonContext.Default);
+            HttpJson.Configure(o.SerializerOptions); // source-generated metadata only (Native AOT)
         });
 
         var app = builder.Build();
