@@ -22,7 +22,10 @@ src=tools/package/debian
 install -D -m 0755 "$pub/peerpatch" "$root/usr/lib/peerpatch/peerpatch"
 install -D -m 0755 "$pub/peerpatch-diag" "$root/usr/lib/peerpatch/peerpatch-diag"
 # SQLite: beside the Native AOT executable (a single-file build, the benchmark's reference, carries it inside).
-[ ! -f "$pub/libe_sqlite3.so" ] || install -D -m 0644 "$pub/libe_sqlite3.so" "$root/usr/lib/peerpatch/libe_sqlite3.so"
+if [ -f "$pub/libe_sqlite3.so" ]; then
+  install -D -m 0644 "$pub/libe_sqlite3.so" "$root/usr/lib/peerpatch/libe_sqlite3.so"
+  strip --strip-unneeded --remove-section=.comment --remove-section=.note "$root/usr/lib/peerpatch/libe_sqlite3.so" # as shipped by NuGet it keeps its symbols
+fi
 mkdir -p "$root/usr/bin"
 ln -s ../lib/peerpatch/peerpatch "$root/usr/bin/peerpatch"
 ln -s ../lib/peerpatch/peerpatch-diag "$root/usr/bin/peerpatch-diag"
