@@ -23,7 +23,7 @@ public static class WireCodec
     /// <see cref="ProtocolLimits.MaxObjectGraphDepth"/>.
     /// </summary>
     public static MessagePackSerializerOptions Options { get; } =
-        new MessagePackSerializerOptions(PeerPatchResolver.Instance)
+        new WireOptions(PeerPatchResolver.Instance)
             .WithSecurity(MessagePackSecurity.UntrustedData.WithMaximumObjectGraphDepth(ProtocolLimits.MaxObjectGraphDepth));
 
     /// <summary>Writes <paramref name="envelope"/> into <paramref name="writer"/>.</summary>
@@ -71,10 +71,11 @@ public static class WireCodec
                 return DecodeResult.Fail(DecodeError.Malformed, "trailing bytes after message");
             }
         }
-        catch (Exception e) when (e is MessagePackSerializationException or EndOfStreamException or OverflowException or ArgumentOutOfRangeException or InsufficientExecutionStackException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            // What the reader throws for bytes that are not our envelope: a wrong type code, a truncated value, a
-            // number out of range, nesting over ProtocolLimits.MaxObjectGraphDepth.
+            // Whatever hostile bytes make the reader throw (MessagePackSerializationException, EndOfStreamException,
+            // InsufficientExecutionStackException past the depth limit, OverflowException...) is a malformed datagram,
+            // as MessagePackSerializer reported it before.
             return DecodeResult.Fail(DecodeError.Malformed, e.Message);
         }
 
@@ -94,6 +95,27 @@ public static class WireCodec
         }
 
         return DecodeResult.Ok(envelope);
+    }
+
+    /// <summary>
+    /// The options' own type: the LAN protocol never loads a type by name, so <see cref="LoadType"/> loads none (the
+    /// base class's reflection is then never compiled into a Native AOT executable), and copies stay of this type.
+    /// </summary>
+    private sealed class WireOptions : MessagePackSerializerOptions
+    {
+        public WireOptions(IFormatterResolver resolver)
+            : base(resolver)
+        {
+        }
+
+        private WireOptions(WireOptions copyFrom)
+            : base(copyFrom)
+        {
+        }
+
+        public override Type? LoadType(string typeName) => null;
+
+        protected override MessagePackSerializerOptions Clone() => new WireOptions(this);
     }
 
     private sealed class CountingWriter(IBufferWriter<byte> inner) : IBufferWriter<byte>

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README and CI run it.
-# Installs the Debian packages the tests need when they are missing, builds in Release, runs every test, and
+# Installs the Debian packages the tests need when they are missing, builds in Release, publishes the linux-x64
+# executables (Native AOT) that the real-process tests run, runs every test, and
 # prints as its last line "tests: N passed, N failed[, N skipped]" read from the test results (TRX).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +39,13 @@ results="artifacts/test-results"
 rm -rf "$results"
 if ! dotnet build PeerPatch.sln -c Release -nologo -clp:ErrorsOnly; then
   echo "tests: 0 passed, 1 failed (build failed)"
+  exit 1
+fi
+
+# The executables that ship (Native AOT, linux-x64), published once: the real-process tests run them, and the package
+# test packs them (PEERPATCH_NO_PUBLISH=1) instead of publishing again.
+if ! tools/package/publish.sh linux-x64; then
+  echo "tests: 0 passed, 1 failed (publish failed)"
   exit 1
 fi
 

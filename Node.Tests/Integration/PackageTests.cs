@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Reflection;
 using PeerPatch.Node.Tests.Support;
 using Xunit.Abstractions;
@@ -12,16 +13,22 @@ namespace PeerPatch.Node.Tests.Integration;
 /// </summary>
 public sealed class PackageTests(ITestOutputHelper output)
 {
+    /// <summary>The package's size limit (issue 15).</summary>
+    private const long MaxDebBytes = 20L << 20;
+
     private static readonly string RepoRoot =
         typeof(PackageTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepoRoot").Value!;
 
     [RootFact] // dpkg --root installs files owned by root
     public async Task DebPackage_InspectsInstallsRunsAndPurgesWithoutATrace()
     {
-        var built = await ExternalCommand.RunAsync(RepoRoot, Path.Combine(RepoRoot, "tools", "package", "build-deb.sh"));
+        // Packs the executables tools/test.sh published (the ones every other real-process test ran), not new ones.
+        var built = await ExternalCommand.RunAsync(
+            RepoRoot, Path.Combine(RepoRoot, "tools", "package", "build-deb.sh"), [], allowFailure: false, new Dictionary<string, string> { ["PEERPATCH_NO_PUBLISH"] = "1" });
         var deb = Path.Combine(RepoRoot, built.Stdout.Trim().Split('\n')[^1]);
         Assert.True(File.Exists(deb), built.Stdout + built.Stderr);
         Assert.Matches(@"peerpatch_\d+\.\d+\.\d+_amd64\.deb$", deb);
+        Assert.True(new FileInfo(deb).Length <= MaxDebBytes, $"{deb}: {new FileInfo(deb).Length} bytes, more than {MaxDebBytes} (issue 15: Native AOT keeps it under 20 MiB)");
 
         var info = (await ExternalCommand.RunAsync(RepoRoot, "dpkg-deb", "--info", deb)).Stdout;
         Assert.Contains("Package: peerpatch", info, StringComparison.Ordinal);
@@ -32,7 +39,11 @@ public sealed class PackageTests(ITestOutputHelper output)
         }
 
         var contents = (await ExternalCommand.RunAsync(RepoRoot, "dpkg-deb", "--contents", deb)).Stdout;
-        foreach (var path in new[] { "./usr/bin/peerpatch", "./usr/bin/peerpatch-diag", "./lib/systemd/system/peerpatch.service", "./etc/peerpatch/peerpatch.json" })
+        foreach (var path in new[]
+        {
+            "./usr/bin/peerpatch -> ../lib/peerpatch/peerpatch", "./usr/bin/peerpatch-diag -> ../lib/peerpatch/peerpatch-diag", "./usr/lib/peerpatch/peerpatch",
+            "./usr/lib/peerpatch/peerpatch-diag", "./usr/lib/peerpatch/libe_sqlite3.so", "./lib/systemd/system/peerpatch.service", "./etc/peerpatch/peerpatch.json",
+        })
         {
             Assert.Contains(path, contents, StringComparison.Ordinal);
         }
@@ -71,12 +82,66 @@ public sealed class PackageTests(ITestOutputHelper output)
         }
 
         Assert.True(Directory.Exists(Path.Combine(root, "var", "lib", "peerpatch")), "postinst did not create the data directory");
+        await RunInstalledNodeAsync(Path.Combine(root, "usr", "bin", "peerpatch"), dir.Sub("node"));
         Assert.Contains("\"apt\"", await File.ReadAllTextAsync(Path.Combine(root, "etc", "peerpatch", "peerpatch.json")), StringComparison.Ordinal);
 
         await ExternalCommand.RunAsync(RepoRoot, "dpkg", "--root", root, "--force-script-chrootless", "--purge", "peerpatch");
         var after = Snapshot(root);
         Assert.Equal(before, after);
         output.WriteLine($"{Path.GetFileName(deb)}: {new FileInfo(deb).Length} bytes; installed into a throwaway root, ran {version.Stdout.Trim()} and peerpatch-diag --help, purged: {after.Count} paths outside dpkg's database, as before");
+    }
+
+    /// <summary>
+    /// Starts the installed node through its /usr/bin symlink (loopback only, no discovery, no source) and waits for its
+    /// first /v1/status: the executable runs from the package's layout, and SQLite (libe_sqlite3.so beside it) loads,
+    /// since the node opens its database before it answers.
+    /// </summary>
+    private async Task RunInstalledNodeAsync(string executable, string data)
+    {
+        var (udp, http) = FreePorts.Pair();
+        Directory.CreateDirectory(data);
+        var config = Path.Combine(data, "config.json");
+        await File.WriteAllTextAsync(config, """{"MdnsInterfaces":["lo"],"ClusterKeyFile":"none","Sources":["none"]}""");
+        var psi = new ProcessStartInfo(executable) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "run", "--data", Path.Combine(data, "state"), "--port", $"{udp}", "--http-port", $"{http}", "--bind", "127.0.0.1", "--update-interval", "0", "--os-version", "test-1-amd64", "--config", config })
+        {
+            psi.ArgumentList.Add(a);
+        }
+
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        try
+        {
+            using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
+            var watch = Stopwatch.StartNew();
+            string? status = null;
+            while (status is null && watch.Elapsed < TimeSpan.FromSeconds(30) && !process.HasExited)
+            {
+                try
+                {
+                    status = await client.GetStringAsync(new Uri($"http://127.0.0.1:{http}/v1/status"));
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                {
+                    await Task.Delay(50);
+                }
+            }
+
+            Assert.True(status is not null, $"the installed node did not answer /v1/status (exited: {process.HasExited})");
+            Assert.Contains("\"nodeId\"", status, StringComparison.Ordinal);
+            output.WriteLine($"installed node answered /v1/status {watch.ElapsedMilliseconds} ms after it was started");
+        }
+        finally
+        {
+            if (!process.HasExited)
+            {
+                process.Kill();
+            }
+
+            await process.WaitForExitAsync();
+            output.WriteLine(await stdout + await stderr);
+        }
     }
 
     /// <summary>systemd-analyze verify prints a line for every problem (and still exits 0): the unit must produce none.</summary>

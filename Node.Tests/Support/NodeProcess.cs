@@ -9,13 +9,16 @@ namespace PeerPatch.Node.Tests.Support;
 /// <summary>A real `peerpatch run` process on loopback, with its own data directory and ports.</summary>
 internal sealed partial class NodeProcess : IAsyncDisposable
 {
-    private static readonly string NodeDll = Path.Combine(
-        typeof(NodeProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "NodeOutputDir").Value!,
-        "peerpatch.dll");
+    /// <summary>
+    /// The directory of the executables that ship (Native AOT, linux-x64): tools/test.sh publishes them once after the
+    /// build (tools/package/publish.sh linux-x64), so every real-process test runs what the .deb carries.
+    /// </summary>
+    private static readonly string PublishDir =
+        typeof(NodeProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "PublishDir").Value!;
 
-    private static readonly string DiagDll = Path.Combine(
-        typeof(NodeProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "DiagOutputDir").Value!,
-        "peerpatch-diag.dll");
+    private static readonly Lazy<string> NodeExe = new(() => Published("peerpatch"));
+
+    private static readonly Lazy<string> DiagExe = new(() => Published("peerpatch-diag"));
 
     private static readonly TimeSpan ReadyWithin = TimeSpan.FromSeconds(60);
     private readonly StringBuilder _output = new();
@@ -137,18 +140,27 @@ internal sealed partial class NodeProcess : IAsyncDisposable
     /// <summary>Starts `peerpatch ARGS` and returns at once (for tests that interrupt it or bound its time).</summary>
     public static Process StartCli(params string[] args)
     {
-        var psi = NetnsLan.Command(null, "dotnet", args.Prepend(NodeDll));
+        var psi = NetnsLan.Command(null, NodeExe.Value, args);
         return Process.Start(psi)!;
     }
 
-    private static Task<CliResult> RunCliAsync(string? netns, params string[] args) => RunDotnetAsync(netns, NodeDll, args);
+    private static Task<CliResult> RunCliAsync(string? netns, params string[] args) => RunExecutableAsync(netns, NodeExe.Value, args);
 
     /// <summary>Runs `peerpatch-diag ARGS` (inside <paramref name="netns"/> when given) to its end.</summary>
-    public static Task<CliResult> RunDiagAsync(string? netns, params string[] args) => RunDotnetAsync(netns, DiagDll, args);
+    public static Task<CliResult> RunDiagAsync(string? netns, params string[] args) => RunExecutableAsync(netns, DiagExe.Value, args);
 
-    private static async Task<CliResult> RunDotnetAsync(string? netns, string dll, params string[] args)
+    /// <summary>The published executable <paramref name="name"/>, or a failure that says how to publish it.</summary>
+    private static string Published(string name)
     {
-        var psi = NetnsLan.Command(netns, "dotnet", args.Prepend(dll));
+        var path = Path.Combine(PublishDir, name);
+        return File.Exists(path)
+            ? path
+            : throw new FileNotFoundException($"{path} is missing: real-process tests run the published executables; run tools/package/publish.sh linux-x64 (tools/test.sh does) after the build", path);
+    }
+
+    private static async Task<CliResult> RunExecutableAsync(string? netns, string executable, params string[] args)
+    {
+        var psi = NetnsLan.Command(netns, executable, args);
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -262,8 +274,7 @@ internal sealed partial class NodeProcess : IAsyncDisposable
 
     private async Task StartProcessAsync()
     {
-        var psi = NetnsLan.Command(Netns, "dotnet", Args.Prepend(NodeDll));
-        psi.Environment["DOTNET_gcServer"] = "0";
+        var psi = NetnsLan.Command(Netns, NodeExe.Value, Args);
         _process = new Process { StartInfo = psi };
         _process.OutputDataReceived += (_, e) => Append(e.Data);
         _process.ErrorDataReceived += (_, e) => Append(e.Data);

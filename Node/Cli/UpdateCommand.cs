@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using PeerPatch.Node.Updating;
 using PeerPatch.Protocol.Status;
 using Spectre.Console;
@@ -13,10 +14,8 @@ namespace PeerPatch.Node.Cli;
 /// says which); 2 when the node cannot be reached or stopped mid-pass; 3 when a pass is already running there;
 /// 130 when interrupted (the node then cancels the pass).
 /// </summary>
-internal static class UpdateCommand
+internal static partial class UpdateCommand
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
-
     public static Command Create()
     {
         var node = CliApp.NodeOption();
@@ -150,14 +149,14 @@ internal static class UpdateCommand
             view.Line(line);
             if (line.StartsWith("{\"progress\"", StringComparison.Ordinal))
             {
-                if (JsonSerializer.Deserialize<ProgressLine>(line, Json)?.Progress is { } p)
+                if (JsonSerializer.Deserialize(line, PassJson.Default.ProgressLine)?.Progress is { } p)
                 {
                     view.Progress(p);
                 }
             }
             else if (line.StartsWith("{\"summary\"", StringComparison.Ordinal))
             {
-                var summary = JsonSerializer.Deserialize<SummaryLine>(line, Json)?.Summary;
+                var summary = JsonSerializer.Deserialize(line, PassJson.Default.SummaryLine)?.Summary;
                 if (summary is not null)
                 {
                     view.Summary(summary);
@@ -165,7 +164,7 @@ internal static class UpdateCommand
 
                 return summary;
             }
-            else if (JsonSerializer.Deserialize<PatchOutcome>(line, Json) is { } outcome)
+            else if (JsonSerializer.Deserialize(line, PassJson.Default.PatchOutcome) is { } outcome)
             {
                 view.Outcome(outcome);
             }
@@ -298,4 +297,11 @@ internal static class UpdateCommand
             }
         }
     }
+
+    /// <summary>The node's NDJSON lines, source-generated (web casing).</summary>
+    [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+    [JsonSerializable(typeof(ProgressLine))]
+    [JsonSerializable(typeof(PatchOutcome))]
+    [JsonSerializable(typeof(SummaryLine))]
+    private sealed partial class PassJson : JsonSerializerContext;
 }

@@ -57,7 +57,7 @@ internal static class NodeHost
         builder.Configuration.AddConfiguration(configuration);
         builder.Host.UseSystemd();
         builder.Host.UseWindowsService(o => o.ServiceName = "PeerPatch");
-        ConfigureLogging(builder, options);
+        ConfigureLogging(builder, settings.Logging, options.DataDir);
         builder.WebHost.ConfigureKestrel(k =>
         {
             k.Listen(IPAddress.Parse(options.Bind), options.HttpPort, l => l
@@ -118,6 +118,11 @@ internal static class NodeHost
             log.LogWarning("{Warning}", key.Warning);
         }
 
+        if (configuration.GetSection("Serilog").Exists())
+        {
+            log.LogWarning("the \"Serilog\" configuration section is no longer read: set LogLevel and LogFile instead");
+        }
+
         if (sourceChoice.Note is { } sourceNote)
         {
             log.LogInformation("{SourceChoice}", sourceNote);
@@ -136,9 +141,14 @@ internal static class NodeHost
                 : view.ServerId is null ? $"no LAN server (term {view.Term})" : $"following server {view.ServerId} at {view.ServerAddress} (term {view.Term})");
     };
 
-    private static void ConfigureLogging(WebApplicationBuilder builder, CoreOptions options)
+    private static void ConfigureLogging(WebApplicationBuilder builder, LoggingOptions options, string dataDir)
     {
-        var logDir = Path.Combine(Path.GetFullPath(options.DataDir), "logs");
-        builder.Services.AddSerilog((_, lc) => NodeLogging.Configure(lc, builder.Configuration, logDir, SyslogPriorityEnricher.UnderSystemd));
+        var file = options.LogFile switch
+        {
+            null => NodeLogging.DefaultFile(dataDir),
+            "" => null,
+            var path => Path.GetFullPath(path),
+        };
+        builder.Services.AddSerilog((_, lc) => NodeLogging.Configure(lc, options.LogLevel, file, SyslogPriorityEnricher.UnderSystemd));
     }
 }

@@ -30,7 +30,8 @@ internal sealed record NodeSettings(
     UpdatingOptions Updating,
     RedirectOptions Redirect,
     AptOptions Apt,
-    HttpOptions Http)
+    HttpOptions Http,
+    LoggingOptions Logging)
 {
     public static NodeSettings Load(IConfiguration configuration)
     {
@@ -57,7 +58,8 @@ internal sealed record NodeSettings(
             Check(UpdatingOptions.FromConfiguration(configuration), new UpdatingOptionsValidator()),
             Check(RedirectOptions.FromConfiguration(configuration), new RedirectOptionsValidator()),
             Check(AptOptions.FromConfiguration(configuration), new AptOptionsValidator()),
-            Check(HttpOptions.FromConfiguration(configuration), new HttpOptionsValidator()));
+            Check(HttpOptions.FromConfiguration(configuration), new HttpOptionsValidator()),
+            Check(LoggingOptions.FromConfiguration(configuration), new LoggingOptionsValidator()));
         if (errors.Count > 0)
         {
             throw new OptionsValidationException("configuration", typeof(NodeSettings), errors);

@@ -1,5 +1,7 @@
 using System.Buffers;
 using System.Security.Cryptography;
+using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -385,7 +387,7 @@ internal static partial class BlobEndpoints
                 Log.HeldNotNamed(logger, name, sha256, ctx.Connection.RemoteIpAddress?.ToString() ?? "?");
             }
 
-            return Results.Ok(new { status = "already present", sha256, size = existing, recorded });
+            return Results.Json(new PushReply("already present", sha256, existing, recorded), BlobJson.Default.PushReply);
         }
 
         if (ctx.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
@@ -423,7 +425,8 @@ internal static partial class BlobEndpoints
         stats.AddLanBytesReceived(result.Bytes);
         events.Add(NodeEventKinds.Push, $"{name} ({result.Bytes} bytes) from {addedBy}");
         Log.PushAccepted(logger, name, sha256, result.Bytes, addedBy);
-        return Results.Created(BlobUrl.PathOf(sha256), new { status = "stored", sha256, size = result.Bytes });
+        ctx.Response.Headers.Location = BlobUrl.PathOf(sha256);
+        return Results.Json(new PushReply("stored", sha256, result.Bytes), BlobJson.Default.PushReply, statusCode: StatusCodes.Status201Created);
     }
 
     /// <summary>
@@ -435,6 +438,13 @@ internal static partial class BlobEndpoints
     /// adds a record; the names a node asks for under that hash still reach the database through its lookup hit.
     /// </summary>
     internal static bool MayName(Security.ClusterAuth auth) => auth.Keyed;
+
+    /// <summary>The answer to a push: {"status","sha256","size"}, and "recorded" for a blob already held.</summary>
+    internal sealed record PushReply(string Status, string Sha256, long Size, [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Recorded = null);
+
+    [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+    [JsonSerializable(typeof(PushReply))]
+    private sealed partial class BlobJson : JsonSerializerContext;
 
     private static partial class Log
     {

@@ -23,6 +23,6 @@ internal static class DatabaseEndpoints
 
         var rows = db.ListPatches(os).Select(r => new PatchEntry(
             r.OsVersion, r.PatchName, r.Sha256, r.Size, SecretRedaction.RedactUrl(r.UpstreamUrl), r.AddedAt, r.AddedBy, r.Hits, r.LastHit, BlobUrl.PathOf(r.Sha256)));
-        return Results.Ok(rows);
+        return Results.Json(rows, StatusJsonContext.Default.IEnumerablePatchEntry);
     });
 }

@@ -14,7 +14,11 @@ internal static class HttpServiceCollectionExtensions
         services.AddSingleton<NodeStatusReporter>();
         services.AddSingleton<LanSurvey>();
         services.AddSingleton<ConnectionLimiter>();
-        services.ConfigureHttpJsonOptions(o => o.SerializerOptions.WriteIndented = false);
+        services.ConfigureHttpJsonOptions(o =>
+        {
+            o.SerializerOptions.WriteIndented = false;
+            HttpJson.Configure(o.SerializerOptions); // source-generated metadata only (Native AOT)
+        });
         return services;
     }
 

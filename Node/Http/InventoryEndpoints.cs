@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -17,10 +18,9 @@ namespace PeerPatch.Node.Http;
 /// was elected after they were pushed elsewhere. Blobs the server lacks are remembered with their holder and
 /// pulled in the background. Entries are data only: a wrong one can at most name a blob nobody can serve.
 /// </summary>
-internal static class InventoryEndpoints
+internal static partial class InventoryEndpoints
 {
     private const long MaxBodyBytes = 32L << 20;
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { MaxDepth = 8 };
 
     public static void Map(WebApplication app) => app.MapPost("/v1/inventory", async (HttpContext ctx, ClusterState cluster, BlobStore store, HolderIndex holders, BlobPuller puller, CoreOptions options, TimeProvider time) =>
     {
@@ -42,7 +42,7 @@ internal static class InventoryEndpoints
         List<InventoryEntry>? entries;
         try
         {
-            entries = await JsonSerializer.DeserializeAsync<List<InventoryEntry>>(ctx.Request.Body, Json, ctx.RequestAborted).ConfigureAwait(false);
+            entries = await JsonSerializer.DeserializeAsync(ctx.Request.Body, InventoryJson.Default.ListInventoryEntry, ctx.RequestAborted).ConfigureAwait(false);
         }
         catch (JsonException e)
         {
@@ -73,6 +73,14 @@ internal static class InventoryEndpoints
             }
         }
 
-        return Results.Accepted(value: new { accepted });
+        return Results.Json(new AcceptedReply(accepted), InventoryJson.Default.AcceptedReply, statusCode: StatusCodes.Status202Accepted);
     });
+
+    internal sealed record AcceptedReply(int Accepted);
+
+    /// <summary>Reports are read source-generated, web casing, at most 8 levels deep.</summary>
+    [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, MaxDepth = 8)]
+    [JsonSerializable(typeof(List<InventoryEntry>))]
+    [JsonSerializable(typeof(AcceptedReply))]
+    private sealed partial class InventoryJson : JsonSerializerContext;
 }

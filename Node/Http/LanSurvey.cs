@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization.Metadata;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using PeerPatch.Node.Cluster;
@@ -96,9 +97,9 @@ internal sealed class LanSurvey(
             timeout.CancelAfter(PerNode);
             var host = member.Address.Contains(':', StringComparison.Ordinal) ? $"[{member.Address}]" : member.Address;
             var baseUri = new Uri($"http://{host}:{member.HttpPort}/");
-            var status = await GetAsync<NodeStatus>(new Uri(baseUri, "v1/status"), timeout.Token).ConfigureAwait(false);
+            var status = await GetAsync(new Uri(baseUri, "v1/status"), StatusJsonContext.Default.NodeStatus, timeout.Token).ConfigureAwait(false);
             var samples = withHistory
-                ? await GetAsync<List<HistorySample>>(new Uri(baseUri, $"v1/history?since={since}"), timeout.Token).ConfigureAwait(false)
+                ? await GetAsync(new Uri(baseUri, $"v1/history?since={since}"), StatusJsonContext.Default.ListHistorySample, timeout.Token).ConfigureAwait(false)
                 : null;
             return (new LanNode(member, status, null), samples);
         }
@@ -113,7 +114,7 @@ internal sealed class LanSurvey(
         }
     }
 
-    private async Task<T> GetAsync<T>(Uri url, CancellationToken ct)
+    private async Task<T> GetAsync<T>(Uri url, JsonTypeInfo<T> type, CancellationToken ct)
     {
         using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
         response.EnsureSuccessStatusCode();
@@ -125,7 +126,7 @@ internal sealed class LanSurvey(
         var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
         await using (body.ConfigureAwait(false))
         {
-            return await StatusJson.ReadAsync<T>(body, MaxDocumentBytes, ct).ConfigureAwait(false);
+            return await StatusJson.ReadAsync(body, type, MaxDocumentBytes, ct).ConfigureAwait(false);
         }
     }
 }

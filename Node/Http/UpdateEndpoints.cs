@@ -1,4 +1,6 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Hosting;
@@ -12,9 +14,8 @@ namespace PeerPatch.Node.Http;
 /// a patch moves, one outcome object per patch, then {"summary":{...}}. Only from loopback: it makes this PC install
 /// patches. The pass runs to its end even if the caller leaves.
 /// </summary>
-internal static class UpdateEndpoints
+internal static partial class UpdateEndpoints
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromMilliseconds(250);
 
     public static void Map(WebApplication app) => app.MapPost("/v1/update", async (HttpContext ctx, bool? dryRun, UpdateRunner runner, TimeProvider time, IHostApplicationLifetime life) =>
@@ -56,12 +57,12 @@ internal static class UpdateEndpoints
         }
 
         using var writeLock = new SemaphoreSlim(1, 1);
-        async Task WriteAsync<T>(T value)
+        async Task WriteAsync<T>(T value, JsonTypeInfo<T> type)
         {
             await writeLock.WaitAsync().ConfigureAwait(false);
             try
             {
-                await WriteLineAsync(ctx, value).ConfigureAwait(false);
+                await WriteLineAsync(ctx, value, type).ConfigureAwait(false);
             }
             finally
             {
@@ -70,11 +71,11 @@ internal static class UpdateEndpoints
         }
 
         using var passDone = new CancellationTokenSource();
-        var reporting = ReportProgressAsync(held.Progress, WriteAsync, time, passDone.Token); // this pass's, no other's
+        var reporting = ReportProgressAsync(held.Progress, p => WriteAsync(p, UpdateJson.Default.ProgressLine), time, passDone.Token); // this pass's, no other's
         PassSummary summary;
         try
         {
-            summary = await runner.RunAsync(lease, outcome => WriteAsync(outcome), dryRun ?? false, passCt.Token).ConfigureAwait(false);
+            summary = await runner.RunAsync(lease, outcome => WriteAsync(outcome, UpdateJson.Default.PatchOutcome), dryRun ?? false, passCt.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (passCt.IsCancellationRequested)
         {
@@ -86,7 +87,7 @@ internal static class UpdateEndpoints
             await reporting.ConfigureAwait(false);
         }
 
-        await WriteAsync(new SummaryLine(summary)).ConfigureAwait(false);
+        await WriteAsync(new SummaryLine(summary), UpdateJson.Default.SummaryLine).ConfigureAwait(false);
     });
 
     /// <summary>The 409 text: which pass runs, for how long already, and when its deadline ends it.</summary>
@@ -123,7 +124,7 @@ internal static class UpdateEndpoints
         }
     }
 
-    private static async Task WriteLineAsync<T>(HttpContext ctx, T value)
+    private static async Task WriteLineAsync<T>(HttpContext ctx, T value, JsonTypeInfo<T> type)
     {
         if (ctx.RequestAborted.IsCancellationRequested)
         {
@@ -132,7 +133,7 @@ internal static class UpdateEndpoints
 
         try
         {
-            await ctx.Response.WriteAsync(JsonSerializer.Serialize(value, Json) + "\n", ctx.RequestAborted).ConfigureAwait(false);
+            await ctx.Response.WriteAsync(JsonSerializer.Serialize(value, type) + "\n", ctx.RequestAborted).ConfigureAwait(false);
             await ctx.Response.Body.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
         }
         catch (Exception e) when (e is OperationCanceledException or IOException)
@@ -140,4 +141,11 @@ internal static class UpdateEndpoints
             // the caller left; the pass goes on
         }
     }
+
+    /// <summary>The NDJSON lines, source-generated (web casing).</summary>
+    [JsonSourceGenerationOptions(JsonSerializerDefaults.Web)]
+    [JsonSerializable(typeof(ProgressLine))]
+    [JsonSerializable(typeof(PatchOutcome))]
+    [JsonSerializable(typeof(SummaryLine))]
+    private sealed partial class UpdateJson : JsonSerializerContext;
 }

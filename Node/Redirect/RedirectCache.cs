@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -128,7 +129,7 @@ internal sealed partial class RedirectCache(
 
                 File.Move(temp, body, overwrite: true);
                 var entry = new Meta(response.Headers.ETag?.ToString(), response.Content.Headers.LastModified?.ToString("R"), response.Content.Headers.ContentType?.ToString());
-                await File.WriteAllTextAsync(body + ".json", JsonSerializer.Serialize(entry)).ConfigureAwait(false);
+                await File.WriteAllTextAsync(body + ".json", JsonSerializer.Serialize(entry, MetaJson.Default.Meta)).ConfigureAwait(false);
                 Log.Cached(logger, target, response.Content.Headers.ContentLength ?? 0);
                 Trim();
             }
@@ -162,7 +163,7 @@ internal sealed partial class RedirectCache(
     {
         try
         {
-            return File.Exists(path) ? JsonSerializer.Deserialize<Meta>(await File.ReadAllTextAsync(path).ConfigureAwait(false)) : null;
+            return File.Exists(path) ? JsonSerializer.Deserialize(await File.ReadAllTextAsync(path).ConfigureAwait(false), MetaJson.Default.Meta) : null;
         }
         catch (Exception e) when (e is JsonException or IOException)
         {
@@ -189,6 +190,10 @@ internal sealed partial class RedirectCache(
     }
 
     private sealed record Meta(string? ETag, string? LastModified, string? ContentType);
+
+    /// <summary>The .json beside each cached body (default options: the names as written so far).</summary>
+    [JsonSerializable(typeof(Meta))]
+    private sealed partial class MetaJson : JsonSerializerContext;
 
     private static partial class Log
     {

@@ -20,7 +20,7 @@ namespace PeerPatch.Node.ServerLink;
 /// <see cref="InventoryReporter"/> then reports this node's inventory to it, as an explicit step of its own.
 /// Made by <see cref="RemoteServerChannelFactory"/>.
 /// </summary>
-internal sealed class RemoteServerChannel(
+internal sealed partial class RemoteServerChannel(
     string host,
     int port,
     Action<IServerChannel> sessionOpened,
@@ -199,7 +199,7 @@ internal sealed class RemoteServerChannel(
     public async Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct)
     {
         var session = await SessionAsync(ct).ConfigureAwait(false);
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(session.HttpBase, "v1/inventory")) { Content = JsonContent.Create(entries) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(session.HttpBase, "v1/inventory")) { Content = JsonContent.Create(entries, StatusJsonContext.Default.IReadOnlyListInventoryEntry) };
         request.Headers.Add(ApiHeaders.NodeId, self.NodeId);
         request.Headers.Add(ApiHeaders.HttpPort, ownHttp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         using var timeout = new CancellationTokenSource(InventoryTimeout, time);

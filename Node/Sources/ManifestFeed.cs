@@ -10,7 +10,7 @@ namespace PeerPatch.Node.Sources;
 ///   "apply":{"command":"/bin/sh","args":["{file}"],"timeoutSeconds":600}}]}
 /// Parsing is strict: every field is checked, and the whole feed is refused on the first bad patch.
 /// </summary>
-internal static class ManifestFeed
+internal static partial class ManifestFeed
 {
     /// <summary>Largest feed document accepted.</summary>
     public const int MaxFeedBytes = 16 << 20;
@@ -19,19 +19,12 @@ internal static class ManifestFeed
     private const int MaxArgs = 64;
     private const int MaxArgLength = 4096;
 
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNameCaseInsensitive = false,
-        MaxDepth = 16,
-        ReadCommentHandling = JsonCommentHandling.Disallow,
-    };
-
     public static IReadOnlyList<PatchSpec> Parse(ReadOnlySpan<byte> json, string expectedOs, long maxPatchBytes)
     {
         FeedDto? feed;
         try
         {
-            feed = JsonSerializer.Deserialize<FeedDto>(json, JsonOptions);
+            feed = JsonSerializer.Deserialize(json, FeedJson.Default.FeedDto);
         }
         catch (JsonException e)
         {
@@ -113,6 +106,11 @@ internal static class ManifestFeed
     }
 
     private static string Truncate(string? s) => s is null ? "null" : s.Length <= 40 ? s : s[..40] + "...";
+
+    /// <summary>The feed's source-generated reader: exact property names, depth 16, no comments.</summary>
+    [JsonSourceGenerationOptions(PropertyNameCaseInsensitive = false, MaxDepth = 16, ReadCommentHandling = JsonCommentHandling.Disallow)]
+    [JsonSerializable(typeof(FeedDto))]
+    private sealed partial class FeedJson : JsonSerializerContext;
 
     private sealed class FeedDto
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 
 namespace PeerPatch.Protocol.Status;
 
@@ -8,13 +9,14 @@ namespace PeerPatch.Protocol.Status;
 /// </summary>
 public static class StatusJson
 {
-    /// <summary>The serializer options of every status document (web casing).</summary>
-    public static JsonSerializerOptions Options { get; } = new(JsonSerializerDefaults.Web);
+    /// <summary>The serializer options of every status document (web casing), resolved by <see cref="StatusJsonContext"/>.</summary>
+    public static JsonSerializerOptions Options => StatusJsonContext.Default.Options;
 
     /// <exception cref="JsonException">The document is malformed, empty or longer than <paramref name="maxBytes"/>.</exception>
-    public static async Task<T> ReadAsync<T>(Stream body, int maxBytes, CancellationToken ct)
+    public static async Task<T> ReadAsync<T>(Stream body, JsonTypeInfo<T> type, int maxBytes, CancellationToken ct)
     {
         ArgumentNullException.ThrowIfNull(body);
+        ArgumentNullException.ThrowIfNull(type);
         using var buffer = new MemoryStream();
         var chunk = new byte[16 * 1024];
         int n;
@@ -28,6 +30,6 @@ public static class StatusJson
             buffer.Write(chunk, 0, n);
         }
 
-        return JsonSerializer.Deserialize<T>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), Options) ?? throw new JsonException("empty document");
+        return JsonSerializer.Deserialize<T>(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), type) ?? throw new JsonException("empty document");
     }
 }

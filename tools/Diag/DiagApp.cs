@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using PeerPatch.Protocol.Status;
 using PeerPatch.Protocol.Text;
 using Spectre.Console;
@@ -11,10 +13,8 @@ namespace PeerPatch.Diag;
 /// and shows them as tables on a terminal or as JSON (--json) for scripts. `health` follows the monitoring-plugin
 /// convention: exit 0 ok, 1 warning, 2 critical.
 /// </summary>
-internal static class DiagApp
+internal static partial class DiagApp
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true };
-
     public static Task<int> RunAsync(string[] args)
     {
         if (Console.IsOutputRedirected)
@@ -77,7 +77,7 @@ internal static class DiagApp
         var lan = await c.Reader.ReadAsync(ct).ConfigureAwait(false);
         if (c.Json)
         {
-            Print(lan.Nodes);
+            Print(lan.Nodes, DiagJson.Default.IReadOnlyListNodeReport);
         }
         else
         {
@@ -95,7 +95,7 @@ internal static class DiagApp
         var followers = server is null ? 0 : lan.Answering.Count(n => n.Status!.ServerId == server.NodeId);
         if (c.Json)
         {
-            Print(new { server, servers = servers.Select(s => s.NodeId).ToList(), followers, nodes = lan.Nodes.Count });
+            Print(new ServerJson(server, [.. servers.Select(s => s.NodeId)], followers, lan.Nodes.Count), DiagJson.Default.ServerJson);
         }
         else if (server is null)
         {
@@ -126,7 +126,7 @@ internal static class DiagApp
         }
 
         var query = os is null ? "v1/patches" : $"v1/patches?os={Uri.EscapeDataString(os)}";
-        var rows = await c.Reader.GetAsync<List<PatchEntry>>(new Uri(new Uri(server.Url), query), ct).ConfigureAwait(false);
+        var rows = await c.Reader.GetAsync(new Uri(new Uri(server.Url), query), StatusJsonContext.Default.ListPatchEntry, ct).ConfigureAwait(false);
 
         // Holders: every answering node's own database lists the files its store holds.
         var holders = new Dictionary<string, List<string>>(StringComparer.Ordinal);
@@ -134,7 +134,7 @@ internal static class DiagApp
         {
             try
             {
-                foreach (var p in await c.Reader.GetAsync<List<PatchEntry>>(new Uri(new Uri(n.Url), query), ct).ConfigureAwait(false))
+                foreach (var p in await c.Reader.GetAsync(new Uri(new Uri(n.Url), query), StatusJsonContext.Default.ListPatchEntry, ct).ConfigureAwait(false))
                 {
                     if (!holders.TryGetValue(p.Sha256, out var list))
                     {
@@ -156,7 +156,7 @@ internal static class DiagApp
         var result = rows.Select(p => new PatchRow(p.Os, p.Name, p.Sha256, p.Size, p.Hits, p.AddedAt, p.AddedBy, holders.GetValueOrDefault(p.Sha256) ?? [])).ToList();
         if (c.Json)
         {
-            Print(result);
+            Print(result, DiagJson.Default.ListPatchRow);
         }
         else
         {
@@ -172,7 +172,7 @@ internal static class DiagApp
         var stats = TrafficReport.From(lan);
         if (c.Json)
         {
-            Print(stats);
+            Print(stats, DiagJson.Default.TrafficReport);
         }
         else
         {
@@ -189,7 +189,7 @@ internal static class DiagApp
         var overall = Health.Overall(checks);
         if (c.Json)
         {
-            Print(new { status = overall.ToString().ToLowerInvariant(), exitCode = (int)overall, checks = checks.Select(k => new { k.Name, severity = k.Severity.ToString().ToLowerInvariant(), k.Message }) });
+            Print(new HealthJson(overall.ToString().ToLowerInvariant(), (int)overall, [.. checks.Select(k => new CheckJson(k.Name, k.Severity.ToString().ToLowerInvariant(), k.Message))]), DiagJson.Default.HealthJson);
         }
         else
         {
@@ -230,7 +230,7 @@ internal static class DiagApp
                 while (await NextAsync().ConfigureAwait(false) is { } lan)
                 {
                     Console.WriteLine(c.Json
-                        ? JsonSerializer.Serialize(new { at = lan.At, nodes = lan.Nodes, health = Health.Overall(Health.Evaluate(lan)).ToString().ToLowerInvariant() }, StatusJson.Options)
+                        ? JsonSerializer.Serialize(new WatchJson(lan.At, lan.Nodes, Health.Overall(Health.Evaluate(lan)).ToString().ToLowerInvariant()), DiagJson.Compact.WatchJson)
                         : $"{lan.At:HH:mm:ss} {lan.Nodes.Count} nodes, {lan.Answering.Count()} answering, server {LogText.Sanitize(lan.Servers.FirstOrDefault()?.NodeId ?? "none")}, health {Health.Overall(Health.Evaluate(lan))}");
                 }
 
@@ -254,9 +254,36 @@ internal static class DiagApp
         }
     }
 
-    private static void Print<T>(T value) => Console.WriteLine(JsonSerializer.Serialize(value, Json));
+    private static void Print<T>(T value, JsonTypeInfo<T> type) => Console.WriteLine(JsonSerializer.Serialize(value, type));
 
     private sealed record DiagContext(LanReader Reader, bool Json);
+
+    /// <summary>`server --json`.</summary>
+    private sealed record ServerJson(NodeReport? Server, IReadOnlyList<string> Servers, int Followers, int Nodes);
+
+    /// <summary>`health --json`.</summary>
+    private sealed record HealthJson(string Status, int ExitCode, IReadOnlyList<CheckJson> Checks);
+
+    private sealed record CheckJson(string Name, string Severity, string Message);
+
+    /// <summary>One line of `watch --json`.</summary>
+    private sealed record WatchJson(DateTimeOffset At, IReadOnlyList<NodeReport> Nodes, string Health);
+
+    /// <summary>
+    /// Every document peerpatch-diag prints, source-generated (Native AOT): web casing, indented for people;
+    /// <see cref="Compact"/> writes `watch`'s one line per refresh.
+    /// </summary>
+    [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, WriteIndented = true)]
+    [JsonSerializable(typeof(IReadOnlyList<NodeReport>))]
+    [JsonSerializable(typeof(ServerJson))]
+    [JsonSerializable(typeof(List<PatchRow>))]
+    [JsonSerializable(typeof(TrafficReport))]
+    [JsonSerializable(typeof(HealthJson))]
+    [JsonSerializable(typeof(WatchJson))]
+    private sealed partial class DiagJson : JsonSerializerContext
+    {
+        public static DiagJson Compact { get; } = new(new JsonSerializerOptions(JsonSerializerDefaults.Web));
+    }
 }
 
 /// <summary>One row of `patches`: a database row and the nodes holding the file.</summary>

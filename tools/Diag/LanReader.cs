@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization.Metadata;
 using System.Text.Json;
 using PeerPatch.Protocol.Status;
 
@@ -36,7 +37,7 @@ internal sealed class LanReader(HttpClient http, DiagSettings settings)
                 targets[url.ToString()] = ("?", url, "given", null);
                 try
                 {
-                    foreach (var m in await GetAsync<List<MemberStatus>>(new Uri(url, "v1/members"), ct).ConfigureAwait(false))
+                    foreach (var m in await GetAsync(new Uri(url, "v1/members"), StatusJsonContext.Default.ListMemberStatus, ct).ConfigureAwait(false))
                     {
                         var mu = new Uri($"http://{(m.Address.Contains(':', StringComparison.Ordinal) ? $"[{m.Address}]" : m.Address)}:{m.HttpPort}/");
                         targets.TryAdd(mu.ToString(), (m.NodeId, mu, "member", m.LastSeen));
@@ -62,7 +63,7 @@ internal sealed class LanReader(HttpClient http, DiagSettings settings)
             await parallel.WaitAsync(ct).ConfigureAwait(false);
             try
             {
-                var status = await GetAsync<NodeStatus>(new Uri(t.Url, "v1/status"), ct).ConfigureAwait(false);
+                var status = await GetAsync(new Uri(t.Url, "v1/status"), StatusJsonContext.Default.NodeStatus, ct).ConfigureAwait(false);
                 return new NodeReport(status.NodeId, t.Url.ToString(), t.FoundBy, t.Seen, true, null, status);
             }
             catch (Exception e) when (IsNodeFailure(e, ct))
@@ -80,7 +81,7 @@ internal sealed class LanReader(HttpClient http, DiagSettings settings)
         return new LanView(now, [.. unique.OrderByDescending(r => r.Status?.Role == "server").ThenBy(r => r.NodeId, StringComparer.Ordinal)]);
     }
 
-    public async Task<T> GetAsync<T>(Uri url, CancellationToken ct)
+    public async Task<T> GetAsync<T>(Uri url, JsonTypeInfo<T> type, CancellationToken ct)
     {
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(settings.HttpTimeout);
@@ -94,7 +95,7 @@ internal sealed class LanReader(HttpClient http, DiagSettings settings)
         var body = await response.Content.ReadAsStreamAsync(timeout.Token).ConfigureAwait(false);
         await using (body.ConfigureAwait(false))
         {
-            return await StatusJson.ReadAsync<T>(body, MaxDocumentBytes, timeout.Token).ConfigureAwait(false);
+            return await StatusJson.ReadAsync(body, type, MaxDocumentBytes, timeout.Token).ConfigureAwait(false);
         }
     }
 

@@ -16,29 +16,37 @@ internal sealed class BenchNode
 
     public Process Process { get; }
 
+    /// <summary>From the process's start to its first 200 answer to GET /v1/status (polled every 5 ms).</summary>
+    public TimeSpan FirstAnswer { get; private set; }
+
     public int Udp { get; }
 
     public int Http { get; }
 
     public Uri BaseUri => new($"http://127.0.0.1:{Http}/");
 
-    public static async Task<BenchNode> StartAsync(string repo, string dataDir)
+    public static Task<BenchNode> StartAsync(string repo, string dataDir) => StartExecutableAsync(Executable(repo), dataDir);
+
+    /// <summary>Starts <paramref name="executable"/> (the shipped one, or another build of it) as a bench node.</summary>
+    public static async Task<BenchNode> StartExecutableAsync(string executable, string dataDir)
     {
         Directory.CreateDirectory(dataDir);
         var config = Path.Combine(dataDir, "bench.config.json");
         await File.WriteAllTextAsync(config, """{"Discovery":false,"ClusterKeyFile":"none","RedirectPort":0,"AptProxyAdvert":false}""");
         var (udp, http) = (FreeUdpPort(), FreeTcpPort());
-        var process = Proc.Start(Executable(repo), "run", "--data", dataDir, "--port", udp.ToString(), "--http-port", http.ToString(), "--bind", "127.0.0.1",
+        var started = Stopwatch.StartNew();
+        var process = Proc.Start(executable, "run", "--data", dataDir, "--port", udp.ToString(), "--http-port", http.ToString(), "--bind", "127.0.0.1",
             "--role", "server", "--update-interval", "0", "--os-version", "bench-1-amd64", "--config", config);
         var node = new BenchNode(process, udp, http);
         using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        for (var watch = Stopwatch.StartNew(); watch.Elapsed < TimeSpan.FromSeconds(30); await Task.Delay(100))
+        for (; started.Elapsed < TimeSpan.FromSeconds(30); await Task.Delay(5))
         {
             try
             {
                 using var response = await client.GetAsync(new Uri(node.BaseUri, "v1/status"));
                 if (response.IsSuccessStatusCode)
                 {
+                    node.FirstAnswer = started.Elapsed;
                     return node;
                 }
             }
@@ -54,7 +62,7 @@ internal sealed class BenchNode
     }
 
     /// <summary>
-    /// What ships: the self-contained, single-file, ReadyToRun executable of tools/package/publish.sh (run.sh builds it).
+    /// What ships: the Native AOT executable of tools/package/publish.sh linux-x64 (run.sh builds it).
     /// </summary>
     public static string Executable(string repo)
     {

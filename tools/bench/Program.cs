@@ -10,7 +10,7 @@ using PeerPatch.Bench;
 
 var repo = args.Length > 0 ? Path.GetFullPath(args[0]) : Directory.GetCurrentDirectory();
 var runs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
-var only = args.Length > 2 ? args[2].Split(',') : null; // a subset (lan, failover, fleet, apt-fleet): printed, docs/benchmarks.md left alone (apt-fleet writes its own section)
+var only = args.Length > 2 ? args[2].Split(',') : null; // a subset (lan, failover, fleet, apt-fleet, footprint): printed, docs/benchmarks.md left alone (apt-fleet and footprint write their own sections)
 bool Want(string scenario) => only is null || only.Contains(scenario);
 var work = Path.Combine(Path.GetTempPath(), "peerpatch-bench-" + Environment.ProcessId);
 Directory.CreateDirectory(work);
@@ -110,6 +110,46 @@ try
         report.Add("Memory: peak RSS serving 1 GiB (growth over the node's RSS before)", peak / 1048576.0, beforeServing / 1048576.0, "MiB", "RSS before serving", "≤ +30 MiB", (peak, before) => peak - before <= 30);
     }
 
+    // 8. Footprint (issue 15): the shipped Native AOT build against the single-file ReadyToRun build it replaced, both
+    // from this code. Its table has a section of its own, written whenever it runs.
+    if (Want("footprint"))
+    {
+        var www = Path.Combine(work, "footprint-www");
+        Directory.CreateDirectory(www);
+        var big = await MakeFileAsync(www, 1L << 30, 11);
+        var aot = await FootprintBench.ShippedAsync(repo, work);
+        var r2r = await FootprintBench.ReadyToRunAsync(repo, work);
+        var results = new Dictionary<string, List<FootprintBench.Result>> { [aot.Name] = [], [r2r.Name] = [] };
+        foreach (var build in new[] { aot, r2r })
+        {
+            await FootprintBench.MeasureAsync(build, Path.Combine(work, $"footprint-warmup-{(build == aot ? "aot" : "r2r")}"), big); // page cache, single-file extraction: not counted
+        }
+
+        for (var r = 0; r < runs; r++)
+        {
+            foreach (var build in new[] { aot, r2r })
+            {
+                var result = await FootprintBench.MeasureAsync(build, Path.Combine(work, $"footprint-{r}-{(build == aot ? "aot" : "r2r")}"), big);
+                results[build.Name].Add(result);
+                Console.WriteLine($"footprint run {r + 1}, {build.Name}: {result}");
+            }
+        }
+
+        const double MiB = 1 << 20;
+        double Median(FootprintBench.Build b, Func<FootprintBench.Result, double> f) => Stats.Median(results[b.Name].Select(f));
+        var fp = new Report("bench-footprint");
+        fp.Add(".deb size", aot.DebBytes / MiB, r2r.DebBytes / MiB, "MiB", r2r.Name, "≤ 20 MiB", (ours, _) => ours <= 20);
+        fp.Add("Exec to the first /v1/status answer", Median(aot, x => x.Start.TotalMilliseconds), Median(r2r, x => x.Start.TotalMilliseconds), "ms", r2r.Name, "≤ 150 ms", (ours, _) => ours <= 150);
+        fp.Add("Idle RSS, fresh node (10 s after its first answer)", Median(aot, x => x.IdleRss / MiB), Median(r2r, x => x.IdleRss / MiB), "MiB", r2r.Name, "≤ 35 MiB", (ours, _) => ours <= 35);
+        fp.Add("Peak RSS serving 1 GiB, growth over its idle RSS", Median(aot, x => (x.PeakServing - x.IdleRss) / MiB), Median(r2r, x => (x.PeakServing - x.IdleRss) / MiB), "MiB", r2r.Name, "≤ +30 MiB", (ours, _) => ours <= 30);
+        fp.Add("Peak RSS serving 1 GiB, growth over its RSS after the push", Median(aot, x => (x.PeakServing - x.BeforeServing) / MiB), Median(r2r, x => (x.PeakServing - x.BeforeServing) / MiB), "MiB", r2r.Name);
+        fp.Add("Peak RSS serving 1 GiB", Median(aot, x => x.PeakServing / MiB), Median(r2r, x => x.PeakServing / MiB), "MiB", r2r.Name);
+        fp.Note($"PeerPatch = the shipped Native AOT executables (artifacts/publish/linux-x64); reference = the same code published as before issue 15 (self-contained single file with its native libraries inside, the node ReadyToRun). Executables: {Sizes(aot.Dir)} (Native AOT); {Sizes(r2r.Dir)} (single file).");
+        fp.Note("Each run starts a fresh node of each build (Native AOT first), loopback only, pinned as server: exec to its first 200 answer to GET /v1/status (polled every 5 ms), its RSS 10 s later, then a 1 GiB patch pushed to it and fetched by curl while its RSS is sampled every 20 ms. One unmeasured start of each build comes first (page cache; the single file's extraction).");
+        fp.Write(Path.Combine(repo, "docs", "benchmarks.md"), runs, $"tools/bench/run.sh {runs} footprint");
+        Console.WriteLine(fp.Table());
+    }
+
     // 6. Failover, 10 nodes in network namespaces (root only).
     if (Want("failover") && NetnsLan.CanRun)
     {
@@ -199,6 +239,8 @@ finally
     {
     }
 }
+
+static string Sizes(string dir) => string.Join(", ", Directory.GetFiles(dir).Order(StringComparer.Ordinal).Select(f => $"{Path.GetFileName(f)} {new FileInfo(f).Length / 1048576.0:0.0} MiB"));
 
 static async Task<double> FanOutAsync(Uri url, int clients)
 {

@@ -2,8 +2,10 @@
 # The benchmark suite: installs the references when missing (nginx, curl, apt-cacher-ng, iproute2;
 # started only by the benchmark, on loopback or in its own network namespaces),
 # builds Release and the shipped executable, runs every scenario and writes the results into docs/benchmarks.md.
-# Usage: tools/bench/run.sh [RUNS [SCENARIOS]]   (default 3 runs of all; SCENARIOS = lan,failover,fleet,apt-fleet
-# prints a subset and leaves docs/benchmarks.md alone, except apt-fleet, which rewrites its own section there).
+# Usage: tools/bench/run.sh [RUNS [SCENARIOS]]   (default 3 runs of all; SCENARIOS = lan,failover,fleet,apt-fleet,footprint
+# prints a subset and leaves docs/benchmarks.md alone, except apt-fleet and footprint, which rewrite their own sections
+# there). footprint publishes the single-file ReadyToRun build that shipped before issue 15 into a temporary directory
+# and compares it with the shipped Native AOT build.
 # The failover, fleet and apt-fleet scenarios need root (network namespaces, tc). apt-fleet also needs apt-get,
 # dpkg-dev and gpg, and fetches its real Debian packages once into /var/cache/peerpatch-tests (apt-get download).
 set -euo pipefail
@@ -26,5 +28,5 @@ if [ "${#missing[@]}" -gt 0 ]; then
   [ -n "$guard" ] && $sudo rm -f /usr/sbin/policy-rc.d
 fi
 dotnet build PeerPatch.sln -c Release -nologo -clp:ErrorsOnly
-tools/package/publish.sh linux-x64 >/dev/null # the nodes run what ships: self-contained, single file, ReadyToRun
+tools/package/publish.sh linux-x64 >/dev/null # the nodes run what ships: Native AOT
 dotnet tools/bench/bin/Release/net10.0/peerpatch-bench.dll "$PWD" "${1:-3}" ${2:+"$2"}
