@@ -127,13 +127,24 @@ internal sealed partial class DebRepository : IAsyncDisposable
                 ctx.Features.Set<IHttpResponseBodyFeature>(new StreamResponseBodyFeature(new ThrottledStream(body.Stream, PoolRateLimit)));
             }
 
-            await next(ctx);
-            if (HttpMethods.IsGet(ctx.Request.Method) && ctx.Response.StatusCode == 200)
+            if (HttpMethods.IsGet(ctx.Request.Method))
             {
-                var path = ctx.Request.Path.Value!;
-                _requests.AddOrUpdate(path, 1, (_, n) => n + 1);
-                _bytes.AddOrUpdate(path, ctx.Response.ContentLength ?? 0, (_, n) => n + (ctx.Response.ContentLength ?? 0));
+                // Counted as the 200 starts, before the client can read it: counting after next() returned raced a
+                // client that checks the count as soon as it has the response (seen with tests in parallel).
+                ctx.Response.OnStarting(() =>
+                {
+                    if (ctx.Response.StatusCode == 200)
+                    {
+                        var path = ctx.Request.Path.Value!;
+                        _requests.AddOrUpdate(path, 1, (_, n) => n + 1);
+                        _bytes.AddOrUpdate(path, ctx.Response.ContentLength ?? 0, (_, n) => n + (ctx.Response.ContentLength ?? 0));
+                    }
+
+                    return Task.CompletedTask;
+                });
             }
+
+            await next(ctx);
         });
         _app.UseStaticFiles(new StaticFileOptions { FileProvider = new PhysicalFileProvider(Root), ServeUnknownFileTypes = true });
         await _app.StartAsync();

@@ -149,6 +149,8 @@ internal static class NodeHost
             "" => null,
             var path => Path.GetFullPath(path),
         };
-        builder.Services.AddSerilog((_, lc) => NodeLogging.Configure(lc, options.LogLevel, file, SyslogPriorityEnricher.UnderSystemd));
+        // preserveStaticLogger: this host's own logger instance, never the static Log.Logger (which the default sets and
+        // then logs through): two hosts in one process (the in-process test nodes) would otherwise write each other's files.
+        builder.Services.AddSerilog((_, lc) => NodeLogging.Configure(lc, options.LogLevel, file, SyslogPriorityEnricher.UnderSystemd), preserveStaticLogger: true);
     }
 }

@@ -113,7 +113,7 @@ internal sealed partial class RemoteServerChannel(
     private async Task PutAsync(Session session, PatchSpec patch, Stream body, CancellationToken ct)
     {
         var url = BlobUrl.PushTo(session.HttpBase, patch.Sha256, patch.OsVersion, patch.Name, Protocol.Text.SecretRedaction.RedactUrl(patch.Url.ToString()));
-        using var content = new StreamContent(body, 128 * 1024);
+        using var content = new FlushingStreamContent(body, 128 * 1024);
         content.Headers.ContentLength = patch.Size;
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         using var request = new HttpRequestMessage(HttpMethod.Put, url) { Content = content };
