@@ -33,6 +33,9 @@ public static class ProtocolLimits
     /// <summary>Longest free-text detail or error message.</summary>
     public const int MaxDetailLength = 512;
 
+    /// <summary>Most sources a lookup answer lists (the server also stops adding them before the datagram limit).</summary>
+    public const int MaxSources = 8;
+
     /// <summary>Largest patch size a message may declare (1 TiB).</summary>
     public const long MaxPatchBytes = 1L << 40;
 }

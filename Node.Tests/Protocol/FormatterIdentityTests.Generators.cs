@@ -55,6 +55,15 @@ public sealed partial class FormatterIdentityTests
             return Gen.Frequency((1, Gen.Constant<object?>(null)), (19, Gen.OneOf(cases)));
         }
 
+        if (type.IsArray && type.GetElementType()!.GetCustomAttribute<MessagePackObjectAttribute>() is not null)
+        {
+            var element = type.GetElementType()!;
+            var arrays = from length in Gen.Choose(0, 10)
+                         from items in Gen.ArrayOf(Instances(element), length)
+                         select (object?)CopyTo(element, items);
+            return Gen.Frequency((1, Gen.Constant<object?>(null)), (4, arrays));
+        }
+
         if (type.IsEnum)
         {
             return Gen.Choose(0, 255).Select(b => (object?)Enum.ToObject(type, (byte)b)); // defined or not
@@ -70,6 +79,13 @@ public sealed partial class FormatterIdentityTests
             TypeCode.UInt64 => Numbers(UnsignedEdges),
             _ => throw new NotSupportedException($"no generator for {type}: add one, and a formatter case"),
         };
+    }
+
+    private static Array CopyTo(Type element, object?[] items)
+    {
+        var array = Array.CreateInstance(element, items.Length);
+        Array.Copy(items, array, items.Length);
+        return array;
     }
 
     private static Gen<object?> Numbers<T>(IEnumerable<T> edges) =>

@@ -15,6 +15,12 @@ public static class BlobUrl
     /// <summary>The server-relative path of a blob: /v1/blobs/{sha256} (what a lookup hit carries).</summary>
     public static string PathOf(string sha256) => Prefix + sha256;
 
+    /// <summary>The ASP.NET route template of a blob's piece list.</summary>
+    public const string PiecesRoute = Route + "/pieces";
+
+    /// <summary>The server-relative path of a blob's piece list (<see cref="PieceList"/>): /v1/blobs/{sha256}/pieces.</summary>
+    public static string PiecesOf(string sha256) => PathOf(sha256) + "/pieces";
+
     /// <summary>The absolute URL of a blob on the node whose HTTP base is <paramref name="httpBase"/> (http://host:port/).</summary>
     public static Uri On(Uri httpBase, string sha256) => new(httpBase, PathOf(sha256));
 

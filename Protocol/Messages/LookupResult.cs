@@ -13,6 +13,16 @@ namespace PeerPatch.Protocol.Messages;
 /// <param name="ClaimId">Miss: the claim granted to the asker.</param>
 /// <param name="LeaseMs">Miss: how long the claim lives without renewal.</param>
 /// <param name="RetryAfterMs">InFlight: when to ask again.</param>
+/// <param name="Sources">
+/// Hit (and InFlight, for nodes serving the pieces they verified so far): where the blob can be fetched on the LAN,
+/// best first: holders with spare upload slots first, the server last when others can serve; at most
+/// <see cref="ProtocolLimits.MaxSources"/>, and only as many as keep the answer within the datagram limit. Null from
+/// a server without peer serving (an older build, or peer serving switched off): fetch <paramref name="BlobUrl"/>.
+/// </param>
+/// <param name="PieceSize">
+/// Hit: the piece size of the blob's piece list (GET <see cref="Http.BlobUrl.PiecesOf"/> on any source), or 0 when
+/// the server offers none (fetch the whole file from one source).
+/// </param>
 [MessagePackObject]
 public sealed record LookupResult(
     [property: Key(0)] LookupOutcome Outcome,
@@ -21,7 +31,9 @@ public sealed record LookupResult(
     [property: Key(3)] string? BlobUrl,
     [property: Key(4)] ulong ClaimId,
     [property: Key(5)] int LeaseMs,
-    [property: Key(6)] int RetryAfterMs) : IMessage
+    [property: Key(6)] int RetryAfterMs,
+    [property: Key(7)] PeerSource[]? Sources = null,
+    [property: Key(8)] int PieceSize = 0) : IMessage
 {
     /// <summary>A hit.</summary>
     public static LookupResult Hit(string sha256, long size, string blobUrl) => new(LookupOutcome.Hit, sha256, size, blobUrl, 0, 0, 0);
@@ -38,9 +50,14 @@ public sealed record LookupResult(
     /// <inheritdoc />
     public bool IsValid() => Outcome switch
     {
-        LookupOutcome.Hit => WireFormat.IsSha256(Sha256) && WireFormat.IsSize(Size) && WireFormat.IsBlobUrl(BlobUrl),
-        LookupOutcome.Miss => ClaimId != 0 && LeaseMs is > 0 and <= 3_600_000,
-        LookupOutcome.InFlight => WireFormat.IsSize(Size) && RetryAfterMs is >= 0 and <= 60_000 && (BlobUrl is null || WireFormat.IsBlobUrl(BlobUrl)),
+        LookupOutcome.Hit => WireFormat.IsSha256(Sha256) && WireFormat.IsSize(Size) && WireFormat.IsBlobUrl(BlobUrl) && SourcesAreValid()
+            && (PieceSize == 0 || PieceSize is >= Http.PieceList.MinPieceSize and <= Http.PieceList.MaxPieceSize),
+        LookupOutcome.Miss => ClaimId != 0 && LeaseMs is > 0 and <= 3_600_000 && Sources is null && PieceSize == 0,
+        LookupOutcome.InFlight => WireFormat.IsSize(Size) && RetryAfterMs is >= 0 and <= 60_000 && (BlobUrl is null || WireFormat.IsBlobUrl(BlobUrl))
+            && SourcesAreValid() && PieceSize == 0,
         _ => false,
     };
+
+    private bool SourcesAreValid() =>
+        Sources is null || (Sources.Length <= ProtocolLimits.MaxSources && Sources.All(s => s is not null && s.IsValid()));
 }

@@ -19,4 +19,5 @@ namespace PeerPatch.Protocol.Status;
 [JsonSerializable(typeof(IEnumerable<PatchEntry>))]
 [JsonSerializable(typeof(List<PatchEntry>))]
 [JsonSerializable(typeof(IReadOnlyList<InventoryEntry>))]
+[JsonSerializable(typeof(Http.PieceList))]
 public sealed partial class StatusJsonContext : JsonSerializerContext;

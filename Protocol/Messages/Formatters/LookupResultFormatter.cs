@@ -7,7 +7,7 @@ namespace PeerPatch.Protocol.Messages.Formatters;
 // cannot run the standard resolver's dynamic code, and no generator is served here (see PeerPatchResolver).
 
 /// <summary>
-/// <see cref="LookupResult"/> as an array in key order: 0 Outcome, 1 Sha256, 2 Size, 3 BlobUrl, 4 ClaimId, 5 LeaseMs, 6 RetryAfterMs. Byte-identical with the standard resolver:
+/// <see cref="LookupResult"/> as an array in key order: 0 Outcome, 1 Sha256, 2 Size, 3 BlobUrl, 4 ClaimId, 5 LeaseMs, 6 RetryAfterMs, 7 Sources, 8 PieceSize. Byte-identical with the standard resolver:
 /// nil for a null object or member; extra trailing elements (a newer node's keys) are skipped on read; nil in a
 /// non-nullable member decodes to null, as there, and is refused by validation.
 /// </summary>
@@ -23,7 +23,7 @@ internal sealed class LookupResultFormatter : IMessagePackFormatter<LookupResult
             return;
         }
 
-        writer.WriteArrayHeader(7);
+        writer.WriteArrayHeader(9);
         writer.Write((byte)value.Outcome);
         writer.Write(value.Sha256); // nil when null
         writer.Write(value.Size);
@@ -31,6 +31,8 @@ internal sealed class LookupResultFormatter : IMessagePackFormatter<LookupResult
         writer.Write(value.ClaimId);
         writer.Write(value.LeaseMs);
         writer.Write(value.RetryAfterMs);
+        PeerSourceArrayFormatter.Instance.Serialize(ref writer, value.Sources, options);
+        writer.Write(value.PieceSize);
     }
 
     public LookupResult? Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options)
@@ -49,6 +51,8 @@ internal sealed class LookupResultFormatter : IMessagePackFormatter<LookupResult
         ulong claimId = default;
         int leaseMs = default;
         int retryAfterMs = default;
+        PeerSource[]? sources = null;
+        int pieceSize = default;
         for (var key = 0; key < length; key++)
         {
             switch (key)
@@ -74,6 +78,12 @@ internal sealed class LookupResultFormatter : IMessagePackFormatter<LookupResult
                 case 6:
                     retryAfterMs = reader.ReadInt32();
                     break;
+                case 7:
+                    sources = PeerSourceArrayFormatter.Instance.Deserialize(ref reader, options);
+                    break;
+                case 8:
+                    pieceSize = reader.ReadInt32();
+                    break;
                 default:
                     reader.Skip(); // a key this build does not know
                     break;
@@ -81,6 +91,6 @@ internal sealed class LookupResultFormatter : IMessagePackFormatter<LookupResult
         }
 
         reader.Depth--;
-        return new LookupResult(outcome, sha256, size, blobUrl, claimId, leaseMs, retryAfterMs);
+        return new LookupResult(outcome, sha256, size, blobUrl, claimId, leaseMs, retryAfterMs, sources, pieceSize);
     }
 }

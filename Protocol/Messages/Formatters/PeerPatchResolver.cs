@@ -31,6 +31,8 @@ internal sealed class PeerPatchResolver : IFormatterResolver
         [typeof(HelloAck)] = HelloAckFormatter.Instance,
         [typeof(Lookup)] = LookupFormatter.Instance,
         [typeof(LookupResult)] = LookupResultFormatter.Instance,
+        [typeof(PeerSource)] = PeerSourceFormatter.Instance,
+        [typeof(PeerSource[])] = PeerSourceArrayFormatter.Instance,
         [typeof(ClaimRenew)] = ClaimRenewFormatter.Instance,
         [typeof(ClaimRelease)] = ClaimReleaseFormatter.Instance,
         [typeof(PushDone)] = PushDoneFormatter.Instance,
