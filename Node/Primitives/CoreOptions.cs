@@ -30,6 +30,13 @@ public sealed class CoreOptions
     /// <summary>OS version key. Default: detected, e.g. debian-12-amd64.</summary>
     public string? OsVersion { get; set; }
 
+    /// <summary>
+    /// The rollout ring this PC belongs to, as the LAN's policy names rings (e.g. "0" for the test PCs that take a
+    /// patch first). Reported to the server with each pass. Default: none (the policy may still place the PC in a
+    /// ring by its id or hostname).
+    /// </summary>
+    public string? Ring { get; set; }
+
     /// <summary>Largest patch accepted from anyone. Default 64 GiB.</summary>
     public long MaxPatchBytes { get; set; } = 64L << 30;
 

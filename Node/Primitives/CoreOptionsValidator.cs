@@ -30,6 +30,11 @@ internal sealed class CoreOptionsValidator : IValidateOptions<CoreOptions>
             errors.Add($"Bind '{o.Bind}' is not an IP address");
         }
 
+        if (o.Ring is not null && !WireFormat.IsOsVersion(o.Ring))
+        {
+            errors.Add($"Ring '{o.Ring}' must be 1-64 of [a-z0-9._-]");
+        }
+
         if (o.OsVersion is not null && !WireFormat.IsOsVersion(o.OsVersion))
         {
             errors.Add($"OsVersion '{o.OsVersion}' must be 1-64 of [a-z0-9._-]");
