@@ -3,7 +3,11 @@ using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.DependencyInjection;
+using PeerPatch.Node.ServerLink;
+using PeerPatch.Node.Sources;
 using PeerPatch.Node.Tests.Support;
+using PeerPatch.Node.Transfer;
 
 namespace PeerPatch.Node.Tests.Integration;
 
@@ -169,6 +173,39 @@ public sealed class DataPlaneTests : IAsyncLifetime
         var files = Directory.GetFiles(Path.Combine(_server.DataDir, "blobs"), "*", SearchOption.AllDirectories);
         Assert.Equal(Path.Combine(_server.DataDir, "blobs", Sha(bytes)[..2], Sha(bytes)), Assert.Single(files));
     }
+
+    [Fact]
+    public async Task APushOfABlobTheServerHolds_IsAnswered412BeforeItsBody_SoNoByteOfItCrossesTheLanAgain()
+    {
+        var content = new GeneratedContent(64L << 20, 11);
+        var lanHttp = _server.Services.GetRequiredKeyedService<HttpClient>(HttpClients.Lan);
+        var first = new GeneratedStream(content);
+        using (var request = RemoteServerChannel.PushRequest(_server.Http, Patch("KB-FIRST", content), first, "n-first"))
+        using (var stored = await lanHttp.SendAsync(request))
+        {
+            Assert.Equal(HttpStatusCode.Created, stored.StatusCode);
+            Assert.Equal(content.Size, first.BytesRead);
+        }
+
+        // Another node downloaded the same blob under another name (its claim had lapsed, say) and pushes it.
+        var second = new GeneratedStream(content);
+        using (var request = RemoteServerChannel.PushRequest(_server.Http, Patch("KB-ALIAS", content), second, "n-second"))
+        using (var held = await lanHttp.SendAsync(request))
+        {
+            Assert.Equal(HttpStatusCode.PreconditionFailed, held.StatusCode);
+            var reply = await held.Content.ReadAsStringAsync();
+            Assert.Contains("already present", reply, StringComparison.Ordinal);
+            Assert.Contains("\"recorded\":false", reply, StringComparison.Ordinal); // unkeyed: a push that sent no bytes proves nothing, so names nothing
+        }
+
+        Assert.Equal(0, second.BytesRead); // before: the whole 64 MiB was sent, after a 200, and thrown away
+        var names = (await _server.PatchesAsync()).EnumerateArray().Select(p => p.GetProperty("name").GetString()).ToList();
+        Assert.Equal(["KB-FIRST"], names);
+        // (A pusher that does not ask for create-only, an older node or curl, still gets 200: GoodPush_IsStoredAndServed.)
+    }
+
+    private static PatchSpec Patch(string name, GeneratedContent content) =>
+        new("test-1-amd64", name, new Uri("http://upstream.invalid/" + name), content.Sha256, content.Size, new ApplySpec("true", [], null));
 
     private static byte[] RandomBytes(int n, int seed)
     {

@@ -58,3 +58,56 @@ internal sealed class GeneratedContent
         return all;
     }
 }
+
+/// <summary>A read-only stream of <see cref="GeneratedContent"/> that counts the bytes read from it.</summary>
+internal sealed class GeneratedStream(GeneratedContent content) : Stream
+{
+    private readonly byte[] _block = new byte[GeneratedContent.BlockBytes];
+    private long _position;
+
+    /// <summary>Bytes handed out so far.</summary>
+    public long BytesRead => Interlocked.Read(ref _position);
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => content.Size;
+
+    public override long Position { get => BytesRead; set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        var position = BytesRead;
+        if (position >= content.Size || buffer.IsEmpty)
+        {
+            return 0;
+        }
+
+        var blockStart = position - (position % GeneratedContent.BlockBytes);
+        var filled = content.Fill(_block, blockStart);
+        var from = (int)(position - blockStart);
+        var n = Math.Min(buffer.Length, filled - from);
+        _block.AsSpan(from, n).CopyTo(buffer);
+        Interlocked.Add(ref _position, n);
+        return n;
+    }
+
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromResult(Read(buffer.Span));
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => Task.FromResult(Read(buffer, offset, count));
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}

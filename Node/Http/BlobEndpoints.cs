@@ -26,7 +26,8 @@ namespace PeerPatch.Node.Http;
 /// A blob not held but being written here (cut-through) is streamed as it arrives; see <see cref="WaitForLiveAsync"/>.
 /// PUT /v1/blobs/{sha256}?os=&amp;name=&amp;url= streams into the blob store; wrong bytes or more than the declared
 /// size are refused with 4xx and leave nothing behind. Its url= is stored with its secrets masked. A push of a blob
-/// already held is answered without reading the body, so it proves nothing: it adds a patch record (a name and a URL
+/// already held is answered without reading the body (412 when the pusher sent If-None-Match: *, as nodes do, so its
+/// HttpClient never sends the body), so it proves nothing: it adds a patch record (a name and a URL
 /// for the blob) only when the push is signed with the cluster key (see <see cref="MayName"/>).
 /// </summary>
 internal static partial class BlobEndpoints
@@ -387,7 +388,13 @@ internal static partial class BlobEndpoints
                 Log.HeldNotNamed(logger, name, sha256, ctx.Connection.RemoteIpAddress?.ToString() ?? "?");
             }
 
-            return Results.Json(new PushReply("already present", sha256, existing, recorded), BlobJson.Default.PushReply);
+            // If-None-Match: * (our pushers send it) gets 412, a status of 300 or more, so HttpClient, waiting on its
+            // Expect: 100-continue, never sends the body; a plain 200 would not stop it.
+            var createOnly = ctx.Request.Headers.IfNoneMatch.ToString().Trim() == "*";
+            return Results.Json(
+                new PushReply("already present", sha256, existing, recorded),
+                BlobJson.Default.PushReply,
+                statusCode: createOnly ? StatusCodes.Status412PreconditionFailed : StatusCodes.Status200OK);
         }
 
         if (ctx.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)

@@ -112,14 +112,13 @@ internal sealed partial class RemoteServerChannel(
     /// <summary>One streamed PUT of <paramref name="body"/> (declared at the patch's size); throws when the server does not store it.</summary>
     private async Task PutAsync(Session session, PatchSpec patch, Stream body, CancellationToken ct)
     {
-        var url = BlobUrl.PushTo(session.HttpBase, patch.Sha256, patch.OsVersion, patch.Name, Protocol.Text.SecretRedaction.RedactUrl(patch.Url.ToString()));
-        using var content = new FlushingStreamContent(body, 128 * 1024);
-        content.Headers.ContentLength = patch.Size;
-        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
-        using var request = new HttpRequestMessage(HttpMethod.Put, url) { Content = content };
-        request.Headers.Add(ApiHeaders.NodeId, self.NodeId);
-        request.Headers.ExpectContinue = true; // a server that already has it (or refuses) answers before the body is sent
+        using var request = PushRequest(session.HttpBase, patch, body, self.NodeId);
         using var response = await lanHttp.SendAsync(request, ct).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.PreconditionFailed)
+        {
+            return; // the server holds it already (and recorded the patch's name): the body was not sent
+        }
+
         if (!response.IsSuccessStatusCode)
         {
             var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
@@ -128,8 +127,27 @@ internal sealed partial class RemoteServerChannel(
 
         if (response.StatusCode == HttpStatusCode.Created)
         {
-            stats.AddLanBytesPushed(patch.Size); // 200 means the server had it already: the body was not sent
+            stats.AddLanBytesPushed(patch.Size);
         }
+    }
+
+    /// <summary>
+    /// The PUT of a push. <c>If-None-Match: *</c> asks the server to store it only if it has no such blob, and
+    /// <c>Expect: 100-continue</c> holds the body back until the server agrees: a server that already holds the blob
+    /// answers 412 before the body, and since HttpClient withholds the body only for a final status of 300 or more
+    /// (a 200 would still send every byte), that answer keeps a blob the server has from crossing the LAN again.
+    /// </summary>
+    internal static HttpRequestMessage PushRequest(Uri serverHttp, PatchSpec patch, Stream body, string nodeId)
+    {
+        var url = BlobUrl.PushTo(serverHttp, patch.Sha256, patch.OsVersion, patch.Name, Protocol.Text.SecretRedaction.RedactUrl(patch.Url.ToString()));
+        var content = new FlushingStreamContent(body, 128 * 1024);
+        content.Headers.ContentLength = patch.Size;
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
+        var request = new HttpRequestMessage(HttpMethod.Put, url) { Content = content };
+        request.Headers.Add(ApiHeaders.NodeId, nodeId);
+        request.Headers.IfNoneMatch.Add(EntityTagHeaderValue.Any);
+        request.Headers.ExpectContinue = true;
+        return request;
     }
 
     public Task ConnectAsync(CancellationToken ct) => SessionAsync(ct);
