@@ -14,8 +14,11 @@ namespace PeerPatch.Bench;
 /// direct (each PC curls every patch from the upstream and checks its SHA-256);
 /// apt-cacher-ng (Debian's package, on its own namespace, as the PCs' HTTP proxy; same curl and check).
 /// Internet bytes are the upstream's logged body bytes of patch files; time runs from the start to the last PC done.
+/// Shaped (the p2p-fleet scenario): every PC's link, and the cache's, is a tbf of 100 Mbit/s each way; PeerPatch runs
+/// with peer serving on (the default) and off (PEERPATCH_PeerServing=false, server-only); the bridge's byte counters
+/// per veth give the internet link's bytes and each PC's upload; each node's CPU is read from /proc/PID/stat.
 /// </summary>
-internal sealed class FleetBench : IAsyncDisposable
+internal sealed partial class FleetBench : IAsyncDisposable
 {
     private const int Patches = 25;
     private const int UpstreamPort = 8080;
@@ -33,14 +36,36 @@ internal sealed class FleetBench : IAsyncDisposable
 
     public long UniqueBytes => _feed.Sum(p => p.Size);
 
+    /// <summary>The feed's first patch (the one every PC asks for first).</summary>
+    public long FirstPatchBytes => _feed[0].Size;
+
+    /// <summary>The most PCs a run may use (the LAN's size).</summary>
+    public int Pcs => _pcs;
+
     private int Internet => _pcs + 1;
 
     private int Cache => _pcs + 2;
 
     /// <summary>Builds the LAN (PCs 1..N, the internet, the cache), the feed, and the shaped upstream.</summary>
-    public static async Task<FleetBench> CreateAsync(string repo, string work, int pcs, double upstreamMegabytesPerSecond)
+    /// <param name="pcLinkMegabits">When set, every PC's link and the cache's are shaped to this rate in both directions.</param>
+    /// <param name="pcQueueMilliseconds">The queue of each shaped PC link, in time at its rate.</param>
+    /// <param name="prefix">The network namespaces' prefix (NetnsLan).</param>
+    public static async Task<FleetBench> CreateAsync(string repo, string work, int pcs, double upstreamMegabytesPerSecond, double? pcLinkMegabits = null, int pcQueueMilliseconds = 50, string prefix = "ppb")
     {
-        var lan = await NetnsLan.CreateAsync(pcs + 2);
+        var lan = await NetnsLan.CreateAsync(pcs + 2, prefix);
+        try
+        {
+            return await CreateOnAsync(lan, repo, work, pcs, upstreamMegabytesPerSecond, pcLinkMegabits, pcQueueMilliseconds);
+        }
+        catch
+        {
+            await lan.DisposeAsync();
+            throw;
+        }
+    }
+
+    private static async Task<FleetBench> CreateOnAsync(NetnsLan lan, string repo, string work, int pcs, double upstreamMegabytesPerSecond, double? pcLinkMegabits, int pcQueueMilliseconds)
+    {
         var www = Path.Combine(work, "upstream-www");
         Directory.CreateDirectory(www);
         var inet = lan.Address(pcs + 1);
@@ -66,25 +91,60 @@ internal sealed class FleetBench : IAsyncDisposable
             throw new InvalidOperationException("tc: " + error);
         }
 
+        if (pcLinkMegabits is { } mbit)
+        {
+            for (var k = 1; k <= pcs + 2; k++)
+            {
+                if (k != pcs + 1)
+                {
+                    await lan.ShapeAsync(k, mbit, pcQueueMilliseconds); // PCs and the cache; the internet keeps its uplink's shape
+                }
+            }
+
+            var check = new byte[ShapeCheckBytes];
+            new Random(7).NextBytes(check);
+            await File.WriteAllBytesAsync(Path.Combine(www, ShapeCheckFile), check);
+        }
+
         var upstream = await Nginx.StartAsync(Path.Combine(work, "upstream-nginx"), www, inet, UpstreamPort, lan.Namespace(pcs + 1), log: true);
         return new FleetBench(lan, repo, work, pcs, upstream, feed);
     }
 
-    /// <summary>Every PC runs one PeerPatch pass at once (zero-config nodes, cold stores).</summary>
-    public async Task<Result> PeerPatchAsync(int run)
+    /// <summary>
+    /// PCs 1..<paramref name="pcs"/> each run one PeerPatch pass at once (zero-config nodes of
+    /// <paramref name="executable"/>, cold stores). <paramref name="peerServing"/> sets PEERPATCH_PeerServing
+    /// (null: the node's default).
+    /// </summary>
+    public async Task<Result> PeerPatchAsync(int run, int pcs, string executable, bool? peerServing)
     {
         var work = Path.Combine(_work, $"peerpatch-{run}");
         var nodes = new List<Process>();
+        string[] environment = peerServing is { } on ? [$"PEERPATCH_PeerServing={(on ? "true" : "false")}"] : [];
         try
         {
-            for (var k = 1; k <= _pcs; k++)
+            for (var k = 1; k <= pcs; k++)
             {
-                nodes.Add(await _lan.StartNodeAsync(_repo, k, work, "--source", $"manifest:{_upstream.BaseUri}feed.json"));
+                nodes.Add(await _lan.StartNodeAsync(executable, environment, k, work, "--source", $"manifest:{_upstream.BaseUri}feed.json"));
             }
 
-            await _lan.AgreedServerAsync(_pcs, TimeSpan.FromSeconds(120));
+            var (serverId, ids) = await _lan.AgreedServerAsync(pcs, TimeSpan.FromSeconds(120));
             await Task.Delay(TimeSpan.FromSeconds(3)); // steady state: every node follows and has greeted the server
-            return await MeasureAsync(k => ["curl", "-sS", "-N", "-X", "POST", "http://127.0.0.1:47471/v1/update?dryRun=true"], PassSucceeded);
+            var cpuBefore = nodes.Select(n => Proc.CpuSeconds(n.Id)).ToArray();
+            var result = await MeasureAsync(pcs, k => ["curl", "-sS", "-N", "-X", "POST", "http://127.0.0.1:47471/v1/update?dryRun=true"], PassSucceeded);
+            var cpu = nodes.Select((n, i) => Proc.CpuSeconds(n.Id) - cpuBefore[i]).ToArray();
+            var rss = nodes.Select(n => Proc.Rss(n.Id)).ToArray(); // after the pass, the nodes still up
+            var server = ids[serverId];
+            var served = await Task.WhenAll(Enumerable.Range(1, pcs).Select(ServedBytesAsync));
+            return result with
+            {
+                Server = server,
+                ServerShare = result.PcSent is { } sent && sent.Sum() > 0 ? (double)sent[server - 1] / sent.Sum() : double.NaN,
+                MetricsServerShare = served.Sum() > 0 ? (double)served[server - 1] / served.Sum() : double.NaN,
+                CpuPerNode = cpu.Average(),
+                ServerCpu = cpu[server - 1],
+                RssAfterMean = rss.Average(),
+                RssAfterMax = rss.Max(),
+            };
         }
         finally
         {
@@ -106,18 +166,18 @@ internal sealed class FleetBench : IAsyncDisposable
     }
 
     /// <summary>Every PC curls every patch from the upstream itself.</summary>
-    public Task<Result> DirectAsync(int run) => CurlFleetAsync(run, proxy: null);
+    public Task<Result> DirectAsync(int run, int? pcs = null) => CurlFleetAsync(run, pcs ?? _pcs, proxy: null);
 
     /// <summary>Every PC curls every patch through apt-cacher-ng (cold cache) on its own namespace.</summary>
-    public async Task<Result> AptCacherNgAsync(int run)
+    public async Task<Result> AptCacherNgAsync(int run, int? pcs = null)
     {
         await using var acng = await AptCacherNg.StartAsync(_lan.Namespace(Cache), _lan.Address(Cache), Path.Combine(_work, $"acng-{run}"), UpstreamPort);
-        return await CurlFleetAsync(run, proxy: acng.Proxy.TrimEnd('/'));
+        return await CurlFleetAsync(run, pcs ?? _pcs, proxy: acng.Proxy.TrimEnd('/'));
     }
 
     public async ValueTask DisposeAsync() => await _lan.DisposeAsync();
 
-    private async Task<Result> CurlFleetAsync(int run, string? proxy)
+    private async Task<Result> CurlFleetAsync(int run, int pcs, string? proxy)
     {
         var dir = Path.Combine(_work, $"curl-{(proxy is null ? "direct" : "acng")}-{run}");
         var script = new StringBuilder("set -e\n");
@@ -134,6 +194,7 @@ internal sealed class FleetBench : IAsyncDisposable
         try
         {
             return await MeasureAsync(
+                pcs,
                 k =>
                 {
                     var into = Path.Combine(dir, $"pc{k}");
@@ -148,11 +209,15 @@ internal sealed class FleetBench : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts one command per PC at the same moment; time to the last one done, and the upstream's patch bytes.</summary>
-    private async Task<Result> MeasureAsync(Func<int, string[]> command, Func<int, string, bool> succeeded)
+    /// <summary>
+    /// Starts one command on each of PCs 1..<paramref name="pcs"/> at the same moment; time to the last one done, the
+    /// upstream's patch bytes (its log), and the bytes each veth carried meanwhile (the bridge's counters).
+    /// </summary>
+    private async Task<Result> MeasureAsync(int pcs, Func<int, string[]> command, Func<int, string, bool> succeeded)
     {
         await File.WriteAllTextAsync(_upstream.AccessLog, string.Empty); // nginx appends (O_APPEND): a truncated log restarts the count
-        var commands = Enumerable.Range(1, _pcs).Select(command).ToList();
+        var commands = Enumerable.Range(1, pcs).Select(command).ToList();
+        var linksBefore = await _lan.LinkBytesAsync();
         var clock = Stopwatch.StartNew();
         var done = await Task.WhenAll(commands.Select(async (c, i) =>
         {
@@ -161,6 +226,8 @@ internal sealed class FleetBench : IAsyncDisposable
         }));
         var seconds = clock.Elapsed.TotalSeconds;
         await Task.Delay(500); // nginx writes its log line as the response ends
+        var linksAfter = await _lan.LinkBytesAsync();
+        long Sent(int k) => linksAfter[k].Sent - linksBefore[k].Sent;
         long internet = 0;
         foreach (var line in await File.ReadAllLinesAsync(_upstream.AccessLog))
         {
@@ -177,7 +244,12 @@ internal sealed class FleetBench : IAsyncDisposable
             Console.WriteLine($"fleet: {failed.Count} PCs failed; first: {failed[0].Error}");
         }
 
-        return new Result(seconds, internet, failed.Count);
+        return new Result(seconds, internet, failed.Count)
+        {
+            MedianPcSeconds = Stats.Median(done.Select(d => d.Seconds)),
+            InternetLinkBytes = Sent(Internet),
+            PcSent = [.. Enumerable.Range(1, pcs).Select(Sent)],
+        };
     }
 
     internal static void CopyLogs(string work, string into)
@@ -212,6 +284,41 @@ internal sealed class FleetBench : IAsyncDisposable
         }
     }
 
-    /// <summary>One contender's run: time to the last PC done, upstream patch bytes, PCs that failed.</summary>
-    public sealed record Result(double Seconds, long InternetBytes, int FailedPcs);
+    /// <summary>One contender's run: time to the last PC done, upstream patch bytes (nginx's log), PCs that failed.</summary>
+    public sealed record Result(double Seconds, long InternetBytes, int FailedPcs)
+    {
+        /// <summary>The median PC's time to done.</summary>
+        public double MedianPcSeconds { get; init; } = double.NaN;
+
+        /// <summary>What the internet namespace sent over its veth during the run (frames, headers included).</summary>
+        public long InternetLinkBytes { get; init; }
+
+        /// <summary>What each PC sent over its veth during the run (index k - 1; its upload: serving, pushing, asking).</summary>
+        public long[]? PcSent { get; init; }
+
+        /// <summary>PeerPatch: the PC that was the LAN's server.</summary>
+        public int Server { get; init; }
+
+        /// <summary>PeerPatch: the server's share of the bytes all PCs sent (interface counters).</summary>
+        public double ServerShare { get; init; } = double.NaN;
+
+        /// <summary>PeerPatch: the server's share of the LAN bytes the nodes counted as served (/metrics, lan out serve).</summary>
+        public double MetricsServerShare { get; init; } = double.NaN;
+
+        /// <summary>PeerPatch: CPU seconds (user + system) per node over the pass, the mean of all nodes.</summary>
+        public double CpuPerNode { get; init; } = double.NaN;
+
+        /// <summary>PeerPatch: the server's CPU seconds over the pass.</summary>
+        public double ServerCpu { get; init; } = double.NaN;
+
+        /// <summary>PeerPatch: the nodes' RSS just after the pass (bytes), mean and largest.</summary>
+        public double RssAfterMean { get; init; } = double.NaN;
+
+        public long RssAfterMax { get; init; }
+
+        public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+            $"{Seconds:0.0} s (median PC {MedianPcSeconds:0.0} s), internet {InternetBytes / 1e6:0.0} MB logged / {InternetLinkBytes / 1e6:0.0} MB on the link, failed PCs {FailedPcs}")
+            + (double.IsNaN(CpuPerNode) ? "" : string.Create(CultureInfo.InvariantCulture,
+                $", server PC {Server}: {ServerShare:P1} of PC upload bytes ({MetricsServerShare:P1} of /metrics lan serve), CPU {CpuPerNode:0.00} s per node (server {ServerCpu:0.00} s), RSS after {RssAfterMean / 1048576:0.0} MiB mean, {RssAfterMax / 1048576.0:0.0} MiB most"));
+    }
 }

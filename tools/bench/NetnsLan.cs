@@ -14,10 +14,10 @@ internal sealed class NetnsLan : IAsyncDisposable
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromMilliseconds(500) };
     private readonly int _nodes;
 
-    private NetnsLan(int nodes)
+    private NetnsLan(int nodes, string prefix)
     {
         _nodes = nodes;
-        Prefix = "ppb" + (Environment.ProcessId % 100000).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
+        Prefix = prefix + (Environment.ProcessId % 100000).ToString("x", System.Globalization.CultureInfo.InvariantCulture);
         Subnet = $"10.232.{Environment.ProcessId % 250}";
     }
 
@@ -29,9 +29,10 @@ internal sealed class NetnsLan : IAsyncDisposable
 
     public static bool CanRun => Environment.UserName == "root" && (File.Exists("/usr/bin/ip") || File.Exists("/sbin/ip") || File.Exists("/usr/sbin/ip"));
 
-    public static async Task<NetnsLan> CreateAsync(int nodes)
+    /// <param name="prefix">The names' prefix (the process id follows it): "ppb" by default, "pb" for the shaped fleet.</param>
+    public static async Task<NetnsLan> CreateAsync(int nodes, string prefix = "ppb")
     {
-        var lan = new NetnsLan(nodes);
+        var lan = new NetnsLan(nodes, prefix);
         await lan.DisposeAsync();
         await Ip($"netns add {lan.Hub}");
         await Ip($"-n {lan.Hub} link add br0 type bridge");
@@ -59,13 +60,21 @@ internal sealed class NetnsLan : IAsyncDisposable
     }
 
     /// <summary>Starts a zero-config node (the shipped executable) in namespace k, data under <paramref name="work"/>, on demand passes only.</summary>
-    public async Task<Process> StartNodeAsync(string repo, int k, string work, params string[] extra)
+    public Task<Process> StartNodeAsync(string repo, int k, string work, params string[] extra) =>
+        StartNodeAsync(BenchNode.Executable(repo), [], k, work, extra);
+
+    /// <summary>
+    /// Starts <paramref name="executable"/> (the shipped build or another) as a zero-config node in namespace k, with
+    /// <paramref name="environment"/> (NAME=VALUE, e.g. PEERPATCH_PeerServing=false) set through env(1). ip netns exec
+    /// and env both exec, so the process's id is the node's own (its /proc/PID/stat is the node's CPU).
+    /// </summary>
+    public async Task<Process> StartNodeAsync(string executable, string[] environment, int k, string work, params string[] extra)
     {
         var data = Path.Combine(work, $"node-{k}");
         Directory.CreateDirectory(data);
         var config = Path.Combine(data, "bench.config.json");
         await File.WriteAllTextAsync(config, """{"ClusterKeyFile":"none","RedirectPort":0,"AptProxyAdvert":false}""");
-        return Proc.Start("ip", ["netns", "exec", Namespace(k), BenchNode.Executable(repo), "run", "--data", data, "--config", config,
+        return Proc.Start("ip", ["netns", "exec", Namespace(k), "env", .. environment, executable, "run", "--data", data, "--config", config,
             "--update-interval", "0", "--os-version", "bench-1-amd64", .. extra]);
     }
 
@@ -113,6 +122,47 @@ internal sealed class NetnsLan : IAsyncDisposable
         throw new InvalidOperationException($"no agreed server within {timeout.TotalSeconds} s");
     }
 
+    /// <summary>
+    /// Shapes PC k's link to <paramref name="megabitsPerSecond"/> in both directions: a tbf on the PC's eth0 (its
+    /// upload) and one on the bridge's end of its veth (its download), each with a queue of
+    /// <paramref name="queueMilliseconds"/> at that rate.
+    /// </summary>
+    public async Task ShapeAsync(int k, double megabitsPerSecond, int queueMilliseconds)
+    {
+        var rate = ((long)(megabitsPerSecond * 1_000_000)).ToString(System.Globalization.CultureInfo.InvariantCulture) + "bit";
+        await Tc(Namespace(k), "eth0", rate, queueMilliseconds);
+        await Tc(Hub, $"{Prefix}n{k}", rate, queueMilliseconds);
+    }
+
+    /// <summary>
+    /// Bytes through each veth as the bridge counts them, by k: Sent = what namespace k sent (its upload, the bridge
+    /// end's rx), Received = what it was sent (its download, the bridge end's tx). Frames with their headers.
+    /// </summary>
+    public async Task<Dictionary<int, (long Sent, long Received)>> LinkBytesAsync()
+    {
+        var (code, output, error) = await Proc.RunAsync("ip", "-n", Hub, "-s", "-j", "link", "show");
+        if (code != 0)
+        {
+            throw new InvalidOperationException("ip -s link: " + error);
+        }
+
+        var bytes = new Dictionary<int, (long, long)>();
+        using var doc = JsonDocument.Parse(output);
+        foreach (var link in doc.RootElement.EnumerateArray())
+        {
+            var name = link.GetProperty("ifname").GetString() ?? "";
+            var at = name.IndexOf('@', StringComparison.Ordinal);
+            name = at >= 0 ? name[..at] : name;
+            if (name.StartsWith(Prefix + "n", StringComparison.Ordinal) && int.TryParse(name.AsSpan(Prefix.Length + 1), out var k))
+            {
+                var stats = link.GetProperty("stats64");
+                bytes[k] = (stats.GetProperty("rx").GetProperty("bytes").GetInt64(), stats.GetProperty("tx").GetProperty("bytes").GetInt64());
+            }
+        }
+
+        return bytes;
+    }
+
     public string Namespace(int k) => $"{Prefix}-n{k}";
 
     public string Address(int k) => $"{Subnet}.{k}";
@@ -126,6 +176,15 @@ internal sealed class NetnsLan : IAsyncDisposable
         }
 
         await Proc.RunAsync("ip", "netns", "del", Hub);
+    }
+
+    private static async Task Tc(string netns, string device, string rate, int queueMilliseconds)
+    {
+        var (code, _, error) = await Proc.RunAsync("ip", "netns", "exec", netns, "tc", "qdisc", "replace", "dev", device, "root", "tbf", "rate", rate, "burst", "128kb", "latency", $"{queueMilliseconds}ms");
+        if (code != 0)
+        {
+            throw new InvalidOperationException($"tc on {netns}/{device}: {error}");
+        }
     }
 
     private static async Task Ip(string args)

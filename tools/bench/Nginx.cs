@@ -11,7 +11,9 @@ internal sealed class Nginx
 {
     private readonly string _prefix;
 
-    private Nginx(string prefix, string address, int port) => (_prefix, Address, Port) = (prefix, address, port);
+    private readonly System.Diagnostics.Process _process;
+
+    private Nginx(string prefix, string address, int port, System.Diagnostics.Process process) => (_prefix, Address, Port, _process) = (prefix, address, port, process);
 
     public string Address { get; }
 
@@ -48,20 +50,28 @@ internal sealed class Nginx
             }
             """);
         string[] nginx = ["/usr/sbin/nginx", "-p", prefix, "-c", conf];
-        Proc.Start(netns is null ? nginx[0] : "ip", netns is null ? nginx[1..] : ["netns", "exec", netns, .. nginx]);
+        var process = Proc.Start(netns is null ? nginx[0] : "ip", netns is null ? nginx[1..] : ["netns", "exec", netns, .. nginx]);
         for (var watch = Stopwatch.StartNew(); watch.Elapsed < TimeSpan.FromSeconds(10); await Task.Delay(50))
         {
             try
             {
                 using var probe = new TcpClient();
                 await probe.ConnectAsync(address, port);
-                return new Nginx(prefix, address, port);
+                return new Nginx(prefix, address, port, process);
             }
             catch (SocketException)
             {
             }
         }
 
+        process.Kill(entireProcessTree: true);
         throw new InvalidOperationException("nginx did not start: " + (File.Exists(Path.Combine(prefix, "error.log")) ? File.ReadAllText(Path.Combine(prefix, "error.log")) : "no log"));
+    }
+
+    /// <summary>Stops this nginx (its master and workers, by pid).</summary>
+    public async Task StopAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync();
     }
 }

@@ -67,6 +67,24 @@ internal static class Proc
         }
     }
 
+    /// <summary>
+    /// CPU seconds (user + system, every thread) a process has used, from /proc/PID/stat (utime, stime, in clock
+    /// ticks of 1/100 s as Linux reports them to user space); NaN when it is gone.
+    /// </summary>
+    public static double CpuSeconds(int pid)
+    {
+        try
+        {
+            var stat = File.ReadAllText($"/proc/{pid}/stat");
+            var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' '); // after "PID (comm) ": field 3 (state) is [0]
+            return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
+        }
+        catch (IOException)
+        {
+            return double.NaN;
+        }
+    }
+
     /// <summary>VmRSS of a process in bytes (0 when gone).</summary>
     public static long Rss(int pid)
     {

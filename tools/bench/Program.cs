@@ -10,7 +10,7 @@ using PeerPatch.Bench;
 
 var repo = args.Length > 0 ? Path.GetFullPath(args[0]) : Directory.GetCurrentDirectory();
 var runs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
-var only = args.Length > 2 ? args[2].Split(',') : null; // a subset (lan, failover, fleet, apt-fleet, footprint): printed, docs/benchmarks.md left alone (apt-fleet and footprint write their own sections)
+var only = args.Length > 2 ? args[2].Split(',') : null; // a subset (lan, failover, fleet, apt-fleet, footprint, p2p-fleet, fleet-builds): printed, docs/benchmarks.md left alone (apt-fleet, footprint, p2p-fleet and fleet-builds write their own sections)
 bool Want(string scenario) => only is null || only.Contains(scenario);
 var work = Path.Combine(Path.GetTempPath(), "peerpatch-bench-" + Environment.ProcessId);
 Directory.CreateDirectory(work);
@@ -168,12 +168,13 @@ try
     {
         const int pcs = 20;
         await using var fleet = await FleetBench.CreateAsync(repo, Path.Combine(work, "fleet"), pcs, upstreamMegabytesPerSecond: 20);
+        var build = (await NodeBuilds.ResolveAsync(repo, work, "aot"))[0]; // PEERPATCH_BENCH_BUILD=r2r: the ReadyToRun node
         var ours = new List<FleetBench.Result>();
         var direct = new List<FleetBench.Result>();
         var acng = new List<FleetBench.Result>();
         for (var r = 0; r < runs; r++)
         {
-            ours.Add(await fleet.PeerPatchAsync(r));
+            ours.Add(await fleet.PeerPatchAsync(r, pcs, build.Executable, peerServing: null));
             acng.Add(await fleet.AptCacherNgAsync(r));
             direct.Add(only?.Contains("fleet-nodirect") == true ? new FleetBench.Result(double.NaN, 0, 0) : await fleet.DirectAsync(r)); // (the slow one, skippable while tuning)
             Console.WriteLine($"fleet run {r + 1}: PeerPatch {ours[^1]}, apt-cacher-ng {acng[^1]}, direct {direct[^1]}");
@@ -185,7 +186,21 @@ try
         report.Add($"Fleet: time until the last PC is done", Stats.Median(ours.Select(o => o.Seconds)), Stats.Median(acng.Select(o => o.Seconds)), "s", "apt-cacher-ng", "≤ apt-cacher-ng", (ours, reference) => ours <= reference);
         report.Add($"Fleet: time until the last PC is done, against every PC direct", Stats.Median(ours.Select(o => o.Seconds)), Stats.Median(direct.Select(o => o.Seconds)), "s", "direct");
         var failedPcs = ours.Concat(acng).Concat(direct).Sum(o => o.FailedPcs);
-        report.Note($"Fleet: PeerPatch PCs run one dry-run pass (obtain and verify, install nothing); the references curl the feed and every patch and check each SHA-256 with sha256sum. PCs that failed, over all runs and contenders: {failedPcs}.");
+        report.Note($"Fleet: PeerPatch PCs ({build.Name} node) run one dry-run pass (obtain and verify, install nothing); the references curl the feed and every patch and check each SHA-256 with sha256sum. PCs that failed, over all runs and contenders: {failedPcs}.");
+    }
+
+    // 9. The shaped fleet (issue 16): PC links of 100 Mbit/s; peer-to-peer, server-only, apt-cacher-ng, direct. Its
+    // own section, written whenever it runs.
+    if (Want("p2p-fleet") && NetnsLan.CanRun && File.Exists("/usr/sbin/apt-cacher-ng"))
+    {
+        await P2pFleetScenario.RunAsync(repo, work, runs);
+    }
+
+    // 10. The fleet with the Native AOT node and the single-file ReadyToRun node (issue 15), against apt-cacher-ng.
+    // Its own section, written whenever it runs.
+    if (Want("fleet-builds") && NetnsLan.CanRun && File.Exists("/usr/sbin/apt-cacher-ng"))
+    {
+        await FleetBuildsScenario.RunAsync(repo, work, runs);
     }
 
     // 7. Apt fleet: 3 and 20 PCs running real apt-get against a real Debian archive behind a 20 MB/s uplink; PeerPatch

@@ -2,10 +2,14 @@
 # The benchmark suite: installs the references when missing (nginx, curl, apt-cacher-ng, iproute2;
 # started only by the benchmark, on loopback or in its own network namespaces),
 # builds Release and the shipped executable, runs every scenario and writes the results into docs/benchmarks.md.
-# Usage: tools/bench/run.sh [RUNS [SCENARIOS]]   (default 3 runs of all; SCENARIOS = lan,failover,fleet,apt-fleet,footprint
-# prints a subset and leaves docs/benchmarks.md alone, except apt-fleet and footprint, which rewrite their own sections
-# there). footprint publishes the single-file ReadyToRun build that shipped before issue 15 into a temporary directory
-# and compares it with the shipped Native AOT build.
+# Usage: tools/bench/run.sh [RUNS [SCENARIOS]]   (default 3 runs of all; SCENARIOS = lan,failover,fleet,apt-fleet,footprint,
+# p2p-fleet,fleet-builds prints a subset and leaves docs/benchmarks.md alone, except apt-fleet, footprint, p2p-fleet and
+# fleet-builds, which rewrite their own sections there). footprint publishes the single-file ReadyToRun build that
+# shipped before issue 15 into a temporary directory and compares it with the shipped Native AOT build; fleet-builds
+# runs the 20-PC fleet with both builds against apt-cacher-ng (PEERPATCH_BENCH_R2R_DIR: an already published
+# ReadyToRun build to use instead). p2p-fleet is issue 16's fleet with 100 Mbit/s PC links: peer-to-peer, server-only,
+# apt-cacher-ng and direct (PEERPATCH_BENCH_PCS=10,20,50 for fleet sizes, default 20; PEERPATCH_BENCH_CONTENDERS for
+# a subset). PEERPATCH_BENCH_BUILD=aot|r2r picks the node build of fleet and p2p-fleet (default aot).
 # The failover, fleet and apt-fleet scenarios need root (network namespaces, tc). apt-fleet also needs apt-get,
 # dpkg-dev and gpg, and fetches its real Debian packages once into /var/cache/peerpatch-tests (apt-get download).
 set -euo pipefail
