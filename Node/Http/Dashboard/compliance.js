@@ -4,7 +4,8 @@
 "use strict";
 
 const $ = id => document.getElementById(id);
-const state = { view: null, selected: null, error: null };
+// "#node=ID" opens that node's drill-down (a link to one PC).
+const state = { view: null, selected: location.hash.startsWith("#node=") ? decodeURIComponent(location.hash.slice(6)) : null, error: null };
 
 function text(tag, content, cls) {
   const e = document.createElement(tag);
@@ -69,7 +70,7 @@ function draw() {
       n.stale ? badge("stale", "warn") : (n.failed.length ? badge("failed", "bad") : (n.lacks.length || n.held.length ? badge("pending", "warn") : badge("compliant", "ok")))], "node");
     tr.dataset.node = n.nodeId;
     tr.tabIndex = 0;
-    tr.addEventListener("click", () => { state.selected = n.nodeId; draw(); });
+    tr.addEventListener("click", () => { state.selected = n.nodeId; history.replaceState(null, "", "#node=" + encodeURIComponent(n.nodeId)); draw(); });
     return tr;
   }));
 
