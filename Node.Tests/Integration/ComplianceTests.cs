@@ -195,7 +195,7 @@ public sealed class ComplianceTests(ITestOutputHelper output)
         return (await http.GetFromJsonAsync(new Uri(node.Http, "v1/compliance"), StatusJsonContext.Default.ComplianceView))!;
     }
 
-    private static void AssertPatch(ComplianceView view, string patch, string[] have, string[] lack, string[] failed, string[] stale)
+    internal static void AssertPatch(ComplianceView view, string patch, string[] have, string[] lack, string[] failed, string[] stale)
     {
         var p = view.Patches.Single(x => x.Patch == patch);
         Assert.Equal(have.Order(StringComparer.Ordinal), p.Have);
@@ -206,7 +206,7 @@ public sealed class ComplianceTests(ITestOutputHelper output)
     }
 
     /// <summary>The answer as the test compares it: per patch who is in which state (with the errors), and who is stale; <paramref name="except"/> left out.</summary>
-    private static string Answer(ComplianceView view, string except) =>
+    internal static string Answer(ComplianceView view, string except) =>
         string.Join("\n", view.Patches.Select(p => $"{p.Os}/{p.Patch} have={Ids(p.Have, except)} lack={Ids(p.Lack, except)} failed={string.Join(",", p.Failed.Where(f => f.Node != except).Select(f => f.Node + ":" + f.Text))} held={Ids([.. p.Held.Select(h => h.Node)], except)} stale={Ids(p.Stale, except)}")
             .Append("stale nodes=" + Ids([.. view.Nodes.Where(n => n.Stale).Select(n => n.NodeId)], except)));
 
