@@ -45,30 +45,34 @@ public sealed class ComplianceNetnsTests(ITestOutputHelper output)
             ids.Add((await n.StatusAsync()).GetProperty("nodeId").GetString()!);
         }
 
+        // Whoever is elected first serves (priorities settle later); node 4 fails, one other node (not the server) stops.
         var serverId = await ClusterWait.OneServerAsync(nodes, TimeSpan.FromSeconds(30));
-        Assert.Equal(ids[0], serverId); // the highest priority
+        var server = ids.IndexOf(serverId);
+        Assert.True(server != 3, "node 4 (lowest priority but one) was elected: this test needs the failing node to stay up");
+        var stopped = Enumerable.Range(0, 5).Last(i => i != server && i != 3);
         foreach (var n in nodes)
         {
             var update = await n.UpdateAsync();
             Assert.True(n == nodes[3] ? update.ExitCode != 0 : update.ExitCode == 0, $"{n.Name}: update exited {update.ExitCode}: {update.Stdout}{update.Stderr}");
         }
 
-        await WaitAsync(async () => (await DiagAsync(lan, 2)).View.Nodes.Count(n => n.PassId is not null) == 5, "five reports");
-        await nodes[4].StopAsync();
-        var (before, exit) = await WaitForAsync(lan, 2, v => v.Nodes.Any(n => n.NodeId == ids[4] && n.Stale), "node 5 stale");
+        await WaitAsync(async () => (await DiagAsync(lan, 3)).View.Nodes.Count(n => n.PassId is not null) == 5, "five reports");
+        await nodes[stopped].StopAsync();
+        var (before, exit) = await WaitForAsync(lan, 3, v => v.Nodes.Any(n => n.NodeId == ids[stopped] && n.Stale), "the stopped node stale");
+        output.WriteLine($"server node{server + 1}, failing node4, stopped node{stopped + 1}");
         output.WriteLine(JsonSerializer.Serialize(before, StatusJsonContext.Default.ComplianceView));
         Assert.Equal(2, exit);
-        string[] have = [ids[0], ids[1], ids[2]];
-        ComplianceTests.AssertPatch(before, "KB-C0", have: [.. have, ids[3]], lack: [], failed: [], stale: [ids[4]]);
-        ComplianceTests.AssertPatch(before, "KB-C1", have: have, lack: [], failed: [ids[3]], stale: [ids[4]]);
-        ComplianceTests.AssertPatch(before, "KB-C2", have: have, lack: [ids[3]], failed: [], stale: [ids[4]]);
+        string[] have = [.. Enumerable.Range(0, 5).Where(i => i != 3 && i != stopped).Select(i => ids[i])];
+        ComplianceTests.AssertPatch(before, "KB-C0", have: [.. have, ids[3]], lack: [], failed: [], stale: [ids[stopped]]);
+        ComplianceTests.AssertPatch(before, "KB-C1", have: have, lack: [], failed: [ids[3]], stale: [ids[stopped]]);
+        ComplianceTests.AssertPatch(before, "KB-C2", have: have, lack: [ids[3]], failed: [], stale: [ids[stopped]]);
         Assert.Contains("exited with 3", before.Patches.Single(p => p.Patch == "KB-C1").Failed.Single().Text);
         Assert.Contains("disk on fire", before.Patches.Single(p => p.Patch == "KB-C1").Failed.Single().Text);
 
-        await nodes[0].KillAsync();
+        await nodes[server].KillAsync();
         var killed = Stopwatch.StartNew();
-        var expected = ComplianceTests.Answer(before, ids[0]);
-        var (after, _) = await WaitForAsync(lan, 2, v => ComplianceTests.Answer(v, ids[0]) == expected, "the new server's answer equal to the old one's");
+        var expected = ComplianceTests.Answer(before, serverId);
+        var (after, _) = await WaitForAsync(lan, 3, v => ComplianceTests.Answer(v, serverId) == expected, "the new server's answer equal to the old one's");
         output.WriteLine($"server killed: the new server's compliance answer matched {killed.Elapsed.TotalSeconds:0.0} s later (report interval 2 s, stale after 10 s)");
         output.WriteLine(JsonSerializer.Serialize(after, StatusJsonContext.Default.ComplianceView));
     }

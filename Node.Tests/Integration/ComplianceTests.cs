@@ -150,6 +150,12 @@ public sealed class ComplianceTests(ITestOutputHelper output)
         var states = server.Services.GetRequiredService<ComplianceBook>().StatesOf(Lan.Os, "KB1");
         Assert.Equal(ComplianceStates.Failed, states.Single(s => s.NodeId == "n1").State);
 
+        // The server's /metrics: (node, patch) pairs by OS and state, and stale nodes.
+        var metrics = await http.GetStringAsync(new Uri(server.Http, "metrics"));
+        Assert.Contains($"peerpatch_compliance_patches{{os=\"{Lan.Os}\",state=\"failed\"}} 1", metrics);
+        Assert.Contains($"peerpatch_compliance_patches{{os=\"{Lan.Os}\",state=\"held\"}} 1", metrics);
+        Assert.Contains($"peerpatch_compliance_stale_nodes{{os=\"{Lan.Os}\"}} 1", metrics);
+
         // Filters travel as query parameters.
         var one = await http.GetFromJsonAsync(new Uri(server.Http, "v1/compliance?node=n1&patch=KB2"), StatusJsonContext.Default.ComplianceView);
         Assert.Equal("KB2", Assert.Single(one!.Patches).Patch);
