@@ -116,6 +116,8 @@ public sealed class InventoryReporterTests : IDisposable
             servers.Opened(this);
         }
 
+        public Task<ComplianceReply> ReportComplianceAsync(ComplianceReport report, CancellationToken ct) => Task.FromResult(new ComplianceReply(0, []));
+
         public Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct)
         {
             _reports.Writer.TryWrite(entries);

@@ -61,6 +61,13 @@ internal sealed class FakeInternet : IAsyncDisposable
         return new Uri(BaseUri, $"named/{name}.json");
     }
 
+    /// <summary>Publishes a feed given as JSON at /named/NAME.json (a feed with its own apply commands).</summary>
+    public Uri SetNamedRawFeed(string name, string json)
+    {
+        _feeds["named:" + name] = json;
+        return new Uri(BaseUri, $"named/{name}.json");
+    }
+
     private string FeedJson(string os, IEnumerable<(string Patch, string File)> patches)
     {
         var list = patches.Select(p => new

@@ -13,16 +13,16 @@ internal static class HeadlessChromium
 
     public static bool Available => File.Exists(Binary);
 
-    public static async Task<string> DumpDomAsync(string netns, Uri page, string profileDir) =>
+    public static async Task<string> DumpDomAsync(string? netns, Uri page, string profileDir) =>
         (await RunAsync(netns, profileDir, ["--dump-dom", page.ToString()])).Stdout;
 
-    public static async Task ScreenshotAsync(string netns, Uri page, string profileDir, string png)
+    public static async Task ScreenshotAsync(string? netns, Uri page, string profileDir, string png)
     {
         var result = await RunAsync(netns, profileDir, [$"--screenshot={png}", page.ToString()]);
         Assert.True(File.Exists(png), $"chromium wrote no screenshot: {result.Stderr}");
     }
 
-    private static async Task<CliResult> RunAsync(string netns, string profileDir, string[] extra)
+    private static async Task<CliResult> RunAsync(string? netns, string profileDir, string[] extra)
     {
         string[] args =
         [

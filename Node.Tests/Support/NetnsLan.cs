@@ -151,9 +151,12 @@ internal sealed class NetnsLan : IAsyncDisposable
     public string Address(int k) => $"{Subnet}.{k}";
 
     /// <summary>Starts node k with nothing but its data directory (and <paramref name="extra"/>).</summary>
-    public async Task<NodeProcess> StartNodeAsync(int k, params string[] extra)
+    public Task<NodeProcess> StartNodeAsync(int k, params string[] extra) => StartNodeWithConfigAsync(k, "{\"MdnsInterfaces\":[]}", extra);
+
+    /// <summary>Starts node k with a --config file holding <paramref name="configJson"/> (and <paramref name="extra"/>).</summary>
+    public async Task<NodeProcess> StartNodeWithConfigAsync(int k, string configJson, params string[] extra)
     {
-        var node = await NodeProcess.StartInNamespaceAsync($"node{k}", Namespace(k), Address(k), _dir.Sub($"node{k}"), extra);
+        var node = await NodeProcess.StartInNamespaceWithConfigAsync($"node{k}", Namespace(k), Address(k), _dir.Sub($"node{k}"), configJson, extra);
         lock (_nodes)
         {
             _nodes[k] = node;

@@ -92,9 +92,13 @@ internal sealed partial class NodeProcess : IAsyncDisposable
     /// Starts a node inside network namespace <paramref name="netns"/>, on the default ports, configured only by its
     /// data directory (plus <paramref name="extra"/>): the zero-config case.
     /// </summary>
-    public static async Task<NodeProcess> StartInNamespaceAsync(string name, string netns, string host, string dataDir, params string[] extra)
+    public static Task<NodeProcess> StartInNamespaceAsync(string name, string netns, string host, string dataDir, params string[] extra) =>
+        StartInNamespaceWithConfigAsync(name, netns, host, dataDir, "{\"MdnsInterfaces\":[]}", extra);
+
+    /// <summary>As <see cref="StartInNamespaceAsync"/>, with a --config file holding <paramref name="configJson"/> (for settings without an option).</summary>
+    public static async Task<NodeProcess> StartInNamespaceWithConfigAsync(string name, string netns, string host, string dataDir, string configJson, params string[] extra)
     {
-        var args = new List<string> { "run", "--data", dataDir, "--config", ConfigFile(dataDir, "{\"MdnsInterfaces\":[]}", onLoopback: false) };
+        var args = new List<string> { "run", "--data", dataDir, "--config", ConfigFile(dataDir, configJson, onLoopback: false) };
         args.AddRange(extra);
         var node = new NodeProcess(name, dataDir, 47470, 47471, [.. args], host, netns);
         await node.StartProcessAsync();

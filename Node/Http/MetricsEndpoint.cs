@@ -38,6 +38,9 @@ internal static class MetricsEndpoint
         var blobCap = f.CreateGauge("peerpatch_blob_store_capacity_bytes", "The blob store's cap (0: none).");
         var claims = f.CreateGauge("peerpatch_active_claims", "Download claims this server holds open.");
         var patches = f.CreateGauge("peerpatch_patches", "Patches in this node's database.");
+        var compliance = f.CreateGauge("peerpatch_compliance_patches", "On the LAN server: (node, patch) pairs of fresh nodes by OS and state (applied, pending, failed, held), from the nodes' compliance reports.", ["os", "state"]);
+        var staleNodes = f.CreateGauge("peerpatch_compliance_stale_nodes", "On the LAN server: nodes of an OS not heard from for ComplianceStaleAfter.", ["os"]);
+        var book = sp.GetRequiredService<ComplianceBook>();
         var cluster = sp.GetRequiredService<ClusterState>();
         var membership = sp.GetRequiredService<ClusterService>();
         var transport = sp.GetRequiredService<LanTransport>();
@@ -56,7 +59,34 @@ internal static class MetricsEndpoint
             blobCap.Set(store.Options.CapacityBytes);
             claims.Set(claimTable.Count);
             patches.Set(db.CountPatches());
+            ComplianceGauges(cluster.IsServer ? book.View(ComplianceFilter.All) : null, compliance, staleNodes);
         });
         app.MapMetrics("/metrics", registry);
+    }
+
+    /// <summary>Per OS: the compliance counts of <paramref name="view"/>, zero for an OS no longer seen (and all zero off the server).</summary>
+    private static void ComplianceGauges(Protocol.Status.ComplianceView? view, Gauge pairs, Gauge stale)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var os in (view?.Patches.Select(p => p.Os) ?? []).Concat(view?.Nodes.Select(n => n.Os) ?? []).Distinct(StringComparer.Ordinal))
+        {
+            seen.Add(os);
+            var ofOs = view!.Patches.Where(p => p.Os == os).ToList();
+            pairs.WithLabels(os, "applied").Set(ofOs.Sum(p => p.Have.Count));
+            pairs.WithLabels(os, "pending").Set(ofOs.Sum(p => p.Lack.Count));
+            pairs.WithLabels(os, "failed").Set(ofOs.Sum(p => p.Failed.Count));
+            pairs.WithLabels(os, "held").Set(ofOs.Sum(p => p.Held.Count));
+            stale.WithLabels(os).Set(view.Nodes.Count(n => n.Os == os && n.Stale));
+        }
+
+        foreach (var labels in pairs.GetAllLabelValues().Where(l => !seen.Contains(l[0])).ToList())
+        {
+            pairs.WithLabels(labels).Set(0);
+        }
+
+        foreach (var labels in stale.GetAllLabelValues().Where(l => !seen.Contains(l[0])).ToList())
+        {
+            stale.WithLabels(labels).Set(0);
+        }
     }
 }

@@ -51,6 +51,12 @@ internal interface IServerChannel
     /// </summary>
     Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct);
 
+    /// <summary>
+    /// Sends this node's compliance report (POST /v1/compliance) and returns the server's reply (the nodes it knows).
+    /// Throws like <see cref="ReportInventoryAsync"/> when the report was not delivered.
+    /// </summary>
+    Task<ComplianceReply> ReportComplianceAsync(ComplianceReport report, CancellationToken ct);
+
     /// <summary>Absolute URL of a blob URL from a lookup result.</summary>
     Uri ResolveBlobUrl(string blobUrl);
 }

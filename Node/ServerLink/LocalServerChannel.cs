@@ -6,7 +6,7 @@ using PeerPatch.Protocol.Status;
 namespace PeerPatch.Node.ServerLink;
 
 /// <summary>This node is the server: calls go straight to <see cref="PatchServer"/>, blobs are already in the local store.</summary>
-internal sealed class LocalServerChannel(PatchServer server) : IServerChannel
+internal sealed class LocalServerChannel(PatchServer server, ComplianceBook compliance, TimeProvider time) : IServerChannel
 {
     public string Name => "this node";
 
@@ -38,6 +38,20 @@ internal sealed class LocalServerChannel(PatchServer server) : IServerChannel
 
     /// <summary>The server knows its own store.</summary>
     public Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct) => Task.CompletedTask;
+
+    /// <summary>This node's own report goes straight into the server's book (checked like any other).</summary>
+    public Task<ComplianceReply> ReportComplianceAsync(ComplianceReport report, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        if (!ComplianceIntake.TryRead(report, now, out var row, out var error))
+        {
+            throw new InvalidOperationException($"this node's own compliance report is malformed: {error}");
+        }
+
+        compliance.Record(row);
+        compliance.Learn(report.Known, now);
+        return Task.FromResult(new ComplianceReply(row.Patches.Count, compliance.Known(now)));
+    }
 
     /// <summary>A hit this server does not hold itself points at the node that does (absolute URL).</summary>
     public Uri ResolveBlobUrl(string blobUrl) =>

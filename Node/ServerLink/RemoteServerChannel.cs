@@ -229,6 +229,36 @@ internal sealed partial class RemoteServerChannel(
         }
     }
 
+    public async Task<ComplianceReply> ReportComplianceAsync(ComplianceReport report, CancellationToken ct)
+    {
+        var session = await SessionAsync(ct).ConfigureAwait(false);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(session.HttpBase, "v1/compliance")) { Content = JsonContent.Create(report, StatusJsonContext.Default.ComplianceReport) };
+        request.Headers.Add(ApiHeaders.NodeId, self.NodeId);
+        using var timeout = new CancellationTokenSource(InventoryTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
+        using var response = await lanHttp.SendAsync(request, linked.Token).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new LanUnavailableException($"server {Name} refused the compliance report: {(int)response.StatusCode}");
+        }
+
+        // The reply is bounded like any LAN answer: the known-node list is capped, a larger body is refused.
+        var stream = await response.Content.ReadAsStreamAsync(linked.Token).ConfigureAwait(false);
+        await using (stream.ConfigureAwait(false))
+        {
+            var bounded = new BoundedReadStream(stream, ComplianceReport.MaxBodyBytes);
+            try
+            {
+                return await System.Text.Json.JsonSerializer.DeserializeAsync(bounded, StatusJsonContext.Default.ComplianceReply, linked.Token).ConfigureAwait(false)
+                    ?? throw new LanUnavailableException($"server {Name} sent an empty compliance reply");
+            }
+            catch (System.Text.Json.JsonException e)
+            {
+                throw new LanUnavailableException($"server {Name} sent a malformed compliance reply{(bounded.Exceeded ? " (too large)" : string.Empty)}: {e.Message}");
+            }
+        }
+    }
+
     private async Task<Session> OpenSessionAsync(CancellationToken ct)
     {
         var endPoint = await ResolveAsync(ct).ConfigureAwait(false);

@@ -14,6 +14,14 @@ public sealed class ServingOptions
     /// <summary>A claim whose holder reports no progress for this long passes to the next node. Default 60 s.</summary>
     public TimeSpan ClaimStallTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// A node the server has not heard from (no compliance report) for this long is flagged stale in compliance views
+    /// and never counted as compliant. Default 1 h: four missed reports at the default
+    /// <c>ComplianceReportInterval</c> of 15 min (every node re-sends its last report that often, pass or no pass).
+    /// Keep it well above the report interval.
+    /// </summary>
+    public TimeSpan ComplianceStaleAfter { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>The one place these settings are read from configuration (the keys are the property names, at the root).</summary>
     internal static ServingOptions FromConfiguration(IConfiguration configuration)
     {

@@ -9,7 +9,7 @@ internal sealed class ServingOptionsValidator : IValidateOptions<ServingOptions>
     public ValidateOptionsResult Validate(string? name, ServingOptions o)
     {
         var errors = new List<string>();
-        OptionChecks.Positive(errors, ("ClaimLease", o.ClaimLease), ("ClaimStallTimeout", o.ClaimStallTimeout));
+        OptionChecks.Positive(errors, ("ClaimLease", o.ClaimLease), ("ClaimStallTimeout", o.ClaimStallTimeout), ("ComplianceStaleAfter", o.ComplianceStaleAfter));
         return OptionChecks.Result(errors);
     }
 }

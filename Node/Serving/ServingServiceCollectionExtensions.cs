@@ -26,6 +26,7 @@ internal static class ServingServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<BlobPuller>());
         services.AddSingleton<HitRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<HitRecorder>());
+        services.AddSingleton<ComplianceBook>();
         services.AddSingleton<PatchServer>();
         services.AddSingleton<ILanRequestHandler>(sp => sp.GetRequiredService<PatchServer>());
         services.AddHostedService<BlobScrubber>();

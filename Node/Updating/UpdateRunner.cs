@@ -33,6 +33,9 @@ internal sealed partial class UpdateRunner(
     /// <summary>The last pass that ended on this node (null before the first), for the status page and diag.</summary>
     public Protocol.Status.PassStatus? LastPass { get; private set; }
 
+    /// <summary>Raised at the end of every pass that was not a dry run: each listed patch's state (for compliance reports).</summary>
+    public event Action<PassStates>? PassEnded;
+
     /// <summary>The pass that holds the lock now, if any (for "a pass is already running" messages).</summary>
     public RunningPass? Current => _current;
 
@@ -121,12 +124,14 @@ internal sealed partial class UpdateRunner(
         int applied = 0, failed = errors.Count, skipped = 0, ready = 0;
         long lanBytes = 0, internetBytes = 0;
         var outcomes = new List<(IPatchSource Source, PatchOutcome Outcome)>();
+        var alreadyApplied = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < patches.Count && stopped is null; i++)
         {
             var (source, patch) = patches[i];
             if (db.IsApplied(patch.OsVersion, patch.Name, patch.Sha256))
             {
                 skipped++;
+                alreadyApplied.Add(patch.Name);
                 continue;
             }
 
@@ -216,6 +221,11 @@ internal sealed partial class UpdateRunner(
             [.. errors.Concat(outcomes.Where(o => !o.Outcome.Applied && o.Outcome.Error is not null).Select(o => $"{o.Outcome.Patch}: {o.Outcome.Error}"))
                 .Take(Protocol.Status.PassStatus.MaxFailures)
                 .Select(f => Protocol.Text.LogText.Sanitize(f.Length > Protocol.Status.PassStatus.MaxFailureChars ? f[..Protocol.Status.PassStatus.MaxFailureChars] + "…" : f))]);
+        if (!dryRun)
+        {
+            PassEnded?.Invoke(PassStates.From(passId, time.GetUtcNow(), patches.Select(p => p.Patch.Name), alreadyApplied, outcomes.Select(o => o.Outcome)));
+        }
+
         Log.PassFinished(logger, passId, applied, failed, skipped, lanBytes, internetBytes);
         events.Add(Protocol.Status.NodeEventKinds.Pass, $"pass {passId}: {applied} applied, {failed} failed, {skipped} already applied; {lanBytes} bytes from the LAN, {internetBytes} from the internet{(stopped is null ? "" : "; stopped: " + stopped)}");
         return summary;

@@ -28,6 +28,14 @@ public sealed class UpdatingOptions
     /// </summary>
     public TimeSpan PassLockWait { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How often this node re-sends its last compliance report to the LAN server even without a new pass (it also
+    /// reports after every pass and whenever a new server session opens), so a newly elected server's view is whole
+    /// again within this time and the server can tell a silent node (stale, see <c>ComplianceStaleAfter</c>) from a
+    /// live one. Default 15 min.
+    /// </summary>
+    public TimeSpan ComplianceReportInterval { get; set; } = TimeSpan.FromMinutes(15);
+
     /// <summary>The one place these settings are read from configuration (the keys are the property names, at the root).</summary>
     internal static UpdatingOptions FromConfiguration(IConfiguration configuration)
     {

@@ -14,7 +14,7 @@ internal sealed class UpdatingOptionsValidator : IValidateOptions<UpdatingOption
             errors.Add("UpdateInterval must not be negative");
         }
 
-        OptionChecks.Positive(errors, ("ClaimWaitMax", o.ClaimWaitMax), ("PassDeadline", o.PassDeadline), ("PassLockWait", o.PassLockWait));
+        OptionChecks.Positive(errors, ("ClaimWaitMax", o.ClaimWaitMax), ("PassDeadline", o.PassDeadline), ("PassLockWait", o.PassLockWait), ("ComplianceReportInterval", o.ComplianceReportInterval));
         return OptionChecks.Result(errors);
     }
 }

@@ -13,6 +13,8 @@ internal static class UpdatingServiceCollectionExtensions
         services.AddSingleton<PatchPipeline>();
         services.AddSingleton<UpdateRunner>();
         services.AddHostedService<UpdateScheduler>();
+        services.AddSingleton<ComplianceReporter>();
+        services.AddHostedService(sp => sp.GetRequiredService<ComplianceReporter>());
         return services;
     }
 }

@@ -20,4 +20,7 @@ namespace PeerPatch.Protocol.Status;
 [JsonSerializable(typeof(List<PatchEntry>))]
 [JsonSerializable(typeof(IReadOnlyList<InventoryEntry>))]
 [JsonSerializable(typeof(Http.PieceList))]
+[JsonSerializable(typeof(ComplianceReport))]
+[JsonSerializable(typeof(ComplianceReply))]
+[JsonSerializable(typeof(ComplianceView))]
 public sealed partial class StatusJsonContext : JsonSerializerContext;

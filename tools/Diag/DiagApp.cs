@@ -67,6 +67,7 @@ internal static partial class DiagApp
             Make("patches", "The server's patch database, with sizes, hits and the nodes holding each file.", (r, c, ct) => PatchesAsync(c, r.GetValue(os), ct), os),
             Make("stats", "Internet bytes against LAN bytes, per node and in total, and the share the LAN saved.", StatsAsync),
             Make("health", "Check the LAN: exit 0 ok, 1 warning, 2 critical (monitoring-plugin convention).", HealthAsync),
+            ComplianceCommand(node, common, Settings, os, json),
             Make("watch", "A live view of the nodes that refreshes.", (r, c, ct) => WatchAsync(c, TimeSpan.FromSeconds(Math.Clamp(r.GetValue(interval), 0.2, 3600)), r.GetValue(count), ct), interval, count),
         };
         return root.Parse(args).InvokeAsync();
@@ -280,6 +281,7 @@ internal static partial class DiagApp
     [JsonSerializable(typeof(TrafficReport))]
     [JsonSerializable(typeof(HealthJson))]
     [JsonSerializable(typeof(WatchJson))]
+    [JsonSerializable(typeof(ComplianceView))]
     private sealed partial class DiagJson : JsonSerializerContext
     {
         public static DiagJson Compact { get; } = new(new JsonSerializerOptions(JsonSerializerDefaults.Web));

@@ -88,4 +88,39 @@ internal static class Views
     internal static string Esc(string s) => Markup.Escape(LogText.Sanitize(s));
 
     private static string Address(string url) => Uri.TryCreate(url, UriKind.Absolute, out var u) ? u.Authority : url;
+
+    /// <summary>`compliance`: one row per patch with the count and the nodes in each state.</summary>
+    public static Table CompliancePatches(ComplianceView view)
+    {
+        var table = new Table().Border(TableBorder.Rounded).AddColumns("OS", "patch", "have", "lack", "failed", "held", "stale");
+        foreach (var p in view.Patches)
+        {
+            table.AddRow(
+                Esc(p.Os), Esc(p.Patch), $"[green]{p.Have.Count}[/]", Esc(List(p.Lack)),
+                p.Failed.Count == 0 ? "0" : $"[red]{Esc(List(p.Failed.Select(f => $"{f.Node}: {f.Text}").ToList()))}[/]",
+                Esc(List(p.Held.Select(h => $"{h.Node}: {h.Text}").ToList())),
+                p.Stale.Count == 0 ? "0" : $"[yellow]{Esc(List(p.Stale))}[/]");
+        }
+
+        return table.Caption($"{view.Patches.Count} patch(es); a node silent for {Ago(TimeSpan.FromSeconds(view.StaleAfterSeconds))} is stale");
+    }
+
+    /// <summary>`compliance`: one row per node with what it lacks.</summary>
+    public static Table ComplianceNodes(ComplianceView view)
+    {
+        var table = new Table().Border(TableBorder.Rounded).AddColumns("node", "host", "ring", "OS", "last seen", "applied", "lacks", "failed", "held");
+        foreach (var n in view.Nodes)
+        {
+            table.AddRow(
+                Esc(n.NodeId), Esc(n.Hostname), Esc(n.Ring ?? "-"), Esc(n.Os),
+                n.Stale ? $"[yellow]stale: {Ago(view.GeneratedAt - n.LastSeen)}[/]" : Ago(view.GeneratedAt - n.LastSeen),
+                n.Applied.ToString(), Esc(string.Join(", ", n.Lacks)),
+                n.Failed.Count == 0 ? "" : $"[red]{Esc(string.Join("; ", n.Failed.Select(f => $"{f.Node}: {f.Text}")))}[/]",
+                Esc(string.Join("; ", n.Held.Select(h => $"{h.Node}: {h.Text}"))));
+        }
+
+        return table.Caption($"{view.Nodes.Count} node(s), {view.Nodes.Count(n => n.Stale)} stale");
+    }
+
+    private static string List(IReadOnlyList<string> items) => items.Count == 0 ? "0" : $"{items.Count}: {string.Join(", ", items)}";
 }

@@ -77,6 +77,8 @@ internal sealed class FakeServerChannel(string name = "server.test", bool isLoca
 
     public Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct) => Task.CompletedTask;
 
+    public Task<ComplianceReply> ReportComplianceAsync(ComplianceReport report, CancellationToken ct) => Task.FromResult(new ComplianceReply(0, []));
+
     /// <summary>How a blob URL resolves; it may throw (a remote channel without a session, a local one without the blob).</summary>
     public Func<string, Uri>? Resolve { get; set; }
 
