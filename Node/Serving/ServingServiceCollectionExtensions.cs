@@ -26,6 +26,10 @@ internal static class ServingServiceCollectionExtensions
         services.AddHostedService(sp => sp.GetRequiredService<BlobPuller>());
         services.AddSingleton<HitRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<HitRecorder>());
+        services.AddSingleton<InMemoryRingEvidence>();
+        services.AddSingleton<IRingEvidence>(sp => sp.GetRequiredService<InMemoryRingEvidence>()); // the compliance store's adapter at merge
+        services.AddSingleton<PolicyStore>();
+        services.AddSingleton<InternetGate>();
         services.AddSingleton<PatchServer>();
         services.AddSingleton<ILanRequestHandler>(sp => sp.GetRequiredService<PatchServer>());
         services.AddHostedService<BlobScrubber>();

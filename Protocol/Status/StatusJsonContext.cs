@@ -20,4 +20,6 @@ namespace PeerPatch.Protocol.Status;
 [JsonSerializable(typeof(List<PatchEntry>))]
 [JsonSerializable(typeof(IReadOnlyList<InventoryEntry>))]
 [JsonSerializable(typeof(Http.PieceList))]
+[JsonSerializable(typeof(PolicyReply))]
+[JsonSerializable(typeof(PolicyProblems))]
 public sealed partial class StatusJsonContext : JsonSerializerContext;
