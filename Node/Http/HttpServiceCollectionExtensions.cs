@@ -35,6 +35,7 @@ internal static class HttpServiceCollectionExtensions
         StatusEndpoints.Map(app);
         UpdateEndpoints.Map(app);
         InventoryEndpoints.Map(app);
+        PolicyEndpoints.Map(app);
         return app;
     }
 }

@@ -57,9 +57,12 @@ internal sealed class InternetBudget
         }
     }
 
-    /// <summary>Each claim holder's share of the LAN-wide cap (bytes/s; 0: no cap).</summary>
+    /// <summary>The share of the cap handed out: the rest is headroom for what socket buffers let an upstream send ahead of the paced reads.</summary>
+    public const double Headroom = 0.95;
+
+    /// <summary>Each claim holder's share of the LAN-wide cap (bytes/s; 0: no cap): 95 % of the cap, split evenly among the live claims.</summary>
     public static long Allowance(long capBytesPerSecond, int activeClaims) =>
-        capBytesPerSecond <= 0 ? 0 : Math.Max(1, capBytesPerSecond / Math.Max(1, activeClaims));
+        capBytesPerSecond <= 0 ? 0 : Math.Max(1, (long)(capBytesPerSecond * Headroom) / Math.Max(1, activeClaims));
 
     private void Roll(DateTimeOffset localNow)
     {

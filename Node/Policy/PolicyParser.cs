@@ -40,6 +40,12 @@ internal static class PolicyParser
             return false;
         }
 
+        if (!System.Text.Unicode.Utf8.IsValid(utf8))
+        {
+            problems.Add("the policy is not valid UTF-8 text");
+            return false;
+        }
+
         JsonDocument json;
         try
         {
@@ -53,7 +59,14 @@ internal static class PolicyParser
 
         using (json)
         {
-            document = Read(json.RootElement, problems);
+            try
+            {
+                document = Read(json.RootElement, problems);
+            }
+            catch (InvalidOperationException e)
+            {
+                problems.Add($"unreadable: {e.Message}"); // a belt: every shape is checked before it is read
+            }
         }
 
         if (document is not null && known is not null)
@@ -171,7 +184,7 @@ internal static class PolicyParser
         }
     }
 
-    /// <summary>True when <paramref name="element"/> is an object whose fields are all known and none repeats; lists the others.</summary>
+    /// <summary>True when <paramref name="element"/> is an object (to be read further); lists its unknown and repeated fields as problems.</summary>
     private static bool Fields(JsonElement element, string where, string[] allowed, List<string> problems)
     {
         if (element.ValueKind != JsonValueKind.Object)
@@ -181,22 +194,19 @@ internal static class PolicyParser
         }
 
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        var ok = true;
         foreach (var property in element.EnumerateObject())
         {
             if (!seen.Add(property.Name))
             {
                 problems.Add($"{where}: \"{Clip(property.Name)}\" appears twice");
-                ok = false;
             }
             else if (!allowed.Contains(property.Name, StringComparer.Ordinal))
             {
                 problems.Add($"{where}: unknown field \"{Clip(property.Name)}\" (known: {string.Join(", ", allowed)})");
-                ok = false;
             }
         }
 
-        return ok;
+        return true;
     }
 
     private static IReadOnlyList<string> Strings(JsonElement parent, string name, string where, List<string> problems)
