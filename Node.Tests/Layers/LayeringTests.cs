@@ -19,7 +19,7 @@ public sealed class LayeringTests
         ["Primitives"],
         ["Security"],
         ["Transport", "Discovery", "Transfer"],
-        ["Cluster", "Sources"],
+        ["Cluster", "Sources", "Policy"],
         ["Serving"],
         ["ServerLink"],
         ["Updating"],

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using PeerPatch.Node.Cluster;
 using PeerPatch.Node.Hosting;
+using PeerPatch.Node.Security;
 using PeerPatch.Node.Serving;
 using PeerPatch.Node.Tests.Support;
 using PeerPatch.Protocol.Messages;
@@ -41,9 +42,11 @@ public sealed class PatchServerTests : IDisposable
         var self = new NodeIdentity("nserver", "instance1", Os, "0.1.0");
         _cluster = new ClusterState(new ClusterOptions { Role = RoleSetting.Server }, self, _time);
         var policy = new ClaimPolicy(Lease, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250), Settle);
+        var claims = new ClaimTable(policy, new SystemRandomSource());
+        var lanPolicy = new PolicyStore(_db, new ClusterAuth(null, self, _time), self, new InMemoryRingEvidence(), _index, _time, NullLogger<PolicyStore>.Instance);
         _server = new PatchServer(
-            _store, _index, new ClaimTable(policy, new SystemRandomSource()), policy, new HitRecorder(_db, _time, NullLogger<HitRecorder>.Instance),
-            _holders, _cluster, self, new HttpEndpointInfo(options), _stats, _time, NullLogger<PatchServer>.Instance);
+            _store, _index, claims, policy, new HitRecorder(_db, _time, NullLogger<HitRecorder>.Instance),
+            _holders, new InternetGate(lanPolicy, claims, _time), _cluster, self, new HttpEndpointInfo(options), _stats, _time, NullLogger<PatchServer>.Instance);
     }
 
     [Fact]

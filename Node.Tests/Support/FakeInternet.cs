@@ -20,6 +20,8 @@ internal sealed class FakeInternet : IAsyncDisposable
     private readonly ConcurrentDictionary<string, long> _bytes = new();
     private readonly ConcurrentDictionary<string, int> _requests = new();
     private readonly ConcurrentDictionary<string, UpstreamFault> _faults = new();
+    private readonly ConcurrentDictionary<string, ConcurrentQueue<(TimeSpan At, int Bytes)>> _timeline = new();
+    private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
 
     private FakeInternet(WebApplication app) => _app = app;
 
@@ -28,10 +30,25 @@ internal sealed class FakeInternet : IAsyncDisposable
     /// <summary>Bytes per second per connection for file bodies; 0 = unlimited.</summary>
     public long RateLimit { get; set; }
 
-    public static async Task<FakeInternet> StartAsync(IPAddress? bind = null)
+    /// <param name="sendBufferBytes">
+    /// A fixed socket send buffer for the upstream's connections (Linux otherwise grows it to megabytes on loopback,
+    /// and bytes written into it count as sent long before they cross the link): for tests that measure the rate the
+    /// upstream sends at, as a real internet link's queue would. Null: the system's default.
+    /// </param>
+    public static async Task<FakeInternet> StartAsync(IPAddress? bind = null, int? sendBufferBytes = null)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        if (sendBufferBytes is { } bytes)
+        {
+            builder.WebHost.UseSockets(o => o.CreateBoundListenSocket = endPoint =>
+            {
+                var socket = Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions.CreateDefaultBoundListenSocket(endPoint);
+                socket.SendBufferSize = bytes; // inherited by the accepted connections
+                return socket;
+            });
+        }
+
         builder.WebHost.ConfigureKestrel(k => k.Listen(bind ?? IPAddress.Loopback, 0));
         var app = builder.Build();
         var internet = new FakeInternet(app);
@@ -93,6 +110,28 @@ internal sealed class FakeInternet : IAsyncDisposable
 
     public long BytesServed(string file) => _bytes.GetValueOrDefault(file);
 
+    /// <summary>Every write of a file's bytes to a client, as (time since this upstream started, bytes): the upstream's own measure of its rate.</summary>
+    public IReadOnlyList<(TimeSpan At, int Bytes)> Timeline(string file) => _timeline.TryGetValue(file, out var q) ? [.. q] : [];
+
+    /// <summary>The most bytes of <paramref name="file"/> written within any span of <paramref name="window"/>.</summary>
+    public long MaxBytesWithin(string file, TimeSpan window)
+    {
+        var writes = Timeline(file);
+        long best = 0, sum = 0;
+        for (int start = 0, end = 0; end < writes.Count; end++)
+        {
+            sum += writes[end].Bytes;
+            while (writes[end].At - writes[start].At >= window)
+            {
+                sum -= writes[start++].Bytes;
+            }
+
+            best = Math.Max(best, sum);
+        }
+
+        return best;
+    }
+
     public int Requests(string file) => _requests.GetValueOrDefault(file);
 
     public long TotalFileBytesServed => _bytes.Values.Sum();
@@ -139,6 +178,7 @@ internal sealed class FakeInternet : IAsyncDisposable
 
                 await ctx.Response.Body.WriteAsync(buffer.AsMemory(0, n), ctx.RequestAborted);
                 _bytes.AddOrUpdate(name, n, (_, v) => v + n);
+                _timeline.GetOrAdd(name, _ => new()).Enqueue((_clock.Elapsed, n));
                 sent += n;
                 if (RateLimit > 0)
                 {

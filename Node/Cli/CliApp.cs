@@ -18,6 +18,7 @@ internal static class CliApp
             RedirectCommand.Create(),
             ServiceCommand.Create(),
             KeygenCommand.Create(),
+            PolicyCommand.Create(),
         };
         return root.Parse(args).InvokeAsync();
     }

@@ -106,7 +106,7 @@ internal static partial class UpdateCommand
     }
 
     /// <summary>Signs the request when a cluster key is at hand (the node refuses unsigned passes when it has one).</summary>
-    private static async Task<bool> SignAsync(HttpRequestMessage request, string? keyFile)
+    internal static async Task<bool> SignAsync(HttpRequestMessage request, string? keyFile)
     {
         Protocol.Security.ClusterKey? key;
         try

@@ -36,6 +36,7 @@ internal static class HttpServiceCollectionExtensions
         UpdateEndpoints.Map(app);
         InventoryEndpoints.Map(app);
         ComplianceEndpoints.Map(app);
+        PolicyEndpoints.Map(app);
         return app;
     }
 }

@@ -19,6 +19,10 @@ internal interface IServerChannel
     /// <summary>Renews a claim; false when the server says it is gone.</summary>
     Task<bool> RenewAsync(ulong claimId, long bytesDone, CancellationToken ct);
 
+    /// <summary>Renews a claim; the server's whole answer (<see cref="Ack.RateLimit"/>: this holder's share of the internet cap now).</summary>
+    async Task<Ack> RenewClaimAsync(ulong claimId, long bytesDone, CancellationToken ct) =>
+        new(await RenewAsync(claimId, bytesDone, ct).ConfigureAwait(false), 0, null);
+
     /// <summary>Gives a claim back after a failed download.</summary>
     Task ReleaseAsync(ulong claimId, string reason, CancellationToken ct);
 
@@ -56,6 +60,12 @@ internal interface IServerChannel
     /// Throws like <see cref="ReportInventoryAsync"/> when the report was not delivered.
     /// </summary>
     Task<ComplianceReply> ReportComplianceAsync(ComplianceReport report, CancellationToken ct);
+
+    /// <summary>
+    /// The server's HTTP base URL (opening a session if needed), for requests other than blobs (the policy). Throws
+    /// <see cref="Transport.LanUnavailableException"/> when there is none (and always for this node itself).
+    /// </summary>
+    Task<Uri> HttpBaseAsync(CancellationToken ct) => Task.FromException<Uri>(new Transport.LanUnavailableException($"{Name} has no HTTP base"));
 
     /// <summary>Absolute URL of a blob URL from a lookup result.</summary>
     Uri ResolveBlobUrl(string blobUrl);

@@ -17,6 +17,9 @@ internal sealed class LocalServerChannel(PatchServer server, ComplianceBook comp
     public Task<bool> RenewAsync(ulong claimId, long bytesDone, CancellationToken ct) =>
         Task.FromResult(server.Renew(new ClaimRenew(claimId, bytesDone)).Ok);
 
+    public Task<Ack> RenewClaimAsync(ulong claimId, long bytesDone, CancellationToken ct) =>
+        Task.FromResult(server.Renew(new ClaimRenew(claimId, bytesDone)));
+
     public Task ReleaseAsync(ulong claimId, string reason, CancellationToken ct)
     {
         server.Release(new ClaimRelease(claimId, reason));

@@ -59,6 +59,9 @@ internal sealed partial class RemoteServerChannel(
     public async Task<bool> RenewAsync(ulong claimId, long bytesDone, CancellationToken ct) =>
         (await RequestAsync<Ack>(new ClaimRenew(claimId, bytesDone), ct).ConfigureAwait(false)).Ok;
 
+    public Task<Ack> RenewClaimAsync(ulong claimId, long bytesDone, CancellationToken ct) =>
+        RequestAsync<Ack>(new ClaimRenew(claimId, bytesDone), ct);
+
     public async Task ReleaseAsync(ulong claimId, string reason, CancellationToken ct) =>
         await RequestAsync<Ack>(new ClaimRelease(claimId, reason.Length > 500 ? reason[..500] : reason), ct).ConfigureAwait(false);
 
@@ -151,6 +154,8 @@ internal sealed partial class RemoteServerChannel(
     }
 
     public Task ConnectAsync(CancellationToken ct) => SessionAsync(ct);
+
+    public async Task<Uri> HttpBaseAsync(CancellationToken ct) => (await SessionAsync(ct).ConfigureAwait(false)).HttpBase;
 
     public Uri ResolveBlobUrl(string blobUrl) =>
         blobUrl.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || blobUrl.StartsWith("https://", StringComparison.OrdinalIgnoreCase)

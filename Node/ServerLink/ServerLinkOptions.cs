@@ -11,6 +11,12 @@ public sealed class ServerLinkOptions
     /// <summary>How long a lookup may take before the node falls back to the internet. Default 2 s.</summary>
     public TimeSpan LookupTimeout { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// How often a node fetches the LAN's policy (and ring 0's record) from its server, besides whenever a session
+    /// opens or the policy changes at the server this node is. Default 2 min.
+    /// </summary>
+    public TimeSpan PolicyRefresh { get; set; } = TimeSpan.FromMinutes(2);
+
     /// <summary>The one place these settings are read from configuration (the keys are the property names, at the root).</summary>
     internal static ServerLinkOptions FromConfiguration(IConfiguration configuration)
     {

@@ -9,7 +9,7 @@ internal sealed class ServerLinkOptionsValidator : IValidateOptions<ServerLinkOp
     public ValidateOptionsResult Validate(string? name, ServerLinkOptions o)
     {
         var errors = new List<string>();
-        OptionChecks.Positive(errors, ("LookupTimeout", o.LookupTimeout));
+        OptionChecks.Positive(errors, ("LookupTimeout", o.LookupTimeout), ("PolicyRefresh", o.PolicyRefresh));
         return OptionChecks.Result(errors);
     }
 }

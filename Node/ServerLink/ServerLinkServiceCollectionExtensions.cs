@@ -13,6 +13,10 @@ internal static class ServerLinkServiceCollectionExtensions
         services.AddSingleton<IServerChannelProvider, ServerChannelProvider>();
         services.AddSingleton<InventoryReport>();
         services.AddHostedService<InventoryReporter>();
+        services.AddSingleton<PolicyReplica>();
+        services.AddSingleton<PolicyClient>();
+        services.AddSingleton<PolicySync>();
+        services.AddHostedService(sp => sp.GetRequiredService<PolicySync>());
         return services;
     }
 }

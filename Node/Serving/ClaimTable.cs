@@ -29,6 +29,15 @@ internal sealed class ClaimTable(ClaimPolicy policy, IRandomSource random)
         }
     }
 
+    /// <summary>Claims alive at <paramref name="now"/> (the downloads sharing the internet rate cap).</summary>
+    public int LiveCount(DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            return _byId.Values.Count(c => IsAlive(c, now));
+        }
+    }
+
     /// <summary>Grants the claim for <paramref name="key"/> to <paramref name="nodeId"/> unless a live claim of another node exists.</summary>
     public ClaimDecision Acquire(string key, string? sha256, string nodeId, DateTimeOffset now)
     {

@@ -40,5 +40,8 @@ internal sealed class PatchIndex
         return false;
     }
 
+    /// <summary>Every patch name known, for checking a policy's patterns against.</summary>
+    public IReadOnlyCollection<string> Names() => _latest.Keys.Select(k => k.Name).Distinct(StringComparer.Ordinal).ToList();
+
     private readonly record struct Entry(string Sha256, long Size);
 }

@@ -21,6 +21,7 @@ internal sealed partial class PatchServer(
     ClaimPolicy policy,
     HitRecorder hits,
     HolderIndex holders,
+    InternetGate gate,
     ClusterState cluster,
     NodeIdentity self,
     HttpEndpointInfo http,
@@ -91,9 +92,17 @@ internal sealed partial class PatchServer(
         var decision = claims.Acquire(ClaimKey(lookup.OsVersion, lookup.PatchName, lookup.ExpectedSha256), lookup.ExpectedSha256, lookup.NodeId, now);
         if (decision.Granted)
         {
+            // The LAN's internet budget: outside the download window or over the daily quota the miss is held.
+            if (gate.Admit(decision.ClaimId, lookup.PatchName, lookup.ExpectedSize) is { } held)
+            {
+                claims.Release(decision.ClaimId);
+                Log.Held(logger, lookup.PatchName, lookup.NodeId, held);
+                return LookupResult.Held(held);
+            }
+
             stats.Miss();
             Log.ClaimGranted(logger, lookup.PatchName, lookup.NodeId, decision.ClaimId);
-            return LookupResult.Miss(decision.ClaimId, (int)decision.Lease.TotalMilliseconds);
+            return LookupResult.Miss(decision.ClaimId, (int)decision.Lease.TotalMilliseconds, gate.Allowance());
         }
 
         stats.InFlight();
@@ -105,12 +114,13 @@ internal sealed partial class PatchServer(
     public Ack Renew(ClaimRenew renew)
     {
         var alive = claims.Renew(renew.ClaimId, renew.BytesDone, time.MonotonicNow());
-        return new Ack(alive, alive ? (int)policy.Lease.TotalMilliseconds : 0, alive ? null : "claim expired or revoked");
+        return new Ack(alive, alive ? (int)policy.Lease.TotalMilliseconds : 0, alive ? null : "claim expired or revoked", alive ? gate.Allowance() : 0);
     }
 
     public Ack Release(ClaimRelease release)
     {
         claims.Release(release.ClaimId);
+        gate.Refund(release.ClaimId);
         Log.ClaimReleased(logger, release.ClaimId, release.Reason);
         return new Ack(true, 0, null);
     }
@@ -118,6 +128,7 @@ internal sealed partial class PatchServer(
     public Ack PushDone(PushDone done)
     {
         claims.Release(done.ClaimId);
+        gate.Done(done.ClaimId);
         var stored = store.TryGetSize(done.Sha256, out var size) && size == done.Size;
         return new Ack(stored, 0, stored ? null : "blob not stored");
     }

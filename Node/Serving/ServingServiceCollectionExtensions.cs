@@ -27,6 +27,9 @@ internal static class ServingServiceCollectionExtensions
         services.AddSingleton<HitRecorder>();
         services.AddHostedService(sp => sp.GetRequiredService<HitRecorder>());
         services.AddSingleton<ComplianceBook>();
+        services.AddSingleton<IRingEvidence>(sp => sp.GetRequiredService<ComplianceBook>()); // ring 0's record comes from the compliance reports
+        services.AddSingleton<PolicyStore>();
+        services.AddSingleton<InternetGate>();
         services.AddSingleton<PatchServer>();
         services.AddSingleton<ILanRequestHandler>(sp => sp.GetRequiredService<PatchServer>());
         services.AddHostedService<BlobScrubber>();

@@ -30,13 +30,17 @@ internal sealed partial class InternetDownloader(
     /// Downloads <paramref name="url"/> into the store as the blob of <paramref name="patch"/> (its hash and size are
     /// the upstream list's; the row is recorded as added now by this node).
     /// </summary>
-    public async Task<FetchResult> DownloadAsync(Uri url, PatchRecord patch, ByteProgress progress, CancellationToken ct)
+    public Task<FetchResult> DownloadAsync(Uri url, PatchRecord patch, ByteProgress progress, CancellationToken ct) =>
+        DownloadAsync(url, patch, progress, null, ct);
+
+    /// <summary>The same, its body read no faster than <paramref name="rate"/> allows (this node's share of the LAN-wide cap; null: unpaced).</summary>
+    public async Task<FetchResult> DownloadAsync(Uri url, PatchRecord patch, ByteProgress progress, RateAllowance? rate, CancellationToken ct)
     {
         var retry = new RetryPolicy(RetryBackoff, options.InternetAttempts, random, time);
         long total = 0;
         for (var attempt = 1; ; attempt++)
         {
-            var (result, transient) = await TryOnceAsync(url, patch, progress, ct).ConfigureAwait(false);
+            var (result, transient) = await TryOnceAsync(url, patch, progress, rate, ct).ConfigureAwait(false);
             total += result.Bytes;
             if (result.Ok || !transient)
             {
@@ -53,7 +57,7 @@ internal sealed partial class InternetDownloader(
         }
     }
 
-    private async Task<(FetchResult Result, bool Transient)> TryOnceAsync(Uri url, PatchRecord patch, ByteProgress overall, CancellationToken ct)
+    private async Task<(FetchResult Result, bool Transient)> TryOnceAsync(Uri url, PatchRecord patch, ByteProgress overall, RateAllowance? rate, CancellationToken ct)
     {
         var start = overall.Value;
         var attemptProgress = new ByteProgress(n =>
@@ -77,7 +81,8 @@ internal sealed partial class InternetDownloader(
             }
 
             // The internet client bounds the wait for every body byte (stall and minimum rate).
-            await using var stream = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+            var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
+            await using var stream = rate is null ? body : new RateLimitedStream(body, rate, time);
             await using var writer = store.BeginWrite(patch.Sha256, patch.Size, patch.Size);
             writer.Patch = patch with { AddedAt = time.GetUtcNow(), AddedBy = self.NodeId, Hits = 0, LastHit = null };
             var result = await writer.CopyFromAsync(stream, ct, attemptProgress).ConfigureAwait(false);

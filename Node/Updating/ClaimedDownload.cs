@@ -25,7 +25,8 @@ internal sealed class ClaimedDownload(InternetDownloader internet, TimeProvider 
         var bytes = new ByteProgress();
         progress.Set(patch.Name, ProgressStage.Internet, patch.Size, bytes);
         using var renewing = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var renewals = RenewLoopAsync(server, claim, bytes, renewing.Token);
+        var rate = new RateAllowance(claim.RateLimit); // this node's share of the LAN-wide internet cap, renewed with the claim
+        var renewals = RenewLoopAsync(server, claim, bytes, rate, renewing.Token);
 
         // Cut-through: the push follows the download as it is written, so waiters get the bytes from the server now.
         using var pushing = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -33,7 +34,7 @@ internal sealed class ClaimedDownload(InternetDownloader internet, TimeProvider 
         FetchResult result;
         try
         {
-            result = await internet.DownloadAsync(patch, bytes, ct).ConfigureAwait(false);
+            result = await internet.DownloadAsync(patch, bytes, rate, ct).ConfigureAwait(false);
         }
         catch
         {
@@ -73,7 +74,7 @@ internal sealed class ClaimedDownload(InternetDownloader internet, TimeProvider 
         return result;
     }
 
-    private async Task RenewLoopAsync(IServerChannel server, LookupResult claim, ByteProgress progress, CancellationToken ct)
+    private async Task RenewLoopAsync(IServerChannel server, LookupResult claim, ByteProgress progress, RateAllowance rate, CancellationToken ct)
     {
         var period = TimeSpan.FromMilliseconds(Math.Max(MinRenewPeriod.TotalMilliseconds, claim.LeaseMs / 3));
         try
@@ -83,11 +84,14 @@ internal sealed class ClaimedDownload(InternetDownloader internet, TimeProvider 
             {
                 try
                 {
-                    if (!await server.RenewAsync(claim.ClaimId, progress.Value, ct).ConfigureAwait(false))
+                    var ack = await server.RenewClaimAsync(claim.ClaimId, progress.Value, ct).ConfigureAwait(false);
+                    if (!ack.Ok)
                     {
                         PipelineLog.ClaimLost(logger, claim.ClaimId);
                         return;
                     }
+
+                    rate.BytesPerSecond = ack.RateLimit;
                 }
                 catch (LanUnavailableException e)
                 {

@@ -5,7 +5,7 @@ namespace PeerPatch.Node.Updating;
 /// <summary>
 /// The method as a pure rule: from the server's answer to a lookup (and the patch's <see cref="ClaimWait"/>) to the
 /// next <see cref="ObtainStep"/>. Hit: take the LAN copy (or this server's own); miss: download under the claim;
-/// in flight: stream the holder's bytes through the server while that keeps working, else wait and ask again until
+/// held (the LAN's internet budget): nothing moves; in flight: stream the holder's bytes through the server while that keeps working, else wait and ask again until
 /// the wait's deadline, then the internet. No I/O, no clock of its own: the pipeline's loop feeds it and carries out
 /// what it says.
 /// </summary>
@@ -27,6 +27,7 @@ internal static class ObtainPolicy
         LookupOutcome.Hit when serverIsLocal && haveOwnCopy => new ObtainStep.UseOwnCopy(),
         LookupOutcome.Hit => new ObtainStep.FetchFromLan(answer.BlobUrl!),
         LookupOutcome.Miss => new ObtainStep.DownloadUnderClaim(answer),
+        LookupOutcome.Held => new ObtainStep.Held(answer.HeldBy ?? "held by policy"),
         LookupOutcome.InFlight when answer.BlobUrl is { } stream && !serverIsLocal && wait.MayStream => new ObtainStep.StreamFromHolder(stream),
         _ => WaitOrGiveUp(answer, wait, now),
     };

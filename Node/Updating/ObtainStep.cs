@@ -24,6 +24,9 @@ internal abstract record ObtainStep
     /// <summary>Another node holds the claim: ask again after about <see cref="RetryAfter"/> (jittered by <see cref="ObtainPolicy.WaitJitter"/>).</summary>
     internal sealed record WaitAndAsk(TimeSpan RetryAfter) : ObtainStep;
 
+    /// <summary>The LAN's policy holds the internet download now (outside the window, quota used), for <see cref="Reason"/>.</summary>
+    internal sealed record Held(string Reason) : ObtainStep;
+
     /// <summary>The LAN cannot help in time: download straight from the internet, for <see cref="Reason"/>.</summary>
     internal sealed record Fallback(string Reason) : ObtainStep;
 }

@@ -71,12 +71,23 @@ internal sealed partial class PatchPipeline
     /// <summary>The fallback step: straight from the internet, because the LAN could not help (counted and logged with why).</summary>
     private async Task<Obtained> DirectAsync(PatchSpec patch, string reason, PatchProgress progress, CancellationToken ct)
     {
+        // Without the server, this node applies the last known policy's windows and quota itself (not the LAN-wide cap).
+        if (_policy.FallbackHeld(patch) is { } held)
+        {
+            return Obtained.Held(held);
+        }
+
         _stats.ServerFallback();
         _events.Add(NodeEventKinds.Fallback, $"{patch.Name}: {reason}");
         PipelineLog.Fallback(_logger, patch.Name, reason);
         var bytes = new ByteProgress();
         progress.Set(patch.Name, ProgressStage.Internet, patch.Size, bytes);
         var result = await _internet.DownloadAsync(patch, bytes, ct).ConfigureAwait(false);
+        if (!result.Ok)
+        {
+            _policy.FallbackFailed(patch);
+        }
+
         return new Obtained(Origin.Internet, result);
     }
 }

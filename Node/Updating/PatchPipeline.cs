@@ -37,6 +37,7 @@ internal sealed partial class PatchPipeline
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ClaimedDownload _claimed;
+    private readonly PolicyGuard _policy;
 
     public PatchPipeline(
         BlobStore store,
@@ -50,10 +51,12 @@ internal sealed partial class PatchPipeline
         NodeStats stats,
         NodeEvents events,
         ProgressBoard board,
+        PolicyGuard policy,
         IRandomSource random,
         TimeProvider time,
         ILogger<PatchPipeline> logger)
     {
+        _policy = policy;
         (_store, _db, _servers, _internet, _lan, _applier, _self, _options) = (store, db, servers, internet, lan, applier, self, options);
         (_stats, _events, _board, _random, _time, _logger) = (stats, events, board, random, time, logger);
         _claimed = new ClaimedDownload(internet, time, logger);
@@ -83,7 +86,20 @@ internal sealed partial class PatchPipeline
             return new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, why);
         }
 
+        // The LAN's policy first: a patch not eligible here (ring 0 first, held by admin) is held: no lookup, no bytes.
+        if (_policy.HeldBy(patch) is { } held)
+        {
+            PipelineLog.Held(_logger, patch.Name, held);
+            return new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, null, HeldBy: held);
+        }
+
         var obtained = await ObtainAsync(patch, progress, ct).ConfigureAwait(false);
+        if (obtained.HeldBy is { } budget)
+        {
+            PipelineLog.Held(_logger, patch.Name, budget);
+            return new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, null, HeldBy: budget);
+        }
+
         var error = !obtained.Result.Ok ? obtained.Result.Error : await VerifyAsync(patch, progress, ct).ConfigureAwait(false);
         if (error is not null)
         {
@@ -208,6 +224,9 @@ internal sealed partial class PatchPipeline
                 case ObtainStep.DownloadUnderClaim miss:
                     return new Obtained(Origin.Internet, await _claimed.RunAsync(server, patch, miss.Claim, progress, ct).ConfigureAwait(false));
 
+                case ObtainStep.Held held:
+                    return Obtained.Held(held.Reason);
+
                 case ObtainStep.Fallback giveUp:
                     EndWait(wait);
                     return await DirectAsync(patch, giveUp.Reason, progress, ct).ConfigureAwait(false);
@@ -234,9 +253,12 @@ internal sealed partial class PatchPipeline
         new(patch.OsVersion, patch.Name, patch.Sha256, obtained.Result.Bytes, obtained.From, applied, error);
 
     /// <summary>Where the bytes came from (<see cref="Origin"/>) and how the transfer went.</summary>
-    internal sealed record Obtained(string From, FetchResult Result)
+    internal sealed record Obtained(string From, FetchResult Result, string? HeldBy = null)
     {
         /// <summary>Already in this node's store: nothing moved.</summary>
         public static Obtained OwnCopy { get; } = new(Origin.Lan, FetchResult.Success(0));
+
+        /// <summary>The LAN's internet budget holds the download (outside the window, quota used): nothing moved, not a failure.</summary>
+        public static Obtained Held(string reason) => new(Origin.Internet, FetchResult.Failure(0, "held by policy: " + reason), reason);
     }
 }

@@ -18,6 +18,10 @@ internal static class PatchTransfers
     public static Task<FetchResult> DownloadAsync(this InternetDownloader internet, PatchSpec patch, ByteProgress progress, CancellationToken ct) =>
         internet.DownloadAsync(patch.Url, RecordOf(patch), progress, ct);
 
+    /// <summary>The same, paced to <paramref name="rate"/> (this node's share of the LAN-wide internet cap).</summary>
+    public static Task<FetchResult> DownloadAsync(this InternetDownloader internet, PatchSpec patch, ByteProgress progress, RateAllowance? rate, CancellationToken ct) =>
+        internet.DownloadAsync(patch.Url, RecordOf(patch), progress, rate, ct);
+
     /// <summary>The row of a patch as the store records it; who added it and when are filled in by the transfer.</summary>
     public static PatchRecord RecordOf(PatchSpec patch) =>
         new(patch.OsVersion, patch.Name, patch.Sha256, patch.Size, Protocol.Text.SecretRedaction.RedactUrl(patch.Url.ToString()), default, string.Empty, 0, null);

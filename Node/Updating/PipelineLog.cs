@@ -43,4 +43,7 @@ internal static partial class PipelineLog
 
     [LoggerMessage(EventId = 418, Level = LogLevel.Debug, Message = "renewing claim {ClaimId} failed: {Error}")]
     public static partial void RenewFailed(ILogger logger, ulong claimId, string error);
+
+    [LoggerMessage(EventId = 470, Level = LogLevel.Information, Message = "{Patch}: held by policy ({Reason})")]
+    public static partial void Held(ILogger logger, string patch, string reason);
 }

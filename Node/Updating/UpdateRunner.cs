@@ -121,7 +121,7 @@ internal sealed partial class UpdateRunner(
             }
         }
 
-        int applied = 0, failed = errors.Count, skipped = 0, ready = 0;
+        int applied = 0, failed = errors.Count, skipped = 0, ready = 0, held = 0;
         long lanBytes = 0, internetBytes = 0;
         var outcomes = new List<(IPatchSource Source, PatchOutcome Outcome)>();
         var alreadyApplied = new HashSet<string>(StringComparer.Ordinal);
@@ -160,6 +160,10 @@ internal sealed partial class UpdateRunner(
             else if (outcome.DryRun && outcome.Error is null)
             {
                 ready++;
+            }
+            else if (outcome.HeldBy is not null)
+            {
+                held++; // the LAN's policy holds it: not a failure
             }
             else
             {
@@ -215,7 +219,7 @@ internal sealed partial class UpdateRunner(
             Log.PassStopped(logger, passId, stopped);
         }
 
-        var summary = new PassSummary(passId, applied, failed, skipped, lanBytes, internetBytes, errors, dryRun, ready, stopped);
+        var summary = new PassSummary(passId, applied, failed, skipped, lanBytes, internetBytes, errors, dryRun, ready, stopped, held);
         LastPass = new Protocol.Status.PassStatus(
             passId, time.GetUtcNow(), dryRun, applied, ready, failed, skipped, stopped,
             [.. errors.Concat(outcomes.Where(o => !o.Outcome.Applied && o.Outcome.Error is not null).Select(o => $"{o.Outcome.Patch}: {o.Outcome.Error}"))

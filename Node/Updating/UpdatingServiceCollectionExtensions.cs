@@ -10,6 +10,7 @@ internal static class UpdatingServiceCollectionExtensions
         services.AddSingleton(options);
         services.AddSingleton<IPatchApplier, PatchApplier>();
         services.AddSingleton<ProgressBoard>();
+        services.AddSingleton<PolicyGuard>();
         services.AddSingleton<PatchPipeline>();
         services.AddSingleton<UpdateRunner>();
         services.AddHostedService<UpdateScheduler>();

@@ -11,4 +11,10 @@ public enum LookupOutcome : byte
 
     /// <summary>Another node holds the claim and is downloading: wait and ask again.</summary>
     InFlight = 2,
+
+    /// <summary>
+    /// The LAN's policy holds the internet download now (outside the download window, daily quota used): no claim;
+    /// <see cref="LookupResult.HeldBy"/> says why. Not a failure: the patch waits for a later pass.
+    /// </summary>
+    Held = 3,
 }

@@ -23,6 +23,11 @@ namespace PeerPatch.Protocol.Messages;
 /// Hit: the piece size of the blob's piece list (GET <see cref="Http.BlobUrl.PiecesOf"/> on any source), or 0 when
 /// the server offers none (fetch the whole file from one source).
 /// </param>
+/// <param name="RateLimit">
+/// Miss: the claim holder's share of the LAN-wide internet rate cap, bytes/s (the cap divided by the live claims;
+/// renewals carry the current share in <see cref="Ack.RateLimit"/>); 0: no cap.
+/// </param>
+/// <param name="HeldBy">Held: why the policy holds the download ("outside download window 19:00-07:00").</param>
 [MessagePackObject]
 public sealed record LookupResult(
     [property: Key(0)] LookupOutcome Outcome,
@@ -33,13 +38,21 @@ public sealed record LookupResult(
     [property: Key(5)] int LeaseMs,
     [property: Key(6)] int RetryAfterMs,
     [property: Key(7)] PeerSource[]? Sources = null,
-    [property: Key(8)] int PieceSize = 0) : IMessage
+    [property: Key(8)] int PieceSize = 0,
+    [property: Key(9)] long RateLimit = 0,
+    [property: Key(10)] string? HeldBy = null) : IMessage
 {
     /// <summary>A hit.</summary>
     public static LookupResult Hit(string sha256, long size, string blobUrl) => new(LookupOutcome.Hit, sha256, size, blobUrl, 0, 0, 0);
 
     /// <summary>A miss with a download claim.</summary>
     public static LookupResult Miss(ulong claimId, int leaseMs) => new(LookupOutcome.Miss, null, 0, null, claimId, leaseMs, 0);
+
+    /// <summary>A miss with a download claim, throttled to <paramref name="rateLimit"/> bytes/s (0: none).</summary>
+    public static LookupResult Miss(ulong claimId, int leaseMs, long rateLimit) => new(LookupOutcome.Miss, null, 0, null, claimId, leaseMs, 0, null, 0, rateLimit);
+
+    /// <summary>The policy holds the internet download, for <paramref name="reason"/>.</summary>
+    public static LookupResult Held(string reason) => new(LookupOutcome.Held, null, 0, null, 0, 0, 0, null, 0, 0, reason);
 
     /// <summary>Someone else is downloading.</summary>
     public static LookupResult InFlight(long bytesSoFar, int retryAfterMs) => new(LookupOutcome.InFlight, null, bytesSoFar, null, 0, 0, retryAfterMs);
@@ -48,8 +61,9 @@ public sealed record LookupResult(
     public static LookupResult InFlight(long bytesSoFar, int retryAfterMs, string streamUrl) => new(LookupOutcome.InFlight, null, bytesSoFar, streamUrl, 0, 0, retryAfterMs);
 
     /// <inheritdoc />
-    public bool IsValid() => Outcome switch
+    public bool IsValid() => RateLimit >= 0 && (HeldBy is null || Outcome == LookupOutcome.Held) && Outcome switch
     {
+        LookupOutcome.Held => !string.IsNullOrEmpty(HeldBy) && WireFormat.IsDetail(HeldBy) && Sources is null && PieceSize == 0 && ClaimId == 0,
         LookupOutcome.Hit => WireFormat.IsSha256(Sha256) && WireFormat.IsSize(Size) && WireFormat.IsBlobUrl(BlobUrl) && SourcesAreValid()
             && (PieceSize == 0 || PieceSize is >= Http.PieceList.MinPieceSize and <= Http.PieceList.MaxPieceSize),
         LookupOutcome.Miss => ClaimId != 0 && LeaseMs is > 0 and <= 3_600_000 && Sources is null && PieceSize == 0,

@@ -23,4 +23,6 @@ namespace PeerPatch.Protocol.Status;
 [JsonSerializable(typeof(ComplianceReport))]
 [JsonSerializable(typeof(ComplianceReply))]
 [JsonSerializable(typeof(ComplianceView))]
+[JsonSerializable(typeof(PolicyReply))]
+[JsonSerializable(typeof(PolicyProblems))]
 public sealed partial class StatusJsonContext : JsonSerializerContext;

@@ -30,6 +30,8 @@ internal static partial class DiagApp
         var os = new Option<string?>("--os") { Description = "only patches for this OS key (e.g. debian-12-amd64)" };
         var interval = new Option<double>("--interval") { Description = "seconds between refreshes", DefaultValueFactory = _ => 2 };
         var count = new Option<int>("--count") { Description = "stop after this many refreshes (0: until Ctrl+C)" };
+        var keyFile = KeyFileOption();
+        var patchName = new Argument<string>("PATCH") { Description = "the patch name (or a glob: *, ?)" };
         Option[] common = [node, nic, listen, timeout, json];
 
         DiagSettings Settings(ParseResult r) => new(
@@ -68,9 +70,18 @@ internal static partial class DiagApp
             Make("stats", "Internet bytes against LAN bytes, per node and in total, and the share the LAN saved.", StatsAsync),
             Make("health", "Check the LAN: exit 0 ok, 1 warning, 2 critical (monitoring-plugin convention).", HealthAsync),
             ComplianceCommand(node, common, Settings, os, json),
+            Make("policy", "The LAN's policy at the server (rings, holds, the internet budget) and ring 0's record per patch.", (r, c, ct) => PolicyAsync(c, ct)),
+            WithArgument(Make("approve", "Approve a patch for every ring now: a new policy version at the server (signed with the cluster key when there is one).", (r, c, ct) => RuleAsync(c, "approve", r.GetValue(patchName)!, r.GetValue(os), r.GetValue(keyFile), ct), os, keyFile), patchName),
+            WithArgument(Make("hold", "Hold a patch everywhere, ring 0 included: a new policy version at the server.", (r, c, ct) => RuleAsync(c, "hold", r.GetValue(patchName)!, r.GetValue(os), r.GetValue(keyFile), ct), os, keyFile), patchName),
             Make("watch", "A live view of the nodes that refreshes.", (r, c, ct) => WatchAsync(c, TimeSpan.FromSeconds(Math.Clamp(r.GetValue(interval), 0.2, 3600)), r.GetValue(count), ct), interval, count),
         };
         return root.Parse(args).InvokeAsync();
+    }
+
+    private static Command WithArgument(Command command, Argument argument)
+    {
+        command.Arguments.Add(argument);
+        return command;
     }
 
     private static async Task<int> NodesAsync(ParseResult r, DiagContext c, CancellationToken ct)

@@ -21,6 +21,8 @@ internal sealed class PipelineRig : IDisposable
 {
     private readonly TempDir _dir = new();
     private PatchPipeline? _pipeline;
+    private Node.ServerLink.PolicyReplica? _policy;
+    private PolicyGuard? _guard;
 
     public PipelineRig()
     {
@@ -65,6 +67,16 @@ internal sealed class PipelineRig : IDisposable
 
     public ListLogger<PatchPipeline> Log { get; } = new();
 
+    /// <summary>This node's copy of the LAN's policy (the defaults until a test accepts another).</summary>
+    public Node.ServerLink.PolicyReplica Policy => _policy ??= new Node.ServerLink.PolicyReplica(
+        new CoreOptions { DataDir = _dir.Sub("data") }, new Node.Security.ClusterAuth(null, Self, Time), Microsoft.Extensions.Logging.Abstractions.NullLogger<Node.ServerLink.PolicyReplica>.Instance);
+
+    /// <summary>This node's ring setting as the policy sees it; set before first use of <see cref="Pipeline"/>.</summary>
+    public CoreOptions Core { get; } = new();
+
+    /// <summary>The policy as the pipeline applies it (hostname "pc-a").</summary>
+    public PolicyGuard Guard => _guard ??= new PolicyGuard(Policy, Core, Self, Time) { Hostname = "pc-a" };
+
     public ListLogger<InternetDownloader> InternetLog { get; } = new();
 
     /// <summary>Built on first use, after the test has set <see cref="Options"/>.</summary>
@@ -80,6 +92,7 @@ internal sealed class PipelineRig : IDisposable
         Stats,
         Events,
         Board,
+        Guard,
         Random,
         Time,
         Log);

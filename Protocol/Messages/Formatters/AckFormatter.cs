@@ -7,7 +7,7 @@ namespace PeerPatch.Protocol.Messages.Formatters;
 // cannot run the standard resolver's dynamic code, and no generator is served here (see PeerPatchResolver).
 
 /// <summary>
-/// <see cref="Ack"/> as an array in key order: 0 Ok, 1 LeaseMs, 2 Detail. Byte-identical with the standard resolver:
+/// <see cref="Ack"/> as an array in key order: 0 Ok, 1 LeaseMs, 2 Detail, 3 RateLimit. Byte-identical with the standard resolver:
 /// nil for a null object or member; extra trailing elements (a newer node's keys) are skipped on read; nil in a
 /// non-nullable member decodes to null, as there, and is refused by validation.
 /// </summary>
@@ -23,10 +23,11 @@ internal sealed class AckFormatter : IMessagePackFormatter<Ack?>
             return;
         }
 
-        writer.WriteArrayHeader(3);
+        writer.WriteArrayHeader(4);
         writer.Write(value.Ok);
         writer.Write(value.LeaseMs);
         writer.Write(value.Detail); // nil when null
+        writer.Write(value.RateLimit);
     }
 
     public Ack? Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options)
@@ -41,6 +42,7 @@ internal sealed class AckFormatter : IMessagePackFormatter<Ack?>
         bool ok = default;
         int leaseMs = default;
         string? detail = null;
+        long rateLimit = default;
         for (var key = 0; key < length; key++)
         {
             switch (key)
@@ -54,6 +56,9 @@ internal sealed class AckFormatter : IMessagePackFormatter<Ack?>
                 case 2:
                     detail = reader.ReadString();
                     break;
+                case 3:
+                    rateLimit = reader.ReadInt64();
+                    break;
                 default:
                     reader.Skip(); // a key this build does not know
                     break;
@@ -61,6 +66,6 @@ internal sealed class AckFormatter : IMessagePackFormatter<Ack?>
         }
 
         reader.Depth--;
-        return new Ack(ok, leaseMs, detail);
+        return new Ack(ok, leaseMs, detail, rateLimit);
     }
 }

@@ -1,0 +1,149 @@
+using System.Text;
+using FsCheck;
+using FsCheck.Fluent;
+using Microsoft.Extensions.Logging.Abstractions;
+using PeerPatch.Node.Policy;
+using PeerPatch.Node.Primitives;
+using PeerPatch.Node.Security;
+using PeerPatch.Node.Serving;
+using PeerPatch.Node.Tests.Policy;
+using PeerPatch.Node.Tests.Support;
+using PeerPatch.Node.Tests.Updating.Fakes;
+using PeerPatch.Protocol.Messages;
+using PeerPatch.Protocol.Security;
+using PeerPatch.Storage;
+
+namespace PeerPatch.Node.Tests.Serving;
+
+public sealed class PolicyStoreTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+    private readonly WatchedClock _time = new();
+    private readonly NodeIdentity _self = new("n-server", "i1", "debian-12-amd64", "test");
+    private readonly InMemoryRingEvidence _evidence = new();
+    private readonly PatchIndex _index = new();
+    private readonly ClusterKey _key = ClusterKey.Generate();
+
+    public PolicyStoreTests()
+    {
+        _evidence.Node("n-lab1", "lab-01", "0");
+        _evidence.Node("n-pc7", "office-07", "1");
+        _index.Add("debian-12-amd64", "linux-security-6.1", new string('a', 64), 10);
+    }
+
+    public void Dispose() => _dir.Dispose();
+
+    private PolicyStore Open(ClusterKey? key = null, string db = "server.db") =>
+        new(PatchDatabase.Open(_dir.Sub(db)), new ClusterAuth(key, _self, _time), _self, _evidence, _index, _time, NullLogger<PolicyStore>.Instance);
+
+    [Fact]
+    public void AGoodPolicy_BecomesTheNextVersion_SurvivesARestart_AndIsSealed()
+    {
+        var store = Open(_key);
+        Assert.Equal(0, store.Current.Version);
+
+        var set = store.TrySet(Encoding.UTF8.GetBytes(PolicyParserTests.Example.Replace("n-lab1\"]", "n-lab1\", \"n-pc7\"]", StringComparison.Ordinal).Replace("\"KB5031356\"", "\"KB5031356\"", StringComparison.Ordinal)), "n-admin");
+        Assert.True(set.Ok, string.Join("\n", set.Errors));
+        Assert.Equal(1, set.State.Version);
+        Assert.True(PolicySeal.Verify(_key, set.State.Text, set.State.Seal, out var why), why);
+        Assert.False(PolicySeal.Verify(ClusterKey.Generate(), set.State.Text, set.State.Seal, out _));
+
+        var reopened = Open(_key);
+        Assert.Equal(1, reopened.Current.Version);
+        Assert.Equal("n-admin", reopened.Current.Envelope.SetBy);
+    }
+
+    [Fact]
+    public void ABadPolicy_ListsEveryProblem_AndTheOldOneStays()
+    {
+        var store = Open();
+        Assert.True(store.TrySet("""{"rings": {"ring0": {"ringSettings": ["0"]}}}"""u8, "n-admin").Ok);
+
+        var bad = store.TrySet("""{"rings": {"ring0": {"hostnames": ["nomatch-*"]}, "delay": "tomorrow"}, "colour": "blue"}"""u8, "n-admin");
+
+        Assert.False(bad.Ok);
+        Assert.Equal(3, bad.Errors.Count);
+        Assert.Equal(1, store.Current.Version);
+        Assert.Equal(["0"], store.Current.Document.Rings.RingSettings);
+    }
+
+    [Fact]
+    public void MalformedDocuments_NeverThrow_AndAlwaysKeepTheOldPolicy()
+    {
+        var store = Open();
+        Assert.True(store.TrySet("""{"internet": {"rateCap": 1000}}"""u8, "n-admin").Ok);
+        var before = store.Current;
+        var cases = Gen.ArrayOf(Gen.Elements("{", "}", "[", "]", ",", ":", "\"rings\"", "\"ring0\"", "\"x\"", "1", "-", "\"19:00-07:00\"", "null", " ", "\"internet\"", "\"windows\""));
+        Prop.ForAll(cases.ToArbitrary(), parts =>
+        {
+            var result = store.TrySet(Encoding.UTF8.GetBytes(string.Concat(parts)), "n-fuzz");
+            Assert.True(!result.Ok || result.State.Version > before.Version);
+            if (!result.Ok)
+            {
+                Assert.NotEmpty(result.Errors);
+                Assert.Same(store.Current, result.State);
+            }
+
+            return true;
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(300));
+    }
+
+    [Fact]
+    public void ANewServer_AdoptsTheHighestSealedVersionANodeOffers_AndRefusesForgeries()
+    {
+        var old = Open(_key, "old.db");
+        old.TrySet("""{"held": [{"patch": "KB1"}]}"""u8, "n-admin");
+        old.TrySet("""{"held": [{"patch": "KB2"}]}"""u8, "n-admin");
+        var offered = old.Current;
+
+        var fresh = Open(_key, "new.db");
+        Assert.False(fresh.TryAdopt(offered.Text.Replace("KB2", "KB3", StringComparison.Ordinal), offered.Seal, out _)); // altered after sealing
+        Assert.False(fresh.TryAdopt(offered.Text, null, out _)); // unsealed on a keyed LAN
+        Assert.True(fresh.TryAdopt(offered.Text, offered.Seal, out var error), error);
+        Assert.Equal(2, fresh.Current.Version);
+        Assert.False(fresh.TryAdopt(offered.Text, offered.Seal, out _)); // not newer
+
+        var next = fresh.Change("diag", d => d with { Approved = [new PatchRule("KB9", null)] });
+        Assert.Equal(3, next.State.Version);
+    }
+
+    [Fact]
+    public void Ring0sRecord_IsComputedFromTheEvidence_ForRing0NodesOnly()
+    {
+        var store = Open();
+        Assert.True(store.TrySet("""{"rings": {"ring0": {"ringSettings": ["0"]}}}"""u8, "n-admin").Ok);
+        var t = _time.GetUtcNow();
+        _evidence.Report("n-lab1", "debian-12-amd64", "KB1", applied: true, t);
+        _evidence.Report("n-pc7", "debian-12-amd64", "KB1", applied: true, t.AddHours(-5)); // not ring 0: does not count
+        _evidence.Report("n-lab1", "debian-12-amd64", "KB2", applied: false, t);
+
+        var ring0 = store.WithRing0().Ring0;
+
+        Assert.Equal(t, Assert.Single(ring0, r => r.Patch == "KB1").FirstApplied);
+        Assert.Equal("n-lab1", Assert.Single(ring0, r => r.Patch == "KB2").FailedOn);
+    }
+
+    [Fact]
+    public void TheServer_HoldsAMissOutsideTheWindow_GrantsUrgentOnes_AndSharesTheCapAmongClaims()
+    {
+        var store = Open();
+        var localHour = TimeZoneInfo.ConvertTime(_time.GetUtcNow(), _time.LocalTimeZone).Hour;
+        var window = $"{(localHour + 2) % 24:00}:00-{(localHour + 4) % 24:00}:00"; // starts two hours from now
+        Assert.True(store.TrySet(Encoding.UTF8.GetBytes("{\"internet\": {\"rateCap\": \"3 MB/s\", \"windows\": [\"" + window + "\"], \"urgent\": \"linux-security-*\"}}"), "n-admin").Ok);
+        var policy = new ClaimPolicy(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250), TimeSpan.Zero);
+        var claims = new ClaimTable(policy, new SystemRandomSource());
+        var gate = new InternetGate(store, claims, _time);
+
+        var now = _time.MonotonicNow();
+        var first = claims.Acquire("a", null, "n1", now);
+        Assert.StartsWith("outside download window", gate.Admit(first.ClaimId, "KB1", 100));
+        var urgent = claims.Acquire("b", null, "n1", now);
+        Assert.Null(gate.Admit(urgent.ClaimId, "linux-security-6.1", 100));
+        claims.Acquire("c", null, "n2", now);
+        Assert.Equal(950_000, gate.Allowance()); // 95 % of 3 MB/s over three live claims
+
+        _time.Advance(TimeSpan.FromHours(2));
+        var later = claims.Acquire("d", null, "n3", _time.MonotonicNow());
+        Assert.Null(gate.Admit(later.ClaimId, "KB1", 100));
+    }
+}

@@ -1,0 +1,185 @@
+using Microsoft.Extensions.Logging;
+using PeerPatch.Node.Policy;
+using PeerPatch.Node.Primitives;
+using PeerPatch.Node.Security;
+using PeerPatch.Storage;
+
+namespace PeerPatch.Node.Serving;
+
+/// <summary>
+/// The LAN's policy at the server: the newest accepted version (in this node's SQLite, so it survives a restart),
+/// new versions from <c>policy set</c> and approve/hold (checked strictly; any problem keeps the old one), versions
+/// nodes offer after a failover (the highest sealed one wins), and ring 0's record computed from
+/// <see cref="IRingEvidence"/> for the nodes to decide eligibility with.
+/// </summary>
+internal sealed partial class PolicyStore(
+    PatchDatabase db,
+    ClusterAuth auth,
+    NodeIdentity self,
+    IRingEvidence evidence,
+    PatchIndex index,
+    TimeProvider time,
+    ILogger<PolicyStore> logger)
+{
+    private readonly Lock _lock = new();
+    private PolicyState? _current;
+
+    /// <summary>Raised after a new version was stored.</summary>
+    public event Action<PolicyState>? Changed;
+
+    /// <summary>The policy in force (ring 0's record as last computed; see <see cref="WithRing0"/>).</summary>
+    public PolicyState Current
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _current ??= Load();
+            }
+        }
+    }
+
+    /// <summary>The policy in force with ring 0's record computed now.</summary>
+    public PolicyState WithRing0()
+    {
+        var state = Current;
+        return state with { Ring0 = ComputeRing0(state.Document), RingComputedAt = time.GetUtcNow() };
+    }
+
+    /// <summary>A new policy from an admin's file: a new version when every check passes; otherwise every problem, and the old one stays.</summary>
+    public PolicyChange TrySet(ReadOnlySpan<byte> json, string setBy)
+    {
+        if (!PolicyParser.TryParse(json, Known(), out var document, out var errors))
+        {
+            Log.Refused(logger, setBy, errors.Count);
+            return new PolicyChange(false, Current, errors);
+        }
+
+        return Store(document!, setBy);
+    }
+
+    /// <summary>A new version made from the current one (approve, hold).</summary>
+    public PolicyChange Change(string setBy, Func<PolicyDocument, PolicyDocument> change) => Store(change(Current.Document), setBy);
+
+    /// <summary>
+    /// A version a node held (offered after a failover): adopted when it is sealed by the cluster key (on a keyed LAN),
+    /// reads strictly, and is newer than this server's. False with why otherwise (an older one is no error).
+    /// </summary>
+    public bool TryAdopt(string envelopeText, string? seal, out string error)
+    {
+        if (!PolicySeal.Verify(auth.Key, envelopeText, seal, out error))
+        {
+            return false;
+        }
+
+        if (!PolicyEnvelope.TryParse(envelopeText, out var envelope, out var errors))
+        {
+            error = string.Join("; ", errors);
+            return false;
+        }
+
+        lock (_lock)
+        {
+            var current = _current ??= Load();
+            if (envelope!.Version <= current.Version)
+            {
+                error = $"version {envelope.Version} is not newer than {current.Version}";
+                return false;
+            }
+
+            db.SavePolicy(envelope.Version, envelopeText, seal, time.GetUtcNow());
+            _current = new PolicyState(envelope, envelopeText, seal, [], DateTimeOffset.UnixEpoch);
+        }
+
+        Log.Adopted(logger, envelope.Version, envelope.SetBy);
+        Changed?.Invoke(Current);
+        return true;
+    }
+
+    private PolicyChange Store(PolicyDocument document, string setBy)
+    {
+        PolicyState state;
+        lock (_lock)
+        {
+            var current = _current ??= Load();
+            var now = time.GetUtcNow();
+            var envelope = new PolicyEnvelope(current.Version + 1, setBy, now, document);
+            var text = envelope.ToJson();
+            var seal = PolicySeal.Seal(auth.Key, text, self.NodeId, now);
+            db.SavePolicy(envelope.Version, text, seal, now);
+            state = _current = new PolicyState(envelope, text, seal, [], DateTimeOffset.UnixEpoch);
+        }
+
+        Log.Stored(logger, state.Version, setBy);
+        Changed?.Invoke(state);
+        return new PolicyChange(true, state, []);
+    }
+
+    private PolicyState Load()
+    {
+        if (db.LoadPolicy() is not { } row)
+        {
+            return PolicyState.Default;
+        }
+
+        if (!PolicyEnvelope.TryParse(row.Envelope, out var envelope, out var errors))
+        {
+            Log.Unreadable(logger, row.Version, string.Join("; ", errors));
+            return PolicyState.Default;
+        }
+
+        return new PolicyState(envelope!, row.Envelope, row.Seal, [], DateTimeOffset.UnixEpoch);
+    }
+
+    private PolicyKnown Known()
+    {
+        var nodes = evidence.Nodes();
+        return new PolicyKnown(
+            nodes.Select(n => n.NodeId).Append(self.NodeId).Distinct(StringComparer.Ordinal).ToList(),
+            nodes.Select(n => n.Hostname).OfType<string>().Append(Environment.MachineName).Distinct(StringComparer.OrdinalIgnoreCase).ToList(),
+            nodes.Select(n => n.Ring).OfType<string>().Distinct(StringComparer.Ordinal).ToList(),
+            index.Names());
+    }
+
+    /// <summary>Per patch any ring-0 node applied or failed: the first application, and a ring-0 node whose latest state is failed.</summary>
+    private List<RingStatus> ComputeRing0(PolicyDocument document)
+    {
+        if (!document.Rings.HasRing0)
+        {
+            return [];
+        }
+
+        var ring0 = evidence.Nodes().Where(n => document.Rings.IsRing0(n.NodeId, n.Hostname, n.Ring)).Select(n => n.NodeId).ToHashSet(StringComparer.Ordinal);
+        if (ring0.Count == 0)
+        {
+            return [];
+        }
+
+        return evidence.Reports(ring0)
+            .GroupBy(r => (r.Os, r.Patch))
+            .Select(g => new RingStatus(
+                g.Key.Os,
+                g.Key.Patch,
+                g.Where(r => r.Applied).Select(r => (DateTimeOffset?)r.At).Min(),
+                g.Where(r => !r.Applied).OrderBy(r => r.NodeId, StringComparer.Ordinal).Select(r => r.NodeId).FirstOrDefault()))
+            .ToList();
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1300, Level = LogLevel.Information, Message = "policy version {Version} set by {SetBy}")]
+        public static partial void Stored(ILogger logger, long version, string setBy);
+
+        [LoggerMessage(EventId = 1301, Level = LogLevel.Warning, Message = "policy from {SetBy} refused: {Count} problems; the old policy stays")]
+        public static partial void Refused(ILogger logger, string setBy, int count);
+
+        [LoggerMessage(EventId = 1302, Level = LogLevel.Information, Message = "policy version {Version} (set by {SetBy}) adopted from a node")]
+        public static partial void Adopted(ILogger logger, long version, string setBy);
+
+        [LoggerMessage(EventId = 1303, Level = LogLevel.Warning, Message = "stored policy version {Version} unreadable, using the defaults: {Error}")]
+        public static partial void Unreadable(ILogger logger, long version, string error);
+    }
+}
+
+/// <summary>The outcome of a policy change: the policy in force afterwards, and every problem when it was refused.</summary>
+internal sealed record PolicyChange(bool Ok, PolicyState State, IReadOnlyList<string> Errors);
