@@ -43,4 +43,7 @@ internal static partial class PipelineLog
 
     [LoggerMessage(EventId = 418, Level = LogLevel.Debug, Message = "renewing claim {ClaimId} failed: {Error}")]
     public static partial void RenewFailed(ILogger logger, ulong claimId, string error);
+
+    [LoggerMessage(EventId = 426, Level = LogLevel.Information, Message = "{Patch}: LAN source {PeerId} failed ({Error}); trying the next one")]
+    public static partial void SourceFailed(ILogger logger, string patch, string peerId, string error);
 }
