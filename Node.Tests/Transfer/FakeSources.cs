@@ -109,6 +109,9 @@ internal sealed class FakeSources : IAsyncDisposable
     public IReadOnlyList<SwarmSource> List() =>
         [.. Modes.Select((_, i) => new SwarmSource($"node-{i}", new Uri($"http://127.0.0.1:{_ports[i]}{BlobUrl.PathOf(Sha256)}"), i == Modes.Length - 1))];
 
+    /// <summary>Piece list requests, as "source:mode".</summary>
+    public ConcurrentQueue<string> ListRequests { get; } = new();
+
     public int Requests(int source) => _requests.GetValueOrDefault(_ports[source]);
 
     public IReadOnlyList<(DateTime At, int Status)> Answers(int source) => [.. _answers.GetValueOrDefault(_ports[source]) ?? new()];
@@ -130,7 +133,8 @@ internal sealed class FakeSources : IAsyncDisposable
 
     private async Task PiecesAsync(HttpContext ctx, string sha256)
     {
-        var (_, mode) = Which(ctx);
+        var (index, mode) = Which(ctx);
+        ListRequests.Enqueue($"{index}:{mode}");
         if (mode == SourceMode.NotFound || sha256 != Sha256)
         {
             ctx.Response.StatusCode = StatusCodes.Status404NotFound;
