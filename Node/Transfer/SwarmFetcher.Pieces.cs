@@ -147,8 +147,10 @@ internal sealed partial class SwarmFetcher
                 return await CopyPieceAsync(state, piece, from, length, body, run, ct).ConfigureAwait(false);
             }
         }
-        catch (Exception e) when (e is HttpRequestException or IOException or TimeoutException or OperationCanceledException)
+        catch (Exception e) when (e is HttpRequestException or IOException or TimeoutException or OperationCanceledException
+                                   or InvalidOperationException or FormatException)
         {
+            // Whatever one peer does ends this attempt only: the piece goes elsewhere.
             return new Attempt(state, piece, AttemptKind.Failed, e.Message);
         }
     }

@@ -113,6 +113,7 @@ internal sealed partial class SwarmFetcher(
         {
             while (done < count)
             {
+                ct.ThrowIfCancellationRequested(); // the pass ended: not the sources' fault, nobody is dropped for it
                 var now = time.GetTimestamp();
                 while (running.Count < options.PiecesInFlight && pending.Count > 0 && Pick(states, now) is { } source)
                 {
