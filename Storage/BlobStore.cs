@@ -123,6 +123,22 @@ public sealed class BlobStore
         return new BlobWriter(this, expectedSha256, expectedSize, expectedSize >= 0 ? Math.Min(maxBytes, expectedSize) : maxBytes);
     }
 
+    /// <summary>
+    /// Starts a write of a blob of <paramref name="size"/> bytes whose pieces arrive out of order
+    /// (<see cref="PieceBlobWriter"/>); committed only when the whole file hashes to <paramref name="expectedSha256"/>.
+    /// </summary>
+    /// <exception cref="IOException">Not enough disk space, or the temp file could not be created.</exception>
+    public PieceBlobWriter BeginPieceWrite(string expectedSha256, long size)
+    {
+        if (!IsSha256(expectedSha256))
+        {
+            throw new ArgumentException("not a SHA-256", nameof(expectedSha256));
+        }
+
+        ArgumentOutOfRangeException.ThrowIfNegative(size);
+        return new PieceBlobWriter(this, expectedSha256, size);
+    }
+
     /// <summary>Streams <paramref name="source"/> into the store as one verified blob.</summary>
     public async Task<BlobWriteResult> WriteAsync(Stream source, string expectedSha256, long expectedSize, long maxBytes, CancellationToken ct)
     {

@@ -10,6 +10,7 @@ using Microsoft.Net.Http.Headers;
 using PeerPatch.Node.Cluster;
 using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Serving;
+using PeerPatch.Node.Transfer;
 using PeerPatch.Protocol;
 using PeerPatch.Protocol.Http;
 using PeerPatch.Protocol.Status;
@@ -43,7 +44,7 @@ internal static partial class BlobEndpoints
         app.MapPut(BlobUrl.Route, PutAsync);
     }
 
-    private static async Task GetAsync(HttpContext ctx, string sha256, BlobStore store, PatchServer server, NodeStats stats, ILoggerFactory loggers)
+    private static async Task GetAsync(HttpContext ctx, string sha256, BlobStore store, PatchServer server, NodeStats stats, PartialBlobs partials, ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger("PeerPatch.Node.Http.Blobs");
         if (!WireFormat.IsSha256(sha256))
@@ -54,6 +55,12 @@ internal static partial class BlobEndpoints
 
         if (!store.TryGetSize(sha256, out var size))
         {
+            if (partials.Find(sha256) is { } partial)
+            {
+                await PartialBlobServing.ServeAsync(ctx, partial, stats).ConfigureAwait(false); // fetched by pieces: its verified ones
+                return;
+            }
+
             var live = await WaitForLiveAsync(ctx, sha256, store, server).ConfigureAwait(false);
             if (live is not null)
             {

@@ -31,6 +31,7 @@ internal static class HttpServiceCollectionExtensions
         DashboardEndpoints.Map(app);
         MetricsEndpoint.Map(app);
         BlobEndpoints.Map(app);
+        PartialBlobServing.Map(app);
         DatabaseEndpoints.Map(app);
         StatusEndpoints.Map(app);
         UpdateEndpoints.Map(app);

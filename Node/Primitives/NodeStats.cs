@@ -32,6 +32,10 @@ internal sealed class NodeStats
     private readonly Histogram _lookupSeconds;
     private readonly Counter _elections;
     private readonly Counter _proxyRefused;
+    private readonly Counter.Child _swarmFromPeers;
+    private readonly Counter.Child _swarmFromServer;
+    private readonly Counter _badPieces;
+    private readonly Counter _sourcesDropped;
 
     public NodeStats()
         : this(Metrics.NewCustomRegistry())
@@ -66,6 +70,11 @@ internal sealed class NodeStats
         _lookupSeconds = f.CreateHistogram("peerpatch_lookup_duration_seconds", "Round trip of a lookup at the LAN server, as this node saw it.", new HistogramConfiguration { Buckets = LatencyBuckets });
         _elections = f.CreateCounter("peerpatch_elections_total", "Changes of this node's cluster view (new server or term).");
         _proxyRefused = f.CreateCounter("peerpatch_apt_proxy_refused_total", "Proxy requests the apt proxy refused (403), by reason (not_apt_path, not_listed, this_machine, method).", ["reason"]);
+        var pieceBytes = f.CreateCounter("peerpatch_piece_bytes_received_total", "Blob bytes this node received in pieces from several LAN sources, by sender (peer: another holder; server: the LAN server); also counted in peerpatch_bytes_total as LAN fetch bytes.", ["from"]);
+        _swarmFromPeers = pieceBytes.WithLabels("peer");
+        _swarmFromServer = pieceBytes.WithLabels("server");
+        _badPieces = f.CreateCounter("peerpatch_bad_pieces_total", "Pieces a LAN source sent that did not match their piece hash (that source is dropped for the patch).");
+        _sourcesDropped = f.CreateCounter("peerpatch_sources_dropped_total", "LAN sources this node stopped using for a patch (bad piece or piece list, 404/410, repeated failures).");
     }
 
     /// <summary>The node's metric registry (exported at GET /metrics).</summary>
@@ -110,6 +119,25 @@ internal sealed class NodeStats
     public void AddLanBytesPushed(long n) => _lanPushed.Inc(n);
 
     public void AddLanBytesReceived(long n) => _lanReceived.Inc(n);
+
+    /// <summary>Bytes of a piece fetch, from another holder (<paramref name="fromServer"/> false) or the server.</summary>
+    public void AddPieceBytes(long n, bool fromServer)
+    {
+        (fromServer ? _swarmFromServer : _swarmFromPeers).Inc(n);
+        _lanFetched.Inc(n);
+    }
+
+    public long PieceBytesFromPeers => Read(_swarmFromPeers);
+
+    public long PieceBytesFromServer => Read(_swarmFromServer);
+
+    public long BadPieces => (long)_badPieces.Value;
+
+    public long SourcesDropped => (long)_sourcesDropped.Value;
+
+    public void BadPiece() => _badPieces.Inc();
+
+    public void SourceDropped() => _sourcesDropped.Inc();
 
     public void AddInternetBytes(long n) => _internetIn.Inc(n);
 

@@ -3,7 +3,8 @@ using System.Collections.Concurrent;
 namespace PeerPatch.Node.Security;
 
 /// <summary>
-/// Signs this node's LAN HTTP writes (any method but GET, HEAD and OPTIONS) with the cluster key. The signature's time
+/// Signs this node's LAN HTTP requests with the cluster key: writes, and reads too (a keyed LAN serves blobs and
+/// pieces only to members, so a fetch from a peer must prove membership). The signature's time
 /// follows the receiver's clock, learned from each of its responses' Date header, so two PCs whose clocks disagree
 /// still talk; a 401 for skew is answered with its Date too, and the next write is right.
 /// </summary>
@@ -14,7 +15,7 @@ internal sealed class SigningHandler(ClusterAuth auth, TimeProvider time) : Dele
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var uri = request.RequestUri!;
-        if (auth.Keyed && request.Method != HttpMethod.Get && request.Method != HttpMethod.Head && request.Method != HttpMethod.Options)
+        if (auth.Keyed)
         {
             var offset = _offsets.GetValueOrDefault(uri.Authority);
             request.Headers.TryAddWithoutValidation("Authorization", auth.Sign(request.Method.Method, uri.PathAndQuery, time.GetUtcNow() + offset));

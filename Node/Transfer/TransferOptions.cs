@@ -39,6 +39,15 @@ public sealed class TransferOptions
     /// <summary>Attempts per internet download (with exponential back-off). Default 3.</summary>
     public int InternetAttempts { get; set; } = 3;
 
+    /// <summary>
+    /// Pieces of one blob fetched at once from the LAN sources a lookup lists (HTTP Range, see
+    /// <see cref="SwarmFetcher"/>). Default 4.
+    /// </summary>
+    public int PiecesInFlight { get; set; } = 4;
+
+    /// <summary>Of those, at most this many from one source, so a blob spreads over the holders. Default 2.</summary>
+    public int PiecesPerSource { get; set; } = 2;
+
     /// <summary>The one place these settings are read from configuration (the keys are the property names, at the root).</summary>
     internal static TransferOptions FromConfiguration(IConfiguration configuration)
     {

@@ -19,6 +19,16 @@ internal sealed class TransferOptionsValidator : IValidateOptions<TransferOption
             errors.Add("InternetAttempts must be 1-20");
         }
 
+        if (o.PiecesInFlight is < 1 or > 64)
+        {
+            errors.Add("PiecesInFlight must be 1-64");
+        }
+
+        if (o.PiecesPerSource is < 1 or > 16)
+        {
+            errors.Add("PiecesPerSource must be 1-16");
+        }
+
         OptionChecks.Positive(
             errors,
             ("LanStallTimeout", o.LanStallTimeout),

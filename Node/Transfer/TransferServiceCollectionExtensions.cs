@@ -31,6 +31,8 @@ internal static class TransferServiceCollectionExtensions
         services.AddSingleton<LocalAddresses>();
         services.AddSingleton<InternetDownloader>();
         services.AddSingleton<LanFetcher>();
+        services.AddSingleton<PartialBlobs>();
+        services.AddSingleton<SwarmFetcher>();
         return services;
     }
 

@@ -25,7 +25,7 @@ internal static class ObtainPolicy
     public static ObtainStep Decide(LookupResult answer, bool serverIsLocal, bool haveOwnCopy, ClaimWait wait, DateTimeOffset now) => answer.Outcome switch
     {
         LookupOutcome.Hit when serverIsLocal && haveOwnCopy => new ObtainStep.UseOwnCopy(),
-        LookupOutcome.Hit => new ObtainStep.FetchFromLan(answer.BlobUrl!),
+        LookupOutcome.Hit => new ObtainStep.FetchFromLan(answer.BlobUrl!, answer.Sources, answer.PieceSize),
         LookupOutcome.Miss => new ObtainStep.DownloadUnderClaim(answer),
         LookupOutcome.Held => new ObtainStep.Held(answer.HeldBy ?? "held by policy"),
         LookupOutcome.InFlight when answer.BlobUrl is { } stream && !serverIsLocal && wait.MayStream => new ObtainStep.StreamFromHolder(stream),

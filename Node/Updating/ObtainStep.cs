@@ -12,8 +12,12 @@ internal abstract record ObtainStep
     /// <summary>This node is the server and holds the patch: nothing to move.</summary>
     internal sealed record UseOwnCopy : ObtainStep;
 
-    /// <summary>A hit: fetch the server's copy (or the holder's it points to) over the LAN.</summary>
-    internal sealed record FetchFromLan(string BlobUrl) : ObtainStep;
+    /// <summary>
+    /// A hit: fetch the server's copy (or the holder's it points to) over the LAN; with <see cref="Sources"/>, from
+    /// the holders it ranks: in pieces from several at once when <see cref="PieceSize"/> is above 0, else whole from
+    /// one after another.
+    /// </summary>
+    internal sealed record FetchFromLan(string BlobUrl, IReadOnlyList<PeerSource>? Sources = null, int PieceSize = 0) : ObtainStep;
 
     /// <summary>A miss with a claim: download from the internet, renew the claim meanwhile, push to the server.</summary>
     internal sealed record DownloadUnderClaim(LookupResult Claim) : ObtainStep;

@@ -49,6 +49,66 @@ internal sealed partial class PatchPipeline
         return null;
     }
 
+    /// <summary>
+    /// The hit step: without sources (a server without peer serving), the blob at the hit's URL; with sources and a
+    /// piece size, in pieces from several of them at once (<see cref="SwarmFetcher"/>); with sources and no pieces,
+    /// whole from each in turn until one delivers. Only the sources the server's answer lists are used.
+    /// </summary>
+    private async Task<FetchResult> FetchHitAsync(IServerChannel server, ObtainStep.FetchFromLan hit, PatchSpec patch, PatchProgress progress, CancellationToken ct)
+    {
+        if (hit.Sources is not { Count: > 0 } listed)
+        {
+            return await FetchFromLanAsync(server, hit.BlobUrl, patch, progress, ct).ConfigureAwait(false);
+        }
+
+        var serverAuthority = TryResolve(server, hit.BlobUrl)?.Authority;
+        var sources = new List<SwarmSource>(listed.Count);
+        foreach (var s in listed)
+        {
+            if (Uri.TryCreate(s.BlobUrl, UriKind.Absolute, out var url) && url.Scheme is "http" or "https")
+            {
+                sources.Add(new SwarmSource(s.NodeId, url, string.Equals(url.Authority, serverAuthority, StringComparison.OrdinalIgnoreCase)));
+            }
+        }
+
+        var bytes = new ByteProgress();
+        progress.Set(patch.Name, ProgressStage.Lan, patch.Size, bytes);
+        if (hit.PieceSize > 0)
+        {
+            return await _swarm.FetchAsync(sources, hit.PieceSize, patch, bytes, ct).ConfigureAwait(false);
+        }
+
+        var errors = new List<string>();
+        long moved = 0;
+        foreach (var source in sources)
+        {
+            var fetched = await _lan.FetchAsync(source.BlobUrl, patch, bytes, ct).ConfigureAwait(false);
+            moved += fetched.Bytes;
+            if (fetched.Ok)
+            {
+                return fetched with { Bytes = moved };
+            }
+
+            PipelineLog.SourceFailed(_logger, patch.Name, source.NodeId, fetched.Error!);
+            errors.Add($"{source.NodeId}: {fetched.Error}");
+            bytes.Report(0);
+        }
+
+        return FetchResult.Failure(moved, errors.Count == 0 ? "the server listed no usable LAN source" : "every LAN source failed: " + string.Join("; ", errors));
+    }
+
+    private static Uri? TryResolve(IServerChannel server, string blobUrl)
+    {
+        try
+        {
+            return server.ResolveBlobUrl(blobUrl);
+        }
+        catch (Exception e) when (e is LanUnavailableException or InvalidOperationException or UriFormatException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>The LAN fetch step: the blob at <paramref name="blobUrl"/> (as the server names it) into the local store, verified.</summary>
     private Task<FetchResult> FetchFromLanAsync(IServerChannel server, string blobUrl, PatchSpec patch, PatchProgress progress, CancellationToken ct)
     {

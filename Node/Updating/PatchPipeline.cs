@@ -27,6 +27,7 @@ internal sealed partial class PatchPipeline
     private readonly IServerChannelProvider _servers;
     private readonly InternetDownloader _internet;
     private readonly LanFetcher _lan;
+    private readonly SwarmFetcher _swarm;
     private readonly IPatchApplier _applier;
     private readonly NodeIdentity _self;
     private readonly UpdatingOptions _options;
@@ -45,6 +46,7 @@ internal sealed partial class PatchPipeline
         IServerChannelProvider servers,
         InternetDownloader internet,
         LanFetcher lan,
+        SwarmFetcher swarm,
         IPatchApplier applier,
         NodeIdentity self,
         UpdatingOptions options,
@@ -57,7 +59,7 @@ internal sealed partial class PatchPipeline
         ILogger<PatchPipeline> logger)
     {
         _policy = policy;
-        (_store, _db, _servers, _internet, _lan, _applier, _self, _options) = (store, db, servers, internet, lan, applier, self, options);
+        (_store, _db, _servers, _internet, _lan, _swarm, _applier, _self, _options) = (store, db, servers, internet, lan, swarm, applier, self, options);
         (_stats, _events, _board, _random, _time, _logger) = (stats, events, board, random, time, logger);
         _claimed = new ClaimedDownload(internet, time, logger);
     }
@@ -212,7 +214,7 @@ internal sealed partial class PatchPipeline
                     return Obtained.OwnCopy;
 
                 case ObtainStep.FetchFromLan hit:
-                    var fetched = await FetchFromLanAsync(server, hit.BlobUrl, patch, progress, ct).ConfigureAwait(false);
+                    var fetched = await FetchHitAsync(server, hit, patch, progress, ct).ConfigureAwait(false);
                     if (fetched.Ok)
                     {
                         return new Obtained(Origin.Lan, fetched);

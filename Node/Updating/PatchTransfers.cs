@@ -14,6 +14,10 @@ internal static class PatchTransfers
     public static Task<FetchResult> FetchAsync(this LanFetcher lan, Uri url, PatchSpec patch, ByteProgress? observer, CancellationToken ct) =>
         lan.FetchAsync(url, RecordOf(patch), observer, ct);
 
+    /// <summary>Fetches <paramref name="patch"/>'s blob in pieces from several LAN sources (see <see cref="SwarmFetcher"/>).</summary>
+    public static Task<FetchResult> FetchAsync(this SwarmFetcher swarm, IReadOnlyList<SwarmSource> sources, int pieceSize, PatchSpec patch, ByteProgress? observer, CancellationToken ct) =>
+        swarm.FetchAsync(sources, pieceSize, RecordOf(patch), observer, ct);
+
     /// <summary>Downloads <paramref name="patch"/> from its upstream URL (see <see cref="InternetDownloader"/>).</summary>
     public static Task<FetchResult> DownloadAsync(this InternetDownloader internet, PatchSpec patch, ByteProgress progress, CancellationToken ct) =>
         internet.DownloadAsync(patch.Url, RecordOf(patch), progress, ct);

@@ -46,4 +46,7 @@ internal static partial class PipelineLog
 
     [LoggerMessage(EventId = 470, Level = LogLevel.Information, Message = "{Patch}: held by policy ({Reason})")]
     public static partial void Held(ILogger logger, string patch, string reason);
+
+    [LoggerMessage(EventId = 426, Level = LogLevel.Information, Message = "{Patch}: LAN source {PeerId} failed ({Error}); trying the next one")]
+    public static partial void SourceFailed(ILogger logger, string patch, string peerId, string error);
 }

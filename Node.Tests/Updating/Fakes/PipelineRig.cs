@@ -79,6 +79,10 @@ internal sealed class PipelineRig : IDisposable
 
     public ListLogger<InternetDownloader> InternetLog { get; } = new();
 
+    public ListLogger<SwarmFetcher> SwarmLog { get; } = new();
+
+    public PartialBlobs Partials { get; } = new();
+
     /// <summary>Built on first use, after the test has set <see cref="Options"/>.</summary>
     public PatchPipeline Pipeline => _pipeline ??= new PatchPipeline(
         Store,
@@ -86,6 +90,7 @@ internal sealed class PipelineRig : IDisposable
         Servers,
         new InternetDownloader(Internet.Client(), Store, Self, Transfer, Stats, Random, Time, InternetLog),
         new LanFetcher(Lan.Client(), Store, Self, Transfer, Stats, Time),
+        new SwarmFetcher(Lan.Client(), Store, Partials, Self, Transfer, Stats, Time, SwarmLog),
         Applier,
         Self,
         Options,

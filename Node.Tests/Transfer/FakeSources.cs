@@ -1,0 +1,232 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Net.Http.Headers;
+using PeerPatch.Node.Transfer;
+using PeerPatch.Protocol.Http;
+using PeerPatch.Protocol.Status;
+
+namespace PeerPatch.Node.Tests.Transfer;
+
+/// <summary>How one fake LAN source answers.</summary>
+internal enum SourceMode
+{
+    /// <summary>Right bytes for every range, the right piece list.</summary>
+    Good,
+
+    /// <summary>Wrong bytes in one piece (<see cref="FakeSources.BadPiece"/>), right elsewhere.</summary>
+    BadPiece,
+
+    /// <summary>404 for everything (an evicted blob).</summary>
+    NotFound,
+
+    /// <summary>503 with Retry-After: 1 for the first <see cref="FakeSources.BusyAnswers"/> piece requests, then good.</summary>
+    Busy,
+
+    /// <summary>Headers and half a piece, then the connection is cut (a holder killed mid-transfer).</summary>
+    DieMidBody,
+
+    /// <summary>Headers and half a piece, then nothing (until the client gives up).</summary>
+    Stall,
+
+    /// <summary>A piece list that does not fit the blob (one hash too few); right bytes otherwise.</summary>
+    BadList,
+
+    /// <summary>Pieces below <see cref="FakeSources.GateFrom"/> at once; the others only once <see cref="FakeSources.OpenGate"/> was called.</summary>
+    Gated,
+}
+
+/// <summary>
+/// Several fake LAN holders of one blob in one Kestrel app on loopback: each listens on its own port and answers
+/// GET /v1/blobs/{sha256} (Range) and its /pieces as its <see cref="SourceMode"/> says. Requests are counted per source.
+/// </summary>
+internal sealed class FakeSources : IAsyncDisposable
+{
+    private const int Chunk = 64 * 1024;
+    private readonly WebApplication _app;
+    private readonly ConcurrentDictionary<int, int> _requests = new();
+    private readonly ConcurrentDictionary<int, ConcurrentQueue<(DateTime At, int Status)>> _answers = new();
+    private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int[] _ports = [];
+
+    private FakeSources(WebApplication app) => _app = app;
+
+    public byte[] Content { get; private set; } = [];
+
+    public string Sha256 { get; private set; } = string.Empty;
+
+    public int PieceSize { get; private set; }
+
+    public SourceMode[] Modes { get; private set; } = [];
+
+    /// <summary>The piece a <see cref="SourceMode.BadPiece"/> source corrupts (modulo the piece count).</summary>
+    public int BadPiece { get; set; } = 1;
+
+    public int BusyAnswers { get; set; } = 2;
+
+    public int GateFrom { get; set; } = 2;
+
+    public static async Task<FakeSources> StartAsync(int count)
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            for (var i = 0; i < count; i++)
+            {
+                k.Listen(IPAddress.Loopback, 0);
+            }
+        });
+        var app = builder.Build();
+        var sources = new FakeSources(app);
+        app.MapGet(BlobUrl.PiecesRoute, sources.PiecesAsync);
+        app.MapGet(BlobUrl.Route, sources.BlobAsync);
+        await app.StartAsync();
+        sources._ports = [.. app.Urls.Select(u => new Uri(u).Port)];
+        return sources;
+    }
+
+    /// <summary>Sets the blob every source serves and how each answers (source i: <paramref name="modes"/>[i]).</summary>
+    public void Set(byte[] content, int pieceSize, params SourceMode[] modes)
+    {
+        if (modes.Length > _ports.Length)
+        {
+            throw new ArgumentException($"only {_ports.Length} sources");
+        }
+
+        (Content, PieceSize, Modes) = (content, pieceSize, modes);
+        Sha256 = Convert.ToHexStringLower(SHA256.HashData(content));
+        _requests.Clear();
+        _answers.Clear();
+    }
+
+    /// <summary>The sources as a lookup would list them (node-0 first; the last one is the server).</summary>
+    public IReadOnlyList<SwarmSource> List() =>
+        [.. Modes.Select((_, i) => new SwarmSource($"node-{i}", new Uri($"http://127.0.0.1:{_ports[i]}{BlobUrl.PathOf(Sha256)}"), i == Modes.Length - 1))];
+
+    /// <summary>Piece list requests, as "source:mode".</summary>
+    public ConcurrentQueue<string> ListRequests { get; } = new();
+
+    public int Requests(int source) => _requests.GetValueOrDefault(_ports[source]);
+
+    public IReadOnlyList<(DateTime At, int Status)> Answers(int source) => [.. _answers.GetValueOrDefault(_ports[source]) ?? new()];
+
+    public void OpenGate() => _gate.TrySetResult();
+
+    public PieceList PieceListOf(byte[] content, int pieceSize) => new(
+        Convert.ToHexStringLower(SHA256.HashData(content)),
+        content.Length,
+        pieceSize,
+        [.. Enumerable.Range(0, PieceList.CountFor(content.Length, pieceSize))
+            .Select(i => Convert.ToHexStringLower(SHA256.HashData(content.AsSpan(i * pieceSize, Math.Min(pieceSize, content.Length - (i * pieceSize))))))]);
+
+    private (int Index, SourceMode Mode) Which(HttpContext ctx)
+    {
+        var index = Array.IndexOf(_ports, ctx.Connection.LocalPort);
+        return (index, index >= 0 && index < Modes.Length ? Modes[index] : SourceMode.NotFound);
+    }
+
+    private async Task PiecesAsync(HttpContext ctx, string sha256)
+    {
+        var (index, mode) = Which(ctx);
+        ListRequests.Enqueue($"{index}:{mode}");
+        if (mode == SourceMode.NotFound || sha256 != Sha256)
+        {
+            ctx.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        var list = PieceListOf(Content, PieceSize);
+        if (mode == SourceMode.BadList)
+        {
+            list = list with { Pieces = [.. list.Pieces.Skip(1)] };
+        }
+
+        ctx.Response.ContentType = "application/json";
+        await ctx.Response.Body.WriteAsync(JsonSerializer.SerializeToUtf8Bytes(list, StatusJsonContext.Default.PieceList));
+    }
+
+    private async Task BlobAsync(HttpContext ctx, string sha256)
+    {
+        var (index, mode) = Which(ctx);
+        var port = ctx.Connection.LocalPort;
+        var n = _requests.AddOrUpdate(port, 1, (_, c) => c + 1);
+        var answers = _answers.GetOrAdd(port, _ => new ConcurrentQueue<(DateTime, int)>());
+        if (mode == SourceMode.NotFound || sha256 != Sha256 || index < 0)
+        {
+            answers.Enqueue((DateTime.UtcNow, 404));
+            ctx.Response.StatusCode = StatusCodes.Status404NotFound;
+            return;
+        }
+
+        if (mode == SourceMode.Busy && n <= BusyAnswers)
+        {
+            answers.Enqueue((DateTime.UtcNow, 503));
+            ctx.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            ctx.Response.Headers.RetryAfter = "1";
+            return;
+        }
+
+        var range = ctx.Request.GetTypedHeaders().Range?.Ranges.FirstOrDefault();
+        var from = range?.From ?? 0;
+        var to = Math.Min(range?.To ?? (Content.Length - 1), Content.Length - 1);
+        if (mode == SourceMode.Gated && from / PieceSize >= GateFrom)
+        {
+            await _gate.Task.WaitAsync(TimeSpan.FromSeconds(60), ctx.RequestAborted);
+        }
+
+        answers.Enqueue((DateTime.UtcNow, range is null ? 200 : 206));
+        var length = (int)(to - from + 1);
+        ctx.Response.StatusCode = range is null ? StatusCodes.Status200OK : StatusCodes.Status206PartialContent;
+        if (range is not null)
+        {
+            ctx.Response.Headers.ContentRange = $"bytes {from}-{to}/{Content.Length}";
+        }
+
+        ctx.Response.ContentLength = length;
+        var body = Content.AsMemory((int)from, length);
+        if (mode == SourceMode.BadPiece)
+        {
+            var bad = (long)(BadPiece % PieceList.CountFor(Content.Length, PieceSize)) * PieceSize;
+            if (bad >= from && bad <= to)
+            {
+                var copy = body.ToArray();
+                copy[bad - from] ^= 0x5A;
+                body = copy;
+            }
+        }
+
+        var cut = mode is SourceMode.DieMidBody or SourceMode.Stall ? length / 2 : length;
+        for (var sent = 0; sent < cut;)
+        {
+            var n2 = Math.Min(Chunk, cut - sent);
+            await ctx.Response.Body.WriteAsync(body.Slice(sent, n2), ctx.RequestAborted);
+            sent += n2;
+        }
+
+        if (mode == SourceMode.DieMidBody)
+        {
+            await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+            ctx.Abort();
+        }
+        else if (mode == SourceMode.Stall)
+        {
+            await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+            await Task.Delay(TimeSpan.FromSeconds(60), ctx.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            ctx.Abort();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        OpenGate();
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await _app.StopAsync(bound.Token);
+        await _app.DisposeAsync();
+    }
+}

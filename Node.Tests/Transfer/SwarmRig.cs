@@ -1,0 +1,69 @@
+using System.Security.Cryptography;
+using PeerPatch.Node.Primitives;
+using PeerPatch.Node.Tests.Support;
+using PeerPatch.Node.Tests.Updating.Fakes;
+using PeerPatch.Node.Transfer;
+using PeerPatch.Storage;
+
+namespace PeerPatch.Node.Tests.Transfer;
+
+/// <summary>A <see cref="SwarmFetcher"/> with a real store in a temporary directory and a real LAN HttpClient.</summary>
+internal sealed class SwarmRig : IDisposable
+{
+    private readonly TempDir _dir = new();
+    private readonly HttpClient _http = new(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(2) }) { Timeout = Timeout.InfiniteTimeSpan };
+
+    public SwarmRig(TimeSpan? stall = null)
+    {
+        Db = PatchDatabase.Open(_dir.Sub("peerpatch.db"));
+        Store = new BlobStore(_dir.Sub("store"), Db, new BlobStoreOptions { ReserveFreeBytes = 0 }, TimeProvider.System);
+        Store.RecoverAtStartup();
+        Options = new TransferOptions { LanStallTimeout = stall ?? TimeSpan.FromSeconds(2) };
+        Fetcher = new SwarmFetcher(_http, Store, Partials, new NodeIdentity("node-self", "instance-self", "test-1-amd64", "test"), Options, Stats, TimeProvider.System, Log);
+    }
+
+    public PatchDatabase Db { get; }
+
+    public BlobStore Store { get; }
+
+    public TransferOptions Options { get; }
+
+    public NodeStats Stats { get; } = new();
+
+    public PartialBlobs Partials { get; } = new();
+
+    public ListLogger<SwarmFetcher> Log { get; } = new();
+
+    public SwarmFetcher Fetcher { get; }
+
+    public Task<FetchResult> FetchAsync(FakeSources sources, ByteProgress? observer = null) =>
+        FetchAsync(sources.List(), sources.PieceSize, sources.Sha256, sources.Content.Length, observer);
+
+    public Task<FetchResult> FetchAsync(IReadOnlyList<SwarmSource> list, int pieceSize, string sha256, long size, ByteProgress? observer = null) =>
+        Fetcher.FetchAsync(list, pieceSize, Record(sha256, size), observer, CancellationToken.None);
+
+    public static PatchRecord Record(string sha256, long size) =>
+        new("test-1-amd64", "KB-swarm", sha256, size, "http://internet.test/kb.bin", default, string.Empty, 0, null);
+
+    /// <summary>The SHA-256 of the stored copy, or null when there is none.</summary>
+    public string? StoredSha(string sha256)
+    {
+        using var stream = Store.OpenRead(sha256);
+        return stream is null ? null : Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    public int TempFiles => Directory.GetFiles(Store.TempDirectory).Length;
+
+    public static byte[] Bytes(int size, int seed)
+    {
+        var bytes = new byte[size];
+        new Random(seed).NextBytes(bytes);
+        return bytes;
+    }
+
+    public void Dispose()
+    {
+        _http.Dispose();
+        _dir.Dispose();
+    }
+}

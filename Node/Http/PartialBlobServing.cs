@@ -1,0 +1,114 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Net.Http.Headers;
+using PeerPatch.Node.Primitives;
+using PeerPatch.Node.Transfer;
+using PeerPatch.Protocol;
+using PeerPatch.Protocol.Http;
+using PeerPatch.Protocol.Status;
+
+namespace PeerPatch.Node.Http;
+
+/// <summary>
+/// Serve while receiving: a blob this node is still fetching by pieces (<see cref="PartialBlobs"/>) is offered to
+/// others piece by piece. A single Range that lies within verified pieces is answered 206 from the temp file; a
+/// Range not verified yet, or a GET of the whole blob, is answered 503 with Retry-After: 1 (the asker takes the piece
+/// elsewhere and may come back). The piece list of such a blob is served too. A temp file renamed or deleted under a
+/// reader (the fetch ended) ends that response, never the node.
+/// </summary>
+internal static class PartialBlobServing
+{
+    private const int ChunkBytes = 256 * 1024;
+
+    /// <summary>GET /v1/blobs/{sha256}/pieces of a blob being fetched here (404 otherwise).</summary>
+    /// <remarks>At merge with the stored-blob piece list endpoint, that handler should ask <see cref="TryPieces"/> when the store lacks the blob.</remarks>
+    public static void Map(WebApplication app) =>
+        app.MapGet(BlobUrl.PiecesRoute, (string sha256, PartialBlobs partials) =>
+            TryPieces(sha256, partials) is { } list ? Results.Json(list, StatusJsonContext.Default.PieceList) : Results.NotFound());
+
+    /// <summary>The piece list of a blob being fetched here, or null.</summary>
+    public static PieceList? TryPieces(string sha256, PartialBlobs partials) =>
+        WireFormat.IsSha256(sha256) && partials.Find(sha256) is { } partial ? partial.Pieces : null;
+
+    /// <summary>Answers a GET/HEAD of <paramref name="partial"/> (a blob not held here, but being fetched).</summary>
+    public static async Task ServeAsync(HttpContext ctx, PartialBlob partial, NodeStats stats)
+    {
+        var request = ctx.Request.GetTypedHeaders();
+        var size = partial.Size;
+        if (request.Range is not { Ranges.Count: 1 } range || range.Unit != "bytes" || request.IfRange is not null)
+        {
+            Busy(ctx);
+            return;
+        }
+
+        var parsed = range.Ranges.First();
+        var (from, to) = parsed.From is null
+            ? (size - Math.Min(parsed.To ?? 0, size), size - 1)
+            : (parsed.From.Value, Math.Min(parsed.To ?? (size - 1), size - 1));
+        if (from < 0 || from >= size || to < from)
+        {
+            ctx.Response.StatusCode = StatusCodes.Status416RangeNotSatisfiable;
+            ctx.Response.Headers.ContentRange = $"bytes */{size}";
+            return;
+        }
+
+        if (!partial.Covers(from, to) || partial.TryOpen() is not { } handle)
+        {
+            Busy(ctx);
+            return;
+        }
+
+        using (handle)
+        {
+            var length = to - from + 1;
+            ctx.Response.StatusCode = StatusCodes.Status206PartialContent;
+            ctx.Response.GetTypedHeaders().ETag = new EntityTagHeaderValue($"\"{partial.Sha256}\"");
+            ctx.Response.Headers.AcceptRanges = "bytes";
+            ctx.Response.ContentType = "application/octet-stream";
+            ctx.Response.Headers.ContentRange = $"bytes {from}-{to}/{size}";
+            ctx.Response.ContentLength = length;
+            if (HttpMethods.IsHead(ctx.Request.Method))
+            {
+                return;
+            }
+
+            var writer = ctx.Response.BodyWriter;
+            try
+            {
+                for (var offset = from; offset <= to;)
+                {
+                    var memory = writer.GetMemory(ChunkBytes);
+                    var read = await RandomAccess.ReadAsync(handle, memory[..(int)Math.Min(memory.Length, to + 1 - offset)], offset, ctx.RequestAborted).ConfigureAwait(false);
+                    if (read == 0)
+                    {
+                        ctx.Abort(); // the file is shorter than the blob: the response must not look complete
+                        return;
+                    }
+
+                    writer.Advance(read);
+                    offset += read;
+                    stats.AddLanBytesServed(read);
+                    var flushed = await writer.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
+                    if (flushed.IsCanceled || flushed.IsCompleted)
+                    {
+                        return;
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                ctx.Abort();
+            }
+            catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+            {
+                // client went away
+            }
+        }
+    }
+
+    private static void Busy(HttpContext ctx)
+    {
+        ctx.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        ctx.Response.Headers.RetryAfter = "1";
+    }
+}

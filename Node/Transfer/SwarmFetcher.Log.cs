@@ -1,0 +1,24 @@
+using Microsoft.Extensions.Logging;
+
+namespace PeerPatch.Node.Transfer;
+
+internal sealed partial class SwarmFetcher
+{
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 480, Level = LogLevel.Warning, Message = "bad piece from peer {PeerId} ({Address}) for {PatchHash}: piece {Piece}: {Detail}")]
+        public static partial void BadPiece(ILogger logger, string peerId, string address, string patchHash, int piece, string detail);
+
+        [LoggerMessage(EventId = 481, Level = LogLevel.Information, Message = "dropped LAN source {PeerId} ({Address}) for {PatchHash}: {Reason}")]
+        public static partial void Dropped(ILogger logger, string peerId, string address, string patchHash, string reason);
+
+        [LoggerMessage(EventId = 482, Level = LogLevel.Debug, Message = "piece {Piece} of {PatchHash} from {PeerId} failed, retried elsewhere: {Detail}")]
+        public static partial void PieceFailed(ILogger logger, string peerId, string patchHash, int piece, string detail);
+
+        [LoggerMessage(EventId = 483, Level = LogLevel.Information, Message = "fetched {PatchHash} in {Pieces} pieces from {Sources} LAN source(s), {Bytes} bytes on the wire")]
+        public static partial void Done(ILogger logger, string patchHash, int pieces, int sources, long bytes);
+
+        [LoggerMessage(EventId = 484, Level = LogLevel.Warning, Message = "piece fetch of {PatchHash} failed: {Reason}")]
+        public static partial void Failed(ILogger logger, string patchHash, string reason);
+    }
+}

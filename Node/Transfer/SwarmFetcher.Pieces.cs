@@ -1,0 +1,213 @@
+using System.Buffers;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text.Json;
+using PeerPatch.Protocol.Http;
+using PeerPatch.Protocol.Status;
+using PeerPatch.Storage;
+
+namespace PeerPatch.Node.Transfer;
+
+/// <summary>The network half of <see cref="SwarmFetcher"/>: the piece list, and one piece from one source.</summary>
+internal sealed partial class SwarmFetcher
+{
+    /// <summary>Bytes read from the network per read (and buffered per piece in flight).</summary>
+    private const int BufferBytes = 64 * 1024;
+
+    /// <summary>
+    /// The blob's piece list from the first source that serves a valid one, the server first when it is a source
+    /// (it computed the list from a verified copy), then by rank. The list must fit the upstream hash and size and the
+    /// piece size the server announced; a source that serves a bad one is dropped. Null when none did.
+    /// </summary>
+    private async Task<PieceList?> GetPieceListAsync(List<SourceState> states, PatchRecord patch, int pieceSize, CancellationToken ct)
+    {
+        foreach (var source in states.OrderBy(s => s.Source.IsServer ? 0 : 1))
+        {
+            var (list, error, bad) = await TryGetPieceListAsync(source.Source, patch, pieceSize, ct).ConfigureAwait(false);
+            if (list is not null)
+            {
+                return list;
+            }
+
+            source.LastError = error;
+            if (bad)
+            {
+                Drop(source, patch.Sha256, error!);
+            }
+        }
+
+        return null;
+    }
+
+    private async Task<(PieceList? List, string? Error, bool Bad)> TryGetPieceListAsync(SwarmSource source, PatchRecord patch, int pieceSize, CancellationToken ct)
+    {
+        var url = new Uri(source.BlobUrl, BlobUrl.PiecesOf(patch.Sha256));
+        var limit = (PieceList.CountFor(patch.Size, pieceSize) * 70L) + 1024;
+        try
+        {
+            using var headers = new CancellationTokenSource(options.LanStallTimeout, time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, headers.Token);
+            using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                var gone = response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone;
+                return (null, $"piece list: {(int)response.StatusCode}", gone);
+            }
+
+            if (response.Content.Headers.ContentLength > limit)
+            {
+                return (null, $"piece list of {response.Content.Headers.ContentLength} bytes (at most {limit})", true);
+            }
+
+            await using var body = new IdleTimeoutStream(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false), options.LanStallTimeout, time);
+            using var text = new MemoryStream();
+            var buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
+            try
+            {
+                int read;
+                while ((read = await body.ReadAsync(buffer.AsMemory(0, BufferBytes), ct).ConfigureAwait(false)) > 0)
+                {
+                    if (text.Length + read > limit)
+                    {
+                        return (null, $"piece list longer than {limit} bytes", true);
+                    }
+
+                    text.Write(buffer, 0, read);
+                }
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer);
+            }
+
+            var list = JsonSerializer.Deserialize(text.GetBuffer().AsSpan(0, (int)text.Length), StatusJsonContext.Default.PieceList);
+            if (list is null || !list.IsValidFor(patch.Sha256, patch.Size) || list.PieceSize != pieceSize)
+            {
+                return (null, "piece list does not fit the blob (hash, size, piece size or hashes)", true);
+            }
+
+            return (list, null, false);
+        }
+        catch (JsonException e)
+        {
+            return (null, $"piece list unreadable: {e.Message}", true);
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or TimeoutException
+                                   || e is OperationCanceledException && !ct.IsCancellationRequested)
+        {
+            return (null, $"piece list: {e.Message}", false);
+        }
+    }
+
+    /// <summary>
+    /// One piece from one source: a Range GET whose body goes straight to the piece's place in the temp file while it
+    /// is hashed; every wait bounded (headers and each read by <see cref="TransferOptions.LanStallTimeout"/>).
+    /// Never throws: every end is an <see cref="Attempt"/>.
+    /// </summary>
+    private async Task<Attempt> FetchPieceAsync(SourceState state, int piece, Run run, CancellationToken ct)
+    {
+        await Task.Yield(); // the piece loop goes on starting others
+        var source = state.Source;
+        var from = (long)piece * run.List.PieceSize;
+        var length = PieceLength(run.List, piece);
+        var to = from + length - 1;
+        try
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, source.BlobUrl);
+            request.Headers.Range = new RangeHeaderValue(from, to);
+            HttpResponseMessage response;
+            using (var headers = new CancellationTokenSource(options.LanStallTimeout, time))
+            using (var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, headers.Token))
+            {
+                response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
+            }
+
+            using (response)
+            {
+                if (Refusal(state, piece, response) is { } refused)
+                {
+                    return refused;
+                }
+
+                var range = response.Content.Headers.ContentRange;
+                var whole = response.StatusCode == HttpStatusCode.OK && from == 0 && length == run.List.Size;
+                if (!whole && (response.StatusCode != HttpStatusCode.PartialContent || range is null || range.From != from || range.To != to
+                               || (range.Length is { } total && total != run.List.Size)))
+                {
+                    return new Attempt(state, piece, AttemptKind.Failed, $"answered {(int)response.StatusCode} {range} for bytes {from}-{to}");
+                }
+
+                if (response.Content.Headers.ContentLength is { } declared && declared != length)
+                {
+                    return new Attempt(state, piece, AttemptKind.Failed, $"announced {declared} bytes for a piece of {length}");
+                }
+
+                await using var body = new IdleTimeoutStream(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false), options.LanStallTimeout, time);
+                return await CopyPieceAsync(state, piece, from, length, body, run, ct).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException or TimeoutException or OperationCanceledException
+                                   or InvalidOperationException or FormatException)
+        {
+            // Whatever one peer does ends this attempt only: the piece goes elsewhere.
+            return new Attempt(state, piece, AttemptKind.Failed, e.Message);
+        }
+    }
+
+    /// <summary>The answers that carry no piece: 404/410 (gone), 503 (busy, with its Retry-After) and other errors.</summary>
+    private static Attempt? Refusal(SourceState state, int piece, HttpResponseMessage response) => response.StatusCode switch
+    {
+        HttpStatusCode.NotFound or HttpStatusCode.Gone => new Attempt(state, piece, AttemptKind.Gone, $"answered {(int)response.StatusCode}"),
+        HttpStatusCode.ServiceUnavailable => new Attempt(state, piece, AttemptKind.Busy, "busy (503)", BusyPause(response.Headers.RetryAfter)),
+        _ when !response.IsSuccessStatusCode => new Attempt(state, piece, AttemptKind.Failed, $"answered {(int)response.StatusCode}"),
+        _ => null,
+    };
+
+    private static TimeSpan BusyPause(RetryConditionHeaderValue? retryAfter)
+    {
+        var pause = retryAfter?.Delta ?? TimeSpan.Zero;
+        return pause < MinBusyPause ? MinBusyPause : pause > MaxBusyPause ? MaxBusyPause : pause;
+    }
+
+    private async Task<Attempt> CopyPieceAsync(SourceState state, int piece, long from, int length, Stream body, Run run, CancellationToken ct)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
+        try
+        {
+            var got = 0;
+            while (got < length)
+            {
+                var read = await body.ReadAsync(buffer.AsMemory(0, Math.Min(BufferBytes, length - got)), ct).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    return new Attempt(state, piece, AttemptKind.Failed, $"the body ended after {got} of {length} bytes");
+                }
+
+                stats.AddPieceBytes(read, state.Source.IsServer);
+                run.Received(read);
+                hash.AppendData(buffer, 0, read);
+                try
+                {
+                    await run.Writer.WriteAtAsync(from + got, buffer.AsMemory(0, read), ct).ConfigureAwait(false);
+                }
+                catch (IOException e)
+                {
+                    return new Attempt(state, piece, AttemptKind.DiskFailed, $"writing the blob failed: {e.Message}");
+                }
+
+                got += read;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
+        }
+
+        var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
+        return actual == run.List.Pieces[piece]
+            ? new Attempt(state, piece, AttemptKind.Verified, string.Empty)
+            : new Attempt(state, piece, AttemptKind.BadPiece, $"piece {piece} hashes to {actual}, the list says {run.List.Pieces[piece]}");
+    }
+}

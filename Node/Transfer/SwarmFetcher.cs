@@ -1,0 +1,292 @@
+using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using PeerPatch.Node.Primitives;
+using PeerPatch.Protocol.Http;
+using PeerPatch.Storage;
+
+namespace PeerPatch.Node.Transfer;
+
+/// <summary>
+/// Fetches a blob in pieces from several LAN sources at once (HTTP Range), into the local store. The upstream list's
+/// SHA-256 and size are the only authority: the piece list (from one source, checked against them) only lets a bad
+/// source be found at its first bad piece; the whole file is hashed again before it is committed. A source that sends
+/// a bad piece or a bad piece list, or answers 404/410, is dropped for this blob (counted, logged with its node id);
+/// one that answers 503 is skipped for its Retry-After; a reset, a stall or a short body retries the piece
+/// elsewhere. When no source is left the result is a failure (the caller goes to the internet) and nothing is kept.
+/// Memory: one small buffer per piece in flight, whatever the blob's size.
+/// </summary>
+internal sealed partial class SwarmFetcher(
+    [FromKeyedServices(HttpClients.Lan)] HttpClient http,
+    BlobStore store,
+    PartialBlobs partials,
+    NodeIdentity self,
+    TransferOptions options,
+    NodeStats stats,
+    TimeProvider time,
+    ILogger<SwarmFetcher> logger)
+{
+    /// <summary>Transient failures (reset, stall, short body, odd answer) after which a source is dropped for the blob.</summary>
+    public const int MaxSourceFailures = 3;
+
+    /// <summary>How long a source that failed transiently is left alone before it gets another piece.</summary>
+    public static readonly TimeSpan FailurePause = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Bounds on a 503's Retry-After (missing or 0: the lower bound).</summary>
+    public static readonly TimeSpan MinBusyPause = TimeSpan.FromMilliseconds(200), MaxBusyPause = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Fetches the blob of <paramref name="patch"/> (its SHA-256 and size) from <paramref name="sources"/> (best first)
+    /// in pieces of the size the server announced, and records it (with that row, added now by this node).
+    /// </summary>
+    /// <param name="observer">Optional: follows the verified byte count (progress display).</param>
+    public async Task<FetchResult> FetchAsync(IReadOnlyList<SwarmSource> sources, int pieceSize, PatchRecord patch, ByteProgress? observer, CancellationToken ct)
+    {
+        if (store.Contains(patch.Sha256))
+        {
+            return FetchResult.Success(0);
+        }
+
+        var states = sources.Where(s => s.NodeId != self.NodeId).DistinctBy(s => s.BlobUrl.AbsoluteUri).Select(s => new SourceState(s)).ToList();
+        var list = await GetPieceListAsync(states, patch, pieceSize, ct).ConfigureAwait(false);
+        if (list is null)
+        {
+            return FetchResult.Failure(0, $"no LAN source served a valid piece list ({Tried(states)})");
+        }
+
+        PieceBlobWriter writer;
+        try
+        {
+            writer = store.BeginPieceWrite(patch.Sha256, patch.Size);
+        }
+        catch (IOException e)
+        {
+            return FetchResult.Failure(0, $"could not start the blob: {e.Message}");
+        }
+
+        await using (writer.ConfigureAwait(false))
+        {
+            writer.Patch = patch with { AddedAt = time.GetUtcNow(), AddedBy = self.NodeId, Hits = 0, LastHit = null };
+            var partial = partials.Register(list, writer.TempPath);
+            var run = new Run(list, writer, partial, observer);
+            try
+            {
+                var failure = await FetchPiecesAsync(states, run, ct).ConfigureAwait(false);
+                if (failure is not null)
+                {
+                    Log.Failed(logger, patch.Sha256, failure);
+                    return FetchResult.Failure(run.WireBytes, failure);
+                }
+
+                var result = await writer.CommitAsync(ct).ConfigureAwait(false);
+                if (!result.Succeeded)
+                {
+                    return FetchResult.Failure(run.WireBytes, $"LAN pieces rejected as a whole: {result.Message}");
+                }
+
+                Log.Done(logger, patch.Sha256, list.Pieces.Count, states.Count(s => s.Served > 0), run.WireBytes);
+                return FetchResult.Success(run.WireBytes);
+            }
+            finally
+            {
+                if (partial is not null)
+                {
+                    partials.Remove(partial);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// The piece loop: keeps up to <see cref="TransferOptions.PiecesInFlight"/> pieces in flight, each from the best
+    /// ranked usable source with room; handles each attempt's end. Null when every piece is verified, else why not.
+    /// </summary>
+    private async Task<string?> FetchPiecesAsync(List<SourceState> states, Run run, CancellationToken ct)
+    {
+        var count = run.List.Pieces.Count;
+        var pending = new PriorityQueue<int, int>(Enumerable.Range(0, count).Select(i => (i, i)));
+        var running = new List<Task<Attempt>>();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var done = 0;
+        var lastProgress = time.GetTimestamp();
+        try
+        {
+            while (done < count)
+            {
+                ct.ThrowIfCancellationRequested(); // the pass ended: not the sources' fault, nobody is dropped for it
+                var now = time.GetTimestamp();
+                while (running.Count < options.PiecesInFlight && pending.Count > 0 && Pick(states, now) is { } source)
+                {
+                    var piece = pending.Dequeue();
+                    source.InFlight++;
+                    running.Add(FetchPieceAsync(source, piece, run, stop.Token));
+                }
+
+                if (running.Count == 0)
+                {
+                    if (!states.Any(s => !s.Dropped))
+                    {
+                        return $"every LAN source failed ({Tried(states)})";
+                    }
+
+                    // Every source left is pausing (busy, or after a failure): wait for the first, unless they have only
+                    // answered "busy" for longer than the stall bound.
+                    var wake = states.Where(s => !s.Dropped).Min(s => s.PausedUntil);
+                    var giveUp = lastProgress + Ticks(options.LanStallTimeout);
+                    if (wake > giveUp)
+                    {
+                        return $"the LAN sources stayed busy for {options.LanStallTimeout.TotalSeconds:0.#} s ({Tried(states)})";
+                    }
+
+                    await Task.Delay(TimeSpan.FromSeconds((double)Math.Max(wake - now, 0) / time.TimestampFrequency), time, ct).ConfigureAwait(false);
+                    continue;
+                }
+
+                var finished = await Task.WhenAny(running).ConfigureAwait(false);
+                running.Remove(finished);
+                var attempt = await finished.ConfigureAwait(false);
+                var from = attempt.Source;
+                from.InFlight--;
+                if (attempt.Kind != AttemptKind.Busy)
+                {
+                    lastProgress = time.GetTimestamp(); // only "busy" can go on for ever: other failures end in a drop
+                }
+
+                switch (attempt.Kind)
+                {
+                    case AttemptKind.Verified:
+                        done++;
+                        from.Served++;
+                        from.Failures = 0;
+                        lastProgress = time.GetTimestamp();
+                        run.Partial?.MarkVerified(attempt.Piece);
+                        run.Verified(PieceLength(run.List, attempt.Piece));
+                        continue;
+                    case AttemptKind.DiskFailed:
+                        return attempt.Detail;
+                    case AttemptKind.BadPiece:
+                        stats.BadPiece();
+                        Log.BadPiece(logger, from.Source.NodeId, from.Source.BlobUrl.Authority, run.List.Sha256, attempt.Piece, attempt.Detail);
+                        Drop(from, run.List.Sha256, attempt.Detail);
+                        break;
+                    case AttemptKind.Gone:
+                        Drop(from, run.List.Sha256, attempt.Detail);
+                        break;
+                    case AttemptKind.Busy:
+                        from.PausedUntil = time.GetTimestamp() + Ticks(attempt.RetryAfter);
+                        break;
+                    default:
+                        from.LastError = attempt.Detail;
+                        if (++from.Failures >= MaxSourceFailures)
+                        {
+                            Drop(from, run.List.Sha256, attempt.Detail);
+                        }
+                        else
+                        {
+                            Log.PieceFailed(logger, from.Source.NodeId, run.List.Sha256, attempt.Piece, attempt.Detail);
+                            from.PausedUntil = time.GetTimestamp() + Ticks(FailurePause);
+                        }
+
+                        break;
+                }
+
+                pending.Enqueue(attempt.Piece, attempt.Piece); // not verified: fetched again, from wherever has room
+            }
+
+            return null;
+        }
+        finally
+        {
+            // Nothing writes into the temp file after this returns: stop the attempts still running and wait for them.
+            await stop.CancelAsync().ConfigureAwait(false);
+            foreach (var task in running)
+            {
+                await task.ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>The best ranked source that is not dropped, not pausing, and has room for another piece.</summary>
+    private SourceState? Pick(List<SourceState> states, long now)
+    {
+        foreach (var s in states)
+        {
+            if (!s.Dropped && s.PausedUntil <= now && s.InFlight < options.PiecesPerSource)
+            {
+                return s;
+            }
+        }
+
+        return null;
+    }
+
+    private void Drop(SourceState source, string sha256, string why)
+    {
+        source.Dropped = true;
+        source.LastError = why;
+        stats.SourceDropped();
+        Log.Dropped(logger, source.Source.NodeId, source.Source.BlobUrl.Authority, sha256, why);
+    }
+
+    private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);
+
+    private static int PieceLength(PieceList list, int piece) => (int)Math.Min(list.PieceSize, list.Size - ((long)piece * list.PieceSize));
+
+    private static string Tried(List<SourceState> states) =>
+        states.Count == 0 ? "none listed" : string.Join("; ", states.Select(s => $"{s.Source.NodeId}: {s.LastError ?? (s.Dropped ? "dropped" : "no answer")}"));
+
+    /// <summary>One source's standing during one fetch (touched only by the piece loop).</summary>
+    private sealed class SourceState(SwarmSource source)
+    {
+        public SwarmSource Source { get; } = source;
+
+        public bool Dropped { get; set; }
+
+        public int InFlight { get; set; }
+
+        public int Failures { get; set; }
+
+        public int Served { get; set; }
+
+        public long PausedUntil { get; set; }
+
+        public string? LastError { get; set; }
+    }
+
+    /// <summary>One fetch: its list, its file, its offer to others and its byte counts.</summary>
+    private sealed class Run(PieceList list, PieceBlobWriter writer, PartialBlob? partial, ByteProgress? observer)
+    {
+        private long _wireBytes;
+        private long _verifiedBytes;
+
+        public PieceList List { get; } = list;
+
+        public PieceBlobWriter Writer { get; } = writer;
+
+        public PartialBlob? Partial { get; } = partial;
+
+        public long WireBytes => Interlocked.Read(ref _wireBytes);
+
+        public void Received(long n) => Interlocked.Add(ref _wireBytes, n);
+
+        public void Verified(long n)
+        {
+            _verifiedBytes += n;
+            observer?.Report(_verifiedBytes);
+        }
+    }
+
+    private enum AttemptKind
+    {
+        Verified,
+        BadPiece,
+        Gone,
+        Busy,
+        Failed,
+        DiskFailed,
+    }
+
+    /// <summary>How one piece from one source ended.</summary>
+    [DebuggerDisplay("{Kind} piece {Piece}")]
+    private sealed record Attempt(SourceState Source, int Piece, AttemptKind Kind, string Detail, TimeSpan RetryAfter = default);
+}
