@@ -24,6 +24,10 @@ namespace PeerPatch.Node.Http;
 /// the blob removed. An unchanged, verified blob is sent straight from the file. A Range is served only from a blob
 /// whose current bytes were verified (re-hashed first if the file changed).
 /// A blob not held but being written here (cut-through) is streamed as it arrives; see <see cref="WaitForLiveAsync"/>.
+/// Every GET of a blob (whole or Range, by any node, to the server or a peer) takes one of the node's
+/// <see cref="UploadSlots"/> or is answered 503 with Retry-After; its bytes go out at the node's shared
+/// <see cref="UploadThrottle"/> rate and are counted as served by the server or by a peer.
+/// GET /v1/blobs/{sha256}/pieces: the blob's <see cref="PieceList"/> (404 when not held here).
 /// PUT /v1/blobs/{sha256}?os=&amp;name=&amp;url= streams into the blob store; wrong bytes or more than the declared
 /// size are refused with 4xx and leave nothing behind. Its url= is stored with its secrets masked. A push of a blob
 /// already held is answered without reading the body, so it proves nothing: it adds a patch record (a name and a URL
