@@ -92,7 +92,7 @@ public sealed class PeerSourcesTests : IDisposable
         return new PatchServer(
             _store, new PatchIndex(), new ClaimTable(policy, new SystemRandomSource()), policy, new HitRecorder(_db, _time, NullLogger<HitRecorder>.Instance),
             new HolderIndex(), cluster, self, new HttpEndpointInfo(options), new NodeStats(), _time, NullLogger<PatchServer>.Instance,
-            _sources, new ServingOptions { PeerServing = peerServing }, new SystemRandomSource(), null, new ServerAddresses(_time));
+            _sources, new ServingOptions { PeerServing = peerServing }, new SystemRandomSource(), new ServerAddresses(_time));
     }
 
     private async Task<(string Sha, long Size)> StoreAsync(PatchServer server)

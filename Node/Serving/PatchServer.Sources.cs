@@ -7,10 +7,6 @@ namespace PeerPatch.Node.Serving;
 
 internal sealed partial class PatchServer
 {
-    private readonly Lock _membersLock = new();
-    private IReadOnlyList<Cluster.Member>? _lastMembers;
-    private HashSet<string> _lastMemberIds = new(StringComparer.Ordinal);
-
     /// <summary>
     /// A hit's sources (<see cref="ServingOptions.PeerServing"/> on): the nodes holding the blob, ranked by
     /// <see cref="SourceTable.Rank"/>, then this server when it holds the blob itself (alone when no peer does), at most
@@ -27,7 +23,6 @@ internal sealed partial class PatchServer
 
         var sha = hit.Sha256!;
         var now = time.MonotonicNow();
-        ForgetDepartedMembers();
         var own = serverHolds && from is not null && ownAddresses?.UrlFor(from.Address, http.Port, sha) is { } url ? new PeerSource(self.NodeId, url) : null;
         var list = sources.Rank(sha, askerId, ProtocolLimits.MaxSources - (own is null ? 0 : 1), now, random);
         if (own is not null)
@@ -59,38 +54,4 @@ internal sealed partial class PatchServer
     /// <summary>http://address:port/ (IPv6 in brackets).</summary>
     internal static Uri HttpBase(IPAddress address, int port) =>
         new(address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"http://[{address}]:{port}/" : $"http://{address}:{port}/");
-
-    /// <summary>A node that left the cluster's membership is no source any more (checked when the member list changes).</summary>
-    private void ForgetDepartedMembers()
-    {
-        if (membership is null || sources is null)
-        {
-            return;
-        }
-
-        var members = membership.Members;
-        lock (_membersLock)
-        {
-            if (ReferenceEquals(members, _lastMembers))
-            {
-                return;
-            }
-
-            var ids = new HashSet<string>(members.Count, StringComparer.Ordinal);
-            foreach (var m in members)
-            {
-                ids.Add(m.NodeId);
-            }
-
-            foreach (var id in _lastMemberIds)
-            {
-                if (!ids.Contains(id))
-                {
-                    sources.RemoveNode(id);
-                }
-            }
-
-            (_lastMembers, _lastMemberIds) = (members, ids);
-        }
-    }
 }

@@ -30,7 +30,6 @@ internal sealed partial class PatchServer(
     SourceTable? sources = null,
     ServingOptions? serving = null,
     IRandomSource? random = null,
-    ClusterService? membership = null,
     ServerAddresses? ownAddresses = null) : ILanRequestHandler
 {
     public IMessage Handle(IMessage request, IPEndPoint from)

@@ -31,6 +31,7 @@ internal static class ServingServiceCollectionExtensions
         services.AddSingleton<PatchServer>();
         services.AddSingleton<ILanRequestHandler>(sp => sp.GetRequiredService<PatchServer>());
         services.AddHostedService<BlobScrubber>();
+        services.AddHostedService<MembershipWatch>();
         return services;
     }
 }
