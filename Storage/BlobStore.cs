@@ -268,7 +268,7 @@ public sealed class BlobStore
         return true;
     }
 
-    internal void Commit(string tempPath, string sha256, long size, PatchRecord? patch)
+    internal void Commit(string tempPath, string sha256, long size, PatchRecord? patch, byte[]? pieceHashes = null)
     {
         var finalPath = PathFor(sha256);
         var directory = Path.GetDirectoryName(finalPath)!;
@@ -283,7 +283,7 @@ public sealed class BlobStore
         var now = _time.GetUtcNow();
         try
         {
-            _db.AddBlob(sha256, size, now, patch);
+            _db.AddBlob(sha256, size, now, patch, pieceHashes is null ? null : (Options.PieceSize, pieceHashes));
         }
         catch (Microsoft.Data.Sqlite.SqliteException e)
         {
@@ -301,6 +301,53 @@ public sealed class BlobStore
         MarkVerified(sha256);
         EvictIfOverCapacity(keep: sha256);
         PulseChanged();
+        Stored?.Invoke(sha256, size, patch);
+    }
+
+    /// <summary>
+    /// A verified blob was just stored (after its record; the patch row it came with, if any). Handlers run on the
+    /// writer's thread: they must be quick and must not throw.
+    /// </summary>
+    public event Action<string, long, PatchRecord?>? Stored;
+
+    /// <summary>
+    /// The piece hashes of a held blob at <see cref="BlobStoreOptions.PieceSize"/>: as recorded when it was stored, or,
+    /// for a blob stored before they were kept, computed now in one streaming read (which also re-checks the whole
+    /// hash: a corrupt blob is removed) and recorded. Null when the blob is not held (or was corrupt).
+    /// </summary>
+    public async Task<BlobPieces?> GetPiecesAsync(string sha256, CancellationToken ct)
+    {
+        if (!TryGetSize(sha256, out var size))
+        {
+            return null;
+        }
+
+        if (_db.GetPieces(sha256, Options.PieceSize) is { } recorded)
+        {
+            return new BlobPieces(sha256, size, Options.PieceSize, recorded);
+        }
+
+        var stream = OpenRead(sha256);
+        if (stream is null)
+        {
+            return null;
+        }
+
+        byte[] hashes;
+        await using (stream.ConfigureAwait(false))
+        {
+            using var whole = new HashingReadStream(stream);
+            hashes = await PieceHasher.HashAsync(whole, Options.PieceSize, Options.BufferBytes, ct).ConfigureAwait(false);
+            if (whole.Length != size || whole.HexHash() != sha256)
+            {
+                Remove(sha256);
+                return null;
+            }
+        }
+
+        MarkVerified(sha256);
+        _db.SetPieces(sha256, Options.PieceSize, hashes);
+        return new BlobPieces(sha256, size, Options.PieceSize, hashes);
     }
 
     /// <summary>Records a patch row for a blob already held.</summary>

@@ -6,7 +6,8 @@ namespace PeerPatch.Storage;
 /// <summary>
 /// One blob being written: bytes go to a temp file while SHA-256 is computed. <see cref="CommitAsync"/>
 /// checks hash and size, fsyncs and renames into place; disposing without a successful commit deletes the
-/// temp file. Memory use is one copy buffer, whatever the blob's size. A write with a declared size is live while
+/// temp file. The piece hashes (<see cref="PieceHasher"/>, <see cref="BlobStoreOptions.PieceSize"/>) are computed in the
+/// same pass and recorded with the blob. Memory use is one copy buffer, whatever the blob's size. A write with a declared size is live while
 /// it runs: <see cref="BlobStore.OpenLive"/> reads it as it grows (cut-through), the last byte only after the commit.
 /// </summary>
 public sealed class BlobWriter : IAsyncDisposable
@@ -14,6 +15,7 @@ public sealed class BlobWriter : IAsyncDisposable
     private readonly BlobStore _store;
     private readonly long _maxBytes;
     private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly PieceHasher _pieces;
     private readonly string _tempPath;
     private FileStream? _file;
     private LiveBlob? _live;
@@ -27,6 +29,7 @@ public sealed class BlobWriter : IAsyncDisposable
         ExpectedSize = expectedSize;
         _maxBytes = maxBytes;
         _tempPath = store.NewTempPath();
+        _pieces = new PieceHasher(store.Options.PieceSize);
     }
 
     /// <summary>The hash the bytes must have.</summary>
@@ -68,6 +71,7 @@ public sealed class BlobWriter : IAsyncDisposable
         }
 
         _hash.AppendData(data.Span);
+        _pieces.Append(data.Span);
         await _file.WriteAsync(data, ct).ConfigureAwait(false);
         BytesWritten += data.Length;
         _live?.Advance(BytesWritten);
@@ -163,7 +167,7 @@ public sealed class BlobWriter : IAsyncDisposable
             _file.Flush(flushToDisk: true);
             await _file.DisposeAsync().ConfigureAwait(false);
             _file = null;
-            _store.Commit(_tempPath, ExpectedSha256, BytesWritten, Patch);
+            _store.Commit(_tempPath, ExpectedSha256, BytesWritten, Patch, _pieces.Finish());
         }
         catch (IOException e)
         {
@@ -186,6 +190,7 @@ public sealed class BlobWriter : IAsyncDisposable
 
         _finished = true;
         _hash.Dispose();
+        _pieces.Dispose();
         EndLive(committed: false, "the write was abandoned");
         TryDeleteTemp();
     }

@@ -3,7 +3,8 @@ namespace PeerPatch.Storage;
 public sealed partial class PatchDatabase
 {
     /// <summary>Records a blob that was just renamed into place (and, optionally, the patch row it belongs to) in one transaction.</summary>
-    public void AddBlob(string sha256, long size, DateTimeOffset now, PatchRecord? patch = null)
+    /// <param name="pieces">Optional: the blob's piece hashes (piece size, 32 bytes per piece), recorded in the same transaction.</param>
+    public void AddBlob(string sha256, long size, DateTimeOffset now, PatchRecord? patch = null, (int PieceSize, byte[] Hashes)? pieces = null)
     {
         using var connection = Connect();
         using var transaction = connection.BeginTransaction();
@@ -25,17 +26,22 @@ public sealed partial class PatchDatabase
             InsertPatch(connection, transaction, patch);
         }
 
+        if (pieces is { } p)
+        {
+            InsertPieces(connection, transaction, sha256, p.PieceSize, p.Hashes);
+        }
+
         transaction.Commit();
     }
 
-    /// <summary>Forgets a blob and every patch row that points at it.</summary>
+    /// <summary>Forgets a blob, every patch row that points at it and its piece hashes.</summary>
     public void RemoveBlob(string sha256)
     {
         using var connection = Connect();
         using var transaction = connection.BeginTransaction();
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "DELETE FROM patches WHERE sha256 = $sha; DELETE FROM blobs WHERE sha256 = $sha;";
+        command.CommandText = "DELETE FROM patches WHERE sha256 = $sha; DELETE FROM blob_pieces WHERE sha256 = $sha; DELETE FROM blobs WHERE sha256 = $sha;";
         command.Parameters.AddWithValue("$sha", sha256);
         command.ExecuteNonQuery();
         transaction.Commit();
@@ -68,11 +74,12 @@ public sealed partial class PatchDatabase
         command.ExecuteNonQuery();
     }
 
-    /// <summary>Deletes patch rows whose blob is gone (start-up consistency pass). Returns how many.</summary>
+    /// <summary>Deletes patch rows (and piece hashes) whose blob is gone (start-up consistency pass). Returns how many patch rows.</summary>
     public int RemovePatchesWithoutBlob()
     {
         using var connection = Connect();
         using var command = connection.CreateCommand();
+        Execute(connection, "DELETE FROM blob_pieces WHERE sha256 NOT IN (SELECT sha256 FROM blobs);");
         command.CommandText = "DELETE FROM patches WHERE sha256 NOT IN (SELECT sha256 FROM blobs);";
         return command.ExecuteNonQuery();
     }

@@ -28,7 +28,7 @@ public sealed class InventoryReporterTests : IDisposable
         db.AddPatch(new PatchRecord("test-1-amd64", "KB-GONE", new string('a', 64), 10, null, DateTimeOffset.UnixEpoch, "n1", 0, null)); // no blob: not reported
         var cluster = new ClusterState(new ClusterOptions { Role = RoleSetting.Client, Server = "10.0.0.1:47470" }, new NodeIdentity("n1", "i1", "test-1-amd64", "0.1.0"), TimeProvider.System);
         var servers = new FakeServers();
-        using var reporter = new InventoryReporter(cluster, servers, new InventoryReport(db, store), new StartedLifetime(), new SystemRandomSource(), TimeProvider.System, NullLogger<InventoryReporter>.Instance);
+        using var reporter = new InventoryReporter(cluster, servers, new InventoryReport(db, store), store, new StartedLifetime(), new SystemRandomSource(), TimeProvider.System, NullLogger<InventoryReporter>.Instance);
 
         await reporter.StartAsync(CancellationToken.None);
         var first = await servers.Channel.Reports.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));

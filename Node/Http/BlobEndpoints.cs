@@ -25,6 +25,10 @@ namespace PeerPatch.Node.Http;
 /// the blob removed. An unchanged, verified blob is sent straight from the file. A Range is served only from a blob
 /// whose current bytes were verified (re-hashed first if the file changed).
 /// A blob not held but being written here (cut-through) is streamed as it arrives; see <see cref="WaitForLiveAsync"/>.
+/// Every GET of a blob (whole or Range, by any node, to the server or a peer) takes one of the node's
+/// <see cref="UploadSlots"/> or is answered 503 with Retry-After; its bytes go out at the node's shared
+/// <see cref="UploadThrottle"/> rate and are counted as served by the server or by a peer.
+/// GET /v1/blobs/{sha256}/pieces: the blob's <see cref="PieceList"/> (404 when not held here).
 /// PUT /v1/blobs/{sha256}?os=&amp;name=&amp;url= streams into the blob store; wrong bytes or more than the declared
 /// size are refused with 4xx and leave nothing behind. Its url= is stored with its secrets masked. A push of a blob
 /// already held is answered without reading the body (412 when the pusher sent If-None-Match: *, as nodes do, so its
@@ -41,10 +45,41 @@ internal static partial class BlobEndpoints
     public static void Map(WebApplication app)
     {
         app.MapMethods(BlobUrl.Route, [HttpMethods.Get, HttpMethods.Head], GetAsync);
+        app.MapGet(BlobUrl.PiecesRoute, PiecesAsync);
         app.MapPut(BlobUrl.Route, PutAsync);
     }
 
-    private static async Task GetAsync(HttpContext ctx, string sha256, BlobStore store, PatchServer server, NodeStats stats, PartialBlobs partials, ILoggerFactory loggers)
+    /// <summary>
+    /// GET /v1/blobs/{sha256}/pieces: the piece list of a held blob (recorded when it was stored, computed on first
+    /// request for an older one), or of one being fetched here by pieces; 404 otherwise.
+    /// </summary>
+    private static async Task<IResult> PiecesAsync(HttpContext ctx, string sha256, BlobStore store, PartialBlobs partials)
+    {
+        if (!WireFormat.IsSha256(sha256))
+        {
+            return Results.Problem("need a lowercase SHA-256 in the path", statusCode: StatusCodes.Status400BadRequest);
+        }
+
+        var pieces = await store.GetPiecesAsync(sha256, ctx.RequestAborted).ConfigureAwait(false);
+        if (pieces is null)
+        {
+            // Not held, but maybe being fetched here by pieces: its list is served while they arrive.
+            return PartialBlobServing.TryPieces(sha256, partials) is { } partial
+                ? Results.Json(partial, StatusJsonContext.Default.PieceList)
+                : Results.NotFound();
+        }
+
+        var hex = new string[pieces.Count];
+        for (var i = 0; i < hex.Length; i++)
+        {
+            hex[i] = pieces.HexAt(i);
+        }
+
+        ctx.Response.Headers.CacheControl = "public, max-age=31536000, immutable";
+        return Results.Json(new PieceList(sha256, pieces.Size, pieces.PieceSize, hex), StatusJsonContext.Default.PieceList);
+    }
+
+    private static async Task GetAsync(HttpContext ctx, string sha256, BlobStore store, PatchServer server, ClusterState cluster, UploadSlots slots, UploadThrottle throttle, NodeStats stats, PartialBlobs partials, ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger("PeerPatch.Node.Http.Blobs");
         if (!WireFormat.IsSha256(sha256))
@@ -52,6 +87,19 @@ internal static partial class BlobEndpoints
             ctx.Response.StatusCode = StatusCodes.Status400BadRequest;
             return;
         }
+
+        // Every node, the server too, sends at most UploadSlots blobs at once; a HEAD sends none and needs no slot.
+        UploadSlots.Lease slot = default;
+        if (HttpMethods.IsGet(ctx.Request.Method) && !slots.TryTake(out slot))
+        {
+            stats.UploadBusy();
+            ctx.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            ctx.Response.Headers.RetryAfter = UploadSlots.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return;
+        }
+
+        using var held = slot;
+        var upload = new Upload(stats, throttle, cluster.IsServer);
 
         if (!store.TryGetSize(sha256, out var size))
         {
@@ -66,7 +114,7 @@ internal static partial class BlobEndpoints
             {
                 await using (live.ConfigureAwait(false))
                 {
-                    await ServeLiveAsync(ctx, sha256, live, stats).ConfigureAwait(false);
+                    await ServeLiveAsync(ctx, sha256, live, upload).ConfigureAwait(false);
                 }
 
                 return;
@@ -91,7 +139,7 @@ internal static partial class BlobEndpoints
         var ifRangeOk = request.IfRange is null || (request.IfRange.EntityTag?.Compare(etag, useStrongComparison: true) ?? false);
         if (range is { Ranges.Count: 1 } && range.Unit == "bytes" && ifRangeOk)
         {
-            await ServeRangeAsync(ctx, sha256, size, range.Ranges.First(), store, stats, logger).ConfigureAwait(false);
+            await ServeRangeAsync(ctx, sha256, size, range.Ranges.First(), store, upload, logger).ConfigureAwait(false);
             return;
         }
 
@@ -107,8 +155,7 @@ internal static partial class BlobEndpoints
             // second SHA-256 pass on the hot path. The receiver verifies every byte anyway.
             try
             {
-                await SendFileAsync(ctx, store.PathFor(sha256), size).ConfigureAwait(false);
-                stats.AddLanBytesServed(size);
+                await SendFileAsync(ctx, store.PathFor(sha256), 0, size, upload).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
             {
@@ -118,7 +165,15 @@ internal static partial class BlobEndpoints
             return;
         }
 
-        await ServeVerifiedAsync(ctx, sha256, store, stats, logger).ConfigureAwait(false);
+        await ServeVerifiedAsync(ctx, sha256, store, upload, logger).ConfigureAwait(false);
+    }
+
+    /// <summary>What every blob upload of one GET shares: the byte counters (as server or as peer) and the node's rate cap.</summary>
+    private readonly record struct Upload(NodeStats Stats, UploadThrottle Throttle, bool AsServer)
+    {
+        public void Sent(long bytes) => Stats.AddBlobBytesServed(bytes, AsServer);
+
+        public ValueTask BeforeAsync(int bytes, CancellationToken ct) => Throttle.WaitAsync(bytes, ct);
     }
 
     private static EntityTagHeaderValue SetBlobHeaders(HttpContext ctx, string sha256)
@@ -159,7 +214,7 @@ internal static partial class BlobEndpoints
     }
 
     /// <summary>A live blob, full body only (a Range is ignored: RFC 9110 allows it), ended by an abort if its write fails.</summary>
-    private static async Task ServeLiveAsync(HttpContext ctx, string sha256, LiveBlobStream live, NodeStats stats)
+    private static async Task ServeLiveAsync(HttpContext ctx, string sha256, LiveBlobStream live, Upload upload)
     {
         SetBlobHeaders(ctx, sha256);
         ctx.Response.Headers.AcceptRanges = "none";
@@ -180,8 +235,9 @@ internal static partial class BlobEndpoints
                     return;
                 }
 
+                await upload.BeforeAsync(read, ctx.RequestAborted).ConfigureAwait(false);
                 writer.Advance(read);
-                stats.AddLanBytesServed(read);
+                upload.Sent(read);
                 var flushed = await writer.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
                 if (flushed.IsCanceled || flushed.IsCompleted)
                 {
@@ -199,7 +255,7 @@ internal static partial class BlobEndpoints
         }
     }
 
-    private static async Task ServeRangeAsync(HttpContext ctx, string sha256, long size, RangeItemHeaderValue parsed, BlobStore store, NodeStats stats, ILogger logger)
+    private static async Task ServeRangeAsync(HttpContext ctx, string sha256, long size, RangeItemHeaderValue parsed, BlobStore store, Upload upload, ILogger logger)
     {
         long from, to;
         if (parsed.From is null)
@@ -221,7 +277,7 @@ internal static partial class BlobEndpoints
 
         if (!store.IsVerified(sha256) && !await store.VerifyAsync(sha256, ctx.RequestAborted).ConfigureAwait(false))
         {
-            stats.CorruptBlob();
+            upload.Stats.CorruptBlob();
             Log.Corrupt(logger, sha256);
             ctx.Response.StatusCode = StatusCodes.Status404NotFound;
             return;
@@ -236,28 +292,38 @@ internal static partial class BlobEndpoints
             return;
         }
 
-        await ctx.Response.SendFileAsync(store.PathFor(sha256), from, length, ctx.RequestAborted).ConfigureAwait(false);
-        stats.AddLanBytesServed(length);
+        try
+        {
+            await SendFileAsync(ctx, store.PathFor(sha256), from, length, upload).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
+        {
+            // client went away
+        }
     }
 
     /// <summary>
     /// The file read straight into the response pipe's own buffers (one copy fewer than a stream copy, no pooled
     /// buffer of ours), flushed per chunk so that the pipe's back-pressure bounds memory.
     /// </summary>
-    private static async Task SendFileAsync(HttpContext ctx, string path, long size)
+    private static async Task SendFileAsync(HttpContext ctx, string path, long from, long length, Upload upload)
     {
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read | FileShare.Delete, FileOptions.SequentialScan);
         var writer = ctx.Response.BodyWriter;
-        for (long offset = 0; offset < size;)
+        var end = from + length;
+        for (var offset = from; offset < end;)
         {
             var memory = writer.GetMemory(ChunkBytes);
-            var read = await RandomAccess.ReadAsync(handle, memory[..(int)Math.Min(memory.Length, size - offset)], offset, ctx.RequestAborted).ConfigureAwait(false);
+            var want = (int)Math.Min(Math.Min(memory.Length, ChunkBytes), end - offset);
+            await upload.BeforeAsync(want, ctx.RequestAborted).ConfigureAwait(false);
+            var read = await RandomAccess.ReadAsync(handle, memory[..want], offset, ctx.RequestAborted).ConfigureAwait(false);
             if (read == 0)
             {
-                throw new IOException($"{path} ended at {offset} of {size} bytes");
+                throw new IOException($"{path} ended at {offset} of {end} bytes");
             }
 
             writer.Advance(read);
+            upload.Sent(read);
             offset += read;
             var flushed = await writer.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
             if (flushed.IsCanceled || flushed.IsCompleted)
@@ -267,7 +333,7 @@ internal static partial class BlobEndpoints
         }
     }
 
-    private static async Task ServeVerifiedAsync(HttpContext ctx, string sha256, BlobStore store, NodeStats stats, ILogger logger)
+    private static async Task ServeVerifiedAsync(HttpContext ctx, string sha256, BlobStore store, Upload upload, ILogger logger)
     {
         var file = store.OpenRead(sha256);
         if (file is null)
@@ -295,8 +361,9 @@ internal static partial class BlobEndpoints
                     hash.AppendData(current, 0, read);
                     if (heldCount > 0)
                     {
+                        await upload.BeforeAsync(heldCount, ctx.RequestAborted).ConfigureAwait(false);
                         await ctx.Response.Body.WriteAsync(held.AsMemory(0, heldCount), ctx.RequestAborted).ConfigureAwait(false);
-                        stats.AddLanBytesServed(heldCount);
+                        upload.Sent(heldCount);
                     }
 
                     (current, held, heldCount) = (held, current, read);
@@ -306,7 +373,7 @@ internal static partial class BlobEndpoints
             if (Convert.ToHexStringLower(hash.GetHashAndReset()) != sha256)
             {
                 // Never complete a response with bytes that do not match their name.
-                stats.CorruptBlob();
+                upload.Stats.CorruptBlob();
                 Log.Corrupt(logger, sha256);
                 store.Remove(sha256);
                 ctx.Abort();
@@ -316,8 +383,9 @@ internal static partial class BlobEndpoints
             store.MarkVerified(sha256);
             if (heldCount > 0)
             {
+                await upload.BeforeAsync(heldCount, ctx.RequestAborted).ConfigureAwait(false);
                 await ctx.Response.Body.WriteAsync(held.AsMemory(0, heldCount), ctx.RequestAborted).ConfigureAwait(false);
-                stats.AddLanBytesServed(heldCount);
+                upload.Sent(heldCount);
             }
         }
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)

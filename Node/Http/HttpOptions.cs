@@ -11,6 +11,20 @@ public sealed class HttpOptions
     /// <summary>Most HTTP connections one address may hold open at once (0: no cap). Default 64.</summary>
     public int MaxConnectionsPerClient { get; set; } = 64;
 
+    /// <summary>
+    /// Most blob GETs (whole or Range) this node serves to other nodes at once, on every node, the LAN server too; one
+    /// more is answered 503 with Retry-After and the client moves to another source. Default 4: four streams keep a
+    /// 100 Mbit/s or 1 Gbit/s link busy while the disk and CPU stay light for the PC's user. At least 1.
+    /// </summary>
+    public int UploadSlots { get; set; } = 4;
+
+    /// <summary>
+    /// Cap on the bytes per second of all blob uploads of this node together (0: no cap). Default 0: uploads use the
+    /// sending half of a full-duplex link, which the user's own downloads do not need; set e.g. 6000000 (about half of
+    /// 100 Mbit/s) on a PC whose user uploads a lot himself. At least 65536 when set.
+    /// </summary>
+    public long UploadRateLimit { get; set; }
+
     /// <summary>The one place these settings are read from configuration (the keys are the property names, at the root).</summary>
     internal static HttpOptions FromConfiguration(IConfiguration configuration)
     {

@@ -14,6 +14,16 @@ internal sealed class HttpOptionsValidator : IValidateOptions<HttpOptions>
             errors.Add("MaxConnectionsPerClient must not be negative (0: no cap)");
         }
 
+        if (o.UploadSlots < 1)
+        {
+            errors.Add("UploadSlots must be at least 1");
+        }
+
+        if (o.UploadRateLimit is < 0 or (> 0 and < 65536))
+        {
+            errors.Add("UploadRateLimit must be 0 (no cap) or at least 65536 bytes per second");
+        }
+
         return OptionChecks.Result(errors);
     }
 }

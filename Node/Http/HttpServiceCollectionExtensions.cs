@@ -14,6 +14,8 @@ internal static class HttpServiceCollectionExtensions
         services.AddSingleton<NodeStatusReporter>();
         services.AddSingleton<LanSurvey>();
         services.AddSingleton<ConnectionLimiter>();
+        services.AddSingleton<UploadSlots>();
+        services.AddSingleton<UploadThrottle>();
         services.ConfigureHttpJsonOptions(o =>
         {
             o.SerializerOptions.WriteIndented = false;
@@ -22,16 +24,16 @@ internal static class HttpServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>HTTP writes need the cluster key (when there is one); then every endpoint of the API and the dashboard.</summary>
+    /// <summary>HTTP writes and blob reads need the cluster key (when there is one); then every endpoint of the API and the dashboard.</summary>
     public static WebApplication MapHttpEndpoints(this WebApplication app)
     {
         Security.WriteAuthorization.Use(app);
+        Security.ReadAuthorization.Use(app);
         app.UseRouting();
         MetricsEndpoint.UseRequestMetrics(app);
         DashboardEndpoints.Map(app);
         MetricsEndpoint.Map(app);
         BlobEndpoints.Map(app);
-        PartialBlobServing.Map(app);
         DatabaseEndpoints.Map(app);
         StatusEndpoints.Map(app);
         UpdateEndpoints.Map(app);

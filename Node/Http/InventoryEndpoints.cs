@@ -16,13 +16,15 @@ namespace PeerPatch.Node.Http;
 /// <summary>
 /// POST /v1/inventory (server only): a node reports the patches it holds, so this server knows them even if it
 /// was elected after they were pushed elsewhere. Blobs the server lacks are remembered with their holder and
-/// pulled in the background. Entries are data only: a wrong one can at most name a blob nobody can serve.
+/// pulled in the background, and every reported blob makes the reporter a source of the hits for it (<see cref="SourceTable"/>;
+/// nodes report at session start and after each blob they store). Entries are data only: a wrong one can at most name
+/// a blob nobody can serve, and a client verifies every piece. With a cluster key only members get here (a signed POST).
 /// </summary>
 internal static partial class InventoryEndpoints
 {
     private const long MaxBodyBytes = 32L << 20;
 
-    public static void Map(WebApplication app) => app.MapPost("/v1/inventory", async (HttpContext ctx, ClusterState cluster, BlobStore store, HolderIndex holders, BlobPuller puller, CoreOptions options, TimeProvider time) =>
+    public static void Map(WebApplication app) => app.MapPost("/v1/inventory", async (HttpContext ctx, ClusterState cluster, BlobStore store, HolderIndex holders, SourceTable sources, BlobPuller puller, CoreOptions options, TimeProvider time) =>
     {
         if (!cluster.IsServer)
         {
@@ -61,6 +63,11 @@ internal static partial class InventoryEndpoints
             }
 
             accepted++;
+            if (WireFormat.IsNodeId(node))
+            {
+                sources.AddHolder(e.Sha256!, node, holder, time.MonotonicNow()); // a source for the hits of others
+            }
+
             if (store.Contains(e.Sha256!))
             {
                 continue;

@@ -60,7 +60,8 @@ internal sealed class NodeStatusReporter(
             new TrafficStats(
                 stats.LanBytesServed, stats.LanBytesFetched, stats.LanBytesPushed, stats.LanBytesReceived, stats.InternetBytes,
                 stats.Hits, stats.Misses, stats.InFlightAnswers, stats.PushesAccepted, stats.PushesRejected, stats.LanFailures,
-                stats.ServerFallbacks, stats.CorruptBlobsDetected, stats.BadDatagrams, stats.Applied, stats.ProxyRefused),
+                stats.ServerFallbacks, stats.CorruptBlobsDetected, stats.BadDatagrams, stats.Applied, stats.ProxyRefused,
+                stats.BytesServedAsServer, stats.BytesServedAsPeer, stats.UploadsBusy, stats.BlobReadsRefused),
             stats.Elections,
             events.CountSince(NodeEventKinds.Election, now - TimeSpan.FromHours(1)),
             auth.Key?.ClusterId ?? string.Empty,

@@ -20,13 +20,7 @@ internal static class PartialBlobServing
 {
     private const int ChunkBytes = 256 * 1024;
 
-    /// <summary>GET /v1/blobs/{sha256}/pieces of a blob being fetched here (404 otherwise).</summary>
-    /// <remarks>At merge with the stored-blob piece list endpoint, that handler should ask <see cref="TryPieces"/> when the store lacks the blob.</remarks>
-    public static void Map(WebApplication app) =>
-        app.MapGet(BlobUrl.PiecesRoute, (string sha256, PartialBlobs partials) =>
-            TryPieces(sha256, partials) is { } list ? Results.Json(list, StatusJsonContext.Default.PieceList) : Results.NotFound());
-
-    /// <summary>The piece list of a blob being fetched here, or null.</summary>
+    /// <summary>The piece list of a blob being fetched here, or null (GET /v1/blobs/{sha256}/pieces asks it when the store lacks the blob).</summary>
     public static PieceList? TryPieces(string sha256, PartialBlobs partials) =>
         WireFormat.IsSha256(sha256) && partials.Find(sha256) is { } partial ? partial.Pieces : null;
 

@@ -21,6 +21,11 @@ internal sealed class NodeStats
     private readonly Counter.Child _inFlight;
     private readonly Counter.Child _pushesAccepted;
     private readonly Counter.Child _pushesRejected;
+    private readonly Counter.Child _servedAsServer;
+    private readonly Counter.Child _servedAsPeer;
+    private readonly Counter _uploadsBusy;
+    private readonly Counter.Child _blobReadsUnsigned;
+    private readonly Counter.Child _blobReadsWrongKey;
     private readonly Counter _lanFailures;
     private readonly Counter _fallbacks;
     private readonly Counter _corrupt;
@@ -52,6 +57,13 @@ internal sealed class NodeStats
         _lanReceived = bytes.WithLabels("lan", "in", "receive");
         _lanServed = bytes.WithLabels("lan", "out", "serve");
         _lanPushed = bytes.WithLabels("lan", "out", "push");
+        var served = f.CreateCounter("peerpatch_lan_served_bytes_total", "Blob bytes this node sent to other nodes over HTTP, by the role it had (server: the elected LAN server; peer: any other node).", ["role"]);
+        _servedAsServer = served.WithLabels("server");
+        _servedAsPeer = served.WithLabels("peer");
+        _uploadsBusy = f.CreateCounter("peerpatch_uploads_busy_total", "Blob GETs answered 503 with Retry-After because every upload slot was taken.");
+        var refused = f.CreateCounter("peerpatch_blob_reads_refused_total", "Blob and piece-list GETs refused for want of the cluster key, by reason (unsigned: 401, wrong_key: 403).", ["reason"]);
+        _blobReadsUnsigned = refused.WithLabels("unsigned");
+        _blobReadsWrongKey = refused.WithLabels("wrong_key");
         var lookups = f.CreateCounter("peerpatch_lookups_total", "Lookups this node answered as LAN server, by result.", ["result"]);
         _hits = lookups.WithLabels("hit");
         _misses = lookups.WithLabels("miss");
@@ -113,6 +125,31 @@ internal sealed class NodeStats
     public long Elections => (long)_elections.Value;
 
     public void AddLanBytesServed(long n) => _lanServed.Inc(n);
+
+    /// <summary>Blob bytes sent to another node, as the LAN server (<paramref name="asServer"/>) or as a peer; also counted in <see cref="LanBytesServed"/>.</summary>
+    public void AddBlobBytesServed(long n, bool asServer)
+    {
+        _lanServed.Inc(n);
+        (asServer ? _servedAsServer : _servedAsPeer).Inc(n);
+    }
+
+    /// <summary>Bytes this node served while it was the LAN server.</summary>
+    public long BytesServedAsServer => Read(_servedAsServer);
+
+    /// <summary>Bytes this node served while it was not the LAN server (peer-to-peer).</summary>
+    public long BytesServedAsPeer => Read(_servedAsPeer);
+
+    /// <summary>A blob GET was answered 503: every upload slot was taken.</summary>
+    public void UploadBusy() => _uploadsBusy.Inc();
+
+    /// <summary>Blob GETs answered 503 for want of an upload slot.</summary>
+    public long UploadsBusy => (long)_uploadsBusy.Value;
+
+    /// <summary>A blob or piece-list GET was refused: unsigned (401) or signed with another key (403).</summary>
+    public void BlobReadRefused(bool unsigned) => (unsigned ? _blobReadsUnsigned : _blobReadsWrongKey).Inc();
+
+    /// <summary>Blob and piece-list GETs refused for want of the cluster key.</summary>
+    public long BlobReadsRefused => Read(_blobReadsUnsigned) + Read(_blobReadsWrongKey);
 
     public void AddLanBytesFetched(long n) => _lanFetched.Inc(n);
 

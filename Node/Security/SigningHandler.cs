@@ -3,8 +3,9 @@ using System.Collections.Concurrent;
 namespace PeerPatch.Node.Security;
 
 /// <summary>
-/// Signs this node's LAN HTTP requests with the cluster key: writes, and reads too (a keyed LAN serves blobs and
-/// pieces only to members, so a fetch from a peer must prove membership). The signature's time
+/// Signs every LAN HTTP request of this node with the cluster key (when there is one): writes (which need it
+/// everywhere, <see cref="WriteAuthorization"/>) and reads (blob GETs and piece lists need it, <see cref="ReadAuthorization"/>).
+/// It sits in the LAN HttpClient (<c>HttpClients.Lan</c>), so every LAN fetch path signs alike. The signature's time
 /// follows the receiver's clock, learned from each of its responses' Date header, so two PCs whose clocks disagree
 /// still talk; a 401 for skew is answered with its Date too, and the next write is right.
 /// </summary>
@@ -15,7 +16,7 @@ internal sealed class SigningHandler(ClusterAuth auth, TimeProvider time) : Dele
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var uri = request.RequestUri!;
-        if (auth.Keyed)
+        if (auth.Keyed && !request.Headers.Contains("Authorization"))
         {
             var offset = _offsets.GetValueOrDefault(uri.Authority);
             request.Headers.TryAddWithoutValidation("Authorization", auth.Sign(request.Method.Method, uri.PathAndQuery, time.GetUtcNow() + offset));

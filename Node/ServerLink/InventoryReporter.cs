@@ -1,7 +1,10 @@
+using System.Threading.Channels;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using PeerPatch.Node.Cluster;
 using PeerPatch.Node.Primitives;
+using PeerPatch.Protocol.Status;
+using PeerPatch.Storage;
 
 namespace PeerPatch.Node.ServerLink;
 
@@ -10,11 +13,15 @@ namespace PeerPatch.Node.ServerLink;
 /// start, after a failover, after stepping down when a split heals) it opens a session at once, and whenever a
 /// channel opens a new session (that one, or a reconnect during a pass) it sends <see cref="InventoryReport"/> to it;
 /// so the server's database soon holds every patch any live node has, without waiting for the next update pass.
+/// And after each blob this node stores (a fetch, a download, a pull) it tells the server at once with a small delta
+/// report (batched, at most <see cref="MaxDelta"/> a request), so the server lists it as a source for others in seconds.
+/// A delta that cannot be delivered is dropped: the next session's full report carries it.
 /// </summary>
 internal sealed partial class InventoryReporter(
     ClusterState cluster,
     IServerChannelProvider servers,
     InventoryReport report,
+    BlobStore store,
     IHostApplicationLifetime lifetime,
     IRandomSource random,
     TimeProvider time,
@@ -22,6 +29,11 @@ internal sealed partial class InventoryReporter(
 {
     /// <summary>Tries per change of server or new session, one second apart.</summary>
     private const int Attempts = 5;
+
+    /// <summary>Most entries of one delta report; more wait for the next.</summary>
+    internal const int MaxDelta = 256;
+
+    private readonly Channel<InventoryEntry> _deltas = Channel.CreateBounded<InventoryEntry>(new BoundedChannelOptions(4096) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
 
     private readonly SemaphoreSlim _changed = new(0);
     private IServerChannel? _reportedTo;
@@ -31,6 +43,8 @@ internal sealed partial class InventoryReporter(
     {
         cluster.Changed += OnChanged;
         servers.SessionOpened += OnSessionOpened;
+        store.Stored += OnStored;
+        var deltas = Task.CompletedTask;
         try
         {
             var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -39,6 +53,7 @@ internal sealed partial class InventoryReporter(
                 await started.Task.WaitAsync(stoppingToken).ConfigureAwait(false); // the transport and HTTP are up
             }
 
+            deltas = SendDeltasAsync(stoppingToken);
             var retry = new RetryPolicy(Backoff.Fixed(TimeSpan.FromSeconds(1)), Attempts, random, time);
             while (!stoppingToken.IsCancellationRequested)
             {
@@ -86,6 +101,58 @@ internal sealed partial class InventoryReporter(
         {
             cluster.Changed -= OnChanged;
             servers.SessionOpened -= OnSessionOpened;
+            store.Stored -= OnStored;
+            await deltas.ConfigureAwait(false);
+        }
+    }
+
+    private void OnStored(string sha256, long size, PatchRecord? patch)
+    {
+        if (patch is not null)
+        {
+            _deltas.Writer.TryWrite(new InventoryEntry(patch.OsVersion, patch.PatchName, sha256, size, Protocol.Text.SecretRedaction.RedactUrl(patch.UpstreamUrl)));
+        }
+    }
+
+    private async Task SendDeltasAsync(CancellationToken ct)
+    {
+        var retry = new RetryPolicy(Backoff.Fixed(TimeSpan.FromMilliseconds(500)), 3, random, time);
+        var batch = new List<InventoryEntry>(MaxDelta);
+        try
+        {
+            while (await _deltas.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+            {
+                batch.Clear();
+                while (batch.Count < MaxDelta && _deltas.Reader.TryRead(out var entry))
+                {
+                    batch.Add(entry);
+                }
+
+                for (var failures = 0; servers.Current is { IsLocal: false } server;)
+                {
+                    try
+                    {
+                        await server.ConnectAsync(ct).ConfigureAwait(false);
+                        await server.ReportInventoryAsync(batch, ct).ConfigureAwait(false);
+                        LogReported(logger, batch.Count, server.Name);
+                        break;
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+                    {
+                        LogFailed(logger, e.Message);
+                        if (!retry.TryNext(++failures, out var delay))
+                        {
+                            break;
+                        }
+
+                        await retry.WaitAsync(delay, ct).ConfigureAwait(false);
+                    }
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // stopping
         }
     }
 

@@ -27,13 +27,18 @@ internal sealed partial class PatchServer(
     HttpEndpointInfo http,
     NodeStats stats,
     TimeProvider time,
-    ILogger<PatchServer> logger) : ILanRequestHandler
+    ILogger<PatchServer> logger,
+    SourceTable? sources = null,
+    ServingOptions? serving = null,
+    IRandomSource? random = null,
+    ServerAddresses? ownAddresses = null) : ILanRequestHandler
 {
     public IMessage Handle(IMessage request, IPEndPoint from)
     {
         if (request is Hello hello)
         {
             Log.Hello(logger, hello.NodeId, from, hello.OsVersion, hello.SoftwareVersion);
+            NoteAddress(hello, from);
             return new HelloAck(self.NodeId, self.InstanceId, cluster.Role, http.Port, self.SoftwareVersion);
         }
 
@@ -44,7 +49,7 @@ internal sealed partial class PatchServer(
 
         return request switch
         {
-            Lookup lookup => Lookup(lookup),
+            Lookup lookup => Lookup(lookup, from),
             ClaimRenew renew => Renew(renew),
             ClaimRelease release => Release(release),
             PushDone done => PushDone(done),
@@ -52,7 +57,10 @@ internal sealed partial class PatchServer(
         };
     }
 
-    public LookupResult Lookup(Lookup lookup)
+    public LookupResult Lookup(Lookup lookup) => Lookup(lookup, null);
+
+    /// <summary>A lookup from <paramref name="from"/> (null: this node's own pass), answered with ranked sources on a hit.</summary>
+    public LookupResult Lookup(Lookup lookup, IPEndPoint? from)
     {
         var sha = lookup.ExpectedSha256;
         if (sha is null && index.TryGetLatest(lookup.OsVersion, lookup.PatchName, out var latest, out _))
@@ -71,7 +79,7 @@ internal sealed partial class PatchServer(
 
             hits.RecordHit(lookup.OsVersion, lookup.PatchName, sha);
             stats.Hit();
-            return LookupResult.Hit(sha, size, BlobUrl.PathOf(sha));
+            return WithSources(LookupResult.Hit(sha, size, BlobUrl.PathOf(sha)), lookup.NodeId, from, serverHolds: true);
         }
 
         if (sha is not null && holders.TryGet(sha, out var holding))
@@ -79,7 +87,7 @@ internal sealed partial class PatchServer(
             // Another node reported it (e.g. before this node became the server): send the asker there.
             hits.RecordHit(lookup.OsVersion, lookup.PatchName, sha);
             stats.Hit();
-            return LookupResult.Hit(sha, holding.Record.Size, holding.BlobUrl().ToString());
+            return WithSources(LookupResult.Hit(sha, holding.Record.Size, holding.BlobUrl().ToString()), lookup.NodeId, from, serverHolds: false);
         }
 
         var now = time.MonotonicNow(); // leases must survive the wall clock being set

@@ -22,6 +22,14 @@ public sealed class ServingOptions
     /// </summary>
     public TimeSpan ComplianceStaleAfter { get; set; } = TimeSpan.FromHours(1);
 
+    /// <summary>
+    /// Peer-to-peer serving: a lookup hit lists the nodes that hold the blob as sources (the server last), so every PC
+    /// that holds a patch helps serve it. Off: the answer lists no sources and every client fetches from the server
+    /// (the behaviour before peer serving; the benchmark's reference, PEERPATCH_PeerServing=false). Read by the
+    /// server. Default true.
+    /// </summary>
+    public bool PeerServing { get; set; } = true;
+
     /// <summary>The one place these settings are read from configuration (the keys are the property names, at the root).</summary>
     internal static ServingOptions FromConfiguration(IConfiguration configuration)
     {

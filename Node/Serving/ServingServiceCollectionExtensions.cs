@@ -5,7 +5,7 @@ using PeerPatch.Storage;
 namespace PeerPatch.Node.Serving;
 
 /// <summary>
-/// Registers the LAN server's side: the patch index, claims, holders, the request handler the transport answers
+/// Registers the LAN server's side: the patch index, claims, holders, the ranked sources of a hit, the request handler the transport answers
 /// with (<see cref="PatchServer"/>), and the background pull, hit recording and scrubbing.
 /// </summary>
 internal static class ServingServiceCollectionExtensions
@@ -22,6 +22,8 @@ internal static class ServingServiceCollectionExtensions
             return index;
         });
         services.AddSingleton<HolderIndex>();
+        services.AddSingleton<SourceTable>();
+        services.AddSingleton<ServerAddresses>();
         services.AddSingleton<BlobPuller>();
         services.AddHostedService(sp => sp.GetRequiredService<BlobPuller>());
         services.AddSingleton<HitRecorder>();
@@ -33,6 +35,7 @@ internal static class ServingServiceCollectionExtensions
         services.AddSingleton<PatchServer>();
         services.AddSingleton<ILanRequestHandler>(sp => sp.GetRequiredService<PatchServer>());
         services.AddHostedService<BlobScrubber>();
+        services.AddHostedService<MembershipWatch>();
         return services;
     }
 }

@@ -66,6 +66,10 @@ public sealed record MdnsStatus(IReadOnlyList<string> Interfaces, long PacketsRe
 /// <param name="InFlight">Lookups answered "another node is downloading it".</param>
 /// <param name="Applied">Patches this node applied.</param>
 /// <param name="ProxyRefused">Requests the apt proxy refused with 403 (not an apt file, an origin not listed, this machine).</param>
+/// <param name="BytesServedAsServer">Of <paramref name="LanBytesServed"/>: bytes sent while this node was the LAN server.</param>
+/// <param name="BytesServedAsPeer">Of <paramref name="LanBytesServed"/>: bytes sent while this node was not the server (peer-to-peer).</param>
+/// <param name="UploadsBusy">Blob GETs answered 503 (Retry-After) because every upload slot was taken.</param>
+/// <param name="BlobReadsRefused">Blob and piece-list GETs refused for want of the cluster key (401 unsigned, 403 wrong key).</param>
 public sealed record TrafficStats(
     long LanBytesServed,
     long LanBytesFetched,
@@ -82,4 +86,8 @@ public sealed record TrafficStats(
     long CorruptBlobsDetected,
     long BadDatagrams,
     long Applied,
-    long ProxyRefused = 0);
+    long ProxyRefused = 0,
+    long BytesServedAsServer = 0,
+    long BytesServedAsPeer = 0,
+    long UploadsBusy = 0,
+    long BlobReadsRefused = 0);

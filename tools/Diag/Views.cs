@@ -52,14 +52,14 @@ internal static class Views
 
     public static Table Stats(TrafficReport report)
     {
-        var table = new Table().Border(TableBorder.Rounded).AddColumns("node", "role", "internet", "LAN fetched", "LAN served", "pushed", "received", "applied");
+        var table = new Table().Border(TableBorder.Rounded).AddColumns("node", "role", "internet", "LAN fetched", "LAN served", "as server", "as peer", "busy 503", "refused", "pushed", "received", "applied");
         foreach (var n in report.Nodes.Append(report.Total))
         {
-            table.AddRow(n.NodeId == "total" ? "[bold]total[/]" : Esc(n.NodeId), n.Role, Bytes(n.InternetBytes), Bytes(n.LanBytesFetched), Bytes(n.LanBytesServed), Bytes(n.LanBytesPushed), Bytes(n.LanBytesReceived), n.Applied.ToString());
+            table.AddRow(n.NodeId == "total" ? "[bold]total[/]" : Esc(n.NodeId), n.Role, Bytes(n.InternetBytes), Bytes(n.LanBytesFetched), Bytes(n.LanBytesServed), Bytes(n.ServedAsServer), Bytes(n.ServedAsPeer), n.UploadsBusy.ToString(), n.BlobReadsRefused.ToString(), Bytes(n.LanBytesPushed), Bytes(n.LanBytesReceived), n.Applied.ToString());
         }
 
         var unreachable = report.Unreachable > 0 ? $"; {report.Unreachable} node(s) not answering are not counted" : "";
-        return table.Caption($"the LAN saved {report.SavingsPercent:0.#} % of patch downloads{unreachable}");
+        return table.Caption($"the LAN saved {report.SavingsPercent:0.#} % of patch downloads; peers served {report.PeerSharePercent:0.#} % of LAN bytes ({Bytes(report.Total.ServedAsPeer)} by peers, {Bytes(report.Total.ServedAsServer)} by the server){unreachable}");
     }
 
     public static IRenderable Watch(LanView lan)

@@ -100,6 +100,11 @@ function render() {
   $("savings").textContent = total ? Math.round((100 * lanIn) / total) + " %" : "–";
   $("savings-detail").textContent = bytes(lanIn) + " from the LAN, " + bytes(internet) + " from the internet";
 
+  let byPeers = 0, byServer = 0, busy = 0;
+  for (const n of nodes) if (n.status) { byPeers += n.status.stats.bytesServedAsPeer || 0; byServer += n.status.stats.bytesServedAsServer || 0; busy += n.status.stats.uploadsBusy || 0; }
+  $("peer-share").textContent = byPeers + byServer ? Math.round((100 * byPeers) / (byPeers + byServer)) + " %" : "–";
+  $("peer-share-detail").textContent = bytes(byPeers) + " by peers, " + bytes(byServer) + " by the server · " + busy + " busy (503)";
+
   const tbody = $("nodes").querySelector("tbody");
   tbody.replaceChildren(...nodes.map(n => {
     const s = n.status;

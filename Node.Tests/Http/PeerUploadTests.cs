@@ -1,0 +1,199 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using Microsoft.Extensions.DependencyInjection;
+using PeerPatch.Node.Http;
+using PeerPatch.Node.Primitives;
+using PeerPatch.Node.Security;
+using PeerPatch.Node.Serving;
+using PeerPatch.Node.Tests.Support;
+using PeerPatch.Node.Transfer;
+using PeerPatch.Protocol.Http;
+using PeerPatch.Protocol.Security;
+using PeerPatch.Protocol.Status;
+using PeerPatch.Storage;
+
+namespace PeerPatch.Node.Tests.Http;
+
+/// <summary>A node serving blobs to others: the piece list, the upload slots, and with a cluster key only to members.</summary>
+[Trait("Category", "Network")]
+public sealed class PeerUploadTests : IAsyncLifetime
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(20);
+    private readonly TempDir _dir = new();
+    private readonly HttpClient _open = new() { Timeout = TimeSpan.FromSeconds(30) };
+    private readonly List<InProcessNode> _nodes = [];
+
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        foreach (var node in _nodes)
+        {
+            await node.DisposeAsync();
+        }
+
+        _open.Dispose();
+        _dir.Dispose();
+    }
+
+    [Fact]
+    public async Task EveryHolderServesThePieceList_AndANodeWithoutTheBlobAnswers404()
+    {
+        var node = await StartAsync("n", new() { ["Role"] = "server" });
+        var bytes = RandomNumberGenerator.GetBytes((9 << 20) + 5);
+        var sha = await PutAsync(node, bytes);
+
+        var list = await _open.GetFromJsonAsync(new Uri(node.Http, BlobUrl.PiecesOf(sha)), StatusJsonContext.Default.PieceList);
+
+        Assert.NotNull(list);
+        Assert.True(list.IsValidFor(sha, bytes.Length));
+        Assert.Equal(PieceList.DefaultPieceSize, list.PieceSize);
+        for (var i = 0; i < list.Pieces.Count; i++)
+        {
+            var at = i * list.PieceSize;
+            Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(bytes.AsSpan(at, Math.Min(list.PieceSize, bytes.Length - at)))), list.Pieces[i]);
+        }
+
+        using var missing = await _open.GetAsync(new Uri(node.Http, BlobUrl.PiecesOf(new string('b', 64))));
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        using var bad = await _open.GetAsync(new Uri(node.Http, BlobUrl.PiecesOf("nothex")));
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+    }
+
+    [Fact]
+    public async Task TheFifthConcurrentBlobGet_Gets503WithRetryAfter()
+    {
+        // A slow upload cap keeps the first four busy for long enough.
+        var node = await StartAsync("n", new() { ["Role"] = "server", ["UploadSlots"] = "4", ["UploadRateLimit"] = "65536" });
+        var bytes = RandomNumberGenerator.GetBytes(4 << 20);
+        var sha = await PutAsync(node, bytes);
+        var slots = node.Services.GetRequiredService<UploadSlots>();
+        using var stop = new CancellationTokenSource(Bound);
+        var running = Enumerable.Range(0, 4).Select(_ => _open.GetAsync(new Uri(node.Http, BlobUrl.PathOf(sha)), HttpCompletionOption.ResponseHeadersRead, stop.Token)).ToList();
+        await WaitUntilAsync(() => slots.Busy == 4);
+
+        using var fifth = await _open.GetAsync(new Uri(node.Http, BlobUrl.PathOf(sha)), HttpCompletionOption.ResponseHeadersRead);
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, fifth.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(UploadSlots.RetryAfterSeconds), fifth.Headers.RetryAfter?.Delta);
+        Assert.Equal(1, node.Services.GetRequiredService<NodeStats>().UploadsBusy);
+        using var head = new HttpRequestMessage(HttpMethod.Head, new Uri(node.Http, BlobUrl.PathOf(sha)));
+        using var headResponse = await _open.SendAsync(head);
+        Assert.Equal(HttpStatusCode.OK, headResponse.StatusCode); // a HEAD sends no bytes and needs no slot
+
+        await stop.CancelAsync();
+        foreach (var task in running)
+        {
+            try
+            {
+                (await task).Dispose();
+            }
+            catch (OperationCanceledException)
+            {
+                // cancelled while waiting for headers
+            }
+        }
+
+        await WaitUntilAsync(() => slots.Busy == 0);
+        using var again = await _open.GetAsync(new Uri(node.Http, BlobUrl.PiecesOf(sha)));
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task WithAClusterKey_ANodeWithoutItCanNeitherFetchFromAMember_NorBecomeASource()
+    {
+        var key = ClusterKey.Generate();
+        var keyFile = _dir.Sub("cluster.key");
+        ClusterKeyFile.Write(keyFile, key, force: false);
+        var member = await StartAsync("m", new() { ["Role"] = "server", ["ClusterKeyFile"] = keyFile });
+        var bytes = RandomNumberGenerator.GetBytes(300_000);
+        var sha = await PutAsync(member, bytes);
+        var memberLan = member.Services.GetRequiredKeyedService<HttpClient>(HttpClients.Lan);
+        using var otherKeyClient = SignedWith(ClusterKey.Generate());
+        var blob = new Uri(member.Http, BlobUrl.PathOf(sha));
+        var stats = member.Services.GetRequiredService<NodeStats>();
+
+        using (var unsigned = await _open.GetAsync(blob))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, unsigned.StatusCode);
+        }
+
+        using (var wrongKey = await otherKeyClient.GetAsync(blob))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, wrongKey.StatusCode);
+        }
+
+        using (var pieces = await _open.GetAsync(new Uri(member.Http, BlobUrl.PiecesOf(sha))))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, pieces.StatusCode);
+        }
+
+        Assert.Equal(3, stats.BlobReadsRefused);
+        Assert.Equal(bytes, await memberLan.GetByteArrayAsync(blob)); // a member's signed GET is served
+        Assert.Equal(HttpStatusCode.OK, (await memberLan.GetAsync(new Uri(member.Http, BlobUrl.PiecesOf(sha)))).StatusCode);
+
+        // Its inventory is refused, so the server never lists it as a source; a member's is accepted.
+        var other = new string('c', 64);
+        var sources = member.Services.GetRequiredService<SourceTable>();
+        using (var refused = await otherKeyClient.SendAsync(Inventory(member, other, "nstranger")))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        using (var unsignedReport = await _open.SendAsync(Inventory(member, other, "nstranger")))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, unsignedReport.StatusCode);
+        }
+
+        Assert.False(sources.HasHolders(other));
+        using (var accepted = await memberLan.SendAsync(Inventory(member, other, "nfriend")))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, accepted.StatusCode);
+        }
+
+        Assert.True(sources.HasHolders(other));
+    }
+
+    private static HttpRequestMessage Inventory(InProcessNode server, string sha, string nodeId)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server.Http, "v1/inventory"))
+        {
+            Content = JsonContent.Create<IReadOnlyList<InventoryEntry>>([new InventoryEntry("test-1-amd64", "KB9", sha, 1000, null)], StatusJsonContext.Default.IReadOnlyListInventoryEntry),
+        };
+        request.Headers.Add(ApiHeaders.NodeId, nodeId);
+        request.Headers.Add(ApiHeaders.HttpPort, "50009");
+        return request;
+    }
+
+    private static HttpClient SignedWith(ClusterKey key) =>
+        new(new SigningHandler(new ClusterAuth(key, new NodeIdentity("nstranger", "i", "test-1-amd64", "0.1.0"), TimeProvider.System), TimeProvider.System) { InnerHandler = new SocketsHttpHandler { UseProxy = false } })
+        {
+            Timeout = TimeSpan.FromSeconds(30),
+        };
+
+    private async Task<InProcessNode> StartAsync(string name, Dictionary<string, string?> settings)
+    {
+        var node = await InProcessNode.StartAsync(_dir.Sub(name), TimeProvider.System, settings);
+        _nodes.Add(node);
+        return node;
+    }
+
+    private static async Task<string> PutAsync(InProcessNode node, byte[] bytes)
+    {
+        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        var store = node.Services.GetRequiredService<BlobStore>();
+        Assert.True((await store.WriteAsync(new MemoryStream(bytes), sha, bytes.Length, long.MaxValue, default)).Succeeded);
+        return sha;
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        var waited = System.Diagnostics.Stopwatch.StartNew();
+        while (!condition())
+        {
+            Assert.True(waited.Elapsed < Bound, "condition not met in time");
+            await Task.Delay(20);
+        }
+    }
+}

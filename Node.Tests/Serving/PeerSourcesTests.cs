@@ -1,0 +1,110 @@
+using System.Net;
+using System.Security.Cryptography;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using PeerPatch.Node.Cluster;
+using PeerPatch.Node.Primitives;
+using PeerPatch.Node.Security;
+using PeerPatch.Node.Serving;
+using PeerPatch.Node.Tests.Support;
+using PeerPatch.Protocol.Messages;
+using PeerPatch.Storage;
+
+namespace PeerPatch.Node.Tests.Serving;
+
+/// <summary>A lookup hit's sources at the server: holders first, the server last, the asker a likely holder; and the off switch.</summary>
+public sealed class PeerSourcesTests : IDisposable
+{
+    private const string Os = "test-1-amd64";
+    private static readonly IPEndPoint Client1 = new(IPAddress.Loopback, 40001);
+    private static readonly IPEndPoint Client2 = new(IPAddress.Parse("127.0.0.2"), 40002);
+    private readonly TempDir _dir = new();
+    private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-11-30T08:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+    private readonly PatchDatabase _db;
+    private readonly BlobStore _store;
+    private readonly SourceTable _sources = new();
+
+    public PeerSourcesTests()
+    {
+        _db = PatchDatabase.Open(_dir.Sub("peerpatch.db"));
+        _store = new BlobStore(_dir.Sub("blobs"), _db, new BlobStoreOptions(), _time);
+        _store.RecoverAtStartup();
+    }
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task AHitListsTheHoldersFirst_TheServerLast_AndTheAskerBecomesASourceForTheNext()
+    {
+        var server = Server(peerServing: true);
+        var (sha, size) = await StoreAsync(server);
+        server.Handle(new Hello("nclient1", "i1", Os, 50001, "0.1.0"), Client1);
+        server.Handle(new Hello("nclient2", "i2", Os, 50002, "0.1.0"), Client2);
+        _sources.AddHolder(sha, "nholder", new Uri("http://127.0.0.9:50009/"), _time.GetUtcNow());
+
+        var first = Assert.IsType<LookupResult>(server.Handle(new Lookup(Os, "KB1", sha, size, "nclient1"), Client1));
+
+        Assert.Equal(LookupOutcome.Hit, first.Outcome);
+        Assert.Equal("/v1/blobs/" + sha, first.BlobUrl); // older clients still fetch from the server
+        Assert.Equal(["nholder", "nserver"], first.Sources!.Select(s => s.NodeId));
+        Assert.Equal($"http://127.0.0.9:50009/v1/blobs/{sha}", first.Sources![0].BlobUrl);
+        Assert.Equal($"http://127.0.0.1:47471/v1/blobs/{sha}", first.Sources![1].BlobUrl);
+        Assert.Equal(1 << 22, first.PieceSize);
+        Assert.True(first.IsValid());
+
+        var second = Assert.IsType<LookupResult>(server.Handle(new Lookup(Os, "KB1", sha, size, "nclient2"), Client2));
+
+        Assert.Equal(["nholder", "nclient1", "nserver"], second.Sources!.Select(s => s.NodeId));
+        Assert.Equal($"http://127.0.0.1:50001/v1/blobs/{sha}", second.Sources![1].BlobUrl);
+    }
+
+    [Fact]
+    public async Task WhenNoPeerHoldsIt_TheServerIsTheOnlySource()
+    {
+        var server = Server(peerServing: true);
+        var (sha, size) = await StoreAsync(server);
+
+        var hit = Assert.IsType<LookupResult>(server.Handle(new Lookup(Os, "KB1", sha, size, "nclient1"), Client1));
+
+        Assert.Equal("nserver", Assert.Single(hit.Sources!).NodeId);
+    }
+
+    [Fact]
+    public async Task WithPeerServingOff_AHitListsNoSources_AsBefore()
+    {
+        var server = Server(peerServing: false);
+        var (sha, size) = await StoreAsync(server);
+        _sources.AddHolder(sha, "nholder", new Uri("http://127.0.0.9:50009/"), _time.GetUtcNow());
+
+        var hit = Assert.IsType<LookupResult>(server.Handle(new Lookup(Os, "KB1", sha, size, "nclient1"), Client1));
+
+        Assert.Equal(LookupOutcome.Hit, hit.Outcome);
+        Assert.Null(hit.Sources);
+        Assert.Equal(0, hit.PieceSize);
+        Assert.Equal("/v1/blobs/" + sha, hit.BlobUrl);
+    }
+
+    private PatchServer Server(bool peerServing)
+    {
+        var options = new CoreOptions { DataDir = _dir.Path, HttpPort = 47471 };
+        var self = new NodeIdentity("nserver", "instance1", Os, "0.1.0");
+        var cluster = new ClusterState(new ClusterOptions { Role = RoleSetting.Server }, self, _time);
+        var policy = new ClaimPolicy(TimeSpan.FromSeconds(15), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(2));
+        var index = new PatchIndex();
+        var claims = new ClaimTable(policy, new SystemRandomSource());
+        var lanPolicy = new PolicyStore(_db, new ClusterAuth(null, self, _time), self, new InMemoryRingEvidence(), index, _time, NullLogger<PolicyStore>.Instance);
+        return new PatchServer(
+            _store, index, claims, policy, new HitRecorder(_db, _time, NullLogger<HitRecorder>.Instance),
+            new HolderIndex(), new InternetGate(lanPolicy, claims, _time), cluster, self, new HttpEndpointInfo(options), new NodeStats(), _time, NullLogger<PatchServer>.Instance,
+            _sources, new ServingOptions { PeerServing = peerServing }, new SystemRandomSource(), new ServerAddresses(_time));
+    }
+
+    private async Task<(string Sha, long Size)> StoreAsync(PatchServer server)
+    {
+        var bytes = RandomNumberGenerator.GetBytes(70_000);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        Assert.True((await _store.WriteAsync(new MemoryStream(bytes), sha, bytes.Length, long.MaxValue, default)).Succeeded);
+        server.OnStored(Os, "KB1", sha, bytes.Length);
+        return (sha, bytes.Length);
+    }
+}

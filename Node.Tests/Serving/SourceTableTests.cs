@@ -1,0 +1,166 @@
+using FsCheck;
+using FsCheck.Fluent;
+using PeerPatch.Node.Primitives;
+using PeerPatch.Node.Serving;
+using PeerPatch.Protocol;
+using PeerPatch.Protocol.Messages;
+
+namespace PeerPatch.Node.Tests.Serving;
+
+/// <summary>The ranking of a hit's sources, with a driven clock and a scripted tie-break.</summary>
+public sealed class SourceTableTests
+{
+    private const string Sha = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+    private static readonly DateTimeOffset T0 = new(2026, 11, 30, 12, 0, 0, TimeSpan.Zero);
+
+    [Fact]
+    public void LeastRecentlyHandedOut_ComesFirst_SoConsecutiveAskersStartAtDifferentHolders()
+    {
+        var table = Table(("n1", true), ("n2", true), ("n3", true));
+        var random = new ScriptedRandom();
+
+        var first = table.Rank(Sha, "asker", 8, T0, random);
+        var second = table.Rank(Sha, "asker", 8, T0, random);
+        var third = table.Rank(Sha, "asker", 8, T0, random);
+
+        Assert.Equal(3, first.Count);
+        Assert.Equal(3, new[] { first[0].NodeId, second[0].NodeId, third[0].NodeId }.Distinct().Count());
+    }
+
+    [Fact]
+    public void TiesAreBrokenByTheRandomSource()
+    {
+        var table = Table(("n1", true), ("n2", true));
+
+        var ranked = table.Rank(Sha, "asker", 8, T0, new ScriptedRandom(0.9, 0.1));
+
+        Assert.Equal(["n2", "n1"], ranked.Select(s => s.NodeId));
+    }
+
+    [Fact]
+    public void HandOutsFade_SoAHolderComesBackToTheTop()
+    {
+        var table = Table(("n1", true), ("n2", true));
+        var random = new ScriptedRandom(0.1, 0.9);
+        Assert.Equal("n1", table.Rank(Sha, "asker", 8, T0, random)[0].NodeId);
+        Assert.Equal("n2", table.Rank(Sha, "asker", 8, T0, new ScriptedRandom(0.1, 0.9))[0].NodeId);
+
+        // Much later both counts have faded to nearly nothing: the tie-break decides again.
+        Assert.Equal("n1", table.Rank(Sha, "asker", 8, T0 + TimeSpan.FromHours(1), new ScriptedRandom(0.1, 0.9))[0].NodeId);
+    }
+
+    [Fact]
+    public void TheAsker_AFailedHolder_AndAnExpiredLikelyHolder_AreNotListed()
+    {
+        var table = Table(("n1", true), ("n2", true), ("asker", true));
+        table.ReportFailed("n1", T0);
+        table.NoteAddress("n3", new Uri("http://10.0.0.3:47471/"), T0);
+        Assert.True(table.AddLikely(Sha, "n3", T0));
+
+        Assert.Equal(["n2", "n3"], table.Rank(Sha, "asker", 8, T0 + TimeSpan.FromSeconds(1), new ScriptedRandom()).Select(s => s.NodeId));
+        Assert.Equal(["n1", "n2"], table.Rank(Sha, "asker", 8, T0 + SourceTable.LikelyLifetime + TimeSpan.FromSeconds(1), new ScriptedRandom()).Select(s => s.NodeId).Order());
+    }
+
+    [Fact]
+    public void ConfirmedHolders_ComeBeforeLikelyOnes_AndAConfirmationUpgradesALikelyOne()
+    {
+        var table = new SourceTable();
+        table.NoteAddress("likely", new Uri("http://10.0.0.9:47471/"), T0);
+        Assert.True(table.AddLikely(Sha, "likely", T0));
+        Assert.True(table.AddHolder(Sha, "held", new Uri("http://10.0.0.8:47471/"), T0));
+        for (var i = 0; i < 5; i++)
+        {
+            table.Rank(Sha, null, 1, T0, new ScriptedRandom()); // "held" collects hand-outs
+        }
+
+        Assert.Equal(["held", "likely"], table.Rank(Sha, null, 8, T0, new ScriptedRandom()).Select(s => s.NodeId));
+        Assert.True(table.AddHolder(Sha, "likely", new Uri("http://10.0.0.9:47471/"), T0));
+        Assert.Equal(["likely", "held"], table.Rank(Sha, null, 8, T0, new ScriptedRandom()).Select(s => s.NodeId));
+    }
+
+    [Fact]
+    public void ANodeThatLeftTheCluster_IsNoSource()
+    {
+        var table = Table(("n1", true), ("n2", true));
+
+        table.RemoveNode("n1");
+
+        Assert.Equal(["n2"], table.Rank(Sha, null, 8, T0, new ScriptedRandom()).Select(s => s.NodeId));
+    }
+
+    [Fact]
+    public void HoldersPerBlob_AreBounded()
+    {
+        var table = new SourceTable();
+        for (var i = 0; i < SourceTable.MaxHoldersPerBlob + 10; i++)
+        {
+            table.AddHolder(Sha, $"n{i}", new Uri($"http://10.0.{i / 200}.{(i % 200) + 1}:47471/"), T0);
+        }
+
+        Assert.Equal(SourceTable.MaxHoldersPerBlob, table.Rank(Sha, null, int.MaxValue, T0, new ScriptedRandom()).Count);
+    }
+
+    [Fact]
+    public void AHitWithEightLongUrlSources_StillFitsTheDatagramLimit()
+    {
+        var cases =
+            from urlLength in Gen.Choose(20, ProtocolLimits.MaxUrlLength - 40)
+            from idLength in Gen.Choose(1, ProtocolLimits.MaxNodeIdLength)
+            from blobUrlLength in Gen.Choose(0, 1000)
+            from keepLast in Gen.Elements(false, true)
+            select (urlLength, idLength, blobUrlLength, keepLast);
+        Prop.ForAll(cases.ToArbitrary(), c =>
+        {
+            var blobUrl = "http://10.0.0.1:47471" + "/v1/blobs/" + Sha + new string('x', c.blobUrlLength);
+            var hit = LookupResult.Hit(Sha, 123, blobUrl.Length > ProtocolLimits.MaxUrlLength ? blobUrl[..ProtocolLimits.MaxUrlLength] : blobUrl);
+            var list = Enumerable.Range(0, ProtocolLimits.MaxSources)
+                .Select(i => new PeerSource(new string((char)('a' + i), c.idLength), $"http://10.0.0.{i + 2}:47471/{new string('p', c.urlLength)}"))
+                .ToList();
+
+            SourceBudget.Trim(hit, list, c.keepLast);
+
+            var answer = hit with { Sources = list.Count == 0 ? null : [.. list], PieceSize = 1 << 22 };
+            Assert.True(answer.IsValid());
+            var bytes = WireCodec.Encode(Envelope.Of(ulong.MaxValue, answer)); // throws above the limit
+            Assert.True(bytes.Length <= ProtocolLimits.MaxMessageBytes);
+            Assert.NotEmpty(list); // one source of at most 2 KiB always fits
+            if (c.keepLast)
+            {
+                Assert.Equal((char)('a' + ProtocolLimits.MaxSources - 1), list[^1].NodeId[0]); // the server, last, is kept
+            }
+
+            return true;
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(200));
+    }
+
+    private static SourceTable Table(params (string Id, bool Confirmed)[] holders)
+    {
+        var table = new SourceTable();
+        var i = 1;
+        foreach (var (id, confirmed) in holders)
+        {
+            var url = new Uri($"http://10.0.0.{i++}:47471/");
+            if (confirmed)
+            {
+                Assert.True(table.AddHolder(Sha, id, url, T0));
+            }
+            else
+            {
+                table.NoteAddress(id, url, T0);
+                Assert.True(table.AddLikely(Sha, id, T0));
+            }
+        }
+
+        return table;
+    }
+
+    /// <summary>Returns the scripted values in turn, then 0.5.</summary>
+    private sealed class ScriptedRandom(params double[] values) : IRandomSource
+    {
+        private int _next;
+
+        public ulong NextId() => 1;
+
+        public double NextDouble() => _next < values.Length ? values[_next++] : 0.5;
+    }
+}

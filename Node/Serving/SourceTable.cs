@@ -1,0 +1,255 @@
+using PeerPatch.Node.Primitives;
+using PeerPatch.Protocol.Messages;
+
+namespace PeerPatch.Node.Serving;
+
+/// <summary>
+/// The server's table of which nodes hold which blob, for the sources of a lookup hit: confirmed holders (from
+/// inventory reports, which each node sends at start and after every blob it stores) and likely ones (a node that was
+/// handed a hit for the blob: it serves the pieces it has verified while it receives, and answers 503 for the others).
+/// Ranking (<see cref="Rank"/>) is pure: least recently handed out first (a decaying count), a random tie-break,
+/// holders that recently failed skipped. Every table is bounded. Thread-safe (one lock; lookups are short).
+/// </summary>
+internal sealed class SourceTable
+{
+    /// <summary>Most blobs with holders remembered.</summary>
+    public const int MaxBlobs = 20_000;
+
+    /// <summary>Most holders remembered per blob (a lookup lists at most <see cref="Protocol.ProtocolLimits.MaxSources"/>).</summary>
+    public const int MaxHoldersPerBlob = 32;
+
+    /// <summary>Most nodes whose address, load and failures are remembered.</summary>
+    public const int MaxNodes = 4096;
+
+    /// <summary>A likely holder that has not confirmed by inventory within this time is forgotten.</summary>
+    public static readonly TimeSpan LikelyLifetime = TimeSpan.FromMinutes(10);
+
+    /// <summary>A holder reported failing is skipped for this long.</summary>
+    public static readonly TimeSpan FailurePenalty = TimeSpan.FromSeconds(60);
+
+    /// <summary>How fast a node's hand-out count fades: the count of a minute ago weighs e^-2.</summary>
+    public static readonly TimeSpan LoadHalfLife = TimeSpan.FromSeconds(20);
+
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, List<Holder>> _bySha = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, NodeState> _nodes = new(StringComparer.Ordinal);
+
+    public int BlobCount
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _bySha.Count;
+            }
+        }
+    }
+
+    /// <summary>Remembers where a node's HTTP port is (from its Hello, or its inventory report).</summary>
+    public void NoteAddress(string nodeId, Uri httpBase, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            if (Node(nodeId, now) is { } node)
+            {
+                node.HttpBase = httpBase;
+            }
+        }
+    }
+
+    /// <summary>A node reported holding the blob (confirmed).</summary>
+    public bool AddHolder(string sha256, string nodeId, Uri httpBase, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            if (Node(nodeId, now) is not { } node)
+            {
+                return false;
+            }
+
+            node.HttpBase = httpBase;
+            return Put(sha256, nodeId, likely: false, now);
+        }
+    }
+
+    /// <summary>A node was handed a hit for the blob: it will hold it soon, and serves its verified pieces meanwhile.</summary>
+    public bool AddLikely(string sha256, string nodeId, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            return _nodes.TryGetValue(nodeId, out var node) && node.HttpBase is not null && Put(sha256, nodeId, likely: true, now);
+        }
+    }
+
+    /// <summary>A node's copy failed (unreachable, wrong bytes): it is skipped for <see cref="FailurePenalty"/>.</summary>
+    public void ReportFailed(string nodeId, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            if (_nodes.TryGetValue(nodeId, out var node))
+            {
+                node.FailedAt = now;
+            }
+        }
+    }
+
+    /// <summary>The node left the cluster: it is no source for anything.</summary>
+    public void RemoveNode(string nodeId)
+    {
+        lock (_lock)
+        {
+            if (!_nodes.Remove(nodeId))
+            {
+                return;
+            }
+
+            List<string>? empty = null;
+            foreach (var (sha, holders) in _bySha)
+            {
+                holders.RemoveAll(h => h.NodeId == nodeId);
+                if (holders.Count == 0)
+                {
+                    (empty ??= []).Add(sha);
+                }
+            }
+
+            foreach (var sha in empty ?? [])
+            {
+                _bySha.Remove(sha);
+            }
+        }
+    }
+
+    /// <summary>True when some node is recorded as holding (or about to hold) the blob.</summary>
+    public bool HasHolders(string sha256)
+    {
+        lock (_lock)
+        {
+            return _bySha.ContainsKey(sha256);
+        }
+    }
+
+    /// <summary>
+    /// Up to <paramref name="max"/> sources for the blob, best first, the asker excluded: confirmed holders before likely
+    /// ones, each group by the fewest recent hand-outs (random tie-break); failed and expired ones skipped. Each listed
+    /// holder's hand-out count grows (the first by 1, the second by 1/2, ...) so the next asker starts elsewhere.
+    /// </summary>
+    public List<PeerSource> Rank(string sha256, string? askerId, int max, DateTimeOffset now, IRandomSource random)
+    {
+        var result = new List<PeerSource>(Math.Min(max, 8));
+        lock (_lock)
+        {
+            if (!_bySha.TryGetValue(sha256, out var holders))
+            {
+                return result;
+            }
+
+            holders.RemoveAll(h => h.Likely && now - h.Since > LikelyLifetime);
+            if (holders.Count == 0)
+            {
+                _bySha.Remove(sha256);
+                return result;
+            }
+
+            var candidates = new List<(Holder Holder, NodeState Node, double Load, double Tie)>(holders.Count);
+            foreach (var h in holders)
+            {
+                if (h.NodeId == askerId || !_nodes.TryGetValue(h.NodeId, out var node) || node.HttpBase is null
+                    || (node.FailedAt is { } failed && now - failed < FailurePenalty && now >= failed))
+                {
+                    continue;
+                }
+
+                candidates.Add((h, node, node.LoadAt(now), random.NextDouble()));
+            }
+
+            candidates.Sort(static (a, b) =>
+                a.Holder.Likely != b.Holder.Likely ? (a.Holder.Likely ? 1 : -1)
+                : a.Load != b.Load ? a.Load.CompareTo(b.Load)
+                : a.Tie.CompareTo(b.Tie));
+            for (var i = 0; i < candidates.Count && result.Count < max; i++)
+            {
+                var (holder, node, _, _) = candidates[i];
+                result.Add(new PeerSource(holder.NodeId, Protocol.Http.BlobUrl.On(node.HttpBase!, sha256).ToString()));
+                node.HandOut(1.0 / (i + 1), now);
+            }
+        }
+
+        return result;
+    }
+
+    private bool Put(string sha256, string nodeId, bool likely, DateTimeOffset now)
+    {
+        if (!_bySha.TryGetValue(sha256, out var holders))
+        {
+            if (_bySha.Count >= MaxBlobs)
+            {
+                return false;
+            }
+
+            _bySha[sha256] = holders = [];
+        }
+
+        var at = holders.FindIndex(h => h.NodeId == nodeId);
+        if (at >= 0)
+        {
+            // A confirmation upgrades a likely holder; a hint never downgrades a confirmed one.
+            holders[at] = holders[at] with { Likely = holders[at].Likely && likely, Since = now };
+            return true;
+        }
+
+        if (holders.Count >= MaxHoldersPerBlob)
+        {
+            var oldestLikely = holders.FindIndex(h => h.Likely);
+            if (oldestLikely < 0)
+            {
+                return false;
+            }
+
+            holders.RemoveAt(oldestLikely);
+        }
+
+        holders.Add(new Holder(nodeId, likely, now));
+        return true;
+    }
+
+    private NodeState? Node(string nodeId, DateTimeOffset now)
+    {
+        if (_nodes.TryGetValue(nodeId, out var node))
+        {
+            return node;
+        }
+
+        if (_nodes.Count >= MaxNodes)
+        {
+            return null;
+        }
+
+        return _nodes[nodeId] = new NodeState { LoadStamp = now };
+    }
+
+    private sealed record Holder(string NodeId, bool Likely, DateTimeOffset Since);
+
+    private sealed class NodeState
+    {
+        public Uri? HttpBase { get; set; }
+
+        public DateTimeOffset? FailedAt { get; set; }
+
+        public double Load { get; private set; }
+
+        public DateTimeOffset LoadStamp { get; set; }
+
+        public double LoadAt(DateTimeOffset now)
+        {
+            var elapsed = (now - LoadStamp).TotalSeconds;
+            return elapsed <= 0 ? Load : Load * Math.Pow(0.5, elapsed / LoadHalfLife.TotalSeconds);
+        }
+
+        public void HandOut(double weight, DateTimeOffset now)
+        {
+            Load = LoadAt(now) + weight;
+            LoadStamp = now > LoadStamp ? now : LoadStamp;
+        }
+    }
+}
