@@ -6,7 +6,7 @@ namespace PeerPatch.Storage;
 /// fsync of a directory, so a rename into it is durable. .NET has no API for this (FileStream refuses
 /// directories), so it calls libc directly on Unix; on Windows NTFS journals the rename and this is a no-op.
 /// </summary>
-internal static partial class DirectorySync
+public static partial class DirectorySync
 {
     private const int ORdOnly = 0;
     private const int ODirectory = 0x10000; // Linux x86-64/arm64

@@ -49,7 +49,8 @@ public sealed class FallbackTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task ServerWithACorruptCopy_ClientRejectsIt_AndAppliesTheRightBytesFromTheInternet()
     {
-        await using var server = await NodeProcess.StartAsync("server", _dir.Sub("server"), "--role", "server");
+        // Server-only (no peer serving): the server's copy is the only LAN copy offered, so the internet is the fallback.
+        await using var server = await NodeProcess.StartWithConfigAsync("server", _dir.Sub("server"), """{"PeerServing":false}""", "--role", "server");
         await using var first = await StartClientAsync("first", server);
         Assert.Equal(0, (await first.UpdateAsync()).ExitCode);
         var onServer = Path.Combine(server.DataDir, "blobs", _big.Sha256[..2], _big.Sha256);
@@ -70,6 +71,32 @@ public sealed class FallbackTests(ITestOutputHelper output) : IAsyncLifetime
         AssertApplied(second);
         Assert.Equal(1, (await server.StatusAsync()).GetProperty("stats").GetProperty("corruptBlobsDetected").GetInt64());
         Assert.Equal(1, (await second.StatusAsync()).GetProperty("stats").GetProperty("lanFailures").GetInt64());
+    }
+
+    [Fact]
+    public async Task ServerWithACorruptCopy_AndAPeerWithAGoodOne_TheClientTakesTheRightBytesFromThePeer()
+    {
+        await using var server = await NodeProcess.StartAsync("server", _dir.Sub("server"), "--role", "server");
+        await using var first = await StartClientAsync("first", server);
+        Assert.Equal(0, (await first.UpdateAsync()).ExitCode);
+        var onServer = Path.Combine(server.DataDir, "blobs", _big.Sha256[..2], _big.Sha256);
+        File.SetUnixFileMode(onServer, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        await using (var file = new FileStream(onServer, FileMode.Open, FileAccess.ReadWrite))
+        {
+            file.Position = 12345;
+            file.WriteByte(0xAA);
+        }
+
+        await using var second = await StartClientAsync("second", server);
+        var result = await second.UpdateAsync();
+
+        Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr + second.Output);
+        var big = result.Outcomes.Single(o => o.GetProperty("patch").GetString() == "KB-big");
+        Assert.Equal("lan", big.GetProperty("from").GetString()); // from the first client, which holds it intact
+        Assert.Equal(1, _internet.Requests("big.bin"));
+        AssertApplied(second);
+        var stats = (await second.StatusAsync()).GetProperty("stats");
+        Assert.True(stats.GetProperty("lanBytesFetched").GetInt64() >= _big.Size, stats.ToString());
     }
 
     [Fact]

@@ -62,7 +62,7 @@ public sealed class KeyedLanTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task HttpWrites_NeedAFreshSignature_WhileReadsStayOpen()
+    public async Task HttpWrites_NeedAFreshSignature_AndBlobReadsTheKeyToo()
     {
         using var dir = new TempDir();
         var key = await KeygenAsync(dir.Sub("cluster.key"));
@@ -119,8 +119,17 @@ public sealed class KeyedLanTests(ITestOutputHelper output)
         Assert.Equal(HttpStatusCode.Unauthorized, update.StatusCode); // even from loopback: passes need the key too
         Assert.Equal(HttpStatusCode.Unauthorized, inventory.StatusCode);
 
-        // What was accepted is served to anyone (reads stay open), intact.
-        Assert.Equal(content, await http.GetByteArrayAsync($"/v1/blobs/{sha}"));
+        // What was accepted is served intact, but only to members (issue 16: a keyed LAN serves blobs only to its
+        // members): an unsigned read is refused, a read signed with the key gets the bytes.
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.GetAsync($"/v1/blobs/{sha}")).StatusCode);
+        using (var read = new HttpRequestMessage(HttpMethod.Get, $"/v1/blobs/{sha}"))
+        {
+            read.Headers.TryAddWithoutValidation("Authorization", HttpSignature.Create(key.Key, "GET", $"/v1/blobs/{sha}", "x1", DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), RandomNumberGenerator.GetBytes(16)));
+            using var response = await http.SendAsync(read);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal(content, await response.Content.ReadAsByteArrayAsync());
+        }
+
         Assert.Equal(1, (await server.StatusAsync()).GetProperty("blobs").GetProperty("count").GetInt32());
     }
 

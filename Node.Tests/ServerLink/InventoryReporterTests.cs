@@ -118,7 +118,7 @@ public sealed class InventoryReporterTests : IDisposable
 
         public Task<ComplianceReply> ReportComplianceAsync(ComplianceReport report, CancellationToken ct) => Task.FromResult(new ComplianceReply(0, []));
 
-        public Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct)
+        public Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct, bool delta = false)
         {
             _reports.Writer.TryWrite(entries);
             return Task.CompletedTask;

@@ -16,8 +16,10 @@ namespace PeerPatch.Node.Http;
 /// <summary>
 /// POST /v1/inventory (server only): a node reports the patches it holds, so this server knows them even if it
 /// was elected after they were pushed elsewhere. Blobs the server lacks are remembered with their holder and
-/// pulled in the background, and every reported blob makes the reporter a source of the hits for it (<see cref="SourceTable"/>;
-/// nodes report at session start and after each blob they store). Entries are data only: a wrong one can at most name
+/// pulled in the background (full reports, sent at session start, only: a delta, `?delta=1`, sent right after the
+/// reporter stored a blob, names a blob the reporter is about to push or got from the LAN, and pulling it too would
+/// move it across the LAN twice), and every reported blob makes the reporter a source of the hits for it
+/// (<see cref="SourceTable"/>). Entries are data only: a wrong one can at most name
 /// a blob nobody can serve, and a client verifies every piece. With a cluster key only members get here (a signed POST).
 /// </summary>
 internal static partial class InventoryEndpoints
@@ -54,6 +56,7 @@ internal static partial class InventoryEndpoints
         var host = remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote;
         var holder = new Uri($"http://{(host.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{host}]" : host.ToString())}:{port}/");
         var node = ctx.Request.Headers[ApiHeaders.NodeId].ToString();
+        var delta = ctx.Request.Query["delta"] == "1"; // right after the reporter stored it: a source, but no pull
         var accepted = 0;
         foreach (var e in entries ?? [])
         {
@@ -68,9 +71,9 @@ internal static partial class InventoryEndpoints
                 sources.AddHolder(e.Sha256!, node, holder, time.MonotonicNow()); // a source for the hits of others
             }
 
-            if (store.Contains(e.Sha256!))
+            if (delta || store.Contains(e.Sha256!))
             {
-                continue;
+                continue; // a delta's blob is on its way here (the claim holder pushes it) or came from the LAN
             }
 
             var url = e.UpstreamUrl is { Length: <= ProtocolLimits.MaxUrlLength } u && Uri.TryCreate(u, UriKind.Absolute, out _) ? Protocol.Text.SecretRedaction.RedactUrl(u) : null;

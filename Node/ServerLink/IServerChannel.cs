@@ -53,7 +53,11 @@ internal interface IServerChannel
     /// a live node has. Throws <see cref="Transport.LanUnavailableException"/>, <see cref="HttpRequestException"/> or
     /// an <see cref="OperationCanceledException"/> when the report was not delivered.
     /// </summary>
-    Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct);
+    /// <param name="delta">
+    /// True for the small report sent right after this node stored a blob: it makes this node a source for others,
+    /// but no pull (the claim holder's push is already on its way, and a node that fetched a blob got it from the LAN).
+    /// </param>
+    Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct, bool delta = false);
 
     /// <summary>
     /// Sends this node's compliance report (POST /v1/compliance) and returns the server's reply (the nodes it knows).

@@ -133,7 +133,7 @@ internal sealed partial class InventoryReporter(
                     try
                     {
                         await server.ConnectAsync(ct).ConfigureAwait(false);
-                        await server.ReportInventoryAsync(batch, ct).ConfigureAwait(false);
+                        await server.ReportInventoryAsync(batch, ct, delta: true).ConfigureAwait(false);
                         LogReported(logger, batch.Count, server.Name);
                         break;
                     }

@@ -135,10 +135,27 @@ internal sealed partial class PolicyReplica
     {
         try
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(_path)!);
-            var temp = _path + ".tmp";
-            File.WriteAllBytes(temp, JsonSerializer.SerializeToUtf8Bytes(reply, StatusJsonContext.Default.PolicyReply));
-            File.Move(temp, _path, overwrite: true);
+            // Durable like a blob: a temp file of its own (two writers never share one), flushed to disk, renamed over
+            // the old copy, and the directory flushed, so a power cut leaves the old policy or the new one, never an
+            // empty file that would make the node fall back to the defaults (and apply patches an admin held).
+            var directory = Path.GetDirectoryName(_path)!;
+            Directory.CreateDirectory(directory);
+            var temp = $"{_path}.{Guid.NewGuid():N}.tmp";
+            try
+            {
+                using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+                {
+                    file.Write(JsonSerializer.SerializeToUtf8Bytes(reply, StatusJsonContext.Default.PolicyReply));
+                    file.Flush(flushToDisk: true);
+                }
+
+                File.Move(temp, _path, overwrite: true);
+                Storage.DirectorySync.Flush(directory);
+            }
+            finally
+            {
+                File.Delete(temp); // gone already after the move
+            }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {

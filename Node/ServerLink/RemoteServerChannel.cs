@@ -219,10 +219,10 @@ internal sealed partial class RemoteServerChannel(
         }
     }
 
-    public async Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct)
+    public async Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct, bool delta = false)
     {
         var session = await SessionAsync(ct).ConfigureAwait(false);
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(session.HttpBase, "v1/inventory")) { Content = JsonContent.Create(entries, StatusJsonContext.Default.IReadOnlyListInventoryEntry) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(session.HttpBase, delta ? "v1/inventory?delta=1" : "v1/inventory")) { Content = JsonContent.Create(entries, StatusJsonContext.Default.IReadOnlyListInventoryEntry) };
         request.Headers.Add(ApiHeaders.NodeId, self.NodeId);
         request.Headers.Add(ApiHeaders.HttpPort, ownHttp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         using var timeout = new CancellationTokenSource(InventoryTimeout, time);

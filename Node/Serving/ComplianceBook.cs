@@ -153,9 +153,9 @@ internal sealed partial class ComplianceBook(PatchDatabase db, ServingOptions op
         }
     }
 
-    [LoggerMessage(EventId = 480, Level = LogLevel.Information, Message = "compliance: learned of node {NodeId} ({Hostname}) from another node's hand-over")]
+    [LoggerMessage(EventId = 740, Level = LogLevel.Information, Message = "compliance: learned of node {NodeId} ({Hostname}) from another node's hand-over")]
     private static partial void LogLearned(ILogger logger, string nodeId, string hostname);
 
-    [LoggerMessage(EventId = 481, Level = LogLevel.Warning, Message = "compliance: forgot node {NodeId}, heard from longest ago, to stay within {Max} nodes")]
+    [LoggerMessage(EventId = 741, Level = LogLevel.Warning, Message = "compliance: forgot node {NodeId}, heard from longest ago, to stay within {Max} nodes")]
     private static partial void LogEvicted(ILogger logger, string nodeId, int max);
 }

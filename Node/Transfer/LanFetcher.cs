@@ -5,7 +5,9 @@ namespace PeerPatch.Node.Transfer;
 
 /// <summary>
 /// Fetches a blob from a LAN node into the local store, verified against the upstream list's hash and size.
-/// Any doubt (wrong length, wrong bytes, stall, error status) is a failure the caller answers with the internet.
+/// Any doubt (wrong length, wrong bytes, stall, error status) is a failure the caller answers with the internet. A
+/// source that is busy (503: its upload slots are taken) is asked again after its Retry-After, for at most
+/// <see cref="TransferOptions.LanBusyWaitMax"/> in all.
 /// </summary>
 internal sealed class LanFetcher(
     [Microsoft.Extensions.DependencyInjection.FromKeyedServices(HttpClients.Lan)] HttpClient http,
@@ -29,7 +31,28 @@ internal sealed class LanFetcher(
         });
         try
         {
-            using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+            var busySince = time.GetTimestamp();
+            HttpResponseMessage response;
+            while (true)
+            {
+                response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+                if (response.StatusCode != System.Net.HttpStatusCode.ServiceUnavailable)
+                {
+                    break;
+                }
+
+                var waited = time.GetElapsedTime(busySince);
+                var pause = RetryAfter(response);
+                response.Dispose();
+                if (waited >= options.LanBusyWaitMax)
+                {
+                    return FetchResult.Failure(0, $"LAN source {url.Authority} stayed busy (503) for {waited.TotalSeconds:0} s");
+                }
+
+                await Task.Delay(pause, time, ct).ConfigureAwait(false);
+            }
+
+            using var answered = response;
             if (!response.IsSuccessStatusCode)
             {
                 return FetchResult.Failure(0, $"LAN server answered {(int)response.StatusCode} for {url}") with { NotThere = response.StatusCode == System.Net.HttpStatusCode.NotFound };
@@ -54,5 +77,12 @@ internal sealed class LanFetcher(
         {
             return FetchResult.Failure(progress.Value, $"LAN fetch failed: {e.Message}");
         }
+    }
+
+    /// <summary>A busy source's Retry-After (seconds), kept between 0.2 s and 5 s; 1 s when it gives none or a date.</summary>
+    internal static TimeSpan RetryAfter(HttpResponseMessage response)
+    {
+        var delta = response.Headers.RetryAfter?.Delta ?? TimeSpan.FromSeconds(1);
+        return TimeSpan.FromMilliseconds(Math.Clamp(delta.TotalMilliseconds, 200, 5000));
     }
 }

@@ -13,6 +13,13 @@ public sealed class TransferOptions
     public TimeSpan LanStallTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
+    /// How long a LAN fetch waits, in all, on sources that answer "busy" (503 with Retry-After: every node serves at
+    /// most UploadSlots blobs at once) before it gives up for the internet. A busy source is healthy: falling back
+    /// at once would send a whole LAN to the internet for a patch the server holds. Default 10 min.
+    /// </summary>
+    public TimeSpan LanBusyWaitMax { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
     /// The window of the body rule for every internet response (patches, feeds, apt indexes, redirect origins): while
     /// the node waits for body bytes, each window of this length must bring at least
     /// <see cref="InternetMinBytesPerSecond"/> times its length in bytes (at least one byte), or the transfer fails

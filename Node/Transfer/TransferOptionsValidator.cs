@@ -32,6 +32,7 @@ internal sealed class TransferOptionsValidator : IValidateOptions<TransferOption
         OptionChecks.Positive(
             errors,
             ("LanStallTimeout", o.LanStallTimeout),
+            ("LanBusyWaitMax", o.LanBusyWaitMax),
             ("InternetStallTimeout", o.InternetStallTimeout),
             ("InternetConnectTimeout", o.InternetConnectTimeout),
             ("InternetHeadersTimeout", o.InternetHeadersTimeout));

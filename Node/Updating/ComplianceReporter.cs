@@ -160,13 +160,13 @@ internal sealed partial class ComplianceReporter(
 
     private void OnSessionOpened(IServerChannel channel) => _changed.Release();
 
-    [LoggerMessage(EventId = 720, Level = LogLevel.Debug, Message = "compliance report not delivered yet: {Error}")]
+    [LoggerMessage(EventId = 745, Level = LogLevel.Warning, Message = "compliance report not delivered yet: {Error}")]
     private static partial void LogFailed(ILogger logger, string error);
 
-    [LoggerMessage(EventId = 721, Level = LogLevel.Debug, Message = "compliance reported to {Server}")]
+    [LoggerMessage(EventId = 746, Level = LogLevel.Debug, Message = "compliance reported to {Server}")]
     private static partial void LogReported(ILogger logger, string server);
 
-    [LoggerMessage(EventId = 722, Level = LogLevel.Warning, Message = "this node's last compliance report is unreadable and is ignored: {Error}")]
+    [LoggerMessage(EventId = 747, Level = LogLevel.Warning, Message = "this node's last compliance report is unreadable and is ignored: {Error}")]
     private static partial void LogUnreadable(ILogger logger, string error);
 
     [LoggerMessage(EventId = 723, Level = LogLevel.Warning, Message = "this node's compliance report could not be saved: {Error}")]
