@@ -146,6 +146,17 @@ internal sealed partial class AptProxy(
             }
         }
 
+        if (obtained.HeldBy is { } held)
+        {
+            // The LAN's internet budget holds it (outside the download window, quota used): passing it through to the
+            // internet would spend exactly what the admin kept, once per PC. apt reports the 503 and its reason.
+            Log.PackageHeld(logger, patch.Name, held);
+            ctx.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+            ctx.Response.Headers.RetryAfter = "3600";
+            await ctx.Response.WriteAsync($"held by the LAN's policy: {held}\n", ctx.RequestAborted).ConfigureAwait(false);
+            return true;
+        }
+
         var stream = obtained.Result.Ok ? store.OpenRead(patch.Sha256) : null;
         if (stream is null)
         {
@@ -253,6 +264,9 @@ internal sealed partial class AptProxy(
 
         [LoggerMessage(EventId = 811, Level = LogLevel.Warning, Message = "apt: {Patch} not obtained through the LAN ({Error}); passing it through from upstream")]
         public static partial void PackageFallback(ILogger logger, string patch, string error);
+
+        [LoggerMessage(EventId = 819, Level = LogLevel.Information, Message = "apt: {Patch} held by the LAN's policy ({Reason}): answered 503, not passed through")]
+        public static partial void PackageHeld(ILogger logger, string patch, string reason);
 
         [LoggerMessage(EventId = 812, Level = LogLevel.Warning, Message = "apt: upstream {Url} failed: {Error}")]
         public static partial void UpstreamFailed(ILogger logger, string url, string error);
