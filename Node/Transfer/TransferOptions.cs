@@ -13,6 +13,23 @@ public sealed class TransferOptions
     public TimeSpan LanStallTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
+    /// Slowest LAN body accepted (pieces and piece lists): while the node waits for body bytes, each
+    /// <see cref="LanStallTimeout"/> window must bring at least this many bytes (or the body's end), or that attempt
+    /// fails like a stalled one (the piece goes to another source; a source that keeps failing is dropped), so a holder
+    /// dripping a byte every few seconds cannot hold a piece forever. Default 65536 (64 KiB per 15 s: about 4 KiB/s,
+    /// a thousandth of a 100 Mbit/s PC's share under four uploads).
+    /// </summary>
+    public long LanMinBytesPerWindow { get; set; } = 64 * 1024;
+
+    /// <summary>
+    /// Longest a piece fetch waits while every LAN source left answers "busy" (503, its upload slots full) and none
+    /// delivers: the first copy of a patch spreads from a few holders, and giving up sooner would send the askers to
+    /// the internet (several downloads of one patch). Without a busy source the bound is <see cref="LanStallTimeout"/>.
+    /// Default 10 min.
+    /// </summary>
+    public TimeSpan LanBusyWaitMax { get; set; } = TimeSpan.FromMinutes(10);
+
+    /// <summary>
     /// The window of the body rule for every internet response (patches, feeds, apt indexes, redirect origins): while
     /// the node waits for body bytes, each window of this length must bring at least
     /// <see cref="InternetMinBytesPerSecond"/> times its length in bytes (at least one byte), or the transfer fails
