@@ -37,6 +37,9 @@ internal enum SourceMode
     /// <summary>A piece list that does not fit the blob (one hash too few); right bytes otherwise.</summary>
     BadList,
 
+    /// <summary>Headers, then one byte of the piece every <see cref="FakeSources.DripEvery"/> (a trickle that never stalls).</summary>
+    Drip,
+
     /// <summary>Pieces below <see cref="FakeSources.GateFrom"/> at once; the others only once <see cref="FakeSources.OpenGate"/> was called.</summary>
     Gated,
 }
@@ -70,6 +73,8 @@ internal sealed class FakeSources : IAsyncDisposable
     public int BusyAnswers { get; set; } = 2;
 
     public int GateFrom { get; set; } = 2;
+
+    public TimeSpan DripEvery { get; set; } = TimeSpan.FromMilliseconds(100);
 
     public static async Task<FakeSources> StartAsync(int count)
     {
@@ -199,6 +204,21 @@ internal sealed class FakeSources : IAsyncDisposable
                 copy[bad - from] ^= 0x5A;
                 body = copy;
             }
+        }
+
+        if (mode == SourceMode.Drip)
+        {
+            await ctx.Response.StartAsync(ctx.RequestAborted);
+            var until = DateTime.UtcNow + TimeSpan.FromSeconds(60);
+            for (var sent = 0; sent < length && DateTime.UtcNow < until && !ctx.RequestAborted.IsCancellationRequested; sent++)
+            {
+                await ctx.Response.Body.WriteAsync(body.Slice(sent, 1), ctx.RequestAborted);
+                await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+                await Task.Delay(DripEvery, ctx.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+
+            ctx.Abort();
+            return;
         }
 
         var cut = mode is SourceMode.DieMidBody or SourceMode.Stall ? length / 2 : length;

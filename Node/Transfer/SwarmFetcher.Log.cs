@@ -20,5 +20,11 @@ internal sealed partial class SwarmFetcher
 
         [LoggerMessage(EventId = 484, Level = LogLevel.Warning, Message = "piece fetch of {PatchHash} failed: {Reason}")]
         public static partial void Failed(ILogger logger, string patchHash, string reason);
+
+        [LoggerMessage(EventId = 485, Level = LogLevel.Information, Message = "waiting for busy LAN sources of {PatchHash} ({Busy} answering 503), up to {Bound:0.#} s, before the internet")]
+        public static partial void WaitingForBusy(ILogger logger, string patchHash, int busy, double bound);
+
+        [LoggerMessage(EventId = 486, Level = LogLevel.Debug, Message = "endgame for {PatchHash}: piece {Piece} is slow from {PeerId}, asked of {OtherPeerId} too")]
+        public static partial void Endgame(ILogger logger, string patchHash, int piece, string peerId, string otherPeerId);
     }
 }

@@ -60,7 +60,7 @@ internal sealed partial class SwarmFetcher
                 return (null, $"piece list of {response.Content.Headers.ContentLength} bytes (at most {limit})", true);
             }
 
-            await using var body = new IdleTimeoutStream(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false), options.LanStallTimeout, time);
+            await using var body = LanBody(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false));
             using var text = new MemoryStream();
             var buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
             try
@@ -102,16 +102,21 @@ internal sealed partial class SwarmFetcher
 
     /// <summary>
     /// One piece from one source: a Range GET whose body goes straight to the piece's place in the temp file while it
-    /// is hashed; every wait bounded (headers and each read by <see cref="TransferOptions.LanStallTimeout"/>).
-    /// Never throws: every end is an <see cref="Attempt"/>.
+    /// is hashed (an endgame copy, <paramref name="keep"/>, into memory instead); every wait bounded: the headers by
+    /// <see cref="TransferOptions.LanStallTimeout"/>, the body by the minimum rate (see <see cref="LanBody"/>), the
+    /// whole attempt by <see cref="PieceDeadline"/>. Never throws: every end is an <see cref="Attempt"/>.
     /// </summary>
-    private async Task<Attempt> FetchPieceAsync(SourceState state, int piece, Run run, CancellationToken ct)
+    private async Task<Attempt> FetchPieceAsync(SourceState state, int piece, Run run, bool keep, CancellationToken cancel)
     {
         await Task.Yield(); // the piece loop goes on starting others
         var source = state.Source;
         var from = (long)piece * run.List.PieceSize;
         var length = PieceLength(run.List, piece);
         var to = from + length - 1;
+        var limit = PieceDeadline(length);
+        using var deadline = new CancellationTokenSource(limit, time);
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancel, deadline.Token);
+        var ct = bounded.Token;
         try
         {
             using var request = new HttpRequestMessage(HttpMethod.Get, source.BlobUrl);
@@ -143,9 +148,13 @@ internal sealed partial class SwarmFetcher
                     return new Attempt(state, piece, AttemptKind.Failed, $"announced {declared} bytes for a piece of {length}");
                 }
 
-                await using var body = new IdleTimeoutStream(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false), options.LanStallTimeout, time);
-                return await CopyPieceAsync(state, piece, from, length, body, run, ct).ConfigureAwait(false);
+                await using var body = LanBody(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false));
+                return await CopyPieceAsync(state, piece, from, length, body, run, keep ? new byte[length] : null, ct).ConfigureAwait(false);
             }
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancel.IsCancellationRequested)
+        {
+            return new Attempt(state, piece, AttemptKind.Failed, $"no whole piece within {limit.TotalSeconds:0.#} s");
         }
         catch (Exception e) when (e is HttpRequestException or IOException or TimeoutException or OperationCanceledException
                                    or InvalidOperationException or FormatException)
@@ -154,6 +163,19 @@ internal sealed partial class SwarmFetcher
             return new Attempt(state, piece, AttemptKind.Failed, e.Message);
         }
     }
+
+    /// <summary>
+    /// A LAN body (piece or piece list) whose waits are bounded: each <see cref="TransferOptions.LanStallTimeout"/> of
+    /// waiting must bring <see cref="TransferOptions.LanMinBytesPerWindow"/> bytes, so a trickle fails like a stall.
+    /// </summary>
+    private IdleTimeoutStream LanBody(Stream body) => new(body, options.LanStallTimeout, time, options.LanMinBytesPerWindow);
+
+    /// <summary>
+    /// The bound on one whole piece attempt: the headers' window, one window per <see cref="TransferOptions.LanMinBytesPerWindow"/>
+    /// of the piece (what the minimum rate allows), and one more for the disk.
+    /// </summary>
+    private TimeSpan PieceDeadline(int length) =>
+        options.LanStallTimeout * (2 + Math.Ceiling((double)length / Math.Max(1, options.LanMinBytesPerWindow)));
 
     /// <summary>The answers that carry no piece: 404/410 (gone), 503 (busy, with its Retry-After) and other errors.</summary>
     private static Attempt? Refusal(SourceState state, int piece, HttpResponseMessage response) => response.StatusCode switch
@@ -170,7 +192,8 @@ internal sealed partial class SwarmFetcher
         return pause < MinBusyPause ? MinBusyPause : pause > MaxBusyPause ? MaxBusyPause : pause;
     }
 
-    private async Task<Attempt> CopyPieceAsync(SourceState state, int piece, long from, int length, Stream body, Run run, CancellationToken ct)
+    /// <param name="keep">Null: the bytes go into the temp file; else into this (an endgame copy, written once kept).</param>
+    private async Task<Attempt> CopyPieceAsync(SourceState state, int piece, long from, int length, Stream body, Run run, byte[]? keep, CancellationToken ct)
     {
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var buffer = ArrayPool<byte>.Shared.Rent(BufferBytes);
@@ -190,7 +213,14 @@ internal sealed partial class SwarmFetcher
                 hash.AppendData(buffer, 0, read);
                 try
                 {
-                    await run.Writer.WriteAtAsync(from + got, buffer.AsMemory(0, read), ct).ConfigureAwait(false);
+                    if (keep is null)
+                    {
+                        await run.Writer.WriteAtAsync(from + got, buffer.AsMemory(0, read), ct).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        buffer.AsSpan(0, read).CopyTo(keep.AsSpan(got));
+                    }
                 }
                 catch (IOException e)
                 {
@@ -207,7 +237,7 @@ internal sealed partial class SwarmFetcher
 
         var actual = Convert.ToHexStringLower(hash.GetHashAndReset());
         return actual == run.List.Pieces[piece]
-            ? new Attempt(state, piece, AttemptKind.Verified, string.Empty)
+            ? new Attempt(state, piece, AttemptKind.Verified, string.Empty, Kept: keep)
             : new Attempt(state, piece, AttemptKind.BadPiece, $"piece {piece} hashes to {actual}, the list says {run.List.Pieces[piece]}");
     }
 }

@@ -99,54 +99,80 @@ internal sealed partial class SwarmFetcher(
 
     /// <summary>
     /// The piece loop: keeps up to <see cref="TransferOptions.PiecesInFlight"/> pieces in flight, each from the best
-    /// ranked usable source with room; handles each attempt's end. Null when every piece is verified, else why not.
+    /// ranked usable source with room; handles each attempt's end; in the endgame (nothing pending) asks an idle source
+    /// for a piece that has been in flight far longer than pieces took (see <see cref="SwarmFetcher.Endgame"/>).
+    /// Null when every piece is verified, else why not.
     /// </summary>
     private async Task<string?> FetchPiecesAsync(List<SourceState> states, Run run, CancellationToken ct)
     {
         var count = run.List.Pieces.Count;
         var pending = new PriorityQueue<int, int>(Enumerable.Range(0, count).Select(i => (i, i)));
-        var running = new List<Task<Attempt>>();
+        var flights = new List<Flight>();
+        var verified = new bool[count];
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var done = 0;
         var lastProgress = time.GetTimestamp();
+        var toldBusy = false;
         try
         {
             while (done < count)
             {
                 ct.ThrowIfCancellationRequested(); // the pass ended: not the sources' fault, nobody is dropped for it
                 var now = time.GetTimestamp();
-                while (running.Count < options.PiecesInFlight && pending.Count > 0 && Pick(states, now) is { } source)
+                while (flights.Count < options.PiecesInFlight && pending.Count > 0 && Pick(states, now, null) is { } source)
                 {
-                    var piece = pending.Dequeue();
-                    source.InFlight++;
-                    running.Add(FetchPieceAsync(source, piece, run, stop.Token));
+                    flights.Add(Start(source, pending.Dequeue(), run, duplicate: false, stop.Token));
                 }
 
-                if (running.Count == 0)
+                if (pending.Count == 0)
+                {
+                    StartEndgame(states, flights, run, now, stop.Token);
+                }
+
+                if (flights.Count == 0)
                 {
                     if (!states.Any(s => !s.Dropped))
                     {
                         return $"every LAN source failed ({Tried(states)})";
                     }
 
-                    // Every source left is pausing (busy, or after a failure): wait for the first, unless they have only
-                    // answered "busy" for longer than the stall bound.
+                    // Every source left is pausing: wait for the first. While one of them answers "busy" (its upload
+                    // slots are full: the patch is spreading) that may go on up to LanBusyWaitMax without a verified
+                    // piece; pauses after failures only up to the stall bound (repeated failures end in a drop anyway).
                     var wake = states.Where(s => !s.Dropped).Min(s => s.PausedUntil);
-                    var giveUp = lastProgress + Ticks(options.LanStallTimeout);
-                    if (wake > giveUp)
+                    var busy = states.Count(s => !s.Dropped && s.Busy);
+                    var bound = busy > 0 ? options.LanBusyWaitMax : options.LanStallTimeout;
+                    if (wake > lastProgress + Ticks(bound))
                     {
-                        return $"the LAN sources stayed busy for {options.LanStallTimeout.TotalSeconds:0.#} s ({Tried(states)})";
+                        return $"the LAN sources stayed busy for {bound.TotalSeconds:0.#} s ({Tried(states)})";
+                    }
+
+                    if (busy > 0 && !toldBusy)
+                    {
+                        toldBusy = true;
+                        Log.WaitingForBusy(logger, run.List.Sha256, busy, options.LanBusyWaitMax.TotalSeconds);
                     }
 
                     await Task.Delay(TimeSpan.FromSeconds((double)Math.Max(wake - now, 0) / time.TimestampFrequency), time, ct).ConfigureAwait(false);
                     continue;
                 }
 
-                var finished = await Task.WhenAny(running).ConfigureAwait(false);
-                running.Remove(finished);
-                var attempt = await finished.ConfigureAwait(false);
+                if (await NextAsync(flights, pending.Count == 0, ct).ConfigureAwait(false) is not { } flight)
+                {
+                    continue; // the endgame's tick: look at the pieces in flight again
+                }
+
+                flights.Remove(flight);
+                flight.Dispose();
+                var attempt = await flight.Task.ConfigureAwait(false);
                 var from = attempt.Source;
                 from.InFlight--;
+                if (flight.Cancelled)
+                {
+                    continue; // the other copy of its piece was kept: not this source's fault
+                }
+
+                from.Busy = attempt.Kind == AttemptKind.Busy;
                 if (attempt.Kind != AttemptKind.Busy)
                 {
                     lastProgress = time.GetTimestamp(); // only "busy" can go on for ever: other failures end in a drop
@@ -155,10 +181,16 @@ internal sealed partial class SwarmFetcher(
                 switch (attempt.Kind)
                 {
                     case AttemptKind.Verified:
+                        if (await KeepAsync(flights, flight, attempt, run, ct).ConfigureAwait(false) is { } diskFailure)
+                        {
+                            return diskFailure;
+                        }
+
+                        verified[attempt.Piece] = true;
                         done++;
                         from.Served++;
                         from.Failures = 0;
-                        lastProgress = time.GetTimestamp();
+                        run.PieceTook(time.GetTimestamp() - flight.Started);
                         run.Partial?.MarkVerified(attempt.Piece);
                         run.Verified(PieceLength(run.List, attempt.Piece));
                         continue;
@@ -190,7 +222,10 @@ internal sealed partial class SwarmFetcher(
                         break;
                 }
 
-                pending.Enqueue(attempt.Piece, attempt.Piece); // not verified: fetched again, from wherever has room
+                if (!verified[attempt.Piece] && !flights.Exists(f => f.Piece == attempt.Piece))
+                {
+                    pending.Enqueue(attempt.Piece, attempt.Piece); // not verified and no other copy coming: fetched again
+                }
             }
 
             return null;
@@ -199,19 +234,20 @@ internal sealed partial class SwarmFetcher(
         {
             // Nothing writes into the temp file after this returns: stop the attempts still running and wait for them.
             await stop.CancelAsync().ConfigureAwait(false);
-            foreach (var task in running)
+            foreach (var flight in flights)
             {
-                await task.ConfigureAwait(false);
+                await flight.Task.ConfigureAwait(false);
+                flight.Dispose();
             }
         }
     }
 
-    /// <summary>The best ranked source that is not dropped, not pausing, and has room for another piece.</summary>
-    private SourceState? Pick(List<SourceState> states, long now)
+    /// <summary>The best ranked source (other than <paramref name="except"/>) that is not dropped, not pausing, and has room for another piece.</summary>
+    private SourceState? Pick(List<SourceState> states, long now, SourceState? except)
     {
         foreach (var s in states)
         {
-            if (!s.Dropped && s.PausedUntil <= now && s.InFlight < options.PiecesPerSource)
+            if (s != except && !s.Dropped && s.PausedUntil <= now && s.InFlight < options.PiecesPerSource)
             {
                 return s;
             }
@@ -250,6 +286,9 @@ internal sealed partial class SwarmFetcher(
 
         public long PausedUntil { get; set; }
 
+        /// <summary>Its last answer was 503 (busy).</summary>
+        public bool Busy { get; set; }
+
         public string? LastError { get; set; }
     }
 
@@ -266,6 +305,13 @@ internal sealed partial class SwarmFetcher(
         public PartialBlob? Partial { get; } = partial;
 
         public long WireBytes => Interlocked.Read(ref _wireBytes);
+
+        /// <summary>Pieces verified so far and the timestamp ticks they took in all (the endgame's yardstick).</summary>
+        public int TimedPieces { get; private set; }
+
+        public long PieceTicks { get; private set; }
+
+        public void PieceTook(long ticks) => (TimedPieces, PieceTicks) = (TimedPieces + 1, PieceTicks + ticks);
 
         public void Received(long n) => Interlocked.Add(ref _wireBytes, n);
 
@@ -288,5 +334,6 @@ internal sealed partial class SwarmFetcher(
 
     /// <summary>How one piece from one source ended.</summary>
     [DebuggerDisplay("{Kind} piece {Piece}")]
-    private sealed record Attempt(SourceState Source, int Piece, AttemptKind Kind, string Detail, TimeSpan RetryAfter = default);
+    /// <param name="Kept">An endgame copy's verified bytes, kept in memory until the other copy has ended.</param>
+    private sealed record Attempt(SourceState Source, int Piece, AttemptKind Kind, string Detail, TimeSpan RetryAfter = default, byte[]? Kept = null);
 }

@@ -13,9 +13,20 @@ public sealed class TransferOptions
     public TimeSpan LanStallTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
-    /// How long a LAN fetch waits, in all, on sources that answer "busy" (503 with Retry-After: every node serves at
-    /// most UploadSlots blobs at once) before it gives up for the internet. A busy source is healthy: falling back
-    /// at once would send a whole LAN to the internet for a patch the server holds. Default 10 min.
+    /// Slowest LAN body accepted (pieces and piece lists): while the node waits for body bytes, each
+    /// <see cref="LanStallTimeout"/> window must bring at least this many bytes (or the body's end), or that attempt
+    /// fails like a stalled one (the piece goes to another source; a source that keeps failing is dropped), so a holder
+    /// dripping a byte every few seconds cannot hold a piece forever. Default 65536 (64 KiB per 15 s: about 4 KiB/s,
+    /// a thousandth of a 100 Mbit/s PC's share under four uploads).
+    /// </summary>
+    public long LanMinBytesPerWindow { get; set; } = 64 * 1024;
+
+    /// <summary>
+    /// Longest a LAN fetch (by pieces, or the whole file from one source) waits while the LAN sources answer "busy"
+    /// (503, their upload slots full) and none delivers: the first copy of a patch spreads from a few holders, and
+    /// giving up sooner would send the askers to the internet (several downloads of one patch). Without a busy source
+    /// the bound is <see cref="LanStallTimeout"/>.
+    /// Default 10 min.
     /// </summary>
     public TimeSpan LanBusyWaitMax { get; set; } = TimeSpan.FromMinutes(10);
 

@@ -14,6 +14,16 @@ internal sealed class TransferOptionsValidator : IValidateOptions<TransferOption
             errors.Add("InternetMinBytesPerSecond must be 0-1073741824");
         }
 
+        if (o.LanMinBytesPerWindow is < 1 or > 1L << 30)
+        {
+            errors.Add("LanMinBytesPerWindow must be 1-1073741824");
+        }
+
+        if (o.LanBusyWaitMax > TimeSpan.FromHours(24))
+        {
+            errors.Add("LanBusyWaitMax must be at most 24 h");
+        }
+
         if (o.InternetAttempts is < 1 or > 20)
         {
             errors.Add("InternetAttempts must be 1-20");
