@@ -53,13 +53,7 @@ public sealed class FallbackTests(ITestOutputHelper output) : IAsyncLifetime
         await using var server = await NodeProcess.StartWithConfigAsync("server", _dir.Sub("server"), """{"PeerServing":false}""", "--role", "server");
         await using var first = await StartClientAsync("first", server);
         Assert.Equal(0, (await first.UpdateAsync()).ExitCode);
-        var onServer = Path.Combine(server.DataDir, "blobs", _big.Sha256[..2], _big.Sha256);
-        File.SetUnixFileMode(onServer, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        await using (var file = new FileStream(onServer, FileMode.Open, FileAccess.ReadWrite))
-        {
-            file.Position = 12345;
-            file.WriteByte(0xAA);
-        }
+        await CorruptTheServersCopyAsync(server);
 
         await using var second = await StartClientAsync("second", server);
         var result = await second.UpdateAsync();
@@ -79,13 +73,7 @@ public sealed class FallbackTests(ITestOutputHelper output) : IAsyncLifetime
         await using var server = await NodeProcess.StartAsync("server", _dir.Sub("server"), "--role", "server");
         await using var first = await StartClientAsync("first", server);
         Assert.Equal(0, (await first.UpdateAsync()).ExitCode);
-        var onServer = Path.Combine(server.DataDir, "blobs", _big.Sha256[..2], _big.Sha256);
-        File.SetUnixFileMode(onServer, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        await using (var file = new FileStream(onServer, FileMode.Open, FileAccess.ReadWrite))
-        {
-            file.Position = 12345;
-            file.WriteByte(0xAA);
-        }
+        await CorruptTheServersCopyAsync(server);
 
         await using var second = await StartClientAsync("second", server);
         var result = await second.UpdateAsync();
@@ -97,6 +85,16 @@ public sealed class FallbackTests(ITestOutputHelper output) : IAsyncLifetime
         AssertApplied(second);
         var stats = (await second.StatusAsync()).GetProperty("stats");
         Assert.True(stats.GetProperty("lanBytesFetched").GetInt64() >= _big.Size, stats.ToString());
+    }
+
+    /// <summary>Flips one byte of the server's stored copy of the big patch (its record still names the right hash).</summary>
+    private async Task CorruptTheServersCopyAsync(NodeProcess server)
+    {
+        var onServer = Path.Combine(server.DataDir, "blobs", _big.Sha256[..2], _big.Sha256);
+        File.SetUnixFileMode(onServer, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        await using var file = new FileStream(onServer, FileMode.Open, FileAccess.ReadWrite);
+        file.Position = 12345;
+        file.WriteByte(0xAA);
     }
 
     [Fact]
