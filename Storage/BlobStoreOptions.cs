@@ -32,10 +32,10 @@ public sealed record BlobStoreOptions
     }
 
     /// <summary>
-    /// Bytes per piece of a blob's piece hashes (computed while a blob is written; lazily for older blobs). Default 4 MiB
+    /// Bytes per piece of a blob's piece hashes (computed while a blob is written; lazily for older blobs). Default 1 MiB
     /// (the LAN protocol's <c>PieceList.DefaultPieceSize</c>; Storage does not reference Protocol).
     /// </summary>
-    public int PieceSize { get; init; } = 1 << 22;
+    public int PieceSize { get; init; } = 1 << 20;
 
     /// <summary>Copy buffer size. Default 128 KiB.</summary>
     public int BufferBytes { get; init; } = 128 * 1024;

@@ -7,6 +7,7 @@ using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Security;
 using PeerPatch.Node.Serving;
 using PeerPatch.Node.Tests.Support;
+using PeerPatch.Protocol.Http;
 using PeerPatch.Protocol.Messages;
 using PeerPatch.Storage;
 
@@ -49,7 +50,7 @@ public sealed class PeerSourcesTests : IDisposable
         Assert.Equal(["nholder", "nserver"], first.Sources!.Select(s => s.NodeId));
         Assert.Equal($"http://127.0.0.9:50009/v1/blobs/{sha}", first.Sources![0].BlobUrl);
         Assert.Equal($"http://127.0.0.1:47471/v1/blobs/{sha}", first.Sources![1].BlobUrl);
-        Assert.Equal(1 << 22, first.PieceSize);
+        Assert.Equal(PieceList.DefaultPieceSize, first.PieceSize);
         Assert.True(first.IsValid());
 
         var second = Assert.IsType<LookupResult>(server.Handle(new Lookup(Os, "KB1", sha, size, "nclient2"), Client2));

@@ -6,7 +6,7 @@ namespace PeerPatch.Node.Http;
 /// </summary>
 internal sealed class UploadSlots(HttpOptions options)
 {
-    /// <summary>The Retry-After of a 503: one second, long enough for a 4 MiB piece at 100 Mbit/s to finish elsewhere.</summary>
+    /// <summary>The Retry-After of a 503: one second, long enough for a 1 MiB piece at 100 Mbit/s (0.1 s) to finish elsewhere.</summary>
     public const int RetryAfterSeconds = 1;
 
     private int _busy;
