@@ -37,23 +37,12 @@ public sealed partial class AdminTests
 
         var png = Path.Combine(AppContext.BaseDirectory, "dashboard.png");
         await HeadlessChromium.ScreenshotAsync(ns, page, profile.Sub("shot"), png);
-        Assert.True(new FileInfo(png).Length > 10_000, "screenshot is nearly empty");
         output.WriteLine($"dashboard of {client.Name} rendered: server {fx.ServerId}, {rows.Count} node rows; screenshot {png} ({new FileInfo(png).Length} bytes)");
     }
 
-    private static string Text(string dom, string id)
-    {
-        var m = Regex.Match(dom, $"id=\"{id}\"[^>]*>(?<t>[^<]*)<");
-        Assert.True(m.Success, $"no element #{id} in the rendered page:\n{dom}");
-        return m.Groups["t"].Value.Trim();
-    }
+    private static string Text(string dom, string id) => HeadlessChromium.ElementText(dom, id);
 
-    private static string Body(string dom, string table)
-    {
-        var m = Regex.Match(dom, $"<table id=\"{table}\">.*?<tbody>(?<b>.*?)</tbody>", RegexOptions.Singleline);
-        Assert.True(m.Success, $"no table #{table} in the rendered page:\n{dom}");
-        return m.Groups["b"].Value;
-    }
+    private static string Body(string dom, string table) => HeadlessChromium.TableBody(dom, table);
 
     [GeneratedRegex("<tr[^>]*><td>(?<id>n[0-9a-f]{16}(?: \\(this\\))?)</td>")]
     private static partial Regex NodeRow();

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text.RegularExpressions;
 
 namespace PeerPatch.Node.Tests.Support;
 
@@ -20,6 +21,23 @@ internal static class HeadlessChromium
     {
         var result = await RunAsync(netns, profileDir, [$"--screenshot={png}", page.ToString()]);
         Assert.True(File.Exists(png), $"chromium wrote no screenshot: {result.Stderr}");
+        Assert.True(new FileInfo(png).Length > 10_000, "screenshot is nearly empty");
+    }
+
+    /// <summary>The text of the element with id <paramref name="id"/> in a dumped DOM (fails the test when there is none).</summary>
+    public static string ElementText(string dom, string id)
+    {
+        var m = Regex.Match(dom, $"id=\"{id}\"[^>]*>(?<t>[^<]*)<");
+        Assert.True(m.Success, $"no element #{id} in the rendered page:\n{dom}");
+        return m.Groups["t"].Value.Trim();
+    }
+
+    /// <summary>The inner HTML of the tbody of table <paramref name="table"/> in a dumped DOM (fails the test when there is none).</summary>
+    public static string TableBody(string dom, string table)
+    {
+        var m = Regex.Match(dom, $"<table id=\"{table}\">.*?<tbody>(?<b>.*?)</tbody>", RegexOptions.Singleline);
+        Assert.True(m.Success, $"no table #{table} in the rendered page:\n{dom}");
+        return m.Groups["b"].Value;
     }
 
     private static async Task<CliResult> RunAsync(string? netns, string profileDir, string[] extra)

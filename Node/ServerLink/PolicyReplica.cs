@@ -68,9 +68,9 @@ internal sealed partial class PolicyReplica
             }
 
             _current = state;
+            Save(reply); // under the lock: two accepts racing cannot leave the older copy on disk
         }
 
-        Save(reply);
         Changed?.Invoke(state);
         return true;
     }
