@@ -68,10 +68,56 @@ internal sealed partial class PatchPipeline
     /// <param name="dryRun">Obtain and verify, run a staging step (<see cref="ApplySpec.Stages"/>), apply nothing else.</param>
     public async Task<PatchOutcome> RunAsync(PatchSpec patch, bool dryRun, PatchProgress progress, CancellationToken ct)
     {
+        var prepared = await PrepareAsync(patch, progress, setAsideInFlight: false, ct).ConfigureAwait(false);
+        return await FinishAsync(prepared, dryRun, progress, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The first half of <see cref="RunAsync"/>, which a pass runs for several patches at once: the policy's say, then
+    /// the bytes into this node's store (<see cref="ObtainAsync(PatchSpec, PatchProgress, bool, CancellationToken)"/>).
+    /// </summary>
+    /// <param name="setAsideInFlight">
+    /// When the server answers that another node is downloading the patch, give it back (<see cref="Prepared.SetAside"/>)
+    /// instead of waiting: the pass asks again once its other patches have started.
+    /// </param>
+    public async Task<Prepared> PrepareAsync(PatchSpec patch, PatchProgress progress, bool setAsideInFlight, CancellationToken ct)
+    {
         using var scope = _logger.BeginScope(new Dictionary<string, object> { ["Patch"] = patch.Name, ["PatchHash"] = patch.Sha256 });
         try
         {
-            return await RunScopedAsync(patch, dryRun, progress, ct).ConfigureAwait(false);
+            if (patch.Unverifiable is { } why)
+            {
+                // The source listed it without a trustworthy SHA-256: never fetched, counted failed with the reason.
+                PipelineLog.Failed(_logger, patch.Name, why);
+                return Prepared.Done(patch, new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, why));
+            }
+
+            // The LAN's policy first: a patch not eligible here (ring 0 first, held by admin) is held: no lookup, no bytes.
+            if (_policy.HeldBy(patch) is { } held)
+            {
+                PipelineLog.Held(_logger, patch.Name, held);
+                return Prepared.Done(patch, new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, null, HeldBy: held));
+            }
+
+            var obtained = await ObtainAsync(patch, progress, setAsideInFlight, ct).ConfigureAwait(false);
+            if (obtained == Obtained.InFlightElsewhere)
+            {
+                return Prepared.Later(patch);
+            }
+
+            if (obtained.HeldBy is { } budget)
+            {
+                PipelineLog.Held(_logger, patch.Name, budget);
+                return Prepared.Done(patch, new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, null, HeldBy: budget));
+            }
+
+            if (!obtained.Result.Ok)
+            {
+                PipelineLog.Failed(_logger, patch.Name, obtained.Result.Error);
+                return Prepared.Done(patch, Outcome(patch, obtained, applied: false, obtained.Result.Error));
+            }
+
+            return new Prepared(patch, obtained, null);
         }
         finally
         {
@@ -79,60 +125,56 @@ internal sealed partial class PatchPipeline
         }
     }
 
-    private async Task<PatchOutcome> RunScopedAsync(PatchSpec patch, bool dryRun, PatchProgress progress, CancellationToken ct)
+    /// <summary>
+    /// The second half of <see cref="RunAsync"/>, one patch at a time: verify the bytes <see cref="PrepareAsync"/>
+    /// obtained (once more, against the upstream list's SHA-256) and apply them by the list's command.
+    /// </summary>
+    public async Task<PatchOutcome> FinishAsync(Prepared prepared, bool dryRun, PatchProgress progress, CancellationToken ct)
     {
-        if (patch.Unverifiable is { } why)
+        if (prepared.Outcome is { } done)
         {
-            // The source listed it without a trustworthy SHA-256: never fetched, counted failed with the reason.
-            PipelineLog.Failed(_logger, patch.Name, why);
-            return new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, why);
+            return done;
         }
 
-        // The LAN's policy first: a patch not eligible here (ring 0 first, held by admin) is held: no lookup, no bytes.
-        if (_policy.HeldBy(patch) is { } held)
+        var (patch, obtained) = (prepared.Patch, prepared.Obtained ?? throw new InvalidOperationException($"{prepared.Patch.Name} was set aside, not obtained"));
+        using var scope = _logger.BeginScope(new Dictionary<string, object> { ["Patch"] = patch.Name, ["PatchHash"] = patch.Sha256 });
+        try
         {
-            PipelineLog.Held(_logger, patch.Name, held);
-            return new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, null, HeldBy: held);
-        }
+            if (await VerifyAsync(patch, progress, ct).ConfigureAwait(false) is { } error)
+            {
+                PipelineLog.Failed(_logger, patch.Name, error);
+                return Outcome(patch, obtained, applied: false, error);
+            }
 
-        var obtained = await ObtainAsync(patch, progress, ct).ConfigureAwait(false);
-        if (obtained.HeldBy is { } budget)
+            if (dryRun && !patch.Apply.Stages)
+            {
+                PipelineLog.DryRun(_logger, patch.Name, obtained.From);
+                return Outcome(patch, obtained, applied: false, null) with { DryRun = true };
+            }
+
+            progress.Set(patch.Name, ProgressStage.Applying, patch.Size);
+            var (ok, applyError) = await _applier.ApplyAsync(patch, _store.PathFor(patch.Sha256), ct).ConfigureAwait(false);
+            if (!ok)
+            {
+                PipelineLog.Failed(_logger, patch.Name, applyError);
+                return Outcome(patch, obtained, applied: false, applyError);
+            }
+
+            if (dryRun)
+            {
+                PipelineLog.DryRun(_logger, patch.Name, obtained.From);
+                return Outcome(patch, obtained, applied: false, null) with { DryRun = true }; // staged only; not recorded as applied
+            }
+
+            _db.MarkApplied(patch.OsVersion, patch.Name, patch.Sha256, _time.GetUtcNow());
+            _stats.PatchApplied();
+            PipelineLog.Applied(_logger, patch.Name, obtained.From, obtained.Result.Bytes);
+            return Outcome(patch, obtained, applied: true, null);
+        }
+        finally
         {
-            PipelineLog.Held(_logger, patch.Name, budget);
-            return new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, null, HeldBy: budget);
+            progress.Clear();
         }
-
-        var error = !obtained.Result.Ok ? obtained.Result.Error : await VerifyAsync(patch, progress, ct).ConfigureAwait(false);
-        if (error is not null)
-        {
-            PipelineLog.Failed(_logger, patch.Name, error);
-            return Outcome(patch, obtained, applied: false, error);
-        }
-
-        if (dryRun && !patch.Apply.Stages)
-        {
-            PipelineLog.DryRun(_logger, patch.Name, obtained.From);
-            return Outcome(patch, obtained, applied: false, null) with { DryRun = true };
-        }
-
-        progress.Set(patch.Name, ProgressStage.Applying, patch.Size);
-        var (ok, applyError) = await _applier.ApplyAsync(patch, _store.PathFor(patch.Sha256), ct).ConfigureAwait(false);
-        if (!ok)
-        {
-            PipelineLog.Failed(_logger, patch.Name, applyError);
-            return Outcome(patch, obtained, applied: false, applyError);
-        }
-
-        if (dryRun)
-        {
-            PipelineLog.DryRun(_logger, patch.Name, obtained.From);
-            return Outcome(patch, obtained, applied: false, null) with { DryRun = true }; // staged only; not recorded as applied
-        }
-
-        _db.MarkApplied(patch.OsVersion, patch.Name, patch.Sha256, _time.GetUtcNow());
-        _stats.PatchApplied();
-        PipelineLog.Applied(_logger, patch.Name, obtained.From, obtained.Result.Bytes);
-        return Outcome(patch, obtained, applied: true, null);
     }
 
     /// <summary>
@@ -156,7 +198,7 @@ internal sealed partial class PatchPipeline
         var progress = new PatchProgress();
         using (_board.Track(ProgressBoard.Proxy, _board.NextProxyId(), progress))
         {
-            return await ObtainAsync(patch, progress, ct).ConfigureAwait(false);
+            return await ObtainAsync(patch, progress, setAsideInFlight: false, ct).ConfigureAwait(false);
         }
     }
 
@@ -165,7 +207,8 @@ internal sealed partial class PatchPipeline
     /// applying it: the update pass's first half. A loop that asks the server and carries out what
     /// <see cref="ObtainPolicy"/> makes of each answer, until one step ends with the bytes here (or a failure).
     /// </summary>
-    internal async Task<Obtained> ObtainAsync(PatchSpec patch, PatchProgress progress, CancellationToken ct)
+    /// <param name="setAsideInFlight">On a first "in flight" answer, return <see cref="Obtained.InFlightElsewhere"/> instead of waiting.</param>
+    internal async Task<Obtained> ObtainAsync(PatchSpec patch, PatchProgress progress, bool setAsideInFlight, CancellationToken ct)
     {
         if (_store.Contains(patch.Sha256))
         {
@@ -194,6 +237,11 @@ internal sealed partial class PatchPipeline
             if (answer.Outcome != LookupOutcome.InFlight)
             {
                 EndWait(wait);
+            }
+            else if (setAsideInFlight)
+            {
+                PipelineLog.SetAside(_logger, patch.Name, answer.Size);
+                return Obtained.InFlightElsewhere;
             }
 
             var server = link.Server;
@@ -260,7 +308,24 @@ internal sealed partial class PatchPipeline
         /// <summary>Already in this node's store: nothing moved.</summary>
         public static Obtained OwnCopy { get; } = new(Origin.Lan, FetchResult.Success(0));
 
+        /// <summary>Another node is downloading it and the caller asked not to wait (set aside, asked for again later): nothing moved.</summary>
+        public static Obtained InFlightElsewhere { get; } = new(Origin.Lan, FetchResult.Failure(0, "in flight elsewhere"));
+
         /// <summary>The LAN's internet budget holds the download (outside the window, quota used): nothing moved, not a failure.</summary>
         public static Obtained Held(string reason) => new(Origin.Internet, FetchResult.Failure(0, "held by policy: " + reason), reason);
+    }
+
+    /// <summary>
+    /// A patch after <see cref="PrepareAsync"/>: obtained (its bytes in the store, to be verified and applied), done
+    /// already (<see cref="Outcome"/>: held, failed, unverifiable), or set aside (neither: ask again later).
+    /// </summary>
+    internal sealed record Prepared(PatchSpec Patch, Obtained? Obtained, PatchOutcome? Outcome)
+    {
+        /// <summary>Another node is downloading it: neither obtained nor done.</summary>
+        public bool SetAside => Obtained is null && Outcome is null;
+
+        public static Prepared Done(PatchSpec patch, PatchOutcome outcome) => new(patch, null, outcome);
+
+        public static Prepared Later(PatchSpec patch) => new(patch, null, null);
     }
 }

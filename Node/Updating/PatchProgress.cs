@@ -12,14 +12,24 @@ namespace PeerPatch.Node.Updating;
 internal sealed class PatchProgress
 {
     private volatile Entry? _current;
+    private volatile PatchProgress? _follow;
 
     public void Set(string patch, string stage, long total, ByteProgress? bytes = null) => _current = new Entry(patch, stage, total, bytes);
 
     public void Clear() => _current = null;
 
+    /// <summary>
+    /// While this one is clear, show <paramref name="other"/>'s patch and stage (null: stop): a pass that waits for a
+    /// patch obtained alongside others shows that patch's progress as its own.
+    /// </summary>
+    public void Follow(PatchProgress? other) => _follow = other == this ? null : other;
+
+    /// <summary>Shows another's patch (<see cref="Follow"/>), not one of its own: the board lists that other one instead.</summary>
+    public bool Following => _current is null && _follow is not null;
+
     /// <summary>The current patch and stage, or null between patches.</summary>
     public TransferProgress? Snapshot() =>
-        _current is { } e ? new TransferProgress(e.Patch, e.Stage, e.Bytes?.Value ?? 0, e.Total) : null;
+        _current is { } e ? new TransferProgress(e.Patch, e.Stage, e.Bytes?.Value ?? 0, e.Total) : _follow?._current is { } f ? new TransferProgress(f.Patch, f.Stage, f.Bytes?.Value ?? 0, f.Total) : null;
 
     private sealed record Entry(string Patch, string Stage, long Total, ByteProgress? Bytes);
 }

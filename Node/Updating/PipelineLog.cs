@@ -49,4 +49,7 @@ internal static partial class PipelineLog
 
     [LoggerMessage(EventId = 426, Level = LogLevel.Information, Message = "{Patch}: LAN source {PeerId} failed ({Error}); trying the next one")]
     public static partial void SourceFailed(ILogger logger, string patch, string peerId, string error);
+
+    [LoggerMessage(EventId = 427, Level = LogLevel.Debug, Message = "{Patch}: another node is downloading it ({Bytes} bytes); set aside while this pass starts its other patches")]
+    public static partial void SetAside(ILogger logger, string patch, long bytes);
 }

@@ -39,7 +39,7 @@ internal sealed class ProgressBoard
         var list = new List<TransferStatus>();
         foreach (var tracked in _tracked.Values.OrderBy(t => t.Key))
         {
-            if (tracked.Progress.Snapshot() is { } now)
+            if (!tracked.Progress.Following && tracked.Progress.Snapshot() is { } now)
             {
                 list.Add(new TransferStatus(tracked.Owner, tracked.Id, Printable(now.Patch), now.Stage, now.Bytes, now.Total));
                 if (list.Count == TransferStatus.MaxListed)

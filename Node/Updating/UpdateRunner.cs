@@ -8,7 +8,8 @@ namespace PeerPatch.Node.Updating;
 
 /// <summary>
 /// Runs update passes, one at a time per node: read every source's list for this OS, skip what this node has
-/// applied, and take each remaining patch through <see cref="PatchPipeline"/> in list order. A source that fails in
+/// applied, and take each remaining patch through <see cref="PatchPipeline"/>: obtained several at a time
+/// (<see cref="ObtainWindow"/>, <see cref="UpdatingOptions.ObtainConcurrency"/>), verified and applied in list order. A source that fails in
 /// any way (unreachable, truncated, stalled, unparsable) is that source's error and the pass goes on with the others.
 /// A pass ends when its caller cancels it or at <see cref="UpdatingOptions.PassDeadline"/>; a new pass waits at most
 /// <see cref="UpdatingOptions.PassLockWait"/> for a running one (<see cref="TryEnterAsync"/>).
@@ -125,63 +126,91 @@ internal sealed partial class UpdateRunner(
         long lanBytes = 0, internetBytes = 0;
         var outcomes = new List<(IPatchSource Source, PatchOutcome Outcome)>();
         var alreadyApplied = new HashSet<string>(StringComparer.Ordinal);
-        for (var i = 0; i < patches.Count && stopped is null; i++)
+        var todo = new List<(IPatchSource Source, PatchSpec Patch)>();
+        foreach (var (source, patch) in patches)
         {
-            var (source, patch) = patches[i];
             if (db.IsApplied(patch.OsVersion, patch.Name, patch.Sha256))
             {
                 skipped++;
                 alreadyApplied.Add(patch.Name);
-                continue;
-            }
-
-            PatchOutcome outcome;
-            try
-            {
-                outcome = await pipeline.RunAsync(patch, dryRun, progress, ct).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
-            {
-                stopped = Stopped($"during {patch.Name}; {patches.Count - i - 1} more patches not tried");
-                outcome = new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, $"the pass deadline ({options.PassDeadline}) passed");
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
-            {
-                // A bug or an unforeseen failure in one patch must not end the pass.
-                Log.PatchCrashed(logger, patch.Name, e);
-                outcome = new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, $"internal error: {e.Message}");
-            }
-
-            outcomes.Add((source, outcome));
-            if (outcome.Applied)
-            {
-                applied++;
-            }
-            else if (outcome.DryRun && outcome.Error is null)
-            {
-                ready++;
-            }
-            else if (outcome.HeldBy is not null)
-            {
-                held++; // the LAN's policy holds it: not a failure
             }
             else
             {
-                failed++;
+                todo.Add((source, patch));
             }
+        }
 
-            if (outcome.From == Origin.Lan)
+        // Obtained several at a time (ObtainWindow), verified and applied one at a time in list order.
+        var window = stopped is null && todo.Count > 0
+            ? new ObtainWindow(pipeline, [.. todo.Select(t => t.Patch)], options.ObtainConcurrency, random, board, passId, ct)
+            : null;
+        try
+        {
+            for (var i = 0; i < todo.Count && stopped is null; i++)
             {
-                lanBytes += outcome.Bytes;
-            }
-            else
-            {
-                internetBytes += outcome.Bytes;
-            }
+                var (source, patch) = todo[i];
+                PatchOutcome outcome;
+                try
+                {
+                    progress.Follow(window!.ProgressOf(i));
+                    var prepared = await window.WaitAsync(i, ct).ConfigureAwait(false);
+                    progress.Follow(null);
+                    outcome = await pipeline.FinishAsync(prepared, dryRun, progress, ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+                {
+                    stopped = Stopped($"during {patch.Name}; {todo.Count - i - 1} more patches not tried");
+                    outcome = new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, $"the pass deadline ({options.PassDeadline}) passed");
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+                {
+                    // A bug or an unforeseen failure in one patch must not end the pass.
+                    Log.PatchCrashed(logger, patch.Name, e);
+                    outcome = new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, $"internal error: {e.Message}");
+                }
+                finally
+                {
+                    progress.Follow(null);
+                }
 
-            if (onOutcome is not null)
+                outcomes.Add((source, outcome));
+                if (outcome.Applied)
+                {
+                    applied++;
+                }
+                else if (outcome.DryRun && outcome.Error is null)
+                {
+                    ready++;
+                }
+                else if (outcome.HeldBy is not null)
+                {
+                    held++; // the LAN's policy holds it: not a failure
+                }
+                else
+                {
+                    failed++;
+                }
+
+                if (outcome.From == Origin.Lan)
+                {
+                    lanBytes += outcome.Bytes;
+                }
+                else
+                {
+                    internetBytes += outcome.Bytes;
+                }
+
+                if (onOutcome is not null)
+                {
+                    await onOutcome(outcome).ConfigureAwait(false);
+                }
+            }
+        }
+        finally
+        {
+            if (window is not null)
             {
-                await onOutcome(outcome).ConfigureAwait(false);
+                await window.DisposeAsync().ConfigureAwait(false);
             }
         }
 

@@ -36,6 +36,14 @@ public sealed class UpdatingOptions
     /// </summary>
     public TimeSpan ComplianceReportInterval { get; set; } = TimeSpan.FromMinutes(15);
 
+    /// <summary>
+    /// Patches of a pass obtained at the same time (looked up, fetched from the LAN or downloaded), each on its own;
+    /// they are still verified and applied one at a time, in list order. A patch another node is downloading is set
+    /// aside and asked for again once the others have started, so a pass never idles behind one claim. 1 obtains one
+    /// patch at a time, in list order (before issue 16). Default 4.
+    /// </summary>
+    public int ObtainConcurrency { get; set; } = 4;
+
     /// <summary>The one place these settings are read from configuration (the keys are the property names, at the root).</summary>
     internal static UpdatingOptions FromConfiguration(IConfiguration configuration)
     {

@@ -14,6 +14,11 @@ internal sealed class UpdatingOptionsValidator : IValidateOptions<UpdatingOption
             errors.Add("UpdateInterval must not be negative");
         }
 
+        if (o.ObtainConcurrency is < 1 or > 32)
+        {
+            errors.Add("ObtainConcurrency must be 1 to 32");
+        }
+
         OptionChecks.Positive(errors, ("ClaimWaitMax", o.ClaimWaitMax), ("PassDeadline", o.PassDeadline), ("PassLockWait", o.PassLockWait), ("ComplianceReportInterval", o.ComplianceReportInterval));
         return OptionChecks.Result(errors);
     }
