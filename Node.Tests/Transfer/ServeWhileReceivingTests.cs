@@ -48,12 +48,16 @@ public sealed class ServeWhileReceivingTests : IAsyncLifetime
 
         // While it waits for the rest: a verified range is served (206, right bytes), others and whole GETs are 503.
         var blob = BlobUrl.On(_node.Http, _sources.Sha256);
+        var stats = _node.Services.GetRequiredService<PeerPatch.Node.Primitives.NodeStats>();
+        var servedBefore = stats.BytesServedAsServer; // this node is the LAN server
         using (var ranged = new HttpRequestMessage(HttpMethod.Get, blob) { Headers = { Range = new RangeHeaderValue(Piece, (2 * Piece) - 1) } })
         using (var response = await _http.SendAsync(ranged))
         {
             Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
             Assert.Equal(_sources.Content.AsSpan(Piece, Piece).ToArray(), await response.Content.ReadAsByteArrayAsync());
         }
+
+        Assert.Equal(Piece, stats.BytesServedAsServer - servedBefore); // counted as every blob upload is (server or peer)
 
         using (var unverified = new HttpRequestMessage(HttpMethod.Get, blob) { Headers = { Range = new RangeHeaderValue(5 * Piece, (6 * Piece) - 1) } })
         using (var response = await _http.SendAsync(unverified))

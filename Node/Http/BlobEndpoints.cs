@@ -105,7 +105,7 @@ internal static partial class BlobEndpoints
         {
             if (partials.Find(sha256) is { } partial)
             {
-                await PartialBlobServing.ServeAsync(ctx, partial, stats).ConfigureAwait(false); // fetched by pieces: its verified ones
+                await PartialBlobServing.ServeAsync(ctx, partial, upload).ConfigureAwait(false); // fetched by pieces: its verified ones
                 return;
             }
 
@@ -169,7 +169,7 @@ internal static partial class BlobEndpoints
     }
 
     /// <summary>What every blob upload of one GET shares: the byte counters (as server or as peer) and the node's rate cap.</summary>
-    private readonly record struct Upload(NodeStats Stats, UploadThrottle Throttle, bool AsServer)
+    internal readonly record struct Upload(NodeStats Stats, UploadThrottle Throttle, bool AsServer)
     {
         public void Sent(long bytes) => Stats.AddBlobBytesServed(bytes, AsServer);
 

@@ -1,7 +1,6 @@
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Net.Http.Headers;
-using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Transfer;
 using PeerPatch.Protocol;
 using PeerPatch.Protocol.Http;
@@ -14,7 +13,8 @@ namespace PeerPatch.Node.Http;
 /// others piece by piece. A single Range that lies within verified pieces is answered 206 from the temp file; a
 /// Range not verified yet, or a GET of the whole blob, is answered 503 with Retry-After: 1 (the asker takes the piece
 /// elsewhere and may come back). The piece list of such a blob is served too. A temp file renamed or deleted under a
-/// reader (the fetch ended) ends that response, never the node.
+/// reader (the fetch ended) ends that response, never the node. Its bytes count and are paced as every blob upload
+/// of the node (<see cref="BlobEndpoints.Upload"/>: its upload slot, the rate cap, served as server or as peer).
 /// </summary>
 internal static class PartialBlobServing
 {
@@ -25,7 +25,7 @@ internal static class PartialBlobServing
         WireFormat.IsSha256(sha256) && partials.Find(sha256) is { } partial ? partial.Pieces : null;
 
     /// <summary>Answers a GET/HEAD of <paramref name="partial"/> (a blob not held here, but being fetched).</summary>
-    public static async Task ServeAsync(HttpContext ctx, PartialBlob partial, NodeStats stats)
+    public static async Task ServeAsync(HttpContext ctx, PartialBlob partial, BlobEndpoints.Upload upload)
     {
         var request = ctx.Request.GetTypedHeaders();
         var size = partial.Size;
@@ -72,7 +72,9 @@ internal static class PartialBlobServing
                 for (var offset = from; offset <= to;)
                 {
                     var memory = writer.GetMemory(ChunkBytes);
-                    var read = await RandomAccess.ReadAsync(handle, memory[..(int)Math.Min(memory.Length, to + 1 - offset)], offset, ctx.RequestAborted).ConfigureAwait(false);
+                    var want = (int)Math.Min(Math.Min(memory.Length, ChunkBytes), to + 1 - offset);
+                    await upload.BeforeAsync(want, ctx.RequestAborted).ConfigureAwait(false);
+                    var read = await RandomAccess.ReadAsync(handle, memory[..want], offset, ctx.RequestAborted).ConfigureAwait(false);
                     if (read == 0)
                     {
                         ctx.Abort(); // the file is shorter than the blob: the response must not look complete
@@ -81,7 +83,7 @@ internal static class PartialBlobServing
 
                     writer.Advance(read);
                     offset += read;
-                    stats.AddLanBytesServed(read);
+                    upload.Sent(read);
                     var flushed = await writer.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
                     if (flushed.IsCanceled || flushed.IsCompleted)
                     {
