@@ -32,7 +32,9 @@ internal sealed class BenchNode
     {
         Directory.CreateDirectory(dataDir);
         var config = Path.Combine(dataDir, "bench.config.json");
-        await File.WriteAllTextAsync(config, """{"Discovery":false,"ClusterKeyFile":"none","RedirectPort":0,"AptProxyAdvert":false}""");
+        // UploadSlots 20: the fan-out scenario measures what one node can serve to 20 curls at once, as nginx does; with
+        // the default 4 (issue 16) the other 16 would get 503 + Retry-After and, being curls, not move to another source.
+        await File.WriteAllTextAsync(config, """{"Discovery":false,"ClusterKeyFile":"none","RedirectPort":0,"AptProxyAdvert":false,"UploadSlots":20}""");
         var (udp, http) = (FreeUdpPort(), FreeTcpPort());
         var started = Stopwatch.StartNew();
         var process = Proc.Start(executable, "run", "--data", dataDir, "--port", udp.ToString(), "--http-port", http.ToString(), "--bind", "127.0.0.1",
