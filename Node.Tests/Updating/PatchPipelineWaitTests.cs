@@ -170,6 +170,33 @@ public sealed class PatchPipelineWaitTests
     }
 
     [Fact]
+    public async Task ABusyServer_IsNotWaitedForOnAStream_TheWaiterAsksAgain_AndTakesTheHit()
+    {
+        using var rig = new PipelineRig();
+        var (patch, bytes) = rig.Patch("KB1");
+        var (relative, absolute) = rig.BlobUrl(patch);
+        rig.Server.Answer(PipelineRig.InFlight(250, relative), PipelineRig.Hit(patch));
+        var busy = new Func<HttpResponseMessage>(() =>
+        {
+            var answer = FakeWeb.Status(System.Net.HttpStatusCode.ServiceUnavailable);
+            answer.Headers.RetryAfter = new System.Net.Http.Headers.RetryConditionHeaderValue(TimeSpan.FromSeconds(1));
+            return answer;
+        });
+        rig.Lan.Serve(absolute, busy, () => FakeWeb.Body(bytes));
+
+        var run = rig.RunAsync(patch);
+        await rig.Time.FireAsync(Quarter); // the server's Retry-After of its lookup answer, not the blob's 1 s
+        var outcome = await Eventually.Within(run, "the pass");
+
+        Assert.True(outcome.Applied, outcome.Error);
+        Assert.Equal(Origin.Lan, outcome.From);
+        Assert.Equal(2, rig.Server.Lookups.Count); // asked again, and the second answer was the hit
+        Assert.Equal(2, rig.Lan.Requests(absolute));
+        Assert.Equal(0, rig.Stats.LanFailures);
+        Assert.Equal(0, rig.Log.Count(423)); // a busy server is no broken stream
+    }
+
+    [Fact]
     public async Task AWaitEndedByTheServerGoingAway_IsObserved_AsEveryCountedWaitIs()
     {
         using var rig = new PipelineRig();

@@ -22,7 +22,11 @@ internal sealed class LanFetcher(
     /// local store.
     /// </summary>
     /// <param name="observer">Optional: follows the byte count (progress display).</param>
-    public async Task<FetchResult> FetchAsync(Uri url, PatchRecord patch, ByteProgress? observer, CancellationToken ct)
+    /// <param name="waitWhenBusy">
+    /// false: a 503 ends the fetch at once (<see cref="FetchResult.Busy"/>), for a caller that has a better next step
+    /// than waiting for this source (a cut-through stream: asking the server again finds the finished blob's holders).
+    /// </param>
+    public async Task<FetchResult> FetchAsync(Uri url, PatchRecord patch, ByteProgress? observer, CancellationToken ct, bool waitWhenBusy = true)
     {
         var progress = new ByteProgress(n =>
         {
@@ -44,6 +48,11 @@ internal sealed class LanFetcher(
                 var waited = time.GetElapsedTime(busySince);
                 var pause = RetryAfter(response);
                 response.Dispose();
+                if (!waitWhenBusy)
+                {
+                    return FetchResult.Failure(0, $"LAN source {url.Authority} is busy (503)") with { Busy = true };
+                }
+
                 if (waited >= options.LanBusyWaitMax)
                 {
                     return FetchResult.Failure(0, $"LAN source {url.Authority} stayed busy (503) for {waited.TotalSeconds:0} s");

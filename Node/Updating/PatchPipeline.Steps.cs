@@ -30,7 +30,9 @@ internal sealed partial class PatchPipeline
             _stats.ClaimWait(); // counted like any wait on a claim, so the wait-time samples match the count
         }
 
-        var streamed = await FetchFromLanAsync(server, blobUrl, patch, progress, ct).ConfigureAwait(false);
+        // A busy server (its upload slots taken) is not waited for here: the loop asks again, and by then the holder
+        // may have finished, so that the answer lists the blob's holders instead of one stream through the server.
+        var streamed = await FetchFromLanAsync(server, blobUrl, patch, progress, ct, waitWhenBusy: false).ConfigureAwait(false);
         if (streamed.Ok)
         {
             EndWait(wait);
@@ -38,7 +40,7 @@ internal sealed partial class PatchPipeline
             return new Obtained(Origin.Lan, streamed);
         }
 
-        if (!streamed.NotThere)
+        if (!streamed.NotThere && !streamed.Busy)
         {
             // The holder's download or push broke off, the bytes were wrong, or the server failed: ask again.
             var failures = wait.StreamFailed();
@@ -110,7 +112,7 @@ internal sealed partial class PatchPipeline
     }
 
     /// <summary>The LAN fetch step: the blob at <paramref name="blobUrl"/> (as the server names it) into the local store, verified.</summary>
-    private Task<FetchResult> FetchFromLanAsync(IServerChannel server, string blobUrl, PatchSpec patch, PatchProgress progress, CancellationToken ct)
+    private Task<FetchResult> FetchFromLanAsync(IServerChannel server, string blobUrl, PatchSpec patch, PatchProgress progress, CancellationToken ct, bool waitWhenBusy = true)
     {
         Uri url;
         try
@@ -125,7 +127,7 @@ internal sealed partial class PatchPipeline
 
         var bytes = new ByteProgress();
         progress.Set(patch.Name, ProgressStage.Lan, patch.Size, bytes);
-        return _lan.FetchAsync(url, patch, bytes, ct);
+        return _lan.FetchAsync(url, patch, bytes, ct, waitWhenBusy);
     }
 
     /// <summary>The fallback step: straight from the internet, because the LAN could not help (counted and logged with why).</summary>

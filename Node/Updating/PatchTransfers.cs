@@ -11,8 +11,8 @@ namespace PeerPatch.Node.Updating;
 internal static class PatchTransfers
 {
     /// <summary>Fetches <paramref name="patch"/>'s blob from a LAN node (see <see cref="LanFetcher"/>).</summary>
-    public static Task<FetchResult> FetchAsync(this LanFetcher lan, Uri url, PatchSpec patch, ByteProgress? observer, CancellationToken ct) =>
-        lan.FetchAsync(url, RecordOf(patch), observer, ct);
+    public static Task<FetchResult> FetchAsync(this LanFetcher lan, Uri url, PatchSpec patch, ByteProgress? observer, CancellationToken ct, bool waitWhenBusy = true) =>
+        lan.FetchAsync(url, RecordOf(patch), observer, ct, waitWhenBusy);
 
     /// <summary>Fetches <paramref name="patch"/>'s blob in pieces from several LAN sources (see <see cref="SwarmFetcher"/>).</summary>
     public static Task<FetchResult> FetchAsync(this SwarmFetcher swarm, IReadOnlyList<SwarmSource> sources, int pieceSize, PatchSpec patch, ByteProgress? observer, CancellationToken ct) =>
