@@ -55,13 +55,13 @@ public sealed class ObtainWindowTests
     }
 
     [Fact]
-    public async Task APatchInFlightElsewhere_IsSetAside_TheOthersGoFirst_AndNoWaitIsNeeded()
+    public async Task APatchInFlightElsewhere_IsSetAside_TheOthersGoOn_AndNoWaitIsNeeded()
     {
         using var rig = new PipelineRig();
         var patches = Enumerable.Range(0, 4).Select(i => rig.Patch($"KB{i}", seed: i)).ToList();
-        var first = patches[0].Patch;
-        var askedForFirst = 0;
-        rig.Server.Answer(l => l.PatchName == first.Name && Interlocked.Increment(ref askedForFirst) == 1 ? LookupResult.InFlight(0, 250) : HitFor(l));
+        var busy = patches[2].Patch; // not the first: the pass waits for that one and never sets it aside
+        var askedForBusy = 0;
+        rig.Server.Answer(l => l.PatchName == busy.Name && Interlocked.Increment(ref askedForBusy) == 1 ? LookupResult.InFlight(0, 250) : HitFor(l));
         foreach (var (patch, bytes) in patches)
         {
             rig.Lan.Serve(rig.BlobUrl(patch).Absolute, bytes);
@@ -73,30 +73,102 @@ public sealed class ObtainWindowTests
         Assert.NotNull(summary);
         Assert.Equal(4, summary.Applied);
         Assert.Equal(patches.Select(p => p.Patch.Name), rig.Applier.Applied.Select(a => a.Patch));
-        var lookups = rig.Server.Lookups.Select(l => l.PatchName).ToList();
-        Assert.Equal(5, lookups.Count);
-        Assert.Equal(2, lookups.Count(n => n == first.Name));
-        Assert.Equal(4, lookups.IndexOf(first.Name, 1)); // asked again after every other patch was asked for
+        Assert.Equal(5, rig.Server.Lookups.Count);
+        Assert.Equal(2, rig.Server.Lookups.Count(l => l.PatchName == busy.Name));
         Assert.Equal(1, rig.Log.Count(427));
         Assert.Equal((0.0, 0.0), await rig.ClaimWaitsAsync());
     }
 
     [Fact]
-    public async Task TheLastPatchNotYetStarted_IsNotSetAside_ItWaitsAsALonePatchDoes()
+    public async Task ThePatchThePassWaitsFor_AndTheLastOneInReach_AreNotSetAside_TheyWaitAsALonePatchDoes()
     {
         using var rig = new PipelineRig();
         rig.Options.ObtainConcurrency = 2;
-        var (patch, bytes) = rig.Patch("KB1");
-        rig.Server.Answer(PipelineRig.InFlight(250), PipelineRig.Hit(patch));
-        rig.Lan.Serve(rig.BlobUrl(patch).Absolute, bytes);
+        var (first, firstBytes) = rig.Patch("KB0", seed: 0);
+        var (last, lastBytes) = rig.Patch("KB1", seed: 1);
+        var asked = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        rig.Server.Answer(l => asked.AddOrUpdate(l.PatchName, 1, (_, n) => n + 1) == 1 ? LookupResult.InFlight(0, 250) : HitFor(l));
+        rig.Lan.Serve(rig.BlobUrl(first).Absolute, firstBytes);
+        rig.Lan.Serve(rig.BlobUrl(last).Absolute, lastBytes);
 
-        var pass = Runner(rig, [patch]).RunAsync(null, dryRun: false, CancellationToken.None);
-        await rig.Time.FireAsync(TimeSpan.FromMilliseconds(250));
+        var pass = Runner(rig, [first, last]).RunAsync(null, dryRun: false, CancellationToken.None);
+        await rig.Time.FireAsync(TimeSpan.FromMilliseconds(250), count: 2);
         var summary = await Eventually.Within(pass, "the pass");
 
-        Assert.Equal(1, summary?.Applied);
+        Assert.Equal(2, summary?.Applied);
         Assert.Equal(0, rig.Log.Count(427));
-        Assert.Equal((1.0, 1.0), await rig.ClaimWaitsAsync());
+        Assert.Equal((2.0, 2.0), await rig.ClaimWaitsAsync());
+    }
+
+    [Fact]
+    public async Task Obtaining_RunsAtMostTheLookaheadPastThePatchThePassWaitsFor()
+    {
+        using var rig = new PipelineRig();
+        rig.Options.ObtainConcurrency = 2; // lookahead 4: patches 0 to 4 in reach while the pass waits for 0
+        var patches = Enumerable.Range(0, 12).Select(i => rig.Patch($"KB{i}", seed: i, size: 10_000)).ToList();
+        rig.Server.Answer(HitFor);
+        var stalled = new PausingStream(patches[0].Bytes, pauseAt: 1000);
+        rig.Lan.Serve(rig.BlobUrl(patches[0].Patch).Absolute, () => FakeWeb.Streamed(stalled, patches[0].Bytes.Length));
+        foreach (var (patch, bytes) in patches.Skip(1))
+        {
+            rig.Lan.Serve(rig.BlobUrl(patch).Absolute, bytes);
+        }
+
+        var pass = Runner(rig, patches.Select(p => p.Patch)).RunAsync(null, dryRun: false, CancellationToken.None);
+        await Eventually.TrueAsync(() => patches.Skip(1).Take(4).All(p => rig.Store.Contains(p.Patch.Sha256)), "patches 1 to 4 in the store");
+        await Task.Delay(200);
+        Assert.Equal(patches.Take(5).Select(p => p.Patch.Name).Order(), rig.Server.Lookups.Select(l => l.PatchName).Order());
+
+        stalled.Resume();
+        var summary = await Eventually.Within(pass, "the pass");
+        Assert.Equal(12, summary?.Applied);
+        Assert.Equal(patches.Select(p => p.Patch.Name), rig.Applier.Applied.Select(a => a.Patch));
+    }
+
+    [Fact]
+    public async Task PatchesBeyondTheFirst_AreTakenInARandomOrder()
+    {
+        using var rig = new PipelineRig();
+        rig.Random.Unit = 0.99; // every random choice takes the last patch in reach
+        var patches = Enumerable.Range(0, 6).Select(i => rig.Patch($"KB{i}", seed: i, size: 10_000)).ToList();
+        rig.Server.Answer(HitFor);
+        var bodies = patches.Select(p => new PausingStream(p.Bytes, pauseAt: 100)).ToList();
+        for (var i = 0; i < patches.Count; i++)
+        {
+            var (body, length) = (bodies[i], patches[i].Bytes.Length);
+            rig.Lan.Serve(rig.BlobUrl(patches[i].Patch).Absolute, () => FakeWeb.Streamed(body, length));
+        }
+
+        var pass = Runner(rig, patches.Select(p => p.Patch)).RunAsync(null, dryRun: false, CancellationToken.None);
+        await Eventually.TrueAsync(() => rig.Server.Lookups.Count == 4, "four patches started");
+        await Task.Delay(100);
+
+        // All four workers hold a stalled patch: the first in the list, then the last ones in reach, not 1, 2, 3.
+        Assert.Equal(["KB0", "KB3", "KB4", "KB5"], rig.Server.Lookups.Select(l => l.PatchName).Order());
+        bodies.ForEach(b => b.Resume());
+        Assert.Equal(6, (await Eventually.Within(pass, "the pass"))?.Applied);
+    }
+
+    [Fact]
+    public async Task TwoEntriesWithOneHash_AreNotObtainedAtOnce_TheSecondFindsTheFirstsBytes()
+    {
+        using var rig = new PipelineRig();
+        var (patch, bytes) = rig.Patch("KB1");
+        var twin = patch with { Name = "KB1-again" };
+        rig.Server.Answer(HitFor);
+        var stalled = new PausingStream(bytes, pauseAt: 1000);
+        rig.Lan.Serve(rig.BlobUrl(patch).Absolute, () => FakeWeb.Streamed(stalled, bytes.Length));
+
+        var pass = Runner(rig, [patch, twin]).RunAsync(null, dryRun: false, CancellationToken.None);
+        await Eventually.TrueAsync(() => stalled.Paused.IsCompleted, "the first copy under way");
+        await Task.Delay(200);
+        Assert.Single(rig.Server.Lookups); // the twin waits for it, not a second lookup and fetch
+        stalled.Resume();
+        var summary = await Eventually.Within(pass, "the pass");
+
+        Assert.Equal(2, summary?.Applied);
+        Assert.Equal(1, rig.Lan.Requests(rig.BlobUrl(patch).Absolute));
+        Assert.Single(rig.Server.Lookups);
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using PeerPatch.Node.Policy;
 using PeerPatch.Node.ServerLink;
 using PeerPatch.Node.Tests.Updating.Fakes;
+using PeerPatch.Node.Updating;
 using PeerPatch.Protocol.Messages;
 using PeerPatch.Protocol.Status;
 
@@ -76,6 +77,24 @@ public sealed class PatchPipelinePolicyTests
         var held = await Eventually.Within(ring0.RunAsync(patch2), "ring 0's pass");
         Assert.StartsWith("held by admin", held.HeldBy);
         Assert.Empty(ring0.Server.Lookups);
+    }
+
+    [Fact]
+    public async Task AHoldSetWhileThePatchWasBeingObtained_StillStopsItsApply()
+    {
+        using var rig = new PipelineRig();
+        var (patch, bytes) = rig.Patch("KB1");
+        rig.Server.Answer(PipelineRig.Hit(patch));
+        rig.Lan.Serve(rig.BlobUrl(patch).Absolute, bytes);
+
+        var prepared = await Eventually.Within(rig.Pipeline.PrepareAsync(patch, new PatchProgress(), setAsideInFlight: false, CancellationToken.None), "obtaining");
+        Assert.NotNull(prepared.Obtained);
+        Accept(rig, PolicyDocument.Default with { Held = [new PatchRule("KB1", null)] }); // the admin's hold arrives now
+        var outcome = await Eventually.Within(rig.Pipeline.FinishAsync(prepared, dryRun: false, new PatchProgress(), CancellationToken.None), "finishing");
+
+        Assert.StartsWith("held by admin", outcome.HeldBy);
+        Assert.False(outcome.Applied);
+        Assert.Empty(rig.Applier.Applied);
     }
 
     [Fact]

@@ -124,8 +124,6 @@ internal sealed class NodeStats
 
     public long Elections => (long)_elections.Value;
 
-    public void AddLanBytesServed(long n) => _lanServed.Inc(n);
-
     /// <summary>Blob bytes sent to another node, as the LAN server (<paramref name="asServer"/>) or as a peer; also counted in <see cref="LanBytesServed"/>.</summary>
     public void AddBlobBytesServed(long n, bool asServer)
     {

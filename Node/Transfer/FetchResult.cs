@@ -9,6 +9,9 @@ internal sealed record FetchResult(bool Ok, long Bytes, string? Error)
     /// <summary>The source answered 503 (its upload slots taken) and the caller asked not to wait for it.</summary>
     public bool Busy { get; init; }
 
+    /// <summary>With <see cref="Busy"/>: the source's Retry-After (bounded, see <see cref="LanFetcher.RetryAfter"/>).</summary>
+    public TimeSpan RetryAfter { get; init; }
+
     public static FetchResult Success(long bytes) => new(true, bytes, null);
 
     public static FetchResult Failure(long bytes, string error) => new(false, bytes, error);

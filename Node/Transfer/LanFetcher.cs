@@ -50,7 +50,7 @@ internal sealed class LanFetcher(
                 response.Dispose();
                 if (!waitWhenBusy)
                 {
-                    return FetchResult.Failure(0, $"LAN source {url.Authority} is busy (503)") with { Busy = true };
+                    return FetchResult.Failure(0, $"LAN source {url.Authority} is busy (503)") with { Busy = true, RetryAfter = pause };
                 }
 
                 if (waited >= options.LanBusyWaitMax)

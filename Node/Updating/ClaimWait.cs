@@ -19,6 +19,15 @@ internal sealed class ClaimWait(DateTimeOffset started, TimeSpan max)
     /// <summary>Cut-through is tried until <see cref="ObtainPolicy.MaxStreamFailures"/> streams broke off.</summary>
     public bool MayStream => StreamFailures < ObtainPolicy.MaxStreamFailures;
 
+    /// <summary>Until when the server said it is busy (503 to a stream): no stream is asked of it before then.</summary>
+    public DateTimeOffset BusyUntil { get; private set; } = DateTimeOffset.MinValue;
+
+    /// <summary>May stream now: streams left, and the server's busy pause (<see cref="ServerBusy"/>) over.</summary>
+    public bool MayStreamAt(DateTimeOffset now) => MayStream && now >= BusyUntil;
+
+    /// <summary>The server answered a stream with 503 and <paramref name="retryAfter"/>: the lookups go on, the stream waits.</summary>
+    public void ServerBusy(DateTimeOffset now, TimeSpan retryAfter) => BusyUntil = now + retryAfter;
+
     /// <summary>True once <see cref="Max"/> has passed since the first lookup: stop waiting.</summary>
     public bool Expired(DateTimeOffset now) => now > started + max;
 

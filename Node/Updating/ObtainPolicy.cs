@@ -28,7 +28,7 @@ internal static class ObtainPolicy
         LookupOutcome.Hit => new ObtainStep.FetchFromLan(answer.BlobUrl!, answer.Sources, answer.PieceSize),
         LookupOutcome.Miss => new ObtainStep.DownloadUnderClaim(answer),
         LookupOutcome.Held => new ObtainStep.Held(answer.HeldBy ?? "held by policy"),
-        LookupOutcome.InFlight when answer.BlobUrl is { } stream && !serverIsLocal && wait.MayStream => new ObtainStep.StreamFromHolder(stream),
+        LookupOutcome.InFlight when answer.BlobUrl is { } stream && !serverIsLocal && wait.MayStreamAt(now) => new ObtainStep.StreamFromHolder(stream),
         _ => WaitOrGiveUp(answer, wait, now),
     };
 

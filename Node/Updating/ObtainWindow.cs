@@ -6,27 +6,36 @@ namespace PeerPatch.Node.Updating;
 /// <summary>
 /// The first half of a pass (<see cref="PatchPipeline.PrepareAsync"/>: policy, lookup, the bytes into the store) for
 /// several patches at once, while the pass verifies and applies them one at a time in list order
-/// (<see cref="WaitAsync"/>). Workers take the patches in an order shuffled per pass, so the PCs of a LAN that run
-/// the same list do not all ask for the same few patches at the same moment: each of them downloads or fetches
-/// something the others do not have yet, and serves it sooner. A patch another node is downloading is set aside once,
-/// while patches not yet started remain, and asked for again after them (then it waits for that node's download, as a
-/// lone patch does). With one worker, patches go in list order and nothing is set aside: one at a time, as before.
+/// (<see cref="WaitAsync"/>). The rules a worker takes its next patch by:
+/// <list type="number">
+/// <item>Never further than <see cref="Lookahead"/> patches past the one the pass applies next, so obtaining never
+/// runs far ahead of applying (a deadline still finds most obtained patches applied; the cache's cap and the internet
+/// budget go to the patches next in line).</item>
+/// <item>The patch the pass waits for first, and it is never set aside: the pass cannot go on without it.</item>
+/// <item>Then a random one of the others in reach, so the PCs of a LAN that run the same list do not all ask for the
+/// same patch at the same moment: each downloads or fetches something the others lack and serves it sooner. One that
+/// another node is downloading is set aside once and taken again when the pass reaches it or nothing else is left.</item>
+/// <item>Never two of the same SHA-256 at once: the second then finds the first's bytes in the store.</item>
+/// </list>
+/// With one worker, patches go in list order and nothing is set aside: one at a time, as before.
 /// </summary>
 internal sealed class ObtainWindow : IAsyncDisposable
 {
     private readonly PatchPipeline _pipeline;
     private readonly IReadOnlyList<PatchSpec> _patches;
+    private readonly IRandomSource _random;
     private readonly ProgressBoard _board;
     private readonly string _passId;
     private readonly TaskCompletionSource<PatchPipeline.Prepared>[] _results;
     private readonly PatchProgress[] _progress;
-    private readonly Queue<int> _fresh;
-    private readonly Queue<int> _setAside = new();
+    private readonly State[] _state;
+    private readonly HashSet<string> _busyHashes = new(StringComparer.Ordinal);
     private readonly Lock _lock = new();
-    private readonly SemaphoreSlim _ready;
     private readonly CancellationTokenSource _stop;
     private readonly Task[] _workers;
     private readonly int _workerCount;
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private int _next;
     private int _open;
 
     /// <param name="concurrency">Patches obtained at the same time (at least 1).</param>
@@ -34,31 +43,58 @@ internal sealed class ObtainWindow : IAsyncDisposable
     public ObtainWindow(PatchPipeline pipeline, IReadOnlyList<PatchSpec> patches, int concurrency, IRandomSource random, ProgressBoard board, string passId, CancellationToken ct)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(concurrency, 1);
-        (_pipeline, _patches, _board, _passId) = (pipeline, patches, board, passId);
+        (_pipeline, _patches, _random, _board, _passId) = (pipeline, patches, random, board, passId);
         _results = [.. patches.Select(_ => new TaskCompletionSource<PatchPipeline.Prepared>(TaskCreationOptions.RunContinuationsAsynchronously))];
         _progress = [.. patches.Select(_ => new PatchProgress())];
-        _fresh = new Queue<int>(concurrency == 1 ? Enumerable.Range(0, patches.Count) : Shuffled(patches.Count, random));
+        _state = new State[patches.Count];
         _open = patches.Count;
-        _ready = new SemaphoreSlim(patches.Count);
         _stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         _workerCount = Math.Min(concurrency, patches.Count);
-        SetAsideAllowed = _workerCount > 1;
+        Lookahead = 2 * concurrency;
         _workers = [.. Enumerable.Range(0, _workerCount).Select(_ => Task.Run(WorkAsync))];
     }
 
-    /// <summary>Whether a patch in flight elsewhere may be set aside (more than one worker).</summary>
-    private bool SetAsideAllowed { get; }
+    private enum State
+    {
+        Fresh,
+        Running,
+        SetAside,
+        Done,
+    }
+
+    /// <summary>How many patches past the next one to apply a worker may start (twice the concurrency).</summary>
+    public int Lookahead { get; }
 
     /// <summary>The progress of the <paramref name="index"/>th patch while it is being obtained (the pass follows it while it waits).</summary>
     public PatchProgress ProgressOf(int index) => _progress[index];
 
-    /// <summary>The <paramref name="index"/>th patch (list order), once obtained, done or failed; its exception, if preparing it threw.</summary>
-    public Task<PatchPipeline.Prepared> WaitAsync(int index, CancellationToken ct) => _results[index].Task.WaitAsync(ct);
+    /// <summary>
+    /// The <paramref name="index"/>th patch (list order), once obtained, done or failed; its exception, if preparing it
+    /// threw. Also tells the workers that the pass has reached it (patches before it are behind the pass).
+    /// </summary>
+    public Task<PatchPipeline.Prepared> WaitAsync(int index, CancellationToken ct)
+    {
+        lock (_lock)
+        {
+            if (index > _next)
+            {
+                _next = index;
+                Changed();
+            }
+        }
+
+        return _results[index].Task.WaitAsync(ct);
+    }
 
     /// <summary>Stops the workers and waits for them; patches not yet obtained are left (their bytes, if any, stay in the store).</summary>
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync().ConfigureAwait(false);
+        lock (_lock)
+        {
+            Changed();
+        }
+
         try
         {
             await Task.WhenAll(_workers).ConfigureAwait(false);
@@ -74,7 +110,6 @@ internal sealed class ObtainWindow : IAsyncDisposable
         }
 
         _stop.Dispose();
-        _ready.Dispose();
     }
 
     private async Task WorkAsync()
@@ -82,26 +117,32 @@ internal sealed class ObtainWindow : IAsyncDisposable
         var ct = _stop.Token;
         while (true)
         {
-            await _ready.WaitAsync(ct).ConfigureAwait(false);
             int index;
             bool setAside;
+            Task changed;
             lock (_lock)
             {
-                if (_fresh.TryDequeue(out index))
+                if (_open == 0)
                 {
-                    setAside = SetAsideAllowed && _fresh.Count > 0;
+                    return;
                 }
-                else if (_setAside.TryDequeue(out index))
+
+                (index, setAside) = Pick();
+                changed = _changed.Task;
+                if (index >= 0)
                 {
-                    setAside = false;
-                }
-                else
-                {
-                    return; // every patch is resolved: the wake-up that ends the workers
+                    _state[index] = State.Running;
+                    _busyHashes.Add(_patches[index].Sha256);
                 }
             }
 
-            PatchPipeline.Prepared prepared;
+            if (index < 0)
+            {
+                await changed.WaitAsync(ct).ConfigureAwait(false); // nothing in reach now: wait for the pass or another worker
+                continue;
+            }
+
+            PatchPipeline.Prepared? prepared = null;
             try
             {
                 using (_board.Track(ProgressBoard.Pass, _passId, _progress[index]))
@@ -117,45 +158,86 @@ internal sealed class ObtainWindow : IAsyncDisposable
             catch (Exception e)
             {
                 _results[index].TrySetException(e); // the pass reports it as that patch's failure
-                Resolved();
-                continue;
             }
 
-            if (prepared.SetAside)
+            lock (_lock)
             {
-                lock (_lock)
+                _busyHashes.Remove(_patches[index].Sha256);
+                if (prepared is { SetAside: true })
                 {
-                    _setAside.Enqueue(index);
+                    _state[index] = State.SetAside;
+                }
+                else
+                {
+                    _state[index] = State.Done;
+                    _open--;
+                    if (prepared is not null)
+                    {
+                        _results[index].TrySetResult(prepared);
+                    }
                 }
 
-                _ready.Release();
+                Changed();
+            }
+        }
+    }
+
+    /// <summary>The next patch to start and whether it may be set aside, or -1 when none is in reach now (under the lock).</summary>
+    private (int Index, bool SetAside) Pick()
+    {
+        var end = Math.Min(_patches.Count, _next + 1 + Lookahead);
+        int head = -1, firstSetAside = -1, fresh = 0;
+        for (var i = _next; i < end; i++)
+        {
+            if (_state[i] is State.Running or State.Done || _busyHashes.Contains(_patches[i].Sha256))
+            {
                 continue;
             }
 
-            _results[index].TrySetResult(prepared);
-            Resolved();
+            head = head < 0 ? i : head;
+            if (_state[i] == State.SetAside)
+            {
+                firstSetAside = firstSetAside < 0 ? i : firstSetAside;
+            }
+            else
+            {
+                fresh++;
+            }
         }
+
+        if (head < 0)
+        {
+            return (-1, false);
+        }
+
+        if (head == _next || _workerCount == 1)
+        {
+            return (head, false); // the patch the pass waits for (or, alone, list order): taken now, never set aside
+        }
+
+        if (fresh == 0)
+        {
+            return (firstSetAside, false); // only set-aside ones left in reach: asked again, waited for this time
+        }
+
+        // A random fresh one in reach; it may be set aside while other fresh ones remain.
+        var pick = Math.Min(fresh - 1, (int)(_random.NextDouble() * fresh));
+        for (var i = _next; i < end; i++)
+        {
+            if (_state[i] == State.Fresh && !_busyHashes.Contains(_patches[i].Sha256) && pick-- == 0)
+            {
+                return (i, fresh > 1);
+            }
+        }
+
+        return (-1, false); // not reached: fresh counts exactly these
     }
 
-    /// <summary>One patch fewer to obtain; after the last, wakes every worker so that they end.</summary>
-    private void Resolved()
+    /// <summary>Wakes every waiting worker (under the lock).</summary>
+    private void Changed()
     {
-        if (Interlocked.Decrement(ref _open) == 0)
-        {
-            _ready.Release(_workerCount);
-        }
-    }
-
-    /// <summary>0..count-1 in a random order (Fisher-Yates).</summary>
-    private static int[] Shuffled(int count, IRandomSource random)
-    {
-        var order = Enumerable.Range(0, count).ToArray();
-        for (var i = count - 1; i > 0; i--)
-        {
-            var j = Math.Min(i, (int)(random.NextDouble() * (i + 1)));
-            (order[i], order[j]) = (order[j], order[i]);
-        }
-
-        return order;
+        var changed = _changed;
+        _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        changed.TrySetResult();
     }
 }

@@ -40,7 +40,13 @@ internal sealed partial class PatchPipeline
             return new Obtained(Origin.Lan, streamed);
         }
 
-        if (!streamed.NotThere && !streamed.Busy)
+        if (streamed.Busy)
+        {
+            // Not asked again before its Retry-After; the lookups go on meanwhile (they find the holders once it is done).
+            wait.ServerBusy(_time.MonotonicNow(), streamed.RetryAfter);
+            progress.Set(patch.Name, ProgressStage.Waiting, patch.Size);
+        }
+        else if (!streamed.NotThere)
         {
             // The holder's download or push broke off, the bytes were wrong, or the server failed: ask again.
             var failures = wait.StreamFailed();

@@ -100,7 +100,7 @@ internal sealed partial class PatchPipeline
             }
 
             var obtained = await ObtainAsync(patch, progress, setAsideInFlight, ct).ConfigureAwait(false);
-            if (obtained == Obtained.InFlightElsewhere)
+            if (ReferenceEquals(obtained, Obtained.InFlightElsewhere))
             {
                 return Prepared.Later(patch);
             }
@@ -140,6 +140,14 @@ internal sealed partial class PatchPipeline
         using var scope = _logger.BeginScope(new Dictionary<string, object> { ["Patch"] = patch.Name, ["PatchHash"] = patch.Sha256 });
         try
         {
+            // The policy once more, right before applying: a hold the admin set while this patch was being obtained
+            // (alongside others, maybe minutes ago) still stops it.
+            if (_policy.HeldBy(patch) is { } held)
+            {
+                PipelineLog.Held(_logger, patch.Name, held);
+                return new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, null, HeldBy: held);
+            }
+
             if (await VerifyAsync(patch, progress, ct).ConfigureAwait(false) is { } error)
             {
                 PipelineLog.Failed(_logger, patch.Name, error);
@@ -190,7 +198,7 @@ internal sealed partial class PatchPipeline
     }
 
     /// <summary>
-    /// The apt proxy's way to serve a package it knows the hash of: <see cref="ObtainAsync(PatchSpec, PatchProgress, CancellationToken)"/>
+    /// The apt proxy's way to serve a package it knows the hash of: <see cref="ObtainAsync(PatchSpec, PatchProgress, bool, CancellationToken)"/>
     /// with a progress of its own, listed on the <see cref="ProgressBoard"/> as a proxy fetch while it runs.
     /// </summary>
     internal async Task<Obtained> ObtainAsync(PatchSpec patch, CancellationToken ct)

@@ -19,17 +19,16 @@ internal sealed class PatchProgress
     public void Clear() => _current = null;
 
     /// <summary>
-    /// While this one is clear, show <paramref name="other"/>'s patch and stage (null: stop): a pass that waits for a
-    /// patch obtained alongside others shows that patch's progress as its own.
+    /// Show <paramref name="other"/>'s patch and stage while it has one, this one's own otherwise (null: stop
+    /// following): a pass that waits for a patch obtained alongside others shows that patch's progress as its own.
     /// </summary>
     public void Follow(PatchProgress? other) => _follow = other == this ? null : other;
 
-    /// <summary>Shows another's patch (<see cref="Follow"/>), not one of its own: the board lists that other one instead.</summary>
-    public bool Following => _current is null && _follow is not null;
+    /// <summary>Shows another's patch now (<see cref="Follow"/>): the board lists that other one instead.</summary>
+    public bool Following => _follow?._current is not null;
 
-    /// <summary>The current patch and stage, or null between patches.</summary>
-    public TransferProgress? Snapshot() =>
-        _current is { } e ? new TransferProgress(e.Patch, e.Stage, e.Bytes?.Value ?? 0, e.Total) : _follow?._current is { } f ? new TransferProgress(f.Patch, f.Stage, f.Bytes?.Value ?? 0, f.Total) : null;
+    /// <summary>The current patch and stage (the followed one's while it has one), or null between patches.</summary>
+    public TransferProgress? Snapshot() => (_follow?._current ?? _current) is { } e ? new TransferProgress(e.Patch, e.Stage, e.Bytes?.Value ?? 0, e.Total) : null;
 
     private sealed record Entry(string Patch, string Stage, long Total, ByteProgress? Bytes);
 }

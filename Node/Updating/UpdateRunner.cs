@@ -152,6 +152,8 @@ internal sealed partial class UpdateRunner(
                 PatchOutcome outcome;
                 try
                 {
+                    // Until its worker starts on it, the pass shows it as waiting; then that worker's progress.
+                    progress.Set(patch.Name, ProgressStage.Waiting, patch.Size);
                     progress.Follow(window!.ProgressOf(i));
                     var prepared = await window.WaitAsync(i, ct).ConfigureAwait(false);
                     progress.Follow(null);
@@ -171,6 +173,7 @@ internal sealed partial class UpdateRunner(
                 finally
                 {
                     progress.Follow(null);
+                    progress.Clear();
                 }
 
                 outcomes.Add((source, outcome));
