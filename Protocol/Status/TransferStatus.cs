@@ -2,8 +2,7 @@ namespace PeerPatch.Protocol.Status;
 
 /// <summary>
 /// One transfer in progress on a node, as GET /v1/status lists it ("transfers"): a patch an update pass is on (a pass
-/// obtains several at once, each listed), or a
-/// package the apt proxy is fetching through the LAN. A node lists at most <see cref="MaxListed"/>, oldest first;
+/// obtains several at once, each listed), or a package the apt proxy is fetching through the LAN. A node lists at most <see cref="MaxListed"/>, oldest first;
 /// <see cref="Patch"/> is escaped by the node and at most <see cref="MaxPatchChars"/> characters (and an ellipsis).
 /// </summary>
 /// <param name="Owner">"pass" or "proxy".</param>
