@@ -59,7 +59,7 @@ public sealed class ObtainWindowTests
     {
         using var rig = new PipelineRig();
         var patches = Enumerable.Range(0, 4).Select(i => rig.Patch($"KB{i}", seed: i)).ToList();
-        var busy = patches[2].Patch; // not the first: the pass waits for that one and never sets it aside
+        var busy = patches[2].Patch; // another node is downloading it when first asked
         var askedForBusy = 0;
         rig.Server.Answer(l => l.PatchName == busy.Name && Interlocked.Increment(ref askedForBusy) == 1 ? LookupResult.InFlight(0, 250) : HitFor(l));
         foreach (var (patch, bytes) in patches)
@@ -80,32 +80,33 @@ public sealed class ObtainWindowTests
     }
 
     [Fact]
-    public async Task ThePatchThePassWaitsFor_AndTheLastOneInReach_AreNotSetAside_TheyWaitAsALonePatchDoes()
+    public async Task TheLastFreshPatchInReach_IsNotSetAside_ItWaitsAsALonePatchDoes()
     {
         using var rig = new PipelineRig();
         rig.Options.ObtainConcurrency = 2;
+        rig.Random.Unit = 0.0; // each random choice takes the first fresh patch in reach: KB0, then KB1
         var (first, firstBytes) = rig.Patch("KB0", seed: 0);
         var (last, lastBytes) = rig.Patch("KB1", seed: 1);
-        var asked = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
-        rig.Server.Answer(l => asked.AddOrUpdate(l.PatchName, 1, (_, n) => n + 1) == 1 ? LookupResult.InFlight(0, 250) : HitFor(l));
+        var askedForLast = 0;
+        rig.Server.Answer(l => l.PatchName == last.Name && Interlocked.Increment(ref askedForLast) == 1 ? LookupResult.InFlight(0, 250) : HitFor(l));
         rig.Lan.Serve(rig.BlobUrl(first).Absolute, firstBytes);
         rig.Lan.Serve(rig.BlobUrl(last).Absolute, lastBytes);
 
         var pass = Runner(rig, [first, last]).RunAsync(null, dryRun: false, CancellationToken.None);
-        await rig.Time.FireAsync(TimeSpan.FromMilliseconds(250), count: 2);
+        await rig.Time.FireAsync(TimeSpan.FromMilliseconds(200)); // the server's 250 ms, jittered by the same 0.0: -20 %
         var summary = await Eventually.Within(pass, "the pass");
 
         Assert.Equal(2, summary?.Applied);
         Assert.Equal(0, rig.Log.Count(427));
-        Assert.Equal((2.0, 2.0), await rig.ClaimWaitsAsync());
+        Assert.Equal((1.0, 1.0), await rig.ClaimWaitsAsync());
     }
 
     [Fact]
     public async Task Obtaining_RunsAtMostTheLookaheadPastThePatchThePassWaitsFor()
     {
         using var rig = new PipelineRig();
-        rig.Options.ObtainConcurrency = 2; // lookahead 4: patches 0 to 4 in reach while the pass waits for 0
-        var patches = Enumerable.Range(0, 12).Select(i => rig.Patch($"KB{i}", seed: i, size: 10_000)).ToList();
+        rig.Options.ObtainConcurrency = 2; // lookahead 8: patches 0 to 8 in reach while the pass waits for 0
+        var patches = Enumerable.Range(0, 14).Select(i => rig.Patch($"KB{i}", seed: i, size: 10_000)).ToList();
         rig.Server.Answer(HitFor);
         var stalled = new PausingStream(patches[0].Bytes, pauseAt: 1000);
         rig.Lan.Serve(rig.BlobUrl(patches[0].Patch).Absolute, () => FakeWeb.Streamed(stalled, patches[0].Bytes.Length));
@@ -115,18 +116,18 @@ public sealed class ObtainWindowTests
         }
 
         var pass = Runner(rig, patches.Select(p => p.Patch)).RunAsync(null, dryRun: false, CancellationToken.None);
-        await Eventually.TrueAsync(() => patches.Skip(1).Take(4).All(p => rig.Store.Contains(p.Patch.Sha256)), "patches 1 to 4 in the store");
+        await Eventually.TrueAsync(() => patches.Skip(1).Take(8).All(p => rig.Store.Contains(p.Patch.Sha256)), "patches 1 to 8 in the store");
         await Task.Delay(200);
-        Assert.Equal(patches.Take(5).Select(p => p.Patch.Name).Order(), rig.Server.Lookups.Select(l => l.PatchName).Order());
+        Assert.Equal(patches.Take(9).Select(p => p.Patch.Name).Order(), rig.Server.Lookups.Select(l => l.PatchName).Order());
 
         stalled.Resume();
         var summary = await Eventually.Within(pass, "the pass");
-        Assert.Equal(12, summary?.Applied);
+        Assert.Equal(14, summary?.Applied);
         Assert.Equal(patches.Select(p => p.Patch.Name), rig.Applier.Applied.Select(a => a.Patch));
     }
 
     [Fact]
-    public async Task PatchesBeyondTheFirst_AreTakenInARandomOrder()
+    public async Task PatchesAreTakenInARandomOrder()
     {
         using var rig = new PipelineRig();
         rig.Random.Unit = 0.99; // every random choice takes the last patch in reach
@@ -143,8 +144,8 @@ public sealed class ObtainWindowTests
         await Eventually.TrueAsync(() => rig.Server.Lookups.Count == 4, "four patches started");
         await Task.Delay(100);
 
-        // All four workers hold a stalled patch: the first in the list, then the last ones in reach, not 1, 2, 3.
-        Assert.Equal(["KB0", "KB3", "KB4", "KB5"], rig.Server.Lookups.Select(l => l.PatchName).Order());
+        // All four workers hold a stalled patch: the last ones in reach, not the list's first four.
+        Assert.Equal(["KB2", "KB3", "KB4", "KB5"], rig.Server.Lookups.Select(l => l.PatchName).Order());
         bodies.ForEach(b => b.Resume());
         Assert.Equal(6, (await Eventually.Within(pass, "the pass"))?.Applied);
     }

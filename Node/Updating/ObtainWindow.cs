@@ -10,11 +10,12 @@ namespace PeerPatch.Node.Updating;
 /// <list type="number">
 /// <item>Never further than <see cref="Lookahead"/> patches past the one the pass applies next, so obtaining never
 /// runs far ahead of applying (a deadline still finds most obtained patches applied; the cache's cap and the internet
-/// budget go to the patches next in line).</item>
-/// <item>The patch the pass waits for first, and it is never set aside: the pass cannot go on without it.</item>
-/// <item>Then a random one of the others in reach, so the PCs of a LAN that run the same list do not all ask for the
-/// same patch at the same moment: each downloads or fetches something the others lack and serves it sooner. One that
-/// another node is downloading is set aside once and taken again when the pass reaches it or nothing else is left.</item>
+/// budget go to the patches next in line), and the one the pass waits for is always in reach.</item>
+/// <item>A random one of the patches in reach, so the PCs of a LAN that run the same list do not all ask for the same
+/// patch at the same moment: each downloads or fetches something the others lack and serves it sooner. (Taking the
+/// next one in list order first had all PCs stream each patch through the server at once: the 20-PC fleet took 32.6 s
+/// against 22.0 s.) One that another node is downloading is set aside once, while other fresh ones are in reach, and
+/// taken again, lowest first, when none is left.</item>
 /// <item>Never two of the same SHA-256 at once: the second then finds the first's bytes in the store.</item>
 /// </list>
 /// With one worker, patches go in list order and nothing is set aside: one at a time, as before.
@@ -50,7 +51,7 @@ internal sealed class ObtainWindow : IAsyncDisposable
         _open = patches.Count;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         _workerCount = Math.Min(concurrency, patches.Count);
-        Lookahead = 2 * concurrency;
+        Lookahead = 4 * concurrency;
         _workers = [.. Enumerable.Range(0, _workerCount).Select(_ => Task.Run(WorkAsync))];
     }
 
@@ -62,7 +63,7 @@ internal sealed class ObtainWindow : IAsyncDisposable
         Done,
     }
 
-    /// <summary>How many patches past the next one to apply a worker may start (twice the concurrency).</summary>
+    /// <summary>How many patches past the next one to apply a worker may start (four times the concurrency).</summary>
     public int Lookahead { get; }
 
     /// <summary>The progress of the <paramref name="index"/>th patch while it is being obtained (the pass follows it while it waits).</summary>
@@ -210,9 +211,9 @@ internal sealed class ObtainWindow : IAsyncDisposable
             return (-1, false);
         }
 
-        if (head == _next || _workerCount == 1)
+        if (_workerCount == 1)
         {
-            return (head, false); // the patch the pass waits for (or, alone, list order): taken now, never set aside
+            return (head, false); // alone: list order, nothing set aside
         }
 
         if (fresh == 0)

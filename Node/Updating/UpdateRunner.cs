@@ -9,8 +9,9 @@ namespace PeerPatch.Node.Updating;
 /// <summary>
 /// Runs update passes, one at a time per node: read every source's list for this OS, skip what this node has
 /// applied, and take each remaining patch through <see cref="PatchPipeline"/>: obtained several at a time
-/// (<see cref="ObtainWindow"/>, <see cref="UpdatingOptions.ObtainConcurrency"/>), verified and applied in list order. A source that fails in
-/// any way (unreachable, truncated, stalled, unparsable) is that source's error and the pass goes on with the others.
+/// (<see cref="ObtainWindow"/>, <see cref="UpdatingOptions.ObtainConcurrency"/>), verified and applied one at a time
+/// in list order. A source that fails in any way (unreachable, truncated, stalled, unparsable) is that source's error
+/// and the pass goes on with the others.
 /// A pass ends when its caller cancels it or at <see cref="UpdatingOptions.PassDeadline"/>; a new pass waits at most
 /// <see cref="UpdatingOptions.PassLockWait"/> for a running one (<see cref="TryEnterAsync"/>).
 /// </summary>
