@@ -94,6 +94,7 @@ public sealed class PatchPipelinePolicyTests
 
         Assert.StartsWith("held by admin", outcome.HeldBy);
         Assert.False(outcome.Applied);
+        Assert.Equal((bytes.Length, (string?)Origin.Lan), (outcome.Bytes, outcome.From)); // the bytes it moved still count
         Assert.Empty(rig.Applier.Applied);
     }
 

@@ -145,7 +145,7 @@ internal sealed partial class PatchPipeline
             if (_policy.HeldBy(patch) is { } held)
             {
                 PipelineLog.Held(_logger, patch.Name, held);
-                return new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, null, HeldBy: held);
+                return Outcome(patch, obtained, applied: false, null) with { HeldBy = held }; // the bytes moved still count
             }
 
             if (await VerifyAsync(patch, progress, ct).ConfigureAwait(false) is { } error)
