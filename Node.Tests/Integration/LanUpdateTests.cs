@@ -222,7 +222,14 @@ public static class LanUpdateTests
             var fallbacks = results.SelectMany(r => r.Outcomes).Count(o => o.GetProperty("from").GetString() == "internet");
             output.WriteLine($"after the kill: {fallbacks} patch downloads from the internet across 5 clients (10 unique patches)");
 
-            // Restart on the same data directory: what it acknowledged is there, whole and consistent.
+            // Restart on the same data directory: what it acknowledged is there, whole and consistent. The clients stop
+            // first: their inventory reports to the restarted server would start pulls, whose temp files and blobs the
+            // checks below would race with (seen in CI once clients obtained several patches at once).
+            foreach (var client in lan.Clients)
+            {
+                await client.StopAsync();
+            }
+
             await lan.Server.RestartAsync();
             Assert.Empty(Directory.GetFiles(Path.Combine(lan.Server.DataDir, "tmp")));
             var published = await lan.Server.PatchesAsync();
