@@ -13,7 +13,11 @@ namespace PeerPatch.Node.Serving;
 internal sealed class ServerAddresses(TimeProvider time)
 {
     public static readonly TimeSpan MaxAge = TimeSpan.FromSeconds(10);
+    /// <summary>Bases kept (this node's own addresses, and loopback askers' addresses): far more than a PC has.</summary>
+    private const int MaxBases = 64;
+
     private readonly Lock _lock = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(IPAddress, int), string> _bases = new();
     private (IPAddress Address, IPAddress Mask)[] _subnets = [];
     private DateTimeOffset _readAt = DateTimeOffset.MinValue;
 
@@ -22,7 +26,7 @@ internal sealed class ServerAddresses(TimeProvider time)
         var remote = asker.IsIPv4MappedToIPv6 ? asker.MapToIPv4() : asker;
         if (IPAddress.IsLoopback(remote))
         {
-            return Protocol.Http.BlobUrl.On(PatchServer.HttpBase(remote, httpPort), sha256).ToString();
+            return BlobUrlOn(remote, httpPort, sha256);
         }
 
         if (remote.AddressFamily != AddressFamily.InterNetwork)
@@ -34,11 +38,30 @@ internal sealed class ServerAddresses(TimeProvider time)
         {
             if (SameSubnet(address, remote, mask))
             {
-                return Protocol.Http.BlobUrl.On(PatchServer.HttpBase(address, httpPort), sha256).ToString();
+                return BlobUrlOn(address, httpPort, sha256);
             }
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// <see cref="Protocol.Http.BlobUrl.On"/> of this server's base on <paramref name="address"/>, as a string: the base
+    /// is built (a <see cref="Uri"/>, parsed) once per address and port and kept, since every hit asks for it.
+    /// </summary>
+    private string BlobUrlOn(IPAddress address, int httpPort, string sha256)
+    {
+        var key = (address, httpPort);
+        if (!_bases.TryGetValue(key, out var httpBase))
+        {
+            httpBase = PatchServer.HttpBase(address, httpPort).AbsoluteUri;
+            if (_bases.Count < MaxBases)
+            {
+                _bases[key] = httpBase;
+            }
+        }
+
+        return string.Concat(httpBase, Protocol.Http.BlobUrl.PathOf(sha256).AsSpan(1));
     }
 
     internal static bool SameSubnet(IPAddress a, IPAddress b, IPAddress mask)
