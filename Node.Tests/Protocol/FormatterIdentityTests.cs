@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Reflection;
 using FsCheck;
 using FsCheck.Fluent;
@@ -140,6 +141,26 @@ public sealed partial class FormatterIdentityTests
             Assert.Equal(Dump(value), Dump(MessagePackSerializer.Deserialize(type, future, Ours)));
             Assert.Equal(Dump(value), Dump(MessagePackSerializer.Deserialize(type, future, Standard)));
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(100));
+
+    [Fact]
+    public void AnOlderNodesTwoKeyClaimRenew_DecodesAlike_AndNamesNoPatch()
+    {
+        // What a node from before the patch keys (2 to 6) sends: [ClaimId, BytesDone].
+        var writer = new ArrayBufferWriter<byte>();
+        var w = new MessagePackWriter(writer);
+        w.WriteArrayHeader(2);
+        w.Write(42UL);
+        w.Write(1000L);
+        w.Flush();
+
+        var ours = MessagePackSerializer.Deserialize<ClaimRenew>(writer.WrittenMemory, Ours);
+        var standard = MessagePackSerializer.Deserialize<ClaimRenew>(writer.WrittenMemory, Standard);
+
+        Assert.Equal(new ClaimRenew(42, 1000, null, null, null, 0, null), ours);
+        Assert.Equal(standard, ours);
+        Assert.False(ours.NamesPatch());
+        Assert.True(ours.IsValid());
+    }
 
     [Fact]
     public void AFutureVersionsEnvelopeAndMessage_DecodeThroughTheCodec_WithTheirNewKeysIgnored()

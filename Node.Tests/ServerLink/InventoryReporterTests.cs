@@ -78,6 +78,8 @@ public sealed class InventoryReporterTests : IDisposable
 
         public event Action<IServerChannel>? SessionOpened;
 
+        public event Action? ServerMayHaveChanged { add { } remove { } } // the reporter follows sessions, not views
+
         public FakeChannel Channel { get; }
 
         public IServerChannel? Current => Channel;
@@ -126,7 +128,7 @@ public sealed class InventoryReporterTests : IDisposable
 
         public Task<LookupResult> LookupAsync(Lookup lookup, CancellationToken ct) => throw new NotSupportedException();
 
-        public Task<bool> RenewAsync(ulong claimId, long bytesDone, CancellationToken ct) => throw new NotSupportedException();
+        public Task<Ack> RenewClaimAsync(ClaimRenew renew, CancellationToken ct) => throw new NotSupportedException();
 
         public Task ReleaseAsync(ulong claimId, string reason, CancellationToken ct) => throw new NotSupportedException();
 

@@ -45,6 +45,25 @@ public sealed class ClaimTableTests
     }
 
     [Fact]
+    public void AnAdoptedClaim_KeepsItsIdAndProgress_AndIsInFlightForOthers_ButAKnownIdIsNeverAdopted()
+    {
+        var expired = _claims.Acquire("k2", "sha2", "a", _time.GetUtcNow());
+        _time.Advance(Policy.Lease);
+
+        Assert.True(_claims.Adopt(9001, "k", "sha", "a", 5000, _time.GetUtcNow()));
+        var other = _claims.Acquire("k", "sha", "b", _time.GetUtcNow());
+        Assert.False(other.Granted);
+        Assert.Equal(5000, other.HolderBytes);
+        Assert.True(_claims.Renew(9001, 6000, _time.GetUtcNow()));
+        Assert.True(_claims.IsClaimed("sha", _time.GetUtcNow()));
+
+        Assert.False(_claims.Adopt(9001, "k", "sha", "a", 6000, _time.GetUtcNow())); // already here
+        Assert.False(_claims.Adopt(expired.ClaimId, "k2", "sha2", "a", 1, _time.GetUtcNow())); // known and dead: not brought back
+        Assert.False(_claims.Adopt(9002, "k", "sha", "c", 1, _time.GetUtcNow())); // "a" holds a live claim for the key
+        Assert.True(_claims.Acquire("k2", "sha2", "b", _time.GetUtcNow()).Granted);
+    }
+
+    [Fact]
     public void RenewedWithProgress_StaysWithItsHolder()
     {
         var claim = _claims.Acquire("k", "sha", "a", _time.GetUtcNow());

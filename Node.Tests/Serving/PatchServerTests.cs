@@ -122,6 +122,53 @@ public sealed class PatchServerTests : IDisposable
     }
 
     [Fact]
+    public void AClaimThePreviousServerGranted_IsAdoptedFromItsHoldersRenewal_SoTheSettledServerDoesNotGrantItAgain()
+    {
+        var sha = new string('e', 64);
+        _cluster.Publish(new ClusterView(NodeRole.Client, 1, "nold", "10.0.0.9:47470"));
+        _cluster.Publish(new ClusterView(NodeRole.Server, 2, "nserver", null)); // elected now; "na" holds claim 77 from nold
+
+        var renewed = Assert.IsType<Ack>(_server.Handle(new ClaimRenew(77, 4000, Os, "KB40", sha, 9000, "na"), From));
+        _time.Advance(Settle + TimeSpan.FromMilliseconds(1));
+        var other = _server.Lookup(new Lookup(Os, "KB40", sha, 9000, "nb"));
+        var again = _server.Renew(new ClaimRenew(77, 5000, Os, "KB40", sha, 9000, "na"));
+
+        Assert.True(renewed.Ok, renewed.Detail);
+        Assert.Equal((int)Lease.TotalMilliseconds, renewed.LeaseMs);
+        Assert.Equal(LookupOutcome.InFlight, other.Outcome); // not a second internet download
+        Assert.Equal(4000, other.Size); // the holder's progress so far
+        Assert.Equal("/v1/blobs/" + sha, other.BlobUrl); // cut-through from this server, where the holder's push now goes
+        Assert.True(again.Ok);
+        Assert.True(_server.IsBeingFetched(sha));
+        Assert.True(_server.Release(new ClaimRelease(77, "download failed")).Ok);
+        Assert.Equal(LookupOutcome.Miss, _server.Lookup(new Lookup(Os, "KB40", sha, 9000, "nb")).Outcome); // released: the next asker gets it
+    }
+
+    [Fact]
+    public async Task AnUnknownClaim_IsNotAdopted_WithoutItsPatch_LongAfterTheElection_WhenTheBlobIsHere_OrWhenAnotherNodeHoldsIt()
+    {
+        var sha = new string('f', 64);
+        _cluster.Publish(new ClusterView(NodeRole.Client, 1, "nold", "10.0.0.9:47470"));
+        _cluster.Publish(new ClusterView(NodeRole.Server, 2, "nserver", null));
+
+        var olderNode = _server.Renew(new ClaimRenew(78, 4000)); // names no patch: nothing to adopt
+        _time.Advance(Settle + TimeSpan.FromMilliseconds(1));
+        var granted = _server.Lookup(new Lookup(Os, "KB41", sha, 9000, "nb"));
+        var contested = _server.Renew(new ClaimRenew(79, 4000, Os, "KB41", sha, 9000, "na"));
+        var (held, size) = await StoreAsync(3000, seed: 41);
+        var alreadyHere = _server.Renew(new ClaimRenew(80, 10, Os, "KB42", held, size, "na"));
+        _time.Advance(Lease);
+        var late = _server.Renew(new ClaimRenew(81, 10, Os, "KB43", new string('1', 64), 9000, "na"));
+
+        Assert.False(olderNode.Ok);
+        Assert.Equal(LookupOutcome.Miss, granted.Outcome);
+        Assert.False(contested.Ok); // nb's live claim stands
+        Assert.False(alreadyHere.Ok);
+        Assert.False(late.Ok); // a lease after the election every live holder has renewed: this one is not from then
+        Assert.Equal(LookupOutcome.Miss, _server.Lookup(new Lookup(Os, "KB43", new string('1', 64), 9000, "nb")).Outcome);
+    }
+
+    [Fact]
     public void ABlobAnotherNodeReported_IsAHitThatSendsTheAskerToThatNode()
     {
         var sha = new string('c', 64);

@@ -108,6 +108,42 @@ public sealed class PatchPipelineTests
     }
 
     [Fact]
+    public async Task Miss_WhenAnElectionMovesTheLanToAnotherServer_TheClaimIsRenewedThereAtOnce_NamingItsPatch_AndThePushFollows()
+    {
+        using var rig = new PipelineRig();
+        var (patch, bytes) = rig.Patch("KB1", size: 200_000);
+        var body = new PausingStream(bytes, pauseAt: 80_000);
+        rig.Internet.Serve(patch.Url, () => FakeWeb.Streamed(body, bytes.Length));
+        rig.Server.Answer(PipelineRig.Miss(42, leaseMs: 15_000));
+        var oldStreamStopped = new TaskCompletionSource();
+        rig.Server.StreamPush = async (_, ct) =>
+        {
+            await Task.Delay(Timeout.Infinite, ct).ContinueWith(_ => { }, TaskScheduler.Default);
+            oldStreamStopped.TrySetResult();
+            return false;
+        };
+        var next = new FakeServerChannel("next.test") { StreamPush = (_, _) => Task.FromResult(true) };
+
+        var run = rig.RunAsync(patch);
+        await body.Paused.WaitAsync(Eventually.Bound);
+        rig.Servers.Current = next; // elected; the clock does not move, so only the change can bring a renewal
+        await Eventually.TrueAsync(() => next.RenewMessages.Count == 1, "a renewal to the new server");
+        await oldStreamStopped.Task.WaitAsync(Eventually.Bound);
+        body.Resume();
+        var outcome = await Eventually.Within(run, "the pass");
+
+        Assert.True(outcome.Applied, outcome.Error);
+        var renew = Assert.Single(next.RenewMessages);
+        Assert.Equal((42UL, patch.OsVersion, patch.Name, patch.Sha256, patch.Size, rig.Self.NodeId), (renew.ClaimId, renew.OsVersion, renew.PatchName, renew.Sha256, renew.Size, renew.NodeId));
+        Assert.InRange(renew.BytesDone, 1, 80_000);
+        Assert.True(renew.IsValid());
+        Assert.Empty(rig.Server.Renewals); // no period passed
+        Assert.Empty(rig.Server.Pushes);
+        Assert.Equal([(patch.Sha256, 42UL, true)], next.Pushes); // the new server got the body by the moved cut-through push
+        Assert.True(rig.Log.Has(428, "KB1: the LAN server changed from server.test to next.test during the download; claim 42 and its push follow"), rig.Log.ToString());
+    }
+
+    [Fact]
     public async Task Miss_WhenTheClaimIsRevoked_OrARenewalFails_TheDownloadGoesOnAnyway()
     {
         using var rig = new PipelineRig();

@@ -47,6 +47,16 @@ internal sealed class InternetBudget
         }
     }
 
+    /// <summary>Charges a download already under way (admitted elsewhere), even past the quota.</summary>
+    public void Charge(long size, DateTimeOffset localNow)
+    {
+        lock (_lock)
+        {
+            Roll(localNow);
+            _used += Math.Max(0, size);
+        }
+    }
+
     /// <summary>Gives back what a download that failed (or was never made) was charged.</summary>
     public void Refund(long size, DateTimeOffset localNow)
     {

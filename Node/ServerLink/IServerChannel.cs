@@ -16,12 +16,12 @@ internal interface IServerChannel
     /// <summary>Asks for a patch. Throws <see cref="Transport.LanUnavailableException"/> when the server cannot answer in time.</summary>
     Task<LookupResult> LookupAsync(Lookup lookup, CancellationToken ct);
 
-    /// <summary>Renews a claim; false when the server says it is gone.</summary>
-    Task<bool> RenewAsync(ulong claimId, long bytesDone, CancellationToken ct);
-
-    /// <summary>Renews a claim; the server's whole answer (<see cref="Ack.RateLimit"/>: this holder's share of the internet cap now).</summary>
-    async Task<Ack> RenewClaimAsync(ulong claimId, long bytesDone, CancellationToken ct) =>
-        new(await RenewAsync(claimId, bytesDone, ct).ConfigureAwait(false), 0, null);
+    /// <summary>
+    /// Renews a claim (naming its patch, so a server that did not grant it may adopt it); the server's whole answer:
+    /// not <see cref="Ack.Ok"/> when the claim is gone, <see cref="Ack.RateLimit"/> this holder's share of the internet
+    /// cap now.
+    /// </summary>
+    Task<Ack> RenewClaimAsync(ClaimRenew renew, CancellationToken ct);
 
     /// <summary>Gives a claim back after a failed download.</summary>
     Task ReleaseAsync(ulong claimId, string reason, CancellationToken ct);

@@ -14,11 +14,7 @@ internal sealed class LocalServerChannel(PatchServer server, ComplianceBook comp
 
     public Task<LookupResult> LookupAsync(Lookup lookup, CancellationToken ct) => Task.FromResult(server.Lookup(lookup));
 
-    public Task<bool> RenewAsync(ulong claimId, long bytesDone, CancellationToken ct) =>
-        Task.FromResult(server.Renew(new ClaimRenew(claimId, bytesDone)).Ok);
-
-    public Task<Ack> RenewClaimAsync(ulong claimId, long bytesDone, CancellationToken ct) =>
-        Task.FromResult(server.Renew(new ClaimRenew(claimId, bytesDone)));
+    public Task<Ack> RenewClaimAsync(ClaimRenew renew, CancellationToken ct) => Task.FromResult(server.Renew(renew));
 
     public Task ReleaseAsync(ulong claimId, string reason, CancellationToken ct)
     {

@@ -56,11 +56,7 @@ internal sealed partial class RemoteServerChannel(
     public async Task<LookupResult> LookupAsync(Lookup lookup, CancellationToken ct) =>
         await RequestAsync<LookupResult>(lookup, ct).ConfigureAwait(false);
 
-    public async Task<bool> RenewAsync(ulong claimId, long bytesDone, CancellationToken ct) =>
-        (await RequestAsync<Ack>(new ClaimRenew(claimId, bytesDone), ct).ConfigureAwait(false)).Ok;
-
-    public Task<Ack> RenewClaimAsync(ulong claimId, long bytesDone, CancellationToken ct) =>
-        RequestAsync<Ack>(new ClaimRenew(claimId, bytesDone), ct);
+    public Task<Ack> RenewClaimAsync(ClaimRenew renew, CancellationToken ct) => RequestAsync<Ack>(renew, ct);
 
     public async Task ReleaseAsync(ulong claimId, string reason, CancellationToken ct) =>
         await RequestAsync<Ack>(new ClaimRelease(claimId, reason.Length > 500 ? reason[..500] : reason), ct).ConfigureAwait(false);

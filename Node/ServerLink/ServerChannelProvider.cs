@@ -4,13 +4,24 @@ using PeerPatch.Node.Primitives;
 namespace PeerPatch.Node.ServerLink;
 
 /// <summary>Follows <see cref="ClusterState"/>: this node's own server, a remote one (one channel per address), or none.</summary>
-internal sealed class ServerChannelProvider(ClusterState cluster, LocalServerChannel local, RemoteServerChannelFactory remotes) : IServerChannelProvider
+internal sealed class ServerChannelProvider : IServerChannelProvider
 {
     private readonly object _lock = new();
+    private readonly ClusterState cluster;
+    private readonly LocalServerChannel local;
+    private readonly RemoteServerChannelFactory remotes;
     private RemoteServerChannel? _remote;
     private string? _remoteAddress;
 
+    public ServerChannelProvider(ClusterState cluster, LocalServerChannel local, RemoteServerChannelFactory remotes)
+    {
+        (this.cluster, this.local, this.remotes) = (cluster, local, remotes);
+        cluster.Changed += _ => ServerMayHaveChanged?.Invoke(); // a singleton: lives as long as the cluster state
+    }
+
     public event Action<IServerChannel>? SessionOpened;
+
+    public event Action? ServerMayHaveChanged;
 
     public IServerChannel? Current
     {

@@ -93,6 +93,37 @@ internal sealed class ClaimTable(ClaimPolicy policy, IRandomSource random)
         }
     }
 
+    /// <summary>
+    /// Takes over a claim another server granted (this one was elected, or restarted, while its holder downloaded),
+    /// under the same id and with the holder's progress so far. False when the id is known here (alive or dead: a
+    /// dead claim is not brought back) or another node holds a live claim for <paramref name="key"/>.
+    /// </summary>
+    public bool Adopt(ulong claimId, string key, string sha256, string nodeId, long bytesDone, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            if (claimId == 0 || _byId.ContainsKey(claimId))
+            {
+                return false;
+            }
+
+            if (_byKey.TryGetValue(key, out var existing))
+            {
+                if (IsAlive(existing, now))
+                {
+                    return false; // granted here meanwhile (to this holder too: it then renews that one)
+                }
+
+                Remove(existing);
+            }
+
+            var claim = new Claim(claimId, key, sha256, nodeId) { ExpiresAt = now + policy.Lease, LastProgressAt = now, Bytes = bytesDone };
+            _byKey[key] = claim;
+            _byId[claimId] = claim;
+            return true;
+        }
+    }
+
     /// <summary>Ends a claim (download failed, or push done).</summary>
     public void Release(ulong claimId)
     {

@@ -34,6 +34,18 @@ internal sealed class InternetGate(PolicyStore policy, ClaimTable claims, TimePr
         return held;
     }
 
+    /// <summary>
+    /// A claim adopted from the previous server: its download was admitted there and is under way, so it is charged
+    /// here (the quota counts it) but never held.
+    /// </summary>
+    public void Adopt(ulong claimId, long size)
+    {
+        if (_charged.TryAdd(claimId, Math.Max(0, size)))
+        {
+            _budget.Charge(Math.Max(0, size), LocalNow());
+        }
+    }
+
     /// <summary>The claim's download failed: its charge goes back to the quota.</summary>
     public void Refund(ulong claimId)
     {

@@ -16,6 +16,9 @@ internal sealed partial class PatchServer
         [LoggerMessage(EventId = 302, Level = LogLevel.Information, Message = "claim {ClaimId} released: {Reason}")]
         public static partial void ClaimReleased(ILogger logger, ulong claimId, string? reason);
 
+        [LoggerMessage(EventId = 304, Level = LogLevel.Information, Message = "claim {ClaimId} for {Patch} adopted from {PeerId} ({Bytes} bytes downloaded): granted by the previous server")]
+        public static partial void ClaimAdopted(ILogger logger, string patch, string peerId, ulong claimId, long bytes);
+
         [LoggerMessage(EventId = 303, Level = LogLevel.Information, Message = "miss for {Patch} from {PeerId} held by policy: {Reason}")]
         public static partial void Held(ILogger logger, string patch, string peerId, string reason);
     }

@@ -121,8 +121,32 @@ internal sealed partial class PatchServer(
 
     public Ack Renew(ClaimRenew renew)
     {
-        var alive = claims.Renew(renew.ClaimId, renew.BytesDone, time.MonotonicNow());
+        var now = time.MonotonicNow();
+        var alive = claims.Renew(renew.ClaimId, renew.BytesDone, now) || Adopt(renew, now);
         return new Ack(alive, alive ? (int)policy.Lease.TotalMilliseconds : 0, alive ? null : "claim expired or revoked", alive ? gate.Allowance() : 0);
+    }
+
+    /// <summary>
+    /// A renewal of a claim this server does not know, from a holder that names its patch: within one lease of this
+    /// node becoming the server (every live holder renews in that time, at once when it sees the change), the claim is
+    /// adopted, so the settle time's lookups that follow find the patch in flight, not a miss to grant again. Not when
+    /// the blob is already here (the holder's push then only confirms it) or another node holds a claim for it.
+    /// </summary>
+    private bool Adopt(ClaimRenew renew, DateTimeOffset now)
+    {
+        if (!renew.NamesPatch() || cluster.ElectedAt is not { } elected || now - elected >= policy.Lease || store.Contains(renew.Sha256!))
+        {
+            return false;
+        }
+
+        if (!claims.Adopt(renew.ClaimId, ClaimKey(renew.OsVersion!, renew.PatchName!, renew.Sha256), renew.Sha256!, renew.NodeId!, renew.BytesDone, now))
+        {
+            return false;
+        }
+
+        gate.Adopt(renew.ClaimId, renew.Size);
+        Log.ClaimAdopted(logger, renew.PatchName!, renew.NodeId!, renew.ClaimId, renew.BytesDone);
+        return true;
     }
 
     public Ack Release(ClaimRelease release)

@@ -13,8 +13,14 @@ namespace PeerPatch.Node.Updating;
 /// (cut-through, so waiters get them at once), and then reports the push done, or releases the claim when the
 /// download failed. Only the download's result matters to the patch: a failed push loses the LAN copy for the next
 /// PC, nothing else.
+/// <para>
+/// The claim follows the LAN's server, not the one that granted it: when an election (or a restart) gives the LAN
+/// another server, the holder renews at once to the new one, naming the patch, so that server adopts the claim
+/// during its settle time instead of granting the same patch to another PC (one internet download per patch across
+/// a failover); the cut-through push moves to the new server, and the final push goes there too.
+/// </para>
 /// </summary>
-internal sealed class ClaimedDownload(InternetDownloader internet, TimeProvider time, ILogger logger)
+internal sealed class ClaimedDownload(InternetDownloader internet, IServerChannelProvider servers, string nodeId, TimeProvider time, ILogger logger)
 {
     /// <summary>Renewals come at least this far apart, whatever lease the server names.</summary>
     internal static readonly TimeSpan MinRenewPeriod = TimeSpan.FromMilliseconds(100);
@@ -24,67 +30,113 @@ internal sealed class ClaimedDownload(InternetDownloader internet, TimeProvider 
         PipelineLog.Downloading(logger, patch.Name, patch.Url, claim.ClaimId);
         var bytes = new ByteProgress();
         progress.Set(patch.Name, ProgressStage.Internet, patch.Size, bytes);
-        using var renewing = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var rate = new RateAllowance(claim.RateLimit); // this node's share of the LAN-wide internet cap, renewed with the claim
-        var renewals = RenewLoopAsync(server, claim, bytes, rate, renewing.Token);
 
         // Cut-through: the push follows the download as it is written, so waiters get the bytes from the server now.
-        using var pushing = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var streamPush = server.StreamPushAsync(patch, pushing.Token);
+        using var holding = new Holding(server, patch, ct);
         FetchResult result;
-        try
+        using (var renewing = CancellationTokenSource.CreateLinkedTokenSource(ct))
         {
-            result = await internet.DownloadAsync(patch, bytes, rate, ct).ConfigureAwait(false);
-        }
-        catch
-        {
-            await pushing.CancelAsync().ConfigureAwait(false); // the pass was cancelled or hit its deadline: no push follows
-            throw;
-        }
-        finally
-        {
-            await renewing.CancelAsync().ConfigureAwait(false);
-            await renewals.ConfigureAwait(false);
+            var renewals = RenewLoopAsync(holding, patch, claim, bytes, rate, renewing.Token);
+            try
+            {
+                result = await internet.DownloadAsync(patch, bytes, rate, ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                await holding.StopStreamAsync().ConfigureAwait(false); // the pass was cancelled or hit its deadline: no push follows
+                throw;
+            }
+            finally
+            {
+                await renewing.CancelAsync().ConfigureAwait(false);
+                await renewals.ConfigureAwait(false);
+            }
         }
 
         if (!result.Ok)
         {
-            await pushing.CancelAsync().ConfigureAwait(false);
+            await holding.StopStreamAsync().ConfigureAwait(false);
         }
 
-        var bodySent = await streamPush.ConfigureAwait(false);
+        var bodySent = await holding.Stream.ConfigureAwait(false);
+        var target = holding.Server;
+        if (servers.Current is { } now && !ReferenceEquals(now, target))
+        {
+            // The server changed as the download ended: the new one gets the bytes (its claim was adopted, or not).
+            PipelineLog.ClaimFollows(logger, patch.Name, claim.ClaimId, target.Name, now.Name);
+            (target, bodySent) = (now, false);
+        }
+
         try
         {
             if (!result.Ok)
             {
-                await server.ReleaseAsync(claim.ClaimId, result.Error ?? "download failed", ct).ConfigureAwait(false);
+                await target.ReleaseAsync(claim.ClaimId, result.Error ?? "download failed", ct).ConfigureAwait(false);
             }
-            else if (await server.PushAsync(patch, claim.ClaimId, bodySent, ct).ConfigureAwait(false))
+            else if (await target.PushAsync(patch, claim.ClaimId, bodySent, ct).ConfigureAwait(false))
             {
-                PipelineLog.Pushed(logger, patch.Name, server.Name);
+                PipelineLog.Pushed(logger, patch.Name, target.Name);
             }
         }
         catch (Exception e) when (e is LanUnavailableException or HttpRequestException or IOException
                                    || e is OperationCanceledException && !ct.IsCancellationRequested)
         {
             // The patch itself is fine; only the LAN copy for the next PC is lost.
-            PipelineLog.PushFailed(logger, patch.Name, server.Name, e.Message);
+            PipelineLog.PushFailed(logger, patch.Name, target.Name, e.Message);
         }
 
         return result;
     }
 
-    private async Task RenewLoopAsync(IServerChannel server, LookupResult claim, ByteProgress progress, RateAllowance rate, CancellationToken ct)
+    /// <summary>
+    /// Renews every third of the lease, and at once when the cluster's view changes or a channel opens a new session
+    /// (a restarted server forgot the claim); a renewal goes to the server of the moment, which the cut-through push
+    /// then follows. Ends when the download does, or when the server says the claim is gone.
+    /// </summary>
+    private async Task RenewLoopAsync(Holding holding, PatchSpec patch, LookupResult claim, ByteProgress progress, RateAllowance rate, CancellationToken ct)
     {
         var period = TimeSpan.FromMilliseconds(Math.Max(MinRenewPeriod.TotalMilliseconds, claim.LeaseMs / 3));
+        var wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        void Changed() => Volatile.Read(ref wake).TrySetResult();
+        void Opened(IServerChannel _) => Changed();
+        servers.ServerMayHaveChanged += Changed;
+        servers.SessionOpened += Opened;
         try
         {
-            using var timer = new PeriodicTimer(period, time);
-            while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
+            while (true)
             {
+                var woken = Volatile.Read(ref wake).Task;
+                var changed = false;
+                using (var tick = CancellationTokenSource.CreateLinkedTokenSource(ct))
+                {
+                    if (await Task.WhenAny(Task.Delay(period, time, tick.Token), woken).ConfigureAwait(false) == woken)
+                    {
+                        // Reset before reading the server below: a change after this point wakes the next round.
+                        Volatile.Write(ref wake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+                        await tick.CancelAsync().ConfigureAwait(false);
+                        changed = true;
+                    }
+                }
+
+                ct.ThrowIfCancellationRequested();
+                if (servers.Current is { } current)
+                {
+                    if (!ReferenceEquals(current, holding.Server))
+                    {
+                        PipelineLog.ClaimFollows(logger, patch.Name, claim.ClaimId, holding.Server.Name, current.Name);
+                        await holding.MoveToAsync(current).ConfigureAwait(false);
+                    }
+                    else if (changed && holding.Stream.IsCompletedSuccessfully && !holding.Stream.Result)
+                    {
+                        await holding.MoveToAsync(current).ConfigureAwait(false); // a new session (a restart?): push the stream again
+                    }
+                }
+
                 try
                 {
-                    var ack = await server.RenewClaimAsync(claim.ClaimId, progress.Value, ct).ConfigureAwait(false);
+                    var renew = new ClaimRenew(claim.ClaimId, progress.Value, patch.OsVersion, patch.Name, patch.Sha256, patch.Size, nodeId);
+                    var ack = await holding.Server.RenewClaimAsync(renew, ct).ConfigureAwait(false);
                     if (!ack.Ok)
                     {
                         PipelineLog.ClaimLost(logger, claim.ClaimId);
@@ -103,5 +155,45 @@ internal sealed class ClaimedDownload(InternetDownloader internet, TimeProvider 
         {
             // download finished
         }
+        finally
+        {
+            servers.ServerMayHaveChanged -= Changed;
+            servers.SessionOpened -= Opened;
+        }
+    }
+
+    /// <summary>The server the claim is held with now, and the cut-through push to it.</summary>
+    private sealed class Holding : IDisposable
+    {
+        private readonly PatchSpec _patch;
+        private readonly CancellationToken _ct;
+        private CancellationTokenSource _pushing;
+
+        public Holding(IServerChannel server, PatchSpec patch, CancellationToken ct)
+        {
+            (_patch, _ct) = (patch, ct);
+            _pushing = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            Server = server;
+            Stream = server.StreamPushAsync(patch, _pushing.Token);
+        }
+
+        public IServerChannel Server { get; private set; }
+
+        /// <summary>The cut-through push to <see cref="Server"/>: true when it delivered the body.</summary>
+        public Task<bool> Stream { get; private set; }
+
+        /// <summary>The claim moves to <paramref name="server"/>: the push to the old one stops, one to the new one starts from the first byte.</summary>
+        public async Task MoveToAsync(IServerChannel server)
+        {
+            await StopStreamAsync().ConfigureAwait(false);
+            _pushing.Dispose();
+            _pushing = CancellationTokenSource.CreateLinkedTokenSource(_ct);
+            Server = server;
+            Stream = server.StreamPushAsync(_patch, _pushing.Token);
+        }
+
+        public Task StopStreamAsync() => _pushing.CancelAsync();
+
+        public void Dispose() => _pushing.Dispose();
     }
 }

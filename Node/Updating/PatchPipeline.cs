@@ -61,7 +61,7 @@ internal sealed partial class PatchPipeline
         _policy = policy;
         (_store, _db, _servers, _internet, _lan, _swarm, _applier, _self, _options) = (store, db, servers, internet, lan, swarm, applier, self, options);
         (_stats, _events, _board, _random, _time, _logger) = (stats, events, board, random, time, logger);
-        _claimed = new ClaimedDownload(internet, time, logger);
+        _claimed = new ClaimedDownload(internet, servers, self.NodeId, time, logger);
     }
 
     /// <summary>Obtains, verifies and applies <paramref name="patch"/>, showing its stages in <paramref name="progress"/> (cleared at the end).</summary>

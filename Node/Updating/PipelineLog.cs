@@ -41,6 +41,9 @@ internal static partial class PipelineLog
     [LoggerMessage(EventId = 423, Level = LogLevel.Warning, Message = "{Patch}: the cut-through stream failed ({Error}); {Failures} of {Max} allowed, asking again")]
     public static partial void StreamFailed(ILogger logger, string patch, string error, int failures, int max);
 
+    [LoggerMessage(EventId = 428, Level = LogLevel.Information, Message = "{Patch}: the LAN server changed from {Old} to {New} during the download; claim {ClaimId} and its push follow")]
+    public static partial void ClaimFollows(ILogger logger, string patch, ulong claimId, string old, string @new);
+
     [LoggerMessage(EventId = 418, Level = LogLevel.Debug, Message = "renewing claim {ClaimId} failed: {Error}")]
     public static partial void RenewFailed(ILogger logger, ulong claimId, string error);
 

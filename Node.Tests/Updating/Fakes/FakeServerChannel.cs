@@ -28,6 +28,9 @@ internal sealed class FakeServerChannel(string name = "server.test", bool isLoca
 
     public ConcurrentQueue<(ulong ClaimId, long Bytes)> Renewals { get; } = new();
 
+    /// <summary>Every renewal as sent (the patch it names).</summary>
+    public ConcurrentQueue<ClaimRenew> RenewMessages { get; } = new();
+
     public ConcurrentQueue<(ulong ClaimId, string Reason)> Releases { get; } = new();
 
     public ConcurrentQueue<(string Sha256, ulong ClaimId, bool BodySent)> Pushes { get; } = new();
@@ -51,10 +54,11 @@ internal sealed class FakeServerChannel(string name = "server.test", bool isLoca
         return Task.FromResult(_script[Math.Min(_lookups.Count, _script.Length) - 1](lookup));
     }
 
-    public Task<bool> RenewAsync(ulong claimId, long bytesDone, CancellationToken ct)
+    public Task<Ack> RenewClaimAsync(ClaimRenew renew, CancellationToken ct)
     {
-        Renewals.Enqueue((claimId, bytesDone));
-        return Task.FromResult(Renew(claimId));
+        Renewals.Enqueue((renew.ClaimId, renew.BytesDone));
+        RenewMessages.Enqueue(renew);
+        return Task.FromResult(new Ack(Renew(renew.ClaimId), 0, null));
     }
 
     public Task ReleaseAsync(ulong claimId, string reason, CancellationToken ct)

@@ -6,9 +6,25 @@ namespace PeerPatch.Node.Tests.Updating.Fakes;
 /// <summary>The cluster's choice of server, set by the test; waiting for one (an election) runs on the fake clock.</summary>
 internal sealed class FakeServers(TimeProvider time) : IServerChannelProvider
 {
-    public IServerChannel? Current { get; set; }
+    private IServerChannel? _current;
 
-    public event Action<IServerChannel>? SessionOpened { add { } remove { } } // the pipeline never listens; InventoryReporterTests has its own
+    /// <summary>Setting it is an election: <see cref="ServerMayHaveChanged"/> is raised.</summary>
+    public IServerChannel? Current
+    {
+        get => _current;
+        set
+        {
+            _current = value;
+            ServerMayHaveChanged?.Invoke();
+        }
+    }
+
+    public event Action<IServerChannel>? SessionOpened;
+
+    public event Action? ServerMayHaveChanged;
+
+    /// <summary>As a channel does when it opens a new session with its server (a reconnect: maybe a restarted server).</summary>
+    public void OpenSession(IServerChannel channel) => SessionOpened?.Invoke(channel);
 
     public async Task<IServerChannel?> WaitForServerAsync(TimeSpan max, CancellationToken ct)
     {
