@@ -221,6 +221,55 @@ public static class ZeroConfTests
             Assert.Equal(upstreamBefore, internet.TotalFileBytesServed);
             Assert.True(failover <= TimeSpan.FromSeconds(3), $"failover took {failover.TotalSeconds:0.00} s");
         }
+
+        [RootFact]
+        public async Task ServerKilledWhileAClientDownloadsUnderItsClaim_TheNewServerAdoptsTheClaim_AndThePatchLeavesTheInternetOnce()
+        {
+            const long Size = 24_000_000;
+            await using var lan = await NetnsLan.CreateAsync(4);
+            await using var internet = await FakeInternet.StartAsync(IPAddress.Parse(lan.TestAddress));
+            internet.AddFile("big.bin", Size, 7);
+            internet.SetFeed(Os, [("KB-BIG", "big.bin")]);
+            internet.RateLimit = 2_000_000; // 12 s of download: the kill, the election and the second PC's lookup land inside it
+            // Priorities fix the roles: node 1 serves first, node 3 takes over, node 2 (the holder) never serves, so the
+            // claim must move to another node's server.
+            int[] priorities = [100, 10, 90, 50];
+            await Task.WhenAll(Enumerable.Range(1, 4).Select(k => lan.StartNodeAsync(k, "--os-version", Os, "--update-interval", "0", "--source", "manifest:" + internet.FeedUrlTemplate,
+                "--priority", priorities[k - 1].ToString(System.Globalization.CultureInfo.InvariantCulture))));
+            var serverId = await ClusterWait.OneServerAsync(lan.Nodes, TimeSpan.FromSeconds(10));
+            var server = await ClusterWait.NodeWithIdAsync(lan.Nodes, serverId);
+            Assert.Same(lan.Nodes[0], server);
+            var holder = lan.Nodes[1];
+
+            var holding = holder.UpdateAsync();
+            for (var waited = Stopwatch.StartNew(); internet.BytesServed("big.bin") < 1_000_000; await Task.Delay(50))
+            {
+                Assert.True(waited.Elapsed < TimeSpan.FromSeconds(20), "the holder's download did not start within 20 s");
+            }
+
+            Assert.False(holding.IsCompleted, "the holder's pass ended before the kill; the test would prove nothing");
+            await server.KillAsync();
+            var survivors = lan.Nodes.Where(n => n != server).ToList();
+            var newServerId = await ClusterWait.OneServerAsync(survivors, TimeSpan.FromSeconds(15));
+            var newServer = await ClusterWait.NodeWithIdAsync(survivors, newServerId);
+            Assert.Same(lan.Nodes[2], newServer);
+            var late = lan.Nodes[3];
+            var servedAtLateStart = internet.BytesServed("big.bin");
+            Assert.True(servedAtLateStart < Size, "the holder's download ended before the second PC asked; the test would prove nothing");
+
+            var lateResult = await late.UpdateAsync();
+            var holderResult = await holding;
+
+            var context = $"\n--- new server log ---\n{newServer.Output}\n--- holder log ---\n{holder.Output}\n--- late log ---\n{late.Output}";
+            output.WriteLine($"killed the server at {servedAtLateStart:N0} of {Size:N0} bytes downloaded; new server {newServerId}; holder: {holderResult.Stdout.Trim()}; late: {lateResult.Stdout.Trim()}");
+            Assert.True(holderResult.ExitCode == 0, holderResult.Stdout + holderResult.Stderr + context);
+            Assert.True(lateResult.ExitCode == 0, lateResult.Stdout + lateResult.Stderr + context);
+            Assert.Equal("internet", Assert.Single(holderResult.Outcomes).GetProperty("from").GetString());
+            Assert.True(Assert.Single(lateResult.Outcomes).GetProperty("from").GetString() == "lan", lateResult.Stdout + context);
+            Assert.True(internet.Requests("big.bin") == 1, $"{internet.Requests("big.bin")} internet downloads of one patch" + context);
+            Assert.Equal(Size, internet.BytesServed("big.bin"));
+            Assert.Contains("adopted from", newServer.Output, StringComparison.Ordinal);
+        }
     }
 
     [Trait("Category", "Network")]
