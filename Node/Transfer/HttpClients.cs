@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 
 namespace PeerPatch.Node.Transfer;
@@ -16,6 +17,30 @@ internal static class HttpClients
     public const string InternetRelay = "internet-relay";
     public const string Lan = "lan";
 
+    /// <summary>
+    /// The internet client of downloads paced to a rate cap (<see cref="RateLimitedStream"/>): the same bounds, and each
+    /// connection's socket receive buffer sized to the request's <see cref="PacedRate"/> (<see cref="PacedReceiveBuffer"/>). Without
+    /// that bound, Linux grows the buffer to megabytes while the reads are paced, and the upstream sends that far ahead
+    /// of the cap. A pool of its own, so an unpaced download never inherits a small window.
+    /// </summary>
+    public const string InternetPaced = "internet-paced";
+
+    /// <summary>The rate (bytes/s) a paced request is read at; sizes the receive buffer of the connection it opens.</summary>
+    public static readonly HttpRequestOptionsKey<long> PacedRate = new("PeerPatch.PacedRate");
+
+    /// <summary>
+    /// A paced connection's receive buffer (SO_RCVBUF): an eighth of a second at its rate, within these bounds. Linux
+    /// doubles the value for its bookkeeping, so the kernel holds about a quarter second: enough for the paced reads
+    /// (a twentieth of a second each) and a long round trip, little for the upstream to run ahead by.
+    /// </summary>
+    public const int MinPacedReceiveBuffer = 64 * 1024;
+
+    /// <inheritdoc cref="MinPacedReceiveBuffer"/>
+    public const int MaxPacedReceiveBuffer = 4 * 1024 * 1024;
+
+    /// <summary>The receive buffer for a connection read at <paramref name="bytesPerSecond"/>.</summary>
+    public static int PacedReceiveBuffer(long bytesPerSecond) => (int)Math.Clamp(bytesPerSecond / 8, MinPacedReceiveBuffer, MaxPacedReceiveBuffer);
+
     /// <summary>Redirects followed per internet request (a loop ends here with the last 3xx answer). Browsers follow 20, curl 50.</summary>
     public const int MaxRedirects = 10;
 
@@ -29,7 +54,8 @@ internal static class HttpClients
         ILogger<InternetBoundsHandler> logger,
         string userAgent,
         Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? connect,
-        bool followRedirects = true)
+        bool followRedirects = true,
+        bool paced = false)
     {
         var sockets = new SocketsHttpHandler
         {
@@ -39,7 +65,11 @@ internal static class HttpClients
             AllowAutoRedirect = followRedirects,
             MaxAutomaticRedirections = MaxRedirects,
         };
-        if (connect is not null)
+        if (paced)
+        {
+            sockets.ConnectCallback = (context, ct) => ConnectPacedAsync(context, connect, ct);
+        }
+        else if (connect is not null)
         {
             sockets.ConnectCallback = connect;
         }
@@ -50,5 +80,41 @@ internal static class HttpClients
             Timeout = Timeout.InfiniteTimeSpan, // the handler bounds each phase; a whole-request limit would cut long downloads
             DefaultRequestHeaders = { { "User-Agent", userAgent } },
         };
+    }
+
+    /// <summary>
+    /// A paced client's connection: the socket's receive buffer is set before connecting (so the window is small from
+    /// the handshake on), or right after when an <see cref="IUpstreamConnector"/> opened it (Linux then stops
+    /// advertising more than the new buffer holds).
+    /// </summary>
+    private static async ValueTask<Stream> ConnectPacedAsync(
+        SocketsHttpConnectionContext context,
+        Func<SocketsHttpConnectionContext, CancellationToken, ValueTask<Stream>>? connect,
+        CancellationToken ct)
+    {
+        var rate = context.InitialRequestMessage.Options.TryGetValue(PacedRate, out var r) ? r : 0;
+        var buffer = PacedReceiveBuffer(rate);
+        if (connect is not null)
+        {
+            var opened = await connect(context, ct).ConfigureAwait(false);
+            if (opened is NetworkStream network)
+            {
+                network.Socket.ReceiveBufferSize = buffer;
+            }
+
+            return opened;
+        }
+
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true, ReceiveBufferSize = buffer };
+        try
+        {
+            await socket.ConnectAsync(context.DnsEndPoint, ct).ConfigureAwait(false);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
     }
 }

@@ -12,6 +12,7 @@ namespace PeerPatch.Node.Transfer;
 /// </summary>
 internal sealed partial class InternetDownloader(
     [Microsoft.Extensions.DependencyInjection.FromKeyedServices(HttpClients.Internet)] HttpClient http,
+    [Microsoft.Extensions.DependencyInjection.FromKeyedServices(HttpClients.InternetPaced)] HttpClient paced,
     BlobStore store,
     NodeIdentity self,
     TransferOptions options,
@@ -67,7 +68,16 @@ internal sealed partial class InternetDownloader(
         });
         try
         {
-            using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+            // A capped download goes through the paced client, whose connections' receive buffers match the rate.
+            using var request = new HttpRequestMessage(HttpMethod.Get, url);
+            var client = http;
+            if (rate is { BytesPerSecond: > 0 and var bytesPerSecond })
+            {
+                request.Options.Set(HttpClients.PacedRate, bytesPerSecond);
+                client = paced;
+            }
+
+            using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
             var status = (int)response.StatusCode;
             if (!response.IsSuccessStatusCode)
             {

@@ -18,6 +18,7 @@ internal static class TransferServiceCollectionExtensions
         services.AddSingleton(options);
         services.AddKeyedSingleton(HttpClients.Internet, (sp, _) => Internet(sp, options, followRedirects: true));
         services.AddKeyedSingleton(HttpClients.InternetRelay, (sp, _) => Internet(sp, options, followRedirects: false));
+        services.AddKeyedSingleton(HttpClients.InternetPaced, (sp, _) => Internet(sp, options, followRedirects: true, paced: true));
         services.AddKeyedSingleton(HttpClients.Lan, (sp, _) => new HttpClient(new SigningHandler(sp.GetRequiredService<ClusterAuth>(), sp.GetRequiredService<TimeProvider>())
         {
             InnerHandler = new SocketsHttpHandler
@@ -36,13 +37,14 @@ internal static class TransferServiceCollectionExtensions
         return services;
     }
 
-    private static HttpClient Internet(IServiceProvider sp, TransferOptions options, bool followRedirects) => HttpClients.CreateInternet(
+    private static HttpClient Internet(IServiceProvider sp, TransferOptions options, bool followRedirects, bool paced = false) => HttpClients.CreateInternet(
         options,
         sp.GetRequiredService<TimeProvider>(),
         sp.GetRequiredService<ILogger<InternetBoundsHandler>>(),
         UserAgent(sp),
         sp.GetService<IUpstreamConnector>() is { } connector ? connector.ConnectAsync : null,
-        followRedirects);
+        followRedirects,
+        paced);
 
     private static string UserAgent(IServiceProvider sp) => $"PeerPatch/{sp.GetRequiredService<NodeIdentity>().SoftwareVersion}";
 }

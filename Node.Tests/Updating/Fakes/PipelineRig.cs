@@ -88,7 +88,7 @@ internal sealed class PipelineRig : IDisposable
         Store,
         Db,
         Servers,
-        new InternetDownloader(Internet.Client(), Store, Self, Transfer, Stats, Random, Time, InternetLog),
+        new InternetDownloader(Internet.Client(), Internet.Client(), Store, Self, Transfer, Stats, Random, Time, InternetLog),
         new LanFetcher(Lan.Client(), Store, Self, Transfer, Stats, Time),
         new SwarmFetcher(Lan.Client(), Store, Partials, Self, Transfer, Stats, Time, SwarmLog),
         Applier,
