@@ -38,6 +38,7 @@ internal sealed partial class PatchPipeline
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly ClaimedDownload _claimed;
+    private readonly LanPatience _patience;
     private readonly PolicyGuard _policy;
 
     public PatchPipeline(
@@ -62,6 +63,7 @@ internal sealed partial class PatchPipeline
         (_store, _db, _servers, _internet, _lan, _swarm, _applier, _self, _options) = (store, db, servers, internet, lan, swarm, applier, self, options);
         (_stats, _events, _board, _random, _time, _logger) = (stats, events, board, random, time, logger);
         _claimed = new ClaimedDownload(internet, servers, self.NodeId, time, logger);
+        _patience = new LanPatience(options.LanPatience, servers, time);
     }
 
     /// <summary>Obtains, verifies and applies <paramref name="patch"/>, showing its stages in <paramref name="progress"/> (cleared at the end).</summary>
@@ -233,14 +235,29 @@ internal sealed partial class PatchPipeline
         var link = new ServerLookup(first, _servers, _stats, _time, _logger);
         var wait = new ClaimWait(_time.MonotonicNow(), _options.ClaimWaitMax);
         var lookup = new Lookup(patch.OsVersion, patch.Name, patch.Sha256, patch.Size, _self.NodeId);
+        var patient = false;
         while (true)
         {
             var asked = await link.LookupAsync(lookup, ct).ConfigureAwait(false);
             if (asked.Answer is not { } answer)
             {
                 EndWait(wait); // the server went away while this node waited on a claim: that wait ends here
-                return await DirectAsync(patch, asked.Unavailable!, progress, ct).ConfigureAwait(false);
+                if (await _patience.WaitAsync(ct).ConfigureAwait(false) is not { } left)
+                {
+                    return await DirectAsync(patch, asked.Unavailable!, progress, ct).ConfigureAwait(false);
+                }
+
+                if (!patient)
+                {
+                    PipelineLog.Patient(_logger, patch.Name, asked.Unavailable!, left.TotalSeconds);
+                    patient = true;
+                }
+
+                link = new ServerLookup(_servers.Current ?? link.Server, _servers, _stats, _time, _logger); // maybe a new server
+                continue;
             }
+
+            _patience.Answered();
 
             if (answer.Outcome != LookupOutcome.InFlight)
             {

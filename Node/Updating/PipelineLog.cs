@@ -44,6 +44,9 @@ internal static partial class PipelineLog
     [LoggerMessage(EventId = 428, Level = LogLevel.Information, Message = "{Patch}: the LAN server changed from {Old} to {New} during the download; claim {ClaimId} and its push follow")]
     public static partial void ClaimFollows(ILogger logger, string patch, ulong claimId, string old, string @new);
 
+    [LoggerMessage(EventId = 429, Level = LogLevel.Information, Message = "{Patch}: {Reason}; giving the LAN up to {Left:0.#} s more to answer before the internet")]
+    public static partial void Patient(ILogger logger, string patch, string reason, double left);
+
     [LoggerMessage(EventId = 418, Level = LogLevel.Debug, Message = "renewing claim {ClaimId} failed: {Error}")]
     public static partial void RenewFailed(ILogger logger, ulong claimId, string error);
 

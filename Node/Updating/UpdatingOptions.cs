@@ -44,6 +44,14 @@ public sealed class UpdatingOptions
     /// </summary>
     public int ObtainConcurrency { get; set; } = 4;
 
+    /// <summary>
+    /// How long a LAN server that stopped answering (busy, or an election under way) is given to answer again, or be
+    /// replaced, before patches go to the internet: counted from the first unanswered request of an outage, so one
+    /// outage delays a pass by at most this, and patches asked for after it go to the internet at once. The outage ends
+    /// with the next answer. Zero falls back at once. Default 10 s.
+    /// </summary>
+    public TimeSpan LanPatience { get; set; } = TimeSpan.FromSeconds(10);
+
     /// <summary>The one place these settings are read from configuration (the keys are the property names, at the root).</summary>
     internal static UpdatingOptions FromConfiguration(IConfiguration configuration)
     {

@@ -14,6 +14,11 @@ internal sealed class UpdatingOptionsValidator : IValidateOptions<UpdatingOption
             errors.Add("UpdateInterval must not be negative");
         }
 
+        if (o.LanPatience < TimeSpan.Zero || o.LanPatience > TimeSpan.FromMinutes(10))
+        {
+            errors.Add("LanPatience must be 0 to 10 minutes");
+        }
+
         if (o.ObtainConcurrency is < 1 or > 32)
         {
             errors.Add("ObtainConcurrency must be 1 to 32");

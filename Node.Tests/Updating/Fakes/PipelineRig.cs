@@ -37,8 +37,11 @@ internal sealed class PipelineRig : IDisposable
 
     public FixedRandom Random { get; } = new(0.5);
 
-    /// <summary>The update settings (claim waits); set before first use of <see cref="Pipeline"/>.</summary>
-    public UpdatingOptions Options { get; } = new();
+    /// <summary>
+    /// The update settings (claim waits); set before first use of <see cref="Pipeline"/>. No LAN patience unless a test
+    /// sets it: most tests script an absent server and expect the internet at once.
+    /// </summary>
+    public UpdatingOptions Options { get; } = new() { LanPatience = TimeSpan.Zero };
 
     /// <summary>The transfer settings (LAN stall bound: an hour unless a test shortens it).</summary>
     public TransferOptions Transfer { get; } = new() { LanStallTimeout = TimeSpan.FromHours(1) };
