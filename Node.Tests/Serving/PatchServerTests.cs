@@ -145,6 +145,22 @@ public sealed class PatchServerTests : IDisposable
     }
 
     [Fact]
+    public void AConfiguredServerThatRestarted_AdoptsTheClaimItGrantedBeforeTheRestart()
+    {
+        // Review16: this fixture's server is configured (--role server) and freshly built, as after a restart. Its
+        // ClusterState never sets ElectedAt (a configured server is not elected), so PatchServer.Adopt refuses every
+        // unknown claim: the holder's renewal (sent at once on the new session) is refused, and the next PC's miss is
+        // granted again: a second internet download of the same patch.
+        var sha = new string('e', 64);
+
+        var renewed = _server.Renew(new ClaimRenew(77, 4000, Os, "KB40", sha, 9000, "na"));
+        var other = _server.Lookup(new Lookup(Os, "KB40", sha, 9000, "nb"));
+
+        Assert.True(renewed.Ok, renewed.Detail);
+        Assert.Equal(LookupOutcome.InFlight, other.Outcome);
+    }
+
+    [Fact]
     public async Task AnUnknownClaim_IsNotAdopted_WithoutItsPatch_LongAfterTheElection_WhenTheBlobIsHere_OrWhenAnotherNodeHoldsIt()
     {
         var sha = new string('f', 64);

@@ -144,6 +144,41 @@ public sealed class PatchPipelineTests
     }
 
     [Fact]
+    public async Task Miss_WhenTheServerChangesWhileARenewalToTheDeadOneIsInFlight_TheNewServerIsRenewedAtOnce()
+    {
+        // Review16: the wake does not pre-empt a renewal already in flight to the dead server. In production that
+        // renewal ends after LookupTimeout (2 s) or ConnectTimeout (2 s), as long as the new server's SettleTime (2 s):
+        // a miss from another PC after the settle time is granted before the holder's claim is adopted.
+        using var rig = new PipelineRig();
+        var (patch, bytes) = rig.Patch("KB1", size: 200_000);
+        var body = new PausingStream(bytes, pauseAt: 80_000);
+        rig.Internet.Serve(patch.Url, () => FakeWeb.Streamed(body, bytes.Length));
+        rig.Server.Answer(PipelineRig.Miss(42, leaseMs: 15_000));
+        var answer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        rig.Server.RenewDelay = (_, ct) => answer.Task.WaitAsync(ct); // the old server died: its answer does not come
+        var next = new FakeServerChannel("next.test");
+
+        var run = rig.RunAsync(patch);
+        await body.Paused.WaitAsync(Eventually.Bound);
+        await rig.Time.FireAsync(TimeSpan.FromSeconds(5));
+        await Eventually.TrueAsync(() => rig.Server.Renewals.Count == 1, "a renewal to the old server");
+        rig.Servers.Current = next; // elected; the clock does not move
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (next.RenewMessages.IsEmpty && watch.Elapsed < TimeSpan.FromSeconds(3))
+        {
+            await Task.Delay(10);
+        }
+
+        var followedAtOnce = !next.RenewMessages.IsEmpty;
+        answer.TrySetException(new LanUnavailableException("no answer within 00:00:02")); // the request timeout ends it
+        body.Resume();
+        var outcome = await Eventually.Within(run, "the pass");
+
+        Assert.True(outcome.Applied, outcome.Error);
+        Assert.True(followedAtOnce, "no renewal reached the new server while the one to the dead server was in flight");
+    }
+
+    [Fact]
     public async Task Miss_WhenTheClaimIsRevoked_OrARenewalFails_TheDownloadGoesOnAnyway()
     {
         using var rig = new PipelineRig();

@@ -54,11 +54,19 @@ internal sealed class FakeServerChannel(string name = "server.test", bool isLoca
         return Task.FromResult(_script[Math.Min(_lookups.Count, _script.Length) - 1](lookup));
     }
 
-    public Task<Ack> RenewClaimAsync(ClaimRenew renew, CancellationToken ct)
+    /// <summary>Awaited before a renewal is answered (null: answered at once): a server that died answers late or never.</summary>
+    public Func<ClaimRenew, CancellationToken, Task>? RenewDelay { get; set; }
+
+    public async Task<Ack> RenewClaimAsync(ClaimRenew renew, CancellationToken ct)
     {
         Renewals.Enqueue((renew.ClaimId, renew.BytesDone));
         RenewMessages.Enqueue(renew);
-        return Task.FromResult(new Ack(Renew(renew.ClaimId), 0, null));
+        if (RenewDelay is { } delay)
+        {
+            await delay(renew, ct);
+        }
+
+        return new Ack(Renew(renew.ClaimId), 0, null);
     }
 
     public Task ReleaseAsync(ulong claimId, string reason, CancellationToken ct)
