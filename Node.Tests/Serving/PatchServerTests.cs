@@ -161,6 +161,26 @@ public sealed class PatchServerTests : IDisposable
     }
 
     [Fact]
+    public void AServerThatLostTheRoleAndRegainedIt_AdoptsBackTheClaimItGranted_WhenItsHolderRenewedElsewhereMeanwhile()
+    {
+        // Review16: A grants claim X, an election moves the LAN to B for more than a lease (the holder renews X to B,
+        // which adopts it), then A is elected again. X is still in A's table, expired: ClaimTable.Adopt refuses a known
+        // id ("a dead claim is not brought back"), so the holder's renewal is refused and the next miss is granted again.
+        var sha = new string('c', 64);
+        _cluster.Publish(new ClusterView(NodeRole.Server, 1, "nserver", null));
+        _time.Advance(Settle + TimeSpan.FromMilliseconds(1));
+        var granted = _server.Lookup(new Lookup(Os, "KB44", sha, 9000, "na"));
+        _cluster.Publish(new ClusterView(NodeRole.Client, 2, "nb", "10.0.0.9:47470")); // B elected
+        _time.Advance(Lease + TimeSpan.FromSeconds(1)); // the holder renews to B all this while
+        _cluster.Publish(new ClusterView(NodeRole.Server, 3, "nserver", null)); // A again
+
+        var renewed = _server.Renew(new ClaimRenew(granted.ClaimId, 5000, Os, "KB44", sha, 9000, "na"));
+
+        Assert.Equal(LookupOutcome.Miss, granted.Outcome);
+        Assert.True(renewed.Ok, renewed.Detail);
+    }
+
+    [Fact]
     public async Task AnUnknownClaim_IsNotAdopted_WithoutItsPatch_LongAfterTheElection_WhenTheBlobIsHere_OrWhenAnotherNodeHoldsIt()
     {
         var sha = new string('f', 64);
