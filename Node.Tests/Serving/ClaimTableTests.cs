@@ -58,9 +58,11 @@ public sealed class ClaimTableTests
         Assert.True(_claims.IsClaimed("sha", _time.GetUtcNow()));
 
         Assert.False(_claims.Adopt(9001, "k", "sha", "a", 6000, _time.GetUtcNow())); // already here
-        Assert.False(_claims.Adopt(expired.ClaimId, "k2", "sha2", "a", 1, _time.GetUtcNow())); // known and dead: not brought back
+        Assert.False(_claims.Adopt(expired.ClaimId, "k2", "sha2", "a", 0, _time.GetUtcNow())); // known, dead, no progress since: not brought back
+        Assert.False(_claims.Adopt(expired.ClaimId, "k2", "sha2", "b", 10, _time.GetUtcNow())); // nor by another node
         Assert.False(_claims.Adopt(9002, "k", "sha", "c", 1, _time.GetUtcNow())); // "a" holds a live claim for the key
-        Assert.True(_claims.Acquire("k2", "sha2", "b", _time.GetUtcNow()).Granted);
+        Assert.True(_claims.Adopt(expired.ClaimId, "k2", "sha2", "a", 10, _time.GetUtcNow())); // its holder went on elsewhere: taken back
+        Assert.False(_claims.Acquire("k2", "sha2", "b", _time.GetUtcNow()).Granted);
     }
 
     [Fact]

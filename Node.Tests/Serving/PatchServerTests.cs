@@ -147,10 +147,9 @@ public sealed class PatchServerTests : IDisposable
     [Fact]
     public void AConfiguredServerThatRestarted_AdoptsTheClaimItGrantedBeforeTheRestart()
     {
-        // Review16: this fixture's server is configured (--role server) and freshly built, as after a restart. Its
-        // ClusterState never sets ElectedAt (a configured server is not elected), so PatchServer.Adopt refuses every
-        // unknown claim: the holder's renewal (sent at once on the new session) is refused, and the next PC's miss is
-        // granted again: a second internet download of the same patch.
+        // This fixture's server is configured (--role server) and freshly built, as after a restart. A configured server
+        // is never elected, so adoption must count from its start: otherwise the holder's renewal (sent at once on the
+        // new session) is refused and the next PC's miss is granted again, a second internet download (found in review).
         var sha = new string('e', 64);
 
         var renewed = _server.Renew(new ClaimRenew(77, 4000, Os, "KB40", sha, 9000, "na"));
@@ -163,9 +162,9 @@ public sealed class PatchServerTests : IDisposable
     [Fact]
     public void AServerThatLostTheRoleAndRegainedIt_AdoptsBackTheClaimItGranted_WhenItsHolderRenewedElsewhereMeanwhile()
     {
-        // Review16: A grants claim X, an election moves the LAN to B for more than a lease (the holder renews X to B,
-        // which adopts it), then A is elected again. X is still in A's table, expired: ClaimTable.Adopt refuses a known
-        // id ("a dead claim is not brought back"), so the holder's renewal is refused and the next miss is granted again.
+        // A grants claim X, an election moves the LAN to B for more than a lease (the holder renews X to B, which adopts
+        // it), then A is elected again. X is still in A's table, expired: A must take it back (its holder has made
+        // progress since), or the holder's renewal is refused and the next miss is granted again (found in review).
         var sha = new string('c', 64);
         _cluster.Publish(new ClusterView(NodeRole.Server, 1, "nserver", null));
         _time.Advance(Settle + TimeSpan.FromMilliseconds(1));

@@ -146,9 +146,9 @@ public sealed class PatchPipelineTests
     [Fact]
     public async Task Miss_WhenTheServerChangesWhileARenewalToTheDeadOneIsInFlight_TheNewServerIsRenewedAtOnce()
     {
-        // Review16: the wake does not pre-empt a renewal already in flight to the dead server. In production that
-        // renewal ends after LookupTimeout (2 s) or ConnectTimeout (2 s), as long as the new server's SettleTime (2 s):
-        // a miss from another PC after the settle time is granted before the holder's claim is adopted.
+        // A renewal already in flight to the dead server must not hold the move: in production it ends only after
+        // LookupTimeout (2 s) or ConnectTimeout (2 s), as long as the new server's settle time, and a miss from another
+        // PC after the settle time would be granted before the holder's claim is adopted (found in review).
         using var rig = new PipelineRig();
         var (patch, bytes) = rig.Patch("KB1", size: 200_000);
         var body = new PausingStream(bytes, pauseAt: 80_000);

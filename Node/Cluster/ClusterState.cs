@@ -27,6 +27,10 @@ internal sealed class ClusterState
         _current = options.Role == RoleSetting.Server
             ? new ClusterView(NodeRole.Server, PinnedTerm, self.NodeId, null)
             : new ClusterView(NodeRole.Client, 0, null, options.Server);
+        if (options.Role == RoleSetting.Server)
+        {
+            ServingSince = time.MonotonicNow(); // a configured server becomes the server as it starts (a restart too)
+        }
     }
 
     /// <summary>True when the server is elected (role auto, no --server); false when configuration fixes it.</summary>
@@ -53,6 +57,12 @@ internal sealed class ClusterState
     /// <summary>When an election last made this node the server (null: never; a configured server is not elected).</summary>
     public DateTimeOffset? ElectedAt { get; private set; }
 
+    /// <summary>
+    /// When this node last became the server: elected, or started as the configured server (null: never). Claims the
+    /// previous server (or this one before a restart) granted are adopted for a lease from then.
+    /// </summary>
+    public DateTimeOffset? ServingSince { get; private set; }
+
     /// <summary>Raised after every change of view.</summary>
     public event Action<ClusterView>? Changed;
 
@@ -68,6 +78,7 @@ internal sealed class ClusterState
             if (view.Role == NodeRole.Server && (_current.Role != NodeRole.Server || _current.Term != view.Term))
             {
                 ElectedAt = _time.MonotonicNow();
+                ServingSince = ElectedAt;
             }
 
             _current = view;

@@ -7,6 +7,8 @@ namespace PeerPatch.Node.Serving;
 /// <param name="SettleTime">
 /// For this long after an election made this node the server, a lookup it cannot answer gets "ask again" instead
 /// of a claim: the other nodes' inventory reports (sent as they start following it) arrive first, so a patch that
-/// some node holds stays a LAN hit instead of a new internet download.
+/// some node holds stays a LAN hit instead of a new internet download, and the holders of the previous server's
+/// claims renew here (at once when they see the change; a connect and a greeting to a busy new server may take
+/// seconds), so their claims are adopted before anyone else could be granted the same patch.
 /// </param>
 internal sealed record ClaimPolicy(TimeSpan Lease, TimeSpan StallTimeout, TimeSpan RetryAfter, TimeSpan SettleTime = default);

@@ -95,16 +95,29 @@ internal sealed class ClaimTable(ClaimPolicy policy, IRandomSource random)
 
     /// <summary>
     /// Takes over a claim another server granted (this one was elected, or restarted, while its holder downloaded),
-    /// under the same id and with the holder's progress so far. False when the id is known here (alive or dead: a
-    /// dead claim is not brought back) or another node holds a live claim for <paramref name="key"/>.
+    /// under the same id and with the holder's progress so far. False when the id is known here, unless it is this
+    /// table's own dead claim whose holder has made progress since (it renewed to another server meanwhile: this one
+    /// lost the role and got it back); false too when another node holds a live claim for <paramref name="key"/>. An
+    /// adopted claim has half a <see cref="ClaimPolicy.StallTimeout"/> to show progress here, so a holder that stalled
+    /// under the previous server does not get a whole new stall allowance with every server change.
     /// </summary>
     public bool Adopt(ulong claimId, string key, string sha256, string nodeId, long bytesDone, DateTimeOffset now)
     {
         lock (_lock)
         {
-            if (claimId == 0 || _byId.ContainsKey(claimId))
+            if (claimId == 0)
             {
                 return false;
+            }
+
+            if (_byId.TryGetValue(claimId, out var known))
+            {
+                if (IsAlive(known, now) || known.Holder != nodeId || known.Key != key || bytesDone <= known.Bytes)
+                {
+                    return false; // alive (renew it), or dead here with nothing done since: not brought back
+                }
+
+                Remove(known);
             }
 
             if (_byKey.TryGetValue(key, out var existing))
@@ -117,7 +130,7 @@ internal sealed class ClaimTable(ClaimPolicy policy, IRandomSource random)
                 Remove(existing);
             }
 
-            var claim = new Claim(claimId, key, sha256, nodeId) { ExpiresAt = now + policy.Lease, LastProgressAt = now, Bytes = bytesDone };
+            var claim = new Claim(claimId, key, sha256, nodeId) { ExpiresAt = now + policy.Lease, LastProgressAt = now - (policy.StallTimeout / 2), Bytes = bytesDone };
             _byKey[key] = claim;
             _byId[claimId] = claim;
             return true;

@@ -44,7 +44,11 @@ internal sealed class ClaimedDownload(InternetDownloader internet, IServerChanne
             }
             catch
             {
-                await holding.StopStreamAsync().ConfigureAwait(false); // the pass was cancelled or hit its deadline: no push follows
+                // The pass was cancelled or hit its deadline: no push follows. The renew loop ends first, so it cannot
+                // move the push to a new server after this stop.
+                await renewing.CancelAsync().ConfigureAwait(false);
+                await renewals.ConfigureAwait(false);
+                await holding.StopStreamAsync().ConfigureAwait(false);
                 throw;
             }
             finally
@@ -90,13 +94,16 @@ internal sealed class ClaimedDownload(InternetDownloader internet, IServerChanne
     }
 
     /// <summary>
-    /// Renews every third of the lease, and at once when the cluster's view changes or a channel opens a new session
-    /// (a restarted server forgot the claim); a renewal goes to the server of the moment, which the cut-through push
-    /// then follows. Ends when the download does, or when the server says the claim is gone.
+    /// Renews every third of the lease (as the server answering names it), and at once when the cluster's view changes
+    /// or a channel opens a new session (a restarted server forgot the claim); a renewal goes to the server of the
+    /// moment, which the cut-through push then follows. A change abandons a renewal still waiting on the old server
+    /// (dead, it would hold the move for its whole timeout, past the new server's settle time), and a refused renewal
+    /// is sent again at once when the server has changed meanwhile. Ends when the download does, or when the server
+    /// says the claim is gone.
     /// </summary>
     private async Task RenewLoopAsync(Holding holding, PatchSpec patch, LookupResult claim, ByteProgress progress, RateAllowance rate, CancellationToken ct)
     {
-        var period = TimeSpan.FromMilliseconds(Math.Max(MinRenewPeriod.TotalMilliseconds, claim.LeaseMs / 3));
+        var period = RenewPeriod(claim.LeaseMs);
         var wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         void Changed() => Volatile.Read(ref wake).TrySetResult();
         void Opened(IServerChannel _) => Changed();
@@ -104,19 +111,25 @@ internal sealed class ClaimedDownload(InternetDownloader internet, IServerChanne
         servers.SessionOpened += Opened;
         try
         {
+            var changed = false;
             while (true)
             {
-                var woken = Volatile.Read(ref wake).Task;
-                var changed = false;
-                using (var tick = CancellationTokenSource.CreateLinkedTokenSource(ct))
+                if (!changed)
                 {
+                    var woken = Volatile.Read(ref wake).Task;
+                    using var tick = CancellationTokenSource.CreateLinkedTokenSource(ct);
                     if (await Task.WhenAny(Task.Delay(period, time, tick.Token), woken).ConfigureAwait(false) == woken)
                     {
-                        // Reset before reading the server below: a change after this point wakes the next round.
-                        Volatile.Write(ref wake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
-                        await tick.CancelAsync().ConfigureAwait(false);
                         changed = true;
                     }
+
+                    await tick.CancelAsync().ConfigureAwait(false);
+                }
+
+                if (changed)
+                {
+                    // Reset before reading the server below: a change after this point wakes the next round.
+                    Volatile.Write(ref wake, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
                 }
 
                 ct.ThrowIfCancellationRequested();
@@ -133,10 +146,23 @@ internal sealed class ClaimedDownload(InternetDownloader internet, IServerChanne
                     }
                 }
 
+                changed = false;
+                var next = Volatile.Read(ref wake).Task;
+                var asked = holding.Server;
                 try
                 {
                     var renew = new ClaimRenew(claim.ClaimId, progress.Value, patch.OsVersion, patch.Name, patch.Sha256, patch.Size, nodeId);
-                    var ack = await holding.Server.RenewClaimAsync(renew, ct).ConfigureAwait(false);
+                    using var attempt = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    var renewing = asked.RenewClaimAsync(renew, attempt.Token);
+                    if (await Task.WhenAny(renewing, next).ConfigureAwait(false) != renewing)
+                    {
+                        await attempt.CancelAsync().ConfigureAwait(false);
+                        _ = renewing.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                        changed = true; // the server may have changed while this one did not answer: go again now
+                        continue;
+                    }
+
+                    var ack = await renewing.ConfigureAwait(false);
                     if (!ack.Ok)
                     {
                         PipelineLog.ClaimLost(logger, claim.ClaimId);
@@ -144,10 +170,12 @@ internal sealed class ClaimedDownload(InternetDownloader internet, IServerChanne
                     }
 
                     rate.BytesPerSecond = ack.RateLimit;
+                    period = ack.LeaseMs > 0 ? RenewPeriod(ack.LeaseMs) : period; // the lease of the server holding the claim now
                 }
                 catch (LanUnavailableException e)
                 {
                     PipelineLog.RenewFailed(logger, claim.ClaimId, e.Message);
+                    changed = servers.Current is { } now && !ReferenceEquals(now, asked); // refused by a server that is no longer the one
                 }
             }
         }
@@ -161,6 +189,8 @@ internal sealed class ClaimedDownload(InternetDownloader internet, IServerChanne
             servers.SessionOpened -= Opened;
         }
     }
+
+    private static TimeSpan RenewPeriod(int leaseMs) => TimeSpan.FromMilliseconds(Math.Max(MinRenewPeriod.TotalMilliseconds, leaseMs / 3.0));
 
     /// <summary>The server the claim is held with now, and the cut-through push to it.</summary>
     private sealed class Holding : IDisposable
