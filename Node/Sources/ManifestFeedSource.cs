@@ -2,12 +2,40 @@ using System.Buffers;
 
 namespace PeerPatch.Node.Sources;
 
-/// <summary>Reads a manifest feed over HTTP(S); "{os}" in the URL becomes the node's OS key.</summary>
+/// <summary>
+/// Reads a manifest feed over HTTP(S); "{os}" in the URL becomes the node's OS key. A request that got no connection
+/// (refused, or none within the internet client's connect bound) is tried again after 1 s and 2 s: the feed host was
+/// not reached, so nothing it said is being ignored, and a pass is not lost to one dropped SYN (seen at 50 PCs started
+/// together). Anything after the connection (a status, a stall, a truncated body) is that source's error at once.
+/// </summary>
 internal sealed class ManifestFeedSource(string urlTemplate, HttpClient http, long maxPatchBytes) : IPatchSource
 {
+    /// <summary>Tries of a feed request that gets no connection.</summary>
+    internal const int ConnectAttempts = 3;
+
     public string Description => $"manifest {urlTemplate}";
 
     public async Task<IReadOnlyList<PatchSpec>> GetPatchesAsync(string osVersion, CancellationToken ct)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await GetOnceAsync(osVersion, ct).ConfigureAwait(false);
+            }
+            catch (PatchSourceException e) when (e.InnerException is HttpRequestException { HttpRequestError: HttpRequestError.ConnectionError })
+            {
+                if (attempt == ConnectAttempts)
+                {
+                    throw new PatchSourceException($"{e.Message} (tried {ConnectAttempts} times)", e.InnerException);
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(attempt), ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<IReadOnlyList<PatchSpec>> GetOnceAsync(string osVersion, CancellationToken ct)
     {
         var url = urlTemplate.Replace("{os}", Uri.EscapeDataString(osVersion), StringComparison.Ordinal);
         byte[] body;
