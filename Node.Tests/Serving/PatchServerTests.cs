@@ -25,7 +25,7 @@ public sealed class PatchServerTests : IDisposable
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(15);
     private static readonly TimeSpan Settle = TimeSpan.FromSeconds(2);
     private readonly TempDir _dir = new();
-    private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-11-30T08:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
+    private readonly HookedClock _time = new(DateTimeOffset.Parse("2026-11-30T08:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
     private readonly PatchDatabase _db;
     private readonly BlobStore _store;
     private readonly PatchIndex _index = new();
@@ -204,6 +204,29 @@ public sealed class PatchServerTests : IDisposable
     }
 
     [Fact]
+    public void APushThatLandsWhileALookupRuns_MakesItAHit_NotASecondClaim()
+    {
+        var bytes = new byte[5000];
+        new Random(50).NextBytes(bytes);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        var first = _server.Lookup(new Lookup(Os, "KB50", sha, bytes.Length, "na"));
+        Assert.Equal(LookupOutcome.Miss, first.Outcome);
+
+        // The holder's push is stored (and its claim completed, as the PUT does) after the next lookup has found the
+        // store without the blob and before it asks for a claim: the lookup reads the clock in between.
+        _time.OnNextTimestamp = () =>
+        {
+            Assert.True(_store.WriteAsync(new MemoryStream(bytes), sha, bytes.Length, long.MaxValue, CancellationToken.None).GetAwaiter().GetResult().Succeeded);
+            _server.OnStored(Os, "KB50", sha, bytes.Length);
+        };
+        var second = _server.Lookup(new Lookup(Os, "KB50", sha, bytes.Length, "nb"));
+
+        Assert.Null(_time.OnNextTimestamp); // the push did land inside the lookup
+        Assert.Equal(LookupOutcome.Hit, second.Outcome);
+        Assert.False(_server.IsBeingFetched(sha)); // no claim left behind
+    }
+
+    [Fact]
     public void ABlobAnotherNodeReported_IsAHitThatSendsTheAskerToThatNode()
     {
         var sha = new string('c', 64);
@@ -281,4 +304,21 @@ public sealed class PatchServerTests : IDisposable
     }
 
     public void Dispose() => _dir.Dispose();
+
+    /// <summary>A fake clock that runs an action (once) the next time anyone reads its timestamp.</summary>
+    private sealed class HookedClock(DateTimeOffset start) : FakeTimeProvider(start)
+    {
+        public Action? OnNextTimestamp { get; set; }
+
+        public override long GetTimestamp()
+        {
+            if (OnNextTimestamp is { } hook)
+            {
+                OnNextTimestamp = null;
+                hook();
+            }
+
+            return base.GetTimestamp();
+        }
+    }
 }

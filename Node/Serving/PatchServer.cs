@@ -70,16 +70,7 @@ internal sealed partial class PatchServer(
 
         if (sha is not null && store.TryGetSize(sha, out var size))
         {
-            if (!index.Contains(lookup.OsVersion, lookup.PatchName, sha))
-            {
-                // Same bytes known under another name: content addressing makes it a hit; remember the name.
-                index.Add(lookup.OsVersion, lookup.PatchName, sha, size);
-                hits.RecordRow(new PatchRecord(lookup.OsVersion, lookup.PatchName, sha, size, null, time.GetUtcNow(), lookup.NodeId, 0, null));
-            }
-
-            hits.RecordHit(lookup.OsVersion, lookup.PatchName, sha);
-            stats.Hit();
-            return WithSources(LookupResult.Hit(sha, size, BlobUrl.PathOf(sha)), lookup.NodeId, from, serverHolds: true);
+            return StoredHit(lookup, from, sha, size);
         }
 
         if (sha is not null && holders.TryGet(sha, out var holding))
@@ -98,6 +89,14 @@ internal sealed partial class PatchServer(
         }
 
         var decision = claims.Acquire(ClaimKey(lookup.OsVersion, lookup.PatchName, lookup.ExpectedSha256), lookup.ExpectedSha256, lookup.NodeId, now);
+        if (decision.Granted && sha is not null && store.TryGetSize(sha, out var landed))
+        {
+            // A push stored it between the store check above and the claim: its claim was completed, so this one was
+            // granted. The bytes are here: a hit, not a second internet download (seen at 50 PCs).
+            claims.Release(decision.ClaimId);
+            return StoredHit(lookup, from, sha, landed);
+        }
+
         if (decision.Granted)
         {
             // The LAN's internet budget: outside the download window or over the daily quota the miss is held.
@@ -117,6 +116,21 @@ internal sealed partial class PatchServer(
         return lookup.ExpectedSha256 is { } expected
             ? LookupResult.InFlight(decision.HolderBytes, (int)decision.RetryAfter.TotalMilliseconds, BlobUrl.PathOf(expected)) // cut-through
             : LookupResult.InFlight(decision.HolderBytes, (int)decision.RetryAfter.TotalMilliseconds);
+    }
+
+    /// <summary>A hit on a blob this server holds (a name seen for the first time under its hash is recorded).</summary>
+    private LookupResult StoredHit(Lookup lookup, IPEndPoint? from, string sha, long size)
+    {
+        if (!index.Contains(lookup.OsVersion, lookup.PatchName, sha))
+        {
+            // Same bytes known under another name: content addressing makes it a hit; remember the name.
+            index.Add(lookup.OsVersion, lookup.PatchName, sha, size);
+            hits.RecordRow(new PatchRecord(lookup.OsVersion, lookup.PatchName, sha, size, null, time.GetUtcNow(), lookup.NodeId, 0, null));
+        }
+
+        hits.RecordHit(lookup.OsVersion, lookup.PatchName, sha);
+        stats.Hit();
+        return WithSources(LookupResult.Hit(sha, size, BlobUrl.PathOf(sha)), lookup.NodeId, from, serverHolds: true);
     }
 
     public Ack Renew(ClaimRenew renew)
