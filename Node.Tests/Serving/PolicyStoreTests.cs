@@ -146,4 +146,27 @@ public sealed class PolicyStoreTests : IDisposable
         var later = claims.Acquire("d", null, "n3", _time.MonotonicNow());
         Assert.Null(gate.Admit(later.ClaimId, "KB1", 100));
     }
+
+    [Fact]
+    public void AnAdoptedClaim_IsChargedOnce_EvenOutsideTheWindowAndPastTheQuota_AndRefundedWhenItsDownloadFails()
+    {
+        var store = Open();
+        var localHour = TimeZoneInfo.ConvertTime(_time.GetUtcNow(), _time.LocalTimeZone).Hour;
+        var window = $"{(localHour + 2) % 24:00}:00-{(localHour + 4) % 24:00}:00"; // not now: a new miss would be held
+        Assert.True(store.TrySet(Encoding.UTF8.GetBytes("{\"internet\": {\"windows\": [\"" + window + "\"], \"dailyQuota\": \"1 KB\"}}"), "n-admin").Ok);
+        var claims = new ClaimTable(new ClaimPolicy(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250)), new SystemRandomSource());
+        var gate = new InternetGate(store, claims, _time);
+
+        gate.Adopt(77, 5000); // admitted by the previous server, already downloading: counted here, never held
+        gate.Adopt(77, 5000); // its holder renews again
+        Assert.Equal(5000, gate.UsedToday());
+        gate.Adopt(78, 700);
+        Assert.Equal(5700, gate.UsedToday());
+
+        gate.Refund(77); // its download failed
+        Assert.Equal(700, gate.UsedToday());
+        gate.Done(78); // stored: the charge stands
+        gate.Refund(78);
+        Assert.Equal(700, gate.UsedToday());
+    }
 }

@@ -179,6 +179,32 @@ public sealed class PatchPipelineTests
     }
 
     [Fact]
+    public async Task Miss_WhenTheSameServerOpensANewSession_TheClaimIsRenewedAtOnce_AndAFailedStreamPushStartsAgain()
+    {
+        // A restarted server (same address, new session) has forgotten the claim and the cut-through push it was
+        // receiving: the holder renews at once (so the restarted server adopts the claim) and pushes the stream again.
+        using var rig = new PipelineRig();
+        var (patch, bytes) = rig.Patch("KB1", size: 200_000);
+        var body = new PausingStream(bytes, pauseAt: 80_000);
+        rig.Internet.Serve(patch.Url, () => FakeWeb.Streamed(body, bytes.Length));
+        rig.Server.Answer(PipelineRig.Miss(42, leaseMs: 15_000));
+        var streamPushes = 0;
+        rig.Server.StreamPush = (_, _) => Task.FromResult(Interlocked.Increment(ref streamPushes) > 1); // the first died with the old session
+
+        var run = rig.RunAsync(patch);
+        await body.Paused.WaitAsync(Eventually.Bound);
+        await Eventually.TrueAsync(() => Volatile.Read(ref streamPushes) == 1, "the first stream push");
+        rig.Servers.OpenSession(rig.Server); // the clock does not move: only the new session can bring what follows
+        await Eventually.TrueAsync(() => rig.Server.RenewMessages.Count == 1 && Volatile.Read(ref streamPushes) == 2, "a renewal and a second stream push");
+        body.Resume();
+        var outcome = await Eventually.Within(run, "the pass");
+
+        Assert.True(outcome.Applied, outcome.Error);
+        Assert.Equal(patch.Sha256, Assert.Single(rig.Server.RenewMessages).Sha256);
+        Assert.Equal([(patch.Sha256, 42UL, true)], rig.Server.Pushes); // the second stream push delivered the body
+    }
+
+    [Fact]
     public async Task Miss_WhenTheClaimIsRevoked_OrARenewalFails_TheDownloadGoesOnAnyway()
     {
         using var rig = new PipelineRig();
