@@ -71,6 +71,28 @@ public sealed class LanPatienceTests
     }
 
     [Fact]
+    public async Task AnOutageForgottenAfterAQuietSpell_GivesTheNextOutageItsOwnPatience()
+    {
+        using var rig = new PipelineRig();
+        rig.Options.LanPatience = TimeSpan.FromSeconds(1);
+        var (first, _) = rig.Patch("KB1", seed: 1);
+        var (second, _) = rig.Patch("KB2", seed: 2);
+        rig.Server.Answer(FakeServerChannel.Gone());
+
+        var run = rig.RunAsync(first);
+        await rig.Time.FireAsync(Poll);
+        Assert.Equal(Origin.Internet, (await Eventually.Within(run, "the first pass")).From); // the patience was spent
+        rig.Time.Advance(LanPatience.ForgetAfter + TimeSpan.FromSeconds(1)); // hours later, nothing asked meanwhile
+        var later = rig.RunAsync(second);
+        await rig.Time.FireAsync(Poll, count: 2); // it waits again: a new outage
+        var outcome = await Eventually.Within(later, "the second pass");
+
+        Assert.Equal(Origin.Internet, outcome.From);
+        Assert.Equal(4, rig.Server.Lookups.Count); // two per pass: asked, waited a second, asked again
+        Assert.Equal(2, rig.Log.Count(429));
+    }
+
+    [Fact]
     public async Task AnElectionDuringThePatience_SendsTheNextLookupToTheNewServer_WithoutWaitingOutThePoll()
     {
         using var rig = new PipelineRig();

@@ -7,15 +7,15 @@ namespace PeerPatch.Node.ServerLink;
 internal sealed class ServerChannelProvider : IServerChannelProvider
 {
     private readonly object _lock = new();
-    private readonly ClusterState cluster;
-    private readonly LocalServerChannel local;
-    private readonly RemoteServerChannelFactory remotes;
+    private readonly ClusterState _cluster;
+    private readonly LocalServerChannel _local;
+    private readonly RemoteServerChannelFactory _remotes;
     private RemoteServerChannel? _remote;
     private string? _remoteAddress;
 
     public ServerChannelProvider(ClusterState cluster, LocalServerChannel local, RemoteServerChannelFactory remotes)
     {
-        (this.cluster, this.local, this.remotes) = (cluster, local, remotes);
+        (_cluster, _local, _remotes) = (cluster, local, remotes);
         cluster.Changed += _ => ServerMayHaveChanged?.Invoke(); // a singleton: lives as long as the cluster state
     }
 
@@ -27,10 +27,10 @@ internal sealed class ServerChannelProvider : IServerChannelProvider
     {
         get
         {
-            var view = cluster.Current;
+            var view = _cluster.Current;
             if (view.Role == Protocol.Messages.NodeRole.Server)
             {
-                return local;
+                return _local;
             }
 
             if (!HostPort.TryParse(view.ServerAddress, out var host, out var port))
@@ -42,7 +42,7 @@ internal sealed class ServerChannelProvider : IServerChannelProvider
             {
                 if (_remoteAddress != view.ServerAddress)
                 {
-                    _remote = remotes.Create(host, port, channel => SessionOpened?.Invoke(channel));
+                    _remote = _remotes.Create(host, port, channel => SessionOpened?.Invoke(channel));
                     _remoteAddress = view.ServerAddress;
                 }
 
@@ -60,7 +60,7 @@ internal sealed class ServerChannelProvider : IServerChannelProvider
 
         var changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         void OnChanged(ClusterView _) => changed.TrySetResult();
-        cluster.Changed += OnChanged;
+        _cluster.Changed += OnChanged;
         try
         {
             if (Current is { } raced)
@@ -76,7 +76,7 @@ internal sealed class ServerChannelProvider : IServerChannelProvider
         }
         finally
         {
-            cluster.Changed -= OnChanged;
+            _cluster.Changed -= OnChanged;
         }
 
         return Current;

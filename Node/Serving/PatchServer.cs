@@ -143,8 +143,9 @@ internal sealed partial class PatchServer(
     /// <summary>
     /// A renewal of a claim this server does not know, from a holder that names its patch: within one lease of this
     /// node becoming the server (elected, or started as the configured server: every live holder renews in that time,
-    /// at once when it sees the change or a new session), the claim is adopted, so the settle time's lookups that follow find the patch in flight, not a miss to grant again. Not when
-    /// the blob is already here (the holder's push then only confirms it) or another node holds a claim for it.
+    /// at once when it sees the change or a new session), the claim is adopted, so the settle time's lookups that
+    /// follow find the patch in flight, not a miss to grant again. Not when the blob is already here (the holder's push
+    /// then only confirms it) or another node holds a claim for it.
     /// </summary>
     private bool Adopt(ClaimRenew renew, DateTimeOffset now)
     {
