@@ -12,9 +12,10 @@ cd "$(dirname "$0")/.."
 # the package test's checks of the .deb and its unit.
 # gpg, gpgv, xz: the real-archive apt test signs its Release files with a throwaway key (apt verifies them) and
 # publishes Packages.xz.
+# objdump: the function-order test reads the published object file's symbol table.
 declare -A needs=([sha256sum]=coreutils [ps]=procps [ip]=iproute2 [avahi-daemon]=avahi-daemon [chromium]=chromium
   [apt-get]=apt [dpkg-deb]=dpkg [dpkg-scanpackages]=dpkg-dev [lintian]=lintian [systemd-analyze]=systemd [gzip]=gzip
-  [gpg]=gpg [gpgv]=gpgv [xz]=xz-utils)
+  [gpg]=gpg [gpgv]=gpgv [xz]=xz-utils [objdump]=binutils)
 missing=()
 for cmd in "${!needs[@]}"; do
   command -v "$cmd" >/dev/null 2>&1 || missing+=("${needs[$cmd]}")
