@@ -25,7 +25,7 @@ public sealed class AdaptiveTimeoutTests
     }
 
     [Fact]
-    public void GapsOf300To1500ms_StretchItAboveTheLongestGap_ButNotToTheCap()
+    public void GapsOf300To1500ms_StretchItToTwiceTheLongestGap_UpToTheCap()
     {
         var random = new Random(7);
         var timeout = new AdaptiveTimeout(Floor, Cap);
@@ -36,14 +36,17 @@ public sealed class AdaptiveTimeoutTests
 
         Assert.True(timeout.Stretched);
         Assert.InRange(timeout.Longest, Ms(1400), Ms(1500));
-        Assert.InRange(timeout.Timeout, AdaptiveTimeout.LongestGapFactor * timeout.Longest, Cap - Ms(1)); // mean + 4 sd is about 2.3 s
+        Assert.Equal(AdaptiveTimeout.LongestGapFactor * timeout.Longest > Cap ? Cap : AdaptiveTimeout.LongestGapFactor * timeout.Longest, timeout.Timeout); // above mean + 4 sd (about 2.3 s)
     }
 
     [Fact]
-    public void GapsOfTwoSecondsOrMore_ReachTheCap_AndNoFurther()
+    public void GapsOf1500msOrMore_ReachTheCap_AndNoFurther()
     {
         var timeout = new AdaptiveTimeout(Floor, Cap);
-        timeout.Add(Ms(2000));
+        timeout.Add(Ms(1400));
+        Assert.Equal(Ms(2800), timeout.Timeout);
+
+        timeout.Add(Ms(1500));
         Assert.Equal(Cap, timeout.Timeout);
 
         timeout.Add(TimeSpan.FromHours(3));

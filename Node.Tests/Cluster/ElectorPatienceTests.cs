@@ -19,6 +19,8 @@ public sealed class ElectorPatienceTests(ITestOutputHelper output)
 
     private static TimeSpan Ms(double ms) => TimeSpan.FromMilliseconds(ms);
 
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
     [Fact]
     public void QuietLan_AServerFallingSilent_IsSuspectedAfter1200ms()
     {
@@ -48,7 +50,7 @@ public sealed class ElectorPatienceTests(ITestOutputHelper output)
         Assert.Equal(1, f.Elector.Term);
         var stretched = f.Elector.ServerTimeout.Timeout;
         output.WriteLine($"seed {seed}: timeout {stretched.TotalMilliseconds} ms (mean gap {f.Elector.ServerTimeout.Mean.TotalMilliseconds:0} ms, longest {f.Elector.ServerTimeout.Longest.TotalMilliseconds} ms)");
-        Assert.InRange(stretched, AdaptiveTimeout.LongestGapFactor * f.Elector.ServerTimeout.Longest, Timing.MaxHeartbeatTimeout);
+        Assert.InRange(stretched, Min(AdaptiveTimeout.LongestGapFactor * f.Elector.ServerTimeout.Longest, Timing.MaxHeartbeatTimeout), Timing.MaxHeartbeatTimeout);
         Assert.InRange(stretched, Ms(1950), Timing.MaxHeartbeatTimeout); // the window always holds gaps of 1.3 s and more
 
         var silence = f.SilenceUntilSuspected(TimeSpan.FromSeconds(10));
@@ -58,13 +60,13 @@ public sealed class ElectorPatienceTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void AnyHeartbeatGaps_300To1500ms_WithinAWindowOfOneOf1s_CauseNoSuspicion()
+    public void AnyHeartbeatGaps_300To1500ms_WithinAWindowOfOneOf800ms_CauseNoSuspicion()
     {
         var gaps = Gen.ListOf(Gen.Choose(300, 1500).Select(ms => Ms(ms)));
         Prop.ForAll(gaps.ToArbitrary(), list =>
         {
             var f = new Follower();
-            f.Beats([Ms(1000), .. list.Take(AdaptiveTimeout.Window - 1)]); // 1.5 x 1 s covers any of them while it is in the window
+            f.Beats([Ms(800), .. list.Take(AdaptiveTimeout.Window - 1)]); // 2 x 0.8 s covers any of them while it is in the window
             Assert.Equal("n0", f.Elector.ServerId);
             Assert.InRange(f.Elector.ServerTimeout.Timeout, Timing.HeartbeatTimeout, Timing.MaxHeartbeatTimeout);
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(100));
@@ -85,7 +87,7 @@ public sealed class ElectorPatienceTests(ITestOutputHelper output)
         Assert.Equal("n0", f.Elector.ServerId);
         Assert.Equal(1, f.Elector.Term);
         Assert.Equal(1, f.Elector.Clock.LateGaps);
-        Assert.Equal(Timing.HeartbeatTimeout, f.Elector.ServerTimeout.Timeout); // the stall counts 0.5 s in that gap too: nothing stretched
+        Assert.Equal(Ms(705), f.Elector.ServerTimeout.Longest); // in the gap between heartbeats too, the 2 s stall counted 0.5 s
     }
 
     [Fact]
@@ -245,6 +247,46 @@ public sealed class ElectorPatienceTests(ITestOutputHelper output)
         Assert.True(took <= TimeSpan.FromSeconds(4), $"failover took {took}: {lan.Describe()}");
         Assert.True(lan.Converged(), lan.Describe());
         Assert.All(lan.Live, n => Assert.Equal(term + 1, n.Term)); // one election
+    }
+
+    /// <summary>
+    /// The benchmark's picture: every node, the server too, stalls now and then (one stall every 3 s on average, of
+    /// 0.2-1.5 s, from the start), 20 seeded runs of 70 s, with today's timing and with the fixed 1.2 s timeout that
+    /// counted every stall (no running clock, no stretching). Measured: 23 new terms against 225.
+    /// What is left are stalls longer than any the followers had heard from their server (mostly in the first seconds).
+    /// </summary>
+    [Fact]
+    public void OnASimulatedLan_EveryNodeStallingUpTo1_5sNowAndThen_ElectsAFractionAsOften_AsWithAFixedTimeout()
+    {
+        var fixedTimeout = SimulatedLan.Timing with { MaxCountedGap = TimeSpan.FromDays(1), MaxHeartbeatTimeout = SimulatedLan.Timing.HeartbeatTimeout };
+        var adaptive = Enumerable.Range(1, 20).Sum(seed => NewTermsUnderStalls(seed, SimulatedLan.Timing));
+        var before = Enumerable.Range(1, 20).Sum(seed => NewTermsUnderStalls(seed, fixedTimeout));
+
+        output.WriteLine($"20 runs of 70 s: {adaptive} new terms (fixed 1.2 s timeout counting every stall: {before})");
+        Assert.True(before >= 100, $"the stalls are too mild to test anything: {before} new terms with the fixed timeout");
+        Assert.True(adaptive * 8 <= before, $"{adaptive} new terms against {before} with the fixed timeout");
+    }
+
+    private static long NewTermsUnderStalls(int seed, ElectionTiming timing)
+    {
+        var random = new Random(seed);
+        var lan = new SimulatedLan(6, timing: timing);
+        lan.RunUntilConverged(TimeSpan.FromSeconds(3));
+        var term = lan.Live.Max(n => n.Term);
+        lan.Run(TimeSpan.FromSeconds(70), () =>
+        {
+            var now = lan.Time.GetUtcNow();
+            foreach (var id in lan.Nodes.Keys)
+            {
+                var running = !lan.StarvedUntil.TryGetValue(id, out var until) || until <= now;
+                if (running && random.NextDouble() < SimulatedLan.Step / TimeSpan.FromSeconds(3))
+                {
+                    lan.StarvedUntil[id] = now + TimeSpan.FromMilliseconds(random.Next(200, 1501));
+                }
+            }
+        });
+
+        return lan.Live.Max(n => n.Term) - term;
     }
 
     private static Member Server(string id, long term) => new(id, IPAddress.Loopback, 47470, 47471, 10, 1000, IsServer: true, Term: term);

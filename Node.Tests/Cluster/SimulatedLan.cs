@@ -25,9 +25,10 @@ internal sealed class SimulatedLan
     private readonly Dictionary<string, List<Member>> _members = [];
     private readonly Dictionary<string, Dictionary<string, (long Term, int Priority, long Since)>> _queued = [];
 
-    public SimulatedLan(int nodes, Func<int, int>? priority = null, bool keyed = false)
+    public SimulatedLan(int nodes, Func<int, int>? priority = null, bool keyed = false, ElectionTiming? timing = null)
     {
         Keyed = keyed;
+        NodeTiming = timing ?? Timing;
         for (var i = 0; i < nodes; i++)
         {
             Add($"n{i}", priority?.Invoke(i) ?? 10, since: 1000 + i);
@@ -35,6 +36,9 @@ internal sealed class SimulatedLan
     }
 
     public bool Keyed { get; }
+
+    /// <summary>The timing every node of this LAN runs with (default <see cref="Timing"/>).</summary>
+    public ElectionTiming NodeTiming { get; }
 
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 24, 0, 0, 0, TimeSpan.Zero));
 
@@ -57,7 +61,7 @@ internal sealed class SimulatedLan
 
     public Elector Add(string id, int priority, long since, long term = 0)
     {
-        var elector = new Elector(id, priority, since, term, Timing, Time.GetUtcNow());
+        var elector = new Elector(id, priority, since, term, NodeTiming, Time.GetUtcNow());
         Nodes[id] = elector;
         Partition[id] = 0;
         _addresses[id] = IPAddress.Parse($"10.0.0.{_addresses.Count + 1}");
@@ -98,7 +102,7 @@ internal sealed class SimulatedLan
 
             foreach (var server in Live.Where(n => n.IsServer && !Starved(n, now)).ToList())
             {
-                if (_lastBeat.TryGetValue(server.SelfId, out var last) && now - last < Timing.HeartbeatInterval)
+                if (_lastBeat.TryGetValue(server.SelfId, out var last) && now - last < NodeTiming.HeartbeatInterval)
                 {
                     continue;
                 }
