@@ -12,6 +12,8 @@ namespace PeerPatch.Node.Tests.Cluster;
 /// With <c>keyed</c>, each node runs a <see cref="MemberVerifier"/> as the node does: adverts only name candidates,
 /// a probe is answered (with the truth) only by the honest node living at the probed address, and only proven members
 /// reach the elector and get heartbeats. Node i lives at 10.0.0.(i+1).
+/// A node in <see cref="StarvedUntil"/> does not run until then (an overloaded host): it neither ticks nor heartbeats,
+/// and the heartbeats sent to it wait in its socket until it runs again, to be read after its first tick (the worst case).
 /// </summary>
 internal sealed class SimulatedLan
 {
@@ -21,10 +23,12 @@ internal sealed class SimulatedLan
     private readonly Dictionary<string, MemberVerifier> _verifiers = [];
     private readonly Dictionary<string, IPAddress> _addresses = [];
     private readonly Dictionary<string, List<Member>> _members = [];
+    private readonly Dictionary<string, Dictionary<string, (long Term, int Priority, long Since)>> _queued = [];
 
-    public SimulatedLan(int nodes, Func<int, int>? priority = null, bool keyed = false)
+    public SimulatedLan(int nodes, Func<int, int>? priority = null, bool keyed = false, ElectionTiming? timing = null)
     {
         Keyed = keyed;
+        NodeTiming = timing ?? Timing;
         for (var i = 0; i < nodes; i++)
         {
             Add($"n{i}", priority?.Invoke(i) ?? 10, since: 1000 + i);
@@ -33,6 +37,9 @@ internal sealed class SimulatedLan
 
     public bool Keyed { get; }
 
+    /// <summary>The timing every node of this LAN runs with (default <see cref="Timing"/>).</summary>
+    public ElectionTiming NodeTiming { get; }
+
     public FakeTimeProvider Time { get; } = new(new DateTimeOffset(2026, 11, 24, 0, 0, 0, TimeSpan.Zero));
 
     public Dictionary<string, Elector> Nodes { get; } = [];
@@ -40,6 +47,9 @@ internal sealed class SimulatedLan
     public Dictionary<string, int> Partition { get; } = [];
 
     public HashSet<string> Dead { get; } = [];
+
+    /// <summary>Nodes that get no CPU until the given time.</summary>
+    public Dictionary<string, DateTimeOffset> StarvedUntil { get; } = [];
 
     public IEnumerable<Elector> Live => Nodes.Values.Where(e => !Dead.Contains(e.SelfId));
 
@@ -51,7 +61,7 @@ internal sealed class SimulatedLan
 
     public Elector Add(string id, int priority, long since, long term = 0)
     {
-        var elector = new Elector(id, priority, since, term, Timing, Time.GetUtcNow());
+        var elector = new Elector(id, priority, since, term, NodeTiming, Time.GetUtcNow());
         Nodes[id] = elector;
         Partition[id] = 0;
         _addresses[id] = IPAddress.Parse($"10.0.0.{_addresses.Count + 1}");
@@ -71,7 +81,7 @@ internal sealed class SimulatedLan
             var now = Time.GetUtcNow();
             var forged = Forger?.Invoke(now) ?? [];
             var displaced = forged.Where(f => f.Displaces).Select(f => f.Advert.NodeId).ToHashSet();
-            foreach (var node in Live.ToList())
+            foreach (var node in Live.Where(n => !Starved(n, now)).ToList())
             {
                 var adverts = Live.Where(o => Partition[o.SelfId] == Partition[node.SelfId] && !displaced.Contains(o.SelfId)).Select(Advert)
                     .Concat(forged.Select(f => f.Advert)).ToList();
@@ -80,9 +90,19 @@ internal sealed class SimulatedLan
                 node.OnMembers(members, now);
             }
 
-            foreach (var server in Live.Where(n => n.IsServer).ToList())
+            foreach (var node in Live.Where(n => !Starved(n, now) && _queued.ContainsKey(n.SelfId)).ToList())
             {
-                if (_lastBeat.TryGetValue(server.SelfId, out var last) && now - last < Timing.HeartbeatInterval)
+                foreach (var (serverId, beat) in _queued[node.SelfId])
+                {
+                    node.OnHeartbeat(serverId, beat.Term, beat.Priority, beat.Since, now); // read late, with the time it is read
+                }
+
+                _queued.Remove(node.SelfId);
+            }
+
+            foreach (var server in Live.Where(n => n.IsServer && !Starved(n, now)).ToList())
+            {
+                if (_lastBeat.TryGetValue(server.SelfId, out var last) && now - last < NodeTiming.HeartbeatInterval)
                 {
                     continue;
                 }
@@ -90,14 +110,19 @@ internal sealed class SimulatedLan
                 _lastBeat[server.SelfId] = now;
                 foreach (var node in Live.Where(o => o != server && Partition[o.SelfId] == Partition[server.SelfId] && Heartbeats(server, o)).ToList())
                 {
-                    if (server.IsServer)
+                    if (server.IsServer && Starved(node, now))
+                    {
+                        var queue = _queued.TryGetValue(node.SelfId, out var q) ? q : _queued[node.SelfId] = [];
+                        queue[server.SelfId] = (server.Term, server.Self.Priority, server.Self.Since);
+                    }
+                    else if (server.IsServer)
                     {
                         node.OnHeartbeat(server.SelfId, server.Term, server.Self.Priority, server.Self.Since, now);
                     }
                 }
             }
 
-            foreach (var node in Live.ToList())
+            foreach (var node in Live.Where(n => !Starved(n, now)).ToList())
             {
                 node.Tick(now);
             }
@@ -152,6 +177,8 @@ internal sealed class SimulatedLan
 
         return verifier.Filter(adverts, now, []);
     }
+
+    private bool Starved(Elector node, DateTimeOffset now) => StarvedUntil.TryGetValue(node.SelfId, out var until) && now < until;
 
     private Member Advert(Elector e) => new(e.SelfId, _addresses[e.SelfId], 47470, 47471, e.Self.Priority, e.Self.Since, e.IsServer, e.Term);
 }

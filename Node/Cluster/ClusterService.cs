@@ -15,7 +15,7 @@ namespace PeerPatch.Node.Cluster;
 /// <summary>
 /// Zero-config membership: advertises this node as &lt;peerpatch-ID&gt;._peerpatch._udp.local (SRV: the LiteNetLib
 /// port; TXT: v, id, role, term, http, prio, since, cluster), browses for the others, feeds them and the
-/// servers' heartbeats to the <see cref="Elector"/> every 100 ms, and publishes its decisions as the
+/// servers' heartbeats to the <see cref="Elector"/> every <see cref="ElectionTiming.TickPeriod"/> (100 ms), and publishes its decisions as the
 /// <see cref="ClusterState"/> view (persisting the term). A server heartbeats every member it knows.
 /// With a configured role the view is fixed; the node still advertises itself, and a configured server
 /// heartbeats so that zero-config nodes follow it.
@@ -41,6 +41,7 @@ internal sealed partial class ClusterService(
     /// <summary>The type Debian's squid-deb-proxy-client and auto-apt-proxy browse for: apt finds this node's proxy.</summary>
     public static readonly DnsName AptProxyType = DnsName.Parse("_apt_proxy._tcp.local");
     private readonly ILogger _logger = loggers.CreateLogger<ClusterService>();
+    private readonly ElectorReport _report = new(loggers.CreateLogger<Elector>());
     private readonly object _lock = new();
     private readonly Dictionary<string, IPEndPoint> _endpoints = new(StringComparer.Ordinal);
     private Elector? _elector;
@@ -184,7 +185,7 @@ internal sealed partial class ClusterService(
     private async Task RunAsync(long since, CancellationToken ct)
     {
         var lastBeat = DateTimeOffset.MinValue;
-        using var timer = new PeriodicTimer(TimeSpan.FromMilliseconds(100), time);
+        using var timer = new PeriodicTimer(ElectionTiming.Default.TickPeriod, time);
         while (await timer.WaitForNextTickAsync(ct).ConfigureAwait(false))
         {
             try
@@ -345,8 +346,14 @@ internal sealed partial class ClusterService(
         }
     }
 
+    /// <summary>Acts on a decision the elector just took (under the lock).</summary>
     private void Apply(Decision decision)
     {
+        if (_elector is not null)
+        {
+            _report.Report(_elector);
+        }
+
         switch (decision.Kind)
         {
             case DecisionKind.BecomeServer:

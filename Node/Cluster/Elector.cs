@@ -6,26 +6,31 @@ namespace PeerPatch.Node.Cluster;
 /// <list type="bullet">
 /// <item>A node that follows a server and hears its heartbeats keeps it, whatever joins later (no churn).</item>
 /// <item>A node with no server (start-up after <see cref="ElectionTiming.DiscoveryWindow"/>, or its server silent
-/// for <see cref="ElectionTiming.HeartbeatTimeout"/>) follows a live advertised server if there is one; otherwise
-/// the highest-ranked live member (<see cref="MemberRank"/>) is expected to take over: itself, with
-/// term = highest term seen + 1, or another node, which is passed over if it has not claimed within
+/// for the <see cref="AdaptiveTimeout"/> learnt from its heartbeats: <see cref="ElectionTiming.HeartbeatTimeout"/> on a
+/// quiet LAN, up to <see cref="ElectionTiming.MaxHeartbeatTimeout"/> on a loaded one) follows a live advertised server
+/// if there is one; otherwise the highest-ranked live member (<see cref="MemberRank"/>) is expected to take over:
+/// itself, with term = highest term seen + 1, or another node, which is passed over if it has not claimed within
 /// <see cref="ElectionTiming.ClaimTimeout"/>.</item>
 /// <item>Two servers (a healed split): the higher term wins, then the higher rank; the loser steps down and
 /// follows the winner. A heartbeat from a better server switches any node to it.</item>
 /// <item>Terms pass <see cref="TermGuard"/>: an invalid term, or one too far above this node's, does not count (its
 /// node still ranks, as a candidate that claims nothing), and a new term never overflows.</item>
+/// <item>Timeouts (discovery, heartbeats, claims) count only the time this node was running (<see cref="RunningClock"/>):
+/// a node starved of CPU for seconds does not depose a server it could not listen to.</item>
 /// </list>
 /// </summary>
 internal sealed class Elector
 {
     private readonly ElectionTiming _timing;
-    private readonly DateTimeOffset _startedAt;
+    private readonly RunningClock _clock;
+    private readonly AdaptiveTimeout _timeout;
     private readonly Dictionary<string, DateTimeOffset> _suspects = new(StringComparer.Ordinal);
     private readonly TermGuard _guard = new();
     private Dictionary<string, Member> _members = new(StringComparer.Ordinal);
     private List<Member> _reported = [];
-    private DateTimeOffset _lastHeartbeat;
-    private (string NodeId, DateTimeOffset Since)? _awaiting;
+    private TimeSpan _lastHeartbeat; // running time, as every field below
+    private TimeSpan? _lastBeat; // the followed server's last accepted heartbeat (null: none since following it)
+    private (string NodeId, TimeSpan Since)? _awaiting;
 
     public Elector(string selfId, int priority, long since, long term, ElectionTiming timing, DateTimeOffset now)
     {
@@ -33,7 +38,8 @@ internal sealed class Elector
         Self = (priority, since, selfId);
         Term = TermGuard.IsValid(term) ? term : 0;
         _timing = timing;
-        _startedAt = now;
+        _clock = new RunningClock(timing.MaxCountedGap, now);
+        _timeout = new AdaptiveTimeout(timing.HeartbeatTimeout, timing.MaxHeartbeatTimeout);
     }
 
     public string SelfId { get; }
@@ -51,9 +57,16 @@ internal sealed class Elector
     /// <summary>The members last reported by discovery (self excluded).</summary>
     public IReadOnlyCollection<Member> Members => _members.Values;
 
+    /// <summary>How the followed server's heartbeats arrive, and how long it may be silent (reset when the server changes).</summary>
+    public AdaptiveTimeout ServerTimeout => _timeout;
+
+    /// <summary>The time this node was running, on which every election timeout is measured.</summary>
+    public RunningClock Clock => _clock;
+
     /// <summary>Discovery's current view of the other nodes.</summary>
     public Decision OnMembers(IEnumerable<Member> members, DateTimeOffset now)
     {
+        _clock.Observe(now);
         _reported = members.Where(m => m.NodeId != SelfId).ToList();
         Refresh(now);
         foreach (var m in _members.Values.Where(m => m.IsServer))
@@ -72,22 +85,31 @@ internal sealed class Elector
     /// <summary>A heartbeat from a server.</summary>
     public Decision OnHeartbeat(string serverId, long term, int priority, long since, DateTimeOffset now)
     {
+        var at = _clock.Observe(now);
         if (!_guard.Accepts(serverId, term, Term, now))
         {
-            return Decision.None; // a forged or corrupt term: not a server worth hearing
+            return Decision.None; // a forged or corrupt term: not a server worth hearing, nor a gap worth learning
         }
 
         _suspects.Remove(serverId);
         if (serverId == ServerId)
         {
-            _lastHeartbeat = now;
+            if (_lastBeat is { } previous && !IsServer)
+            {
+                _timeout.Add(at - previous);
+            }
+
+            _lastBeat = at;
+            _lastHeartbeat = at;
             Term = Math.Max(Term, term);
             return Decision.None;
         }
 
         if (ServerId is null || MemberRank.Beats(term, (priority, since, serverId), Term, CurrentRank()))
         {
-            return Follow(serverId, term, now);
+            var decision = Follow(serverId, term, now);
+            _lastBeat = at; // the gap to its next heartbeat counts
+            return decision;
         }
 
         return Decision.None; // a worse server: it will hear our server's heartbeats and step down
@@ -96,6 +118,7 @@ internal sealed class Elector
     /// <summary>Time passes.</summary>
     public Decision Tick(DateTimeOffset now)
     {
+        var at = _clock.Observe(now);
         Refresh(now);
         foreach (var expired in _suspects.Where(s => s.Value <= now).Select(s => s.Key).ToList())
         {
@@ -109,7 +132,7 @@ internal sealed class Elector
 
         if (ServerId is not null)
         {
-            if (now - _lastHeartbeat < _timing.HeartbeatTimeout)
+            if (at - _lastHeartbeat < _timeout.Timeout)
             {
                 return Decision.None;
             }
@@ -117,9 +140,10 @@ internal sealed class Elector
             Suspect(ServerId, now);
             ServerId = null;
             _awaiting = null;
+            Forget();
         }
 
-        if (now - _startedAt < _timing.DiscoveryWindow)
+        if (at < _timing.DiscoveryWindow)
         {
             return Decision.None;
         }
@@ -137,14 +161,15 @@ internal sealed class Elector
             Term = TermGuard.Next(Math.Max(Term, _members.Values.Select(m => m.Term).DefaultIfEmpty(0).Max()));
             ServerId = SelfId;
             _awaiting = null;
+            Forget();
             return Decision.BecomeServer(Term);
         }
 
         if (_awaiting?.NodeId != best.NodeId)
         {
-            _awaiting = (best.NodeId, now);
+            _awaiting = (best.NodeId, at);
         }
-        else if (now - _awaiting.Value.Since >= _timing.ClaimTimeout)
+        else if (at - _awaiting.Value.Since >= _timing.ClaimTimeout)
         {
             Suspect(best.NodeId, now); // it should have taken over by now: pass it over
             _awaiting = null;
@@ -159,9 +184,17 @@ internal sealed class Elector
         var wasServer = IsServer;
         ServerId = serverId;
         Term = Math.Max(Term, term);
-        _lastHeartbeat = now;
+        _lastHeartbeat = _clock.Observe(now);
         _awaiting = null;
+        Forget();
         return Decision.FollowServer(serverId, Term, stepDown: wasServer);
+    }
+
+    /// <summary>Another server (or none): what was learnt about the last one's heartbeats does not apply.</summary>
+    private void Forget()
+    {
+        _lastBeat = null;
+        _timeout.Reset();
     }
 
     /// <summary>The members as the election sees them: a term the guard refuses claims nothing (neither server nor term).</summary>
