@@ -40,13 +40,13 @@ public sealed class AdaptiveTimeoutTests
     }
 
     [Fact]
-    public void GapsOf1500msOrMore_ReachTheCap_AndNoFurther()
+    public void GapsOfHalfTheCapOrMore_ReachTheCap_AndNoFurther()
     {
         var timeout = new AdaptiveTimeout(Floor, Cap);
-        timeout.Add(Ms(1400));
-        Assert.Equal(Ms(2800), timeout.Timeout);
+        timeout.Add(Cap / 2 - Ms(100));
+        Assert.Equal(Cap - Ms(200), timeout.Timeout);
 
-        timeout.Add(Ms(1500));
+        timeout.Add(Cap / 2);
         Assert.Equal(Cap, timeout.Timeout);
 
         timeout.Add(TimeSpan.FromHours(3));
