@@ -14,6 +14,10 @@ for rid in "${rids[@]}"; do
     dotnet publish "$project" -c Release -p:PublishProfile="$rid" -nologo -clp:ErrorsOnly
   done
   rm -f "artifacts/publish/$rid/"*.pdb "artifacts/publish/$rid/"*.dbg
+  if [ "$rid" = linux-x64 ] && readelf -S "artifacts/publish/$rid/peerpatch" 2>/dev/null | grep -q '\.symtab'; then
+    echo "artifacts/publish/$rid/peerpatch still has its symbol table (a build with StripSymbols=false was reused)" >&2
+    exit 1
+  fi
   ls -l "artifacts/publish/$rid/"
   echo "published $rid in $((SECONDS - start)) s"
 done

@@ -24,7 +24,10 @@ feed_pid=""
 cleanup() { [ -n "$node_pid" ] && kill "$node_pid" 2>/dev/null; [ -n "$feed_pid" ] && kill "$feed_pid" 2>/dev/null; rm -rf "$work"; }
 trap cleanup EXIT
 
-dotnet publish Node -c Release -p:PublishProfile=linux-x64 -p:StripSymbols=false -p:PublishDir="$work/publish/" -nologo -clp:ErrorsOnly
+# Its own native build directories: compiled and linked afresh with symbols, and the shipped build's (stripped, and
+# the object file FunctionOrderTests reads) left as they are.
+dotnet publish Node -c Release -p:PublishProfile=linux-x64 -p:StripSymbols=false -p:PublishDir="$work/publish/" \
+  -p:NativeIntermediateOutputPath="$work/obj-native/" -p:NativeOutputPath="$work/bin-native/" -nologo -clp:ErrorsOnly
 exe="$work/publish/peerpatch"
 gcc -O2 -shared -fPIC -o "$work/first-call.so" tools/package/order/first-call.c -ldl
 python3 tools/package/order/functions.py functions "$exe" "$work/addrs" "$work/names"
