@@ -51,7 +51,7 @@ static void on_trap(int sig, siginfo_t* info, void* context) {
   long index = ip >= load_base ? find_address(ip - load_base) : -1;
   if (index >= 0) {
     volatile unsigned char* entry = (volatile unsigned char*)ip;
-    if (*entry == 0xCC) {
+    if (*entry == 0xCC && original_bytes[index] != 0xCC) {
       *entry = original_bytes[index];
       int value = (int)index;
       if (write(out_fd, &value, sizeof value) != sizeof value) { /* a lost record only shortens the profile */ }
@@ -61,9 +61,10 @@ static void on_trap(int sig, siginfo_t* info, void* context) {
   }
   if (program_has_handler && (program_handler.sa_flags & SA_SIGINFO)) { program_handler.sa_sigaction(sig, info, context); return; }
   if (program_has_handler && program_handler.sa_handler != SIG_DFL && program_handler.sa_handler != SIG_IGN) { program_handler.sa_handler(sig); return; }
-  struct sigaction fallback = {0};
-  fallback.sa_handler = SIG_DFL;
-  real_sigaction(SIGTRAP, &fallback, NULL);
+  /* A trap that is neither ours nor the program's: stop here, loudly, rather than resume past it. */
+  static const char message[] = "first-call: a SIGTRAP not at a recorded function entry; stopping\n";
+  if (write(STDERR_FILENO, message, sizeof message - 1) < 0) { /* nothing more to do */ }
+  _exit(134);
 }
 
 /* The program may install a SIGTRAP handler after us: keep ours in place and remember the program's. */
@@ -82,6 +83,7 @@ __attribute__((constructor)) static void first_call_start(void) {
   const char* list = getenv("FIRST_CALL_ADDRS");
   const char* out = getenv("FIRST_CALL_OUT");
   if (!exe || !list || !out) return;
+  unsetenv("LD_PRELOAD"); /* the profiled program only: not the commands it runs */
   real_sigaction = (sigaction_fn)dlsym(RTLD_NEXT, "sigaction");
 
   unsigned long text_lo[8], text_hi[8];
@@ -110,7 +112,7 @@ __attribute__((constructor)) static void first_call_start(void) {
   for (long i = 0; i < address_count; i++) {
     unsigned char* entry = (unsigned char*)(load_base + addresses[i]);
     original_bytes[i] = *entry;
-    *entry = 0xCC;
+    if (*entry != 0xCC) *entry = 0xCC;  /* an entry that is an int3 already is left alone: it is never recorded */
   }
   struct sigaction trap = {0};
   trap.sa_sigaction = on_trap;

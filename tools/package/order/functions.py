@@ -18,11 +18,14 @@ def functions(exe, addrs_path, names_path):
             sections.append((start, start + int(fields[5], 16)))
     if not sections:
         sys.exit(f'{exe}: no __managedcode section (not a Native AOT executable?)')
+    # Function symbols only (FUNC, size > 0): an int3 on a label inside a function would corrupt an instruction.
     names = {}
-    for line in subprocess.run(['nm', '-n', '--defined-only', exe], capture_output=True, text=True, check=True).stdout.splitlines():
-        address, kind, name = line.split(' ', 2)
-        address = int(address, 16)
-        if kind in 'tT' and any(lo <= address < hi for lo, hi in sections) and not name.startswith(('__start', '__stop')):
+    for line in subprocess.run(['readelf', '-sW', exe], capture_output=True, text=True, check=True).stdout.splitlines():
+        fields = line.split()
+        if len(fields) < 8 or fields[3] != 'FUNC' or not fields[1].isalnum():
+            continue
+        address, size, name = int(fields[1], 16), int(fields[2], 0), fields[7]
+        if size > 0 and any(lo <= address < hi for lo, hi in sections):
             names.setdefault(address, []).append(name)
     if not names:
         sys.exit(f'{exe}: no function symbols (publish with -p:StripSymbols=false)')
