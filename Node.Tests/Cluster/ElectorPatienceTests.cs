@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 namespace PeerPatch.Node.Tests.Cluster;
 
 /// <summary>
-/// How long a follower waits for its server, with fake time: 1.2 s on a quiet LAN, longer (at most 3 s) when the
+/// How long a follower waits for its server, with fake time: 1.2 s on a quiet LAN, longer (at most 2 s) when the
 /// server's heartbeats arrive irregularly, and never counting time the follower itself did not run.
 /// The follower n1 is next in line, so a suspicion makes it the server with a new term: the harm a false one does.
 /// </summary>
@@ -183,6 +183,23 @@ public sealed class ElectorPatienceTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TheTimeoutAndClockHandedOut_AreCopies_ThatLaterHeartbeatsDoNotChange()
+    {
+        var f = new Follower();
+        f.Beats([Ms(300)]);
+        var timeout = f.Elector.ServerTimeout;
+        var clock = f.Elector.Clock;
+
+        f.Beats([Ms(900), Ms(300)]);
+
+        Assert.Equal(1, timeout.Count);
+        Assert.Equal(Timing.HeartbeatTimeout, timeout.Timeout);
+        Assert.Equal(Ms(300), clock.Elapsed);
+        Assert.Equal(3, f.Elector.ServerTimeout.Count);
+        Assert.Equal(Ms(1800), f.Elector.ServerTimeout.Timeout);
+    }
+
+    [Fact]
     public void ANewServer_StartsFromTheQuietLanTimeout()
     {
         var f = new Follower();
@@ -198,7 +215,7 @@ public sealed class ElectorPatienceTests(ITestOutputHelper output)
 
     [Theory]
     [InlineData("n1")] // next in line: it would have taken over with a new term, and the LAN followed it
-    [InlineData("n3")]
+    [InlineData("n3")] // it would have suspected n0 on waking, waited for n1's claim, then followed n0 again at its queued heartbeat
     public void OnASimulatedLan_AFollowerStarvedFor2s_CausesNoElection(string starved)
     {
         var lan = new SimulatedLan(5);
@@ -207,10 +224,12 @@ public sealed class ElectorPatienceTests(ITestOutputHelper output)
         var term = lan.Nodes["n0"].Term;
 
         lan.StarvedUntil[starved] = lan.Time.GetUtcNow() + TimeSpan.FromSeconds(2);
+        lan.Decisions.Clear();
         lan.Run(TimeSpan.FromSeconds(10), () => Assert.True(lan.Nodes["n0"].IsServer, lan.Describe()));
 
         Assert.True(lan.Converged(), lan.Describe());
         Assert.All(lan.Live, n => Assert.Equal(term, n.Term));
+        Assert.Empty(lan.Decisions); // the starved node never left n0, not even for a step
     }
 
     [Fact]
@@ -244,7 +263,7 @@ public sealed class ElectorPatienceTests(ITestOutputHelper output)
         var took = lan.RunUntilConverged(TimeSpan.FromSeconds(10));
         lan.Run(TimeSpan.FromSeconds(5));
 
-        Assert.True(took <= TimeSpan.FromSeconds(4), $"failover took {took}: {lan.Describe()}");
+        Assert.True(took <= TimeSpan.FromSeconds(3), $"failover took {took}: {lan.Describe()}"); // the zero-config issue's bound
         Assert.True(lan.Converged(), lan.Describe());
         Assert.All(lan.Live, n => Assert.Equal(term + 1, n.Term)); // one election
     }
@@ -252,7 +271,7 @@ public sealed class ElectorPatienceTests(ITestOutputHelper output)
     /// <summary>
     /// The benchmark's picture: every node, the server too, stalls now and then (one stall every 3 s on average, of
     /// 0.2-1.5 s, from the start), 20 seeded runs of 70 s, with today's timing and with the fixed 1.2 s timeout that
-    /// counted every stall (no running clock, no stretching). Measured: 23 new terms against 225.
+    /// counted every stall (no running clock, no stretching). Measured: 24 new terms against 225 (23 with a 2.5 s cap).
     /// What is left are stalls longer than any the followers had heard from their server (mostly in the first seconds).
     /// </summary>
     [Fact]

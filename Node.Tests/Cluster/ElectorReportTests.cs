@@ -52,6 +52,44 @@ public sealed class ElectorReportTests
         Assert.Equal(2, log.Count(LateTick));
     }
 
+    [Fact]
+    public void OnTheServer_ALateTick_IsNotReported()
+    {
+        var log = new ListLogger<Elector>();
+        var report = new ElectorReport(log);
+        var elector = new Elector("n1", 10, 1001, 0, SimulatedLan.Timing, T0);
+        var now = T0;
+        while (!elector.IsServer)
+        {
+            now += TimeSpan.FromMilliseconds(100);
+            elector.Tick(now); // alone: it elects itself after the discovery window
+            report.Report(elector);
+        }
+
+        now += TimeSpan.FromSeconds(2); // the server itself did not get the CPU
+        elector.Tick(now);
+        report.Report(elector);
+
+        Assert.True(elector.IsServer);
+        Assert.Equal(1, elector.Clock.LateGaps);
+        Assert.Equal(0, log.Count(LateTick)); // "its server's silence is not held against it": no server to speak of
+    }
+
+    [Fact]
+    public void ATimeoutStretchedByOneLostHeartbeat_IsNotReported_OneAtHalfAgainTheFloorIs()
+    {
+        var (_, log, run) = Follow();
+
+        run("n0", [300, 620, 300]); // one lost heartbeat: 1.24 s
+        Assert.Equal(0, log.Count(Stretched));
+
+        run("n0", [890, 300]); // 1.78 s, still under 1.5 x 1.2 s
+        Assert.Equal(0, log.Count(Stretched));
+
+        run("n0", [900, 300]); // 1.8 s
+        Assert.Equal(1, log.Count(Stretched));
+    }
+
     /// <summary>n1 following n0; run(server, gaps in ms) sends its heartbeats after those gaps, ticking every 100 ms, reporting after each call.</summary>
     private static (Elector Elector, ListLogger<Elector> Log, Action<string?, int[]> Run) Follow()
     {

@@ -51,6 +51,9 @@ internal sealed class SimulatedLan
     /// <summary>Nodes that get no CPU until the given time.</summary>
     public Dictionary<string, DateTimeOffset> StarvedUntil { get; } = [];
 
+    /// <summary>Every decision other than <see cref="Decision.None"/> a node took, in order.</summary>
+    public List<(string NodeId, Decision Decision)> Decisions { get; } = [];
+
     public IEnumerable<Elector> Live => Nodes.Values.Where(e => !Dead.Contains(e.SelfId));
 
     /// <summary>
@@ -87,14 +90,14 @@ internal sealed class SimulatedLan
                     .Concat(forged.Select(f => f.Advert)).ToList();
                 var members = Keyed ? Verify(node, adverts, now) : adverts;
                 _members[node.SelfId] = members;
-                node.OnMembers(members, now);
+                Record(node, node.OnMembers(members, now));
             }
 
             foreach (var node in Live.Where(n => !Starved(n, now) && _queued.ContainsKey(n.SelfId)).ToList())
             {
                 foreach (var (serverId, beat) in _queued[node.SelfId])
                 {
-                    node.OnHeartbeat(serverId, beat.Term, beat.Priority, beat.Since, now); // read late, with the time it is read
+                    Record(node, node.OnHeartbeat(serverId, beat.Term, beat.Priority, beat.Since, now)); // read late, with the time it is read
                 }
 
                 _queued.Remove(node.SelfId);
@@ -117,14 +120,14 @@ internal sealed class SimulatedLan
                     }
                     else if (server.IsServer)
                     {
-                        node.OnHeartbeat(server.SelfId, server.Term, server.Self.Priority, server.Self.Since, now);
+                        Record(node, node.OnHeartbeat(server.SelfId, server.Term, server.Self.Priority, server.Self.Since, now));
                     }
                 }
             }
 
             foreach (var node in Live.Where(n => !Starved(n, now)).ToList())
             {
-                node.Tick(now);
+                Record(node, node.Tick(now));
             }
 
             check?.Invoke();
@@ -176,6 +179,14 @@ internal sealed class SimulatedLan
         }
 
         return verifier.Filter(adverts, now, []);
+    }
+
+    private void Record(Elector node, Decision decision)
+    {
+        if (decision.Kind != DecisionKind.None)
+        {
+            Decisions.Add((node.SelfId, decision));
+        }
     }
 
     private bool Starved(Elector node, DateTimeOffset now) => StarvedUntil.TryGetValue(node.SelfId, out var until) && now < until;

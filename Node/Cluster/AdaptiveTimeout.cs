@@ -8,8 +8,8 @@ namespace PeerPatch.Node.Cluster;
 /// <list type="bullet">
 /// <item>Quiet LAN, heartbeats every 300-400 ms: the estimate is about 0.8 s, so the timeout is the floor (1.2 s); a
 /// single gap of up to 0.6 s (a pause) changes nothing.</item>
-/// <item>A loaded server or LAN, gaps of 0.3-1 s: the timeout stretches to about twice the longest gap (2 s).</item>
-/// <item>Gaps of 1.5 s and more: the cap (3 s); a server silent longer than that is suspected however it behaved.</item>
+/// <item>A loaded server or LAN, gaps of 0.3-0.9 s: the timeout stretches to about twice the longest gap (1.8 s).</item>
+/// <item>Gaps of 1 s and more: the cap (2 s); a server silent longer than that is suspected however it behaved.</item>
 /// </list>
 /// It only learns from gaps it has seen: a gap above the floor before any gap of 0.6 s or more still counts as a
 /// failure. On a simulated LAN where every node stalls 0.2-1.5 s every 3 s or so, that leaves one election a minute
@@ -56,6 +56,9 @@ internal sealed class AdaptiveTimeout
 
     /// <summary>The longest of those gaps (each counted up to <see cref="Cap"/>).</summary>
     public TimeSpan Longest { get; private set; }
+
+    /// <summary>A copy of the current state, for readers outside the <see cref="Elector"/>.</summary>
+    public HeartbeatTimeoutSnapshot Snapshot() => new(Floor, Cap, Timeout, Count, Mean, Longest);
 
     /// <summary>The gap between two heartbeats of the followed server.</summary>
     public void Add(TimeSpan gap)

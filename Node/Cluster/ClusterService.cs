@@ -191,9 +191,16 @@ internal sealed partial class ClusterService(
             try
             {
                 var now = time.MonotonicNow(); // elections and heartbeats never follow the wall clock's jumps
-                if (transport.Keyed && (_members.Count < _candidates.Count || _verifier.Unsettled))
+                try
                 {
-                    UpdateMembers(now); // candidates still unproven: probe again
+                    if (transport.Keyed && (_members.Count < _candidates.Count || _verifier.Unsettled))
+                    {
+                        UpdateMembers(now); // candidates still unproven: probe again
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    Log.TickFailed(_logger, e); // the elector still ticks below: a failing probe must not keep a dead server followed
                 }
 
                 lock (_lock)

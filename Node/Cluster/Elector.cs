@@ -57,11 +57,11 @@ internal sealed class Elector
     /// <summary>The members last reported by discovery (self excluded).</summary>
     public IReadOnlyCollection<Member> Members => _members.Values;
 
-    /// <summary>How the followed server's heartbeats arrive, and how long it may be silent (reset when the server changes).</summary>
-    public AdaptiveTimeout ServerTimeout => _timeout;
+    /// <summary>How the followed server's heartbeats arrive, and how long it may be silent (reset when the server changes): a copy.</summary>
+    public HeartbeatTimeoutSnapshot ServerTimeout => _timeout.Snapshot();
 
-    /// <summary>The time this node was running, on which every election timeout is measured.</summary>
-    public RunningClock Clock => _clock;
+    /// <summary>The time this node was running, on which every election timeout is measured: a copy.</summary>
+    public RunningClockSnapshot Clock => _clock.Snapshot();
 
     /// <summary>Discovery's current view of the other nodes.</summary>
     public Decision OnMembers(IEnumerable<Member> members, DateTimeOffset now)

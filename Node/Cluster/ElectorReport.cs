@@ -3,13 +3,17 @@ using Microsoft.Extensions.Logging;
 namespace PeerPatch.Node.Cluster;
 
 /// <summary>
-/// Tells the sysadmin when the election grew patient: the followed server's heartbeat timeout stretched beyond the
-/// quiet-LAN value (once per stretch episode, Information; back to it at Debug), or this node itself did not run for
-/// a while and that time was not held against its server (once per server followed, Information). Fed after every
-/// call into the <see cref="Elector"/>, under its lock.
+/// Tells the sysadmin when the election grew patient: the followed server's heartbeat timeout stretched to at least
+/// <see cref="ReportedStretch"/> times the quiet-LAN value (once per episode, Information; back below it at Debug: a
+/// lost heartbeat now and then stretches it a little and is not worth a line), or this follower itself did not run
+/// for a while and that time was not held against its server (once per server followed, Information; never on the
+/// server, which holds nothing against anyone). Fed after every call into the <see cref="Elector"/>, under its lock.
 /// </summary>
 internal sealed partial class ElectorReport(ILogger logger)
 {
+    /// <summary>A timeout this many times the quiet-LAN one is reported: 1.5 (a single lost heartbeat gives about 1.03).</summary>
+    public const double ReportedStretch = 1.5;
+
     private string? _server;
     private bool _stretched;
     private bool _lateReported;
@@ -25,9 +29,10 @@ internal sealed partial class ElectorReport(ILogger logger)
         }
 
         var timeout = elector.ServerTimeout;
-        if (timeout.Stretched != _stretched && _server is not null && !elector.IsServer)
+        var stretched = timeout.Timeout >= ReportedStretch * timeout.Floor;
+        if (stretched != _stretched && _server is not null && !elector.IsServer)
         {
-            _stretched = timeout.Stretched;
+            _stretched = stretched;
             if (_stretched)
             {
                 Log.TimeoutStretched(logger, _server, (long)timeout.Timeout.TotalMilliseconds, (long)timeout.Mean.TotalMilliseconds,
@@ -43,7 +48,7 @@ internal sealed partial class ElectorReport(ILogger logger)
         if (clock.LateGaps != _lateGaps)
         {
             _lateGaps = clock.LateGaps;
-            if (!_lateReported)
+            if (!_lateReported && !elector.IsServer)
             {
                 _lateReported = true;
                 Log.LateTick(logger, (long)clock.LastLateGap.TotalMilliseconds, (long)clock.MaxCountedGap.TotalMilliseconds);
@@ -56,7 +61,7 @@ internal sealed partial class ElectorReport(ILogger logger)
         [LoggerMessage(EventId = 708, Level = LogLevel.Information, Message = "heartbeats of server {PeerId} arrive irregularly (mean gap {MeanMs} ms, longest {LongestMs} ms, of the last {Gaps}): it is suspected only after {TimeoutMs} ms of silence instead of {FloorMs} ms")]
         public static partial void TimeoutStretched(ILogger logger, string peerId, long timeoutMs, long meanMs, long longestMs, int gaps, long floorMs);
 
-        [LoggerMessage(EventId = 709, Level = LogLevel.Debug, Message = "heartbeats of server {PeerId} arrive regularly again: it is suspected after {TimeoutMs} ms of silence")]
+        [LoggerMessage(EventId = 709, Level = LogLevel.Debug, Message = "heartbeats of server {PeerId} arrive more regularly again: it is suspected after {TimeoutMs} ms of silence")]
         public static partial void TimeoutRestored(ILogger logger, string peerId, long timeoutMs);
 
         [LoggerMessage(EventId = 712, Level = LogLevel.Information, Message = "this node did not run for {GapMs} ms (an overloaded host?): election timeouts count only {CountedMs} ms of such a gap, so its server's silence meanwhile is not held against it (reported once per server followed)")]

@@ -30,6 +30,9 @@ internal sealed class RunningClock
     /// <summary>The last such gap, in full.</summary>
     public TimeSpan LastLateGap { get; private set; }
 
+    /// <summary>A copy of the current state, for readers outside the <see cref="Elector"/>.</summary>
+    public RunningClockSnapshot Snapshot() => new(MaxCountedGap, Elapsed, LateGaps, LastLateGap);
+
     /// <summary>This node runs at <paramref name="now"/>: returns <see cref="Elapsed"/> then.</summary>
     public TimeSpan Observe(DateTimeOffset now)
     {
