@@ -141,10 +141,14 @@ internal sealed partial class NodeProcess : IAsyncDisposable
 
     public static Task<CliResult> RunCliAsync(params string[] args) => RunCliAsync(null, args);
 
-    /// <summary>Starts `peerpatch ARGS` and returns at once (for tests that interrupt it or bound its time).</summary>
+    /// <summary>
+    /// Starts `peerpatch ARGS` and returns at once (for tests that interrupt it or bound its time). Through
+    /// `env --default-signal=INT`: a test run started as a shell's background job inherits SIGINT ignored (POSIX), and
+    /// an interrupt the CLI never sees would test nothing.
+    /// </summary>
     public static Process StartCli(params string[] args)
     {
-        var psi = NetnsLan.Command(null, NodeExe.Value, args);
+        var psi = NetnsLan.Command(null, "env", ["--default-signal=INT", NodeExe.Value, .. args]);
         return Process.Start(psi)!;
     }
 
