@@ -10,7 +10,7 @@ using PeerPatch.Bench;
 
 var repo = args.Length > 0 ? Path.GetFullPath(args[0]) : Directory.GetCurrentDirectory();
 var runs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
-var only = args.Length > 2 ? args[2].Split(',') : null; // a subset (lan, failover, fleet, apt-fleet, footprint, p2p-fleet, fleet-builds): printed, docs/benchmarks.md left alone (apt-fleet, footprint, p2p-fleet and fleet-builds write their own sections)
+var only = args.Length > 2 ? args[2].Split(',') : null; // a subset (lan, failover, fleet, apt-fleet, footprint, lookup-builds, p2p-fleet, fleet-builds): printed, docs/benchmarks.md left alone (apt-fleet, footprint, p2p-fleet and fleet-builds write their own sections)
 bool Want(string scenario) => only is null || only.Contains(scenario);
 var work = Path.Combine(Path.GetTempPath(), "peerpatch-bench-" + Environment.ProcessId);
 Directory.CreateDirectory(work);
@@ -148,6 +148,12 @@ try
         fp.Note("Each run starts a fresh node of each build (Native AOT first), loopback only, pinned as server: exec to its first 200 answer to GET /v1/status (polled every 5 ms), its RSS 10 s later, then a 1 GiB patch pushed to it and fetched by curl while its RSS is sampled every 20 ms. One unmeasured start of each build comes first (page cache; the single file's extraction).");
         fp.Write(Path.Combine(repo, "docs", "benchmarks.md"), runs, $"tools/bench/run.sh {runs} footprint");
         Console.WriteLine(fp.Table());
+    }
+
+    // 9. Lookups, the Native AOT node against the ReadyToRun build of the same code (issue 15); its own section.
+    if (Want("lookup-builds"))
+    {
+        await LookupBuildsScenario.RunAsync(repo, work, runs);
     }
 
     // 6. Failover, 10 nodes in network namespaces (root only).

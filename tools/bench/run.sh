@@ -9,7 +9,8 @@
 # runs the 20-PC fleet with both builds against apt-cacher-ng (PEERPATCH_BENCH_R2R_DIR: an already published
 # ReadyToRun build to use instead). p2p-fleet is issue 16's fleet with 100 Mbit/s PC links: peer-to-peer, server-only,
 # apt-cacher-ng and direct (PEERPATCH_BENCH_PCS=10,20,50 for fleet sizes, default 20; PEERPATCH_BENCH_CONTENDERS for
-# a subset). PEERPATCH_BENCH_BUILD=aot|r2r picks the node build of fleet and p2p-fleet (default aot).
+# a subset). PEERPATCH_BENCH_BUILD=aot|r2r picks the node build of fleet and p2p-fleet (default aot). lookup-builds
+# compares lookups of the two builds head to head (its own section; PEERPATCH_BENCH_R2R_DIR as for fleet-builds).
 # The failover, fleet and apt-fleet scenarios need root (network namespaces, tc). apt-fleet also needs apt-get,
 # dpkg-dev and gpg, and fetches its real Debian packages once into /var/cache/peerpatch-tests (apt-get download).
 set -euo pipefail
