@@ -58,7 +58,8 @@ internal sealed class OneWayDatagrams
     {
         _key = key;
         _self = self;
-        _epoch = (ulong)(epoch ?? (uint)RandomNumberGenerator.GetInt32(1 << SenderWindows.EpochBits)) << SenderWindows.CounterBits;
+        var chosen = epoch ?? (uint)RandomNumberGenerator.GetInt32(1 << SenderWindows.EpochBits);
+        _epoch = (ulong)(chosen & ((1u << SenderWindows.EpochBits) - 1)) << SenderWindows.CounterBits;
     }
 
     /// <summary>The datagram carrying <paramref name="message"/> to the node <paramref name="recipient"/> (ignored on an open LAN).</summary>
