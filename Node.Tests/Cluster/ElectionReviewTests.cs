@@ -1,13 +1,16 @@
 using System.Net;
 using PeerPatch.Node.Cluster;
 using PeerPatch.Node.Tests.Updating.Fakes;
+using PeerPatch.Node.Transport;
+using PeerPatch.Protocol.Messages;
+using PeerPatch.Protocol.Security;
 using Xunit.Abstractions;
 
 namespace PeerPatch.Node.Tests.Cluster;
 
 /// <summary>
-/// Review of issue 16: failover after irregular heartbeats and the log they cause (from branch review; the review's
-/// keyed-LAN heartbeat replay case needs a wire change and is not here).
+/// Review of issue 16: failover after irregular heartbeats, the log they cause, and replayed heartbeat copies on a keyed
+/// LAN (from branch review).
 /// </summary>
 public sealed class ElectionReviewTests(ITestOutputHelper output)
 {
@@ -93,5 +96,97 @@ public sealed class ElectionReviewTests(ITestOutputHelper output)
 
         output.WriteLine($"{log.Count(708)} lines of event 708 in {(now - T0).TotalMinutes:0.0} minutes");
         Assert.True(log.Count(708) <= 1, log.ToString());
+    }
+
+    /// <summary>
+    /// Keyed LAN (review of issue 16): a server heartbeating 50 members with one sequence counter leaves, each round,
+    /// 49 copies with numbers n1 never saw. An eavesdropper without the key who captured the last two rounds replays all
+    /// of them to n1 after the server died, each just before n1's timeout runs out. Before heartbeats were sealed for
+    /// their recipient, about 98 replays were accepted and the dead server stayed followed for 187 s (the reviewer's
+    /// version, on <see cref="SenderWindows"/> alone); now each copy meant for another member is refused
+    /// (<see cref="OneWayDatagrams"/>), and so is every copy of n1's own, already taken.
+    /// </summary>
+    [Fact]
+    public void OnAKeyedLan_ReplayedCopiesOfADeadServersHeartbeats_DoNotKeepItFollowedForLong()
+    {
+        const int members = 50;
+        const int self = 7; // n1's place in the server's heartbeat round
+        const int rounds = 40;
+        var key = ClusterKey.Generate();
+        var ids = Enumerable.Range(0, members).Select(m => m == self ? "n1" : $"m{m}").ToArray();
+        var beat = new Heartbeat("n0", 1, 10, 1000, 47471);
+        var server = new OneWayDatagrams(key, "n0"); // n0's transport
+        var n1 = new OneWayDatagrams(key, "n1"); // n1's transport
+        var elector = new Elector("n1", 10, 1001, 0, Timing, T0);
+        var now = T0;
+        elector.OnMembers([new Member("n0", IPAddress.Loopback, 47470, 47471, 10, 1000, IsServer: true, Term: 1)], now);
+        var lastReal = now;
+        var captured = new List<byte[]>();
+        for (var round = 0; round < rounds; round++)
+        {
+            foreach (var id in ids)
+            {
+                var datagram = server.Encode(beat, id);
+                if (round >= rounds - 2)
+                {
+                    captured.Add(datagram); // the eavesdropper records every copy, n1's included
+                }
+
+                if (id == "n1")
+                {
+                    Assert.IsType<Heartbeat>(n1.Check(datagram).Message);
+                }
+            }
+
+            elector.OnHeartbeat("n0", 1, 10, 1000, now);
+            lastReal = now;
+            for (var t = 0; t < 3; t++)
+            {
+                now += Timing.TickPeriod;
+                elector.Tick(now);
+            }
+        }
+
+        Assert.Equal("n0", elector.ServerId);
+        Assert.Equal(Timing.HeartbeatTimeout, elector.ServerTimeout.Timeout); // a quiet LAN until the server died
+
+        var lastAccepted = lastReal;
+        var replays = 0;
+        var refused = new Dictionary<string, int>();
+        foreach (var datagram in captured)
+        {
+            while (now + Timing.TickPeriod - lastAccepted < elector.ServerTimeout.Timeout)
+            {
+                now += Timing.TickPeriod;
+                elector.Tick(now);
+            }
+
+            if (elector.ServerId != "n0")
+            {
+                break;
+            }
+
+            var verdict = n1.Check(datagram);
+            if (verdict.Message is Heartbeat replayed)
+            {
+                elector.OnHeartbeat(replayed.ServerId, replayed.Term, replayed.Priority, replayed.Since, now);
+                lastAccepted = now;
+                replays++;
+            }
+            else
+            {
+                refused[verdict.Refusal!] = refused.GetValueOrDefault(verdict.Refusal!) + 1;
+            }
+        }
+
+        while (elector.ServerId == "n0")
+        {
+            now += Timing.TickPeriod;
+            elector.Tick(now);
+        }
+
+        var followedDead = now - lastReal;
+        output.WriteLine($"{replays} replayed heartbeats accepted, refused: {string.Join(", ", refused.Select(r => $"{r.Value} x {r.Key}"))}; the dead server was followed {followedDead.TotalSeconds:0.0} s after its last heartbeat (timeout at the end {elector.ServerTimeout.Timeout.TotalMilliseconds} ms)");
+        Assert.True(followedDead <= 2 * Timing.MaxHeartbeatTimeout, $"{replays} replays kept a dead server followed for {followedDead.TotalSeconds:0.0} s");
     }
 }

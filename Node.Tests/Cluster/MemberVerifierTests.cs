@@ -15,9 +15,9 @@ public sealed class MemberVerifierTests
     private static MemberProof ProofOf(Member m, byte[] nonce) =>
         new(m.NodeId, nonce, m.IsServer ? NodeRole.Server : NodeRole.Client, m.Term, m.Priority, m.Since, m.HttpPort);
 
-    private (List<Member> Members, List<(MemberProbe Probe, IPEndPoint To, bool Suspicious)> Probes) Filter(DateTimeOffset now, params Member[] candidates)
+    private (List<Member> Members, List<(MemberProbe Probe, string ToId, IPEndPoint To, bool Suspicious)> Probes) Filter(DateTimeOffset now, params Member[] candidates)
     {
-        var probes = new List<(MemberProbe, IPEndPoint, bool)>();
+        var probes = new List<(MemberProbe, string, IPEndPoint, bool)>();
         return (_verifier.Filter(candidates, now, probes), probes);
     }
 
@@ -27,8 +27,9 @@ public sealed class MemberVerifierTests
         var m = Candidate();
         var (members, probes) = Filter(T0, m);
         Assert.Empty(members);
-        var (probe, to, _) = Assert.Single(probes);
+        var (probe, toId, to, _) = Assert.Single(probes);
         Assert.Equal(new IPEndPoint(m.Address, m.UdpPort), to);
+        Assert.Equal(m.NodeId, toId); // sealed for the advertised id: no other node may answer it
         Assert.Equal("self", probe.FromId);
 
         Assert.True(_verifier.OnProof(ProofOf(m, probe.Nonce), T0));
@@ -60,8 +61,9 @@ public sealed class MemberVerifierTests
         var forged = m with { IsServer = true, Term = 999_999, Priority = 1_000_000 };
         var (members, reprobes) = Filter(T0.AddSeconds(1), forged);
         Assert.Equal([m], members); // still the proven n2, as it proved itself
-        var (probe, to, _) = Assert.Single(reprobes);
+        var (probe, toId, to, _) = Assert.Single(reprobes);
         Assert.Equal(new IPEndPoint(m.Address, m.UdpPort), to);
+        Assert.Equal(m.NodeId, toId);
 
         // n2's real answer still says what it really is: the forged advert stays out.
         Assert.True(_verifier.OnProof(ProofOf(m, probe.Nonce), T0.AddSeconds(1)));
@@ -94,12 +96,13 @@ public sealed class MemberVerifierTests
         var reports = 0;
         for (var t = TimeSpan.FromSeconds(1); t < TimeSpan.FromSeconds(61); t += TimeSpan.FromMilliseconds(100))
         {
-            var probesNow = new List<(MemberProbe Probe, IPEndPoint To, bool Suspicious)>();
+            var probesNow = new List<(MemberProbe Probe, string ToId, IPEndPoint To, bool Suspicious)>();
             var conflicts = new List<(Member Advert, IPEndPoint ProvenAt)>();
             var members = _verifier.Filter([m, forged], T0 + t, probesNow, conflicts); // the real advert and the copy, both heard
             Assert.Equal([m], members);
-            foreach (var (probe, to, _) in probesNow)
+            foreach (var (probe, toId, to, _) in probesNow)
             {
+                Assert.Equal(m.NodeId, toId);
                 Assert.Equal(new IPEndPoint(m.Address, m.UdpPort), to); // never the forger's address
                 Assert.True(_verifier.OnProof(ProofOf(m, probe.Nonce), T0 + t)); // and the real node answers
             }

@@ -166,12 +166,13 @@ internal sealed class SimulatedLan
     private List<Member> Verify(Elector node, List<Member> adverts, DateTimeOffset now)
     {
         var verifier = _verifiers[node.SelfId];
-        var probes = new List<(MemberProbe Probe, IPEndPoint To, bool Suspicious)>();
+        var probes = new List<(MemberProbe Probe, string ToId, IPEndPoint To, bool Suspicious)>();
         verifier.Filter(adverts, now, probes);
-        foreach (var (probe, to, _) in probes)
+        foreach (var (probe, toId, to, _) in probes)
         {
-            // Only an honest node at that address, on this side of a split, holds the key and answers, with the truth.
-            var owner = Live.FirstOrDefault(o => _addresses[o.SelfId].Equals(to.Address) && Partition[o.SelfId] == Partition[node.SelfId]);
+            // Only an honest node at that address, on this side of a split, holds the key and answers, with the truth;
+            // and only if it is the node the probe is sealed for (any other refuses it).
+            var owner = Live.FirstOrDefault(o => o.SelfId == toId && _addresses[o.SelfId].Equals(to.Address) && Partition[o.SelfId] == Partition[node.SelfId]);
             if (owner is not null && owner != node)
             {
                 verifier.OnProof(new MemberProof(owner.SelfId, probe.Nonce, owner.IsServer ? NodeRole.Server : NodeRole.Client, owner.Term, owner.Self.Priority, owner.Self.Since, 47471), now);

@@ -217,7 +217,7 @@ internal sealed partial class ClusterService(
                     var beat = new Heartbeat(self.NodeId, state.Current.Term, Priority, since, http.Port);
                     foreach (var member in _members)
                     {
-                        transport.SendUnconnected(beat, new IPEndPoint(member.Address, member.UdpPort));
+                        transport.SendUnconnected(beat, member.NodeId, new IPEndPoint(member.Address, member.UdpPort));
                     }
                 }
             }
@@ -246,7 +246,7 @@ internal sealed partial class ClusterService(
     private void UpdateMembers(DateTimeOffset now)
     {
         List<Member> members;
-        var probes = new List<(MemberProbe Probe, IPEndPoint To, bool Suspicious)>();
+        var probes = new List<(MemberProbe Probe, string ToId, IPEndPoint To, bool Suspicious)>();
         var conflicts = new List<(Member Advert, IPEndPoint ProvenAt)>();
         lock (_lock)
         {
@@ -279,14 +279,14 @@ internal sealed partial class ClusterService(
             Log.ConflictingAdvert(_logger, advert.NodeId, new IPEndPoint(advert.Address, advert.UdpPort), advert.IsServer ? "server" : "client", advert.Term, provenAt);
         }
 
-        foreach (var (probe, to, suspicious) in probes)
+        foreach (var (probe, toId, to, suspicious) in probes)
         {
             if (suspicious)
             {
                 Log.Unproven(_logger, to, MemberVerifier.SuspiciousAfter);
             }
 
-            transport.SendUnconnected(probe, to);
+            transport.SendUnconnected(probe, toId, to);
         }
     }
 
@@ -298,7 +298,7 @@ internal sealed partial class ClusterService(
         }
 
         var view = state.Current;
-        transport.SendUnconnected(new MemberProof(self.NodeId, probe.Nonce, view.Role, view.Term, Priority, started.At.ToUnixTimeMilliseconds(), http.Port), from);
+        transport.SendUnconnected(new MemberProof(self.NodeId, probe.Nonce, view.Role, view.Term, Priority, started.At.ToUnixTimeMilliseconds(), http.Port), probe.FromId, from);
     }
 
     private void OnProof(MemberProof proof, IPEndPoint from)

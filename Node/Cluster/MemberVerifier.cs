@@ -45,13 +45,13 @@ internal sealed class MemberVerifier(string selfId)
 
     /// <summary>
     /// The proven members among <paramref name="candidates"/>, as proven; <paramref name="probes"/> gets the probes to
-    /// send now, <paramref name="conflicts"/> (if given) the adverts that contradict a proven member, at most once per
+    /// send now (each with the node id it is sealed for), <paramref name="conflicts"/> (if given) the adverts that contradict a proven member, at most once per
     /// <see cref="ConflictReportInterval"/> each.
     /// </summary>
     public List<Member> Filter(
         IEnumerable<Member> candidates,
         DateTimeOffset now,
-        List<(MemberProbe Probe, IPEndPoint To, bool Suspicious)> probes,
+        List<(MemberProbe Probe, string ToId, IPEndPoint To, bool Suspicious)> probes,
         List<(Member Advert, IPEndPoint ProvenAt)>? conflicts = null)
     {
         foreach (var (nonce, p) in _pending.Where(p => now - p.Value.SentAt > ProbeLifetime).ToList())
@@ -160,7 +160,7 @@ internal sealed class MemberVerifier(string selfId)
         }
     }
 
-    private void Probe(string nodeId, IPEndPoint to, DateTimeOffset now, List<(MemberProbe Probe, IPEndPoint To, bool Suspicious)> probes)
+    private void Probe(string nodeId, IPEndPoint to, DateTimeOffset now, List<(MemberProbe Probe, string ToId, IPEndPoint To, bool Suspicious)> probes)
     {
         var last = _probed.GetValueOrDefault((nodeId, to));
         var interval = last.Unanswered >= SuspiciousAfter ? SuspectProbeInterval : ProbeInterval;
@@ -187,6 +187,6 @@ internal sealed class MemberVerifier(string selfId)
         _pending[Convert.ToHexString(nonce)] = (nodeId, to, now);
         var unanswered = last.Unanswered + 1;
         _probed[(nodeId, to)] = (now, unanswered);
-        probes.Add((new MemberProbe(selfId, nonce), to, unanswered == SuspiciousAfter));
+        probes.Add((new MemberProbe(selfId, nonce), nodeId, to, unanswered == SuspiciousAfter)); // sealed for nodeId: only that node may answer
     }
 }

@@ -23,6 +23,9 @@ internal sealed class ClusterAuth(ClusterKey? key, NodeIdentity self, TimeProvid
 
     public bool Keyed => key is not null;
 
+    /// <summary>This node's id: the recipient that one-way datagrams sealed for this node name.</summary>
+    public string NodeId => self.NodeId;
+
     /// <summary>The Authorization value for a request this node sends (null: no key), at a time taken from the receiver's clock when known.</summary>
     public string? Sign(string method, string pathAndQuery, DateTimeOffset at) =>
         key is null ? null : HttpSignature.Create(key, method, pathAndQuery, self.NodeId, at.ToUnixTimeMilliseconds(), RandomNumberGenerator.GetBytes(16));

@@ -19,10 +19,7 @@ internal sealed partial class LanTransport
 {
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<NetPeer, PeerSession> _sessions = new();
-    private readonly SenderWindows _senders = new();
     private readonly Lock _connectLock = new();
-    private readonly ulong _epoch;
-    private long _unconnectedSequence;
     private ITimer? _sweeper;
 
     /// <summary>Keyed peers that have not (yet) proven the key.</summary>

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Collections.Concurrent;
 using System.Net;
-using System.Security.Cryptography;
 using LiteNetLib;
 using LiteNetLib.Utils;
 using Microsoft.Extensions.Hosting;
@@ -20,6 +19,7 @@ namespace PeerPatch.Node.Transport;
 /// round trip costs microseconds rather than a 15 ms update tick. Bad datagrams are counted and dropped.
 /// With a cluster key (LanTransport.Keyed.cs) every connection is authenticated both ways and every frame, connected
 /// or not, is sealed (MAC + sequence number, replays refused); a peer without the key gets nothing but a challenge.
+/// One-way datagrams are sealed for their recipient's node id (<see cref="OneWayDatagrams"/>).
 /// </summary>
 internal sealed partial class LanTransport : IHostedService, IDisposable
 {
@@ -36,6 +36,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
     private readonly ILogger<LanTransport> _logger;
     private readonly Protocol.Security.ClusterKey? _key;
     private readonly string _connectionKey;
+    private readonly OneWayDatagrams _oneWay;
     private long _nextCorrelation;
     private int _stopped;
 
@@ -50,7 +51,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
     {
         _key = auth?.Key;
         _connectionKey = _key is null ? transport.ConnectionKey : $"{transport.ConnectionKey}+{_key.ClusterId}";
-        _epoch = (ulong)RandomNumberGenerator.GetInt32(1 << SenderWindows.EpochBits) << SenderWindows.CounterBits;
+        _oneWay = new OneWayDatagrams(_key, auth?.NodeId ?? string.Empty);
         _options = options;
         _transport = transport;
         _handler = handler;
@@ -219,28 +220,13 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
         }
     }
 
-    /// <summary>Sends a one-way message without a connection (heartbeats to every member).</summary>
-    public void SendUnconnected(IMessage message, IPEndPoint to)
-    {
-        if (!_buffers.TryTake(out var buffer))
-        {
-            buffer = new ArrayBufferWriter<byte>(512);
-        }
-
-        try
-        {
-            WireCodec.Write(buffer, Envelope.Of(0, message));
-            var datagram = _key is null
-                ? buffer.WrittenSpan.ToArray()
-                : _key.Unconnected.Seal(_epoch | ((ulong)Interlocked.Increment(ref _unconnectedSequence) & SenderWindows.CounterMask), buffer.WrittenSpan);
-            _net.SendUnconnectedMessage(datagram, to);
-        }
-        finally
-        {
-            buffer.ResetWrittenCount();
-            _buffers.Add(buffer);
-        }
-    }
+    /// <summary>
+    /// Sends a one-way message without a connection (heartbeats, membership probes and proofs) to the node
+    /// <paramref name="recipient"/> at <paramref name="to"/>. With a key it is sealed for that node id, and every other
+    /// node refuses it (<see cref="OneWayDatagrams"/>); on an open LAN the id is not sent.
+    /// </summary>
+    public void SendUnconnected(IMessage message, string recipient, IPEndPoint to) =>
+        _net.SendUnconnectedMessage(_oneWay.Encode(message, recipient), to);
 
     private void Send(NetPeer peer, Envelope envelope)
     {
@@ -368,40 +354,29 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
     {
         try
         {
-            var datagram = reader.GetRemainingBytesMemory();
-            ulong sequence = 0;
-            if (_key is not null)
+            var verdict = _oneWay.Check(reader.GetRemainingBytesMemory());
+            switch (verdict.Message)
             {
-                if (!_key.Unconnected.TryOpen(datagram.Span, out sequence, out var payload))
-                {
-                    _stats.BadDatagram();
-                    Log.Unauthenticated(_logger, from, "one-way datagram not sealed with this LAN's cluster key");
-                    return;
-                }
-
-                datagram = datagram[payload];
-            }
-
-            var decoded = WireCodec.TryDecode(datagram);
-            switch (decoded.Envelope?.Body)
-            {
-                case Heartbeat heartbeat when _key is null || _senders.TryAccept(heartbeat.ServerId, sequence):
+                case Heartbeat heartbeat:
                     HeartbeatReceived?.Invoke(heartbeat, from);
                     return;
-                case MemberProbe probe when _key is not null && _senders.TryAccept(probe.FromId, sequence):
+                case MemberProbe probe:
                     ProbeReceived?.Invoke(probe, from);
                     return;
-                case MemberProof proof when _key is not null && _senders.TryAccept(proof.NodeId, sequence):
+                case MemberProof proof:
                     ProofReceived?.Invoke(proof, from);
-                    return;
-                case Heartbeat or MemberProbe or MemberProof:
-                    _stats.BadDatagram();
-                    Log.Unauthenticated(_logger, from, _key is null ? "membership datagram on an open LAN" : "replayed one-way datagram");
                     return;
             }
 
             _stats.BadDatagram();
-            Log.BadDatagram(_logger, from, decoded.Error, decoded.Detail ?? "unexpected unconnected message");
+            if (verdict.Refusal is { } reason)
+            {
+                Log.Unauthenticated(_logger, from, reason);
+            }
+            else
+            {
+                Log.BadDatagram(_logger, from, verdict.Error, verdict.Detail);
+            }
         }
         catch (Exception e)
         {

@@ -28,7 +28,10 @@ public sealed class ClusterKey
     /// <summary>16 hex digits naming the cluster (public).</summary>
     public string ClusterId { get; }
 
-    /// <summary>Seals one-way datagrams (heartbeats, membership probes and proofs).</summary>
+    /// <summary>
+    /// Seals one-way datagrams (heartbeats, membership probes and proofs), each for its recipient
+    /// (<see cref="FrameSealer.SealFor"/>): a copy sent to one member never opens at another.
+    /// </summary>
     public FrameSealer Unconnected { get; }
 
     /// <summary>A new random key.</summary>
