@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
+using System.Text;
 
 namespace PeerPatch.Protocol.Security;
 
@@ -104,10 +105,7 @@ public sealed class FrameSealer
         frame[0] = AddressedMarker;
         BinaryPrimitives.WriteUInt64BigEndian(frame.AsSpan(1), sequence);
         frame[9] = (byte)recipient.Length;
-        for (var i = 0; i < recipient.Length; i++)
-        {
-            frame[10 + i] = (byte)recipient[i];
-        }
+        Ascii.FromUtf16(recipient, frame.AsSpan(10, recipient.Length), out _); // a node id is ASCII (checked above)
 
         var start = 10 + recipient.Length;
         payload.CopyTo(frame.AsSpan(start));
@@ -152,14 +150,7 @@ public sealed class FrameSealer
             return AddressedOpenResult.NotSealed;
         }
 
-        var recipient = frame.Slice(10, length);
-        var mine = recipient.Length == self.Length;
-        for (var i = 0; mine && i < recipient.Length; i++)
-        {
-            mine = recipient[i] == self[i];
-        }
-
-        if (!mine)
+        if (!Ascii.Equals(frame.Slice(10, length), self))
         {
             return AddressedOpenResult.ForAnotherNode;
         }
