@@ -20,7 +20,6 @@ internal sealed partial class LanTransport
     private static readonly TimeSpan HandshakeTimeout = TimeSpan.FromSeconds(5);
     private readonly ConcurrentDictionary<NetPeer, PeerSession> _sessions = new();
     private readonly Lock _connectLock = new();
-    private ITimer? _sweeper;
 
     /// <summary>Keyed peers that have not (yet) proven the key.</summary>
     public int UnauthenticatedPeers => _sessions.Values.Count(s => !s.Authenticated);
@@ -83,6 +82,7 @@ internal sealed partial class LanTransport
         RandomNumberGenerator.Fill(challenge[1..]);
         session.SetKeys(_key!, challenge[1..]);
         session.Ready.TrySetResult(); // this side may send on it too (a former client that is now the server)
+        Active();
         peer.Send(challenge, 0, DeliveryMethod.ReliableUnordered);
         _net.TriggerUpdate();
     }

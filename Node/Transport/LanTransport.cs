@@ -54,6 +54,8 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
         _oneWay = new OneWayDatagrams(_key, auth?.NodeId ?? string.Empty);
         _options = options;
         _transport = transport;
+        _pacer = new TickPacer(transport.QuietAfter);
+        _pacerOrigin = time.GetTimestamp();
         _handler = handler;
         _stats = stats;
         _time = time;
@@ -69,6 +71,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
             ReconnectDelay = 300,
             IPv6Enabled = false,
             UnconnectedMessagesEnabled = true,
+            UpdateTime = TickPacer.ActiveMilliseconds,
         };
         _listener.ConnectionRequestEvent += OnConnectionRequest;
         _listener.PeerConnectedEvent += OnPeerConnected;
@@ -104,10 +107,8 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
         }
 
         Log.Started(_logger, _options.Bind, _net.LocalPort);
-        if (_key is not null)
-        {
-            _sweeper = _time.CreateTimer(_ => SweepUnauthenticated(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
-        }
+        Active(); // start-up counts as activity: the first quiet spell begins QuietAfter from now
+        _housekeeping = _time.CreateTimer(_ => Housekeeping(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
 
         return Task.CompletedTask;
     }
@@ -116,7 +117,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
     {
         if (Interlocked.Exchange(ref _stopped, 1) == 0)
         {
-            _sweeper?.Dispose();
+            _housekeeping?.Dispose();
             _net.Stop(sendDisconnectMessages: true);
             FailAll(null, "node stopping");
         }
@@ -171,6 +172,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
             throw new LanUnavailableException("the LAN transport is not running");
         }
 
+        Active(); // connect attempts are retried on ticks
         var outgoing = StartConnect(server) ?? throw new LanUnavailableException($"cannot connect to {server}");
         if (outgoing.ConnectionState == ConnectionState.Connected)
         {
@@ -238,6 +240,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
         try
         {
             WireCodec.Write(buffer, envelope);
+            Active();
             if (_key is null)
             {
                 peer.Send(buffer.WrittenSpan, 0, DeliveryMethod.ReliableUnordered);
@@ -258,6 +261,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
 
     private void OnConnectionRequest(ConnectionRequest request)
     {
+        Active();
         if (_handler is null || _net.ConnectedPeersCount >= _transport.MaxPeers)
         {
             request.Reject();
@@ -301,6 +305,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
 
     private void OnReceive(NetPeer peer, NetPacketReader reader, byte channel, DeliveryMethod method)
     {
+        Active(); // its ack goes out on the next tick: a fast one
         try
         {
             var frame = reader.GetRemainingBytesMemory();

@@ -15,6 +15,9 @@ internal sealed record TransportOptions
     /// <summary>A silent peer is dropped after this long. Default 5 s.</summary>
     public TimeSpan DisconnectTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>No connected frame for this long and the transport ticks slowly (<see cref="TickPacer"/>). Default 2 s.</summary>
+    public TimeSpan QuietAfter { get; init; } = TickPacer.DefaultQuietAfter;
+
     /// <summary>Most simultaneous peers (500 PCs and headroom). Default 2048.</summary>
     public int MaxPeers { get; init; } = 2048;
 }

@@ -6,7 +6,8 @@ namespace PeerPatch.Bench;
 /// Footprint (issue 15): the shipped Native AOT build against the self-contained single-file ReadyToRun build it
 /// replaced, published here from the same code with the old publish profile's settings. Per build: the .deb
 /// (tools/package/build-deb.sh on that build's executables), exec to the first /v1/status answer, the RSS of a fresh
-/// node after 10 s idle, and its peak RSS while curl fetches a 1 GiB patch from it.
+/// node after 10 s idle, its CPU time and wake-ups over the next 20 s idle, and its peak RSS while curl fetches a 1 GiB
+/// patch from it.
 /// </summary>
 internal static class FootprintBench
 {
@@ -19,9 +20,14 @@ internal static class FootprintBench
     /// <summary>One fresh node of a build.</summary>
     /// <param name="Start">Exec to the first 200 answer to GET /v1/status.</param>
     /// <param name="IdleRss">RSS 10 s after that answer, nothing asked of it.</param>
+    /// <param name="IdleCpu">CPU time (user + system) over the <see cref="IdleWindow"/> after that, still idle.</param>
+    /// <param name="IdleWakeups">Context switches of all its threads over the same window.</param>
     /// <param name="BeforeServing">RSS after the 1 GiB push, before the fetch.</param>
     /// <param name="PeakServing">Peak RSS while curl fetches the 1 GiB blob.</param>
-    public sealed record Result(TimeSpan Start, long IdleRss, long BeforeServing, long PeakServing);
+    public sealed record Result(TimeSpan Start, long IdleRss, double IdleCpu, long IdleWakeups, long BeforeServing, long PeakServing);
+
+    /// <summary>How long idle CPU and wake-ups are counted: /proc counts CPU in 10 ms ticks, so long enough for a few.</summary>
+    public static readonly TimeSpan IdleWindow = TimeSpan.FromSeconds(20);
 
     /// <summary>The shipped build: artifacts/publish/linux-x64 (run.sh published it), packed into a .deb of its own.</summary>
     public static async Task<Build> ShippedAsync(string repo, string work) =>
@@ -78,6 +84,9 @@ internal static class FootprintBench
         {
             await Task.Delay(TimeSpan.FromSeconds(10));
             var idle = Proc.Rss(node.Process.Id);
+            var (cpu, switches) = (Proc.CpuSeconds(node.Process.Id), Proc.ContextSwitches(node.Process.Id));
+            await Task.Delay(IdleWindow);
+            var (idleCpu, wakeups) = (Proc.CpuSeconds(node.Process.Id) - cpu, Proc.ContextSwitches(node.Process.Id) - switches);
             await node.PushAsync(big.Path, big.Sha, "KB-1G");
             await Task.Delay(TimeSpan.FromSeconds(2));
             var before = Proc.Rss(node.Process.Id);
@@ -88,7 +97,7 @@ internal static class FootprintBench
                 peak = sampler.Peak;
             }
 
-            return new Result(node.FirstAnswer, idle, before, peak);
+            return new Result(node.FirstAnswer, idle, idleCpu, wakeups, before, peak);
         }
         finally
         {

@@ -85,6 +85,34 @@ internal static class Proc
         }
     }
 
+    /// <summary>
+    /// Context switches (voluntary and not) of every thread of a process so far, from /proc/PID/task/*/status: an idle
+    /// process's wake-ups; 0 when it is gone.
+    /// </summary>
+    public static long ContextSwitches(int pid)
+    {
+        long total = 0;
+        try
+        {
+            foreach (var task in Directory.GetDirectories($"/proc/{pid}/task"))
+            {
+                foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                {
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        total += long.Parse(line[(line.IndexOf(':') + 1)..].Trim(), CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+        }
+        catch (IOException)
+        {
+            // a thread or the process ended meanwhile: what was read so far
+        }
+
+        return total;
+    }
+
     /// <summary>VmRSS of a process in bytes (0 when gone).</summary>
     public static long Rss(int pid)
     {

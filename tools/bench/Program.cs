@@ -141,11 +141,14 @@ try
         fp.Add(".deb size", aot.DebBytes / MiB, r2r.DebBytes / MiB, "MiB", r2r.Name, "≤ 20 MiB", (ours, _) => ours <= 20);
         fp.Add("Exec to the first /v1/status answer", Median(aot, x => x.Start.TotalMilliseconds), Median(r2r, x => x.Start.TotalMilliseconds), "ms", r2r.Name, "≤ 150 ms", (ours, _) => ours <= 150);
         fp.Add("Idle RSS, fresh node (10 s after its first answer)", Median(aot, x => x.IdleRss / MiB), Median(r2r, x => x.IdleRss / MiB), "MiB", r2r.Name, "≤ 35 MiB", (ours, _) => ours <= 35);
+        var window = FootprintBench.IdleWindow.TotalSeconds;
+        fp.Add("Idle CPU, fresh node (per minute, counted over 20 s)", Median(aot, x => x.IdleCpu * 1000 * 60 / window), Median(r2r, x => x.IdleCpu * 1000 * 60 / window), "ms", r2r.Name);
+        fp.Add("Idle wake-ups, fresh node (context switches per second, all threads)", Median(aot, x => x.IdleWakeups / window), Median(r2r, x => x.IdleWakeups / window), "/s", r2r.Name);
         fp.Add("Peak RSS serving 1 GiB, growth over its idle RSS", Median(aot, x => (x.PeakServing - x.IdleRss) / MiB), Median(r2r, x => (x.PeakServing - x.IdleRss) / MiB), "MiB", r2r.Name, "≤ +30 MiB", (ours, _) => ours <= 30);
         fp.Add("Peak RSS serving 1 GiB, growth over its RSS after the push", Median(aot, x => (x.PeakServing - x.BeforeServing) / MiB), Median(r2r, x => (x.PeakServing - x.BeforeServing) / MiB), "MiB", r2r.Name);
         fp.Add("Peak RSS serving 1 GiB", Median(aot, x => x.PeakServing / MiB), Median(r2r, x => x.PeakServing / MiB), "MiB", r2r.Name);
         fp.Note($"PeerPatch = the shipped Native AOT executables (artifacts/publish/linux-x64); reference = the same code published as before issue 15 (self-contained single file with its native libraries inside, the node ReadyToRun). Executables: {Sizes(aot.Dir)} (Native AOT); {Sizes(r2r.Dir)} (single file).");
-        fp.Note("Each run starts a fresh node of each build (Native AOT first), loopback only, pinned as server: exec to its first 200 answer to GET /v1/status (polled every 5 ms), its RSS 10 s later, then a 1 GiB patch pushed to it and fetched by curl while its RSS is sampled every 20 ms. One unmeasured start of each build comes first (page cache; the single file's extraction).");
+        fp.Note("Each run starts a fresh node of each build (Native AOT first), loopback only, pinned as server: exec to its first 200 answer to GET /v1/status (polled every 5 ms), its RSS 10 s later, its CPU time and context switches (/proc, every thread) over the 20 s after that, then a 1 GiB patch pushed to it and fetched by curl while its RSS is sampled every 20 ms. One unmeasured start of each build comes first (page cache; the single file's extraction).");
         fp.Write(Path.Combine(repo, "docs", "benchmarks.md"), runs, $"tools/bench/run.sh {runs} footprint");
         Console.WriteLine(fp.Table());
     }
