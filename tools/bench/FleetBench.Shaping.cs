@@ -7,7 +7,7 @@ internal sealed partial class FleetBench
 {
     private const string ShapeCheckFile = "shape-check.bin"; // not a .deb: not counted as a patch in the upstream's log
     private const int ShapeCheckBytes = 40_000_000;
-    private static readonly HttpClient Metrics = new() { Timeout = TimeSpan.FromSeconds(5) };
+    private static readonly HttpClient Metrics = new() { Timeout = TimeSpan.FromSeconds(15) };
 
     /// <summary>
     /// Measures the shaping with curl (40 MB each): one PC from the internet (its download cap), three PCs from the
@@ -43,26 +43,39 @@ internal sealed partial class FleetBench
         return results.Sum(r => long.Parse(r.Out, CultureInfo.InvariantCulture)) / seconds / 1e6;
     }
 
-    /// <summary>The patch bytes node k counted as served to the LAN (/metrics: peerpatch_bytes_total lan, out, serve; every such series summed); 0 when it does not answer.</summary>
-    private async Task<long> ServedBytesAsync(int k)
+    /// <summary>
+    /// What PC <paramref name="k"/>'s node counted as served to the LAN (its /metrics), or null when three scrapes in a
+    /// row failed: a failed scrape is not "served nothing" (two 50-PC runs read the server's share as 0.0 % while its
+    /// link counters said 9 %; a failed scrape counted as 0 is one way to get that, and now says so).
+    /// </summary>
+    private async Task<long?> ServedBytesAsync(int k)
     {
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            double served = 0;
-            foreach (var line in (await Metrics.GetStringAsync($"http://{_lan.Address(k)}:47471/metrics")).Split('\n'))
+            try
             {
-                if (line.StartsWith("peerpatch_bytes_total{", StringComparison.Ordinal) && line.Contains("source=\"lan\"", StringComparison.Ordinal)
-                    && line.Contains("direction=\"out\"", StringComparison.Ordinal) && line.Contains("kind=\"serve\"", StringComparison.Ordinal))
+                double served = 0;
+                foreach (var line in (await Metrics.GetStringAsync($"http://{_lan.Address(k)}:47471/metrics")).Split('\n'))
                 {
-                    served += double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+                    if (line.StartsWith("peerpatch_bytes_total{", StringComparison.Ordinal) && line.Contains("source=\"lan\"", StringComparison.Ordinal)
+                        && line.Contains("direction=\"out\"", StringComparison.Ordinal) && line.Contains("kind=\"serve\"", StringComparison.Ordinal))
+                    {
+                        served += double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+                    }
                 }
-            }
 
-            return (long)served;
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or FormatException)
-        {
-            return 0;
+                return (long)served;
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or FormatException)
+            {
+                Console.WriteLine($"/metrics of PC {k}, attempt {attempt}: {e.GetType().Name}: {e.Message}");
+                if (attempt == 3)
+                {
+                    return null;
+                }
+
+                await Task.Delay(TimeSpan.FromSeconds(1));
+            }
         }
     }
 }

@@ -134,12 +134,17 @@ internal sealed partial class FleetBench : IAsyncDisposable
             var cpu = nodes.Select((n, i) => Proc.CpuSeconds(n.Id) - cpuBefore[i]).ToArray();
             var rss = nodes.Select(n => Proc.Rss(n.Id)).ToArray(); // after the pass, the nodes still up
             var server = ids[serverId];
-            var served = await Task.WhenAll(Enumerable.Range(1, pcs).Select(ServedBytesAsync));
+            var served = new List<long?>(); // one node at a time, so no scrape competes with 49 others for the 2 cores
+            for (var k = 1; k <= pcs; k++)
+            {
+                served.Add(await ServedBytesAsync(k));
+            }
+
             return result with
             {
                 Server = server,
                 ServerShare = result.PcSent is { } sent && sent.Sum() > 0 ? (double)sent[server - 1] / sent.Sum() : double.NaN,
-                MetricsServerShare = served.Sum() > 0 ? (double)served[server - 1] / served.Sum() : double.NaN,
+                MetricsServerShare = served.All(b => b is not null) && served.Sum() > 0 ? (double)served[server - 1]!.Value / served.Sum()!.Value : double.NaN, // a failed scrape: no figure
                 CpuPerNode = cpu.Average(),
                 ServerCpu = cpu[server - 1],
                 RssAfterMean = rss.Average(),
