@@ -55,6 +55,7 @@ internal sealed partial class ClusterService(
     private DateTimeOffset _proofBudgetAt;
     private MdnsTransport? _mdns;
     private MdnsBrowser? _browser;
+    private Decision? _unapplied; // a decision whose term could not be stored: acted on again at the next tick
 
     /// <summary>Most membership proofs this node sends per second (a replayed or spoofed probe flood is no amplifier).</summary>
     private const int ProofsPerSecond = 1000;
@@ -207,6 +208,7 @@ internal sealed partial class ClusterService(
                 {
                     if (_elector is not null)
                     {
+                        RetryUnapplied();
                         Apply(_elector.Tick(now));
                     }
                 }
@@ -364,12 +366,16 @@ internal sealed partial class ClusterService(
         switch (decision.Kind)
         {
             case DecisionKind.BecomeServer:
+                _unapplied = decision; // until its term is stored (a full disk?): retried at every tick
                 db.SetMeta("term", decision.Term.ToString(CultureInfo.InvariantCulture));
+                _unapplied = null;
                 state.Publish(new ClusterView(NodeRole.Server, decision.Term, self.NodeId, null));
                 Log.BecameServer(_logger, decision.Term);
                 break;
             case DecisionKind.Follow when _endpoints.TryGetValue(decision.ServerId!, out var endpoint):
+                _unapplied = decision;
                 db.SetMeta("term", decision.Term.ToString(CultureInfo.InvariantCulture));
+                _unapplied = null;
                 state.Publish(new ClusterView(NodeRole.Client, decision.Term, decision.ServerId, $"{endpoint.Address}:{endpoint.Port}"));
                 Log.Following(_logger, decision.ServerId!, endpoint, decision.Term, decision.StepDown);
                 break;
@@ -378,6 +384,26 @@ internal sealed partial class ClusterService(
         }
 
         _ = _responder?.UpdateTxtAsync(Txt(started.At.ToUnixTimeMilliseconds()), CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Acts again on a decision whose term could not be stored, while the elector still stands by it (under the lock).
+    /// The elector does not repeat a decision: without this, one failed write would leave it serving (or following) a
+    /// server this node never published, so it would neither heartbeat nor follow anyone.
+    /// </summary>
+    private void RetryUnapplied()
+    {
+        if (_unapplied is not { } decision || _elector is null)
+        {
+            return;
+        }
+
+        var meant = decision.Kind == DecisionKind.BecomeServer ? _elector.IsServer : _elector.ServerId == decision.ServerId;
+        _unapplied = null;
+        if (meant)
+        {
+            Apply(decision with { Term = _elector.Term });
+        }
     }
 
     private ServiceAdvert Advert(long since) =>
