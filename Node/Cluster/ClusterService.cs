@@ -201,7 +201,7 @@ internal sealed partial class ClusterService(
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    Log.TickFailed(_logger, e); // the elector still ticks below: a failing probe must not keep a dead server followed
+                    Log.TickFailed(_logger, e); // the rest of this tick still runs: a failing probe must not cost a new server's heartbeats (the elector already ticked in UpdateMembers)
                 }
 
                 lock (_lock)
