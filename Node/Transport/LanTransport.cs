@@ -68,7 +68,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
             DisconnectTimeout = (int)transport.DisconnectTimeout.TotalMilliseconds,
             PingInterval = 1000,
             MaxConnectAttempts = 5,
-            ReconnectDelay = 300,
+            ReconnectDelay = 300, // with MaxConnectAttempts: about 1.9 s of retries, within TickPacer.DefaultQuietAfter
             IPv6Enabled = false,
             UnconnectedMessagesEnabled = true,
             UpdateTime = TickPacer.ActiveMilliseconds,

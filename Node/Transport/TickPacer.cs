@@ -23,7 +23,11 @@ internal sealed class TickPacer(TimeSpan quietAfter)
     /// <summary>Between connected frames: pings (every 1 s) and the disconnect timeout (5 s) at this granularity.</summary>
     public const int QuietMilliseconds = 250;
 
-    /// <summary>No connected frame for this long: quiet. Default 2 s (a retransmit burst is over long before).</summary>
+    /// <summary>
+    /// No connected frame for this long: quiet. Default 2 s: a retransmit burst is over long before, and so is a failing
+    /// connect (LanTransport's ReconnectDelay 300 ms × MaxConnectAttempts 5, about 1.9 s), whose retries therefore keep
+    /// LiteNetLib's own spacing. Raise this if either of those grows.
+    /// </summary>
     public static readonly TimeSpan DefaultQuietAfter = TimeSpan.FromSeconds(2);
 
     private long _lastActivity = long.MinValue / 2;
