@@ -366,16 +366,12 @@ internal sealed partial class ClusterService(
         switch (decision.Kind)
         {
             case DecisionKind.BecomeServer:
-                _unapplied = decision; // until its term is stored (a full disk?): retried at every tick
-                db.SetMeta("term", decision.Term.ToString(CultureInfo.InvariantCulture));
-                _unapplied = null;
+                StoreTerm(decision);
                 state.Publish(new ClusterView(NodeRole.Server, decision.Term, self.NodeId, null));
                 Log.BecameServer(_logger, decision.Term);
                 break;
             case DecisionKind.Follow when _endpoints.TryGetValue(decision.ServerId!, out var endpoint):
-                _unapplied = decision;
-                db.SetMeta("term", decision.Term.ToString(CultureInfo.InvariantCulture));
-                _unapplied = null;
+                StoreTerm(decision);
                 state.Publish(new ClusterView(NodeRole.Client, decision.Term, decision.ServerId, $"{endpoint.Address}:{endpoint.Port}"));
                 Log.Following(_logger, decision.ServerId!, endpoint, decision.Term, decision.StepDown);
                 break;
@@ -384,6 +380,14 @@ internal sealed partial class ClusterService(
         }
 
         _ = _responder?.UpdateTxtAsync(Txt(started.At.ToUnixTimeMilliseconds()), CancellationToken.None);
+    }
+
+    /// <summary>Stores the decision's term; until that succeeds (a full disk?) the decision is retried at every tick.</summary>
+    private void StoreTerm(Decision decision)
+    {
+        _unapplied = decision;
+        db.SetMeta("term", decision.Term.ToString(CultureInfo.InvariantCulture));
+        _unapplied = null;
     }
 
     /// <summary>
