@@ -1,4 +1,6 @@
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 using PeerPatch.Node.Cluster;
 using PeerPatch.Node.Primitives;
@@ -49,11 +51,11 @@ internal sealed class ClusterServiceLan : IAsyncDisposable
         var transport = new LanTransport(new CoreOptions { Bind = "127.0.0.1", Port = 0 }, new TransportOptions(), new NodeStats(), TimeProvider.System, NullLogger<LanTransport>.Instance, transportAuth);
         await transport.StartAsync(CancellationToken.None);
         var db = PatchDatabase.Open(Path.Combine(data, "peerpatch.db"));
-        var logs = new RecordingLoggers();
+        var logs = new FakeLogCollector();
         var state = new ClusterState(options, self, Time);
         var service = new ClusterService(
             state, options, self, new NodeStartTime(Time.GetUtcNow()), new HttpEndpointInfo(new CoreOptions { HttpPort = 47471 }),
-            transport, db, new BlobStore(data, db, new BlobStoreOptions(), Time), Time, new FixedRandom(), auth, logs);
+            transport, db, new BlobStore(data, db, new BlobStoreOptions(), Time), Time, new FixedRandom(), auth, new LoggerFactory([new FakeLoggerProvider(logs)]));
         var node = new RigNode(id, state, service, transport, db, logs);
         _nodes.Add(node);
         await service.StartAsync(CancellationToken.None);
@@ -98,8 +100,14 @@ internal sealed class ClusterServiceLan : IAsyncDisposable
         _dir.Dispose();
     }
 
-    internal sealed record RigNode(string Id, ClusterState State, ClusterService Service, LanTransport Transport, PatchDatabase Db, RecordingLoggers Logs)
+    internal sealed record RigNode(string Id, ClusterState State, ClusterService Service, LanTransport Transport, PatchDatabase Db, FakeLogCollector Logs)
     {
         public bool Follows(string serverId) => State.Current.Role == NodeRole.Client && State.Current.ServerId == serverId;
+
+        /// <summary>The exceptions logged with event <paramref name="eventId"/>.</summary>
+        public IEnumerable<Exception> Exceptions(int eventId) => Logs.GetSnapshot().Where(r => r.Id.Id == eventId && r.Exception is not null).Select(r => r.Exception!);
+
+        /// <summary>The log at Information and above, for a failure message.</summary>
+        public string LogText() => string.Join('\n', Logs.GetSnapshot().Where(r => r.Level >= LogLevel.Information).Select(r => $"[{r.Id.Id}] {r.Message} {r.Exception?.Message}"));
     }
 }

@@ -62,7 +62,7 @@ public sealed class ClusterTickFailureTests(ITestOutputHelper output)
         var frozenAt = lan.Time.GetUtcNow();
         var tookOver = await lan.RunUntilAsync(TimeSpan.FromSeconds(6), () =>
         {
-            if (diskFull && a.Logs.Exceptions(704).Any())
+            if (diskFull && a.Exceptions(704).Any())
             {
                 FailTermWrites(a.Db, false); // it failed once: the disk has room again
                 diskFull = false;
@@ -72,13 +72,13 @@ public sealed class ClusterTickFailureTests(ITestOutputHelper output)
         });
         var took = lan.Time.GetUtcNow() - frozenAt;
 
-        var failed = a.Logs.Exceptions(704).ToList();
+        var failed = a.Exceptions(704).ToList();
         output.WriteLine($"{(keyed ? "keyed" : "open")} LAN, {failure}: {(tookOver ? $"na took over, nc followed it {took.TotalSeconds:0.00} s after nb froze" : "no takeover")}; {lan.Describe()}; "
                          + $"event 704: {string.Join(" | ", failed.Select(e => e.GetType().Name + ": " + e.Message))}");
         Assert.NotEmpty(failed); // the failure reached the tick's catch (not discovery's or the transport's thread)
         Assert.All(failed, e => Assert.IsType(failure == Failure.ViewSubscriber ? typeof(IOException) : typeof(SqliteException), e));
         Assert.Equal(keyed, failed[0].StackTrace?.Contains("UpdateMembers", StringComparison.Ordinal) == true); // in the member step (keyed) or the elector step (open)
-        Assert.True(tookOver, $"na did not take over within 6 s of nb freezing: {lan.Describe()}\n{a.Logs}");
+        Assert.True(tookOver, $"na did not take over within 6 s of nb freezing: {lan.Describe()}\n{a.LogText()}");
         Assert.True(took <= TimeSpan.FromSeconds(3), $"takeover took {took.TotalSeconds:0.00} s");
 
         var term = a.State.Current.Term;
@@ -122,7 +122,7 @@ public sealed class ClusterTickFailureTests(ITestOutputHelper output)
 
         await Eventually.TrueAsync(() => Volatile.Read(ref beats) > 0, "a heartbeat from na in the tick whose member step failed");
         Assert.Equal(stoppedAt, lan.Time.GetUtcNow());
-        var e = Assert.Single(a.Logs.Exceptions(704));
+        var e = Assert.Single(a.Exceptions(704));
         Assert.IsType<IOException>(e);
         Assert.Contains("UpdateMembers", e.StackTrace, StringComparison.Ordinal);
         output.WriteLine($"the clock stood at +{(stoppedAt - lan.Time.Start).TotalSeconds:0.00} s; nc had {beats} heartbeat(s) from na; {lan.Describe()}");
