@@ -134,11 +134,8 @@ internal sealed partial class FleetBench : IAsyncDisposable
             var cpu = nodes.Select((n, i) => Proc.CpuSeconds(n.Id) - cpuBefore[i]).ToArray();
             var rss = nodes.Select(n => Proc.Rss(n.Id)).ToArray(); // after the pass, the nodes still up
             var server = ids[serverId];
-            var served = new List<long?>(); // one node at a time, so no scrape competes with 49 others for the 2 cores
-            for (var k = 1; k <= pcs; k++)
-            {
-                served.Add(await ServedBytesAsync(k));
-            }
+            var served = new long?[pcs]; // eight nodes at a time: no scrape competes with 49 others, and 50 that fail take minutes, not an hour
+            await Parallel.ForEachAsync(Enumerable.Range(1, pcs), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (k, _) => served[k - 1] = await ServedBytesAsync(k));
 
             return result with
             {
