@@ -68,6 +68,7 @@ public static class AptProxyTests
     }
 
     [Trait("Category", "Network")]
+    [RunsPublished]
     public sealed class RealArchives(ITestOutputHelper output)
     {
         /// <summary>
@@ -141,6 +142,7 @@ public static class AptProxyTests
     }
 
     [Trait("Category", "Network")]
+    [RunsPublished]
     public sealed class Proxy(ITestOutputHelper output)
     {
         [Fact]

@@ -11,6 +11,7 @@ namespace PeerPatch.Node.Tests.Integration;
 /// verify against apt's SHA-256, stage into apt's archive cache, install nothing.
 /// </summary>
 [Trait("Category", "Network")]
+[RunsPublished]
 public sealed partial class AptSourceTests(ITestOutputHelper output)
 {
     private const string Installed = """

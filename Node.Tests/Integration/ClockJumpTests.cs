@@ -77,6 +77,7 @@ public static class ClockJumpTests
     }
 
     [Trait("Category", "Network")]
+    [RunsPublished]
     public sealed class Leases(ITestOutputHelper output)
     {
         [Fact]
@@ -125,6 +126,7 @@ public static class ClockJumpTests
     }
 
     [Trait("Category", "Network")]
+    [RunsPublished]
     public sealed class Elections(ITestOutputHelper output)
     {
         [Fact]

@@ -76,6 +76,7 @@ public static class ForgedAdvertTests
     }
 
     [Trait("Category", "Network")]
+    [RunsPublished]
     public sealed class Keyed(ITestOutputHelper output)
     {
         [RootFact]
@@ -136,6 +137,7 @@ public static class ForgedAdvertTests
     }
 
     [Trait("Category", "Network")]
+    [RunsPublished]
     public sealed class Open(ITestOutputHelper output)
     {
         [RootFact]

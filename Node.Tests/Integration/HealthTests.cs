@@ -10,6 +10,7 @@ namespace PeerPatch.Node.Tests.Integration;
 /// (exit 0) is in AdminTests.
 /// </summary>
 [Trait("Category", "Network")]
+[RunsPublished]
 public sealed class HealthTests(ITestOutputHelper output)
 {
     [RootFact]

@@ -22,6 +22,7 @@ public static class LanUpdateTests
     }
 
     [Trait("Category", "Network")]
+    [RunsPublished]
     public sealed class Fleet(ITestOutputHelper output)
     {
         [Fact]
@@ -104,6 +105,7 @@ public static class LanUpdateTests
     }
 
     [Trait("Category", "Network")]
+    [RunsPublished]
     public sealed class Streaming(ITestOutputHelper output)
     {
         [Fact]
@@ -200,6 +202,7 @@ public static class LanUpdateTests
     }
 
     [Trait("Category", "Network")]
+    [RunsPublished]
     public sealed class ServerKill(ITestOutputHelper output)
     {
         [Fact]

@@ -61,6 +61,7 @@ public static class ZeroConfTests
     }
 
     [Trait("Category", "Network")]
+    [RunsPublished]
     public sealed class Election(ITestOutputHelper output)
     {
         [RootFact]
@@ -158,6 +159,7 @@ public static class ZeroConfTests
     }
 
     [Trait("Category", "Network")]
+    [RunsPublished]
     public sealed class Failover(ITestOutputHelper output)
     {
         [RootFact]
@@ -273,6 +275,7 @@ public static class ZeroConfTests
     }
 
     [Trait("Category", "Network")]
+    [RunsPublished]
     public sealed class Partitions(ITestOutputHelper output)
     {
         [RootFact]
