@@ -1,11 +1,9 @@
 using System.Reflection;
 using Microsoft.Extensions.Configuration;
 using PeerPatch.Node.Hosting;
-using PeerPatch.Node.Tests.Support;
 
 namespace PeerPatch.Node.Tests.Hosting;
 
-[RunsPublished]
 public sealed class PackagedConfigTests
 {
     private static readonly string RepoRoot =

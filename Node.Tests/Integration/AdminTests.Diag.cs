@@ -10,7 +10,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// the bytes moved; the dashboard renders in a browser (AdminTests.Dashboard.cs).
 /// </summary>
 [Trait("Category", "Network")]
-[RunsPublished]
 public sealed partial class AdminTests(AdminLanFixture fx, ITestOutputHelper output) : IClassFixture<AdminLanFixture>
 {
     [RootFact]

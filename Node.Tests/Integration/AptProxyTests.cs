@@ -68,7 +68,6 @@ public static class AptProxyTests
     }
 
     [Trait("Category", "Network")]
-    [RunsPublished]
     public sealed class RealArchives(ITestOutputHelper output)
     {
         /// <summary>
@@ -142,7 +141,6 @@ public static class AptProxyTests
     }
 
     [Trait("Category", "Network")]
-    [RunsPublished]
     public sealed class Proxy(ITestOutputHelper output)
     {
         [Fact]

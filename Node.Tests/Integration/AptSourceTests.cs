@@ -11,7 +11,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// verify against apt's SHA-256, stage into apt's archive cache, install nothing.
 /// </summary>
 [Trait("Category", "Network")]
-[RunsPublished]
 public sealed partial class AptSourceTests(ITestOutputHelper output)
 {
     private const string Installed = """

@@ -77,7 +77,6 @@ public static class ClockJumpTests
     }
 
     [Trait("Category", "Network")]
-    [RunsPublished]
     public sealed class Leases(ITestOutputHelper output)
     {
         [Fact]
@@ -126,7 +125,6 @@ public static class ClockJumpTests
     }
 
     [Trait("Category", "Network")]
-    [RunsPublished]
     public sealed class Elections(ITestOutputHelper output)
     {
         [Fact]

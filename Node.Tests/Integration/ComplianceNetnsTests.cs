@@ -13,7 +13,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// stopped: `peerpatch-diag compliance --json` lists exactly who has, lacks, failed (with the error) and who is stale;
 /// after the server is killed the new server gives the same answer (for every node but the dead server).
 /// </summary>
-[RunsPublished]
 public sealed class ComplianceNetnsTests(ITestOutputHelper output)
 {
     private const string Os = "test-1-amd64";

@@ -13,7 +13,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// reason in the log; no partial file is left, and the node keeps serving what it has and accepting what fits.
 /// </summary>
 [Trait("Category", "Network")]
-[RunsPublished]
 public sealed class DiskFullTests(ITestOutputHelper output)
 {
     [RootFact] // mounting a tmpfs needs root

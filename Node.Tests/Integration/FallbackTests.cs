@@ -5,7 +5,6 @@ namespace PeerPatch.Node.Tests.Integration;
 
 /// <summary>Never block an update: a server that hangs, serves bad bytes, or a claim holder that dies.</summary>
 [Trait("Category", "Network")]
-[RunsPublished]
 public sealed class FallbackTests(ITestOutputHelper output) : IAsyncLifetime
 {
     private readonly TempDir _dir = new();

@@ -76,7 +76,6 @@ public static class ForgedAdvertTests
     }
 
     [Trait("Category", "Network")]
-    [RunsPublished]
     public sealed class Keyed(ITestOutputHelper output)
     {
         [RootFact]
@@ -137,7 +136,6 @@ public static class ForgedAdvertTests
     }
 
     [Trait("Category", "Network")]
-    [RunsPublished]
     public sealed class Open(ITestOutputHelper output)
     {
         [RootFact]

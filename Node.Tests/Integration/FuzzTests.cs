@@ -16,7 +16,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// </summary>
 [Collection(CpuHeavy.Name)]
 [Trait("Category", "Network")]
-[RunsPublished]
 public sealed class FuzzTests(ITestOutputHelper output)
 {
     private const int LanDatagrams = 1_000_000;

@@ -10,7 +10,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// (exit 0) is in AdminTests.
 /// </summary>
 [Trait("Category", "Network")]
-[RunsPublished]
 public sealed class HealthTests(ITestOutputHelper output)
 {
     [RootFact]

@@ -18,7 +18,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// logs, a body-less push adding a record.
 /// </summary>
 [Trait("Category", "Network")]
-[RunsPublished]
 public sealed class HostileTextTests(ITestOutputHelper output)
 {
     private const string Password = "Hunter2pw-9f3c";

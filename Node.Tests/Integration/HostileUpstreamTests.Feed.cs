@@ -10,7 +10,6 @@ namespace PeerPatch.Node.Tests.Integration;
 
 /// <summary>Issue 19 (see <see cref="HostileUpstreamTests"/>): a broken feed is that source's error; the other source is applied, and the next pass runs.</summary>
 [Trait("Category", "Network")]
-[RunsPublished]
 public sealed class HostileUpstreamFeedTests(ITestOutputHelper output) : HostileUpstreamTests(output)
 {
     [Theory]

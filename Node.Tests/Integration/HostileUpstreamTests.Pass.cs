@@ -10,7 +10,6 @@ namespace PeerPatch.Node.Tests.Integration;
 
 /// <summary>Issue 19 (see <see cref="HostileUpstreamTests"/>): a pass is cancelled with its CLI, and a stuck pass ends at its deadline.</summary>
 [Trait("Category", "Network")]
-[RunsPublished]
 public sealed class HostileUpstreamPassTests(ITestOutputHelper output) : HostileUpstreamTests(output)
 {
     [Fact]

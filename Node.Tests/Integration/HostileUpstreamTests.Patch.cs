@@ -10,7 +10,6 @@ namespace PeerPatch.Node.Tests.Integration;
 
 /// <summary>Issue 19 (see <see cref="HostileUpstreamTests"/>): a broken patch download is that patch's error; the next patch and the next pass run.</summary>
 [Trait("Category", "Network")]
-[RunsPublished]
 public sealed class HostileUpstreamPatchTests(ITestOutputHelper output) : HostileUpstreamTests(output)
 {
     [Theory]

@@ -9,7 +9,6 @@ namespace PeerPatch.Node.Tests.Integration;
 
 /// <summary>Issue 5: one HTTP client cannot starve a node: per-address connection cap, header limits and timeouts.</summary>
 [Trait("Category", "Network")]
-[RunsPublished]
 public sealed class HttpLimitsTests(ITestOutputHelper output)
 {
     [Fact]

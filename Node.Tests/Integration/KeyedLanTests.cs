@@ -16,7 +16,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// an HTTP client without it and a LiteNetLib client that only knows the public cluster id get nothing.
 /// </summary>
 [Trait("Category", "Network")]
-[RunsPublished]
 public sealed class KeyedLanTests(ITestOutputHelper output)
 {
     [Fact]

@@ -13,7 +13,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// is there, whole, and no blob on disk has a wrong hash, a temp file, or no record.
 /// </summary>
 [Trait("Category", "Network")]
-[RunsPublished]
 public sealed class KillTests(ITestOutputHelper output)
 {
     private const int Rounds = 20;

@@ -22,7 +22,6 @@ public static class LanUpdateTests
     }
 
     [Trait("Category", "Network")]
-    [RunsPublished]
     public sealed class Fleet(ITestOutputHelper output)
     {
         [Fact]
@@ -105,7 +104,6 @@ public static class LanUpdateTests
     }
 
     [Trait("Category", "Network")]
-    [RunsPublished]
     public sealed class Streaming(ITestOutputHelper output)
     {
         [Fact]
@@ -202,7 +200,6 @@ public static class LanUpdateTests
     }
 
     [Trait("Category", "Network")]
-    [RunsPublished]
     public sealed class ServerKill(ITestOutputHelper output)
     {
         [Fact]

@@ -6,7 +6,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// <summary>Streaming: a node's memory stays flat while it moves a 1 GiB patch.</summary>
 [Collection(CpuHeavy.Name)]
 [Trait("Category", "Network")]
-[RunsPublished]
 public sealed class MemoryTests(ITestOutputHelper output)
 {
     private const long OneGiB = 1L << 30;

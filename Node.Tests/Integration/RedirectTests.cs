@@ -13,7 +13,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// the LAN server is gone; `disable` restores the hosts file byte for byte.
 /// </summary>
 [Trait("Category", "Network")]
-[RunsPublished]
 public sealed class RedirectTests(ITestOutputHelper output)
 {
     private const string Domain = "deb.peerpatch.test";

@@ -19,7 +19,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// by a keyed node, none is pushed to, and the keyed nodes still share every patch.
 /// </summary>
 [Trait("Category", "Network")]
-[RunsPublished]
 public sealed class RogueNodeTests(ITestOutputHelper output)
 {
     private const string Os = "test-1-amd64";

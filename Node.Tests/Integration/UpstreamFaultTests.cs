@@ -10,7 +10,6 @@ namespace PeerPatch.Node.Tests.Integration;
 /// the same pass is applied, and no wrong file is ever applied or stored.
 /// </summary>
 [Trait("Category", "Network")]
-[RunsPublished]
 public sealed class UpstreamFaultTests(ITestOutputHelper output)
 {
     [Fact]

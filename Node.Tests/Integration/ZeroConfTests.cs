@@ -61,7 +61,6 @@ public static class ZeroConfTests
     }
 
     [Trait("Category", "Network")]
-    [RunsPublished]
     public sealed class Election(ITestOutputHelper output)
     {
         [RootFact]
@@ -159,7 +158,6 @@ public static class ZeroConfTests
     }
 
     [Trait("Category", "Network")]
-    [RunsPublished]
     public sealed class Failover(ITestOutputHelper output)
     {
         [RootFact]
@@ -275,7 +273,6 @@ public static class ZeroConfTests
     }
 
     [Trait("Category", "Network")]
-    [RunsPublished]
     public sealed class Partitions(ITestOutputHelper output)
     {
         [RootFact]

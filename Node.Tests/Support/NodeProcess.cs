@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
@@ -9,12 +10,15 @@ namespace PeerPatch.Node.Tests.Support;
 internal sealed partial class NodeProcess : IAsyncDisposable
 {
     /// <summary>
-    /// The executables that ship (Native AOT, linux-x64), published once by tools/test.sh, so every real-process test
-    /// runs what the .deb carries (<see cref="Published"/>).
+    /// The directory of the executables that ship (Native AOT, linux-x64): tools/test.sh publishes them once after the
+    /// build (tools/package/publish.sh linux-x64), so every real-process test runs what the .deb carries.
     /// </summary>
-    private static readonly Lazy<string> NodeExe = new(() => Published.Require(Path.Combine(Published.Dir, "peerpatch")));
+    private static readonly string PublishDir =
+        typeof(NodeProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "PublishDir").Value!;
 
-    private static readonly Lazy<string> DiagExe = new(() => Published.Require(Path.Combine(Published.Dir, "peerpatch-diag")));
+    private static readonly Lazy<string> NodeExe = new(() => Published("peerpatch"));
+
+    private static readonly Lazy<string> DiagExe = new(() => Published("peerpatch-diag"));
 
     private static readonly TimeSpan ReadyWithin = TimeSpan.FromSeconds(60);
     private readonly StringBuilder _output = new();
@@ -152,6 +156,15 @@ internal sealed partial class NodeProcess : IAsyncDisposable
 
     /// <summary>Runs `peerpatch-diag ARGS` (inside <paramref name="netns"/> when given) to its end.</summary>
     public static Task<CliResult> RunDiagAsync(string? netns, params string[] args) => RunExecutableAsync(netns, DiagExe.Value, args);
+
+    /// <summary>The published executable <paramref name="name"/>, or a failure that says how to publish it.</summary>
+    private static string Published(string name)
+    {
+        var path = Path.Combine(PublishDir, name);
+        return File.Exists(path)
+            ? path
+            : throw new FileNotFoundException($"{path} is missing: real-process tests run the published executables; run tools/package/publish.sh linux-x64 (tools/test.sh does) after the build", path);
+    }
 
     private static async Task<CliResult> RunExecutableAsync(string? netns, string executable, params string[] args)
     {
