@@ -95,7 +95,7 @@ public sealed class PatchPipelineTests
         await body.Paused.WaitAsync(Eventually.Bound);
         await rig.Time.FireAsync(TimeSpan.FromSeconds(5));
         await Eventually.TrueAsync(() => rig.Server.Renewals.Count == 1, "a renewal");
-        rig.Time.Advance(TimeSpan.FromSeconds(5));
+        await rig.Time.FireAsync(TimeSpan.FromSeconds(5), count: 2); // once the loop waits again: advanced before, its timer would start after
         await Eventually.TrueAsync(() => rig.Server.Renewals.Count == 2, "a second renewal");
         body.Resume();
         var outcome = await Eventually.Within(run, "the pass");
@@ -219,7 +219,7 @@ public sealed class PatchPipelineTests
         await body.Paused.WaitAsync(Eventually.Bound);
         await rig.Time.FireAsync(TimeSpan.FromSeconds(1));
         await Eventually.TrueAsync(() => rig.Log.Count(418) == 1, "the failed renewal logged");
-        rig.Time.Advance(TimeSpan.FromSeconds(1));
+        await rig.Time.FireAsync(TimeSpan.FromSeconds(1), count: 2);
         await Eventually.TrueAsync(() => rig.Log.Count(417) == 1, "the revoked claim logged");
         rig.Time.Advance(TimeSpan.FromSeconds(5));
         body.Resume();
