@@ -150,6 +150,24 @@ public sealed class FallbackTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task APassStartedOverHttp_SendsNoTraceHeadersUpstream()
+    {
+        // POST /v1/update runs the pass inside the request, whose Activity HttpClient would otherwise continue in a
+        // traceparent header to the vendor's feed and files (and to every peer). The node turns that propagation off.
+        await using var node = await NodeProcess.StartAsync("server", _dir.Sub("server"), "--role", "server", "--source", "manifest:" + _internet.FeedUrlTemplate);
+        var result = await node.UpdateAsync();
+        Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr + node.Output);
+
+        var seen = _internet.HeaderNames;
+        output.WriteLine($"request headers upstream: {string.Join(", ", seen.Select(h => $"{h.Key} x{h.Value}"))}");
+        Assert.True(seen.TryGetValue("Host", out var requests) && requests >= 3, "the feed and both files were requested"); // the record works
+        foreach (var trace in new[] { "traceparent", "tracestate", "Request-Id", "Correlation-Context", "baggage" })
+        {
+            Assert.False(seen.ContainsKey(trace), $"{trace} sent upstream");
+        }
+    }
+
+    [Fact]
     public async Task FeedThatCannotBeRead_FailsThePass_WithTheReason()
     {
         await using var server = await NodeProcess.StartAsync("server", _dir.Sub("server"), "--role", "server");

@@ -22,6 +22,7 @@ internal sealed class FakeInternet : IAsyncDisposable
     private readonly ConcurrentDictionary<string, UpstreamFault> _faults = new();
     private readonly ConcurrentDictionary<string, ConcurrentQueue<(TimeSpan At, int Bytes)>> _timeline = new();
     private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+    private readonly ConcurrentDictionary<string, int> _headerNames = new(StringComparer.OrdinalIgnoreCase);
 
     private FakeInternet(WebApplication app) => _app = app;
 
@@ -29,6 +30,9 @@ internal sealed class FakeInternet : IAsyncDisposable
 
     /// <summary>Bytes per second per connection for file bodies; 0 = unlimited.</summary>
     public long RateLimit { get; set; }
+
+    /// <summary>The name of every request header any request carried so far, with how many requests carried it.</summary>
+    public IReadOnlyDictionary<string, int> HeaderNames => new Dictionary<string, int>(_headerNames, StringComparer.OrdinalIgnoreCase);
 
     /// <param name="sendBufferBytes">
     /// A fixed socket send buffer for the upstream's connections (Linux otherwise grows it to megabytes on loopback,
@@ -52,6 +56,15 @@ internal sealed class FakeInternet : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(k => k.Listen(bind ?? IPAddress.Loopback, 0));
         var app = builder.Build();
         var internet = new FakeInternet(app);
+        app.Use((ctx, next) =>
+        {
+            foreach (var name in ctx.Request.Headers.Keys)
+            {
+                internet._headerNames.AddOrUpdate(name, 1, (_, n) => n + 1);
+            }
+
+            return next(ctx);
+        });
         app.MapGet("/feeds/{os}.json", (string os) =>
             internet._feeds.TryGetValue(os, out var json) ? Results.Text(json, "application/json") : Results.NotFound());
         app.MapGet("/files/{name}", internet.ServeFileAsync);
