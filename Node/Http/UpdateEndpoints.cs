@@ -12,7 +12,7 @@ namespace PeerPatch.Node.Http;
 /// <summary>
 /// POST /v1/update: runs one pass and streams it as NDJSON: {"progress":{...}} lines about four times a second while
 /// a patch moves, one outcome object per patch, then {"summary":{...}}. Only from loopback: it makes this PC install
-/// patches. The pass runs to its end even if the caller leaves.
+/// patches. A caller that leaves (an interrupted `peerpatch update`) cancels the pass, and with it its requests.
 /// </summary>
 internal static partial class UpdateEndpoints
 {
@@ -138,7 +138,7 @@ internal static partial class UpdateEndpoints
         }
         catch (Exception e) when (e is OperationCanceledException or IOException)
         {
-            // the caller left; the pass goes on
+            // the caller left: RequestAborted cancels the pass too
         }
     }
 
