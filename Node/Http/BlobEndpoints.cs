@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
@@ -79,7 +80,7 @@ internal static partial class BlobEndpoints
         return Results.Json(new PieceList(sha256, pieces.Size, pieces.PieceSize, hex), StatusJsonContext.Default.PieceList);
     }
 
-    private static async Task GetAsync(HttpContext ctx, string sha256, BlobStore store, PatchServer server, ClusterState cluster, UploadSlots slots, UploadThrottle throttle, NodeStats stats, PartialBlobs partials, ILoggerFactory loggers)
+    private static async Task GetAsync(HttpContext ctx, string sha256, BlobStore store, PatchServer server, ClusterState cluster, UploadSlots slots, UploadThrottle throttle, NodeStats stats, PartialBlobs partials, HttpOptions options, TimeProvider time, ILoggerFactory loggers)
     {
         var logger = loggers.CreateLogger("PeerPatch.Node.Http.Blobs");
         if (!WireFormat.IsSha256(sha256))
@@ -99,7 +100,8 @@ internal static partial class BlobEndpoints
         }
 
         using var held = slot;
-        var upload = new Upload(stats, throttle, cluster.IsServer);
+        using var stall = new UploadStallGuard(ctx, options.UploadStallTimeout, time, logger);
+        var upload = new Upload(stats, throttle, cluster.IsServer, stall);
 
         if (!store.TryGetSize(sha256, out var size))
         {
@@ -168,12 +170,42 @@ internal static partial class BlobEndpoints
         await ServeVerifiedAsync(ctx, sha256, store, upload, logger).ConfigureAwait(false);
     }
 
-    /// <summary>What every blob upload of one GET shares: the byte counters (as server or as peer) and the node's rate cap.</summary>
-    internal readonly record struct Upload(NodeStats Stats, UploadThrottle Throttle, bool AsServer)
+    /// <summary>
+    /// What every blob upload of one GET shares: the byte counters (as server or as peer), the node's rate cap, and the
+    /// bound on a client that stops taking bytes (every write to the client goes through <see cref="FlushAsync"/> or
+    /// <see cref="WriteAsync"/>).
+    /// </summary>
+    internal readonly record struct Upload(NodeStats Stats, UploadThrottle Throttle, bool AsServer, UploadStallGuard Stall)
     {
         public void Sent(long bytes) => Stats.AddBlobBytesServed(bytes, AsServer);
 
         public ValueTask BeforeAsync(int bytes, CancellationToken ct) => Throttle.WaitAsync(bytes, ct);
+
+        public async ValueTask<FlushResult> FlushAsync(PipeWriter writer, CancellationToken ct)
+        {
+            Stall.Arm();
+            try
+            {
+                return await writer.FlushAsync(ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                Stall.Disarm();
+            }
+        }
+
+        public async ValueTask WriteAsync(Stream body, ReadOnlyMemory<byte> data, CancellationToken ct)
+        {
+            Stall.Arm();
+            try
+            {
+                await body.WriteAsync(data, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                Stall.Disarm();
+            }
+        }
     }
 
     private static EntityTagHeaderValue SetBlobHeaders(HttpContext ctx, string sha256)
@@ -238,7 +270,7 @@ internal static partial class BlobEndpoints
                 await upload.BeforeAsync(read, ctx.RequestAborted).ConfigureAwait(false);
                 writer.Advance(read);
                 upload.Sent(read);
-                var flushed = await writer.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
+                var flushed = await upload.FlushAsync(writer, ctx.RequestAborted).ConfigureAwait(false);
                 if (flushed.IsCanceled || flushed.IsCompleted)
                 {
                     return;
@@ -325,7 +357,7 @@ internal static partial class BlobEndpoints
             writer.Advance(read);
             upload.Sent(read);
             offset += read;
-            var flushed = await writer.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
+            var flushed = await upload.FlushAsync(writer, ctx.RequestAborted).ConfigureAwait(false);
             if (flushed.IsCanceled || flushed.IsCompleted)
             {
                 return;
@@ -362,7 +394,7 @@ internal static partial class BlobEndpoints
                     if (heldCount > 0)
                     {
                         await upload.BeforeAsync(heldCount, ctx.RequestAborted).ConfigureAwait(false);
-                        await ctx.Response.Body.WriteAsync(held.AsMemory(0, heldCount), ctx.RequestAborted).ConfigureAwait(false);
+                        await upload.WriteAsync(ctx.Response.Body, held.AsMemory(0, heldCount), ctx.RequestAborted).ConfigureAwait(false);
                         upload.Sent(heldCount);
                     }
 
@@ -384,7 +416,7 @@ internal static partial class BlobEndpoints
             if (heldCount > 0)
             {
                 await upload.BeforeAsync(heldCount, ctx.RequestAborted).ConfigureAwait(false);
-                await ctx.Response.Body.WriteAsync(held.AsMemory(0, heldCount), ctx.RequestAborted).ConfigureAwait(false);
+                await upload.WriteAsync(ctx.Response.Body, held.AsMemory(0, heldCount), ctx.RequestAborted).ConfigureAwait(false);
                 upload.Sent(heldCount);
             }
         }

@@ -25,6 +25,14 @@ public sealed class HttpOptions
     /// </summary>
     public long UploadRateLimit { get; set; }
 
+    /// <summary>
+    /// How long one blob GET may wait for its client to take the next bytes before the connection is aborted and its
+    /// upload slot freed. Default 30 s, twice the 15 s a client itself waits on a stalled LAN source
+    /// (<c>LanStallTimeout</c>), so a client that is still reading is never cut first. Without it a client that stops
+    /// reading (a PC asleep mid-download, a slowloris) keeps its slot for hours. 1 s to 1 h.
+    /// </summary>
+    public TimeSpan UploadStallTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
     /// <summary>The one place these settings are read from configuration (the keys are the property names, at the root).</summary>
     internal static HttpOptions FromConfiguration(IConfiguration configuration)
     {

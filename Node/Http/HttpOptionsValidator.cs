@@ -24,6 +24,11 @@ internal sealed class HttpOptionsValidator : IValidateOptions<HttpOptions>
             errors.Add("UploadRateLimit must be 0 (no cap) or at least 65536 bytes per second");
         }
 
+        if (o.UploadStallTimeout < TimeSpan.FromSeconds(1) || o.UploadStallTimeout > TimeSpan.FromHours(1))
+        {
+            errors.Add("UploadStallTimeout must be between 1 second and 1 hour");
+        }
+
         return OptionChecks.Result(errors);
     }
 }

@@ -84,7 +84,7 @@ internal static class PartialBlobServing
                     writer.Advance(read);
                     offset += read;
                     upload.Sent(read);
-                    var flushed = await writer.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
+                    var flushed = await upload.FlushAsync(writer, ctx.RequestAborted).ConfigureAwait(false);
                     if (flushed.IsCanceled || flushed.IsCompleted)
                     {
                         return;
