@@ -227,6 +227,42 @@ public sealed class DataPlaneTests : IAsyncLifetime
         return await _http.PutAsync(BlobUri(sha, name), content);
     }
 
+    /// <summary>
+    /// RFC 9110: a Range under an If-Range that is not the blob's strong ETag (a weak or other tag, a date, an unparsable
+    /// value) is answered with the whole body (13.1.5); the range unit is case-insensitive (14.1). Found by an outside
+    /// probe: an unparsable If-Range counted as absent, and "BYTES=" was served whole.
+    /// </summary>
+    [Theory]
+    [InlineData("bytes=10-19", null, HttpStatusCode.PartialContent)]
+    [InlineData("BYTES=10-19", null, HttpStatusCode.PartialContent)]
+    [InlineData("Bytes=10-19", null, HttpStatusCode.PartialContent)]
+    [InlineData("bytes=10-19", "STRONG", HttpStatusCode.PartialContent)]
+    [InlineData("bytes=10-19", "WEAK", HttpStatusCode.OK)]
+    [InlineData("bytes=10-19", "\"another\"", HttpStatusCode.OK)]
+    [InlineData("bytes=10-19", "garbage", HttpStatusCode.OK)]
+    [InlineData("bytes=10-19", "STRONG, \"x\"", HttpStatusCode.OK)]
+    [InlineData("bytes=10-19", "Tue, 01 Dec 2026 00:00:00 GMT", HttpStatusCode.OK)]
+    public async Task ARange_IsServedOnlyUnderAMatchingStrongIfRange_AndItsUnitIsCaseInsensitive(string range, string? ifRange, HttpStatusCode expected)
+    {
+        var bytes = RandomBytes(4_000, 6);
+        var sha = Sha(bytes);
+        using (var push = await PutAsync(sha, "KB-RANGE", bytes))
+        {
+            Assert.Equal(HttpStatusCode.Created, push.StatusCode);
+        }
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, BlobGet(sha));
+        Assert.True(request.Headers.TryAddWithoutValidation("Range", range));
+        if (ifRange is not null)
+        {
+            Assert.True(request.Headers.TryAddWithoutValidation("If-Range", ifRange.Replace("STRONG", $"\"{sha}\"", StringComparison.Ordinal).Replace("WEAK", $"W/\"{sha}\"", StringComparison.Ordinal)));
+        }
+
+        using var response = await _http.SendAsync(request);
+        Assert.Equal(expected, response.StatusCode);
+        Assert.Equal(expected == HttpStatusCode.OK ? bytes : bytes[10..20], await response.Content.ReadAsByteArrayAsync());
+    }
+
     private async Task<byte[]> RangeAsync(string sha, long from, long to, HttpStatusCode expected)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, BlobGet(sha));

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics.CodeAnalysis;
 using System.IO.Pipelines;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -138,8 +139,10 @@ internal static partial class BlobEndpoints
         }
 
         var range = request.Range;
-        var ifRangeOk = request.IfRange is null || (request.IfRange.EntityTag?.Compare(etag, useStrongComparison: true) ?? false);
-        if (range is { Ranges.Count: 1 } && range.Unit == "bytes" && ifRangeOk)
+        // RFC 9110 13.1.5: an If-Range that is not this blob's strong ETag (a date, a weak or other tag, or an unparsable
+        // value) asks for the whole body.
+        var ifRangeOk = !ctx.Request.Headers.ContainsKey(HeaderNames.IfRange) || (request.IfRange?.EntityTag?.Compare(etag, useStrongComparison: true) ?? false);
+        if (IsOneByteRange(range) && ifRangeOk)
         {
             await ServeRangeAsync(ctx, sha256, size, range.Ranges.First(), store, upload, logger).ConfigureAwait(false);
             return;
@@ -207,6 +210,10 @@ internal static partial class BlobEndpoints
             }
         }
     }
+
+    /// <summary>One range in bytes; the unit is case-insensitive (RFC 9110 14.1). Anything else is served whole.</summary>
+    internal static bool IsOneByteRange([NotNullWhen(true)] RangeHeaderValue? range) =>
+        range is { Ranges.Count: 1 } && range.Unit.Equals("bytes", StringComparison.OrdinalIgnoreCase);
 
     private static EntityTagHeaderValue SetBlobHeaders(HttpContext ctx, string sha256)
     {

@@ -29,7 +29,7 @@ internal static class PartialBlobServing
     {
         var request = ctx.Request.GetTypedHeaders();
         var size = partial.Size;
-        if (request.Range is not { Ranges.Count: 1 } range || range.Unit != "bytes" || request.IfRange is not null)
+        if (request.Range is not { } range || !BlobEndpoints.IsOneByteRange(range) || ctx.Request.Headers.ContainsKey(HeaderNames.IfRange))
         {
             Busy(ctx);
             return;
