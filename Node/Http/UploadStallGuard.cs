@@ -15,27 +15,30 @@ internal sealed partial class UploadStallGuard : IDisposable
     private readonly HttpContext _ctx;
     private readonly TimeSpan _bound;
     private readonly ILogger _logger;
-    private readonly ITimer _timer;
+    private readonly TimeProvider _time;
     private readonly Lock _lock = new(); // Fire against Dispose: never abort a context Kestrel may already reuse
+    private ITimer? _timer; // made on the first write: a HEAD, a 304 or a 404 never needs one
     private bool _armed;
     private bool _disposed;
     private bool _fired;
 
-    public UploadStallGuard(HttpContext ctx, TimeSpan bound, TimeProvider time, ILogger logger)
-    {
-        (_ctx, _bound, _logger) = (ctx, bound, logger);
-        _timer = time.CreateTimer(static s => ((UploadStallGuard)s!).Fire(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
-    }
+    public UploadStallGuard(HttpContext ctx, TimeSpan bound, TimeProvider time, ILogger logger) =>
+        (_ctx, _bound, _time, _logger) = (ctx, bound, time, logger);
 
     /// <summary>A write to the client begins.</summary>
     public void Arm()
     {
         lock (_lock)
         {
-            _armed = true;
-        }
+            if (_disposed)
+            {
+                return;
+            }
 
-        _timer.Change(_bound, Timeout.InfiniteTimeSpan);
+            _armed = true;
+            _timer ??= _time.CreateTimer(static s => ((UploadStallGuard)s!).Fire(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+            _timer.Change(_bound, Timeout.InfiniteTimeSpan);
+        }
     }
 
     /// <summary>The write returned.</summary>
@@ -44,9 +47,8 @@ internal sealed partial class UploadStallGuard : IDisposable
         lock (_lock)
         {
             _armed = false;
+            _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         }
-
-        _timer.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
 
     public void Dispose()
@@ -54,9 +56,8 @@ internal sealed partial class UploadStallGuard : IDisposable
         lock (_lock)
         {
             _disposed = true;
+            _timer?.Dispose();
         }
-
-        _timer.Dispose();
     }
 
     private void Fire()
