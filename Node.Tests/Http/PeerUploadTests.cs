@@ -65,7 +65,8 @@ public sealed class PeerUploadTests : IAsyncLifetime
     public async Task TheFifthConcurrentBlobGet_Gets503WithRetryAfter()
     {
         // A slow upload cap keeps the first four busy for long enough.
-        var node = await StartAsync("n", new() { ["Role"] = "server", ["UploadSlots"] = "4", ["UploadRateLimit"] = "65536" });
+        // Every GET here comes from 127.0.0.1: no per-client share, so the total is what is tested.
+        var node = await StartAsync("n", new() { ["Role"] = "server", ["UploadSlots"] = "4", ["UploadSlotsPerClient"] = "0", ["UploadRateLimit"] = "65536" });
         var bytes = RandomNumberGenerator.GetBytes(4 << 20);
         var sha = await PutAsync(node, bytes);
         var slots = node.Services.GetRequiredService<UploadSlots>();
@@ -98,6 +99,55 @@ public sealed class PeerUploadTests : IAsyncLifetime
         await WaitUntilAsync(() => slots.Busy == 0);
         using var again = await _open.GetAsync(new Uri(node.Http, BlobUrl.PiecesOf(sha)));
         Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task OneClientAddress_TakesAtMostItsShareOfTheUploadSlots_AndOtherPcsAreServedMeanwhile()
+    {
+        // Defaults: 4 slots, 2 per client. The clients read only the headers, and a 32 MiB blob does not fit in the
+        // sockets' buffers, so every GET keeps sending (its slot) for the whole test.
+        var node = await StartAsync("n", new() { ["Role"] = "server" });
+        var sha = await PutAsync(node, RandomNumberGenerator.GetBytes(32 << 20));
+        var slots = node.Services.GetRequiredService<UploadSlots>();
+        var stats = node.Services.GetRequiredService<NodeStats>();
+        var url = new Uri(node.Http, BlobUrl.PathOf(sha));
+        using var a = From("127.0.0.2");
+        using var b = From("127.0.0.3");
+        using var c = From("127.0.0.4");
+        using var stopA = new CancellationTokenSource(Bound);
+        using var stopB = new CancellationTokenSource(Bound);
+
+        var fromA = new[] { await a.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, stopA.Token), await a.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, stopA.Token) };
+        using var thirdFromA = await a.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
+
+        Assert.All(fromA, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, thirdFromA.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(UploadSlots.RetryAfterSeconds), thirdFromA.Headers.RetryAfter?.Delta);
+        Assert.Equal((2, 2, 1, 1L), (slots.Busy, slots.HeldBy(IPAddress.Parse("127.0.0.2")), stats.UploadsBusy, stats.UploadsClientCapped));
+
+        // Another PC still gets the two slots left; then every slot is taken, and a third PC is told so.
+        var fromB = new[] { await b.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, stopB.Token), await b.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, stopB.Token) };
+        using var fromC = await c.GetAsync(url, HttpCompletionOption.ResponseHeadersRead);
+
+        Assert.All(fromB, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, fromC.StatusCode);
+        Assert.Equal((4, 2L, 1L), (slots.Busy, stats.UploadsBusy, stats.UploadsClientCapped));
+
+        // The first PC lets go: its share is free again, for it or anyone.
+        await stopA.CancelAsync();
+        foreach (var r in fromA)
+        {
+            r.Dispose();
+        }
+
+        await WaitUntilAsync(() => slots.Busy == 2 && slots.HeldBy(IPAddress.Parse("127.0.0.2")) == 0);
+        using var cAgain = await c.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, stopB.Token);
+        Assert.Equal(HttpStatusCode.OK, cAgain.StatusCode);
+        await stopB.CancelAsync();
+        foreach (var r in fromB)
+        {
+            r.Dispose();
+        }
     }
 
     [Fact]
@@ -165,6 +215,26 @@ public sealed class PeerUploadTests : IAsyncLifetime
         request.Headers.Add(ApiHeaders.HttpPort, "50009");
         return request;
     }
+
+    /// <summary>A client whose connections come from <paramref name="address"/> (another PC on loopback).</summary>
+    private static HttpClient From(string address) => new(new SocketsHttpHandler
+    {
+        ConnectCallback = async (context, ct) =>
+        {
+            var socket = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            try
+            {
+                socket.Bind(new IPEndPoint(IPAddress.Parse(address), 0));
+                await socket.ConnectAsync(context.DnsEndPoint, ct);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        },
+    }) { Timeout = TimeSpan.FromSeconds(30) };
 
     private static HttpClient SignedWith(ClusterKey key) =>
         new(new SigningHandler(new ClusterAuth(key, new NodeIdentity("nstranger", "i", "test-1-amd64", "0.1.0"), TimeProvider.System), TimeProvider.System) { InnerHandler = new SocketsHttpHandler { UseProxy = false } })

@@ -37,11 +37,12 @@ public sealed class UploadStallTests(ITestOutputHelper output)
         var sockets = new List<Socket>();
         try
         {
-            // A slow but steady reader first (64 KiB every 50 ms), then two raw GETs that read the status line and stop.
-            var slow = await OpenGetAsync(sha, node.HttpPort, sockets, receiveBuffer: 256 << 10);
+            // A slow but steady reader first (64 KiB every 50 ms), then two raw GETs that read the status line and stop,
+            // each from its own PC (one address holds at most UploadSlotsPerClient, 2, of the 4 slots).
+            var slow = await OpenGetAsync("127.0.0.2", sha, node.HttpPort, sockets, receiveBuffer: 256 << 10);
             for (var i = 0; i < 2; i++)
             {
-                await OpenGetAsync(sha, node.HttpPort, sockets, receiveBuffer: 4096);
+                await OpenGetAsync($"127.0.0.{3 + i}", sha, node.HttpPort, sockets, receiveBuffer: 4096);
             }
 
             using var busy = await http.GetAsync(new Uri(node.Http, $"v1/blobs/{sha}"), HttpCompletionOption.ResponseHeadersRead);
@@ -91,12 +92,12 @@ public sealed class UploadStallTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>A raw GET from 127.0.0.2 (another PC on loopback), read up to the status line.</summary>
-    private static async Task<Socket> OpenGetAsync(string sha, int port, List<Socket> sockets, int receiveBuffer)
+    /// <summary>A raw GET from <paramref name="from"/> (another PC on loopback), read up to the status line.</summary>
+    private static async Task<Socket> OpenGetAsync(string from, string sha, int port, List<Socket> sockets, int receiveBuffer)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { ReceiveBufferSize = receiveBuffer };
         sockets.Add(socket);
-        socket.Bind(new IPEndPoint(IPAddress.Parse("127.0.0.2"), 0));
+        socket.Bind(new IPEndPoint(IPAddress.Parse(from), 0));
         await socket.ConnectAsync(IPAddress.Loopback, port);
         await socket.SendAsync(Encoding.ASCII.GetBytes($"GET /v1/blobs/{sha} HTTP/1.1\r\nHost: x\r\n\r\n"));
         var head = new byte[12];

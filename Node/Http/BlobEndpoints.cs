@@ -90,11 +90,12 @@ internal static partial class BlobEndpoints
             return;
         }
 
-        // Every node, the server too, sends at most UploadSlots blobs at once; a HEAD sends none and needs no slot.
+        // Every node, the server too, sends at most UploadSlots blobs at once, at most UploadSlotsPerClient of them to
+        // one address; a HEAD sends none and needs no slot.
         UploadSlots.Lease slot = default;
-        if (HttpMethods.IsGet(ctx.Request.Method) && !slots.TryTake(out slot))
+        if (HttpMethods.IsGet(ctx.Request.Method) && !slots.TryTake(ctx.Connection.RemoteIpAddress, out slot, out var overClientCap))
         {
-            stats.UploadBusy();
+            stats.UploadBusy(overClientCap);
             ctx.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
             ctx.Response.Headers.RetryAfter = UploadSlots.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
             return;

@@ -19,6 +19,15 @@ public sealed class HttpOptions
     public int UploadSlots { get; set; } = 4;
 
     /// <summary>
+    /// Most of the <see cref="UploadSlots"/> one client address may hold at once (0, or more than UploadSlots: all of
+    /// them); one more GET from that address is answered 503 with Retry-After, while other PCs are still served.
+    /// Default 2: a node asks a source for 2 pieces of a patch at once (<c>PiecesPerSource</c>), for up to 4 patches
+    /// (<c>ObtainConcurrency</c>), so without a share the first PC to ask takes every slot of the server while the
+    /// rest of the LAN waits, and a PC that reconnects as soon as it is cut can keep them. Not negative.
+    /// </summary>
+    public int UploadSlotsPerClient { get; set; } = 2;
+
+    /// <summary>
     /// Cap on the bytes per second of all blob uploads of this node together (0: no cap). Default 0: uploads use the
     /// sending half of a full-duplex link, which the user's own downloads do not need; set e.g. 6000000 (about half of
     /// 100 Mbit/s) on a PC whose user uploads a lot himself. At least 65536 when set.

@@ -19,6 +19,11 @@ internal sealed class HttpOptionsValidator : IValidateOptions<HttpOptions>
             errors.Add("UploadSlots must be at least 1");
         }
 
+        if (o.UploadSlotsPerClient < 0)
+        {
+            errors.Add("UploadSlotsPerClient must not be negative (0: no share, a client may take every slot)");
+        }
+
         if (o.UploadRateLimit is < 0 or (> 0 and < 65536))
         {
             errors.Add("UploadRateLimit must be 0 (no cap) or at least 65536 bytes per second");

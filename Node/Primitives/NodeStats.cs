@@ -24,6 +24,7 @@ internal sealed class NodeStats
     private readonly Counter.Child _servedAsServer;
     private readonly Counter.Child _servedAsPeer;
     private readonly Counter _uploadsBusy;
+    private readonly Counter _uploadsClientCapped;
     private readonly Counter.Child _blobReadsUnsigned;
     private readonly Counter.Child _blobReadsWrongKey;
     private readonly Counter _lanFailures;
@@ -60,7 +61,8 @@ internal sealed class NodeStats
         var served = f.CreateCounter("peerpatch_lan_served_bytes_total", "Blob bytes this node sent to other nodes over HTTP, by the role it had (server: the elected LAN server; peer: any other node).", ["role"]);
         _servedAsServer = served.WithLabels("server");
         _servedAsPeer = served.WithLabels("peer");
-        _uploadsBusy = f.CreateCounter("peerpatch_uploads_busy_total", "Blob GETs answered 503 with Retry-After because every upload slot was taken.");
+        _uploadsBusy = f.CreateCounter("peerpatch_uploads_busy_total", "Blob GETs answered 503 with Retry-After for want of an upload slot: every slot taken, or the client's share of them.");
+        _uploadsClientCapped = f.CreateCounter("peerpatch_uploads_client_capped_total", "Of the busy answers, those whose client address already held its UploadSlotsPerClient slots.");
         var refused = f.CreateCounter("peerpatch_blob_reads_refused_total", "Blob and piece-list GETs refused for want of the cluster key, by reason (unsigned: 401, wrong_key: 403).", ["reason"]);
         _blobReadsUnsigned = refused.WithLabels("unsigned");
         _blobReadsWrongKey = refused.WithLabels("wrong_key");
@@ -137,8 +139,18 @@ internal sealed class NodeStats
     /// <summary>Bytes this node served while it was not the LAN server (peer-to-peer).</summary>
     public long BytesServedAsPeer => Read(_servedAsPeer);
 
-    /// <summary>A blob GET was answered 503: every upload slot was taken.</summary>
-    public void UploadBusy() => _uploadsBusy.Inc();
+    /// <summary>A blob GET was answered 503: every upload slot was taken, or (<paramref name="clientCapped"/>) its client's share of them.</summary>
+    public void UploadBusy(bool clientCapped = false)
+    {
+        _uploadsBusy.Inc();
+        if (clientCapped)
+        {
+            _uploadsClientCapped.Inc();
+        }
+    }
+
+    /// <summary>Of <see cref="UploadsBusy"/>, those refused because the client address held its share of the slots.</summary>
+    public long UploadsClientCapped => (long)_uploadsClientCapped.Value;
 
     /// <summary>Blob GETs answered 503 for want of an upload slot.</summary>
     public long UploadsBusy => (long)_uploadsBusy.Value;
