@@ -311,6 +311,31 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
         await AssertCompletesFromTheGoodSourceAsync(hostile, TimeSpan.FromSeconds(20));
     }
 
+    [Fact]
+    public async Task ASourceThatNeverAnswersItsHeaders_IsLeftAfterTheStallBound_AndTheBlobCompletesFromAnother()
+    {
+        await using var hostile = new HostileSource((r, s, ct) => r.IsPieceList ? ServeListAsync(s, ct) : Task.Delay(Timeout.Infinite, ct));
+
+        // 2 s window: three attempts of one window each (two at once), then dropped; the others never wait for it.
+        await AssertCompletesFromTheGoodSourceAsync(hostile, TimeSpan.FromSeconds(15));
+    }
+
+    [Fact]
+    public async Task ASourceDroppedWhileSeveralOfItsPiecesWereInFlight_IsCountedAndLoggedAsDroppedOnce()
+    {
+        await using var hostile = new HostileSource((r, s, ct) => r.IsPieceList
+            ? ServeListAsync(s, ct)
+            : HostileSource.HeadAsync(s, "404 Not Found", ct, "Content-Length: 0"));
+
+        var (result, _, stored, log, stats) = await SwarmAgainstAsync(hostile);
+
+        Assert.True(result.Ok, result.Error);
+        Assert.Equal(_good.Sha256, stored);
+        Assert.Equal(2, hostile.PieceRequests); // PiecesPerSource: two were asked of it at once
+        Assert.Equal(1, log.Lines.Count(l => l.EventId == 481 && l.Text.Contains("node-hostile", StringComparison.Ordinal)));
+        Assert.Equal(1, stats.SourcesDropped);
+    }
+
     // ----- Redirects -----------------------------------------------------------------------------------------------
 
     [Fact]
