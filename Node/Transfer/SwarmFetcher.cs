@@ -258,6 +258,11 @@ internal sealed partial class SwarmFetcher(
 
     private void Drop(SourceState source, string sha256, string why)
     {
+        if (source.Dropped)
+        {
+            return; // another of its pieces in flight ended after the first drop: counted and logged once
+        }
+
         source.Dropped = true;
         source.LastError = why;
         stats.SourceDropped();
