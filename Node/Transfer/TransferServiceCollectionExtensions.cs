@@ -26,6 +26,10 @@ internal static class TransferServiceCollectionExtensions
                 UseProxy = false,
                 ConnectTimeout = TimeSpan.FromSeconds(2),
                 AutomaticDecompression = DecompressionMethods.None,
+
+                // No node answers a LAN request with a 3xx: one that does is refused, never followed, so a source
+                // cannot send this node to any other host or port (nor loop it through 50 hops per piece).
+                AllowAutoRedirect = false,
             },
         })
         { Timeout = Timeout.InfiniteTimeSpan, DefaultRequestHeaders = { { "User-Agent", UserAgent(sp) } } });
