@@ -18,6 +18,12 @@ internal sealed class LanFetcher(
     TimeProvider time)
 {
     /// <summary>
+    /// How long a server may hold a cut-through GET before its headers while the holder's push has not started
+    /// (<c>BlobEndpoints.LiveWait</c>): added to <see cref="TransferOptions.LanStallTimeout"/> for the wait for headers.
+    /// </summary>
+    public static readonly TimeSpan ServerStreamWait = TimeSpan.FromSeconds(10);
+
+    /// <summary>
     /// Fetches the blob of <paramref name="patch"/> and records it (with that row, added now by this node) in the
     /// local store.
     /// </summary>
@@ -39,7 +45,18 @@ internal sealed class LanFetcher(
             HttpResponseMessage response;
             while (true)
             {
-                response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, ct).ConfigureAwait(false);
+                using (var headers = new CancellationTokenSource(options.LanStallTimeout + ServerStreamWait, time))
+                using (var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, headers.Token))
+                {
+                    try
+                    {
+                        response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
+                    }
+                    catch (OperationCanceledException) when (headers.IsCancellationRequested && !ct.IsCancellationRequested)
+                    {
+                        return FetchResult.Failure(0, $"LAN source {url.Authority} sent no answer within {(options.LanStallTimeout + ServerStreamWait).TotalSeconds:0} s");
+                    }
+                }
                 if (response.StatusCode != System.Net.HttpStatusCode.ServiceUnavailable)
                 {
                     break;
