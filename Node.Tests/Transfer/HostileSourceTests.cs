@@ -336,6 +336,35 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
         Assert.Equal(1, stats.SourcesDropped);
     }
 
+    [Fact]
+    public async Task EightSourcesThatNeverAnswer_TheFetchFailsWithinTheirStallBounds_ForTheInternetToTakeOver()
+    {
+        var silent = Enumerable.Range(0, PeerPatch.Protocol.ProtocolLimits.MaxSources).Select(_ => new HostileSource((r, s, ct) => Task.Delay(Timeout.Infinite, ct))).ToList();
+        try
+        {
+            _good.Set(SwarmRig.Bytes((8 * Piece) + 123, 17), Piece, SourceMode.Good);
+            var (fetcher, store, _, log) = Swarm(TimeSpan.FromSeconds(2));
+            var clock = Stopwatch.StartNew();
+
+            var result = await fetcher.FetchAsync([.. silent.Select((h, i) => new SwarmSource($"node-{i}", h.BlobUrl(_good.Sha256), i == 0))], Piece, SwarmRig.Record(_good.Sha256, _good.Content.Length), null, CancellationToken.None)
+                .WaitAsync(TimeSpan.FromMinutes(2));
+
+            output.WriteLine($"failed after {clock.Elapsed.TotalSeconds:0.0} s: {result.Error}");
+            Assert.False(result.Ok);
+            Assert.Null(StoredSha(store, _good.Sha256));
+
+            // The piece list is asked of one source after the other, a window each: 8 x 2 s.
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(8 * 2 * 1.5), $"took {clock.Elapsed.TotalSeconds:0.0} s");
+        }
+        finally
+        {
+            foreach (var h in silent)
+            {
+                await h.DisposeAsync();
+            }
+        }
+    }
+
     // ----- Redirects -----------------------------------------------------------------------------------------------
 
     [Fact]
