@@ -42,7 +42,7 @@ internal static partial class BlobEndpoints
     private const int ChunkBytes = 256 * 1024;
 
     /// <summary>How long a GET for a claimed blob waits for the claim holder's push to start.</summary>
-    private static readonly TimeSpan LiveWait = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan LiveWait = LanFetcher.ServerStreamWait;
 
     public static void Map(WebApplication app)
     {

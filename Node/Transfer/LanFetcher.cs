@@ -5,9 +5,12 @@ namespace PeerPatch.Node.Transfer;
 
 /// <summary>
 /// Fetches a blob from a LAN node into the local store, verified against the upstream list's hash and size.
-/// Any doubt (wrong length, wrong bytes, stall, error status) is a failure the caller answers with the internet. A
-/// source that is busy (503: its upload slots are taken) is asked again after its Retry-After, for at most
-/// <see cref="TransferOptions.LanBusyWaitMax"/> in all.
+/// Any doubt (wrong length, wrong bytes, stall, a trickle, error status) is a failure the caller answers with the
+/// internet. A source that is busy (503: its upload slots are taken) is asked again after its Retry-After, for at most
+/// <see cref="TransferOptions.LanBusyWaitMax"/> in all. Every wait is bounded: the headers by
+/// <see cref="TransferOptions.LanStallTimeout"/> plus <see cref="ServerStreamWait"/>; the body of a held blob by the
+/// minimum rate (<see cref="TransferOptions.LanMinBytesPerWindow"/> per window), and of a cut-through stream, which
+/// comes at the holder's internet pace, by the stall window alone.
 /// </summary>
 internal sealed class LanFetcher(
     [Microsoft.Extensions.DependencyInjection.FromKeyedServices(HttpClients.Lan)] HttpClient http,
@@ -28,11 +31,13 @@ internal sealed class LanFetcher(
     /// local store.
     /// </summary>
     /// <param name="observer">Optional: follows the byte count (progress display).</param>
-    /// <param name="waitWhenBusy">
-    /// false: a 503 ends the fetch at once (<see cref="FetchResult.Busy"/>), for a caller that has a better next step
-    /// than waiting for this source (a cut-through stream: asking the server again finds the finished blob's holders).
+    /// <param name="cutThrough">
+    /// true: the blob is still arriving at its holder and streams through the server at the holder's internet pace, so
+    /// its body is bounded by the stall window only (not the LAN's minimum rate); and a 503 ends the fetch at once
+    /// (<see cref="FetchResult.Busy"/>), because the caller has a better next step than waiting for this source
+    /// (asking the server again finds the finished blob's holders).
     /// </param>
-    public async Task<FetchResult> FetchAsync(Uri url, PatchRecord patch, ByteProgress? observer, CancellationToken ct, bool waitWhenBusy = true)
+    public async Task<FetchResult> FetchAsync(Uri url, PatchRecord patch, ByteProgress? observer, CancellationToken ct, bool cutThrough = false)
     {
         var progress = new ByteProgress(n =>
         {
@@ -65,7 +70,7 @@ internal sealed class LanFetcher(
                 var waited = time.GetElapsedTime(busySince);
                 var pause = RetryAfter(response);
                 response.Dispose();
-                if (!waitWhenBusy)
+                if (cutThrough)
                 {
                     return FetchResult.Failure(0, $"LAN source {url.Authority} is busy (503)") with { Busy = true, RetryAfter = pause };
                 }
@@ -90,7 +95,7 @@ internal sealed class LanFetcher(
             }
 
             var body = await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false);
-            await using var stream = new IdleTimeoutStream(body, options.LanStallTimeout, time);
+            await using var stream = new IdleTimeoutStream(body, options.LanStallTimeout, time, cutThrough ? 1 : options.LanMinBytesPerWindow);
             await using var writer = store.BeginWrite(patch.Sha256, patch.Size, patch.Size);
             writer.Patch = patch with { AddedAt = time.GetUtcNow(), AddedBy = self.NodeId, Hits = 0, LastHit = null };
             var result = await writer.CopyFromAsync(stream, ct, progress).ConfigureAwait(false);

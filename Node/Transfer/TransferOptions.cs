@@ -13,7 +13,8 @@ public sealed class TransferOptions
     public TimeSpan LanStallTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
-    /// Slowest LAN body accepted (pieces and piece lists): while the node waits for body bytes, each
+    /// Slowest LAN body accepted (pieces, piece lists and whole blobs a node holds; not a cut-through stream, which comes
+    /// at its holder's internet pace and is bounded by <see cref="LanStallTimeout"/> alone): while the node waits for body bytes, each
     /// <see cref="LanStallTimeout"/> window must bring at least this many bytes (or the body's end), or that attempt
     /// fails like a stalled one (the piece goes to another source; a source that keeps failing is dropped), so a holder
     /// dripping a byte every few seconds cannot hold a piece forever. Default 65536 (64 KiB per 15 s: about 4 KiB/s,

@@ -32,7 +32,7 @@ internal sealed partial class PatchPipeline
 
         // A busy server (its upload slots taken) is not waited for here: the loop asks again, and by then the holder
         // may have finished, so that the answer lists the blob's holders instead of one stream through the server.
-        var streamed = await FetchFromLanAsync(server, blobUrl, patch, progress, ct, waitWhenBusy: false).ConfigureAwait(false);
+        var streamed = await FetchFromLanAsync(server, blobUrl, patch, progress, ct, cutThrough: true).ConfigureAwait(false);
         if (streamed.Ok)
         {
             EndWait(wait);
@@ -118,7 +118,7 @@ internal sealed partial class PatchPipeline
     }
 
     /// <summary>The LAN fetch step: the blob at <paramref name="blobUrl"/> (as the server names it) into the local store, verified.</summary>
-    private Task<FetchResult> FetchFromLanAsync(IServerChannel server, string blobUrl, PatchSpec patch, PatchProgress progress, CancellationToken ct, bool waitWhenBusy = true)
+    private Task<FetchResult> FetchFromLanAsync(IServerChannel server, string blobUrl, PatchSpec patch, PatchProgress progress, CancellationToken ct, bool cutThrough = false)
     {
         Uri url;
         try
@@ -133,7 +133,7 @@ internal sealed partial class PatchPipeline
 
         var bytes = new ByteProgress();
         progress.Set(patch.Name, ProgressStage.Lan, patch.Size, bytes);
-        return _lan.FetchAsync(url, patch, bytes, ct, waitWhenBusy);
+        return _lan.FetchAsync(url, patch, bytes, ct, cutThrough);
     }
 
     /// <summary>The fallback step: straight from the internet, because the LAN could not help (counted and logged with why).</summary>

@@ -11,8 +11,8 @@ namespace PeerPatch.Node.Updating;
 internal static class PatchTransfers
 {
     /// <summary>Fetches <paramref name="patch"/>'s blob from a LAN node (see <see cref="LanFetcher"/>).</summary>
-    public static Task<FetchResult> FetchAsync(this LanFetcher lan, Uri url, PatchSpec patch, ByteProgress? observer, CancellationToken ct, bool waitWhenBusy = true) =>
-        lan.FetchAsync(url, RecordOf(patch), observer, ct, waitWhenBusy);
+    public static Task<FetchResult> FetchAsync(this LanFetcher lan, Uri url, PatchSpec patch, ByteProgress? observer, CancellationToken ct, bool cutThrough = false) =>
+        lan.FetchAsync(url, RecordOf(patch), observer, ct, cutThrough);
 
     /// <summary>Fetches <paramref name="patch"/>'s blob in pieces from several LAN sources (see <see cref="SwarmFetcher"/>).</summary>
     public static Task<FetchResult> FetchAsync(this SwarmFetcher swarm, IReadOnlyList<SwarmSource> sources, int pieceSize, PatchSpec patch, ByteProgress? observer, CancellationToken ct) =>
