@@ -493,6 +493,70 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task AHolderWhoseMadeUpListMatchesItsOwnMadeUpBytes_IsDroppedWhenTheWholeFails_AndTheBlobComesFromTheHonestOne()
+    {
+        // The strongest single liar: its list and its bytes agree with each other, so every piece it sends verifies
+        // against its list. Only the upstream hash of the whole can tell; the honest holder must not be blamed.
+        const int size = (8 * Piece) + 123;
+        _good.Set(SwarmRig.Bytes(size, 11), Piece, SourceMode.Good);
+        var fake = SwarmRig.Bytes(size, 99);
+        var lie = ListJson(l => _good.PieceListOf(fake, Piece) with { Sha256 = l.Sha256 });
+        await using var hostile = new HostileSource(async (r, s, ct) =>
+        {
+            if (r.IsPieceList)
+            {
+                await ServeListAsync(s, ct, lie);
+                return;
+            }
+
+            var (from, to) = (r.From!.Value, r.To!.Value);
+            await HostileSource.HeadAsync(s, "206 Partial Content", ct, $"Content-Range: bytes {from}-{to}/{size}", $"Content-Length: {to - from + 1}");
+            await s.WriteAsync(fake.AsMemory((int)from, (int)(to - from + 1)), ct);
+        });
+
+        var (result, _, stored, log, stats) = await SwarmAgainstAsync(hostile, size: size);
+
+        Assert.True(result.Ok, result.Error);
+        Assert.Equal(_good.Sha256, stored);
+        Assert.True(log.Has(487, _good.Sha256), "the disagreement on the list is logged:\n" + log);
+        Assert.True(log.Has(481, "node-hostile"), "the liar is dropped:\n" + log);
+        Assert.False(log.Has(480, "node-0"), "the honest holder was blamed for a bad piece:\n" + log);
+        Assert.False(log.Has(481, "node-0"), "the honest holder was dropped:\n" + log);
+        Assert.Equal(0, stats.BadPieces);
+        Assert.True(result.Bytes >= 2L * size, $"both lists were fetched by, in turn ({result.Bytes} bytes on the wire)");
+    }
+
+    [Fact]
+    public async Task AMadeUpListOutvotedByTwoHonestHolders_IsNeverFetchedBy_AndItsHolderIsAskedForNoPiece()
+    {
+        const int size = (8 * Piece) + 123;
+        _good.Set(SwarmRig.Bytes(size, 11), Piece, SourceMode.Good, SourceMode.Good);
+        var lie = ListJson(l => l with { Pieces = [.. l.Pieces.Select((_, i) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(BitConverter.GetBytes(i))))] });
+        await using var hostile = new HostileSource(async (r, s, ct) =>
+        {
+            if (r.IsPieceList)
+            {
+                await ServeListAsync(s, ct, lie);
+                return;
+            }
+
+            await HostileSource.HeadAsync(s, "404 Not Found", ct, "Content-Length: 0");
+        });
+        var (fetcher, store, stats, log) = Swarm(TimeSpan.FromSeconds(2));
+        IReadOnlyList<SwarmSource> sources = [new SwarmSource("node-hostile", hostile.BlobUrl(_good.Sha256), false), .. _good.List().Select(g => g with { IsServer = false })];
+
+        var result = await fetcher.FetchAsync(sources, Piece, SwarmRig.Record(_good.Sha256, size), null, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(1));
+
+        output.WriteLine(log.ToString());
+        Assert.True(result.Ok, result.Error);
+        Assert.Equal(_good.Sha256, StoredSha(store, _good.Sha256));
+        Assert.True(log.Has(487, _good.Sha256), log.ToString());
+        Assert.Equal(0, hostile.PieceRequests);
+        Assert.Equal(0, stats.BadPieces);
+        Assert.Equal((long)size, result.Bytes); // one pass over the pieces: the honest list came first
+    }
+
+    [Fact]
     public async Task APieceListWithTheWrongCountOrSize_IsRefused_AndTheListComesFromAnother()
     {
         _good.Set(SwarmRig.Bytes((8 * Piece) + 123, 11), Piece, SourceMode.Good);

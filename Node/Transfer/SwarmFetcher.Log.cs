@@ -24,6 +24,9 @@ internal sealed partial class SwarmFetcher
         [LoggerMessage(EventId = 485, Level = LogLevel.Information, Message = "waiting for busy LAN sources of {PatchHash} ({Busy} answering 503), up to {Bound:0.#} s, before the internet")]
         public static partial void WaitingForBusy(ILogger logger, string patchHash, int busy, double bound);
 
+        [LoggerMessage(EventId = 487, Level = LogLevel.Warning, Message = "LAN holders of {PatchHash} serve {Lists} different piece lists (holders by list: {Holders}); each list is fetched by only from its own holders, the most common first")]
+        public static partial void ListsDisagree(ILogger logger, string patchHash, int lists, string holders);
+
         [LoggerMessage(EventId = 486, Level = LogLevel.Debug, Message = "endgame for {PatchHash}: piece {Piece} is slow from {PeerId}, asked of {OtherPeerId} too")]
         public static partial void Endgame(ILogger logger, string patchHash, int piece, string peerId, string otherPeerId);
     }

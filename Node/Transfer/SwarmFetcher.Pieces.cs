@@ -16,28 +16,80 @@ internal sealed partial class SwarmFetcher
     private const int BufferBytes = 64 * 1024;
 
     /// <summary>
-    /// The blob's piece list from the first source that serves a valid one, the server first when it is a source
-    /// (it computed the list from a verified copy), then by rank. The list must fit the upstream hash and size and the
-    /// piece size the server announced; a source that serves a bad one is dropped. Null when none did.
+    /// The piece lists to fetch by, each with the sources to fetch from, in the order to try them; empty when no source
+    /// served a valid list. A list must fit the upstream hash and size and the piece size the server announced; a
+    /// source that serves one that does not is dropped.
+    /// <list type="bullet">
+    /// <item>The server's list, when it is a source and serves a valid one, is the only one, with every source: it
+    /// computed it from a verified copy.</item>
+    /// <item>Otherwise the list comes from holders, and one holder's word is not enough: every holder listed (at most
+    /// <see cref="Protocol.ProtocolLimits.MaxSources"/>) is asked at once, and their lists are grouped by their piece
+    /// hashes. When they all agree, that list is used with every source. When they do not, the list most of them serve
+    /// comes first (rank breaks a tie), and each list is fetched by only from the holders that served it: so a
+    /// holder's made-up list never gets an honest holder blamed for a bad piece. Its own bytes either fail its list
+    /// (dropped at the first piece) or match it and fail the upstream hash as a whole (its vouchers dropped, the next
+    /// list tried).</item>
+    /// </list>
     /// </summary>
-    private async Task<PieceList?> GetPieceListAsync(List<SourceState> states, PatchRecord patch, int pieceSize, CancellationToken ct)
+    private async Task<List<(PieceList List, List<SourceState> Sources)>> GetPieceListsAsync(List<SourceState> states, PatchRecord patch, int pieceSize, CancellationToken ct)
     {
-        foreach (var source in states.OrderBy(s => s.Source.IsServer ? 0 : 1))
+        if (states.Find(s => s.Source.IsServer) is { } server)
         {
-            var (list, error, bad) = await TryGetPieceListAsync(source.Source, patch, pieceSize, ct).ConfigureAwait(false);
+            var (list, error, bad) = await TryGetPieceListAsync(server.Source, patch, pieceSize, ct).ConfigureAwait(false);
             if (list is not null)
             {
-                return list;
+                server.Vouched = true;
+                return [(list, states)];
             }
 
-            source.LastError = error;
-            if (bad)
+            Refused(server, patch, error!, bad);
+        }
+
+        var asked = states.Where(s => !s.Dropped).ToList();
+        var answers = await Task.WhenAll(asked.Select(s => TryGetPieceListAsync(s.Source, patch, pieceSize, ct))).ConfigureAwait(false);
+        var groups = new List<(PieceList List, List<SourceState> Sources)>();
+        for (var i = 0; i < asked.Count; i++)
+        {
+            var (list, error, bad) = answers[i];
+            if (list is null)
             {
-                Drop(source, patch.Sha256, error!);
+                Refused(asked[i], patch, error!, bad);
+                continue;
+            }
+
+            asked[i].Vouched = true;
+            var same = groups.FindIndex(g => g.List.Pieces.SequenceEqual(list.Pieces, StringComparer.Ordinal));
+            if (same >= 0)
+            {
+                groups[same].Sources.Add(asked[i]);
+            }
+            else
+            {
+                groups.Add((list, [asked[i]]));
             }
         }
 
-        return null;
+        if (groups.Count == 1)
+        {
+            return [(groups[0].List, states)]; // one opinion: the holders that could not answer may still serve pieces
+        }
+
+        if (groups.Count > 1)
+        {
+            Log.ListsDisagree(logger, patch.Sha256, groups.Count, string.Join(" | ", groups.Select(g => string.Join(", ", g.Sources.Select(s => s.Source.NodeId)))));
+        }
+
+        return [.. groups.OrderByDescending(g => g.Sources.Count)]; // stable: on a tie, the group of the better ranked holder first
+    }
+
+    /// <summary>A source served no valid piece list: noted, and dropped when what it served was bad (not merely absent or late).</summary>
+    private void Refused(SourceState source, PatchRecord patch, string error, bool bad)
+    {
+        source.LastError = error;
+        if (bad)
+        {
+            Drop(source, patch.Sha256, error);
+        }
     }
 
     private async Task<(PieceList? List, string? Error, bool Bad)> TryGetPieceListAsync(SwarmSource source, PatchRecord patch, int pieceSize, CancellationToken ct)

@@ -48,12 +48,32 @@ internal sealed partial class SwarmFetcher(
         }
 
         var states = sources.Where(s => s.NodeId != self.NodeId).DistinctBy(s => s.BlobUrl.AbsoluteUri).Select(s => new SourceState(s)).ToList();
-        var list = await GetPieceListAsync(states, patch, pieceSize, ct).ConfigureAwait(false);
-        if (list is null)
+        var lists = await GetPieceListsAsync(states, patch, pieceSize, ct).ConfigureAwait(false);
+        if (lists.Count == 0)
         {
             return FetchResult.Failure(0, $"no LAN source served a valid piece list ({Tried(states)})");
         }
 
+        // One list after another (see GetPieceListsAsync): a list whose verified pieces do not make the blob loses its
+        // vouchers, and the next is tried from its own vouchers.
+        var wire = 0L;
+        FetchResult? result = null;
+        foreach (var (list, from) in lists)
+        {
+            result = await FetchWithAsync(list, from, patch, observer, ct).ConfigureAwait(false);
+            wire += result.Bytes;
+            if (result.Ok)
+            {
+                return result with { Bytes = wire };
+            }
+        }
+
+        return result! with { Bytes = wire };
+    }
+
+    /// <summary>The blob in pieces checked against <paramref name="list"/>, from <paramref name="states"/>, committed when the whole matches.</summary>
+    private async Task<FetchResult> FetchWithAsync(PieceList list, List<SourceState> states, PatchRecord patch, ByteProgress? observer, CancellationToken ct)
+    {
         PieceBlobWriter writer;
         try
         {
@@ -81,6 +101,17 @@ internal sealed partial class SwarmFetcher(
                 var result = await writer.CommitAsync(ct).ConfigureAwait(false);
                 if (!result.Succeeded)
                 {
+                    if (result.Status == BlobWriteStatus.HashMismatch)
+                    {
+                        // Every piece matched the list and the whole does not match the upstream hash: the list was
+                        // wrong, and so were the bytes its vouchers sent for it.
+                        foreach (var voucher in states.Where(s => s.Vouched))
+                        {
+                            Drop(voucher, patch.Sha256, "vouched for a piece list whose pieces do not make the blob");
+                        }
+                    }
+
+                    Log.Failed(logger, patch.Sha256, result.Message ?? "the whole blob does not match");
                     return FetchResult.Failure(run.WireBytes, $"LAN pieces rejected as a whole: {result.Message}");
                 }
 
@@ -295,6 +326,9 @@ internal sealed partial class SwarmFetcher(
         public bool Busy { get; set; }
 
         public string? LastError { get; set; }
+
+        /// <summary>It served the piece list of the current run: its bad pieces are its own, and a wrong list is too.</summary>
+        public bool Vouched { get; set; }
     }
 
     /// <summary>One fetch: its list, its file, its offer to others and its byte counts.</summary>
