@@ -59,6 +59,9 @@ public sealed class PartialBlobKillTests(ITestOutputHelper output)
             var thirdAfter = random.Next(100, 600);
             var watch = Stopwatch.StartNew();
             var pass = victim.UpdateAsync();
+            // Odd rounds: the peer (a whole holder the victim is fetching from) is killed and restarted mid-download too.
+            var peerKillAfter = round % 2 == 1 ? random.Next(100, expectedMs) : -1;
+            var peerRestart = peerKillAfter < 0 ? Task.CompletedTask : KillAndRestartAsync(peer, peerKillAfter);
             using var stopChecking = new CancellationTokenSource();
             var checking = CheckServedPiecesAsync(http, victim, content.Sha256, pieces, size, stopChecking.Token);
             await Task.Delay(thirdAfter);
@@ -72,6 +75,7 @@ public sealed class PartialBlobKillTests(ITestOutputHelper output)
             await stopChecking.CancelAsync();
             var checkedBefore = await checking;
             var cut = await pass;
+            await peerRestart;
 
             // As the kill left it: the database is consistent.
             var integrity = PatchDatabase.Open(Path.Combine(victim.DataDir, "peerpatch.db")).IntegrityCheck();
@@ -88,6 +92,14 @@ public sealed class PartialBlobKillTests(ITestOutputHelper output)
             }
 
             failures.AddRange((await StoreProblemsAsync(victim)).Select(p => $"round {round}: {p}"));
+            if (peerKillAfter >= 0)
+            {
+                failures.AddRange((await StoreProblemsAsync(peer)).Select(p => $"round {round}: peer: {p}"));
+                if (!File.Exists(BlobPath(peer, content.Sha256)))
+                {
+                    failures.Add($"round {round}: the peer lost its acknowledged copy in its kill");
+                }
+            }
 
             // After the restart: a blob it does not hold is not served at all; one it holds, only whole and right.
             var checkedAfter = await CheckServedPiecesAsync(http, victim, content.Sha256, pieces, size, null);
@@ -111,7 +123,7 @@ public sealed class PartialBlobKillTests(ITestOutputHelper output)
             var from = again.Outcomes.FirstOrDefault() is { ValueKind: JsonValueKind.Object } o && o.TryGetProperty("from", out var f) ? f.GetString() : "?";
             var thirdFrom = thirdResult.Outcomes.FirstOrDefault() is { ValueKind: JsonValueKind.Object } t && t.TryGetProperty("from", out var tf) ? tf.GetString() : "?";
             totals.Add(checkedBefore, checkedAfter, temps > 0, heldAtKill, cut.ExitCode == 0, victimApplied > 1);
-            Log($"round {round}: {size / (1 << 20)} MiB, kill at {killedAt} ms (third started at {thirdAfter} ms), temps at kill {temps}, held {heldAtKill}, "
+            Log($"round {round}: {size / (1 << 20)} MiB, {(peerKillAfter >= 0 ? $"peer killed+restarted at {peerKillAfter} ms, " : "")}kill at {killedAt} ms (third started at {thirdAfter} ms), temps at kill {temps}, held {heldAtKill}, "
                 + $"cut pass exit {cut.ExitCode}, served as peer {servedAsPeer / (1 << 20)} MiB; pieces served before kill: {checkedBefore}; after restart: {checkedAfter}; "
                 + $"next pass from {from} (applied {victimApplied}x); third from {thirdFrom}, exit {thirdResult.ExitCode}, bad pieces seen by the third (cumulative) {badOnThird}");
             if (badOnThird > 0)
@@ -219,6 +231,13 @@ public sealed class PartialBlobKillTests(ITestOutputHelper output)
         }
 
         return problems;
+    }
+
+    private static async Task KillAndRestartAsync(NodeProcess node, int afterMs)
+    {
+        await Task.Delay(afterMs);
+        await node.KillAsync();
+        await node.RestartAsync();
     }
 
     private static async Task<long> ServedAsPeerAsync(HttpClient http, NodeProcess node)
