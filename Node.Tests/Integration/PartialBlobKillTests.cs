@@ -26,7 +26,9 @@ public sealed class PartialBlobKillTests(ITestOutputHelper output)
     [Fact]
     public async Task ReceivingNodeKilledAtRandomInstants_WhileServingItsVerifiedPieces_LosesNothing_AndServesOnlyVerifiedBytes()
     {
-        var rounds = int.TryParse(Environment.GetEnvironmentVariable("PK_ROUNDS"), out var r) ? r : 20;
+        // Two rounds in the suite (about 17 s each; a new seed every run), one of them killing the peer too. PK_ROUNDS=20
+        // is the soak: 47 kills over three such runs passed when this test was written.
+        var rounds = int.TryParse(Environment.GetEnvironmentVariable("PK_ROUNDS"), out var r) ? r : 2;
         var seed = int.TryParse(Environment.GetEnvironmentVariable("PK_SEED"), out var s) ? s : Environment.TickCount & 0x7fffffff;
         Log($"seed {seed}, {rounds} rounds");
         var random = new Random(seed);
