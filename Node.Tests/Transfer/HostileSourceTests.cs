@@ -191,7 +191,7 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
     }
 
     [Fact]
-    public async Task AChunkedPieceThatNeverEnds_IsReadOnlyToThePiecesLength_MemoryStaysFlat()
+    public async Task AChunkedPieceThatNeverEnds_IsReadOnlyToThePiecesLength_AndTheBlobCompletesFromAnother()
     {
         long sent = 0;
         await using var hostile = new HostileSource(async (r, s, ct) =>
@@ -214,10 +214,8 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
             }
         });
 
-        var before = GC.GetTotalAllocatedBytes(true);
         await AssertCompletesFromTheGoodSourceAsync(hostile, TimeSpan.FromSeconds(20));
-        var allocated = GC.GetTotalAllocatedBytes(true) - before;
-        output.WriteLine($"hostile sent {Interlocked.Read(ref sent)} bytes of junk, the test allocated {allocated} bytes");
+        output.WriteLine($"hostile sent {Interlocked.Read(ref sent)} bytes of junk"); // its writes end when the client hangs up
     }
 
     [Fact]
