@@ -6,7 +6,8 @@ namespace PeerPatch.Storage;
 /// <summary>
 /// The SQLite patch database (WAL, synchronous=FULL so an acknowledged write survives kill -9 and power loss).
 /// Schema changes are numbered embedded migrations (Migrations/NNNN_name.sql) tracked in PRAGMA user_version.
-/// Every SQL statement of PeerPatch lives in this project.
+/// Every SQL statement of PeerPatch lives in this project. Every connection keeps the -wal and -shm files at close
+/// (<see cref="SqliteFileControl.PersistWal"/>), so a restart on a full disk can open the database.
 /// </summary>
 public sealed partial class PatchDatabase
 {
@@ -81,6 +82,7 @@ public sealed partial class PatchDatabase
     {
         var connection = new SqliteConnection(_connectionString);
         connection.Open();
+        SqliteFileControl.PersistWal(connection); // before the first statement, which opens the WAL
         Execute(connection, "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=30000;");
         return connection;
     }

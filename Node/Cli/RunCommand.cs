@@ -94,7 +94,7 @@ internal static class RunCommand
                 builder.AddEnvironmentVariables("PEERPATCH_").AddInMemoryCollection(overrides);
                 app = NodeHost.Build(builder.Build());
             }
-            catch (Exception e) when (e is OptionsValidationException or DataDirectoryInUseException or InvalidDataException
+            catch (Exception e) when (e is OptionsValidationException or DataDirectoryInUseException or DataDiskFullException or InvalidDataException
                                        or FileNotFoundException or InvalidOperationException or UnauthorizedAccessException or FormatException)
             {
                 await Console.Error.WriteLineAsync($"peerpatch: {Protocol.Text.LogText.Sanitize(e.Message)}").ConfigureAwait(false);

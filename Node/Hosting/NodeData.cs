@@ -35,7 +35,7 @@ internal sealed class NodeData : IDisposable
         var dirLock = DataDirectoryLock.Acquire(dir);
         try
         {
-            var db = PatchDatabase.Open(Path.Combine(dir, "peerpatch.db"));
+            var db = OpenDatabase(dir);
             var nodeId = db.GetMeta("node_id");
             if (!WireFormat.IsNodeId(nodeId))
             {
@@ -58,4 +58,41 @@ internal sealed class NodeData : IDisposable
     }
 
     public void Dispose() => Lock.Dispose();
+
+    /// <summary>
+    /// The free bytes on the data disk and the reserve the store keeps (below it nothing new is stored); null when
+    /// the disk cannot be measured.
+    /// </summary>
+    public static (long Free, long Reserve)? DiskRoom(string dir, BlobStoreOptions store)
+    {
+        try
+        {
+            var drive = new DriveInfo(dir);
+            return (drive.AvailableFreeSpace, store.ReserveFor(drive.TotalSize));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// Opens the database. The -wal and -shm files are kept across a clean stop (PatchDatabase), so a full disk does
+    /// not stop this; when they are missing too (deleted by hand, or last closed by a version that removed them),
+    /// SQLite cannot create them on a full disk, and this says so instead of a bare 'disk I/O error'.
+    /// </summary>
+    private static PatchDatabase OpenDatabase(string dir)
+    {
+        var path = Path.Combine(dir, "peerpatch.db");
+        try
+        {
+            return PatchDatabase.Open(path);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e) when (DiskRoom(dir, new BlobStoreOptions()) is { } room && room.Free < room.Reserve)
+        {
+            throw new DataDiskFullException(
+                $"the data disk is full ({room.Free} bytes free in {dir}): SQLite cannot open {path} ({e.Message}); " +
+                "free some space on that disk and start the node again (nothing was lost)", e);
+        }
+    }
 }

@@ -104,6 +104,13 @@ internal static class NodeHost
         log.LogInformation(
             "data directory checked: {Temps} temp files removed, {Dropped} missing/wrong blobs dropped, {Orphans} unrecorded files removed; {Blobs} blobs ({Bytes} bytes) kept, cap {Cap} bytes",
             data.Report.TempFilesRemoved, data.Report.MissingOrWrongBlobsDropped, data.Report.OrphanFilesRemoved, data.Report.BlobsKept, data.Report.BytesKept, data.Store.Options.CapacityBytes);
+        if (NodeData.DiskRoom(options.DataDir, data.Store.Options) is { } room && room.Free < room.Reserve)
+        {
+            log.LogWarning(
+                "data disk full: {Free} bytes free in {DataDir} (the store keeps {Reserve} free): serving the {Blobs} blobs held ({Bytes} bytes), but storing nothing new until space is freed",
+                room.Free, options.DataDir, room.Reserve, data.Store.Count, data.Store.TotalBytes);
+        }
+
         if (key.Key is not null)
         {
             log.LogInformation("cluster key {ClusterId} from {KeyFile}: only its holders are members; HTTP writes need it", key.Key.ClusterId, key.Path);
