@@ -21,6 +21,7 @@ public sealed class BlobStore
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _evictLock = new();
     private long _totalBytes;
+    private long _lastFreeBytes;
 
     /// <summary>Creates a store rooted at <paramref name="root"/>; call <see cref="RecoverAtStartup"/> before use.</summary>
     public BlobStore(string root, PatchDatabase db, BlobStoreOptions options, TimeProvider time)
@@ -52,6 +53,25 @@ public sealed class BlobStore
 
     /// <summary>Blobs held.</summary>
     public int Count => _blobs.Count;
+
+    /// <summary>
+    /// The cap in force now (0 = none): <see cref="BlobStoreOptions.CapacityBytes"/> when set, otherwise
+    /// <see cref="BlobStoreOptions.CapacityPercent"/> % of the disk's free space plus the bytes held, measured now
+    /// (<see cref="BlobStoreOptions.CapFor"/>). A node started on a full disk thus caps its cache once the disk has
+    /// room again, instead of running without a cap.
+    /// </summary>
+    public long CapacityBytes
+    {
+        get
+        {
+            if (Options.CapacityBytes > 0)
+            {
+                return Options.CapacityBytes;
+            }
+
+            return Options.CapacityPercent > 0 ? BlobStoreOptions.CapFor(FreeBytes(), TotalBytes, Options.CapacityPercent) : 0;
+        }
+    }
 
     /// <summary>Blobs evicted by the size cap since start.</summary>
     public long Evictions { get; private set; }
@@ -105,7 +125,10 @@ public sealed class BlobStore
         }
 
         var rows = _db.RemovePatchesWithoutBlob();
-        EvictIfOverCapacity(keep: null);
+        // Only a fixed cap evicts at start. A share of the room evicts when a blob is stored (when the cache grows):
+        // evicting at start would free nothing the disk needs for the node, and on a disk that is full of other files
+        // it would throw away patches the LAN is about to ask for.
+        EvictIfOverCapacity(keep: null, Options.CapacityBytes);
         return new StartupReport(temps, dropped, orphans, rows, _blobs.Count, TotalBytes);
     }
 
@@ -299,7 +322,7 @@ public sealed class BlobStore
         }
 
         MarkVerified(sha256);
-        EvictIfOverCapacity(keep: sha256);
+        EvictIfOverCapacity(keep: sha256, CapacityBytes);
         PulseChanged();
         Stored?.Invoke(sha256, size, patch);
     }
@@ -403,9 +426,9 @@ public sealed class BlobStore
         }
     }
 
-    private void EvictIfOverCapacity(string? keep)
+    private void EvictIfOverCapacity(string? keep, long capacity)
     {
-        if (Options.CapacityBytes <= 0 || TotalBytes <= Options.CapacityBytes)
+        if (capacity <= 0 || TotalBytes <= capacity)
         {
             return;
         }
@@ -414,7 +437,7 @@ public sealed class BlobStore
         {
             foreach (var (sha, _) in _blobs.OrderBy(b => b.Value.LastAccess).ToList())
             {
-                if (TotalBytes <= Options.CapacityBytes)
+                if (TotalBytes <= capacity)
                 {
                     break;
                 }
@@ -424,6 +447,20 @@ public sealed class BlobStore
                     Evictions++;
                 }
             }
+        }
+    }
+
+    private long FreeBytes()
+    {
+        try
+        {
+            var free = new DriveInfo(Root).AvailableFreeSpace;
+            Interlocked.Exchange(ref _lastFreeBytes, free);
+            return free;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return Interlocked.Read(ref _lastFreeBytes); // cannot measure now: the last measurement
         }
     }
 

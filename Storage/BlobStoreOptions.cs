@@ -3,8 +3,31 @@ namespace PeerPatch.Storage;
 /// <summary>Blob store settings.</summary>
 public sealed record BlobStoreOptions
 {
-    /// <summary>Size cap in bytes; least recently used blobs are evicted above it. 0 = no cap. Default 0.</summary>
+    /// <summary>
+    /// Fixed size cap in bytes; least recently used blobs are evicted above it. 0 = none: the cap is then
+    /// <see cref="CapacityPercent"/> of the room the cache has (see <see cref="CapFor"/>). Default 0.
+    /// </summary>
     public long CapacityBytes { get; init; }
+
+    /// <summary>
+    /// When <see cref="CapacityBytes"/> is 0: the cap as a share (0-100) of the disk's free space plus the bytes the
+    /// store holds, measured again each time it is asked (<see cref="BlobStore.CapacityBytes"/>). 0 with
+    /// <see cref="CapacityBytes"/> 0 = no cap. Default 0.
+    /// </summary>
+    public int CapacityPercent { get; init; }
+
+    /// <summary>
+    /// The cap for <paramref name="percent"/> % of the room the cache has: the disk's free bytes plus the bytes it
+    /// already holds. Its own blobs count as room, so storing a blob (free goes down, held goes up) or restarting
+    /// does not shrink the cap, and a disk that fills with other files shrinks it. Never below 1 byte (0 would mean
+    /// no cap): on a disk that is full and a store that holds nothing, only the newest blob is kept until there is
+    /// room again, and the cap grows with the room.
+    /// </summary>
+    public static long CapFor(long freeBytes, long heldBytes, int percent)
+    {
+        var room = Math.Max(0, freeBytes) + Math.Max(0, heldBytes);
+        return Math.Max(1, room / 100 * Math.Clamp(percent, 0, 100));
+    }
 
     /// <summary>
     /// Bytes of free disk to leave when accepting a blob of known size. Default 64 MiB. On a small disk the reserve is

@@ -450,7 +450,8 @@ internal sealed partial class ClusterService(
     /// <summary>The default priority prefers the node with the most free cache space: free GiB under the cap, at most 1,000,000.</summary>
     private static int DerivedPriority(BlobStore store)
     {
-        var free = store.Options.CapacityBytes > 0 ? store.Options.CapacityBytes - store.TotalBytes : new DriveInfo(store.Root).AvailableFreeSpace;
+        var cap = store.CapacityBytes;
+        var free = cap > 0 ? cap - store.TotalBytes : new DriveInfo(store.Root).AvailableFreeSpace;
         return (int)Math.Clamp(free >> 30, 0, 1_000_000);
     }
 

@@ -43,10 +43,10 @@ internal sealed class NodeData : IDisposable
                 db.SetMeta("node_id", nodeId);
             }
 
-            var capacity = options.CacheCapBytes > 0
-                ? options.CacheCapBytes
-                : new DriveInfo(dir).AvailableFreeSpace / 100 * options.CacheCapPercent;
-            var store = new BlobStore(dir, db, new BlobStoreOptions { CapacityBytes = capacity }, time);
+            // A fixed cap, or CacheCapPercent of the room the cache has (free space + what it holds), measured again
+            // whenever the store asks: a node started on a full disk still caps its cache once the disk has room.
+            var capacity = new BlobStoreOptions { CapacityBytes = options.CacheCapBytes, CapacityPercent = options.CacheCapPercent };
+            var store = new BlobStore(dir, db, capacity, time);
             var report = store.RecoverAtStartup();
             return new NodeData(dirLock, db, store, nodeId!, report);
         }

@@ -103,7 +103,7 @@ internal static class NodeHost
             identity.NodeId, cluster.Elects ? "elected" : cluster.Role.ToString(), cluster.ServerAddress ?? (cluster.IsServer ? "this node" : "to be elected"), identity.OsVersion, options.DataDir, options.Port, options.HttpPort);
         log.LogInformation(
             "data directory checked: {Temps} temp files removed, {Dropped} missing/wrong blobs dropped, {Orphans} unrecorded files removed; {Blobs} blobs ({Bytes} bytes) kept, cap {Cap} bytes",
-            data.Report.TempFilesRemoved, data.Report.MissingOrWrongBlobsDropped, data.Report.OrphanFilesRemoved, data.Report.BlobsKept, data.Report.BytesKept, data.Store.Options.CapacityBytes);
+            data.Report.TempFilesRemoved, data.Report.MissingOrWrongBlobsDropped, data.Report.OrphanFilesRemoved, data.Report.BlobsKept, data.Report.BytesKept, data.Store.CapacityBytes);
         if (NodeData.DiskRoom(options.DataDir, data.Store.Options) is { } room && room.Free < room.Reserve)
         {
             log.LogWarning(

@@ -56,7 +56,7 @@ internal static class MetricsEndpoint
             members.Set(membership.Members.Count);
             blobBytes.Set(store.TotalBytes);
             blobCount.Set(store.Count);
-            blobCap.Set(store.Options.CapacityBytes);
+            blobCap.Set(store.CapacityBytes);
             claims.Set(claimTable.Count);
             patches.Set(db.CountPatches());
             ComplianceGauges(cluster.IsServer ? book.View(ComplianceFilter.All) : null, compliance, staleNodes);

@@ -48,7 +48,7 @@ internal sealed class NodeStatusReporter(
             membership.Members.Count,
             self.OsVersion,
             db.CountPatches(),
-            new BlobStatus(store.Count, store.TotalBytes, store.Options.CapacityBytes, store.Evictions, holders.Count),
+            new BlobStatus(store.Count, store.TotalBytes, store.CapacityBytes, store.Evictions, holders.Count),
             Disk(store.Root),
             claims.Count,
             (long)(now - started.At).TotalSeconds,

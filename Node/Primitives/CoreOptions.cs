@@ -43,7 +43,11 @@ public sealed class CoreOptions
     /// <summary>Blob cache cap in bytes; 0 derives it from <see cref="CacheCapPercent"/>. Default 0.</summary>
     public long CacheCapBytes { get; set; }
 
-    /// <summary>Blob cache cap as a share of the data directory's free disk at start (when <see cref="CacheCapBytes"/> is 0). Default 20.</summary>
+    /// <summary>
+    /// Blob cache cap (when <see cref="CacheCapBytes"/> is 0) as a share of the room the cache has: the data disk's free
+    /// space plus the blobs it holds, measured again whenever a blob is stored (so a node started on a full disk is
+    /// capped once the disk has room; never below 1 byte, which keeps only the newest blob). Default 20.
+    /// </summary>
     public int CacheCapPercent { get; set; } = 20;
 
     internal static string DefaultDataDir()
