@@ -128,6 +128,46 @@ public sealed class FallbackTests(ITestOutputHelper output) : IAsyncLifetime
     }
 
     [Fact]
+    public Task ServerFrozenWhileTheClaimHolderPushesItsDownload_TheClientAppliesThePatchWithinBounds_AndSaysThePushFailed() =>
+        FreezeTheServerDuringTheClaimedDownloadAsync(freezeAfter: 16L << 20); // a quarter in: the cut-through push follows the download
+
+    [Fact]
+    public Task ServerFrozenAsTheClaimHoldersDownloadEnds_TheClientAppliesThePatchWithinBounds_AndSaysThePushFailed() =>
+        FreezeTheServerDuringTheClaimedDownloadAsync(freezeAfter: 64L << 20); // every byte downloaded: the push is ending, its answer still to come
+
+    /// <summary>
+    /// The client got the claim for a patch (a miss), downloads it at 16 MiB/s and pushes it to the server as it comes;
+    /// the server freezes once <paramref name="freezeAfter"/> bytes were served. The push is lost, the patch is not: it
+    /// is applied within the stall bounds, and the log says the push failed.
+    /// </summary>
+    private async Task FreezeTheServerDuringTheClaimedDownloadAsync(long freezeAfter)
+    {
+        var huge = _internet.AddFile("huge.bin", 64L << 20, seed: 3);
+        var feed = _internet.SetNamedFeed("huge", Lan.Os, [("KB-huge", "huge.bin")]);
+        _internet.RateLimit = 16L << 20; // four seconds of download
+        await using var server = await NodeProcess.StartAsync("server", _dir.Sub("server"), "--role", "server");
+        await using var client = await NodeProcess.StartAsync("client", _dir.Sub("client"), "--server", server.ServerAddress, "--source", "manifest:" + feed);
+
+        var pass = client.UpdateAsync();
+        await WaitUntilAsync(() => _internet.BytesServed("huge.bin") >= freezeAfter);
+        server.Freeze();
+        var frozen = DateTime.UtcNow;
+        var ended = await Task.WhenAny(pass, Task.Delay(TimeSpan.FromSeconds(120))) == pass;
+        var took = DateTime.UtcNow - frozen;
+        output.WriteLine($"froze the server after {freezeAfter} bytes served; the pass {(ended ? "ended" : "was still running")} {took.TotalSeconds:0.0} s later");
+        output.WriteLine(client.Output);
+
+        Assert.True(ended, $"the pass still ran {took.TotalSeconds:0} s after the server froze under the push");
+        var result = await pass;
+        Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr);
+        Assert.Equal("internet", result.Outcomes.Single().GetProperty("from").GetString());
+        Assert.Contains("KB-huge: LAN miss, downloading", client.Output); // it held the claim ...
+        Assert.Contains($"KB-huge: push to {server.ServerAddress} failed", client.Output); // ... and says it lost the push
+        Assert.Equal(new[] { $"{huge.Sha256} KB-huge" }, Lan.AppliedLog(client));
+        Assert.True(took < TimeSpan.FromSeconds(45), $"the pass ended {took.TotalSeconds:0.0} s after the server froze");
+    }
+
+    [Fact]
     public async Task ServerNodeUpdatingItself_DownloadsOnce_AndItsCopiesServeTheLan()
     {
         await using var server = await NodeProcess.StartAsync("server", _dir.Sub("server"), "--role", "server", "--source", "manifest:" + _internet.FeedUrlTemplate);
