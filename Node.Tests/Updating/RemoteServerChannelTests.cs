@@ -14,6 +14,7 @@ using Microsoft.Extensions.Time.Testing;
 using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Sources;
 using PeerPatch.Node.Tests.Support;
+using PeerPatch.Node.Transfer;
 using PeerPatch.Node.Transport;
 using PeerPatch.Node.Updating;
 using PeerPatch.Protocol.Messages;
@@ -192,7 +193,7 @@ public sealed class RemoteServerChannelTests : IAsyncLifetime
     {
         var core = new CoreOptions { DataDir = _dir.Path, HttpPort = 47999 };
         return new RemoteServerChannel("127.0.0.1", port, _sessionsOpened.Enqueue, _clientTransport, _http, _store, _self, new HttpEndpointInfo(core),
-            new ServerLinkOptions { LookupTimeout = TimeSpan.FromSeconds(5) }, transport ?? new TransportOptions(), new NodeStats(), new SystemRandomSource(), _time);
+            new ServerLinkOptions { LookupTimeout = TimeSpan.FromSeconds(5) }, transport ?? new TransportOptions(), new TransferOptions(), new NodeStats(), new SystemRandomSource(), _time);
     }
 
     private async Task<(string Sha, long Size)> StoreAsync(string name, int size)

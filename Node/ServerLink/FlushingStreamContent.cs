@@ -8,9 +8,10 @@ namespace PeerPatch.Node.ServerLink;
 /// each chunk flushed to the connection as soon as it was read. <see cref="StreamContent"/> leaves the last partial
 /// buffer of the connection unsent while its source waits for more, so the server (and every node streaming through
 /// it) got the newest few KiB only with the next chunk, and a push cut off by a failed download ended short of what it
-/// had read.
+/// had read. A <see cref="PushStallGuard"/>, when given, is disarmed while the source is read and armed while a chunk is
+/// written and flushed, and again after the last one (the answer is awaited then).
 /// </summary>
-internal sealed class FlushingStreamContent(Stream source, int bufferSize) : HttpContent
+internal sealed class FlushingStreamContent(Stream source, int bufferSize, PushStallGuard? stall = null) : HttpContent
 {
     private int _started;
 
@@ -28,9 +29,16 @@ internal sealed class FlushingStreamContent(Stream source, int bufferSize) : Htt
         var buffer = ArrayPool<byte>.Shared.Rent(bufferSize);
         try
         {
-            int read;
-            while ((read = await source.ReadAsync(buffer.AsMemory(0, bufferSize), cancellationToken).ConfigureAwait(false)) > 0)
+            while (true)
             {
+                stall?.Disarm(); // a live source waits for the download: not the server's doing
+                var read = await source.ReadAsync(buffer.AsMemory(0, bufferSize), cancellationToken).ConfigureAwait(false);
+                stall?.Arm();
+                if (read == 0)
+                {
+                    break;
+                }
+
                 await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken).ConfigureAwait(false);
                 await stream.FlushAsync(cancellationToken).ConfigureAwait(false);
             }

@@ -31,6 +31,7 @@ internal sealed partial class RemoteServerChannel(
     HttpEndpointInfo ownHttp,
     ServerLinkOptions options,
     TransportOptions transportOptions,
+    TransferOptions transferOptions,
     NodeStats stats,
     IRandomSource random,
     TimeProvider time) : IServerChannel
@@ -108,25 +109,39 @@ internal sealed partial class RemoteServerChannel(
         }
     }
 
-    /// <summary>One streamed PUT of <paramref name="body"/> (declared at the patch's size); throws when the server does not store it.</summary>
+    /// <summary>
+    /// One streamed PUT of <paramref name="body"/> (declared at the patch's size); throws when the server does not store
+    /// it, or leaves it waiting for <see cref="TransferOptions.LanStallTimeout"/> (<see cref="PushStallGuard"/>): the
+    /// patch is fine, only the LAN copy is lost, and the claim expires with its lease.
+    /// </summary>
     private async Task PutAsync(Session session, PatchSpec patch, Stream body, CancellationToken ct)
     {
-        using var request = PushRequest(session.HttpBase, patch, body, self.NodeId);
-        using var response = await lanHttp.SendAsync(request, ct).ConfigureAwait(false);
-        if (response.StatusCode == HttpStatusCode.PreconditionFailed)
+        using var stall = new PushStallGuard(transferOptions.LanStallTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, stall.Token);
+        using var request = PushRequest(session.HttpBase, patch, body, self.NodeId, stall);
+        try
         {
-            return; // the server holds it already (and recorded the patch's name): the body was not sent
-        }
+            stall.Arm(); // the connection and the headers; the body disarms it while it waits for its source
+            using var response = await lanHttp.SendAsync(request, linked.Token).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.PreconditionFailed)
+            {
+                return; // the server holds it already (and recorded the patch's name): the body was not sent
+            }
 
-        if (!response.IsSuccessStatusCode)
-        {
-            var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
-            throw new LanUnavailableException($"server refused the push: {(int)response.StatusCode} {text}");
-        }
+            if (!response.IsSuccessStatusCode)
+            {
+                var text = await response.Content.ReadAsStringAsync(linked.Token).ConfigureAwait(false);
+                throw new LanUnavailableException($"server refused the push: {(int)response.StatusCode} {text}");
+            }
 
-        if (response.StatusCode == HttpStatusCode.Created)
+            if (response.StatusCode == HttpStatusCode.Created)
+            {
+                stats.AddLanBytesPushed(patch.Size);
+            }
+        }
+        catch (Exception e) when (stall.Fired && !ct.IsCancellationRequested && e is OperationCanceledException or HttpRequestException or IOException)
         {
-            stats.AddLanBytesPushed(patch.Size);
+            throw new LanUnavailableException($"push to {Name} stalled: the server took no bytes and sent no answer for {stall.Bound.TotalSeconds:0.###} s", e);
         }
     }
 
@@ -136,10 +151,10 @@ internal sealed partial class RemoteServerChannel(
     /// answers 412 before the body, and since HttpClient withholds the body only for a final status of 300 or more
     /// (a 200 would still send every byte), that answer keeps a blob the server has from crossing the LAN again.
     /// </summary>
-    internal static HttpRequestMessage PushRequest(Uri serverHttp, PatchSpec patch, Stream body, string nodeId)
+    internal static HttpRequestMessage PushRequest(Uri serverHttp, PatchSpec patch, Stream body, string nodeId, PushStallGuard? stall = null)
     {
         var url = BlobUrl.PushTo(serverHttp, patch.Sha256, patch.OsVersion, patch.Name, Protocol.Text.SecretRedaction.RedactUrl(patch.Url.ToString()));
-        var content = new FlushingStreamContent(body, 128 * 1024);
+        var content = new FlushingStreamContent(body, 128 * 1024, stall);
         content.Headers.ContentLength = patch.Size;
         content.Headers.ContentType = new MediaTypeHeaderValue("application/octet-stream");
         var request = new HttpRequestMessage(HttpMethod.Put, url) { Content = content };

@@ -15,11 +15,12 @@ internal sealed class RemoteServerChannelFactory(
     HttpEndpointInfo ownHttp,
     ServerLinkOptions options,
     TransportOptions transportOptions,
+    TransferOptions transferOptions,
     NodeStats stats,
     IRandomSource random,
     TimeProvider time)
 {
     /// <param name="sessionOpened">Called with the channel each time it opens a new session.</param>
     public RemoteServerChannel Create(string host, int port, Action<IServerChannel> sessionOpened) =>
-        new(host, port, sessionOpened, transport, lanHttp, store, self, ownHttp, options, transportOptions, stats, random, time);
+        new(host, port, sessionOpened, transport, lanHttp, store, self, ownHttp, options, transportOptions, transferOptions, stats, random, time);
 }

@@ -9,7 +9,11 @@ namespace PeerPatch.Node.Transfer;
 /// </summary>
 public sealed class TransferOptions
 {
-    /// <summary>A LAN transfer that delivers no byte for this long is abandoned for the internet. Default 15 s.</summary>
+    /// <summary>
+    /// A LAN transfer that delivers no byte for this long is abandoned for the internet. A push to the server (the claim
+    /// holder's copy of a patch it downloaded) that the server takes no byte of, or does not answer, for this long is
+    /// abandoned too: the patch is applied all the same, only the LAN copy is lost. Default 15 s.
+    /// </summary>
     public TimeSpan LanStallTimeout { get; set; } = TimeSpan.FromSeconds(15);
 
     /// <summary>
