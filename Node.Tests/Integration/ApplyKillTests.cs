@@ -69,5 +69,7 @@ public sealed class ApplyKillTests(ITestOutputHelper output)
         }
 
         Assert.True(most <= 1, $"{most} apply commands of KB-slow ran at once after the restart:\n{string.Join("\n", lines)}");
+        Assert.Contains("still runs (it holds", node.Output, StringComparison.Ordinal); // the restarted node said why it waited
+        Assert.Equal(0, second.ExitCode);
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Primitives;
@@ -14,7 +15,7 @@ public sealed class PatchApplierTests
     {
         using var dir = new TempDir();
         var marker = dir.Sub("applied");
-        var applier = new PatchApplier(new CoreOptions { DataDir = dir.Sub("data") }, new SourcesOptions(), NullLogger<PatchApplier>.Instance);
+        var applier = new PatchApplier(new CoreOptions { DataDir = dir.Sub("data") }, new SourcesOptions(), TimeProvider.System, NullLogger<PatchApplier>.Instance);
         var patch = Patch("/bin/sh", ["-c", $"sleep 1; touch '{marker}'"], TimeSpan.FromSeconds(30));
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
 
@@ -30,7 +31,7 @@ public sealed class PatchApplierTests
     {
         using var dir = new TempDir();
         var marker = dir.Sub("applied");
-        var applier = new PatchApplier(new CoreOptions { DataDir = dir.Sub("data") }, new SourcesOptions(), NullLogger<PatchApplier>.Instance);
+        var applier = new PatchApplier(new CoreOptions { DataDir = dir.Sub("data") }, new SourcesOptions(), TimeProvider.System, NullLogger<PatchApplier>.Instance);
         var patch = Patch("/bin/sh", ["-c", $"sleep 2; touch '{marker}'"], TimeSpan.FromMilliseconds(300));
 
         var (ok, error) = await applier.ApplyAsync(patch, "/dev/null", CancellationToken.None);
@@ -41,6 +42,46 @@ public sealed class PatchApplierTests
         Assert.False(File.Exists(marker), "the command outlived its limit");
     }
 
-    private static PatchSpec Patch(string command, string[] args, TimeSpan limit) =>
+    [Fact]
+    public async Task AnApplyCommandStillRunningFromAnEarlierRun_IsWaitedFor_ThenTheApplyRuns()
+    {
+        using var dir = new TempDir();
+        var data = dir.Sub("data");
+        Directory.CreateDirectory(data);
+        var log = dir.Sub("runs.log");
+        // The orphan of a killed node: an apply command under the apply lock, not a child of this applier.
+        using var orphan = Process.Start("flock", ["-o", Path.Combine(data, "apply.lock"), "/bin/sh", "-c", $"echo start >> '{log}'; sleep 1.5; echo end >> '{log}'"]);
+        while (!(File.Exists(log) && File.ReadAllText(log).Length > 0))
+        {
+            await Task.Delay(20);
+        }
+
+        var applier = new PatchApplier(new CoreOptions { DataDir = data }, new SourcesOptions(), TimeProvider.System, NullLogger<PatchApplier>.Instance);
+        var (ok, error) = await applier.ApplyAsync(Patch("/bin/sh", ["-c", $"echo start >> '{log}'; echo end >> '{log}'"], TimeSpan.FromSeconds(30)), "/dev/null", CancellationToken.None);
+
+        Assert.True(ok, error);
+        Assert.Equal(["start", "end", "start", "end"], File.ReadAllLines(log));
+    }
+
+    [Fact]
+    public async Task AnEarlierApplyCommandThatOutlivesTheWait_LeavesThePatchNotApplied_AndItsCommandNotStarted()
+    {
+        using var dir = new TempDir();
+        var data = dir.Sub("data");
+        Directory.CreateDirectory(data);
+        var marker = dir.Sub("applied");
+        using var orphan = Process.Start("flock", [Path.Combine(data, "apply.lock"), "sleep", "3"]);
+        await Task.Delay(300);
+
+        var applier = new PatchApplier(new CoreOptions { DataDir = data }, new SourcesOptions { ApplyTimeout = TimeSpan.FromMilliseconds(700) }, TimeProvider.System, NullLogger<PatchApplier>.Instance);
+        var (ok, error) = await applier.ApplyAsync(Patch("/bin/sh", ["-c", $"touch '{marker}'"], null), "/dev/null", CancellationToken.None);
+
+        Assert.False(ok);
+        Assert.Contains("still runs", error);
+        Assert.False(File.Exists(marker), "the apply command ran while the earlier one held the lock");
+        orphan.Kill(entireProcessTree: true);
+    }
+
+    private static PatchSpec Patch(string command, string[] args, TimeSpan? limit) =>
         new("debian-12", "p1", new Uri("http://example.invalid/p1"), new string('a', 64), 0, new ApplySpec(command, args, limit));
 }
