@@ -51,6 +51,9 @@ public sealed class ApplyRecordTests(ITestOutputHelper output)
             output.WriteLine(outcome.ToString());
             Assert.Equal("installed", File.ReadAllText(Path.Combine(mount, "work", "installed.log")).Trim()); // the command ran once and succeeded
             Assert.True(outcome.GetProperty("applied").GetBoolean(), $"the apply command succeeded, but the outcome says: {outcome}");
+            Assert.Equal(file.Size, outcome.GetProperty("bytes").GetInt64());
+            Assert.Equal("internet", outcome.GetProperty("from").GetString());
+            Assert.Contains("recording it as applied failed", node.Output, StringComparison.Ordinal);
         }
         finally
         {

@@ -176,7 +176,17 @@ internal sealed partial class PatchPipeline
                 return Outcome(patch, obtained, applied: false, null) with { DryRun = true }; // staged only; not recorded as applied
             }
 
-            _db.MarkApplied(patch.OsVersion, patch.Name, patch.Sha256, _time.GetUtcNow());
+            try
+            {
+                _db.MarkApplied(patch.OsVersion, patch.Name, patch.Sha256, _time.GetUtcNow());
+            }
+            catch (Exception e)
+            {
+                // The installer ran and succeeded: the PC is patched whatever the database says (a full disk, SQLite
+                // error 13). Reported as applied; only the record is missing, so the next pass applies it again.
+                PipelineLog.NotRecorded(_logger, patch.Name, e);
+            }
+
             _stats.PatchApplied();
             PipelineLog.Applied(_logger, patch.Name, obtained.From, obtained.Result.Bytes);
             return Outcome(patch, obtained, applied: true, null);

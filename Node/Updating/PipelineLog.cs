@@ -11,6 +11,9 @@ internal static partial class PipelineLog
     [LoggerMessage(EventId = 421, Level = LogLevel.Information, Message = "dry run: {Patch} obtained from {From} and verified; not applied")]
     public static partial void DryRun(ILogger logger, string patch, string from);
 
+    [LoggerMessage(EventId = 409, Level = LogLevel.Warning, Message = "{Patch}: its apply command succeeded, but recording it as applied failed; the next pass may apply it again")]
+    public static partial void NotRecorded(ILogger logger, string patch, Exception error);
+
     [LoggerMessage(EventId = 411, Level = LogLevel.Error, Message = "{Patch} failed: {Error}")]
     public static partial void Failed(ILogger logger, string patch, string? error);
 
