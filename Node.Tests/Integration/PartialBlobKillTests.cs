@@ -57,7 +57,9 @@ public sealed class PartialBlobKillTests(ITestOutputHelper output)
             Require((await peer.UpdateAsync()).ExitCode == 0, "peer pass", peer);
 
             var expectedMs = (int)(size * 1000 / SourceRate) + 500; // two holders at SourceRate each, measured slower: the window covers the commit
-            var killAfter = random.Next(50, (int)(expectedMs * 1.3));
+            // Even rounds: in the fetch's middle half (pieces arriving, the temp file there); odd rounds: any instant
+            // from the pass's start to past its commit.
+            var killAfter = round % 2 == 0 ? random.Next(expectedMs / 4, expectedMs / 2) : random.Next(50, (int)(expectedMs * 1.3));
             var thirdAfter = random.Next(100, 600);
             var watch = Stopwatch.StartNew();
             var pass = victim.UpdateAsync();
