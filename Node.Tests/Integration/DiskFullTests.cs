@@ -43,7 +43,7 @@ public sealed class DiskFullTests(ITestOutputHelper output)
         // 2. The disk fills up (another program) while a push streams in: the write fails, nothing is left.
         var body = RandomBytes(20_000_000, 3);
         var filler = Path.Combine(data, "filler");
-        var slow = new SlowContent(body, afterBytes: 2_000_000, () => Fill(filler));
+        var slow = new SlowContent(body, afterBytes: 2_000_000, () => Tmpfs.Fill(filler));
         try
         {
             using var failed = await PushAsync(http, server, slow, Sha(body), "KB-FILLED");
@@ -99,40 +99,6 @@ public sealed class DiskFullTests(ITestOutputHelper output)
         Assert.Contains("6710886 kept in reserve", body, StringComparison.Ordinal);
         Assert.Equal(Sha(small), Sha(await http.GetByteArrayAsync(new Uri(server.Http, $"v1/blobs/{Sha(small)}"))));
         output.WriteLine($"64 MB tmpfs: 1 MB push stored (before: 507, reserve = 64 MB = the disk); a {tooBig.Length} B push refused: {body}");
-    }
-
-    /// <summary>A tmpfs of the given size mounted in a temporary directory, lazily unmounted when disposed.</summary>
-    private sealed class Tmpfs(string root, string path) : IAsyncDisposable
-    {
-        public string Path { get; } = path;
-
-        public static async Task<Tmpfs> MountAsync(TempDir dir, string size)
-        {
-            var path = dir.Sub("data");
-            Directory.CreateDirectory(path);
-            await ExternalCommand.RunAsync(dir.Path, "mount", "-t", "tmpfs", "-o", $"size={size}", "tmpfs", path);
-            return new Tmpfs(dir.Path, path);
-        }
-
-        public async ValueTask DisposeAsync() => await ExternalCommand.RunAsync(root, "umount", ["-l", Path], allowFailure: true);
-    }
-
-    private static void Fill(string path)
-    {
-        using var f = new FileStream(path, FileMode.Create, FileAccess.Write);
-        var chunk = new byte[1 << 20];
-        try
-        {
-            while (true)
-            {
-                f.Write(chunk);
-                f.Flush(flushToDisk: true);
-            }
-        }
-        catch (IOException)
-        {
-            // full
-        }
     }
 
     private static async Task WaitForAsync(Func<bool> condition)

@@ -20,14 +20,14 @@ public sealed class FullDiskStartTests(ITestOutputHelper output)
     public async Task NodeRestartedOnAFullDisk_AfterACleanStop_Starts_AndServesTheBlobItHolds()
     {
         using var dir = new TempDir();
-        await using var disk = await MountAsync(dir, "100m");
+        await using var disk = await Tmpfs.MountAsync(dir, "100m", "disk");
         await using var internet = await FakeInternet.StartAsync();
         var file = internet.AddFile("f.bin", 5_000_000, seed: 3);
         internet.SetFeed(Lan.Os, [("KB-1", "f.bin")]);
         await using var node = await NodeProcess.StartAsync("node", disk.Path, "--role", "server", "--source", "manifest:" + internet.FeedUrlTemplate);
         Assert.Equal(0, (await node.UpdateAsync()).ExitCode);
         await node.StopAsync();
-        Fill(Path.Combine(disk.Path, "filler"));
+        Tmpfs.Fill(Path.Combine(disk.Path, "filler"));
 
         Exception? failed = null;
         try
@@ -54,14 +54,14 @@ public sealed class FullDiskStartTests(ITestOutputHelper output)
     public async Task NodeRestartedOnAFullDisk_AfterAKill_StillCapsItsCache_OnceTheDiskHasRoomAgain()
     {
         using var dir = new TempDir();
-        await using var disk = await MountAsync(dir, "200m");
+        await using var disk = await Tmpfs.MountAsync(dir, "200m", "disk");
         await using var internet = await FakeInternet.StartAsync();
         var files = Enumerable.Range(0, 4).Select(i => internet.AddFile($"f{i}.bin", 30_000_000, seed: 40 + i)).ToList();
         await using var server = await NodeProcess.StartAsync("server", dir.Sub("server"), "--role", "server");
         var filler = Path.Combine(disk.Path, "filler");
         await using var node = await NodeProcess.StartAsync("node", disk.Path, "--server", server.ServerAddress, "--source", "manifest:" + internet.FeedUrlTemplate);
         await node.KillAsync();
-        Fill(filler);
+        Tmpfs.Fill(filler);
         await node.RestartAsync();
         var capacity = (await node.StatusAsync()).GetProperty("blobs").GetProperty("capacityBytes").GetInt64();
         File.Delete(filler); // the disk has room again
@@ -78,38 +78,5 @@ public sealed class FullDiskStartTests(ITestOutputHelper output)
         output.WriteLine($"cap at the start on the full disk: {capacity} (0 = none); after 4 passes of 30 MB: {blobs}");
         // 20 % of the free space of a 200 MB disk is at most 40 MB; the newest blob is always kept: two 30 MB blobs at most.
         Assert.True(held <= 60_000_000, $"the cache holds {held} bytes of a 200 MB disk (cap {blobs.GetProperty("capacityBytes").GetInt64()}: 0 = none)");
-    }
-
-    private static async Task<Tmpfs> MountAsync(TempDir dir, string size)
-    {
-        var path = dir.Sub("disk");
-        Directory.CreateDirectory(path);
-        await ExternalCommand.RunAsync(dir.Path, "mount", "-t", "tmpfs", "-o", $"size={size}", "tmpfs", path);
-        return new Tmpfs(dir.Path, path);
-    }
-
-    private static void Fill(string path)
-    {
-        using var f = new FileStream(path, FileMode.Create, FileAccess.Write);
-        var chunk = new byte[64 * 1024];
-        try
-        {
-            while (true)
-            {
-                f.Write(chunk);
-                f.Flush(flushToDisk: true);
-            }
-        }
-        catch (IOException)
-        {
-            // full
-        }
-    }
-
-    private sealed class Tmpfs(string root, string path) : IAsyncDisposable
-    {
-        public string Path { get; } = path;
-
-        public async ValueTask DisposeAsync() => await ExternalCommand.RunAsync(root, "umount", ["-l", Path], allowFailure: true);
     }
 }

@@ -56,7 +56,7 @@ public sealed class PartialBlobDiskFullTests(ITestOutputHelper output)
                 var pass = victim.UpdateAsync();
                 await Task.Delay(fillAfter);
                 var temps = Directory.GetFiles(Path.Combine(victim.DataDir, "tmp")).Length;
-                Fill(filler);
+                Tmpfs.Fill(filler);
                 var bad = await BadServedAsync(http, victim, content, TimeSpan.FromMilliseconds(800));
                 string restartNote = "not killed";
                 if (kill)
@@ -171,24 +171,6 @@ public sealed class PartialBlobDiskFullTests(ITestOutputHelper output)
         }
 
         return problems;
-    }
-
-    private static void Fill(string path)
-    {
-        using var f = new FileStream(path, FileMode.Create, FileAccess.Write);
-        var chunk = new byte[1 << 20];
-        try
-        {
-            while (true)
-            {
-                f.Write(chunk);
-                f.Flush(flushToDisk: true);
-            }
-        }
-        catch (IOException)
-        {
-            // full
-        }
     }
 
     private static string FirstLines(string text, int n) => string.Join(" | ", text.Split('\n').Take(n));
