@@ -94,6 +94,18 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
         await s.WriteAsync(json, ct);
     }
 
+    /// <summary>A hostile source that serves the right piece list and answers every other request with <paramref name="blob"/>.</summary>
+    private HostileSource ServingTheList(Func<HostileRequest, NetworkStream, CancellationToken, Task> blob) => new(async (r, s, ct) =>
+    {
+        if (r.IsPieceList)
+        {
+            await ServeListAsync(s, ct);
+            return;
+        }
+
+        await blob(r, s, ct);
+    });
+
     private ReadOnlyMemory<byte> Bytes(long from, long to) => _good.Content.AsMemory((int)from, (int)(to - from + 1));
 
     /// <summary>
@@ -133,14 +145,8 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
     [InlineData(0, -100)] // shorter
     public async Task A206WhoseContentRangeIsNotTheRangeAsked_FailsThePieceThere_AndTheBlobCompletesFromAnother(int shift, int extend)
     {
-        await using var hostile = new HostileSource(async (r, s, ct) =>
+        await using var hostile = ServingTheList(async (r, s, ct) =>
         {
-            if (r.IsPieceList)
-            {
-                await ServeListAsync(s, ct);
-                return;
-            }
-
             var (from, to) = (r.From!.Value + shift, Math.Min(r.To!.Value + shift + extend, _good.Content.Length - 1));
             await HostileSource.HeadAsync(s, "206 Partial Content", ct, $"Content-Range: bytes {from}-{to}/{_good.Content.Length}", $"Content-Length: {to - from + 1}");
             await s.WriteAsync(Bytes(from, to), ct);
@@ -152,14 +158,8 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
     [Fact]
     public async Task A200WithTheWholeBodyToARangeRequest_FailsThePiece_AndTheBlobCompletesFromAnother()
     {
-        await using var hostile = new HostileSource(async (r, s, ct) =>
+        await using var hostile = ServingTheList(async (r, s, ct) =>
         {
-            if (r.IsPieceList)
-            {
-                await ServeListAsync(s, ct);
-                return;
-            }
-
             await HostileSource.HeadAsync(s, "200 OK", ct, $"Content-Length: {_good.Content.Length}");
             await s.WriteAsync(_good.Content, ct);
         });
@@ -170,14 +170,8 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
     [Fact]
     public async Task A206WithTheRightRangeButGarbageAfterItsContentLength_KeepsOnlyThePiece()
     {
-        await using var hostile = new HostileSource(async (r, s, ct) =>
+        await using var hostile = ServingTheList(async (r, s, ct) =>
         {
-            if (r.IsPieceList)
-            {
-                await ServeListAsync(s, ct);
-                return;
-            }
-
             var (from, to) = (r.From!.Value, r.To!.Value);
             await HostileSource.HeadAsync(s, "206 Partial Content", ct, $"Content-Range: bytes {from}-{to}/{_good.Content.Length}", $"Content-Length: {to - from + 1}");
             await s.WriteAsync(Bytes(from, to), ct);
@@ -194,14 +188,8 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
     public async Task AChunkedPieceThatNeverEnds_IsReadOnlyToThePiecesLength_AndTheBlobCompletesFromAnother()
     {
         long sent = 0;
-        await using var hostile = new HostileSource(async (r, s, ct) =>
+        await using var hostile = ServingTheList(async (r, s, ct) =>
         {
-            if (r.IsPieceList)
-            {
-                await ServeListAsync(s, ct);
-                return;
-            }
-
             var (from, to) = (r.From!.Value, r.To!.Value);
             await HostileSource.HeadAsync(s, "206 Partial Content", ct, $"Content-Range: bytes {from}-{to}/{_good.Content.Length}", "Transfer-Encoding: chunked");
             var junk = new byte[Piece];
@@ -244,14 +232,8 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
     [Fact]
     public async Task HugeResponseHeaders_FailThePieceThere_AndTheBlobCompletesFromAnother()
     {
-        await using var hostile = new HostileSource(async (r, s, ct) =>
+        await using var hostile = ServingTheList(async (r, s, ct) =>
         {
-            if (r.IsPieceList)
-            {
-                await ServeListAsync(s, ct);
-                return;
-            }
-
             await HostileSource.WriteAsync(s, "HTTP/1.1 206 Partial Content\r\n", ct);
             var header = "X-Junk: " + new string('a', 8000) + "\r\n";
             for (var i = 0; i < 10_000 && !ct.IsCancellationRequested; i++)
@@ -266,14 +248,8 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
     [Fact]
     public async Task ASourceResettingMidPieceEveryTime_IsDroppedAfterThreeFailures_AndTheBlobCompletesFromAnother()
     {
-        await using var hostile = new HostileSource(async (r, s, ct) =>
+        await using var hostile = ServingTheList(async (r, s, ct) =>
         {
-            if (r.IsPieceList)
-            {
-                await ServeListAsync(s, ct);
-                return;
-            }
-
             var (from, to) = (r.From!.Value, r.To!.Value);
             await HostileSource.HeadAsync(s, "206 Partial Content", ct, $"Content-Range: bytes {from}-{to}/{_good.Content.Length}", $"Content-Length: {to - from + 1}");
             await s.WriteAsync(Bytes(from, from + 1000), ct);
@@ -288,14 +264,8 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
     [Fact]
     public async Task ASourceDrippingOneBytePerSecond_FailsAtTheMinimumRate_AndThePiecesComeFromAnother()
     {
-        await using var hostile = new HostileSource(async (r, s, ct) =>
+        await using var hostile = ServingTheList(async (r, s, ct) =>
         {
-            if (r.IsPieceList)
-            {
-                await ServeListAsync(s, ct);
-                return;
-            }
-
             var (from, to) = (r.From!.Value, r.To!.Value);
             await HostileSource.HeadAsync(s, "206 Partial Content", ct, $"Content-Range: bytes {from}-{to}/{_good.Content.Length}", $"Content-Length: {to - from + 1}");
             for (var i = from; i <= to && !ct.IsCancellationRequested; i++)
@@ -375,14 +345,8 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
             await HostileSource.HeadAsync(s, "206 Partial Content", ct, $"Content-Range: bytes {from}-{to}/{_good.Content.Length}", $"Content-Length: {to - from + 1}");
             await s.WriteAsync(Bytes(from, to), ct);
         });
-        await using var hostile = new HostileSource(async (r, s, ct) =>
+        await using var hostile = ServingTheList(async (r, s, ct) =>
         {
-            if (r.IsPieceList)
-            {
-                await ServeListAsync(s, ct);
-                return;
-            }
-
             await HostileSource.HeadAsync(s, "307 Temporary Redirect", ct, $"Location: http://127.0.0.1:{victim.Port}/anything/the/source/likes?x=1", "Content-Length: 0");
         });
 
@@ -421,14 +385,8 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
         _services.Dispose();
         _services = ProductionServices(PeerPatch.Protocol.Security.ClusterKey.Generate());
         await using var victim = new HostileSource((r, s, ct) => HostileSource.HeadAsync(s, "404 Not Found", ct, "Content-Length: 0"));
-        await using var hostile = new HostileSource(async (r, s, ct) =>
+        await using var hostile = ServingTheList(async (r, s, ct) =>
         {
-            if (r.IsPieceList)
-            {
-                await ServeListAsync(s, ct);
-                return;
-            }
-
             await HostileSource.HeadAsync(s, "307 Temporary Redirect", ct, $"Location: http://127.0.0.1:{victim.Port}/x", "Content-Length: 0");
         });
 
@@ -592,14 +550,8 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
     [InlineData("Fri, 31 Dec 9999 23:59:59 GMT")]
     public async Task A503WithAnOddRetryAfter_DoesNotHoldTheFetch_WhileAnotherSourceServes(string retryAfter)
     {
-        await using var hostile = new HostileSource(async (r, s, ct) =>
+        await using var hostile = ServingTheList(async (r, s, ct) =>
         {
-            if (r.IsPieceList)
-            {
-                await ServeListAsync(s, ct);
-                return;
-            }
-
             await HostileSource.HeadAsync(s, "503 Service Unavailable", ct, $"Retry-After: {retryAfter}", "Content-Length: 0");
         });
 
