@@ -513,6 +513,73 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
     }
 
     [Fact]
+    public async Task AnHonestHolderWhosePieceListAnswerFailed_IsNotBlamedForBadPieces_AgainstALiarsOnlyList()
+    {
+        // Found by review: the liar's self-consistent list was the only one received (the honest holder's list request
+        // got a transient 500), and it was used with every source, so the honest holder's right pieces "failed" it.
+        const int size = (8 * Piece) + 123;
+        _good.Set(SwarmRig.Bytes(size, 11), Piece, SourceMode.Good);
+        var fake = SwarmRig.Bytes(size, 99);
+        var lie = ListJson(l => _good.PieceListOf(fake, Piece) with { Sha256 = l.Sha256 });
+        await using var liar = new HostileSource(async (r, s, ct) =>
+        {
+            if (r.IsPieceList)
+            {
+                await ServeListAsync(s, ct, lie);
+                return;
+            }
+
+            var (from, to) = (r.From!.Value, r.To!.Value);
+            await HostileSource.HeadAsync(s, "206 Partial Content", ct, $"Content-Range: bytes {from}-{to}/{size}", $"Content-Length: {to - from + 1}");
+            await s.WriteAsync(fake.AsMemory((int)from, (int)(to - from + 1)), ct);
+        });
+        await using var honest = new HostileSource(async (r, s, ct) =>
+        {
+            if (r.IsPieceList)
+            {
+                await HostileSource.HeadAsync(s, "500 Internal Server Error", ct, "Content-Length: 0");
+                return;
+            }
+
+            var (from, to) = (r.From!.Value, r.To!.Value);
+            await HostileSource.HeadAsync(s, "206 Partial Content", ct, $"Content-Range: bytes {from}-{to}/{size}", $"Content-Length: {to - from + 1}");
+            await s.WriteAsync(Bytes(from, to), ct);
+        });
+        var (fetcher, _, stats, log) = Swarm(TimeSpan.FromSeconds(2));
+        IReadOnlyList<SwarmSource> sources = [new SwarmSource("node-liar", liar.BlobUrl(_good.Sha256), false), new SwarmSource("node-honest", honest.BlobUrl(_good.Sha256), false)];
+
+        var result = await fetcher.FetchAsync(sources, Piece, SwarmRig.Record(_good.Sha256, size), null, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(1));
+
+        output.WriteLine($"ok={result.Ok} error={result.Error} badPieces={stats.BadPieces}\n{log}");
+        Assert.False(log.Has(480, "node-honest"), "the honest holder was logged as sending a bad piece, judged by the liar's list:\n" + log);
+        Assert.False(log.Has(481, "node-honest"), "the honest holder was dropped:\n" + log);
+        Assert.Equal(0, stats.BadPieces);
+        Assert.Equal(0, honest.PieceRequests); // it vouched for no list: it is not asked by one
+        Assert.True(log.Has(481, "node-liar"), "the liar is dropped once the whole fails:\n" + log);
+    }
+
+    [Fact]
+    public async Task OneHolderThatNeverAnswersItsPieceList_DoesNotHoldBackAFetchTheOthersCanServe()
+    {
+        // Found by review: the lists were awaited all together, so one silent holder added its whole stall bound.
+        const int size = (8 * Piece) + 123;
+        _good.Set(SwarmRig.Bytes(size, 11), Piece, SourceMode.Good);
+        await using var silent = new HostileSource((r, s, ct) => Task.Delay(Timeout.Infinite, ct)); // reads the request, says nothing
+        var stall = TimeSpan.FromSeconds(10);
+        var (fetcher, store, _, log) = Swarm(stall);
+        IReadOnlyList<SwarmSource> sources = [_good.List()[0] with { IsServer = false }, new SwarmSource("node-silent", silent.BlobUrl(_good.Sha256), false)];
+        var clock = Stopwatch.StartNew();
+
+        var result = await fetcher.FetchAsync(sources, Piece, SwarmRig.Record(_good.Sha256, size), null, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(1));
+
+        output.WriteLine($"ok={result.Ok} took={clock.Elapsed.TotalSeconds:0.00}s error={result.Error}\n{log}");
+        Assert.True(result.Ok, result.Error);
+        Assert.Equal(_good.Sha256, StoredSha(store, _good.Sha256));
+        Assert.Equal(0, silent.PieceRequests); // it served no list: asked for no piece
+        Assert.True(clock.Elapsed < stall / 2, $"a 500 kB fetch from a loopback holder took {clock.Elapsed.TotalSeconds:0.0} s: it waited for the silent holder's piece list (stall bound {stall.TotalSeconds} s, grace 1 s)");
+    }
+
+    [Fact]
     public async Task APieceListWithTheWrongCountOrSize_IsRefused_AndTheListComesFromAnother()
     {
         _good.Set(SwarmRig.Bytes((8 * Piece) + 123, 11), Piece, SourceMode.Good);

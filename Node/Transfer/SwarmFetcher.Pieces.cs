@@ -15,23 +15,27 @@ internal sealed partial class SwarmFetcher
     /// <summary>Bytes read from the network per read (and buffered per piece in flight).</summary>
     private const int BufferBytes = 64 * 1024;
 
+    /// <summary>How long the other holders' piece lists are waited for once one valid list is in.</summary>
+    private static readonly TimeSpan ListGrace = TimeSpan.FromSeconds(1);
+
     /// <summary>
-    /// The piece lists to fetch by, each with the sources to fetch from, in the order to try them; empty when no source
-    /// served a valid list. A list must fit the upstream hash and size and the piece size the server announced; a
-    /// source that serves one that does not is dropped.
+    /// The piece lists to fetch by, each with the sources to fetch from, in the order to try them (empty when no source
+    /// served a valid list), and whether they agree (a single list: only then are the pieces offered to others while
+    /// they arrive). A list must fit the upstream hash and size and the piece size the server announced; a source that
+    /// serves one that does not is dropped.
     /// <list type="bullet">
     /// <item>The server's list, when it is a source and serves a valid one, is the only one, with every source: it
     /// computed it from a verified copy.</item>
     /// <item>Otherwise the list comes from holders, and one holder's word is not enough: every holder listed (at most
-    /// <see cref="Protocol.ProtocolLimits.MaxSources"/>) is asked at once, and their lists are grouped by their piece
-    /// hashes. When they all agree, that list is used with every source. When they do not, the list most of them serve
-    /// comes first (rank breaks a tie), and each list is fetched by only from the holders that served it: so a
-    /// holder's made-up list never gets an honest holder blamed for a bad piece. Its own bytes either fail its list
-    /// (dropped at the first piece) or match it and fail the upstream hash as a whole (its vouchers dropped, the next
-    /// list tried).</item>
+    /// <see cref="Protocol.ProtocolLimits.MaxSources"/>) is asked at once, the others get <see cref="ListGrace"/> after
+    /// the first valid answer (a silent holder does not hold the fetch for its stall bound), and the lists are grouped
+    /// by their piece hashes. Each list is fetched by only from the holders that served it, the list most of them serve
+    /// first (rank breaks a tie): so a made-up list never gets an honest holder blamed for a bad piece, whether it is
+    /// outvoted or the only one that came. Its holders' bytes either fail it (dropped at the first piece) or match it
+    /// and fail the upstream hash as a whole (its holders dropped, the next list tried).</item>
     /// </list>
     /// </summary>
-    private async Task<List<(PieceList List, List<SourceState> Sources)>> GetPieceListsAsync(List<SourceState> states, PatchRecord patch, int pieceSize, CancellationToken ct)
+    private async Task<(List<(PieceList List, List<SourceState> Sources)> Lists, bool Agreed)> GetPieceListsAsync(List<SourceState> states, PatchRecord patch, int pieceSize, CancellationToken ct)
     {
         if (states.Find(s => s.Source.IsServer) is { } server)
         {
@@ -39,14 +43,40 @@ internal sealed partial class SwarmFetcher
             if (list is not null)
             {
                 server.Vouched = true;
-                return [(list, states)];
+                return ([(list, states)], true);
             }
 
             Refused(server, patch, error!, bad);
         }
 
         var asked = states.Where(s => !s.Dropped).ToList();
-        var answers = await Task.WhenAll(asked.Select(s => TryGetPieceListAsync(s.Source, patch, pieceSize, ct))).ConfigureAwait(false);
+        using var asking = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        async Task<(PieceList? List, string? Error, bool Bad)> AskAsync(SourceState source)
+        {
+            try
+            {
+                return await TryGetPieceListAsync(source.Source, patch, pieceSize, asking.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+            {
+                return (null, $"piece list: none within {ListGrace.TotalSeconds:0.#} s of another holder's", false);
+            }
+        }
+
+        var pending = asked.Select(AskAsync).ToList();
+        var all = Task.WhenAll(pending);
+        while (!all.IsCompleted && !pending.Exists(t => t.IsCompletedSuccessfully && t.Result.List is not null))
+        {
+            await Task.WhenAny(pending.Where(t => !t.IsCompleted).Cast<Task>().Append(all)).ConfigureAwait(false);
+        }
+
+        if (!all.IsCompleted)
+        {
+            await Task.WhenAny(all, Task.Delay(ListGrace, time, ct)).ConfigureAwait(false);
+            await asking.CancelAsync().ConfigureAwait(false);
+        }
+
+        var answers = await all.ConfigureAwait(false);
         var groups = new List<(PieceList List, List<SourceState> Sources)>();
         for (var i = 0; i < asked.Count; i++)
         {
@@ -69,17 +99,12 @@ internal sealed partial class SwarmFetcher
             }
         }
 
-        if (groups.Count == 1)
-        {
-            return [(groups[0].List, states)]; // one opinion: the holders that could not answer may still serve pieces
-        }
-
         if (groups.Count > 1)
         {
             Log.ListsDisagree(logger, patch.Sha256, groups.Count, string.Join(" | ", groups.Select(g => string.Join(", ", g.Sources.Select(s => s.Source.NodeId)))));
         }
 
-        return [.. groups.OrderByDescending(g => g.Sources.Count)]; // stable: on a tie, the group of the better ranked holder first
+        return ([.. groups.OrderByDescending(g => g.Sources.Count)], groups.Count == 1); // stable: on a tie, the group of the better ranked holder first
     }
 
     /// <summary>A source served no valid piece list: noted, and dropped when what it served was bad (not merely absent or late).</summary>

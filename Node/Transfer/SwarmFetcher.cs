@@ -48,23 +48,30 @@ internal sealed partial class SwarmFetcher(
         }
 
         var states = sources.Where(s => s.NodeId != self.NodeId).DistinctBy(s => s.BlobUrl.AbsoluteUri).Select(s => new SourceState(s)).ToList();
-        var lists = await GetPieceListsAsync(states, patch, pieceSize, ct).ConfigureAwait(false);
+        var (lists, agreed) = await GetPieceListsAsync(states, patch, pieceSize, ct).ConfigureAwait(false);
         if (lists.Count == 0)
         {
             return FetchResult.Failure(0, $"no LAN source served a valid piece list ({Tried(states)})");
         }
 
-        // One list after another (see GetPieceListsAsync): a list whose verified pieces do not make the blob loses its
-        // vouchers, and the next is tried from its own vouchers.
+        // One list after another (see GetPieceListsAsync), each from its own holders, but only while the holders of
+        // the lists tried were all proven wrong or gone (dropped): holders that stayed busy or stalled have had the
+        // fetch's whole wait already, and the internet comes next. Pieces are offered to others only when the holders
+        // agree on the list (a liar's list is not passed on).
         var wire = 0L;
         FetchResult? result = null;
         foreach (var (list, from) in lists)
         {
-            result = await FetchWithAsync(list, from, patch, observer, ct).ConfigureAwait(false);
+            result = await FetchWithAsync(list, from, patch, observer, offer: agreed, ct).ConfigureAwait(false);
             wire += result.Bytes;
             if (result.Ok)
             {
                 return result with { Bytes = wire };
+            }
+
+            if (!from.TrueForAll(s => s.Dropped))
+            {
+                break;
             }
         }
 
@@ -72,7 +79,7 @@ internal sealed partial class SwarmFetcher(
     }
 
     /// <summary>The blob in pieces checked against <paramref name="list"/>, from <paramref name="states"/>, committed when the whole matches.</summary>
-    private async Task<FetchResult> FetchWithAsync(PieceList list, List<SourceState> states, PatchRecord patch, ByteProgress? observer, CancellationToken ct)
+    private async Task<FetchResult> FetchWithAsync(PieceList list, List<SourceState> states, PatchRecord patch, ByteProgress? observer, bool offer, CancellationToken ct)
     {
         PieceBlobWriter writer;
         try
@@ -87,7 +94,7 @@ internal sealed partial class SwarmFetcher(
         await using (writer.ConfigureAwait(false))
         {
             writer.Patch = patch with { AddedAt = time.GetUtcNow(), AddedBy = self.NodeId, Hits = 0, LastHit = null };
-            var partial = partials.Register(list, writer.TempPath);
+            var partial = offer ? partials.Register(list, writer.TempPath) : null;
             var run = new Run(list, writer, partial, observer);
             try
             {
