@@ -16,7 +16,9 @@ namespace PeerPatch.Node.Updating;
 /// </summary>
 /// <remarks>
 /// One apply at a time on this PC, across node restarts (Linux). A started apply command outlives a node that is
-/// SIGKILLed, and nothing the node wrote says it runs; so on Linux the command runs as
+/// SIGKILLed (outside systemd, whose KillMode=mixed kills it with the node), at least until it next writes to its
+/// output, a pipe to the dead node (EPIPE or SIGPIPE: a dpkg then stops half done; review reproduction, not fixed
+/// here), and nothing the node wrote says it runs; so on Linux the command runs as
 /// <c>flock -o -w N -E 75 -- &lt;data&gt;/apply.lock command args...</c>. util-linux's flock(1) (Essential on Debian)
 /// takes flock(2) on the lock file, runs the command as its child with that descriptor closed (-o: a daemon the
 /// installer starts never holds the lock) and holds the lock until the command exits. The lock belongs to the
