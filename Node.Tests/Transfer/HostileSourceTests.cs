@@ -106,6 +106,28 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
         await blob(r, s, ct);
     });
 
+    /// <summary>
+    /// The strongest single liar for the good sources' blob (set first): other bytes of the same size, and a piece list
+    /// made from those bytes under the blob's hash, so every piece it sends verifies against its own list.
+    /// </summary>
+    private HostileSource SelfConsistentLiar(int size)
+    {
+        var fake = SwarmRig.Bytes(size, 99);
+        var lie = ListJson(l => _good.PieceListOf(fake, Piece) with { Sha256 = l.Sha256 });
+        return new HostileSource(async (r, s, ct) =>
+        {
+            if (r.IsPieceList)
+            {
+                await ServeListAsync(s, ct, lie);
+                return;
+            }
+
+            var (from, to) = (r.From!.Value, r.To!.Value);
+            await HostileSource.HeadAsync(s, "206 Partial Content", ct, $"Content-Range: bytes {from}-{to}/{size}", $"Content-Length: {to - from + 1}");
+            await s.WriteAsync(fake.AsMemory((int)from, (int)(to - from + 1)), ct);
+        });
+    }
+
     private ReadOnlyMemory<byte> Bytes(long from, long to) => _good.Content.AsMemory((int)from, (int)(to - from + 1));
 
     /// <summary>
@@ -455,20 +477,7 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
         // against its list. Only the upstream hash of the whole can tell; the honest holder must not be blamed.
         const int size = (8 * Piece) + 123;
         _good.Set(SwarmRig.Bytes(size, 11), Piece, SourceMode.Good);
-        var fake = SwarmRig.Bytes(size, 99);
-        var lie = ListJson(l => _good.PieceListOf(fake, Piece) with { Sha256 = l.Sha256 });
-        await using var hostile = new HostileSource(async (r, s, ct) =>
-        {
-            if (r.IsPieceList)
-            {
-                await ServeListAsync(s, ct, lie);
-                return;
-            }
-
-            var (from, to) = (r.From!.Value, r.To!.Value);
-            await HostileSource.HeadAsync(s, "206 Partial Content", ct, $"Content-Range: bytes {from}-{to}/{size}", $"Content-Length: {to - from + 1}");
-            await s.WriteAsync(fake.AsMemory((int)from, (int)(to - from + 1)), ct);
-        });
+        await using var hostile = SelfConsistentLiar(size);
 
         var (result, _, stored, log, stats) = await SwarmAgainstAsync(hostile, size: size);
 
@@ -519,20 +528,7 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
         // got a transient 500), and it was used with every source, so the honest holder's right pieces "failed" it.
         const int size = (8 * Piece) + 123;
         _good.Set(SwarmRig.Bytes(size, 11), Piece, SourceMode.Good);
-        var fake = SwarmRig.Bytes(size, 99);
-        var lie = ListJson(l => _good.PieceListOf(fake, Piece) with { Sha256 = l.Sha256 });
-        await using var liar = new HostileSource(async (r, s, ct) =>
-        {
-            if (r.IsPieceList)
-            {
-                await ServeListAsync(s, ct, lie);
-                return;
-            }
-
-            var (from, to) = (r.From!.Value, r.To!.Value);
-            await HostileSource.HeadAsync(s, "206 Partial Content", ct, $"Content-Range: bytes {from}-{to}/{size}", $"Content-Length: {to - from + 1}");
-            await s.WriteAsync(fake.AsMemory((int)from, (int)(to - from + 1)), ct);
-        });
+        await using var liar = SelfConsistentLiar(size);
         await using var honest = new HostileSource(async (r, s, ct) =>
         {
             if (r.IsPieceList)
