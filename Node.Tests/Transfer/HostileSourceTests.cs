@@ -128,6 +128,18 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
         });
     }
 
+    /// <summary>A source that serves <paramref name="list"/> as its piece list and answers 404 to every piece.</summary>
+    private HostileSource ListThen404(byte[] list) => new(async (r, s, ct) =>
+    {
+        if (r.IsPieceList)
+        {
+            await ServeListAsync(s, ct, list);
+            return;
+        }
+
+        await HostileSource.HeadAsync(s, "404 Not Found", ct, "Content-Length: 0");
+    });
+
     private ReadOnlyMemory<byte> Bytes(long from, long to) => _good.Content.AsMemory((int)from, (int)(to - from + 1));
 
     /// <summary>
@@ -451,16 +463,7 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
         // Well formed (right sha, size, piece size, count) but every piece hash made up: only the bytes can tell.
         _good.Set(SwarmRig.Bytes((8 * Piece) + 123, 11), Piece, SourceMode.Good);
         var lie = ListJson(l => l with { Pieces = [.. l.Pieces.Select((_, i) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(BitConverter.GetBytes(i))))] });
-        await using var hostile = new HostileSource(async (r, s, ct) =>
-        {
-            if (r.IsPieceList)
-            {
-                await ServeListAsync(s, ct, lie);
-                return;
-            }
-
-            await HostileSource.HeadAsync(s, "404 Not Found", ct, "Content-Length: 0");
-        });
+        await using var hostile = ListThen404(lie);
 
         var (result, _, stored, log, stats) = await SwarmAgainstAsync(hostile);
 
@@ -497,16 +500,7 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
         const int size = (8 * Piece) + 123;
         _good.Set(SwarmRig.Bytes(size, 11), Piece, SourceMode.Good, SourceMode.Good);
         var lie = ListJson(l => l with { Pieces = [.. l.Pieces.Select((_, i) => Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(BitConverter.GetBytes(i))))] });
-        await using var hostile = new HostileSource(async (r, s, ct) =>
-        {
-            if (r.IsPieceList)
-            {
-                await ServeListAsync(s, ct, lie);
-                return;
-            }
-
-            await HostileSource.HeadAsync(s, "404 Not Found", ct, "Content-Length: 0");
-        });
+        await using var hostile = ListThen404(lie);
         var (fetcher, store, stats, log) = Swarm(TimeSpan.FromSeconds(2));
         IReadOnlyList<SwarmSource> sources = [new SwarmSource("node-hostile", hostile.BlobUrl(_good.Sha256), false), .. _good.List().Select(g => g with { IsServer = false })];
 
@@ -586,16 +580,7 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
                      ListJson(l => l with { PieceSize = Piece * 2 }),
                  })
         {
-            await using var hostile = new HostileSource(async (r, s, ct) =>
-            {
-                if (r.IsPieceList)
-                {
-                    await ServeListAsync(s, ct, lie);
-                    return;
-                }
-
-                await HostileSource.HeadAsync(s, "404 Not Found", ct, "Content-Length: 0");
-            });
+            await using var hostile = ListThen404(lie);
 
             var (result, _, stored, log, _) = await SwarmAgainstAsync(hostile);
             Assert.True(result.Ok, result.Error);
