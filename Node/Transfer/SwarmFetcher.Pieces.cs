@@ -49,7 +49,7 @@ internal sealed partial class SwarmFetcher
             Refused(server, patch, error!, bad);
         }
 
-        var asked = states.Where(s => !s.Dropped).ToList();
+        var asked = states.Where(s => !s.Dropped && !s.Source.IsServer).ToList(); // the server, asked first, served none
         using var asking = CancellationTokenSource.CreateLinkedTokenSource(ct);
         async Task<(PieceList? List, string? Error, bool Bad)> AskAsync(SourceState source)
         {
