@@ -54,6 +54,14 @@ public sealed record BlobStoreOptions
         return Math.Max(0, Math.Min(ReserveFreeBytes, fraction));
     }
 
+    /// <summary>The free bytes on the file system holding <paramref name="path"/>, and the reserve kept on it (<see cref="ReserveFor"/>).</summary>
+    /// <exception cref="IOException">The file system cannot be measured (and the other exceptions of <see cref="DriveInfo"/>).</exception>
+    public (long Free, long Reserve) RoomOn(string path)
+    {
+        var drive = new DriveInfo(path);
+        return (drive.AvailableFreeSpace, ReserveFor(drive.TotalSize));
+    }
+
     /// <summary>
     /// Bytes per piece of a blob's piece hashes (computed while a blob is written; lazily for older blobs). Default 1 MiB
     /// (the LAN protocol's <c>PieceList.DefaultPieceSize</c>; Storage does not reference Protocol).

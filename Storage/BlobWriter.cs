@@ -202,9 +202,7 @@ public sealed class BlobWriter : IAsyncDisposable
             return;
         }
 
-        var drive = new DriveInfo(_store.TempDirectory);
-        var free = drive.AvailableFreeSpace;
-        var reserve = _store.Options.ReserveFor(drive.TotalSize);
+        var (free, reserve) = _store.Options.RoomOn(_store.TempDirectory);
         if (free - ExpectedSize < reserve)
         {
             throw new IOException($"not enough disk space for {ExpectedSize} bytes ({free} free, {reserve} kept in reserve)");

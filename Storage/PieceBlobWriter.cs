@@ -147,9 +147,7 @@ public sealed class PieceBlobWriter : IAsyncDisposable
             return;
         }
 
-        var drive = new DriveInfo(_store.TempDirectory);
-        var free = drive.AvailableFreeSpace;
-        var reserve = _store.Options.ReserveFor(drive.TotalSize);
+        var (free, reserve) = _store.Options.RoomOn(_store.TempDirectory);
         if (free - Size < reserve)
         {
             throw new IOException($"not enough disk space for {Size} bytes ({free} free, {reserve} kept in reserve)");

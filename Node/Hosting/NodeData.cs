@@ -67,8 +67,7 @@ internal sealed class NodeData : IDisposable
     {
         try
         {
-            var drive = new DriveInfo(dir);
-            return (drive.AvailableFreeSpace, store.ReserveFor(drive.TotalSize));
+            return store.RoomOn(dir);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
         {
