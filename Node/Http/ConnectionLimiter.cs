@@ -23,7 +23,7 @@ internal sealed partial class ConnectionLimiter(HttpOptions options, NodeStats s
             return;
         }
 
-        var address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
+        var address = remote.Address.Unmapped();
         var count = _open.AddOrUpdate(address, 1, (_, n) => n + 1);
         try
         {

@@ -53,7 +53,7 @@ internal static partial class InventoryEndpoints
             return Results.Problem($"inventory is not valid JSON: {e.Message}", statusCode: StatusCodes.Status400BadRequest);
         }
 
-        var host = remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote;
+        var host = remote.Unmapped();
         var holder = new Uri($"http://{(host.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{host}]" : host.ToString())}:{port}/");
         var node = ctx.Request.Headers[ApiHeaders.NodeId].ToString();
         var delta = ctx.Request.Query["delta"] == "1"; // right after the reporter stored it: a source, but no pull

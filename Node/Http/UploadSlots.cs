@@ -1,4 +1,5 @@
 using System.Net;
+using PeerPatch.Node.Primitives;
 
 namespace PeerPatch.Node.Http;
 
@@ -35,7 +36,7 @@ internal sealed class UploadSlots(HttpOptions options)
     /// </summary>
     public bool TryTake(IPAddress? client, out Lease lease, out bool overClientCap)
     {
-        client = client is { IsIPv4MappedToIPv6: true } ? client.MapToIPv4() : client;
+        client = client?.Unmapped();
         lock (_gate)
         {
             overClientCap = false;
@@ -66,7 +67,7 @@ internal sealed class UploadSlots(HttpOptions options)
     /// <summary>Slots <paramref name="client"/> holds now.</summary>
     public int HeldBy(IPAddress client)
     {
-        client = client.IsIPv4MappedToIPv6 ? client.MapToIPv4() : client;
+        client = client.Unmapped();
         lock (_gate)
         {
             return _byClient.GetValueOrDefault(client);

@@ -47,7 +47,7 @@ internal sealed partial class PatchServer
             return;
         }
 
-        var address = from.Address.IsIPv4MappedToIPv6 ? from.Address.MapToIPv4() : from.Address;
+        var address = from.Address.Unmapped();
         sources.NoteAddress(hello.NodeId, HttpBase(address, hello.HttpPort), time.MonotonicNow());
     }
 

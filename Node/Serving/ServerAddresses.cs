@@ -23,7 +23,7 @@ internal sealed class ServerAddresses(TimeProvider time)
 
     public string? UrlFor(IPAddress asker, int httpPort, string sha256)
     {
-        var remote = asker.IsIPv4MappedToIPv6 ? asker.MapToIPv4() : asker;
+        var remote = asker.Unmapped();
         if (IPAddress.IsLoopback(remote))
         {
             return BlobUrlOn(remote, httpPort, sha256);
