@@ -50,11 +50,7 @@ public sealed class PatchApplierTests
         Directory.CreateDirectory(data);
         var log = dir.Sub("runs.log");
         // The orphan of a killed node: an apply command under the apply lock, not a child of this applier.
-        using var orphan = Process.Start("flock", ["-o", Path.Combine(data, "apply.lock"), "/bin/sh", "-c", $"echo start >> '{log}'; sleep 1.5; echo end >> '{log}'"]);
-        while (!(File.Exists(log) && File.ReadAllText(log).Length > 0))
-        {
-            await Task.Delay(20);
-        }
+        using var orphan = await OrphanHoldingTheLockAsync(data, log, $"echo start >> '{log}'; sleep 1.5; echo end >> '{log}'");
 
         var applier = new PatchApplier(new CoreOptions { DataDir = data }, new SourcesOptions(), TimeProvider.System, NullLogger<PatchApplier>.Instance);
         var (ok, error) = await applier.ApplyAsync(Patch("/bin/sh", ["-c", $"echo start >> '{log}'; echo end >> '{log}'"], TimeSpan.FromSeconds(30)), "/dev/null", CancellationToken.None);
@@ -70,8 +66,8 @@ public sealed class PatchApplierTests
         var data = dir.Sub("data");
         Directory.CreateDirectory(data);
         var marker = dir.Sub("applied");
-        using var orphan = Process.Start("flock", [Path.Combine(data, "apply.lock"), "sleep", "3"]);
-        await Task.Delay(300);
+        var started = dir.Sub("started");
+        using var orphan = await OrphanHoldingTheLockAsync(data, started, $"touch '{started}'; sleep 3");
 
         var applier = new PatchApplier(new CoreOptions { DataDir = data }, new SourcesOptions { ApplyTimeout = TimeSpan.FromMilliseconds(700) }, TimeProvider.System, NullLogger<PatchApplier>.Instance);
         var (ok, error) = await applier.ApplyAsync(Patch("/bin/sh", ["-c", $"touch '{marker}'"], null), "/dev/null", CancellationToken.None);
@@ -80,6 +76,21 @@ public sealed class PatchApplierTests
         Assert.Contains("still runs", error);
         Assert.False(File.Exists(marker), "the apply command ran while the earlier one held the lock");
         orphan.Kill(entireProcessTree: true);
+    }
+
+    /// <summary>
+    /// The orphan of a killed node: <paramref name="script"/> under the apply lock, not a child of any applier; returned
+    /// once it holds the lock (its script has created <paramref name="startedFile"/>), within 10 s.
+    /// </summary>
+    private static async Task<Process> OrphanHoldingTheLockAsync(string data, string startedFile, string script)
+    {
+        var orphan = Process.Start("flock", ["-o", Path.Combine(data, "apply.lock"), "/bin/sh", "-c", script]);
+        for (var waited = Stopwatch.StartNew(); !File.Exists(startedFile); await Task.Delay(20))
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), "the orphan did not take the apply lock within 10 s");
+        }
+
+        return orphan;
     }
 
     private static PatchSpec Patch(string command, string[] args, TimeSpan? limit) =>
