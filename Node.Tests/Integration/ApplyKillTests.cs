@@ -55,7 +55,10 @@ public sealed class ApplyKillTests(ITestOutputHelper output)
         await first;
         await node.RestartAsync();
         var second = await node.UpdateAsync();
-        await Task.Delay(TimeSpan.FromSeconds(5)); // every apply started so far has ended
+        for (deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30); File.ReadAllLines(runs) is var all && all.Count(l => l.StartsWith("start", StringComparison.Ordinal)) > all.Count(l => l.StartsWith("end", StringComparison.Ordinal)); await Task.Delay(50))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "an apply command was still running 30 s after the second pass:\n" + string.Join("\n", all));
+        }
 
         var lines = File.ReadAllLines(runs);
         output.WriteLine(string.Join("\n", lines));
