@@ -1,9 +1,13 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Hosting.Internal;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Sources;
 using PeerPatch.Node.Tests.Support;
+using PeerPatch.Node.Tests.Updating.Fakes;
 using PeerPatch.Node.Updating;
 
 namespace PeerPatch.Node.Tests.Updating;
@@ -15,7 +19,7 @@ public sealed class PatchApplierTests
     {
         using var dir = new TempDir();
         var marker = dir.Sub("applied");
-        var applier = new PatchApplier(new CoreOptions { DataDir = dir.Sub("data") }, new SourcesOptions(), TimeProvider.System, NullLogger<PatchApplier>.Instance);
+        var applier = Applier(dir.Sub("data"), new SourcesOptions());
         var patch = Patch("/bin/sh", ["-c", $"sleep 1; touch '{marker}'"], TimeSpan.FromSeconds(30));
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(100));
 
@@ -31,7 +35,7 @@ public sealed class PatchApplierTests
     {
         using var dir = new TempDir();
         var marker = dir.Sub("applied");
-        var applier = new PatchApplier(new CoreOptions { DataDir = dir.Sub("data") }, new SourcesOptions(), TimeProvider.System, NullLogger<PatchApplier>.Instance);
+        var applier = Applier(dir.Sub("data"), new SourcesOptions());
         var patch = Patch("/bin/sh", ["-c", $"sleep 2; touch '{marker}'"], TimeSpan.FromMilliseconds(300));
 
         var (ok, error) = await applier.ApplyAsync(patch, "/dev/null", CancellationToken.None);
@@ -52,7 +56,7 @@ public sealed class PatchApplierTests
         // The orphan of a killed node: an apply command under the apply lock, not a child of this applier.
         using var orphan = await OrphanHoldingTheLockAsync(data, log, $"echo start >> '{log}'; sleep 1.5; echo end >> '{log}'");
 
-        var applier = new PatchApplier(new CoreOptions { DataDir = data }, new SourcesOptions(), TimeProvider.System, NullLogger<PatchApplier>.Instance);
+        var applier = Applier(data, new SourcesOptions());
         var (ok, error) = await applier.ApplyAsync(Patch("/bin/sh", ["-c", $"echo start >> '{log}'; echo end >> '{log}'"], TimeSpan.FromSeconds(30)), "/dev/null", CancellationToken.None);
 
         Assert.True(ok, error);
@@ -69,13 +73,76 @@ public sealed class PatchApplierTests
         var started = dir.Sub("started");
         using var orphan = await OrphanHoldingTheLockAsync(data, started, $"touch '{started}'; sleep 3");
 
-        var applier = new PatchApplier(new CoreOptions { DataDir = data }, new SourcesOptions { ApplyTimeout = TimeSpan.FromMilliseconds(700) }, TimeProvider.System, NullLogger<PatchApplier>.Instance);
+        var applier = Applier(data, new SourcesOptions { ApplyTimeout = TimeSpan.FromMilliseconds(700) });
         var (ok, error) = await applier.ApplyAsync(Patch("/bin/sh", ["-c", $"touch '{marker}'"], null), "/dev/null", CancellationToken.None);
 
         Assert.False(ok);
         Assert.Contains("still runs", error);
         Assert.False(File.Exists(marker), "the apply command ran while the earlier one held the lock");
         orphan.Kill(entireProcessTree: true);
+    }
+
+    [Fact]
+    public async Task AFailingCommandsOutput_IsLoggedLineByLine_AndItsEndIsInTheError_AndKeptInAFile()
+    {
+        using var dir = new TempDir();
+        var data = dir.Sub("data");
+        var logger = new ListLogger<InstallRunner>();
+        var applier = Applier(data, new SourcesOptions(), logger: logger);
+        // 3,000 numbered lines on both streams, a 10,000-character line, a cut UTF-8 sequence, and no final newline.
+        var script = "i=0; while [ $i -lt 3000 ]; do echo \"out $i\"; echo \"err $i\" >&2; i=$((i+1)); done; "
+            + "head -c 10000 /dev/zero | tr '\\0' x; echo; printf 'caf\\303'; printf '\\n\\303\\251t\\303\\251 end'; exit 3";
+
+        var (ok, error) = await applier.ApplyAsync(Patch("/bin/sh", ["-c", script], TimeSpan.FromSeconds(30)), "/dev/null", CancellationToken.None);
+
+        Assert.False(ok);
+        Assert.StartsWith("apply command exited with 3: ", error);
+        Assert.EndsWith("\u00e9t\u00e9 end", error);
+        Assert.True(error!.Length < InstallRunner.TailChars + 200, $"{error.Length} characters");
+        var lines = logger.Lines.Where(l => l.EventId == 420).Select(l => l.Text["p1 | ".Length..]).ToList();
+        Assert.Equal(6000, lines.Count(l => l.StartsWith("out ", StringComparison.Ordinal) || l.StartsWith("err ", StringComparison.Ordinal)));
+        Assert.Contains("out 2999", lines);
+        Assert.Contains("err 2999", lines);
+        Assert.Equal([4096, 4096, 1808], lines.Where(l => l.StartsWith('x')).Select(l => l.Length));
+        Assert.Contains("caf\ufffd", lines);
+        Assert.Equal("\u00e9t\u00e9 end", lines[^1]);
+        if (OperatingSystem.IsLinux())
+        {
+            Assert.EndsWith("\u00e9t\u00e9 end", await File.ReadAllTextAsync(Path.Combine(data, "work", "install.out")));
+        }
+    }
+
+    [Fact]
+    public async Task TheNodeStoppingWhileAnApplyRuns_DoesNotWaitForIt_TheCommandGoesOn_AndTheNextApplyWaitsForIt()
+    {
+        using var dir = new TempDir();
+        var data = dir.Sub("data");
+        var log = dir.Sub("runs.log");
+        var life = new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance);
+        var applier = Applier(data, new SourcesOptions(), life);
+        var slow = Patch("/bin/sh", ["-c", $"echo start >> '{log}'; sleep 2; echo output after the stop; echo end >> '{log}'"], TimeSpan.FromSeconds(30));
+
+        var first = applier.ApplyAsync(slow, "/dev/null", CancellationToken.None);
+        for (var waited = Stopwatch.StartNew(); !File.Exists(log); await Task.Delay(20))
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), "the command did not start within 10 s");
+        }
+
+        var clock = Stopwatch.StartNew();
+        life.StopApplication();
+        var (ok, error) = await first;
+        var returnedAfter = clock.Elapsed;
+        Assert.False(ok);
+        Assert.Contains("this node is stopping", error);
+        Assert.True(returnedAfter < TimeSpan.FromSeconds(1.5), $"returned {returnedAfter.TotalSeconds:0.0} s after the stop");
+        Assert.Equal(["start"], File.ReadAllLines(log));
+
+        // The next run of the node (a new applier) waits for the command, which finishes, then applies.
+        var next = Applier(data, new SourcesOptions());
+        var (ok2, error2) = await next.ApplyAsync(Patch("/bin/sh", ["-c", $"echo again >> '{log}'"], TimeSpan.FromSeconds(30)), "/dev/null", CancellationToken.None);
+        Assert.True(ok2, error2);
+        Assert.Equal(["start", "end", "again"], File.ReadAllLines(log));
+        Assert.Contains("output after the stop", await File.ReadAllTextAsync(Path.Combine(data, "work", "install.out.1"))); // kept beside the next one
     }
 
     /// <summary>
@@ -92,6 +159,9 @@ public sealed class PatchApplierTests
 
         return orphan;
     }
+
+    private static PatchApplier Applier(string data, SourcesOptions sources, IHostApplicationLifetime? life = null, ILogger<InstallRunner>? logger = null) =>
+        new(sources, new InstallRunner(new CoreOptions { DataDir = data }, life ?? new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance), TimeProvider.System, logger ?? NullLogger<InstallRunner>.Instance));
 
     private static PatchSpec Patch(string command, string[] args, TimeSpan? limit) =>
         new("debian-12", "p1", new Uri("http://example.invalid/p1"), new string('a', 64), 0, new ApplySpec(command, args, limit));

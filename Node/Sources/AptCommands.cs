@@ -28,6 +28,11 @@ internal sealed class AptCommands(SourcesOptions options, TimeProvider time)
 
     public const string AptHelper = "/usr/lib/apt/apt-helper";
 
+    /// <summary>What every apt child gets in its environment: no questions, and <see cref="SourcesOptions.AptConfigFile"/>.</summary>
+    public IReadOnlyDictionary<string, string> Environment { get; } = options.AptConfigFile is { } config
+        ? new Dictionary<string, string> { ["DEBIAN_FRONTEND"] = "noninteractive", ["APT_CONFIG"] = config }
+        : new Dictionary<string, string> { ["DEBIAN_FRONTEND"] = "noninteractive" };
+
     public Task<AptCommandResult> RunAsync(string file, IReadOnlyList<string> args, CancellationToken ct) =>
         RunAsync(file, args, options.AptCommandTimeout, ct);
 
@@ -62,10 +67,9 @@ internal sealed class AptCommands(SourcesOptions options, TimeProvider time)
             psi.ArgumentList.Add(a);
         }
 
-        psi.Environment["DEBIAN_FRONTEND"] = "noninteractive";
-        if (options.AptConfigFile is { } config)
+        foreach (var (name, value) in Environment)
         {
-            psi.Environment["APT_CONFIG"] = config;
+            psi.Environment[name] = value;
         }
 
         var command = $"{Path.GetFileName(file)} {string.Join(' ', args)}";

@@ -14,7 +14,7 @@ namespace PeerPatch.Node.Sources;
 /// unverifiable, and the pass counts it failed with the reason. APT_CONFIG (<see cref="SourcesOptions.AptConfigFile"/>)
 /// lets it work on any apt configuration root.
 /// </summary>
-internal sealed partial class AptSource(SourcesOptions options, AptCommands apt, AptListHashes lists, TimeProvider time, ILogger<AptSource> logger) : IPatchSource
+internal sealed partial class AptSource(SourcesOptions options, AptCommands apt, AptListHashes lists, InstallRunner installer, TimeProvider time, ILogger<AptSource> logger) : IPatchSource
 {
     public string Description => options.AptConfigFile is { } f ? $"apt ({f})" : "apt";
 
@@ -92,11 +92,19 @@ internal sealed partial class AptSource(SourcesOptions options, AptCommands apt,
 
         // Started, the install runs to its end or ApplyTimeout, whatever happens to the pass (a CLI that gives up, the
         // pass deadline): killing dpkg halfway would leave the PC half-upgraded.
-        var install = await apt.RunAsync(
-            "apt-get", ["-y", "-q", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "dist-upgrade"], options.ApplyTimeout, CancellationToken.None).ConfigureAwait(false);
+        // Through the installer runner: under the apply lock, and it outlives this node (a stop, or the postinst of a
+        // PeerPatch upgrade that this very install brings, restarts the node).
+        var install = await installer.RunAsync(
+            "apt-get dist-upgrade",
+            "apt-get",
+            ["-y", "-q", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "dist-upgrade"],
+            apt.Environment,
+            options.ApplyTimeout,
+            options.ApplyTimeout,
+            CancellationToken.None).ConfigureAwait(false);
         if (!install.Ok)
         {
-            return $"apt-get dist-upgrade failed: {install.Describe()}";
+            return $"apt-get dist-upgrade {install.Error}";
         }
 
         Log.Installed(logger, staged);

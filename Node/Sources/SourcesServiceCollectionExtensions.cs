@@ -15,6 +15,7 @@ internal static class SourcesServiceCollectionExtensions
         services.AddSingleton(options);
         services.AddSingleton(choice);
         services.AddSingleton<AptCommands>();
+        services.AddSingleton<InstallRunner>();
         services.AddSingleton<AptListHashes>();
         foreach (var spec in choice.Sources)
         {

@@ -1,0 +1,347 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using PeerPatch.Node.Primitives;
+
+namespace PeerPatch.Node.Sources;
+
+/// <summary>What an installer run did: ok, or why not (with the end of what it printed), phrased to follow the installer's name.</summary>
+internal sealed record InstallResult(bool Ok, string? Error);
+
+/// <summary>
+/// Runs an installer: a patch's apply command from the upstream list, or apt-get dist-upgrade. One at a time on this
+/// PC, across node restarts; a started installer runs to its end or its own limit, whatever happens to the pass or
+/// to this node; its output goes to the node's log line by line, and its tail into the error message.
+/// </summary>
+/// <remarks>
+/// <para>
+/// On Linux an installer must outlive this node: systemd stops the node with KillMode=process (as Debian's
+/// unattended-upgrades.service does), and the node itself is stopped by its own package's postinst when an
+/// apt pass upgrades PeerPatch. So nothing an installer holds may depend on the node: its output goes to a file,
+/// <c>&lt;data&gt;/work/install.out</c> (the last one stays there for the admin, the one before as install.out.1), never to a pipe to the node (a dpkg
+/// whose reader died stops at its next write, EPIPE or SIGPIPE, with a package half-configured; reproduced), and the
+/// node reads that file as it grows. Its standard input is /dev/null. The command line is
+/// <c>/bin/sh -c 'exec &lt;/dev/null &gt;&gt;"$0" 2&gt;&amp;1; exec "$@"' OUT flock -o -w N -E 75 -- &lt;data&gt;/apply.lock command args...</c>:
+/// the shell only sets up the redirections and is replaced by flock; the command and its arguments stay argv, never
+/// shell text.
+/// </para>
+/// <para>
+/// The apply lock: util-linux's flock(1) (Essential on Debian) takes flock(2) on the lock file, runs the command as
+/// its child with that descriptor closed (-o: a daemon the installer starts never holds the lock) and holds the lock
+/// until the command exits. The lock belongs to the flock process, not to the node: the kernel drops it when flock
+/// exits, whatever killed whom, so no stale state is left anywhere (the file itself stays; it is never deleted, which
+/// would let two holders lock different files). Before it starts an installer, the node takes the same lock itself
+/// (FileShare.None is flock(LOCK_EX|LOCK_NB) in .NET on Linux): while an installer from an earlier run holds it, the
+/// node logs that and waits (polling, at most the given wait; a cancelled pass stops waiting, nothing started), then
+/// starts flock while still holding the lock and lets go right after, so no one can slip in between. The waited-for
+/// patch is then applied again (installers like dpkg -i are idempotent; the node cannot know whether the earlier one
+/// succeeded). Not covered: a flock process killed on its own while its command goes on.
+/// </para>
+/// <para>
+/// When the node stops (SIGTERM: systemctl stop or restart) while an installer runs under the lock, the node does not
+/// wait for it: the installer goes on, the patch is reported not applied, and the next pass (after the restart) waits
+/// for the lock and applies it again. Waiting would deadlock a self-upgrade (the postinst's restart waits for the
+/// node, which would wait for the postinst) until systemd's stop timeout.
+/// </para>
+/// <para>
+/// On Windows, and on a Linux without flock or /bin/sh, the installer is the node's child with its output piped, as
+/// before: it finishes when the node waits for it, and dies with the node otherwise.
+/// </para>
+/// </remarks>
+internal sealed partial class InstallRunner(CoreOptions core, IHostApplicationLifetime life, TimeProvider time, ILogger<InstallRunner> logger)
+{
+    /// <summary>Characters of an installer's output kept for the error message.</summary>
+    public const int TailChars = 4096;
+
+    /// <summary>flock's exit code when it could not take the lock within -w (a command may exit with it too).</summary>
+    private const int LockTimeoutExit = 75;
+
+    /// <summary>Longest line of an installer's output logged as one line (a longer one is logged in parts).</summary>
+    private const int MaxLineChars = 4096;
+
+    private const string Shell = "/bin/sh";
+
+    private const string RedirectScript = "exec </dev/null >>\"$0\" 2>&1; exec \"$@\"";
+
+    private static readonly TimeSpan LockPoll = TimeSpan.FromMilliseconds(200);
+
+    private static readonly TimeSpan OutputPoll = TimeSpan.FromMilliseconds(250);
+
+    private static readonly string? Flock = OperatingSystem.IsLinux()
+        ? Array.Find(["/usr/bin/flock", "/bin/flock"], File.Exists)
+        : null;
+
+    /// <summary>Where the last installer's output is (Linux).</summary>
+    public string OutputPath => Path.Combine(core.DataDir, "work", "install.out");
+
+    /// <summary>
+    /// Runs <paramref name="command"/> in &lt;data&gt;/work, killed (with its children) after <paramref name="limit"/>.
+    /// <paramref name="lockWait"/> bounds the wait for an installer that an earlier run of this node left running.
+    /// <paramref name="ct"/> only stops that wait: a started installer is not stopped by it.
+    /// </summary>
+    public async Task<InstallResult> RunAsync(
+        string label, string command, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> environment, TimeSpan limit, TimeSpan lockWait, CancellationToken ct)
+    {
+        var workDir = Path.Combine(core.DataDir, "work");
+        Directory.CreateDirectory(workDir);
+        var lockPath = Path.Combine(core.DataDir, "apply.lock");
+        var detached = Flock is not null && File.Exists(Shell);
+        FileStream? held = null;
+        if (detached)
+        {
+            held = await LockAsync(label, lockPath, lockWait, ct).ConfigureAwait(false);
+            if (held is null)
+            {
+                return new InstallResult(false, $"not started: an installer started before this node restarted still runs after {lockWait}");
+            }
+
+            // Under the lock: no earlier installer writes to it any more. The one before stays beside it (an installer
+            // left running by a stop or a kill wrote there, and the node saw none of it after that).
+            if (File.Exists(OutputPath))
+            {
+                File.Move(OutputPath, OutputPath + ".1", overwrite: true);
+            }
+
+            File.WriteAllBytes(OutputPath, []);
+        }
+        else if (OperatingSystem.IsLinux())
+        {
+            Log.NoFlock(logger, label);
+        }
+
+        var psi = new ProcessStartInfo(detached ? Shell : command) { UseShellExecute = false, WorkingDirectory = workDir };
+        if (detached)
+        {
+            // -w: this node lets go of the lock right after the start; the bound only matters if another holder slipped in.
+            var seconds = Math.Max(1, Math.Ceiling(lockWait.TotalSeconds)).ToString(CultureInfo.InvariantCulture);
+            foreach (var arg in new[] { "-c", RedirectScript, OutputPath, Flock!, "-o", "-w", seconds, "-E", LockTimeoutExit.ToString(CultureInfo.InvariantCulture), "--", lockPath, command })
+            {
+                psi.ArgumentList.Add(arg);
+            }
+        }
+        else
+        {
+            psi.RedirectStandardOutput = true;
+            psi.RedirectStandardError = true;
+            psi.RedirectStandardInput = true;
+        }
+
+        foreach (var arg in args)
+        {
+            psi.ArgumentList.Add(arg);
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            psi.Environment[name] = value;
+        }
+
+        var tail = new OutputTail(line => Log.Output(logger, label, line));
+        using var process = new Process { StartInfo = psi };
+        if (!detached)
+        {
+            process.OutputDataReceived += (_, e) => tail.Line(e.Data);
+            process.ErrorDataReceived += (_, e) => tail.Line(e.Data);
+        }
+
+        try
+        {
+            process.Start();
+        }
+        catch (Win32Exception e)
+        {
+            return new InstallResult(false, $"cannot start '{psi.FileName}': {e.Message}");
+        }
+        finally
+        {
+            held?.Dispose(); // flock (started or not) takes the lock over from here
+        }
+
+        using var output = detached ? new FileStream(OutputPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None) : null;
+        if (!detached)
+        {
+            process.StandardInput.Close();
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+        }
+
+        // A started installer runs to its end or its own limit, whatever happens to the pass: a caller that gives up (or
+        // a pass deadline) must not kill dpkg or an installer halfway and leave the PC half-patched.
+        using var timeout = new CancellationTokenSource(limit, time);
+        using var stop = detached ? CancellationTokenSource.CreateLinkedTokenSource(timeout.Token, life.ApplicationStopping) : CancellationTokenSource.CreateLinkedTokenSource(timeout.Token);
+        using var note = ct.Register(() => Log.FinishingDespiteCancel(logger, label, limit));
+        var exit = process.WaitForExitAsync(stop.Token);
+        try
+        {
+            while (!exit.IsCompleted)
+            {
+                await Task.WhenAny(exit, Task.Delay(OutputPoll, time, CancellationToken.None)).ConfigureAwait(false);
+                tail.Read(output);
+            }
+
+            await exit.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!timeout.IsCancellationRequested)
+        {
+            // The node stops (detached only): the installer goes on under the apply lock; the next pass waits for it.
+            tail.Read(output);
+            Log.LeftRunning(logger, label, process.Id, OutputPath);
+            return new InstallResult(false, $"not waited for: this node is stopping; it goes on (pid {process.Id}), and the next pass waits for it and applies again");
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
+            tail.Read(output);
+            return new InstallResult(false, $"timed out after {limit.TotalSeconds:0} s and was killed");
+        }
+
+        process.WaitForExit(); // drains the redirected output
+        tail.Read(output);
+        tail.Flush();
+        if (process.ExitCode == 0)
+        {
+            return new InstallResult(true, null);
+        }
+
+        var lastOutput = tail.Text();
+        var lockNote = detached && process.ExitCode == LockTimeoutExit ? $" (or flock found {lockPath} still held)" : string.Empty;
+        return new InstallResult(false, $"exited with {process.ExitCode}{lockNote}" + (lastOutput.Length > 0 ? $": {lastOutput}" : string.Empty));
+    }
+
+    /// <summary>
+    /// The apply lock, taken by this process (flock LOCK_EX): at once when free, else after the installer that
+    /// holds it ends, polling for at most <paramref name="wait"/>. Null when it is still held then.
+    /// </summary>
+    private async Task<FileStream?> LockAsync(string label, string lockPath, TimeSpan wait, CancellationToken ct)
+    {
+        var start = time.GetTimestamp();
+        var logged = false;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (File.Exists(lockPath))
+            {
+                // Held: by an installer (under flock) that an earlier run of this node started.
+            }
+
+            var waited = time.GetElapsedTime(start);
+            if (!logged)
+            {
+                Log.WaitingForEarlierApply(logger, label, lockPath, wait);
+                logged = true;
+            }
+
+            if (waited >= wait)
+            {
+                Log.EarlierApplyStillRuns(logger, label, lockPath, waited);
+                return null;
+            }
+
+            await Task.Delay(LockPoll, time, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>An installer's output: logged line by line (from a pipe, or read from its file as it grows), its end kept.</summary>
+    private sealed class OutputTail(Action<string> log)
+    {
+        private readonly StringBuilder _tail = new();
+        private readonly StringBuilder _line = new();
+        private readonly Decoder _decoder = Encoding.UTF8.GetDecoder();
+        private readonly byte[] _bytes = new byte[16 * 1024];
+        private readonly char[] _chars = new char[Encoding.UTF8.GetMaxCharCount(16 * 1024)];
+
+        public void Line(string? line)
+        {
+            if (line is null)
+            {
+                return;
+            }
+
+            log(line);
+            lock (_tail)
+            {
+                _tail.AppendLine(line);
+                if (_tail.Length > TailChars)
+                {
+                    _tail.Remove(0, _tail.Length - TailChars);
+                }
+            }
+        }
+
+        /// <summary>Reads what the file gained since the last read; logs each complete line.</summary>
+        public void Read(FileStream? file)
+        {
+            if (file is null)
+            {
+                return;
+            }
+
+            int n;
+            while ((n = file.Read(_bytes)) > 0)
+            {
+                var count = _decoder.GetChars(_bytes, 0, n, _chars, 0, flush: false);
+                for (var i = 0; i < count; i++)
+                {
+                    var c = _chars[i];
+                    if (c == '\n' || _line.Length >= MaxLineChars)
+                    {
+                        Line(_line.ToString().TrimEnd('\r'));
+                        _line.Clear();
+                        if (c == '\n')
+                        {
+                            continue;
+                        }
+                    }
+
+                    _line.Append(c);
+                }
+            }
+        }
+
+        /// <summary>The last line, when the output did not end with a newline.</summary>
+        public void Flush()
+        {
+            if (_line.Length > 0)
+            {
+                Line(_line.ToString().TrimEnd('\r'));
+                _line.Clear();
+            }
+        }
+
+        public string Text()
+        {
+            lock (_tail)
+            {
+                return _tail.ToString().Trim();
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 420, Level = LogLevel.Information, Message = "{Patch} | {Line}")]
+        public static partial void Output(ILogger logger, string patch, string line);
+
+        [LoggerMessage(EventId = 424, Level = LogLevel.Warning, Message = "{Patch}: the pass was cancelled while its installer runs; letting it finish (at most {Limit})")]
+        public static partial void FinishingDespiteCancel(ILogger logger, string patch, TimeSpan limit);
+
+        [LoggerMessage(EventId = 425, Level = LogLevel.Warning, Message = "{Patch}: an installer started before this node restarted still runs (it holds {Lock}); waiting for it to end (at most {Wait}) before applying")]
+        public static partial void WaitingForEarlierApply(ILogger logger, string patch, string @lock, TimeSpan wait);
+
+        [LoggerMessage(EventId = 437, Level = LogLevel.Error, Message = "{Patch}: the earlier installer still holds {Lock} after {Waited}; not applied now")]
+        public static partial void EarlierApplyStillRuns(ILogger logger, string patch, string @lock, TimeSpan waited);
+
+        [LoggerMessage(EventId = 438, Level = LogLevel.Warning, Message = "{Patch}: flock (util-linux) or /bin/sh not found; the installer runs as this node's child, without the apply lock: after a restart it may run twice at once, and it dies with the node")]
+        public static partial void NoFlock(ILogger logger, string patch);
+
+        [LoggerMessage(EventId = 439, Level = LogLevel.Warning, Message = "{Patch}: this node is stopping while its installer runs; not waiting: the installer (pid {Pid}) goes on under the apply lock, its output in {Output}, and the next pass waits for it")]
+        public static partial void LeftRunning(ILogger logger, string patch, int pid, string output);
+    }
+}
