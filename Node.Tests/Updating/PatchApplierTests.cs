@@ -145,6 +145,54 @@ public sealed class PatchApplierTests
         Assert.Contains("output after the stop", await File.ReadAllTextAsync(Path.Combine(data, "work", "install.out.1"))); // kept beside the next one
     }
 
+    [Fact]
+    public async Task AnInstallerLeftRunningByAStoppedNode_IsKilledAtItsOwnLimit_ByTheNextRun_NotWaitedForUntilThePatchFails()
+    {
+        using var dir = new TempDir();
+        var data = dir.Sub("data");
+        var log = dir.Sub("runs.log");
+        var life = new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance);
+        var hung = Patch("/bin/sh", ["-c", $"echo start >> '{log}'; sleep 30; echo end >> '{log}'"], TimeSpan.FromSeconds(1));
+        var first = Applier(data, new SourcesOptions(), life).ApplyAsync(hung, "/dev/null", CancellationToken.None);
+        for (var waited = Stopwatch.StartNew(); !File.Exists(log); await Task.Delay(20))
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), "the command did not start within 10 s");
+        }
+
+        life.StopApplication();
+        Assert.Contains("this node is stopping", (await first).Error);
+
+        // The next run: its ApplyTimeout (20 s) would have it wait that long; the installer's own limit was 1 s.
+        var logger = new ListLogger<InstallRunner>();
+        var clock = Stopwatch.StartNew();
+        var (ok, error) = await Applier(data, new SourcesOptions { ApplyTimeout = TimeSpan.FromSeconds(20) }, logger: logger)
+            .ApplyAsync(Patch("/bin/sh", ["-c", $"echo again >> '{log}'"], null), "/dev/null", CancellationToken.None);
+
+        Assert.True(ok, error);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"applied {clock.Elapsed.TotalSeconds:0.0} s later");
+        Assert.Equal(1, logger.Count(442));
+        Assert.Equal(["start", "again"], File.ReadAllLines(log)); // the hung one never got to its end
+    }
+
+    [Fact]
+    public void AnInstallerRecord_NamesOnlyTheProcessItWasWrittenFor()
+    {
+        using var dir = new TempDir();
+        var path = dir.Sub("install.pid");
+        InstallerRecord.Write(path, Environment.ProcessId, TimeSpan.FromMinutes(5));
+        var mine = InstallerRecord.Read(path);
+
+        Assert.NotNull(mine);
+        Assert.True(mine.IsRunning);
+        Assert.False(mine.IsOverItsLimit);
+        Assert.False((mine with { StartTime = mine.StartTime + 1 }).IsRunning); // the same pid, started at another time: reused
+        foreach (var junk in new[] { "", "1 2 3", "x 2 3", "12 -5 3", "12 5", "12 5 6 7", "99999999999 1 1" })
+        {
+            File.WriteAllText(path, junk);
+            Assert.True(InstallerRecord.Read(path) is null, $"'{junk}' was read as a record");
+        }
+    }
+
     /// <summary>
     /// The orphan of a killed node: <paramref name="script"/> under the apply lock, not a child of any applier; returned
     /// once it holds the lock (its script has created <paramref name="startedFile"/>), within 10 s.

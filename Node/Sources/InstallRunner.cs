@@ -38,7 +38,9 @@ internal sealed record InstallResult(bool Ok, string? Error);
 /// node logs that and waits (polling, at most the given wait; a cancelled pass stops waiting, nothing started), then
 /// starts flock while still holding the lock and lets go right after, so no one can slip in between. The waited-for
 /// patch is then applied again (installers like dpkg -i are idempotent; the node cannot know whether the earlier one
-/// succeeded). Not covered: a flock process killed on its own while its command goes on.
+/// succeeded). The node writes the installer's pid down (<see cref="InstallerRecord"/>): a node restarted after a stop
+/// or a kill ends an installer that is over the limit it was started with, instead of waiting for it in every pass.
+/// Not covered: a flock process killed on its own while its command goes on.
 /// </para>
 /// <para>
 /// When the node stops (SIGTERM: systemctl stop or restart) while an installer runs under the lock, the node does not
@@ -76,6 +78,9 @@ internal sealed partial class InstallRunner(CoreOptions core, IHostApplicationLi
 
     /// <summary>Where the last installer's output is (Linux).</summary>
     public string OutputPath => Path.Combine(core.DataDir, "work", "install.out");
+
+    /// <summary>The running installer's <see cref="InstallerRecord"/> (Linux).</summary>
+    private string RecordPath => Path.Combine(core.DataDir, "work", "install.pid");
 
     /// <summary>
     /// Runs <paramref name="command"/> in &lt;data&gt;/work, killed (with its children) after <paramref name="limit"/>.
@@ -147,9 +152,11 @@ internal sealed partial class InstallRunner(CoreOptions core, IHostApplicationLi
             process.ErrorDataReceived += (_, e) => tail.Line(e.Data);
         }
 
+        var started = false;
         try
         {
             process.Start();
+            started = true;
         }
         catch (Win32Exception e)
         {
@@ -157,6 +164,11 @@ internal sealed partial class InstallRunner(CoreOptions core, IHostApplicationLi
         }
         finally
         {
+            if (detached && started)
+            {
+                RecordInstaller(process.Id, limit); // before the lock goes: a node that waits for it finds the record
+            }
+
             held?.Dispose(); // flock (started or not) takes the lock over from here
         }
 
@@ -200,6 +212,11 @@ internal sealed partial class InstallRunner(CoreOptions core, IHostApplicationLi
         }
 
         process.WaitForExit(); // drains the redirected output
+        if (detached)
+        {
+            File.Delete(RecordPath);
+        }
+
         tail.Read(output);
         tail.Flush();
         if (process.ExitCode == 0)
@@ -210,6 +227,18 @@ internal sealed partial class InstallRunner(CoreOptions core, IHostApplicationLi
         var lastOutput = tail.Text();
         var lockNote = detached && process.ExitCode == LockTimeoutExit ? $" (or flock found {lockPath} still held)" : string.Empty;
         return new InstallResult(false, $"exited with {process.ExitCode}{lockNote}" + (lastOutput.Length > 0 ? $": {lastOutput}" : string.Empty));
+    }
+
+    private void RecordInstaller(int pid, TimeSpan limit)
+    {
+        try
+        {
+            InstallerRecord.Write(RecordPath, pid, limit);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.NoRecord(logger, pid, e.Message); // the installer runs all the same; only a later node cannot end it
+        }
     }
 
     /// <summary>
@@ -228,7 +257,12 @@ internal sealed partial class InstallRunner(CoreOptions core, IHostApplicationLi
             }
             catch (IOException) when (File.Exists(lockPath))
             {
-                // Held: by an installer (under flock) that an earlier run of this node started.
+                // Held: by an installer (under flock) that an earlier run of this node started. One over the time limit
+                // it was started with is ended, as the node that started it would have done.
+                if (InstallerRecord.Read(RecordPath) is { IsOverItsLimit: true, IsRunning: true } record && record.Kill())
+                {
+                    Log.KilledOverLimit(logger, label, record.Pid);
+                }
             }
 
             var waited = time.GetElapsedTime(start);
@@ -340,6 +374,12 @@ internal sealed partial class InstallRunner(CoreOptions core, IHostApplicationLi
 
         [LoggerMessage(EventId = 438, Level = LogLevel.Warning, Message = "{Patch}: flock (util-linux) or /bin/sh not found; the installer runs as this node's child, without the apply lock: after a restart it may run twice at once, and it dies with the node")]
         public static partial void NoFlock(ILogger logger, string patch);
+
+        [LoggerMessage(EventId = 442, Level = LogLevel.Warning, Message = "{Patch}: the installer an earlier run of this node started (pid {Pid}) is over its time limit; killed it and its children")]
+        public static partial void KilledOverLimit(ILogger logger, string patch, int pid);
+
+        [LoggerMessage(EventId = 443, Level = LogLevel.Warning, Message = "could not write down the installer's pid {Pid} ({Error}); a node restarted while it runs will wait for it instead of ending it at its limit")]
+        public static partial void NoRecord(ILogger logger, int pid, string error);
 
         [LoggerMessage(EventId = 439, Level = LogLevel.Warning, Message = "{Patch}: this node is stopping while its installer runs; not waiting: the installer (pid {Pid}) goes on under the apply lock, its output in {Output}, and the next pass waits for it")]
         public static partial void LeftRunning(ILogger logger, string patch, int pid, string output);
