@@ -77,6 +77,46 @@ public sealed partial class AptSourceTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// A pass that is not a dry run ends with apt-get dist-upgrade, the PC's real install: here into a throwaway root
+    /// (real apt-get and dpkg, maintainer scripts chrootless), through the node's installer runner (under the apply lock,
+    /// its output in the node's install.out). apt installs the packages the node staged, verified, in its archive cache:
+    /// the repository serves each once, to the node.
+    /// </summary>
+    [Fact]
+    public async Task AptSourcePass_InstallsThePendingUpgradesWithRealDpkg_FromWhatTheNodeStaged()
+    {
+        await using var repo = await DebRepository.CreateAsync([("pp-alpha", "1.0", 400_000), ("pp-bravo", "2.1", 900_000), ("pp-charlie", "0.9", 100_000)]);
+        using var dir = new TempDir();
+        var root = dir.Sub("root");
+        var pc = new AptRoot(dir.Sub("apt"), repo.SourcesLine, proxy: null, status: Installed, dpkgRoot: root);
+        await using var node = await NodeProcess.StartWithConfigAsync("pc", dir.Sub("node"), Config(pc), "--role", "server", "--source", "apt");
+
+        var result = await NodeProcess.RunCliAsync("update", "--node", node.Http.ToString(), "--json");
+
+        output.WriteLine($"{string.Join('\n', result.Outcomes)}\n{result.Summary}");
+        Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr + node.Output);
+        Assert.Equal(2, result.Summary.GetProperty("applied").GetInt32());
+        foreach (var (package, version) in new[] { ("pp-alpha", "1.0"), ("pp-bravo", "2.1") })
+        {
+            var status = (await ExternalCommand.RunAsync("/", "dpkg", ["--root", root, "-s", package], allowFailure: true)).Stdout;
+            Assert.Contains("Status: install ok installed", status, StringComparison.Ordinal);
+            Assert.Contains($"Version: {version}", status, StringComparison.Ordinal);
+            Assert.True(File.Exists(Path.Combine(root, "usr", "share", package, "payload.bin")), $"{package}'s files are not in the root");
+        }
+
+        Assert.False(Directory.Exists(Path.Combine(root, "usr", "share", "pp-charlie")), "a package that was not installed was installed");
+        Assert.Contains("apt-get dist-upgrade installed the 2 staged packages", node.Output, StringComparison.Ordinal);
+        var installOutput = await File.ReadAllTextAsync(Path.Combine(node.DataDir, "work", "install.out"));
+        output.WriteLine(installOutput);
+        Assert.Contains("Setting up pp-alpha (1.0)", installOutput, StringComparison.Ordinal);
+        Assert.Contains("apt-get dist-upgrade | Setting up pp-bravo (2.1)", node.Output, StringComparison.Ordinal); // and in the node's log
+        foreach (var u in repo.Packages.Where(p => p.Package is "pp-alpha" or "pp-bravo"))
+        {
+            Assert.Equal(1, repo.Requests(u.Filename)); // apt installed the copy the node staged: nothing downloaded again
+        }
+    }
+
+    /// <summary>
     /// Issue 18: a package whose SHA-256 cannot be read from apt's lists (here: every list is cut by AptListMaxBytes) is
     /// never skipped quietly: it is an outcome with the reason, the summary counts it failed, the exit code is 1, and
     /// nothing is downloaded unverified.
