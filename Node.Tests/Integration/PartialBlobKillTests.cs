@@ -56,10 +56,16 @@ public sealed class PartialBlobKillTests(ITestOutputHelper output)
             Require((await server.UpdateAsync()).ExitCode == 0, "server pass", server);
             Require((await peer.UpdateAsync()).ExitCode == 0, "peer pass", peer);
 
-            var expectedMs = (int)(size * 1000 / SourceRate) + 500; // two holders at SourceRate each, measured slower: the window covers the commit
-            // Even rounds: in the fetch's middle half (pieces arriving, the temp file there); odd rounds: any instant
-            // from the pass's start to past its commit.
-            var killAfter = round % 2 == 0 ? random.Next(expectedMs / 4, expectedMs / 2) : random.Next(50, (int)(expectedMs * 1.3));
+            // One holder's time for the whole patch: about twice the fetch's from the two (24 MiB/s each and a burst:
+            // 72 MiB were committed within 1.75 s of the pass's start here), so the odd rounds' window runs past the commit.
+            var expectedMs = (int)(size * 1000 / SourceRate) + 500;
+            // Even rounds: once the victim has verified a random 25-75 % of the patch (its own progress, GET /v1/status),
+            // whatever the machine's speed: pieces arriving, the temp file there. (A window of [expectedMs/4, expectedMs/2]
+            // ms from the pass's start, as before, ended up to 250 ms after the commit of a fetch at full speed:
+            // PK_SEED=1471 killed after both rounds' commits and failed with "no kill landed in the middle of a fetch".)
+            // Odd rounds: any instant from the pass's start to past its commit.
+            var killAtShare = round % 2 == 0 ? 0.25 + (random.NextDouble() / 2) : 0;
+            var killAfter = round % 2 == 0 ? 0 : random.Next(50, (int)(expectedMs * 1.3));
             var thirdAfter = random.Next(100, 600);
             var watch = Stopwatch.StartNew();
             var pass = victim.UpdateAsync();
@@ -70,10 +76,13 @@ public sealed class PartialBlobKillTests(ITestOutputHelper output)
             var checking = CheckServedPiecesAsync(http, victim, content.Sha256, pieces, size, stopChecking.Token);
             await Task.Delay(thirdAfter);
             var thirdPass = third.UpdateAsync();
+            var verifiedAtKill = round % 2 == 0
+                ? await UntilVerifiedAsync(http, victim, pass, (long)(size * killAtShare))
+                : -1;
             await Task.Delay(Math.Max(0, killAfter - thirdAfter));
-            var temps = Directory.GetFiles(Path.Combine(victim.DataDir, "tmp")).Length;
-            var heldAtKill = File.Exists(BlobPath(victim, content.Sha256));
             var servedAsPeer = await ServedAsPeerAsync(http, victim);
+            var heldAtKill = File.Exists(BlobPath(victim, content.Sha256));
+            var temps = Directory.GetFiles(Path.Combine(victim.DataDir, "tmp")).Length; // last before the kill: a commit in between does not count as mid-fetch
             await victim.KillAsync();
             var killedAt = watch.ElapsedMilliseconds;
             await stopChecking.CancelAsync();
@@ -127,7 +136,7 @@ public sealed class PartialBlobKillTests(ITestOutputHelper output)
             var from = again.Outcomes.FirstOrDefault() is { ValueKind: JsonValueKind.Object } o && o.TryGetProperty("from", out var f) ? f.GetString() : "?";
             var thirdFrom = thirdResult.Outcomes.FirstOrDefault() is { ValueKind: JsonValueKind.Object } t && t.TryGetProperty("from", out var tf) ? tf.GetString() : "?";
             totals.Add(checkedBefore, checkedAfter, temps > 0, heldAtKill, cut.ExitCode == 0, victimApplied > 1);
-            Log($"round {round}: {size / (1 << 20)} MiB, {(peerKillAfter >= 0 ? $"peer killed+restarted at {peerKillAfter} ms, " : "")}kill at {killedAt} ms (third started at {thirdAfter} ms), temps at kill {temps}, held {heldAtKill}, "
+            Log($"round {round}: {size / (1 << 20)} MiB, {(peerKillAfter >= 0 ? $"peer killed+restarted at {peerKillAfter} ms, " : "")}kill at {killedAt} ms{(verifiedAtKill >= 0 ? $" ({verifiedAtKill * 100 / size} % verified, target {killAtShare * 100:0} %)" : "")} (third started at {thirdAfter} ms), temps at kill {temps}, held {heldAtKill}, "
                 + $"cut pass exit {cut.ExitCode}, served as peer {servedAsPeer / (1 << 20)} MiB; pieces served before kill: {checkedBefore}; after restart: {checkedAfter}; "
                 + $"next pass from {from} (applied {victimApplied}x); third from {thirdFrom}, exit {thirdResult.ExitCode}, bad pieces seen by the third (cumulative) {badOnThird}");
             if (badOnThird > 0)
@@ -235,6 +244,37 @@ public sealed class PartialBlobKillTests(ITestOutputHelper output)
         }
 
         return problems;
+    }
+
+    /// <summary>
+    /// Waits until the victim's update pass has verified at least <paramref name="bytes"/> of the patch (the "lan" transfer
+    /// of GET /v1/status), its pass has ended, or 60 s have passed; returns the verified bytes last seen (-1: none seen).
+    /// </summary>
+    private static async Task<long> UntilVerifiedAsync(HttpClient http, NodeProcess node, Task pass, long bytes)
+    {
+        var seen = -1L;
+        for (var waited = Stopwatch.StartNew(); seen < bytes && !pass.IsCompleted && waited.Elapsed < TimeSpan.FromSeconds(60); await Task.Delay(10))
+        {
+            try
+            {
+                using var status = JsonDocument.Parse(await http.GetStringAsync(new Uri(node.Http, "v1/status")));
+                if (status.RootElement.TryGetProperty("transfers", out var transfers) && transfers.ValueKind == JsonValueKind.Array)
+                {
+                    foreach (var t in transfers.EnumerateArray())
+                    {
+                        if (t.GetProperty("owner").GetString() == "pass" && t.GetProperty("stage").GetString() == "lan")
+                        {
+                            seen = Math.Max(seen, t.GetProperty("bytes").GetInt64());
+                        }
+                    }
+                }
+            }
+            catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException or KeyNotFoundException)
+            {
+            }
+        }
+
+        return seen;
     }
 
     private static async Task KillAndRestartAsync(NodeProcess node, int afterMs)
