@@ -117,6 +117,100 @@ public sealed partial class AptSourceTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// Another dpkg frontend (unattended-upgrades, an admin's apt) holding dpkg's lock when the pass installs: apt-get
+    /// waits for it (DPkg::Lock::Timeout, bounded by a third of ApplyTimeout) and installs after, instead of failing the
+    /// pass at once ("Could not get lock"). The lock is apt's own kind (fcntl), held by another process.
+    /// </summary>
+    [Fact]
+    public async Task AptSourcePass_WhileAnotherDpkgFrontendHoldsItsLock_WaitsForIt_ThenInstalls()
+    {
+        await using var repo = await DebRepository.CreateAsync([("pp-alpha", "1.0", 40_000), ("pp-bravo", "2.1", 90_000)]);
+        using var dir = new TempDir();
+        var root = dir.Sub("root");
+        var pc = new AptRoot(dir.Sub("apt"), repo.SourcesLine, proxy: null, status: Installed, dpkgRoot: root);
+        await using var node = await NodeProcess.StartWithConfigAsync("pc", dir.Sub("node"), Config(pc), "--role", "server", "--source", "apt");
+
+        using var holder = await AptRoot.HoldAptLockAsync(Path.Combine(root, "var", "lib", "dpkg", "lock-frontend"), 6);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = await NodeProcess.RunCliAsync("update", "--node", node.Http.ToString(), "--json");
+        var took = clock.Elapsed;
+        var holderEnded = holder.HasExited;
+
+        output.WriteLine($"pass took {took.TotalSeconds:0.0} s (the lock was held 6 s); {result.Summary}");
+        output.WriteLine(await File.ReadAllTextAsync(Path.Combine(node.DataDir, "work", "install.out")));
+        Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr + node.Output);
+        Assert.True(holderEnded, "the pass ended while the other frontend still held dpkg's lock");
+        Assert.Contains("Version: 1.0", (await ExternalCommand.RunAsync("/", "dpkg", ["--root", root, "-s", "pp-alpha"], allowFailure: true)).Stdout, StringComparison.Ordinal);
+        Assert.Contains("Version: 2.1", (await ExternalCommand.RunAsync("/", "dpkg", ["--root", root, "-s", "pp-bravo"], allowFailure: true)).Stdout, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// The install fails (another frontend holds dpkg's lock longer than the pass waits): the staged packages are
+    /// reported failed, not applied, and the next pass installs them. Staging into apt's cache is not installing: apt's
+    /// own state says what is installed, and the node records nothing that would make it skip them next time.
+    /// </summary>
+    [Fact]
+    public async Task AptSourcePass_WhoseInstallFails_ReportsThePackagesFailed_AndTheNextPassInstallsThem()
+    {
+        await using var repo = await DebRepository.CreateAsync([("pp-alpha", "1.0", 40_000), ("pp-bravo", "2.1", 90_000)]);
+        using var dir = new TempDir();
+        var root = dir.Sub("root");
+        var pc = new AptRoot(dir.Sub("apt"), repo.SourcesLine, proxy: null, status: Installed, dpkgRoot: root);
+        // ApplyTimeout 6 s: apt waits at most 2 s for dpkg's lock.
+        var config = JsonSerializer.Serialize(new { AptConfigFile = pc.ConfigFile, ApplyTimeout = "00:00:06" });
+        await using var node = await NodeProcess.StartWithConfigAsync("pc", dir.Sub("node"), config, "--role", "server", "--source", "apt");
+
+        CliResult first;
+        using (var holder = await AptRoot.HoldAptLockAsync(Path.Combine(root, "var", "lib", "dpkg", "lock-frontend"), 60))
+        {
+            first = await NodeProcess.RunCliAsync("update", "--node", node.Http.ToString(), "--json");
+            holder.Kill();
+            await holder.WaitForExitAsync();
+        }
+
+        output.WriteLine($"first: {first.Summary}");
+        Assert.Equal(1, first.ExitCode);
+        Assert.Equal(0, first.Summary.GetProperty("applied").GetInt32());
+        Assert.Contains("Version: 0.5", (await ExternalCommand.RunAsync("/", "dpkg", ["--root", root, "-s", "pp-alpha"], allowFailure: true)).Stdout, StringComparison.Ordinal);
+
+        var second = await NodeProcess.RunCliAsync("update", "--node", node.Http.ToString(), "--json");
+        output.WriteLine($"second: {string.Join('\n', second.Outcomes)}\n{second.Summary}");
+        Assert.True(second.ExitCode == 0, second.Stdout + second.Stderr + node.Output);
+        Assert.Equal(2, second.Summary.GetProperty("applied").GetInt32());
+        Assert.Contains("Version: 1.0", (await ExternalCommand.RunAsync("/", "dpkg", ["--root", root, "-s", "pp-alpha"], allowFailure: true)).Stdout, StringComparison.Ordinal);
+        Assert.Contains("Version: 2.1", (await ExternalCommand.RunAsync("/", "dpkg", ["--root", root, "-s", "pp-bravo"], allowFailure: true)).Stdout, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Another apt updating the lists when the pass starts (apt's lists lock held): the pass reads the lists as they
+    /// are, says so, and goes on, rather than failing the whole source.
+    /// </summary>
+    [Fact]
+    public async Task AptSourcePass_WhileAnotherAptHoldsTheListsLock_UsesTheListsAsTheyAre_AndSaysSo()
+    {
+        await using var repo = await DebRepository.CreateAsync([("pp-alpha", "1.0", 40_000), ("pp-bravo", "2.1", 90_000)]);
+        using var dir = new TempDir();
+        var pc = new AptRoot(dir.Sub("apt"), repo.SourcesLine, proxy: null, status: Installed, dpkgRoot: dir.Sub("root"));
+        await pc.AptGetAsync("update", "-qq"); // the lists an earlier update left
+        await using var node = await NodeProcess.StartWithConfigAsync("pc", dir.Sub("node"), Config(pc), "--role", "server", "--source", "apt");
+
+        using var holder = await AptRoot.HoldAptLockAsync(Path.Combine(pc.Root, "state", "lists", "lock"), 30);
+        try
+        {
+            var result = await NodeProcess.RunCliAsync("update", "--node", node.Http.ToString(), "--json", "--dry-run");
+
+            output.WriteLine($"{string.Join('\n', result.Outcomes)}\n{result.Summary}");
+            Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr + node.Output);
+            Assert.Equal(2, result.Summary.GetProperty("ready").GetInt32());
+            Assert.Contains("another apt holds the lists' lock (E: Could not get lock", node.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            holder.Kill();
+        }
+    }
+
+    /// <summary>
     /// Issue 18: a package whose SHA-256 cannot be read from apt's lists (here: every list is cut by AptListMaxBytes) is
     /// never skipped quietly: it is an outcome with the reason, the summary counts it failed, the exit code is 1, and
     /// nothing is downloaded unverified.

@@ -10,7 +10,8 @@ internal sealed class AptRoot
     /// <param name="dpkgRoot">
     /// When set, a throwaway root that apt-get's installs go to for real: dpkg's database is
     /// <c>DPKGROOT/var/lib/dpkg</c> (its status is <paramref name="status"/>), and apt runs dpkg with --root and
-    /// --force-script-chrootless (maintainer scripts run with DPKG_ROOT), so nothing outside that root changes.
+    /// --force-script-chrootless (maintainer scripts run with DPKG_ROOT), so nothing outside that root changes. apt
+    /// then takes its locks as on a real PC (in this root and the apt root); without it, Debug::NoLocking.
     /// </param>
     public AptRoot(string root, string sourcesLine, Uri? proxy, string status = "", string? dpkgRoot = null)
     {
@@ -46,7 +47,7 @@ internal sealed class AptRoot
             Dir::Etc::preferencesparts "preferences.d";
             Dir::Etc::trustedparts "trusted.gpg.d";
             Dir::Log "{root}/log/";
-            Debug::NoLocking "true";
+            {(dpkgRoot is null ? "Debug::NoLocking \"true\";" : "")}
             APT::Sandbox::User "root";
             APT::Architecture "amd64";
             Acquire::Languages "none";
@@ -67,6 +68,28 @@ internal sealed class AptRoot
 
     /// <summary>The environment apt's tools run with: this root's configuration.</summary>
     public IReadOnlyDictionary<string, string> Environment => new Dictionary<string, string> { ["APT_CONFIG"] = ConfigFile, ["DEBIAN_FRONTEND"] = "noninteractive" };
+
+    /// <summary>
+    /// Holds <paramref name="path"/> with an fcntl lock (as apt and dpkg take theirs: another process, here python3) for
+    /// <paramref name="seconds"/>; returns once it is held (within 10 s).
+    /// </summary>
+    public static async Task<System.Diagnostics.Process> HoldAptLockAsync(string path, double seconds)
+    {
+        var holder = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("/usr/bin/python3")
+        {
+            ArgumentList = { "-c", "import fcntl, sys, time\nf = open(sys.argv[1], 'a+')\nfcntl.lockf(f, fcntl.LOCK_EX)\nprint('locked', flush=True)\ntime.sleep(float(sys.argv[2]))", path, seconds.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            RedirectStandardOutput = true,
+        })!;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        var line = await holder.StandardOutput.ReadLineAsync(timeout.Token);
+        if (line != "locked")
+        {
+            holder.Kill();
+            throw new InvalidOperationException($"python3 did not take the lock on {path}");
+        }
+
+        return holder;
+    }
 
     /// <summary>Runs apt-get with this root's configuration; fails the test on a non-zero exit.</summary>
     public Task<CliResult> AptGetAsync(params string[] args) => ExternalCommand.RunAsync(Root, "apt-get", args, allowFailure: false, Environment);

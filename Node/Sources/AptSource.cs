@@ -5,7 +5,8 @@ namespace PeerPatch.Node.Sources;
 
 /// <summary>
 /// `--source apt`: the OS's own pending upgrades, taken from apt itself. A pass runs `apt-get update`, then
-/// `apt-get --print-uris -qq -y dist-upgrade` (each .deb's URL, file name and size). apt 2.6 prints an MD5 there, so
+/// `apt-get --print-uris -qq -y dist-upgrade` against an empty archives directory (each pending .deb's URL, file name
+/// and size, also of those apt already holds). apt 2.6 prints an MD5 there, so
 /// the SHA-256 comes from apt's own verified Packages lists, read through apt (<see cref="AptListHashes"/>) whatever
 /// their compression. Each file then goes through the LAN like any patch and is verified against that SHA-256;
 /// "applying" it hands the verified file to apt's archive cache (a staging step, also done in a dry run). At the end
@@ -23,14 +24,34 @@ internal sealed partial class AptSource(SourcesOptions options, AptCommands apt,
         if (options.AptUpdateLists)
         {
             var update = await apt.RunAsync("apt-get", ["update", "-qq"], ct).ConfigureAwait(false);
-            if (!update.Ok)
+            if (!update.Ok && update.Failure is null && IsLocked(update.Error))
+            {
+                // Another apt (unattended-upgrades, an admin) is updating the same lists right now: they are as fresh as
+                // ours would be, and apt replaces each list whole (partial/ and rename), so they are read as they are.
+                Log.ListsLocked(logger, AptCommands.Tail(update.Error));
+            }
+            else if (!update.Ok)
             {
                 throw new PatchSourceException($"apt-get update failed: {update.Describe()}");
             }
         }
 
         var archives = await ConfigAsync("Dir::Cache::archives/d", ct).ConfigureAwait(false);
-        var list = await apt.RunAsync("apt-get", ["--print-uris", "-qq", "-y", "dist-upgrade"], ct).ConfigureAwait(false);
+        // apt prints no URI for a package whose .deb is already in its archive cache (an earlier pass staged it but its
+        // install failed; unattended-upgrades downloaded it in the background): listed against an empty archives
+        // directory, every pending upgrade is printed, so none is skipped and the install step runs for it.
+        var empty = Directory.CreateTempSubdirectory("peerpatch-apt-");
+        AptCommandResult list;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(empty.FullName, "partial"));
+            list = await apt.RunAsync("apt-get", ["--print-uris", "-qq", "-y", "-o", $"Dir::Cache::archives={empty.FullName}/", "dist-upgrade"], ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            empty.Delete(recursive: true);
+        }
+
         if (!list.Ok)
         {
             throw new PatchSourceException($"apt-get --print-uris dist-upgrade failed: {list.Describe()}");
@@ -92,12 +113,14 @@ internal sealed partial class AptSource(SourcesOptions options, AptCommands apt,
 
         // Started, the install runs to its end or ApplyTimeout, whatever happens to the pass (a CLI that gives up, the
         // pass deadline): killing dpkg halfway would leave the PC half-upgraded.
+        // DPkg::Lock::Timeout (apt 1.9.11+; older apt ignores it): another dpkg frontend (unattended-upgrades, an admin's
+        // apt) is waited for, up to a third of ApplyTimeout, instead of failing at once; the rest is left to the install.
         // Through the installer runner: under the apply lock, and it outlives this node (a stop, or the postinst of a
         // PeerPatch upgrade that this very install brings, restarts the node).
         var install = await installer.RunAsync(
             "apt-get dist-upgrade",
             "apt-get",
-            ["-y", "-q", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "dist-upgrade"],
+            ["-y", "-q", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "-o", $"DPkg::Lock::Timeout={LockWaitSeconds}", "dist-upgrade"],
             apt.Environment,
             options.ApplyTimeout,
             options.ApplyTimeout,
@@ -110,6 +133,12 @@ internal sealed partial class AptSource(SourcesOptions options, AptCommands apt,
         Log.Installed(logger, staged);
         return null;
     }
+
+    /// <summary>Seconds apt-get waits for dpkg's lock: a third of <see cref="SourcesOptions.ApplyTimeout"/>, at least 1.</summary>
+    private long LockWaitSeconds => Math.Max(1, (long)Math.Min(options.ApplyTimeout.TotalSeconds / 3, int.MaxValue));
+
+    /// <summary>apt's message when another process holds one of its locks ("Could not get lock ...").</summary>
+    private static bool IsLocked(string error) => error.Contains("Could not get lock", StringComparison.Ordinal);
 
     /// <summary>
     /// A package's patch name: its file name as the archive writes it (<see cref="Protocol.Apt.ArchivePath.FileName"/>
@@ -160,6 +189,9 @@ internal sealed partial class AptSource(SourcesOptions options, AptCommands apt,
 
         [LoggerMessage(EventId = 452, Level = LogLevel.Information, Message = "dry run: {Count} verified packages are in apt's archive cache; not installing")]
         public static partial void DryRun(ILogger logger, int count);
+
+        [LoggerMessage(EventId = 456, Level = LogLevel.Warning, Message = "apt-get update: another apt holds the lists' lock ({Error}); using the lists as they are")]
+        public static partial void ListsLocked(ILogger logger, string error);
 
         [LoggerMessage(EventId = 453, Level = LogLevel.Information, Message = "apt-get dist-upgrade installed the {Count} staged packages")]
         public static partial void Installed(ILogger logger, int count);

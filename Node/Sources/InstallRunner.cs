@@ -211,12 +211,7 @@ internal sealed partial class InstallRunner(CoreOptions core, IHostApplicationLi
             return new InstallResult(false, $"timed out after {limit.TotalSeconds:0} s and was killed");
         }
 
-        process.WaitForExit(); // drains the redirected output
-        if (detached)
-        {
-            File.Delete(RecordPath);
-        }
-
+        process.WaitForExit(); // drains the redirected output (install.pid stays: a record of an ended process is never acted on)
         tail.Read(output);
         tail.Flush();
         if (process.ExitCode == 0)

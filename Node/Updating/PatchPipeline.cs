@@ -178,7 +178,10 @@ internal sealed partial class PatchPipeline
 
             try
             {
-                _db.MarkApplied(patch.OsVersion, patch.Name, patch.Sha256, _time.GetUtcNow());
+                if (!patch.Apply.Stages) // staged is not installed: the source's last step installs it (UpdateRunner)
+                {
+                    _db.MarkApplied(patch.OsVersion, patch.Name, patch.Sha256, _time.GetUtcNow());
+                }
             }
             catch (Exception e)
             {

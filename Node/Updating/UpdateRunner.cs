@@ -130,7 +130,9 @@ internal sealed partial class UpdateRunner(
         var todo = new List<(IPatchSource Source, PatchSpec Patch)>();
         foreach (var (source, patch) in patches)
         {
-            if (db.IsApplied(patch.OsVersion, patch.Name, patch.Sha256))
+            // A staged patch (apt: copied into apt's cache) is installed by its source's last step, and the source's own
+            // state says whether it was (apt lists only what is not installed): no record of ours makes it skip one.
+            if (!patch.Apply.Stages && db.IsApplied(patch.OsVersion, patch.Name, patch.Sha256))
             {
                 skipped++;
                 alreadyApplied.Add(patch.Name);
@@ -243,6 +245,17 @@ internal sealed partial class UpdateRunner(
                 errors.Add($"{source.Description}: {error}");
                 failed++;
                 Log.SourceFailed(logger, source.Description, error);
+
+                // What it staged was not installed: those patches failed (the outcomes streamed so far said "staged").
+                for (var i = 0; i < outcomes.Count; i++)
+                {
+                    if (outcomes[i].Source == source && outcomes[i].Outcome is { Applied: true } staged)
+                    {
+                        outcomes[i] = (source, staged with { Applied = false, Error = $"staged, but not installed: {error}" });
+                        applied--;
+                        failed++;
+                    }
+                }
             }
         }
 
