@@ -145,6 +145,42 @@ public sealed class InstallRunnerReviewTests
         Assert.False(File.Exists(marker), "the argument was run as shell text");
     }
 
+    /// <summary>
+    /// ApplyTimeout is only checked to be positive, so 60 days is accepted at start-up; InstallRunner then builds
+    /// <c>new CancellationTokenSource(limit, time)</c> after the installer started and the apply lock went to flock,
+    /// which throws for more than ~49.7 days: the pass gets an exception, the installer runs with nobody bounding it.
+    /// </summary>
+    [Fact]
+    public async Task AnApplyTimeoutOfDays_IsRejectedAtStartUp_OrHonoured_NeverThrownAfterTheInstallerStarted()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        var options = new SourcesOptions { ApplyTimeout = TimeSpan.FromDays(60) };
+        if (new SourcesOptionsValidator().Validate(null, options).Failed)
+        {
+            return; // rejected at start-up: fine
+        }
+
+        using var dir = new TempDir();
+        var marker = dir.Sub("installer-ran");
+        var runner = new InstallRunner(new CoreOptions { DataDir = dir.Sub("data") }, new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance), TimeProvider.System, NullLogger<InstallRunner>.Instance);
+        Exception? thrown = null;
+        try
+        {
+            await runner.RunAsync("apt-get dist-upgrade", "/bin/sh", ["-c", $"touch '{marker}'"], NoEnvironment, options.ApplyTimeout, options.ApplyTimeout, CancellationToken.None);
+        }
+        catch (ArgumentOutOfRangeException e)
+        {
+            thrown = e;
+        }
+
+        await Task.Delay(500);
+        Assert.True(thrown is null, $"ApplyTimeout 60 days passed validation, then RunAsync threw after starting the installer (it ran: {File.Exists(marker)}): {thrown?.Message}");
+    }
+
     /// <summary>A logger that formats every line, as a console or file sink does, and counts them.</summary>
     private sealed class CountingLogger : ILogger<InstallRunner>
     {
