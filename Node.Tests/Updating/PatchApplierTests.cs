@@ -113,6 +113,31 @@ public sealed class PatchApplierTests
     }
 
     [Fact]
+    public async Task AnInstallerPrintingWithoutEnd_IsSkippedInTheLog_AndItsFileEmptied_WhileItsLastLinesStillReachTheError()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        using var dir = new TempDir();
+        var data = dir.Sub("data");
+        var logger = new ListLogger<InstallRunner>();
+        var script = "yes | head -c 80000000; sleep 0.6; echo the end; exit 3";
+
+        var (ok, error) = await Applier(data, new SourcesOptions(), logger: logger).ApplyAsync(Patch("/bin/sh", ["-c", script], TimeSpan.FromSeconds(60)), "/dev/null", CancellationToken.None);
+
+        Assert.False(ok);
+        Assert.EndsWith("the end", error);
+        var lines = logger.Lines.Where(l => l.EventId == 420).Select(l => l.Text).ToList();
+        Assert.Contains(lines, l => l.Contains("bytes of output not logged", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("install.out emptied", StringComparison.Ordinal));
+        Assert.True(lines.Count < 400_000, $"{lines.Count} lines logged of 40,000,000 printed");
+        var size = new FileInfo(Path.Combine(data, "work", "install.out")).Length;
+        Assert.True(size < (1 << 20), $"install.out holds {size} bytes");
+    }
+
+    [Fact]
     public async Task TheNodeStoppingWhileAnApplyRuns_DoesNotWaitForIt_TheCommandGoesOn_AndTheNextApplyWaitsForIt()
     {
         using var dir = new TempDir();
@@ -186,7 +211,9 @@ public sealed class PatchApplierTests
         Assert.True(mine.IsRunning);
         Assert.False(mine.IsOverItsLimit);
         Assert.False((mine with { StartTime = mine.StartTime + 1 }).IsRunning); // the same pid, started at another time: reused
-        foreach (var junk in new[] { "", "1 2 3", "x 2 3", "12 -5 3", "12 5", "12 5 6 7", "99999999999 1 1" })
+        Assert.False((mine with { BootId = Guid.NewGuid().ToString() }).IsRunning); // the same pid and start time, another boot
+        var boot = mine.BootId;
+        foreach (var junk in new[] { "", $"1 2 3 {boot}", $"x 2 3 {boot}", $"12 -5 3 {boot}", "12 5 6", "12 5 6 not-a-boot-id", $"12 5 6 {boot} 8", $"99999999999 1 1 {boot}" })
         {
             File.WriteAllText(path, junk);
             Assert.True(InstallerRecord.Read(path) is null, $"'{junk}' was read as a record");

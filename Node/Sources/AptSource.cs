@@ -124,7 +124,7 @@ internal sealed partial class AptSource(SourcesOptions options, AptCommands apt,
             apt.Environment,
             options.ApplyTimeout,
             options.ApplyTimeout,
-            CancellationToken.None).ConfigureAwait(false);
+            ct).ConfigureAwait(false); // ct ends only the wait for the apply lock: a started install runs to its end
         if (!install.Ok)
         {
             return $"apt-get dist-upgrade {install.Error}";

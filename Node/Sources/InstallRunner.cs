@@ -72,15 +72,29 @@ internal sealed partial class InstallRunner(CoreOptions core, IHostApplicationLi
 
     private static readonly TimeSpan OutputPoll = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>Most bytes of install.out read (and logged) per poll: about 1 MB/s into the node's log.</summary>
+    private const int ReadPerPoll = 256 * 1024;
+
+    /// <summary>Output further behind than this is skipped (its last <see cref="ResumeBytes"/> are read), not logged.</summary>
+    private const long SkipBeyond = 1 << 20;
+
+    private const long ResumeBytes = 64 * 1024;
+
+    /// <summary>install.out is emptied once it grows past this while the node reads it (an installer that prints without end).</summary>
+    private const long MaxOutputBytes = 64L << 20;
+
     private static readonly string? Flock = OperatingSystem.IsLinux()
         ? Array.Find(["/usr/bin/flock", "/bin/flock"], File.Exists)
         : null;
 
     /// <summary>Where the last installer's output is (Linux).</summary>
-    public string OutputPath => Path.Combine(core.DataDir, "work", "install.out");
+    public string OutputPath => Path.Combine(DataDir, "work", "install.out");
+
+    /// <summary>The data directory as a full path: sh and flock run in &lt;data&gt;/work, so a relative one would miss.</summary>
+    private string DataDir { get; } = Path.GetFullPath(core.DataDir);
 
     /// <summary>The running installer's <see cref="InstallerRecord"/> (Linux).</summary>
-    private string RecordPath => Path.Combine(core.DataDir, "work", "install.pid");
+    private string RecordPath => Path.Combine(DataDir, "work", "install.pid");
 
     /// <summary>
     /// Runs <paramref name="command"/> in &lt;data&gt;/work, killed (with its children) after <paramref name="limit"/>.
@@ -90,14 +104,30 @@ internal sealed partial class InstallRunner(CoreOptions core, IHostApplicationLi
     public async Task<InstallResult> RunAsync(
         string label, string command, IReadOnlyList<string> args, IReadOnlyDictionary<string, string> environment, TimeSpan limit, TimeSpan lockWait, CancellationToken ct)
     {
-        var workDir = Path.Combine(core.DataDir, "work");
+        if (command.StartsWith('-'))
+        {
+            // flock(1) would read it as its own option (-c: the next argument run as shell text).
+            return new InstallResult(false, $"cannot start '{command}': a command name may not start with '-'");
+        }
+
+        var workDir = Path.Combine(DataDir, "work");
         Directory.CreateDirectory(workDir);
-        var lockPath = Path.Combine(core.DataDir, "apply.lock");
+        var lockPath = Path.Combine(DataDir, "apply.lock");
         var detached = Flock is not null && File.Exists(Shell);
         FileStream? held = null;
         if (detached)
         {
-            held = await LockAsync(label, lockPath, lockWait, ct).ConfigureAwait(false);
+            // A node that stops stops waiting too (and starts nothing): the pass's token may not say so (apt's install).
+            using var waitOrStop = CancellationTokenSource.CreateLinkedTokenSource(ct, life.ApplicationStopping);
+            try
+            {
+                held = await LockAsync(label, lockPath, lockWait, waitOrStop.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (life.ApplicationStopping.IsCancellationRequested && !ct.IsCancellationRequested)
+            {
+                return new InstallResult(false, "not started: this node is stopping");
+            }
+
             if (held is null)
             {
                 return new InstallResult(false, $"not started: an installer started before this node restarted still runs after {lockWait}");
@@ -191,7 +221,7 @@ internal sealed partial class InstallRunner(CoreOptions core, IHostApplicationLi
             while (!exit.IsCompleted)
             {
                 await Task.WhenAny(exit, Task.Delay(OutputPoll, time, CancellationToken.None)).ConfigureAwait(false);
-                tail.Read(output);
+                tail.Read(output, ReadPerPoll); // bounded: the limit and a stop are looked at between reads
             }
 
             await exit.ConfigureAwait(false);
@@ -199,20 +229,24 @@ internal sealed partial class InstallRunner(CoreOptions core, IHostApplicationLi
         catch (OperationCanceledException) when (!timeout.IsCancellationRequested)
         {
             // The node stops (detached only): the installer goes on under the apply lock; the next pass waits for it.
-            tail.Read(output);
+            tail.Read(output, ReadPerPoll);
             Log.LeftRunning(logger, label, process.Id, OutputPath);
             return new InstallResult(false, $"not waited for: this node is stopping; it goes on (pid {process.Id}), and the next pass waits for it and applies again");
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (!process.HasExited)
         {
             process.Kill(entireProcessTree: true);
             await process.WaitForExitAsync(CancellationToken.None).ConfigureAwait(false);
-            tail.Read(output);
+            tail.ReadToEnd(output);
             return new InstallResult(false, $"timed out after {limit.TotalSeconds:0} s and was killed");
+        }
+        catch (OperationCanceledException)
+        {
+            // It ended by itself as its limit passed: its exit code says how.
         }
 
         process.WaitForExit(); // drains the redirected output (install.pid stays: a record of an ended process is never acted on)
-        tail.Read(output);
+        tail.ReadToEnd(output);
         tail.Flush();
         if (process.ExitCode == 0)
         {
@@ -277,14 +311,19 @@ internal sealed partial class InstallRunner(CoreOptions core, IHostApplicationLi
         }
     }
 
-    /// <summary>An installer's output: logged line by line (from a pipe, or read from its file as it grows), its end kept.</summary>
+    /// <summary>
+    /// An installer's output: logged line by line (from a pipe, or read from install.out as it grows), its end kept.
+    /// Reading from the file is bounded per call; output too far behind is skipped (said in the log), and a file past
+    /// <see cref="MaxOutputBytes"/> is emptied (the installer appends, so it goes on writing at the new end).
+    /// </summary>
     private sealed class OutputTail(Action<string> log)
     {
-        private readonly StringBuilder _tail = new();
+        private readonly Queue<string> _tail = new();
         private readonly StringBuilder _line = new();
         private readonly Decoder _decoder = Encoding.UTF8.GetDecoder();
         private readonly byte[] _bytes = new byte[16 * 1024];
         private readonly char[] _chars = new char[Encoding.UTF8.GetMaxCharCount(16 * 1024)];
+        private int _tailChars;
 
         public void Line(string? line)
         {
@@ -296,25 +335,37 @@ internal sealed partial class InstallRunner(CoreOptions core, IHostApplicationLi
             log(line);
             lock (_tail)
             {
-                _tail.AppendLine(line);
-                if (_tail.Length > TailChars)
+                _tail.Enqueue(line);
+                _tailChars += line.Length + 1;
+                while (_tailChars > TailChars && _tail.Count > 1)
                 {
-                    _tail.Remove(0, _tail.Length - TailChars);
+                    _tailChars -= _tail.Dequeue().Length + 1;
                 }
             }
         }
 
-        /// <summary>Reads what the file gained since the last read; logs each complete line.</summary>
-        public void Read(FileStream? file)
+        /// <summary>Reads at most <paramref name="budget"/> bytes of what the file gained; logs each complete line.</summary>
+        public void Read(FileStream? file, int budget)
         {
             if (file is null)
             {
                 return;
             }
 
-            int n;
-            while ((n = file.Read(_bytes)) > 0)
+            var behind = file.Length - file.Position;
+            if (behind > SkipBeyond)
             {
+                var skipped = behind - ResumeBytes;
+                file.Position += skipped;
+                Flush();
+                _decoder.Reset();
+                Line($"[{skipped} bytes of output not logged: printed faster than the log takes them]");
+            }
+
+            int n;
+            while (budget > 0 && (n = file.Read(_bytes, 0, Math.Min(_bytes.Length, budget))) > 0)
+            {
+                budget -= n;
                 var count = _decoder.GetChars(_bytes, 0, n, _chars, 0, flush: false);
                 for (var i = 0; i < count; i++)
                 {
@@ -332,6 +383,31 @@ internal sealed partial class InstallRunner(CoreOptions core, IHostApplicationLi
                     _line.Append(c);
                 }
             }
+
+            if (file.Position > MaxOutputBytes)
+            {
+                using var writer = new FileStream(file.Name, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+                writer.SetLength(0);
+                file.Position = 0;
+                Line($"[install.out emptied at {MaxOutputBytes} bytes]");
+            }
+        }
+
+        /// <summary>Reads what is left (after the installer ended; bounded by the skip).</summary>
+        public void ReadToEnd(FileStream? file)
+        {
+            if (file is null)
+            {
+                return;
+            }
+
+            long before;
+            do
+            {
+                before = file.Position;
+                Read(file, ReadPerPoll);
+            }
+            while (file.Position != before && file.Position < file.Length);
         }
 
         /// <summary>The last line, when the output did not end with a newline.</summary>
@@ -348,7 +424,7 @@ internal sealed partial class InstallRunner(CoreOptions core, IHostApplicationLi
         {
             lock (_tail)
             {
-                return _tail.ToString().Trim();
+                return string.Join('\n', _tail).Trim();
             }
         }
     }

@@ -6,6 +6,9 @@ namespace PeerPatch.Node.Sources;
 /// <summary>Rejects a bad <see cref="SourcesOptions"/> at start-up, naming the setting.</summary>
 internal sealed class SourcesOptionsValidator : IValidateOptions<SourcesOptions>
 {
+    /// <summary>The longest an installer may run: one day, as a feed's timeoutSeconds.</summary>
+    public static readonly TimeSpan MaxApplyTimeout = TimeSpan.FromDays(1);
+
     public ValidateOptionsResult Validate(string? name, SourcesOptions o)
     {
         var errors = new List<string>();
@@ -28,6 +31,11 @@ internal sealed class SourcesOptionsValidator : IValidateOptions<SourcesOptions>
         }
 
         OptionChecks.Positive(errors, ("ApplyTimeout", o.ApplyTimeout));
+        if (o.ApplyTimeout > MaxApplyTimeout)
+        {
+            // As a feed's timeoutSeconds; and a timer cannot count past ~49.7 days.
+            errors.Add($"ApplyTimeout must be at most {MaxApplyTimeout} (it was {o.ApplyTimeout})");
+        }
         return OptionChecks.Result(errors);
     }
 }
