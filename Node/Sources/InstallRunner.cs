@@ -21,9 +21,10 @@ internal sealed record InstallResult(bool Ok, string? Error);
 /// On Linux an installer must outlive this node: systemd stops the node with KillMode=process (as Debian's
 /// unattended-upgrades.service does), and the node itself is stopped by its own package's postinst when an
 /// apt pass upgrades PeerPatch. So nothing an installer holds may depend on the node: its output goes to a file,
-/// <c>&lt;data&gt;/work/install.out</c> (the last one stays there for the admin, the one before as install.out.1), never to a pipe to the node (a dpkg
-/// whose reader died stops at its next write, EPIPE or SIGPIPE, with a package half-configured; reproduced), and the
-/// node reads that file as it grows. Its standard input is /dev/null. The command line is
+/// <c>&lt;data&gt;/work/install.out</c> (the last one stays there for the admin, the one before as install.out.1),
+/// never to a pipe to the node (a dpkg whose reader died stops at its next write, EPIPE or SIGPIPE, with a package
+/// half-configured; reproduced), and the node reads that file as it grows. Its standard input is /dev/null. The
+/// command line is
 /// <c>/bin/sh -c 'exec &lt;/dev/null &gt;&gt;"$0" 2&gt;&amp;1; exec "$@"' OUT flock -o -w N -E 75 -- &lt;data&gt;/apply.lock command args...</c>:
 /// the shell only sets up the redirections and is replaced by flock; the command and its arguments stay argv, never
 /// shell text.
@@ -202,7 +203,8 @@ internal sealed partial class InstallRunner(CoreOptions core, IHostApplicationLi
             held?.Dispose(); // flock (started or not) takes the lock over from here
         }
 
-        using var output = detached ? new FileStream(OutputPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None) : null;
+        // OpenOrCreate: nothing between the start and here may throw and leave a started installer unbounded.
+        using var output = detached ? new FileStream(OutputPath, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None) : null;
         if (!detached)
         {
             process.StandardInput.Close();
