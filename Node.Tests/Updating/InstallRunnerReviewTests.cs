@@ -33,10 +33,7 @@ public sealed class InstallRunnerReviewTests
         var started = dir.Sub("orphan-started");
         var marker = dir.Sub("installer-ran");
         using var orphan = Process.Start("flock", ["-o", Path.Combine(data, "apply.lock"), "/bin/sh", "-c", $"touch '{started}'; sleep 2"]);
-        for (var waited = Stopwatch.StartNew(); !File.Exists(started); await Task.Delay(20))
-        {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), "the orphan did not take the lock");
-        }
+        await Until.FileExistsAsync(started, "the orphan did not take the lock");
 
         var life = new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance);
         var runner = new InstallRunner(new CoreOptions { DataDir = data }, life, TimeProvider.System, NullLogger<InstallRunner>.Instance);

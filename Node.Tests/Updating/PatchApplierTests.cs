@@ -148,10 +148,7 @@ public sealed class PatchApplierTests
         var slow = Patch("/bin/sh", ["-c", $"echo start >> '{log}'; sleep 2; echo output after the stop; echo end >> '{log}'"], TimeSpan.FromSeconds(30));
 
         var first = applier.ApplyAsync(slow, "/dev/null", CancellationToken.None);
-        for (var waited = Stopwatch.StartNew(); !File.Exists(log); await Task.Delay(20))
-        {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), "the command did not start within 10 s");
-        }
+        await Until.FileExistsAsync(log, "the command did not start");
 
         var clock = Stopwatch.StartNew();
         life.StopApplication();
@@ -179,10 +176,7 @@ public sealed class PatchApplierTests
         var life = new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance);
         var hung = Patch("/bin/sh", ["-c", $"echo start >> '{log}'; sleep 30; echo end >> '{log}'"], TimeSpan.FromSeconds(1));
         var first = Applier(data, new SourcesOptions(), life).ApplyAsync(hung, "/dev/null", CancellationToken.None);
-        for (var waited = Stopwatch.StartNew(); !File.Exists(log); await Task.Delay(20))
-        {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), "the command did not start within 10 s");
-        }
+        await Until.FileExistsAsync(log, "the command did not start");
 
         life.StopApplication();
         Assert.Contains("this node is stopping", (await first).Error);
@@ -227,10 +221,7 @@ public sealed class PatchApplierTests
     private static async Task<Process> OrphanHoldingTheLockAsync(string data, string startedFile, string script)
     {
         var orphan = Process.Start("flock", ["-o", Path.Combine(data, "apply.lock"), "/bin/sh", "-c", script]);
-        for (var waited = Stopwatch.StartNew(); !File.Exists(startedFile); await Task.Delay(20))
-        {
-            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(10), "the orphan did not take the apply lock within 10 s");
-        }
+        await Until.FileExistsAsync(startedFile, "the orphan did not take the apply lock");
 
         return orphan;
     }
