@@ -222,6 +222,7 @@ internal sealed partial class UpdateRunner(
 
         // The source's last step for the batch (apt installs what was staged); a failure fails the pass. A pass stopped
         // at its deadline skips it: there is no time left to install anything.
+        var completed = new HashSet<IPatchSource>();
         foreach (var source in stopped is null ? sources : [])
         {
             var mine = outcomes.Where(o => o.Source == source).Select(o => o.Outcome).ToList();
@@ -240,6 +241,7 @@ internal sealed partial class UpdateRunner(
                 error = e is PatchSourceException ? e.Message : $"{e.GetType().Name}: {e.Message}";
             }
 
+            completed.Add(source);
             if (error is not null)
             {
                 errors.Add($"{source.Description}: {error}");
@@ -263,6 +265,17 @@ internal sealed partial class UpdateRunner(
         {
             failed++;
             Log.PassStopped(logger, passId, stopped);
+
+            // A staged patch whose source never completed the pass (no install ran) is not applied.
+            for (var i = 0; i < outcomes.Count; i++)
+            {
+                if (outcomes[i].Outcome is { Applied: true } staged && todo[i].Patch.Apply.Stages && !completed.Contains(outcomes[i].Source))
+                {
+                    outcomes[i] = (outcomes[i].Source, staged with { Applied = false, Error = $"staged, but not installed: {stopped}" });
+                    applied--;
+                    failed++;
+                }
+            }
         }
 
         var summary = new PassSummary(passId, applied, failed, skipped, lanBytes, internetBytes, errors, dryRun, ready, stopped, held);
