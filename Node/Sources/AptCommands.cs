@@ -72,6 +72,11 @@ internal sealed class AptCommands(SourcesOptions options, TimeProvider time)
             psi.Environment[name] = value;
         }
 
+        // The node reads apt's messages ("Could not get lock"): in English whatever the node's locale (systemd hands a
+        // service the system's LANG). Only these queries; the install keeps the PC's locale for maintainer scripts.
+        psi.Environment["LC_ALL"] = "C.UTF-8";
+        psi.Environment.Remove("LANGUAGE");
+
         var command = $"{Path.GetFileName(file)} {string.Join(' ', args)}";
         Process process;
         try
