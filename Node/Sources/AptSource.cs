@@ -40,18 +40,7 @@ internal sealed partial class AptSource(SourcesOptions options, AptCommands apt,
         // apt prints no URI for a package whose .deb is already in its archive cache (an earlier pass staged it but its
         // install failed; unattended-upgrades downloaded it in the background): listed against an empty archives
         // directory, every pending upgrade is printed, so none is skipped and the install step runs for it.
-        var empty = Directory.CreateTempSubdirectory("peerpatch-apt-");
-        AptCommandResult list;
-        try
-        {
-            Directory.CreateDirectory(Path.Combine(empty.FullName, "partial"));
-            list = await apt.RunAsync("apt-get", ["--print-uris", "-qq", "-y", "-o", $"Dir::Cache::archives={empty.FullName}/", "dist-upgrade"], ct).ConfigureAwait(false);
-        }
-        finally
-        {
-            empty.Delete(recursive: true);
-        }
-
+        var list = await PrintUrisAsync(ct).ConfigureAwait(false);
         if (!list.Ok)
         {
             throw new PatchSourceException($"apt-get --print-uris dist-upgrade failed: {list.Describe()}");
@@ -117,10 +106,13 @@ internal sealed partial class AptSource(SourcesOptions options, AptCommands apt,
         // apt) is waited for, up to a third of ApplyTimeout, instead of failing at once; the rest is left to the install.
         // Through the installer runner: under the apply lock, and it outlives this node (a stop, or the postinst of a
         // PeerPatch upgrade that this very install brings, restarts the node).
+        // --no-download --ignore-missing: apt installs only what the node staged, verified (apt's manual: "best used
+        // with --ignore-missing to force APT to use only the .debs it has already downloaded"); a package the pass held
+        // (policy, ring, download window), failed or could not verify is kept back, never fetched by apt itself.
         var install = await installer.RunAsync(
             "apt-get dist-upgrade",
             "apt-get",
-            ["-y", "-q", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "-o", $"DPkg::Lock::Timeout={LockWaitSeconds}", "dist-upgrade"],
+            ["-y", "-q", "--no-download", "--ignore-missing", "-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold", "-o", $"DPkg::Lock::Timeout={LockWaitSeconds}", "dist-upgrade"],
             apt.Environment,
             options.ApplyTimeout,
             options.ApplyTimeout,
@@ -132,6 +124,47 @@ internal sealed partial class AptSource(SourcesOptions options, AptCommands apt,
 
         Log.Installed(logger, staged);
         return null;
+    }
+
+    public async Task<IReadOnlyDictionary<string, string>> NotInstalledAsync(IReadOnlyList<PatchOutcome> staged, CancellationToken ct)
+    {
+        // dpkg's database (the one apt installs into) says what is installed: apt-get exits 0 with a package kept back
+        // (a hold, a dependency it could not meet).
+        var status = await ConfigAsync("Dir::State::status/f", ct).ConfigureAwait(false);
+        var query = await apt.RunAsync("dpkg-query", [$"--admindir={Path.GetDirectoryName(status)}", "-W", "-f", "${binary:Package} ${Architecture} ${Version} ${db:Status-Abbrev}\\n"], ct).ConfigureAwait(false);
+        if (!query.Ok)
+        {
+            return staged.ToDictionary(o => o.Patch, _ => $"apt-get dist-upgrade ran, but whether it installed this is unknown: {query.Describe()}", StringComparer.Ordinal);
+        }
+
+        var installed = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var line in query.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length == 4 && f[3] is "ii" or "hi") // installed (held or not), not half-done or config files only
+            {
+                var version = f[2].IndexOf(':', StringComparison.Ordinal) is var colon and >= 0 ? f[2][(colon + 1)..] : f[2];
+                installed.Add($"{f[0].Split(':')[0]}_{version}_{f[1]}.deb"); // the archive's file name: no epoch
+            }
+        }
+
+        return staged.Where(o => !installed.Contains(o.Patch))
+            .ToDictionary(o => o.Patch, _ => "staged, but apt-get dist-upgrade did not install it (kept back: a hold or a dependency)", StringComparer.Ordinal);
+    }
+
+    /// <summary>`apt-get --print-uris dist-upgrade` against an empty archives directory: every pending .deb.</summary>
+    private async Task<AptCommandResult> PrintUrisAsync(CancellationToken ct)
+    {
+        var empty = Directory.CreateTempSubdirectory("peerpatch-apt-");
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(empty.FullName, "partial"));
+            return await apt.RunAsync("apt-get", ["--print-uris", "-qq", "-y", "-o", $"Dir::Cache::archives={empty.FullName}/", "dist-upgrade"], ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            empty.Delete(recursive: true);
+        }
     }
 
     /// <summary>Seconds apt-get waits for dpkg's lock: a third of <see cref="SourcesOptions.ApplyTimeout"/>, at least 1.</summary>

@@ -16,6 +16,13 @@ internal interface IPatchSource
     /// staged). Returns an error to report, or null. Default: nothing.
     /// </summary>
     Task<string?> CompletePassAsync(IReadOnlyList<PatchOutcome> outcomes, bool dryRun, CancellationToken ct) => Task.FromResult<string?>(null);
+
+    /// <summary>
+    /// After <see cref="CompletePassAsync"/> succeeded: which of the patches it was given as applied (staged) are still
+    /// not in place, each with why (apt kept one back). Default: none.
+    /// </summary>
+    Task<IReadOnlyDictionary<string, string>> NotInstalledAsync(IReadOnlyList<PatchOutcome> staged, CancellationToken ct) =>
+        Task.FromResult<IReadOnlyDictionary<string, string>>(new Dictionary<string, string>());
 }
 
 /// <summary>A patch list could not be read or was invalid.</summary>

@@ -128,6 +128,7 @@ internal sealed partial class UpdateRunner(
         var outcomes = new List<(IPatchSource Source, PatchOutcome Outcome)>();
         var alreadyApplied = new HashSet<string>(StringComparer.Ordinal);
         var todo = new List<(IPatchSource Source, PatchSpec Patch)>();
+        var deferred = new List<int>();
         foreach (var (source, patch) in patches)
         {
             // A staged patch (apt: copied into apt's cache) is installed by its source's last step, and the source's own
@@ -206,9 +207,13 @@ internal sealed partial class UpdateRunner(
                     internetBytes += outcome.Bytes;
                 }
 
-                if (onOutcome is not null)
+                if (onOutcome is not null && !(outcome.Applied && patch.Apply.Stages))
                 {
                     await onOutcome(outcome).ConfigureAwait(false);
+                }
+                else if (outcome.Applied && patch.Apply.Stages)
+                {
+                    deferred.Add(i); // staged, not installed yet: streamed once its source's last step says what it is
                 }
             }
         }
@@ -230,6 +235,20 @@ internal sealed partial class UpdateRunner(
             try
             {
                 error = await source.CompletePassAsync(mine, dryRun, ct).ConfigureAwait(false);
+                if (error is null && !dryRun && mine.Any(o => o.Applied))
+                {
+                    // Installed is what the source says is in place now, not what it was handed (apt keeps some back).
+                    var notInstalled = await source.NotInstalledAsync([.. mine.Where(o => o.Applied)], ct).ConfigureAwait(false);
+                    for (var i = 0; i < outcomes.Count; i++)
+                    {
+                        if (outcomes[i].Source == source && outcomes[i].Outcome is { Applied: true } staged && notInstalled.TryGetValue(staged.Patch, out var why))
+                        {
+                            outcomes[i] = (source, staged with { Applied = false, Error = why });
+                            applied--;
+                            failed++;
+                        }
+                    }
+                }
             }
             catch (OperationCanceledException) when (deadline.IsCancellationRequested)
             {
@@ -275,6 +294,14 @@ internal sealed partial class UpdateRunner(
                     applied--;
                     failed++;
                 }
+            }
+        }
+
+        if (onOutcome is not null)
+        {
+            foreach (var i in deferred)
+            {
+                await onOutcome(outcomes[i].Outcome).ConfigureAwait(false);
             }
         }
 
