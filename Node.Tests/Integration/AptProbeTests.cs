@@ -37,15 +37,11 @@ public sealed partial class AptProbeTests(ITestOutputHelper output)
 
         """;
 
-    private static bool ThisMachineHasAptLists =>
-        File.Exists("/usr/bin/apt-get") && Directory.Exists("/var/lib/apt/lists")
-        && Directory.EnumerateFiles("/var/lib/apt/lists", "*_Packages*").Any();
-
     private static AptSource Source(SourcesOptions options, string dataDir)
     {
         var apt = new AptCommands(options, TimeProvider.System);
         var installer = new InstallRunner(new CoreOptions { DataDir = dataDir }, new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance), TimeProvider.System, NullLogger<InstallRunner>.Instance);
-        return new AptSource(options, apt, new AptListHashes(apt, options), installer, TimeProvider.System, NullLogger<AptSource>.Instance);
+        return new AptSource(options, new CoreOptions { DataDir = dataDir }, apt, new AptListHashes(apt, options), installer, TimeProvider.System, NullLogger<AptSource>.Instance);
     }
 
     /// <summary>"Inst bash [5.2.15-2+b2] (5.2.15-2+b13 Debian:12.13/oldstable [amd64])" -> bash_5.2.15-2+b13_amd64.deb.</summary>
@@ -64,14 +60,9 @@ public sealed partial class AptProbeTests(ITestOutputHelper output)
     /// Brief item 1: this machine's own apt (Debian 12, lz4-compressed lists, ~136 pending upgrades): every 'Inst' line of
     /// apt-get -s dist-upgrade is a patch with a SHA-256 or an explicit unverifiable one, never silently missing.
     /// </summary>
-    [Fact]
+    [AptListsFact]
     public async Task ThisMachinesApt_EveryPendingUpgradeOfAptGetSimulate_IsAPatch()
     {
-        if (!ThisMachineHasAptLists)
-        {
-            return;
-        }
-
         using var dir = new TempDir();
         var options = new SourcesOptions { AptUpdateLists = false };
         var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -96,14 +87,9 @@ public sealed partial class AptProbeTests(ITestOutputHelper output)
     /// Brief item 1, the cache: an APT_CONFIG overlay (the system config and parts, Dir::Cache in a scratch dir) with
     /// files named as two pending .debs in its archives: still listed, and staged into the overlay's archives.
     /// </summary>
-    [Fact]
+    [AptListsFact]
     public async Task ThisMachinesApt_WithACacheOverlayHoldingTwoDebs_ListsThemAll_AndStagesIntoTheOverlay()
     {
-        if (!ThisMachineHasAptLists)
-        {
-            return;
-        }
-
         using var dir = new TempDir();
         var cache = dir.Sub("cache with space");
         Directory.CreateDirectory(Path.Combine(cache, "archives", "partial"));
@@ -147,34 +133,25 @@ public sealed partial class AptProbeTests(ITestOutputHelper output)
         Assert.All(patches, p => Assert.Equal(Path.Combine(debs, p.Name), p.Apply.Args[^1]));
     }
 
-    /// <summary>Brief item 2: TMPDIR with spaces, quotes and a dollar; then a TMPDIR that does not exist.</summary>
+    /// <summary>
+    /// Brief item 2: the listing's empty archives directory lives under the node's data directory (not TMPDIR, which may
+    /// be missing: it failed the whole source with "FileNotFoundException"), here one named with spaces, quotes and a
+    /// dollar; it is removed after the listing. (The process's TMPDIR is not changed: tests run in parallel.)
+    /// </summary>
     [Fact]
-    public async Task OddAndMissingTmpDir()
+    public async Task TheListingsEmptyArchivesDir_IsUnderAnOddlyNamedDataDir_AndRemoved()
     {
         await using var repo = await DebRepository.CreateAsync([("pp-alpha", "1.0", 40_000)]);
         using var dir = new TempDir();
         var pc = new AptRoot(dir.Sub("apt"), repo.SourcesLine, proxy: null, status: Installed);
         await pc.AptGetAsync("update", "-qq");
-        var source = Source(new SourcesOptions { AptUpdateLists = false, AptConfigFile = pc.ConfigFile }, dir.Sub("data"));
-        var before = Environment.GetEnvironmentVariable("TMPDIR");
-        try
-        {
-            var odd = dir.Sub("t m'p\"$x=y");
-            Directory.CreateDirectory(odd);
-            Environment.SetEnvironmentVariable("TMPDIR", odd);
-            var patches = await source.GetPatchesAsync("test-1-amd64", CancellationToken.None);
-            Assert.Equal(["pp-alpha_1.0_all.deb"], patches.Select(p => p.Name));
-            Assert.Empty(Directory.EnumerateFileSystemEntries(odd)); // the empty dir is removed
+        var data = dir.Sub("d a't\"a$x=y");
+        var source = Source(new SourcesOptions { AptUpdateLists = false, AptConfigFile = pc.ConfigFile }, data);
 
-            Environment.SetEnvironmentVariable("TMPDIR", dir.Sub("no-such-dir"));
-            var e = await Record.ExceptionAsync(() => source.GetPatchesAsync("test-1-amd64", CancellationToken.None));
-            output.WriteLine($"missing TMPDIR: {e?.GetType().Name}: {e?.Message}");
-            Assert.Null(e); // the listing needs no bytes in TMPDIR; an unusable one should not fail the whole source
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("TMPDIR", before);
-        }
+        var patches = await source.GetPatchesAsync("test-1-amd64", CancellationToken.None);
+
+        Assert.Equal(["pp-alpha_1.0_all.deb"], patches.Select(p => p.Name));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(Path.Combine(data, "work"))); // the empty dir is removed
     }
 
     private static Dictionary<string, string?> AptNode(AptRoot pc, params (string Key, string Value)[] more)
@@ -438,7 +415,7 @@ public sealed partial class AptProbeTests(ITestOutputHelper output)
     /// <summary>
     /// Brief item 2, the staging path: ConfigAsync("Dir::Cache::archives/d") takes apt-config's shell quoting verbatim
     /// (V='...'\''...'), so an archives directory with a single quote stages into a path that does not exist. The
-    /// listing's override (-o Dir::Cache::archives=TMP/) has no such problem (OddAndMissingTmpDir).
+    /// listing's override (-o Dir::Cache::archives=DIR/) has no such problem.
     /// </summary>
     [Fact]
     public async Task ArchivesDirWithAQuote_StagesIntoThatDir()
@@ -454,5 +431,18 @@ public sealed partial class AptProbeTests(ITestOutputHelper output)
         var patches = await Source(new SourcesOptions { AptUpdateLists = false, AptConfigFile = pc.ConfigFile }, dir.Sub("data")).GetPatchesAsync("test-1-amd64", CancellationToken.None);
 
         Assert.Equal(Path.Combine(debs, "pp-alpha_1.0_all.deb"), Assert.Single(patches).Apply.Args[^1]);
+    }
+}
+
+/// <summary>A test of this machine's own apt: skipped (with the reason) where there is no apt or no Packages list.</summary>
+public sealed class AptListsFactAttribute : FactAttribute
+{
+    public AptListsFactAttribute()
+    {
+        if (!(File.Exists("/usr/bin/apt-get") && Directory.Exists("/var/lib/apt/lists")
+            && Directory.EnumerateFiles("/var/lib/apt/lists", "*_Packages*").Any()))
+        {
+            Skip = "this machine has no apt Packages lists to read";
+        }
     }
 }

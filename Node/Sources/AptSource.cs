@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using PeerPatch.Node.Primitives;
 using PeerPatch.Protocol.Status;
 
 namespace PeerPatch.Node.Sources;
@@ -15,7 +16,7 @@ namespace PeerPatch.Node.Sources;
 /// unverifiable, and the pass counts it failed with the reason. APT_CONFIG (<see cref="SourcesOptions.AptConfigFile"/>)
 /// lets it work on any apt configuration root.
 /// </summary>
-internal sealed partial class AptSource(SourcesOptions options, AptCommands apt, AptListHashes lists, InstallRunner installer, TimeProvider time, ILogger<AptSource> logger) : IPatchSource
+internal sealed partial class AptSource(SourcesOptions options, CoreOptions core, AptCommands apt, AptListHashes lists, InstallRunner installer, TimeProvider time, ILogger<AptSource> logger) : IPatchSource
 {
     public string Description => options.AptConfigFile is { } f ? $"apt ({f})" : "apt";
 
@@ -155,15 +156,19 @@ internal sealed partial class AptSource(SourcesOptions options, AptCommands apt,
     /// <summary>`apt-get --print-uris dist-upgrade` against an empty archives directory: every pending .deb.</summary>
     private async Task<AptCommandResult> PrintUrisAsync(CancellationToken ct)
     {
-        var empty = Directory.CreateTempSubdirectory("peerpatch-apt-");
+        // Under the node's own data directory (not TMPDIR, which may be missing or not ours), one per listing.
+        var empty = Path.Combine(Path.GetFullPath(core.DataDir), "work", "apt-empty-" + Guid.NewGuid().ToString("N"));
         try
         {
-            Directory.CreateDirectory(Path.Combine(empty.FullName, "partial"));
-            return await apt.RunAsync("apt-get", ["--print-uris", "-qq", "-y", "-o", $"Dir::Cache::archives={empty.FullName}/", "dist-upgrade"], ct).ConfigureAwait(false);
+            Directory.CreateDirectory(Path.Combine(empty, "partial"));
+            return await apt.RunAsync("apt-get", ["--print-uris", "-qq", "-y", "-o", $"Dir::Cache::archives={empty}/", "dist-upgrade"], ct).ConfigureAwait(false);
         }
         finally
         {
-            empty.Delete(recursive: true);
+            if (Directory.Exists(empty))
+            {
+                Directory.Delete(empty, recursive: true);
+            }
         }
     }
 
@@ -212,8 +217,14 @@ internal sealed partial class AptSource(SourcesOptions options, AptCommands apt,
             throw new PatchSourceException($"apt-config cannot tell {key}: {(r.Ok ? AptCommands.Tail(line) : r.Describe())}");
         }
 
-        return line[3..^1];
+        return Unquote(line[2..]);
     }
+
+    /// <summary>
+    /// apt-config shell's value: one single-quoted shell word, a quote inside written as <c>'\''</c> (close, escaped
+    /// quote, reopen). Null-safe for what ConfigAsync checked: it starts and ends with a quote.
+    /// </summary>
+    internal static string Unquote(string quoted) => quoted[1..^1].Replace("'\\''", "'", StringComparison.Ordinal);
 
     private static partial class Log
     {
