@@ -20,7 +20,7 @@ namespace PeerPatch.Node.Tests.Integration;
 [Trait("Category", "Network")]
 public sealed partial class AptProbeTests(ITestOutputHelper output)
 {
-    private const string Installed = """
+    internal const string Installed = """
         Package: pp-alpha
         Status: install ok installed
         Maintainer: PeerPatch tests <tests@example.invalid>
@@ -37,7 +37,7 @@ public sealed partial class AptProbeTests(ITestOutputHelper output)
 
         """;
 
-    private static AptSource Source(SourcesOptions options, string dataDir)
+    internal static AptSource Source(SourcesOptions options, string dataDir)
     {
         var apt = new AptCommands(options, TimeProvider.System);
         var installer = new InstallRunner(new CoreOptions { DataDir = dataDir }, new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance), TimeProvider.System, NullLogger<InstallRunner>.Instance);
@@ -311,40 +311,6 @@ public sealed partial class AptProbeTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Item 4: (d) recognises another apt's lists lock by the English "Could not get lock". The node's children inherit
-    /// its locale (systemd gives a service the system's LANG): under a German one apt says "Sperre ... konnte nicht
-    /// erlangt werden" and the whole source fails, as before the change.
-    /// </summary>
-    [Fact]
-    public async Task ListsLockHeld_UnderANonEnglishLocale_TheListsAreStillUsedAsTheyAre()
-    {
-        await using var repo = await DebRepository.CreateAsync([("pp-alpha", "1.0", 20_000)]);
-        using var dir = new TempDir();
-        var pc = new AptRoot(dir.Sub("apt"), repo.SourcesLine, proxy: null, status: Installed, dpkgRoot: dir.Sub("root"));
-        await pc.AptGetAsync("update", "-qq");
-        var source = Source(new SourcesOptions { AptUpdateLists = true, AptConfigFile = pc.ConfigFile }, dir.Sub("data"));
-        using var holder = await AptRoot.HoldAptLockAsync(Path.Combine(pc.Root, "state", "lists", "lock"), 30);
-        var (lang, language) = (Environment.GetEnvironmentVariable("LANG"), Environment.GetEnvironmentVariable("LANGUAGE"));
-        try
-        {
-            var english = await source.GetPatchesAsync("test-1-amd64", CancellationToken.None);
-            Assert.Single(english);
-
-            Environment.SetEnvironmentVariable("LANG", "C.UTF-8");
-            Environment.SetEnvironmentVariable("LANGUAGE", "de"); // as LANG=de_DE.UTF-8 where that locale is generated
-            var e = await Record.ExceptionAsync(() => source.GetPatchesAsync("test-1-amd64", CancellationToken.None));
-            output.WriteLine($"German: {e?.Message}");
-            Assert.Null(e);
-        }
-        finally
-        {
-            Environment.SetEnvironmentVariable("LANG", lang);
-            Environment.SetEnvironmentVariable("LANGUAGE", language);
-            holder.Kill();
-        }
-    }
-
-    /// <summary>
     /// Brief item 3: the staging of one package fails (its name in apt's cache is a dangling symlink: cp refuses to
     /// write through it), the other is staged. The final dist-upgrade installs both, fetching the failed one itself
     /// from the internet (no claim, no LAN): the pass reports it failed although it is installed.
@@ -432,6 +398,56 @@ public sealed partial class AptProbeTests(ITestOutputHelper output)
 
         Assert.Equal(Path.Combine(debs, "pp-alpha_1.0_all.deb"), Assert.Single(patches).Apply.Args[^1]);
     }
+}
+
+/// <summary>
+/// The apt source under a non-English locale. It changes the test process's LANG and LANGUAGE (what apt's children
+/// inherit), so it runs alone, after the parallel classes: beside it, other tests' apt and dpkg would speak German.
+/// </summary>
+[Trait("Category", "Network")]
+[Collection(ProcessEnvironment.Name)]
+public sealed class AptLocaleTests(ITestOutputHelper output)
+{
+    /// <summary>
+    /// Item 4: (d) recognises another apt's lists lock by the English "Could not get lock". The node's children inherit
+    /// its locale (systemd gives a service the system's LANG): under a German one apt says "Sperre ... konnte nicht
+    /// erlangt werden" and the whole source fails, as before the change.
+    /// </summary>
+    [Fact]
+    public async Task ListsLockHeld_UnderANonEnglishLocale_TheListsAreStillUsedAsTheyAre()
+    {
+        await using var repo = await DebRepository.CreateAsync([("pp-alpha", "1.0", 20_000)]);
+        using var dir = new TempDir();
+        var pc = new AptRoot(dir.Sub("apt"), repo.SourcesLine, proxy: null, status: AptProbeTests.Installed, dpkgRoot: dir.Sub("root"));
+        await pc.AptGetAsync("update", "-qq");
+        var source = AptProbeTests.Source(new SourcesOptions { AptUpdateLists = true, AptConfigFile = pc.ConfigFile }, dir.Sub("data"));
+        using var holder = await AptRoot.HoldAptLockAsync(Path.Combine(pc.Root, "state", "lists", "lock"), 30);
+        var (lang, language) = (Environment.GetEnvironmentVariable("LANG"), Environment.GetEnvironmentVariable("LANGUAGE"));
+        try
+        {
+            var english = await source.GetPatchesAsync("test-1-amd64", CancellationToken.None);
+            Assert.Single(english);
+
+            Environment.SetEnvironmentVariable("LANG", "C.UTF-8");
+            Environment.SetEnvironmentVariable("LANGUAGE", "de"); // as LANG=de_DE.UTF-8 where that locale is generated
+            var e = await Record.ExceptionAsync(() => source.GetPatchesAsync("test-1-amd64", CancellationToken.None));
+            output.WriteLine($"German: {e?.Message}");
+            Assert.Null(e);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("LANG", lang);
+            Environment.SetEnvironmentVariable("LANGUAGE", language);
+            holder.Kill();
+        }
+    }
+}
+
+/// <summary>Tests that change the test process's environment run alone (children of every other test inherit it).</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class ProcessEnvironment
+{
+    public const string Name = "process environment, alone";
 }
 
 /// <summary>A test of this machine's own apt: skipped (with the reason) where there is no apt or no Packages list.</summary>
