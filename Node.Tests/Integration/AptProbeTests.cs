@@ -401,17 +401,15 @@ public sealed partial class AptProbeTests(ITestOutputHelper output)
 }
 
 /// <summary>
-/// The apt source under a non-English locale. It changes the test process's LANG and LANGUAGE (what apt's children
-/// inherit), so it runs alone, after the parallel classes: beside it, other tests' apt and dpkg would speak German.
+/// The apt source under a non-English locale: a real node started with LANGUAGE=de (systemd gives a service the
+/// system's LANG), so nothing in the test process's environment changes.
 /// </summary>
 [Trait("Category", "Network")]
-[Collection(ProcessEnvironment.Name)]
 public sealed class AptLocaleTests(ITestOutputHelper output)
 {
     /// <summary>
-    /// Item 4: (d) recognises another apt's lists lock by the English "Could not get lock". The node's children inherit
-    /// its locale (systemd gives a service the system's LANG): under a German one apt says "Sperre ... konnte nicht
-    /// erlangt werden" and the whole source fails, as before the change.
+    /// Item 4: another apt's lists lock is recognised by apt's "Could not get lock". Under a German locale apt says
+    /// "Sperre ... konnte nicht erlangt werden", and the whole source failed; apt's queries now run with LC_ALL=C.UTF-8.
     /// </summary>
     [Fact]
     public async Task ListsLockHeld_UnderANonEnglishLocale_TheListsAreStillUsedAsTheyAre()
@@ -420,34 +418,24 @@ public sealed class AptLocaleTests(ITestOutputHelper output)
         using var dir = new TempDir();
         var pc = new AptRoot(dir.Sub("apt"), repo.SourcesLine, proxy: null, status: AptProbeTests.Installed, dpkgRoot: dir.Sub("root"));
         await pc.AptGetAsync("update", "-qq");
-        var source = AptProbeTests.Source(new SourcesOptions { AptUpdateLists = true, AptConfigFile = pc.ConfigFile }, dir.Sub("data"));
+        var german = new Dictionary<string, string> { ["LANG"] = "C.UTF-8", ["LANGUAGE"] = "de" }; // as LANG=de_DE.UTF-8 where that locale is generated
+        await using var node = await NodeProcess.StartWithEnvironmentAsync(
+            "pc", dir.Sub("node"), System.Text.Json.JsonSerializer.Serialize(new { AptConfigFile = pc.ConfigFile }), german, "--role", "server", "--source", "apt");
         using var holder = await AptRoot.HoldAptLockAsync(Path.Combine(pc.Root, "state", "lists", "lock"), 30);
-        var (lang, language) = (Environment.GetEnvironmentVariable("LANG"), Environment.GetEnvironmentVariable("LANGUAGE"));
         try
         {
-            var english = await source.GetPatchesAsync("test-1-amd64", CancellationToken.None);
-            Assert.Single(english);
+            var result = await NodeProcess.RunCliAsync("update", "--node", node.Http.ToString(), "--json", "--dry-run");
 
-            Environment.SetEnvironmentVariable("LANG", "C.UTF-8");
-            Environment.SetEnvironmentVariable("LANGUAGE", "de"); // as LANG=de_DE.UTF-8 where that locale is generated
-            var e = await Record.ExceptionAsync(() => source.GetPatchesAsync("test-1-amd64", CancellationToken.None));
-            output.WriteLine($"German: {e?.Message}");
-            Assert.Null(e);
+            output.WriteLine($"{result.Summary}");
+            Assert.True(result.ExitCode == 0, result.Stdout + result.Stderr + node.Output);
+            Assert.Equal(1, result.Summary.GetProperty("ready").GetInt32());
+            Assert.Contains("another apt holds the lists' lock (E: Could not get lock", node.Output, StringComparison.Ordinal);
         }
         finally
         {
-            Environment.SetEnvironmentVariable("LANG", lang);
-            Environment.SetEnvironmentVariable("LANGUAGE", language);
             holder.Kill();
         }
     }
-}
-
-/// <summary>Tests that change the test process's environment run alone (children of every other test inherit it).</summary>
-[CollectionDefinition(Name, DisableParallelization = true)]
-public sealed class ProcessEnvironment
-{
-    public const string Name = "process environment, alone";
 }
 
 /// <summary>A test of this machine's own apt: skipped (with the reason) where there is no apt or no Packages list.</summary>

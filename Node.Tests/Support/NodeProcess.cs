@@ -24,6 +24,8 @@ internal sealed partial class NodeProcess : IAsyncDisposable
     private readonly StringBuilder _output = new();
     private Process _process = null!;
 
+    private IReadOnlyDictionary<string, string> _environment = new Dictionary<string, string>();
+
     private NodeProcess(string name, string dataDir, int udp, int http, string[] args, string host = "127.0.0.1", string? netns = null)
     {
         Host = host;
@@ -74,7 +76,11 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         StartWithConfigAsync(name, dataDir, "{}", extra);
 
     /// <summary>Starts a node whose --config file holds <paramref name="configJson"/> (for settings without an option).</summary>
-    public static async Task<NodeProcess> StartWithConfigAsync(string name, string dataDir, string configJson, params string[] extra)
+    public static Task<NodeProcess> StartWithConfigAsync(string name, string dataDir, string configJson, params string[] extra) =>
+        StartWithEnvironmentAsync(name, dataDir, configJson, new Dictionary<string, string>(), extra);
+
+    /// <summary>As <see cref="StartWithConfigAsync"/>, with <paramref name="environment"/> added to the node's (a locale: nothing in this process changes).</summary>
+    public static async Task<NodeProcess> StartWithEnvironmentAsync(string name, string dataDir, string configJson, IReadOnlyDictionary<string, string> environment, params string[] extra)
     {
         var (udp, http) = FreePorts.Pair();
         var args = new List<string>
@@ -83,7 +89,7 @@ internal sealed partial class NodeProcess : IAsyncDisposable
             "--update-interval", "0", "--os-version", "test-1-amd64", "--config", ConfigFile(dataDir, configJson, onLoopback: true),
         };
         args.AddRange(extra);
-        var node = new NodeProcess(name, dataDir, udp, http, [.. args]);
+        var node = new NodeProcess(name, dataDir, udp, http, [.. args]) { _environment = environment };
         await node.StartProcessAsync();
         return node;
     }
@@ -283,6 +289,11 @@ internal sealed partial class NodeProcess : IAsyncDisposable
     private async Task StartProcessAsync()
     {
         var psi = NetnsLan.Command(Netns, NodeExe.Value, Args);
+        foreach (var (key, value) in _environment)
+        {
+            psi.Environment[key] = value;
+        }
+
         _process = new Process { StartInfo = psi };
         _process.OutputDataReceived += (_, e) => Append(e.Data);
         _process.ErrorDataReceived += (_, e) => Append(e.Data);
