@@ -20,22 +20,8 @@ namespace PeerPatch.Node.Tests.Integration;
 [Trait("Category", "Network")]
 public sealed partial class AptProbeTests(ITestOutputHelper output)
 {
-    internal const string Installed = """
-        Package: pp-alpha
-        Status: install ok installed
-        Maintainer: PeerPatch tests <tests@example.invalid>
-        Architecture: all
-        Version: 0.5
-        Description: older alpha
-
-        Package: pp-bravo
-        Status: install ok installed
-        Maintainer: PeerPatch tests <tests@example.invalid>
-        Architecture: all
-        Version: 2.0
-        Description: older bravo
-
-        """;
+    /// <summary>The dpkg status AptSourceTests uses: pp-alpha 0.5 and pp-bravo 2.0 installed.</summary>
+    internal const string Installed = AptSourceTests.Installed;
 
     internal static AptSource Source(SourcesOptions options, string dataDir)
     {

@@ -13,7 +13,7 @@ namespace PeerPatch.Node.Tests.Integration;
 [Trait("Category", "Network")]
 public sealed partial class AptSourceTests(ITestOutputHelper output)
 {
-    private const string Installed = """
+    internal const string Installed = """
         Package: pp-alpha
         Status: install ok installed
         Maintainer: PeerPatch tests <tests@example.invalid>
