@@ -222,7 +222,7 @@ internal sealed partial class AptSource(SourcesOptions options, CoreOptions core
 
     /// <summary>
     /// apt-config shell's value: one single-quoted shell word, a quote inside written as <c>'\''</c> (close, escaped
-    /// quote, reopen). Null-safe for what ConfigAsync checked: it starts and ends with a quote.
+    /// quote, reopen). ConfigAsync has checked that it starts and ends with a quote.
     /// </summary>
     internal static string Unquote(string quoted) => quoted[1..^1].Replace("'\\''", "'", StringComparison.Ordinal);
 

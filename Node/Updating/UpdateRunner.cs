@@ -288,6 +288,7 @@ internal sealed partial class UpdateRunner(
             // A staged patch whose source never completed the pass (no install ran) is not applied.
             for (var i = 0; i < outcomes.Count; i++)
             {
+                // outcomes[i] is todo[i]'s: one outcome per patch tried, added in todo's order.
                 if (outcomes[i].Outcome is { Applied: true } staged && todo[i].Patch.Apply.Stages && !completed.Contains(outcomes[i].Source))
                 {
                     outcomes[i] = (outcomes[i].Source, staged with { Applied = false, Error = $"staged, but not installed: {stopped}" });
