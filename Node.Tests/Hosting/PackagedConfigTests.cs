@@ -17,12 +17,4 @@ public sealed class PackagedConfigTests
 
         Assert.Equal(["apt"], settings.Sources.Sources);
     }
-
-    [Fact]
-    public async Task ServiceCommand_OnLinux_PointsToTheDebInsteadOfTouchingAnything()
-    {
-        var result = await Support.NodeProcess.RunCliAsync("service", "install");
-        Assert.Equal(2, result.ExitCode);
-        Assert.Contains("install the .deb", result.Stderr, StringComparison.Ordinal);
-    }
 }

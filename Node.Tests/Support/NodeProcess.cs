@@ -166,6 +166,12 @@ internal sealed partial class NodeProcess : IAsyncDisposable
     /// <summary>The published executable <paramref name="name"/>, or a failure that says how to publish it.</summary>
     private static string Published(string name)
     {
+        // tools/test.sh runs the tests outside Node.Tests/Integration while it publishes, and says so here.
+        if (Environment.GetEnvironmentVariable("PEERPATCH_TESTS_UNPUBLISHED") is not null)
+        {
+            throw new InvalidOperationException($"{name}: this test runs a published executable, so it belongs in Node.Tests/Integration (tools/test.sh runs the other tests while it publishes)");
+        }
+
         var path = Path.Combine(PublishDir, name);
         return File.Exists(path)
             ? path
