@@ -21,6 +21,7 @@ public sealed class BlobStore
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _evictLock = new();
     private long _totalBytes;
+    private int _rowsLeft; // rows a full disk kept from being deleted (RecoverAtStartup reports them)
     private long _lastFreeBytes;
 
     /// <summary>Creates a store rooted at <paramref name="root"/>; call <see cref="RecoverAtStartup"/> before use.</summary>
@@ -91,6 +92,7 @@ public sealed class BlobStore
         }
 
         var dropped = 0;
+        _rowsLeft = 0;
         _blobs.Clear();
         _totalBytes = 0;
         foreach (var row in _db.ListBlobs())
@@ -99,10 +101,16 @@ public sealed class BlobStore
             var info = new FileInfo(path);
             if (!info.Exists || info.Length != row.Size)
             {
-                _db.RemoveBlob(row.Sha256);
+                // The file first: on a full disk it makes the room SQLite needs to delete the row. A row that still
+                // stays (no room at all) is dropped at the next start; the store does not hold it meanwhile.
                 if (info.Exists)
                 {
                     DeleteFile(path);
+                }
+
+                if (!TryRemoveRow(row.Sha256))
+                {
+                    _rowsLeft++;
                 }
 
                 dropped++;
@@ -124,12 +132,23 @@ public sealed class BlobStore
             }
         }
 
-        var rows = _db.RemovePatchesWithoutBlob();
+        int rows;
+        try
+        {
+            rows = _db.RemovePatchesWithoutBlob();
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e) when (IsDiskFull(e))
+        {
+            rows = 0; // no room to record the delete: those rows name no blob the store holds, and go at the next start
+            _rowsLeft++;
+        }
+
+
         // Only a fixed cap evicts at start. A share of the room evicts when a blob is stored (when the cache grows):
         // evicting at start would free nothing the disk needs for the node, and on a disk that is full of other files
         // it would throw away patches the LAN is about to ask for.
         EvictIfOverCapacity(keep: null, Options.CapacityBytes);
-        return new StartupReport(temps, dropped, orphans, rows, _blobs.Count, TotalBytes);
+        return new StartupReport(temps, dropped, orphans, rows, _blobs.Count, TotalBytes, _rowsLeft);
     }
 
     /// <summary>Starts a streaming write of a blob that must hash to <paramref name="expectedSha256"/>.</summary>
@@ -285,11 +304,42 @@ public sealed class BlobStore
             return false;
         }
 
-        _db.RemoveBlob(sha256);
+        var path = PathFor(sha256);
+        if (!TryRemoveRow(sha256))
+        {
+            // No room on the disk even for SQLite to record a delete (its WAL grows): the file goes first, which makes
+            // that room, then the row once more. Should the row still stay, the blob has left the store all the same
+            // (nothing serves or counts it), and the start-up check drops the row of a missing file.
+            Drop(sha256);
+            DeleteFile(path);
+            if (!TryRemoveRow(sha256))
+            {
+                Interlocked.Increment(ref _rowsLeft);
+            }
+
+            return true;
+        }
+
         Drop(sha256);
-        DeleteFile(PathFor(sha256));
+        DeleteFile(path);
         return true;
     }
+
+    /// <summary>Deletes a blob's rows; false when the disk is full (SQLITE_FULL), with nothing changed.</summary>
+    private bool TryRemoveRow(string sha256)
+    {
+        try
+        {
+            _db.RemoveBlob(sha256);
+            return true;
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e) when (IsDiskFull(e))
+        {
+            return false;
+        }
+    }
+
+    private static bool IsDiskFull(Microsoft.Data.Sqlite.SqliteException e) => e.SqliteErrorCode == 13; // SQLITE_FULL
 
     internal void Commit(string tempPath, string sha256, long size, PatchRecord? patch, byte[]? pieceHashes = null)
     {

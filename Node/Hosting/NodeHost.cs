@@ -111,6 +111,13 @@ internal static class NodeHost
                 room.Free, options.DataDir, room.Reserve, data.Store.Count, data.Store.TotalBytes);
         }
 
+        if (data.Report.RowsLeftOnFullDisk > 0)
+        {
+            log.LogWarning(
+                "data disk full: {Rows} database deletes could not be recorded (their files are gone, so nothing serves them); they are made at the next start with room on the disk",
+                data.Report.RowsLeftOnFullDisk);
+        }
+
         if (key.Key is not null)
         {
             log.LogInformation("cluster key {ClusterId} from {KeyFile}: only its holders are members; HTTP writes need it", key.Key.ClusterId, key.Path);
