@@ -476,6 +476,43 @@ public sealed class BlobStore
         }
     }
 
+    /// <summary>
+    /// Evicts least recently used blobs until the store is within <see cref="CapacityBytes"/> as measured now, sparing
+    /// every blob used within <paramref name="spare"/> (a pass may be applying it). A share of the room
+    /// (<see cref="BlobStoreOptions.CapacityPercent"/>) shrinks when the disk fills with other files; this gives that
+    /// room back without waiting for the next blob to be stored. Returns the blobs and bytes evicted.
+    /// </summary>
+    public (int Blobs, long Bytes) TrimToCapacity(TimeSpan spare)
+    {
+        var capacity = CapacityBytes;
+        if (capacity <= 0 || TotalBytes <= capacity)
+        {
+            return (0, 0);
+        }
+
+        var usedSince = _time.GetUtcNow() - spare;
+        var (blobs, bytes) = (0, 0L);
+        lock (_evictLock)
+        {
+            foreach (var (sha, entry) in _blobs.OrderBy(b => b.Value.LastAccess).ToList())
+            {
+                if (TotalBytes <= capacity || entry.LastAccess >= usedSince)
+                {
+                    break; // ordered by last use: every blob after this one was used as recently or more
+                }
+
+                if (Remove(sha))
+                {
+                    Evictions++;
+                    blobs++;
+                    bytes += entry.Size;
+                }
+            }
+        }
+
+        return (blobs, bytes);
+    }
+
     private void EvictIfOverCapacity(string? keep, long capacity)
     {
         if (capacity <= 0 || TotalBytes <= capacity)

@@ -35,6 +35,7 @@ internal static class ServingServiceCollectionExtensions
         services.AddSingleton<PatchServer>();
         services.AddSingleton<ILanRequestHandler>(sp => sp.GetRequiredService<PatchServer>());
         services.AddHostedService<BlobScrubber>();
+        services.AddHostedService<CacheTrimmer>();
         services.AddHostedService<MembershipWatch>();
         return services;
     }
