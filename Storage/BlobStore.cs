@@ -143,10 +143,8 @@ public sealed class BlobStore
             _rowsLeft++;
         }
 
-
-        // Only a fixed cap evicts at start. A share of the room evicts when a blob is stored (when the cache grows):
-        // evicting at start would free nothing the disk needs for the node, and on a disk that is full of other files
-        // it would throw away patches the LAN is about to ask for.
+        // Only a fixed cap evicts at start. A share of the room evicts when a blob is stored and in the node's check a
+        // minute later (TrimToCapacity, Node's CacheTrimmer), which spares the blobs a pass is using.
         EvictIfOverCapacity(keep: null, Options.CapacityBytes);
         return new StartupReport(temps, dropped, orphans, rows, _blobs.Count, TotalBytes, _rowsLeft);
     }
