@@ -16,13 +16,16 @@ namespace PeerPatch.Node.Redirect;
 /// and validators) under &lt;data&gt;/redirect-cache, always revalidated with the origin (If-None-Match /
 /// If-Modified-Since), so nothing is served staler than the origin allows; served as is on a 304, and also when the
 /// origin cannot be reached (stale-if-error, with a Warning header) so that updates keep working. Responses without
-/// a validator, or marked no-store/private, are passed through uncached. Bodies are streamed to the client and to
+/// a validator, marked no-store/private, encoded (Content-Encoding) or varying on more than the encoding are passed
+/// through uncached. An origin's redirect goes back to the client as it is (the client follows it, through the hosts
+/// file again when it names a redirected domain): the cache never follows one itself, so an origin cannot point it at
+/// this machine or a LAN host and have that answer served to whoever asked. Bodies are streamed to the client and to
 /// a temp file at once (renamed into place when complete); the oldest entries go beyond <see cref="CapBytes"/>.
 /// </summary>
 internal sealed partial class RedirectCache(
     CoreOptions options,
     NodeStats stats,
-    [FromKeyedServices(HttpClients.Internet)] HttpClient internet,
+    [FromKeyedServices(HttpClients.InternetRelay)] HttpClient internet,
     ILogger<RedirectCache> logger)
 {
     public const long CapBytes = 2L << 30;
@@ -102,8 +105,12 @@ internal sealed partial class RedirectCache(
 
             Relay.CopyHeaders(response, ctx.Response);
             var cc = response.Headers.CacheControl;
+            // One entry per URL holds one representation: an encoded one (a client asked for gzip) would be served as the
+            // file itself to the next client, and a Vary on anything but the encoding names representations it cannot tell apart.
             var store = response.StatusCode == System.Net.HttpStatusCode.OK && cc is not { NoStore: true } && cc is not { Private: true }
                 && (response.Headers.ETag is not null || response.Content.Headers.LastModified is not null)
+                && response.Content.Headers.ContentEncoding.All(e => e.Equals("identity", StringComparison.OrdinalIgnoreCase))
+                && response.Headers.Vary.All(v => v.Equals("Accept-Encoding", StringComparison.OrdinalIgnoreCase))
                 && response.Content.Headers.ContentLength is { } length && length <= options.MaxPatchBytes;
             await using var upstream = await response.Content.ReadAsStreamAsync(ctx.RequestAborted).ConfigureAwait(false);
             if (!store)
