@@ -9,7 +9,8 @@ namespace PeerPatch.Node.Redirect;
 /// </code>
 /// Pure text functions (the file's own line ending is used) plus an atomic, backed-up write. Adding the block to a
 /// file that does not end with a newline adds one, and the marker records it, so removing the block gives back the
-/// original bytes exactly.
+/// original bytes exactly. The file is read and written as Latin-1 (<see cref="Read"/>): one char per byte, so bytes
+/// that are not UTF-8 (an ANSI editor's comment) and a BOM come back as they were; the block itself is ASCII.
 /// </summary>
 internal static class HostsFile
 {
@@ -20,6 +21,9 @@ internal static class HostsFile
     public static string DefaultPath => OperatingSystem.IsWindows()
         ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.System), "drivers", "etc", "hosts")
         : "/etc/hosts";
+
+    /// <summary>The hosts file's bytes, one char each (Latin-1); empty when there is no file. <see cref="Write"/> writes them back the same way.</summary>
+    public static string Read(string path) => File.Exists(path) ? System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(path)) : string.Empty;
 
     /// <summary>The (address, domain) pairs in the block; empty when there is none.</summary>
     public static IReadOnlyList<(string Address, string Domain)> Entries(string content)
@@ -72,7 +76,7 @@ internal static class HostsFile
         var start = block.Start;
         if (block.AddedNewline)
         {
-            start -= start >= 2 && content[start - 2] == '\r' ? 2 : 1;
+            start -= block.Crlf ? 2 : 1; // the newline added was the block's own line end, not whatever came before it
         }
 
         return content[..start] + content[block.After..];
@@ -83,28 +87,47 @@ internal static class HostsFile
         domain.Length is > 0 and <= 253 && Uri.CheckHostName(domain) == UriHostNameType.Dns && domain.Contains('.', StringComparison.Ordinal)
         && domain.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-');
 
-    /// <summary>Writes the hosts file atomically (temp file in the same directory, fsync, rename), keeping its mode; the first write saves a backup.</summary>
+    /// <summary>
+    /// Writes the hosts file atomically (temp file in the same directory, fsync, rename), keeping its mode; through a
+    /// symlink, the file it names is replaced and the link stays. The first write saves a backup (atomically too) of
+    /// the file as it was without PeerPatch's block. A failed write leaves no temp file behind.
+    /// </summary>
     public static void Write(string path, string content)
     {
         var backup = path + ".peerpatch-backup";
-        if (!File.Exists(backup) && File.Exists(path))
+        var target = new FileInfo(path).LinkTarget is null ? path : new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path;
+        if (!File.Exists(backup) && File.Exists(target))
         {
-            File.Copy(path, backup);
+            Replace(backup, Without(Read(target)), target);
         }
 
+        Replace(target, content, target);
+    }
+
+    /// <summary>Writes <paramref name="path"/> through a temp file beside it with the mode of <paramref name="modeOf"/> (when it exists).</summary>
+    private static void Replace(string path, string content, string modeOf)
+    {
         var temp = path + ".peerpatch-tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+        try
         {
-            stream.Write(System.Text.Encoding.UTF8.GetBytes(content));
-            stream.Flush(flushToDisk: true);
-        }
+            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                stream.Write(System.Text.Encoding.Latin1.GetBytes(content));
+                stream.Flush(flushToDisk: true);
+            }
 
-        if (!OperatingSystem.IsWindows() && File.Exists(path))
+            if (!OperatingSystem.IsWindows() && File.Exists(modeOf))
+            {
+                File.SetUnixFileMode(temp, File.GetUnixFileMode(modeOf));
+            }
+
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
         {
-            File.SetUnixFileMode(temp, File.GetUnixFileMode(path));
+            File.Delete(temp);
+            throw;
         }
-
-        File.Move(temp, path, overwrite: true);
     }
 
     private static Block? Find(string content)
@@ -123,8 +146,9 @@ internal static class HostsFile
         }
 
         var endEnd = content.IndexOf('\n', end);
+        var crlf = beginEnd > begin && content[beginEnd - 1] == '\r';
         var added = content.AsSpan(begin, beginEnd - begin).TrimEnd('\r').EndsWith(AddedNewline, StringComparison.Ordinal);
-        return new Block(begin, beginEnd + 1, end, endEnd < 0 ? content.Length : endEnd + 1, added);
+        return new Block(begin, beginEnd + 1, end, endEnd < 0 ? content.Length : endEnd + 1, added, crlf);
     }
 
     private static int LineStart(string content, string marker, int from = 0)
@@ -140,5 +164,5 @@ internal static class HostsFile
         return -1;
     }
 
-    private sealed record Block(int Start, int BodyStart, int BodyEnd, int After, bool AddedNewline);
+    private sealed record Block(int Start, int BodyStart, int BodyEnd, int After, bool AddedNewline, bool Crlf);
 }
