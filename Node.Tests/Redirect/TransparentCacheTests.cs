@@ -107,11 +107,48 @@ public sealed class TransparentCacheTests
         Assert.Contains("resolves to this machine", node.Log, StringComparison.Ordinal);
     }
 
-    private static async Task<InProcessNode> StartNodeAsync(TempDir dir, TestDnsServer dns, string bind, int redirectPort)
+    [RootFact] // the origin needs port 80, the full disk a tmpfs
+    public async Task AFullDiskUnderTheCache_StillGivesTheClientTheWholeFile()
+    {
+        var file = new string('d', 3_000_000);
+        await using var origin = Origin.Start(IPAddress.Parse("127.0.80.4"), _ =>
+            $"HTTP/1.1 200 OK\r\nETag: \"d1\"\r\nContent-Length: {file.Length}\r\n\r\n{file}");
+        using var dns = new TestDnsServer(origin.Address);
+        using var dir = new TempDir();
+        await using var disk = await Tmpfs.MountAsync(dir, "64m");
+        await using var node = await StartNodeAsync(dir, dns, "127.0.0.1", redirectPort: 0, dataDir: Path.Combine(disk.Path, "node"));
+        Tmpfs.Fill(Path.Combine(disk.Path, "filler")); // another program fills the node's disk
+
+        var (status, head, body) = await GetOrCutAsync(IPAddress.Loopback, node.Http.Port, "/pool/main/d/d/d_1.0_all.deb");
+
+        Assert.Equal(200, status);
+        Assert.True(body.Length == file.Length, $"the client got {body.Length} of {file.Length} bytes:\n{head}");
+    }
+
+    [RootFact] // the origin needs port 80
+    public async Task ATempFileLeftByACrash_IsRemoved()
+    {
+        await using var origin = Origin.Start(IPAddress.Parse("127.0.80.5"), _ => "HTTP/1.1 200 OK\r\nETag: \"e1\"\r\nContent-Length: 2\r\n\r\nok");
+        using var dns = new TestDnsServer(origin.Address);
+        using var dir = new TempDir();
+        // A node killed (power cut, OOM killer) while the cache wrote a body leaves its temp file behind.
+        var cache = Path.Combine(dir.Sub("node"), "redirect-cache");
+        Directory.CreateDirectory(cache);
+        var stale = Path.Combine(cache, new string('a', 64) + ".tmp-" + Guid.NewGuid().ToString("n"));
+        await File.WriteAllBytesAsync(stale, new byte[1_000_000]);
+        await using var node = await StartNodeAsync(dir, dns, "127.0.0.1", redirectPort: 0);
+
+        var (status, _, _) = await GetAsync(IPAddress.Loopback, node.Http.Port, "/dists/stable/Release");
+
+        Assert.Equal(200, status);
+        Assert.False(File.Exists(stale), "the temp file of a download that died with its node is still there (nothing ever removes it; the cap does not count it)");
+    }
+
+    private static async Task<InProcessNode> StartNodeAsync(TempDir dir, TestDnsServer dns, string bind, int redirectPort, string? dataDir = null)
     {
         var hosts = dir.Sub("hosts");
         await File.WriteAllTextAsync(hosts, $"127.0.0.1 localhost\n# BEGIN peerpatch redirect\n{bind} {Domain}\n# END peerpatch redirect\n");
-        return await InProcessNode.StartAsync(dir.Sub("node"), TimeProvider.System, new Dictionary<string, string?>
+        return await InProcessNode.StartAsync(dataDir ?? dir.Sub("node"), TimeProvider.System, new Dictionary<string, string?>
         {
             [nameof(RedirectOptions.HostsFile)] = hosts,
             [nameof(RedirectOptions.RedirectPort)] = redirectPort.ToString(System.Globalization.CultureInfo.InvariantCulture),
@@ -150,6 +187,31 @@ public sealed class TransparentCacheTests
         {
             return false;
         }
+    }
+
+    /// <summary>As <see cref="GetAsync"/>, but a connection cut mid-body gives what arrived before the cut.</summary>
+    private static async Task<(int Status, string Head, string Body)> GetOrCutAsync(IPAddress address, int port, string path)
+    {
+        using var client = new TcpClient();
+        await client.ConnectAsync(address, port);
+        var stream = client.GetStream();
+        await stream.WriteAsync(Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: {Domain}\r\nConnection: close\r\n\r\n"));
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var all = new MemoryStream();
+        try
+        {
+            await stream.CopyToAsync(all, timeout.Token);
+        }
+        catch (IOException)
+        {
+            // cut: keep what came
+        }
+
+        var text = Encoding.Latin1.GetString(all.ToArray());
+        var end = text.IndexOf("\r\n\r\n", StringComparison.Ordinal);
+        var head = end < 0 ? text : text[..end];
+        var status = head.Length > 12 && int.TryParse(head.AsSpan(9, 3), out var s) ? s : 0;
+        return (status, head, end < 0 ? string.Empty : text[(end + 4)..]);
     }
 
     /// <summary>The status, or 0 when the connection was reset or closed without an answer.</summary>
