@@ -26,20 +26,19 @@ internal static class HostsFile
     public static string Read(string path) => File.Exists(path) ? System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(path)) : string.Empty;
 
     /// <summary>The (address, domain) pairs in the block; empty when there is none.</summary>
+    /// <remarks>Every complete block counts (a block copied by hand, or brought back by an old backup): each one redirects.</remarks>
     public static IReadOnlyList<(string Address, string Domain)> Entries(string content)
     {
-        if (Find(content) is not { } block)
-        {
-            return [];
-        }
-
         var entries = new List<(string, string)>();
-        foreach (var line in content[block.BodyStart..block.BodyEnd].Split('\n'))
+        for (var from = 0; Find(content, from) is { } block; from = block.After)
         {
-            var parts = line.Trim().Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
-            if (parts.Length >= 2 && !parts[0].StartsWith('#'))
+            foreach (var line in content[block.BodyStart..block.BodyEnd].Split('\n'))
             {
-                entries.AddRange(parts.Skip(1).Select(d => (parts[0], d.ToLowerInvariant())));
+                var parts = line.Trim().Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+                if (parts.Length >= 2 && !parts[0].StartsWith('#'))
+                {
+                    entries.AddRange(parts.Skip(1).Select(d => (parts[0], d.ToLowerInvariant())));
+                }
             }
         }
 
@@ -68,18 +67,19 @@ internal static class HostsFile
     /// <summary>The content without the block, byte for byte as it was before the block was added.</summary>
     public static string Without(string content)
     {
-        if (Find(content) is not { } block)
+        // Every complete block goes (see Entries), each with the newline its marker says it added.
+        while (Find(content) is { } block)
         {
-            return content;
+            var start = block.Start;
+            if (block.AddedNewline)
+            {
+                start -= block.Crlf ? 2 : 1; // the newline added was the block's own line end, not whatever came before it
+            }
+
+            content = content[..start] + content[block.After..];
         }
 
-        var start = block.Start;
-        if (block.AddedNewline)
-        {
-            start -= block.Crlf ? 2 : 1; // the newline added was the block's own line end, not whatever came before it
-        }
-
-        return content[..start] + content[block.After..];
+        return content;
     }
 
     /// <summary>Validates a domain for the block: a DNS name, no spaces, no comment, not an address.</summary>
@@ -130,9 +130,9 @@ internal static class HostsFile
         }
     }
 
-    private static Block? Find(string content)
+    private static Block? Find(string content, int from = 0)
     {
-        var begin = LineStart(content, Begin);
+        var begin = LineStart(content, Begin, from);
         if (begin < 0)
         {
             return null;
