@@ -55,6 +55,19 @@ public sealed class HostsFileTests
         Assert.Equal(damaged, HostsFile.Without(damaged));
     }
 
+    [Fact]
+    public void ADuplicatedBlock_IsReadWhole_AndDisableRemovesEveryCopy()
+    {
+        // A block copied by hand, or left by a restore from an old backup: disable must not leave a redirect behind.
+        var twice = "127.0.0.1 localhost\n# BEGIN peerpatch redirect\n127.0.0.1 a.example.com\n# END peerpatch redirect\n10.0.0.9 nas\n"
+            + "# BEGIN peerpatch redirect\n127.0.0.1 b.example.com\n# END peerpatch redirect\n";
+
+        Assert.Equal([("127.0.0.1", "a.example.com"), ("127.0.0.1", "b.example.com")], HostsFile.Entries(twice));
+        Assert.Equal("127.0.0.1 localhost\n10.0.0.9 nas\n", HostsFile.Without(twice));
+        Assert.Equal("127.0.0.1 localhost\n10.0.0.9 nas\n", HostsFile.WithEntries(twice, []));
+        Assert.Equal([("127.0.0.1", "c.example.com")], HostsFile.Entries(HostsFile.WithEntries(twice, [("127.0.0.1", "c.example.com")])));
+    }
+
     [Theory]
     [InlineData("deb.debian.org", true)]
     [InlineData("localhost", false)]

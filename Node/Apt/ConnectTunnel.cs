@@ -5,6 +5,7 @@ using System.Text;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.Logging;
 using PeerPatch.Node.Primitives;
+using PeerPatch.Node.Transfer;
 using PeerPatch.Protocol.Apt;
 
 namespace PeerPatch.Node.Apt;
@@ -15,9 +16,10 @@ namespace PeerPatch.Node.Apt;
 /// connection, so this is Kestrel connection middleware: it peeks at the first line without consuming it, and any
 /// other request goes on to HTTP as usual. Only the HTTPS origins apt's sources or the admin list are tunnelled to,
 /// never this machine (<see cref="AptRelayPolicy"/>), so the node is not an open relay to arbitrary services; the
-/// address is checked once more after resolution, just before connecting.
+/// address is checked once more after resolution, just before connecting. A tunnel in which no byte moves either way
+/// for InternetStallTimeout is closed.
 /// </summary>
-internal sealed partial class ConnectTunnel(AptRelayPolicy policy, NodeStats stats, TimeProvider time, ILogger<ConnectTunnel> logger)
+internal sealed partial class ConnectTunnel(AptRelayPolicy policy, TransferOptions transfer, NodeStats stats, TimeProvider time, ILogger<ConnectTunnel> logger)
 {
     private const int MaxHead = 8 * 1024;
 
@@ -123,21 +125,45 @@ internal sealed partial class ConnectTunnel(AptRelayPolicy policy, NodeStats sta
         await output.WriteAsync("HTTP/1.1 200 Connection Established\r\n\r\n"u8.ToArray()).ConfigureAwait(false);
         Log.Tunnel(logger, target);
         await using var stream = new NetworkStream(upstream, ownsSocket: false);
-        using var clientSide = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
-        var up = CopyAsync(connection.Transport.Input.AsStream(), stream, upstream, countAsInternet: false, clientSide.Token);
-        var down = CopyAsync(stream, connection.Transport.Output.AsStream(), null, countAsInternet: true, connection.ConnectionClosed);
+        var activity = new Activity(time);
+        using var tunnel = CancellationTokenSource.CreateLinkedTokenSource(connection.ConnectionClosed);
+        using var clientSide = CancellationTokenSource.CreateLinkedTokenSource(tunnel.Token);
+        var up = CopyAsync(connection.Transport.Input.AsStream(), stream, upstream, countAsInternet: false, activity, clientSide.Token);
+        var down = CopyAsync(stream, connection.Transport.Output.AsStream(), null, countAsInternet: true, activity, tunnel.Token);
+        var idle = CloseWhenIdleAsync(activity, tunnel, target);
         if (await Task.WhenAny(up, down).ConfigureAwait(false) == down)
         {
-            // The origin closed: close the client's side too (it sees the end), and stop reading from it.
+            // The origin closed (or the tunnel sat idle): close the client's side too (it sees the end), and stop reading from it.
             await connection.Transport.Output.CompleteAsync().ConfigureAwait(false);
             await clientSide.CancelAsync().ConfigureAwait(false);
         }
 
         await Task.WhenAll(up, down).WaitAsync(TimeSpan.FromSeconds(30)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await tunnel.CancelAsync().ConfigureAwait(false);
+        await idle.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+    }
+
+    /// <summary>
+    /// Ends the tunnel once no byte has moved either way for <see cref="TransferOptions.InternetStallTimeout"/> (the
+    /// bound of every internet wait): a silent client and a silent origin would otherwise hold it forever.
+    /// </summary>
+    private async Task CloseWhenIdleAsync(Activity activity, CancellationTokenSource tunnel, string target)
+    {
+        var stall = transfer.InternetStallTimeout;
+        using var timer = new PeriodicTimer(stall / 4 > TimeSpan.Zero ? stall / 4 : TimeSpan.FromMilliseconds(1), time);
+        while (await timer.WaitForNextTickAsync(tunnel.Token).ConfigureAwait(false))
+        {
+            if (time.GetElapsedTime(activity.Last) >= stall)
+            {
+                Log.Idle(logger, target, stall.TotalSeconds);
+                await tunnel.CancelAsync().ConfigureAwait(false);
+                return;
+            }
+        }
     }
 
     /// <param name="toSocket">The upstream socket when copying towards it (its send side is shut when the client is done).</param>
-    private async Task CopyAsync(Stream from, Stream to, Socket? toSocket, bool countAsInternet, CancellationToken ct)
+    private async Task CopyAsync(Stream from, Stream to, Socket? toSocket, bool countAsInternet, Activity activity, CancellationToken ct)
     {
         try
         {
@@ -145,6 +171,7 @@ internal sealed partial class ConnectTunnel(AptRelayPolicy policy, NodeStats sta
             int n;
             while ((n = await from.ReadAsync(buffer, ct).ConfigureAwait(false)) > 0)
             {
+                activity.Touch();
                 if (countAsInternet)
                 {
                     stats.AddInternetBytes(n);
@@ -168,6 +195,16 @@ internal sealed partial class ConnectTunnel(AptRelayPolicy policy, NodeStats sta
             {
             }
         }
+    }
+
+    /// <summary>When a byte last moved through a tunnel, either way.</summary>
+    private sealed class Activity(TimeProvider time)
+    {
+        private long _last = time.GetTimestamp();
+
+        public long Last => Volatile.Read(ref _last);
+
+        public void Touch() => Volatile.Write(ref _last, time.GetTimestamp());
     }
 
     private static bool StartsWith(ReadOnlySequence<byte> buffer, byte[] prefix, out bool decided)
@@ -196,5 +233,8 @@ internal sealed partial class ConnectTunnel(AptRelayPolicy policy, NodeStats sta
 
         [LoggerMessage(EventId = 842, Level = LogLevel.Warning, Message = "CONNECT to {Target} failed: {Error}")]
         public static partial void Unreachable(ILogger logger, string target, string error);
+
+        [LoggerMessage(EventId = 843, Level = LogLevel.Information, Message = "CONNECT tunnel to {Target} closed: no byte either way for {Seconds} s (InternetStallTimeout)")]
+        public static partial void Idle(ILogger logger, string target, double seconds);
     }
 }

@@ -58,7 +58,7 @@ internal static class RedirectCommand
         var status = new Command("status", "List the redirected domains (exit 1 when there are none).") { hosts };
         status.SetAction(result =>
         {
-            var entries = File.Exists(result.GetValue(hosts)) ? HostsFile.Entries(File.ReadAllText(result.GetValue(hosts)!)) : [];
+            var entries = HostsFile.Entries(HostsFile.Read(result.GetValue(hosts)!));
             foreach (var (address, d) in entries)
             {
                 Console.WriteLine($"{d} -> {address}");
@@ -79,7 +79,7 @@ internal static class RedirectCommand
     {
         try
         {
-            var content = File.Exists(path) ? File.ReadAllText(path) : string.Empty;
+            var content = HostsFile.Read(path);
             var entries = change(HostsFile.Entries(content));
             var updated = HostsFile.WithEntries(content, entries);
             if (updated != content)

@@ -9,9 +9,10 @@ namespace PeerPatch.Node.Http;
 /// <summary>
 /// Caps the HTTP connections one address holds open at once (<see cref="HttpOptions.MaxConnectionsPerClient"/>), so one
 /// PC (or a slowloris) cannot use up the server's 4,096: a connection over the cap is closed before a byte is read.
+/// A connection the redirect listener relays counts against the PC it carries (<see cref="RelayedClients"/>).
 /// Kestrel's own limits do the rest: header size and time, minimum body rate, keep-alive timeout.
 /// </summary>
-internal sealed partial class ConnectionLimiter(HttpOptions options, NodeStats stats, ILogger<ConnectionLimiter> logger)
+internal sealed partial class ConnectionLimiter(HttpOptions options, NodeStats stats, RelayedClients relayed, ILogger<ConnectionLimiter> logger)
 {
     private readonly ConcurrentDictionary<IPAddress, int> _open = new();
 
@@ -23,7 +24,7 @@ internal sealed partial class ConnectionLimiter(HttpOptions options, NodeStats s
             return;
         }
 
-        var address = remote.Address.Unmapped();
+        var address = relayed.ClientOf(remote); // a PC behind the port-80 relay counts as itself
         var count = _open.AddOrUpdate(address, 1, (_, n) => n + 1);
         try
         {

@@ -15,6 +15,7 @@ internal static class PrimitivesServiceCollectionExtensions
         services.AddSingleton(new NodeStats());
         services.AddSingleton<NodeEvents>();
         services.AddSingleton<HttpEndpointInfo>();
+        services.AddSingleton<RelayedClients>();
         return services;
     }
 }

@@ -9,7 +9,8 @@ namespace PeerPatch.Node.Redirect;
 /// </code>
 /// Pure text functions (the file's own line ending is used) plus an atomic, backed-up write. Adding the block to a
 /// file that does not end with a newline adds one, and the marker records it, so removing the block gives back the
-/// original bytes exactly.
+/// original bytes exactly. The file is read and written as Latin-1 (<see cref="Read"/>): one char per byte, so bytes
+/// that are not UTF-8 (an ANSI editor's comment) and a BOM come back as they were; the block itself is ASCII.
 /// </summary>
 internal static class HostsFile
 {
@@ -21,21 +22,23 @@ internal static class HostsFile
         ? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.System), "drivers", "etc", "hosts")
         : "/etc/hosts";
 
+    /// <summary>The hosts file's bytes, one char each (Latin-1); empty when there is no file. <see cref="Write"/> writes them back the same way.</summary>
+    public static string Read(string path) => File.Exists(path) ? System.Text.Encoding.Latin1.GetString(File.ReadAllBytes(path)) : string.Empty;
+
     /// <summary>The (address, domain) pairs in the block; empty when there is none.</summary>
+    /// <remarks>Every complete block counts (a block copied by hand, or brought back by an old backup): each one redirects.</remarks>
     public static IReadOnlyList<(string Address, string Domain)> Entries(string content)
     {
-        if (Find(content) is not { } block)
-        {
-            return [];
-        }
-
         var entries = new List<(string, string)>();
-        foreach (var line in content[block.BodyStart..block.BodyEnd].Split('\n'))
+        for (var from = 0; Find(content, from) is { } block; from = block.After)
         {
-            var parts = line.Trim().Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
-            if (parts.Length >= 2 && !parts[0].StartsWith('#'))
+            foreach (var line in content[block.BodyStart..block.BodyEnd].Split('\n'))
             {
-                entries.AddRange(parts.Skip(1).Select(d => (parts[0], d.ToLowerInvariant())));
+                var parts = line.Trim().Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+                if (parts.Length >= 2 && !parts[0].StartsWith('#'))
+                {
+                    entries.AddRange(parts.Skip(1).Select(d => (parts[0], d.ToLowerInvariant())));
+                }
             }
         }
 
@@ -64,18 +67,19 @@ internal static class HostsFile
     /// <summary>The content without the block, byte for byte as it was before the block was added.</summary>
     public static string Without(string content)
     {
-        if (Find(content) is not { } block)
+        // Every complete block goes (see Entries), each with the newline its marker says it added.
+        while (Find(content) is { } block)
         {
-            return content;
+            var start = block.Start;
+            if (block.AddedNewline)
+            {
+                start -= block.Crlf ? 2 : 1; // the newline added was the block's own line end, not whatever came before it
+            }
+
+            content = content[..start] + content[block.After..];
         }
 
-        var start = block.Start;
-        if (block.AddedNewline)
-        {
-            start -= start >= 2 && content[start - 2] == '\r' ? 2 : 1;
-        }
-
-        return content[..start] + content[block.After..];
+        return content;
     }
 
     /// <summary>Validates a domain for the block: a DNS name, no spaces, no comment, not an address.</summary>
@@ -83,33 +87,52 @@ internal static class HostsFile
         domain.Length is > 0 and <= 253 && Uri.CheckHostName(domain) == UriHostNameType.Dns && domain.Contains('.', StringComparison.Ordinal)
         && domain.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-');
 
-    /// <summary>Writes the hosts file atomically (temp file in the same directory, fsync, rename), keeping its mode; the first write saves a backup.</summary>
+    /// <summary>
+    /// Writes the hosts file atomically (temp file in the same directory, fsync, rename), keeping its mode; through a
+    /// symlink, the file it names is replaced and the link stays. The first write saves a backup (atomically too) of
+    /// the file as it was without PeerPatch's block. A failed write leaves no temp file behind.
+    /// </summary>
     public static void Write(string path, string content)
     {
         var backup = path + ".peerpatch-backup";
-        if (!File.Exists(backup) && File.Exists(path))
+        var target = new FileInfo(path).LinkTarget is null ? path : new FileInfo(path).ResolveLinkTarget(returnFinalTarget: true)?.FullName ?? path;
+        if (!File.Exists(backup) && File.Exists(target))
         {
-            File.Copy(path, backup);
+            Replace(backup, Without(Read(target)), target);
         }
 
-        var temp = path + ".peerpatch-tmp";
-        using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            stream.Write(System.Text.Encoding.UTF8.GetBytes(content));
-            stream.Flush(flushToDisk: true);
-        }
-
-        if (!OperatingSystem.IsWindows() && File.Exists(path))
-        {
-            File.SetUnixFileMode(temp, File.GetUnixFileMode(path));
-        }
-
-        File.Move(temp, path, overwrite: true);
+        Replace(target, content, target);
     }
 
-    private static Block? Find(string content)
+    /// <summary>Writes <paramref name="path"/> through a temp file beside it with the mode of <paramref name="modeOf"/> (when it exists).</summary>
+    private static void Replace(string path, string content, string modeOf)
     {
-        var begin = LineStart(content, Begin);
+        var temp = path + ".peerpatch-tmp";
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                stream.Write(System.Text.Encoding.Latin1.GetBytes(content));
+                stream.Flush(flushToDisk: true);
+            }
+
+            if (!OperatingSystem.IsWindows() && File.Exists(modeOf))
+            {
+                File.SetUnixFileMode(temp, File.GetUnixFileMode(modeOf));
+            }
+
+            File.Move(temp, path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temp);
+            throw;
+        }
+    }
+
+    private static Block? Find(string content, int from = 0)
+    {
+        var begin = LineStart(content, Begin, from);
         if (begin < 0)
         {
             return null;
@@ -123,8 +146,9 @@ internal static class HostsFile
         }
 
         var endEnd = content.IndexOf('\n', end);
+        var crlf = beginEnd > begin && content[beginEnd - 1] == '\r';
         var added = content.AsSpan(begin, beginEnd - begin).TrimEnd('\r').EndsWith(AddedNewline, StringComparison.Ordinal);
-        return new Block(begin, beginEnd + 1, end, endEnd < 0 ? content.Length : endEnd + 1, added);
+        return new Block(begin, beginEnd + 1, end, endEnd < 0 ? content.Length : endEnd + 1, added, crlf);
     }
 
     private static int LineStart(string content, string marker, int from = 0)
@@ -140,5 +164,5 @@ internal static class HostsFile
         return -1;
     }
 
-    private sealed record Block(int Start, int BodyStart, int BodyEnd, int After, bool AddedNewline);
+    private sealed record Block(int Start, int BodyStart, int BodyEnd, int After, bool AddedNewline, bool Crlf);
 }

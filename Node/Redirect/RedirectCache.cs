@@ -16,18 +16,21 @@ namespace PeerPatch.Node.Redirect;
 /// and validators) under &lt;data&gt;/redirect-cache, always revalidated with the origin (If-None-Match /
 /// If-Modified-Since), so nothing is served staler than the origin allows; served as is on a 304, and also when the
 /// origin cannot be reached (stale-if-error, with a Warning header) so that updates keep working. Responses without
-/// a validator, or marked no-store/private, are passed through uncached. Bodies are streamed to the client and to
+/// a validator, marked no-store/private, encoded (Content-Encoding) or varying on more than the encoding are passed
+/// through uncached. An origin's redirect goes back to the client as it is (the client follows it, through the hosts
+/// file again when it names a redirected domain): the cache never follows one itself, so an origin cannot point it at
+/// this machine or a LAN host and have that answer served to whoever asked. Bodies are streamed to the client and to
 /// a temp file at once (renamed into place when complete); the oldest entries go beyond <see cref="CapBytes"/>.
 /// </summary>
 internal sealed partial class RedirectCache(
     CoreOptions options,
     NodeStats stats,
-    [FromKeyedServices(HttpClients.Internet)] HttpClient internet,
+    [FromKeyedServices(HttpClients.InternetRelay)] HttpClient internet,
     ILogger<RedirectCache> logger)
 {
     public const long CapBytes = 2L << 30;
     private static readonly string[] Passed = ["Accept", "Accept-Encoding", "User-Agent", "Cache-Control", "Pragma"];
-    private readonly string _dir = Path.Combine(options.DataDir, "redirect-cache");
+    private readonly string _dir = WithoutLeftovers(Path.Combine(options.DataDir, "redirect-cache"));
 
     /// <summary>Serves <paramref name="target"/> (an http URL with a canonical path; anything else is a 400).</summary>
     public Task ServeAsync(HttpContext ctx, Uri target)
@@ -102,8 +105,12 @@ internal sealed partial class RedirectCache(
 
             Relay.CopyHeaders(response, ctx.Response);
             var cc = response.Headers.CacheControl;
+            // One entry per URL holds one representation: an encoded one (a client asked for gzip) would be served as the
+            // file itself to the next client, and a Vary on anything but the encoding names representations it cannot tell apart.
             var store = response.StatusCode == System.Net.HttpStatusCode.OK && cc is not { NoStore: true } && cc is not { Private: true }
                 && (response.Headers.ETag is not null || response.Content.Headers.LastModified is not null)
+                && response.Content.Headers.ContentEncoding.All(e => e.Equals("identity", StringComparison.OrdinalIgnoreCase))
+                && response.Headers.Vary.All(v => v.Equals("Accept-Encoding", StringComparison.OrdinalIgnoreCase))
                 && response.Content.Headers.ContentLength is { } length && length <= options.MaxPatchBytes;
             await using var upstream = await response.Content.ReadAsStreamAsync(ctx.RequestAborted).ConfigureAwait(false);
             if (!store)
@@ -112,32 +119,95 @@ internal sealed partial class RedirectCache(
                 return;
             }
 
+            // Storing is best effort: a full or failing disk ends the copy to the file, never the client's download.
             var temp = body + ".tmp-" + Guid.NewGuid().ToString("n");
+            var file = TryCreate(temp, target);
             try
             {
-                await using (var file = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous))
+                await Relay.CopyAsync(upstream, ctx.Response.Body, file is null ? null : async chunk =>
                 {
-                    await Relay.CopyAsync(upstream, ctx.Response.Body, chunk => file.WriteAsync(chunk, ctx.RequestAborted), stats, ctx.RequestAborted).ConfigureAwait(false);
-                    if (file.Length != response.Content.Headers.ContentLength)
+                    try
                     {
-                        return; // cut short: not cached
+                        if (file is not null)
+                        {
+                            await file.WriteAsync(chunk, ctx.RequestAborted).ConfigureAwait(false);
+                        }
                     }
-
-                    await file.FlushAsync(ctx.RequestAborted).ConfigureAwait(false);
-                    file.Flush(flushToDisk: true);
+                    catch (IOException e)
+                    {
+                        Log.NotStored(logger, target, e.Message);
+                        await file!.DisposeAsync().ConfigureAwait(false);
+                        file = null;
+                    }
+                }, stats, ctx.RequestAborted).ConfigureAwait(false);
+                if (file is not null && file.Length == response.Content.Headers.ContentLength) // else cut short: not cached
+                {
+                    var entry = new Meta(response.Headers.ETag?.ToString(), response.Content.Headers.LastModified?.ToString("R"), response.Content.Headers.ContentType?.ToString());
+                    try
+                    {
+                        await StoreAsync(file, temp, body, entry).ConfigureAwait(false);
+                        file = null; // closed by StoreAsync
+                        Log.Cached(logger, target, response.Content.Headers.ContentLength ?? 0);
+                        Trim();
+                    }
+                    catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                    {
+                        Log.NotStored(logger, target, e.Message); // the client has the whole file; only storing it failed
+                    }
                 }
-
-                File.Move(temp, body, overwrite: true);
-                var entry = new Meta(response.Headers.ETag?.ToString(), response.Content.Headers.LastModified?.ToString("R"), response.Content.Headers.ContentType?.ToString());
-                await File.WriteAllTextAsync(body + ".json", JsonSerializer.Serialize(entry, MetaJson.Default.Meta)).ConfigureAwait(false);
-                Log.Cached(logger, target, response.Content.Headers.ContentLength ?? 0);
-                Trim();
             }
             finally
+            {
+                if (file is not null)
+                {
+                    await file.DisposeAsync().ConfigureAwait(false);
+                }
+
+                File.Delete(temp);
+            }
+        }
+    }
+
+    /// <summary>The temp file of a body being stored (unbuffered: the copy writes 64 KiB chunks), or null when the disk refuses it.</summary>
+    private FileStream? TryCreate(string temp, ArchiveUrl target)
+    {
+        try
+        {
+            return new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 0, FileOptions.Asynchronous);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Log.NotStored(logger, target, e.Message);
+            return null;
+        }
+    }
+
+    /// <summary>Puts a complete body in place: the old validators go first, so a failure between the steps leaves no entry rather than a mismatched one.</summary>
+    private static async Task StoreAsync(FileStream file, string temp, string body, Meta entry)
+    {
+        file.Flush(flushToDisk: true);
+        await file.DisposeAsync().ConfigureAwait(false);
+        File.Delete(body + ".json");
+        File.Move(temp, body, overwrite: true);
+        await File.WriteAllTextAsync(body + ".json", JsonSerializer.Serialize(entry, MetaJson.Default.Meta)).ConfigureAwait(false);
+    }
+
+    /// <summary>The cache directory, without the temp files of downloads that died with an earlier run of the node (nothing else would remove them).</summary>
+    private static string WithoutLeftovers(string dir)
+    {
+        try
+        {
+            foreach (var temp in Directory.Exists(dir) ? Directory.EnumerateFiles(dir, "*.tmp-*") : [])
             {
                 File.Delete(temp);
             }
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // tried again at the next start
+        }
+
+        return dir;
     }
 
     private static async Task SendCachedAsync(HttpContext ctx, string body, Meta meta)
@@ -208,5 +278,8 @@ internal sealed partial class RedirectCache(
 
         [LoggerMessage(EventId = 833, Level = LogLevel.Warning, Message = "redirect: {Url} unreachable: {Error}")]
         public static partial void Unreachable(ILogger logger, ArchiveUrl url, string error);
+
+        [LoggerMessage(EventId = 834, Level = LogLevel.Warning, Message = "redirect cache: {Url} passed through but not stored: {Error}")]
+        public static partial void NotStored(ILogger logger, ArchiveUrl url, string error);
     }
 }

@@ -10,9 +10,10 @@ namespace PeerPatch.Node.Redirect;
 /// Port 80 (<see cref="RedirectOptions.RedirectPort"/>) while the hosts file redirects a domain: each connection is
 /// relayed, bytes as they are, to this node's own HTTP port, where the Host header picks the transparent cache.
 /// A plain TCP relay rather than a second Kestrel endpoint, so the node opens port 80 only while a redirect is
-/// active and keeps running when another program holds the port (it logs why).
+/// active and keeps running when another program holds the port (it logs why). Each relayed connection is noted in
+/// <see cref="RelayedClients"/>, so the HTTP port's per-client cap counts the PC, not the relay.
 /// </summary>
-internal sealed partial class RedirectListener(RedirectTable table, RedirectOptions options, CoreOptions core, HttpEndpointInfo http, ILogger<RedirectListener> logger) : BackgroundService
+internal sealed partial class RedirectListener(RedirectTable table, RedirectOptions options, CoreOptions core, HttpEndpointInfo http, RelayedClients relayed, ILogger<RedirectListener> logger) : BackgroundService
 {
     private readonly SemaphoreSlim _changed = new(0);
 
@@ -93,9 +94,14 @@ internal sealed partial class RedirectListener(RedirectTable table, RedirectOpti
         using (client)
         using (var upstream = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
         {
+            IPEndPoint? relaySide = null;
             try
             {
                 var target = IPAddress.Parse(core.Bind) is { } bind && !bind.Equals(IPAddress.Any) ? bind : IPAddress.Loopback;
+                // Bound first, so the HTTP side can tell whose connection this is the moment it arrives (its per-client cap).
+                upstream.Bind(new IPEndPoint(target, 0));
+                relaySide = (IPEndPoint)upstream.LocalEndPoint!;
+                relayed.Add(relaySide, ((IPEndPoint)client.RemoteEndPoint!).Address);
                 await upstream.ConnectAsync(new IPEndPoint(target, http.Port), ct).ConfigureAwait(false);
                 await using var a = new NetworkStream(client, ownsSocket: false);
                 await using var b = new NetworkStream(upstream, ownsSocket: false);
@@ -106,6 +112,13 @@ internal sealed partial class RedirectListener(RedirectTable table, RedirectOpti
             catch (Exception e) when (e is SocketException or IOException or OperationCanceledException)
             {
                 // one connection's trouble ends that connection only
+            }
+            finally
+            {
+                if (relaySide is not null)
+                {
+                    relayed.Remove(relaySide);
+                }
             }
         }
     }

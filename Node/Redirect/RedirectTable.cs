@@ -23,9 +23,7 @@ internal sealed partial class RedirectTable(RedirectOptions options, TimeProvide
         HashSet<string> domains;
         try
         {
-            domains = File.Exists(options.HostsFile)
-                ? HostsFile.Entries(File.ReadAllText(options.HostsFile)).Select(e => e.Domain).ToHashSet(StringComparer.OrdinalIgnoreCase)
-                : new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            domains = HostsFile.Entries(HostsFile.Read(options.HostsFile)).Select(e => e.Domain).ToHashSet(StringComparer.OrdinalIgnoreCase);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
