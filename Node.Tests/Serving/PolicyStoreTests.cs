@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using PeerPatch.Node.Policy;
 using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Security;
+using PeerPatch.Node.ServerLink;
 using PeerPatch.Node.Serving;
 using PeerPatch.Node.Tests.Policy;
 using PeerPatch.Node.Tests.Support;
@@ -169,4 +170,58 @@ public sealed class PolicyStoreTests : IDisposable
         gate.Refund(78);
         Assert.Equal(700, gate.UsedToday());
     }
+
+    [Fact]
+    public void AnApprovalPastTheListLimit_IsRefused_AndNeverStoresAVersionThatNodesOrARestartCannotRead()
+    {
+        // Approvals pile up over the years (one per Windows KB a month): `policy approve` adds to the list, while the
+        // parser every node and a restarted server read the envelope with allows PolicyParser.MaxEntries.
+        var store = Open(_key);
+        var full = string.Join(", ", Enumerable.Range(0, PolicyParser.MaxEntries).Select(i => $"{{\"patch\": \"KB{i}\"}}"));
+        Assert.True(store.TrySet(Encoding.UTF8.GetBytes($"{{\"approved\": [{full}], \"held\": [{{\"patch\": \"openssl*\"}}]}}"), "n-admin").Ok);
+        var rule = new PatchRule("KB-ONE-TOO-MANY", null);
+
+        var over = store.Change("diag", d => d with { Approved = [.. d.Approved.Where(r => r != rule), rule], Held = [.. d.Held.Where(r => r != rule)] });
+
+        Assert.False(over.Ok);
+        Assert.NotEmpty(over.Errors);
+        Assert.True(PolicyEnvelope.TryParse(store.Current.Text, out _, out var errors), string.Join("; ", errors));
+        var reopened = Open(_key);
+        Assert.Equal(1, reopened.Current.Version); // before: version 2 stored, unreadable: the restarted server fell back to the defaults (the hold gone)
+        Assert.Equal([new PatchRule("openssl*", null)], reopened.Current.Document.Held);
+    }
+
+    [Fact]
+    public void TwoServersThatEachStoredTheSameVersion_ConvergeOnOneDocument_WhicheverWayTheCopiesMeet()
+    {
+        // Server 1 stores version 1 (hold KB-X) and dies before any node fetched it; server 2, elected, stores its own
+        // version 1 (hold KB-Y) a minute later. Nodes then carry either copy, and server 1 may come back and be elected.
+        var first = Open(_key, "first.db");
+        Assert.True(first.TrySet("""{"held": [{"patch": "KB-X"}]}"""u8, "n-admin").Ok);
+        _time.Advance(TimeSpan.FromMinutes(1));
+        var second = Open(_key, "second.db");
+        Assert.True(second.TrySet("""{"held": [{"patch": "KB-Y"}]}"""u8, "n-admin").Ok);
+        Assert.Equal(first.Current.Version, second.Current.Version);
+        var firstCopy = PolicyReplica.ToReply(first.Current);
+        var secondCopy = PolicyReplica.ToReply(second.Current);
+
+        // Each server is offered the other's copy (the PolicySync step of a node that holds it).
+        first.TryAdopt(secondCopy.Envelope!, secondCopy.Seal, out _);
+        second.TryAdopt(firstCopy.Envelope!, firstCopy.Seal, out _);
+        Assert.Equal(second.Current.Text, first.Current.Text);
+        Assert.Equal([new PatchRule("KB-Y", null)], first.Current.Document.Held); // the later one: what the admin set last
+
+        // Nodes: one took server 1's copy first, the other server 2's; each then fetches from the other server.
+        var a = Replica("a");
+        var b = Replica("b");
+        Assert.True(a.TryAccept(firstCopy, out var why), why);
+        Assert.True(b.TryAccept(secondCopy, out why), why);
+        a.TryAccept(secondCopy, out _);
+        b.TryAccept(firstCopy, out _);
+        Assert.Equal(a.Current.Text, b.Current.Text);
+        Assert.Equal([new PatchRule("KB-Y", null)], b.Current.Document.Held);
+    }
+
+    private PolicyReplica Replica(string name) =>
+        new(new CoreOptions { DataDir = _dir.Sub(name) }, new ClusterAuth(_key, _self, _time), NullLogger<PolicyReplica>.Instance);
 }
