@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using PeerPatch.Node.Policy;
 using PeerPatch.Node.Primitives;
+using PeerPatch.Storage;
 
 namespace PeerPatch.Node.Serving;
 
@@ -10,12 +12,32 @@ namespace PeerPatch.Node.Serving;
 /// claim is charged its size (refunded when the download fails); and each claim holder is given its share of the rate
 /// cap, the cap divided by the live claims, with the miss and with every renewal, so all downloads together stay
 /// within one cap however many PCs miss at once. Hits are never held: LAN transfers are not this budget's business.
-/// Windows and the quota's day are the server's local time.
+/// Windows and the quota's day are the server's local time. Today's charges are kept in this node's database
+/// (<see cref="MetaKey"/>), so a server killed and restarted does not hand out the day's quota a second time.
 /// </summary>
-internal sealed class InternetGate(PolicyStore policy, ClaimTable claims, TimeProvider time)
+internal sealed class InternetGate
 {
+    /// <summary>The meta key of today's charges: "yyyy-MM-dd bytes" (the server's local day).</summary>
+    internal const string MetaKey = "internet.used";
+
+    private readonly PolicyStore _policy;
+    private readonly ClaimTable _claims;
+    private readonly TimeProvider _time;
+    private readonly PatchDatabase? _db;
+    private readonly Lock _saving = new();
     private readonly InternetBudget _budget = new();
     private readonly ConcurrentDictionary<ulong, long> _charged = new();
+
+    public InternetGate(PolicyStore policy, ClaimTable claims, TimeProvider time, PatchDatabase? db = null)
+    {
+        (_policy, _claims, _time, _db) = (policy, claims, time, db);
+        if (db?.GetMeta(MetaKey) is { } kept && kept.Split(' ') is [var day, var bytes]
+            && DateOnly.TryParseExact(day, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date)
+            && long.TryParse(bytes, NumberStyles.None, CultureInfo.InvariantCulture, out var used))
+        {
+            _budget.Restore(date, used);
+        }
+    }
 
     /// <summary>Null: the claim may download (charged once per claim). Otherwise why the policy holds it.</summary>
     public string? Admit(ulong claimId, string patch, long size)
@@ -25,10 +47,15 @@ internal sealed class InternetGate(PolicyStore policy, ClaimTable claims, TimePr
             return null; // the holder asked again: already admitted
         }
 
-        var held = _budget.TryStart(policy.Current.Document.Internet, patch, size, LocalNow());
-        if (held is null)
+        string? held;
+        lock (_saving)
         {
-            _charged[claimId] = size;
+            held = _budget.TryStart(_policy.Current.Document.Internet, patch, size, LocalNow());
+            if (held is null)
+            {
+                _charged[claimId] = size;
+                Save();
+            }
         }
 
         return held;
@@ -40,18 +67,26 @@ internal sealed class InternetGate(PolicyStore policy, ClaimTable claims, TimePr
     /// </summary>
     public void Adopt(ulong claimId, long size)
     {
-        if (_charged.TryAdd(claimId, Math.Max(0, size)))
+        lock (_saving)
         {
-            _budget.Charge(Math.Max(0, size), LocalNow());
+            if (_charged.TryAdd(claimId, Math.Max(0, size)))
+            {
+                _budget.Charge(Math.Max(0, size), LocalNow());
+                Save();
+            }
         }
     }
 
     /// <summary>The claim's download failed: its charge goes back to the quota.</summary>
     public void Refund(ulong claimId)
     {
-        if (_charged.TryRemove(claimId, out var size))
+        lock (_saving)
         {
-            _budget.Refund(size, LocalNow());
+            if (_charged.TryRemove(claimId, out var size))
+            {
+                _budget.Refund(size, LocalNow());
+                Save();
+            }
         }
     }
 
@@ -59,10 +94,29 @@ internal sealed class InternetGate(PolicyStore policy, ClaimTable claims, TimePr
     public void Done(ulong claimId) => _charged.TryRemove(claimId, out _);
 
     /// <summary>A claim holder's share of the cap now (bytes/s; 0: no cap).</summary>
-    public long Allowance() => InternetBudget.Allowance(policy.Current.Document.Internet.RateCapBytesPerSecond, claims.LiveCount(time.MonotonicNow()));
+    public long Allowance() => InternetBudget.Allowance(_policy.Current.Document.Internet.RateCapBytesPerSecond, _claims.LiveCount(_time.MonotonicNow()));
 
     /// <summary>Bytes charged against today's quota.</summary>
     public long UsedToday() => _budget.UsedToday(LocalNow());
 
-    private DateTimeOffset LocalNow() => TimeZoneInfo.ConvertTime(time.GetUtcNow(), time.LocalTimeZone);
+    /// <summary>Under <see cref="_saving"/>: today's charges to the database (best effort: the count in memory still holds).</summary>
+    private void Save()
+    {
+        if (_db is null)
+        {
+            return;
+        }
+
+        var now = LocalNow();
+        try
+        {
+            _db.SetMeta(MetaKey, string.Create(CultureInfo.InvariantCulture, $"{InternetBudget.Day(now):yyyy-MM-dd} {_budget.UsedToday(now)}"));
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+        {
+            // a full or failing disk: the quota is still counted until a restart
+        }
+    }
+
+    private DateTimeOffset LocalNow() => TimeZoneInfo.ConvertTime(_time.GetUtcNow(), _time.LocalTimeZone);
 }
