@@ -96,6 +96,48 @@ public sealed class PolicyFailoverTests(ITestOutputHelper output)
         Assert.Equal(100_000, internet.TotalFileBytesServed);
     }
 
+    [Fact]
+    public async Task TheRateCap_BoundsTheSumOfFourPCsDownloadingFourDifferentPatchesAtOnce()
+    {
+        const long Cap = 1_000_000;
+        const int Pcs = 4;
+        using var dir = new TempDir();
+        await using var internet = await FakeInternet.StartAsync(sendBufferBytes: 64 * 1024);
+        await using var server = await NodeProcess.StartAsync("server", dir.Sub("server"), "--role", "server");
+        using (var set = await SendAsync(server, HttpMethod.Put, "v1/policy", null, """{"internet": {"rateCap": "1 MB/s"}}"""))
+        {
+            Assert.True(set.StatusCode == HttpStatusCode.OK, await set.Content.ReadAsStringAsync());
+        }
+
+        var pcs = new List<NodeProcess>();
+        try
+        {
+            for (var i = 0; i < Pcs; i++)
+            {
+                internet.AddFile($"p{i}.bin", 3_000_000, seed: 4400 + i);
+                var feed = internet.SetNamedFeed($"pc{i}", Lan.Os, [($"KB-P{i}", $"p{i}.bin")]);
+                pcs.Add(await NodeProcess.StartAsync($"pc{i}", dir.Sub($"pc{i}"), "--server", server.ServerAddress, "--source", "manifest:" + feed));
+            }
+
+            var results = await Task.WhenAll(pcs.Select(p => p.UpdateAsync()));
+
+            Assert.All(results, r => Assert.Equal(1, r.Summary.GetProperty("applied").GetInt32()));
+            var writes = Enumerable.Range(0, Pcs).SelectMany(i => internet.Timeline($"p{i}.bin")).OrderBy(w => w.At).ToList();
+            var seconds = (writes[^1].At - writes[0].At).TotalSeconds;
+            var total = writes.Sum(w => (long)w.Bytes);
+            output.WriteLine($"{total} bytes from the internet in {seconds:0.00} s = {total / seconds / 1e6:0.000} MB/s under a cap of {Cap / 1e6:0.0} MB/s");
+            Assert.Equal(Pcs * 3_000_000L, total);
+            Assert.True(total / seconds <= Cap, $"the LAN downloaded {total / seconds:0} B/s together under a cap of {Cap} B/s");
+        }
+        finally
+        {
+            foreach (var pc in pcs)
+            {
+                await pc.DisposeAsync();
+            }
+        }
+    }
+
     private static async Task<string> PolicyTextAsync(NodeProcess node)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
