@@ -17,6 +17,15 @@ namespace PeerPatch.Node.Serving;
 /// </summary>
 internal sealed class InternetGate
 {
+    /// <summary>
+    /// The least share a claim is granted while the others still hold the cap (bytes/s): one of the paced stream's
+    /// 4 KiB reads a second, so the download keeps moving and picks up its share within a second of its next renewal.
+    /// </summary>
+    internal const long MinShare = 4096;
+
+    /// <summary>The lease named to a holder granted less than its fair share (it renews every second).</summary>
+    internal static readonly TimeSpan ShortLease = TimeSpan.FromSeconds(3);
+
     /// <summary>The meta key of today's charges: "yyyy-MM-dd bytes" (the server's local day).</summary>
     internal const string MetaKey = "internet.used";
 
@@ -27,6 +36,8 @@ internal sealed class InternetGate
     private readonly Lock _saving = new();
     private readonly InternetBudget _budget = new();
     private readonly ConcurrentDictionary<ulong, long> _charged = new();
+    private readonly Lock _sharing = new();
+    private readonly Dictionary<ulong, long> _granted = [];
 
     public InternetGate(PolicyStore policy, ClaimTable claims, TimeProvider time, PatchDatabase? db = null)
     {
@@ -93,7 +104,55 @@ internal sealed class InternetGate
     /// <summary>The claim ended with the bytes stored: its charge stands.</summary>
     public void Done(ulong claimId) => _charged.TryRemove(claimId, out _);
 
-    /// <summary>A claim holder's share of the cap now (bytes/s; 0: no cap).</summary>
+    /// <summary>
+    /// What claim <paramref name="claimId"/> may use now (bytes/s; 0: no cap), handed out with the miss and every
+    /// renewal: its fair share (<see cref="Allowance()"/>), but no more than the other live claims' last grants leave of
+    /// 95 % of the cap (at least <see cref="MinShare"/>). A holder keeps what it was granted until its next renewal
+    /// (a third of the lease), so without this the first of four PCs missing at once kept the whole cap while the
+    /// others took their shares beside it: 1.2 MB/s together under a 1 MB/s cap. Now a newcomer starts small and grows
+    /// as the others renew down to their shares.
+    /// </summary>
+    public long Allowance(ulong claimId)
+    {
+        var cap = _policy.Current.Document.Internet.RateCapBytesPerSecond;
+        var now = _time.MonotonicNow();
+        lock (_sharing)
+        {
+            foreach (var ended in _granted.Keys.Where(id => id == claimId || !_claims.IsLive(id, now)).ToList())
+            {
+                _granted.Remove(ended);
+            }
+
+            if (cap <= 0)
+            {
+                return 0;
+            }
+
+            var fair = InternetBudget.Allowance(cap, _claims.LiveCount(now));
+            var left = (long)(cap * InternetBudget.Headroom) - _granted.Values.Sum();
+            var share = Math.Clamp(left, Math.Min(MinShare, fair), fair);
+            _granted[claimId] = share;
+            return share;
+        }
+    }
+
+    /// <summary>
+    /// The lease to name to the holder of <paramref name="claimId"/> (it renews every third of it): at most
+    /// <see cref="ShortLease"/> while its last grant is below its fair share, so it takes up what others left within
+    /// a second instead of at its next regular renewal (the lease in the table stays <paramref name="lease"/>).
+    /// </summary>
+    public TimeSpan LeaseToName(ulong claimId, TimeSpan lease)
+    {
+        var cap = _policy.Current.Document.Internet.RateCapBytesPerSecond;
+        lock (_sharing)
+        {
+            return cap > 0 && _granted.TryGetValue(claimId, out var share) && share < InternetBudget.Allowance(cap, _claims.LiveCount(_time.MonotonicNow()))
+                ? TimeSpan.FromTicks(Math.Min(lease.Ticks, ShortLease.Ticks))
+                : lease;
+        }
+    }
+
+    /// <summary>A claim holder's fair share of the cap now (bytes/s; 0: no cap): 95 % of it over the live claims.</summary>
     public long Allowance() => InternetBudget.Allowance(_policy.Current.Document.Internet.RateCapBytesPerSecond, _claims.LiveCount(_time.MonotonicNow()));
 
     /// <summary>Bytes charged against today's quota.</summary>
