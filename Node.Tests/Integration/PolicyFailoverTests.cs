@@ -123,6 +123,13 @@ public sealed class PolicyFailoverTests(ITestOutputHelper output)
 
             Assert.All(results, r => Assert.Equal(1, r.Summary.GetProperty("applied").GetInt32()));
             var writes = Enumerable.Range(0, Pcs).SelectMany(i => internet.Timeline($"p{i}.bin")).OrderBy(w => w.At).ToList();
+            for (var i = 0; i < Pcs; i++)
+            {
+                var own = internet.Timeline($"p{i}.bin");
+                var perSecond = Enumerable.Range(0, 12).Select(t => own.Where(w => (w.At - writes[0].At).TotalSeconds >= t && (w.At - writes[0].At).TotalSeconds < t + 1).Sum(w => w.Bytes) / 1000);
+                output.WriteLine($"p{i}: {(own[0].At - writes[0].At).TotalSeconds:0.00} s to {(own[^1].At - writes[0].At).TotalSeconds:0.00} s; kB per second: {string.Join(' ', perSecond)}");
+            }
+
             var seconds = (writes[^1].At - writes[0].At).TotalSeconds;
             var total = writes.Sum(w => (long)w.Bytes);
             output.WriteLine($"{total} bytes from the internet in {seconds:0.00} s = {total / seconds / 1e6:0.000} MB/s under a cap of {Cap / 1e6:0.0} MB/s");

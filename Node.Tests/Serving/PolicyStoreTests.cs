@@ -149,6 +149,53 @@ public sealed class PolicyStoreTests : IDisposable
     }
 
     [Fact]
+    public void TheSharesHandedOut_NeverAddUpToMoreThanTheCap_WhileClaimsJoinLeaveAndRenew()
+    {
+        var store = Open();
+        Assert.True(store.TrySet("""{"internet": {"rateCap": 1000000}}"""u8, "n-admin").Ok);
+        var claims = new ClaimTable(new ClaimPolicy(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250)), new SystemRandomSource());
+        var gate = new InternetGate(store, claims, _time);
+        var held = new Dictionary<ulong, long>(); // what each holder may use until its next renewal
+        var random = new Random(7);
+        for (var step = 0; step < 400; step++)
+        {
+            var now = _time.MonotonicNow();
+            if (held.Count < 6 && random.Next(3) == 0)
+            {
+                var claim = claims.Acquire($"k{step}", null, $"n{step}", now);
+                held[claim.ClaimId] = gate.Allowance(claim.ClaimId); // the miss
+            }
+            else if (held.Count > 0 && random.Next(4) == 0)
+            {
+                var done = held.Keys.ElementAt(random.Next(held.Count));
+                claims.Release(done);
+                held.Remove(done);
+            }
+            else if (held.Count > 0)
+            {
+                var renewing = held.Keys.ElementAt(random.Next(held.Count));
+                claims.Renew(renewing, step, now);
+                held[renewing] = gate.Allowance(renewing);
+            }
+
+            Assert.True(held.Values.Sum() <= 950_000 + (held.Count * InternetGate.MinShare), $"step {step}: {string.Join(", ", held.Values)}");
+        }
+
+        // Renewed in turn, every holder ends with its fair share.
+        foreach (var id in held.Keys.ToList())
+        {
+            held[id] = gate.Allowance(id);
+        }
+
+        foreach (var id in held.Keys.ToList())
+        {
+            held[id] = gate.Allowance(id);
+        }
+
+        Assert.All(held.Values, v => Assert.Equal(950_000 / held.Count, v));
+    }
+
+    [Fact]
     public void AnAdoptedClaim_IsChargedOnce_EvenOutsideTheWindowAndPastTheQuota_AndRefundedWhenItsDownloadFails()
     {
         var store = Open();
@@ -220,6 +267,31 @@ public sealed class PolicyStoreTests : IDisposable
         b.TryAccept(firstCopy, out _);
         Assert.Equal(a.Current.Text, b.Current.Text);
         Assert.Equal([new PatchRule("KB-Y", null)], b.Current.Document.Held);
+    }
+
+    [Fact]
+    public void OnAnOpenLan_AnOfferedVersionNearTheTopOfTheRange_NeverFreezesThePolicy_AnAdminsSetStillWins()
+    {
+        // Without a key anyone may offer a copy. Before: an offer of version long.MaxValue holding "*" was adopted, and
+        // every later change overflowed to a negative version and was refused: every patch held on every PC, for good
+        // (a restart kept it).
+        var store = Open();
+        string Offer(long version, DateTimeOffset setAt) =>
+            new PolicyEnvelope(version, "n-evil", setAt, PolicyDocument.Default with { Held = [new PatchRule("*", null)] }).ToJson();
+
+        Assert.False(store.TryAdopt(Offer(long.MaxValue, _time.GetUtcNow()), null, out _));
+        Assert.False(store.TryAdopt(Offer(5, _time.GetUtcNow().AddDays(30)), null, out _)); // set in the future: would win every tie for a month
+        Assert.True(store.TryAdopt(Offer(PolicyEnvelope.MaxVersion, _time.GetUtcNow()), null, out var why), why);
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var set = store.TrySet("""{"held": [{"patch": "KB-BAD"}]}"""u8, "n-admin");
+
+        Assert.True(set.Ok, string.Join("; ", set.Errors));
+        Assert.Equal([new PatchRule("KB-BAD", null)], store.Current.Document.Held);
+        var node = new PolicyReplica(new CoreOptions { DataDir = _dir.Sub("open-node") }, new ClusterAuth(null, _self, _time), NullLogger<PolicyReplica>.Instance);
+        Assert.True(node.TryAccept(new PeerPatch.Protocol.Status.PolicyReply(Offer(PolicyEnvelope.MaxVersion, _time.GetUtcNow().AddSeconds(-1)), null, [], DateTimeOffset.UnixEpoch), out why), why);
+        Assert.True(node.TryAccept(PolicyReplica.ToReply(store.Current), out why), why); // the admin's copy replaces the forged one on the nodes too
+        Assert.Equal([new PatchRule("KB-BAD", null)], Open().Current.Document.Held); // and after a restart
     }
 
     private PolicyReplica Replica(string name) =>

@@ -103,6 +103,12 @@ internal sealed partial class PolicyStore(
         {
             var current = _current ??= Load();
             var offered = new PolicyState(envelope!, envelopeText, seal, [], DateTimeOffset.UnixEpoch);
+            if (envelope!.SetAt > time.GetUtcNow() + PolicyEnvelope.MaxClockSkew)
+            {
+                error = $"version {envelope.Version} was set at {envelope.SetAt:O}, in the future of this server's clock";
+                return false;
+            }
+
             if (offered.Precedence(current) <= 0)
             {
                 error = $"version {envelope!.Version} (set at {envelope.SetAt:O}) is not newer than {current.Version} (set at {current.Envelope.SetAt:O})";
@@ -125,8 +131,15 @@ internal sealed partial class PolicyStore(
         lock (_lock)
         {
             var current = _current ??= Load();
+            // At the highest version (reached only through an offer on an open LAN) the version stays, and a later
+            // setAt orders the new copy after the old one everywhere (PolicyState.Precedence).
             var now = time.GetUtcNow();
-            var envelope = new PolicyEnvelope(current.Version + 1, setBy, now, document);
+            if (current.Version >= PolicyEnvelope.MaxVersion && now <= current.Envelope.SetAt)
+            {
+                now = current.Envelope.SetAt.AddMilliseconds(1);
+            }
+
+            var envelope = new PolicyEnvelope(Math.Min(current.Version + 1, PolicyEnvelope.MaxVersion), setBy, now, document);
             var text = envelope.ToJson();
             if (!PolicyEnvelope.TryParse(text, out _, out var unreadable))
             {
