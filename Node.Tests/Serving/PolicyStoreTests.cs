@@ -280,7 +280,7 @@ public sealed class PolicyStoreTests : IDisposable
             new PolicyEnvelope(version, "n-evil", setAt, PolicyDocument.Default with { Held = [new PatchRule("*", null)] }).ToJson();
 
         Assert.False(store.TryAdopt(Offer(long.MaxValue, _time.GetUtcNow()), null, out _));
-        Assert.False(store.TryAdopt(Offer(5, _time.GetUtcNow().AddDays(30)), null, out _)); // set in the future: would win every tie for a month
+        Assert.False(store.TryAdopt(Offer(PolicyEnvelope.MaxVersion, _time.GetUtcNow().AddDays(30)), null, out _)); // set in the future: would win every tie for a month
         Assert.True(store.TryAdopt(Offer(PolicyEnvelope.MaxVersion, _time.GetUtcNow()), null, out var why), why);
 
         _time.Advance(TimeSpan.FromSeconds(1));

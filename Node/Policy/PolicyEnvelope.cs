@@ -18,7 +18,7 @@ internal sealed record PolicyEnvelope(long Version, string SetBy, DateTimeOffset
     /// </summary>
     public const long MaxVersion = 1L << 48;
 
-    /// <summary>How far in the future of a receiving server's clock an offered copy's <see cref="SetAt"/> may be.</summary>
+    /// <summary>How far in the future of a receiving server's clock an offered copy of <see cref="MaxVersion"/> may have been set.</summary>
     public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(10);
 
     /// <summary>Version 0: the defaults, never set by anyone.</summary>

@@ -103,7 +103,9 @@ internal sealed partial class PolicyStore(
         {
             var current = _current ??= Load();
             var offered = new PolicyState(envelope!, envelopeText, seal, [], DateTimeOffset.UnixEpoch);
-            if (envelope!.SetAt > time.GetUtcNow() + PolicyEnvelope.MaxClockSkew)
+            // At the highest version only setAt orders copies: one set in the future would win every tie until then.
+            // (Below it the version decides, and a copy from a server whose clock runs ahead is adopted as before.)
+            if (envelope!.Version >= PolicyEnvelope.MaxVersion && envelope.SetAt > time.GetUtcNow() + PolicyEnvelope.MaxClockSkew)
             {
                 error = $"version {envelope.Version} was set at {envelope.SetAt:O}, in the future of this server's clock";
                 return false;
