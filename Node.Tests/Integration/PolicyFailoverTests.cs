@@ -145,6 +145,62 @@ public sealed class PolicyFailoverTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public async Task TheRateCap_AlsoBoundsTheInternetDownloadsOfPCsWhoseLanCopyWasBad()
+    {
+        // A hit whose LAN copy fails its hash goes to the internet: under the cap like every other internet download.
+        const long Cap = 1_000_000;
+        using var dir = new TempDir();
+        await using var internet = await FakeInternet.StartAsync(sendBufferBytes: 64 * 1024);
+        var big = internet.AddFile("big.bin", 3_000_000, seed: 4500);
+        internet.SetFeed(Lan.Os, [("KB-BIG", "big.bin")]);
+        var feed = "manifest:" + internet.FeedUrlTemplate;
+        await using var server = await NodeProcess.StartWithConfigAsync("server", dir.Sub("server"), """{"PeerServing":false}""", "--role", "server");
+        using (var set = await SendAsync(server, HttpMethod.Put, "v1/policy", null, """{"internet": {"rateCap": "1 MB/s"}}"""))
+        {
+            Assert.True(set.StatusCode == HttpStatusCode.OK, await set.Content.ReadAsStringAsync());
+        }
+
+        var pcs = new List<NodeProcess>();
+        try
+        {
+            pcs.Add(await NodeProcess.StartAsync("pc0", dir.Sub("pc0"), "--server", server.ServerAddress, "--source", feed));
+            Assert.Equal(1, (await pcs[0].UpdateAsync()).Summary.GetProperty("applied").GetInt32());
+            var firstDownload = internet.Timeline("big.bin").Count;
+
+            // The server's copy goes bad on disk (one byte flipped).
+            var onServer = Path.Combine(server.DataDir, "blobs", big.Sha256[..2], big.Sha256);
+            File.SetUnixFileMode(onServer, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+            var right = big.ToArray()[12345..12346];
+            await using (var file = new FileStream(onServer, FileMode.Open, FileAccess.ReadWrite))
+            {
+                file.Position = 12345;
+                file.WriteByte((byte)(right[0] ^ 0xFF));
+            }
+
+            for (var i = 1; i <= 3; i++)
+            {
+                pcs.Add(await NodeProcess.StartAsync($"pc{i}", dir.Sub($"pc{i}"), "--server", server.ServerAddress, "--source", feed));
+            }
+
+            var results = await Task.WhenAll(pcs.Skip(1).Select(p => p.UpdateAsync()));
+
+            Assert.All(results, r => Assert.Equal(1, r.Summary.GetProperty("applied").GetInt32()));
+            var after = internet.Timeline("big.bin").Skip(firstDownload).ToList();
+            var seconds = Math.Max(0.001, (after[^1].At - after[0].At).TotalSeconds);
+            var bytes = after.Sum(w => (long)w.Bytes);
+            output.WriteLine($"after the bad copy: {internet.Requests("big.bin") - 1} more internet downloads, {bytes} bytes in {seconds:0.00} s = {bytes / seconds / 1e6:0.000} MB/s under a cap of {Cap / 1e6:0.0} MB/s");
+            Assert.True(bytes / seconds <= Cap, $"{bytes} bytes from the internet in {seconds:0.00} s under a cap of {Cap} B/s");
+        }
+        finally
+        {
+            foreach (var pc in pcs)
+            {
+                await pc.DisposeAsync();
+            }
+        }
+    }
+
     private static async Task<string> PolicyTextAsync(NodeProcess node)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
