@@ -152,21 +152,20 @@ public sealed class PolicyFailoverTests(ITestOutputHelper output)
         const long Cap = 1_000_000;
         using var dir = new TempDir();
         await using var internet = await FakeInternet.StartAsync(sendBufferBytes: 64 * 1024);
-        var big = internet.AddFile("big.bin", 3_000_000, seed: 4500);
+        var big = internet.AddFile("big.bin", 12_000_000, seed: 4500); // long enough that what socket buffers take ahead of the paced reads stays within the 5 % headroom
         internet.SetFeed(Lan.Os, [("KB-BIG", "big.bin")]);
         var feed = "manifest:" + internet.FeedUrlTemplate;
         await using var server = await NodeProcess.StartWithConfigAsync("server", dir.Sub("server"), """{"PeerServing":false}""", "--role", "server");
-        using (var set = await SendAsync(server, HttpMethod.Put, "v1/policy", null, """{"internet": {"rateCap": "1 MB/s"}}"""))
-        {
-            Assert.True(set.StatusCode == HttpStatusCode.OK, await set.Content.ReadAsStringAsync());
-        }
-
         var pcs = new List<NodeProcess>();
         try
         {
             pcs.Add(await NodeProcess.StartAsync("pc0", dir.Sub("pc0"), "--server", server.ServerAddress, "--source", feed));
             Assert.Equal(1, (await pcs[0].UpdateAsync()).Summary.GetProperty("applied").GetInt32());
             var firstDownload = internet.Timeline("big.bin").Count;
+            using (var set = await SendAsync(server, HttpMethod.Put, "v1/policy", null, """{"internet": {"rateCap": "1 MB/s"}}"""))
+            {
+                Assert.True(set.StatusCode == HttpStatusCode.OK, await set.Content.ReadAsStringAsync());
+            }
 
             // The server's copy goes bad on disk (one byte flipped).
             var onServer = Path.Combine(server.DataDir, "blobs", big.Sha256[..2], big.Sha256);
