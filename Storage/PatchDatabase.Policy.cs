@@ -6,7 +6,10 @@ public sealed partial class PatchDatabase
     /// <summary>Most policy versions kept (older ones are dropped when a new one is stored).</summary>
     public const int PolicyVersionsKept = 50;
 
-    /// <summary>Stores a policy version (ignored when that version is already stored) and drops old ones.</summary>
+    /// <summary>
+    /// Stores a policy version (replacing another copy of that version: two servers that each stored it after a
+    /// failover, the node keeps the copy that takes precedence) and drops old ones.
+    /// </summary>
     public void SavePolicy(long version, string envelope, string? seal, DateTimeOffset storedAt)
     {
         using var connection = Connect();
@@ -14,7 +17,7 @@ public sealed partial class PatchDatabase
         using (var command = connection.CreateCommand())
         {
             command.Transaction = transaction;
-            command.CommandText = "INSERT OR IGNORE INTO policy (version, envelope, seal, stored_at) VALUES ($v, $e, $s, $t);";
+            command.CommandText = "INSERT OR REPLACE INTO policy (version, envelope, seal, stored_at) VALUES ($v, $e, $s, $t);";
             command.Parameters.AddWithValue("$v", version);
             command.Parameters.AddWithValue("$e", envelope);
             command.Parameters.AddWithValue("$s", (object?)seal ?? DBNull.Value);

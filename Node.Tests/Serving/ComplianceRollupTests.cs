@@ -129,4 +129,36 @@ public sealed class ComplianceRollupTests
 
         public int GetHashCode(NodeCompliance obj) => obj.NodeId.GetHashCode(StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void TheMetricsCounts_AreTheViewsOwnSums()
+    {
+        Prop.ForAll(Lans().ToArbitrary(), nodes =>
+        {
+            var view = ComplianceRollup.Build(nodes, Now, StaleAfter, ComplianceFilter.All);
+            var counts = ComplianceRollup.Count(nodes, Now, StaleAfter);
+            Assert.Equal(view.Nodes.Select(n => n.Os).Distinct().Order(StringComparer.Ordinal), counts.Select(c => c.Os));
+            foreach (var c in counts)
+            {
+                var ofOs = view.Patches.Where(p => p.Os == c.Os).ToList();
+                Assert.Equal((ofOs.Sum(p => (long)p.Have.Count), ofOs.Sum(p => (long)p.Lack.Count), ofOs.Sum(p => (long)p.Failed.Count), ofOs.Sum(p => (long)p.Held.Count)), (c.Applied, c.Pending, c.Failed, c.Held));
+                Assert.Equal(view.Nodes.Count(n => n.Os == c.Os && n.Stale), c.StaleNodes);
+            }
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(200));
+    }
+
+    [Fact]
+    public void InventedPatchNames_CannotGrowAViewPastTheLimitPerOs_AndTheNamesMostNodesReportStay()
+    {
+        var real = Enumerable.Range(0, 3).Select(i => new ComplianceNodeRow($"real{i}", $"pc{i}", null, "os-a", "p", Now, Now,
+            [new CompliancePatchRow("KB-REAL", ComplianceStates.Applied, null, Now)])).ToList();
+        var fake = Enumerable.Range(0, 20).Select(n => new ComplianceNodeRow($"fake{n}", $"f{n}", null, "os-a", "p", Now, Now,
+            [.. Enumerable.Range(0, ComplianceReport.MaxPatches).Select(i => new CompliancePatchRow($"A{n:00}-{i:0000}", ComplianceStates.Applied, null, Now))])).ToList();
+
+        var view = ComplianceRollup.Build([.. real, .. fake], Now, StaleAfter, ComplianceFilter.All);
+
+        Assert.Equal(ComplianceRollup.MaxPatchesPerOs, view.Patches.Count); // before: 81,921 patches, each listing 22 nodes that lack it
+        Assert.Contains(view.Patches, p => p.Patch == "KB-REAL" && p.Have.Count == 3);
+        Assert.All(view.Nodes, n => Assert.True(n.Lacks.Count <= ComplianceRollup.MaxPatchesPerOs));
+    }
 }

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using PeerPatch.Node.Policy;
 using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Security;
+using PeerPatch.Node.ServerLink;
 using PeerPatch.Node.Serving;
 using PeerPatch.Node.Tests.Policy;
 using PeerPatch.Node.Tests.Support;
@@ -148,6 +149,53 @@ public sealed class PolicyStoreTests : IDisposable
     }
 
     [Fact]
+    public void TheSharesHandedOut_NeverAddUpToMoreThanTheCap_WhileClaimsJoinLeaveAndRenew()
+    {
+        var store = Open();
+        Assert.True(store.TrySet("""{"internet": {"rateCap": 1000000}}"""u8, "n-admin").Ok);
+        var claims = new ClaimTable(new ClaimPolicy(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250)), new SystemRandomSource());
+        var gate = new InternetGate(store, claims, _time);
+        var held = new Dictionary<ulong, long>(); // what each holder may use until its next renewal
+        var random = new Random(7);
+        for (var step = 0; step < 400; step++)
+        {
+            var now = _time.MonotonicNow();
+            if (held.Count < 6 && random.Next(3) == 0)
+            {
+                var claim = claims.Acquire($"k{step}", null, $"n{step}", now);
+                held[claim.ClaimId] = gate.Allowance(claim.ClaimId); // the miss
+            }
+            else if (held.Count > 0 && random.Next(4) == 0)
+            {
+                var done = held.Keys.ElementAt(random.Next(held.Count));
+                claims.Release(done);
+                held.Remove(done);
+            }
+            else if (held.Count > 0)
+            {
+                var renewing = held.Keys.ElementAt(random.Next(held.Count));
+                claims.Renew(renewing, step, now);
+                held[renewing] = gate.Allowance(renewing);
+            }
+
+            Assert.True(held.Values.Sum() <= 950_000 + (held.Count * InternetGate.MinShare), $"step {step}: {string.Join(", ", held.Values)}");
+        }
+
+        // Renewed in turn, every holder ends with its fair share.
+        foreach (var id in held.Keys.ToList())
+        {
+            held[id] = gate.Allowance(id);
+        }
+
+        foreach (var id in held.Keys.ToList())
+        {
+            held[id] = gate.Allowance(id);
+        }
+
+        Assert.All(held.Values, v => Assert.Equal(950_000 / held.Count, v));
+    }
+
+    [Fact]
     public void AnAdoptedClaim_IsChargedOnce_EvenOutsideTheWindowAndPastTheQuota_AndRefundedWhenItsDownloadFails()
     {
         var store = Open();
@@ -169,4 +217,83 @@ public sealed class PolicyStoreTests : IDisposable
         gate.Refund(78);
         Assert.Equal(700, gate.UsedToday());
     }
+
+    [Fact]
+    public void AnApprovalPastTheListLimit_IsRefused_AndNeverStoresAVersionThatNodesOrARestartCannotRead()
+    {
+        // Approvals pile up over the years (one per Windows KB a month): `policy approve` adds to the list, while the
+        // parser every node and a restarted server read the envelope with allows PolicyParser.MaxEntries.
+        var store = Open(_key);
+        var full = string.Join(", ", Enumerable.Range(0, PolicyParser.MaxEntries).Select(i => $"{{\"patch\": \"KB{i}\"}}"));
+        Assert.True(store.TrySet(Encoding.UTF8.GetBytes($"{{\"approved\": [{full}], \"held\": [{{\"patch\": \"openssl*\"}}]}}"), "n-admin").Ok);
+        var rule = new PatchRule("KB-ONE-TOO-MANY", null);
+
+        var over = store.Change("diag", d => d with { Approved = [.. d.Approved.Where(r => r != rule), rule], Held = [.. d.Held.Where(r => r != rule)] });
+
+        Assert.False(over.Ok);
+        Assert.NotEmpty(over.Errors);
+        Assert.True(PolicyEnvelope.TryParse(store.Current.Text, out _, out var errors), string.Join("; ", errors));
+        var reopened = Open(_key);
+        Assert.Equal(1, reopened.Current.Version); // before: version 2 stored, unreadable: the restarted server fell back to the defaults (the hold gone)
+        Assert.Equal([new PatchRule("openssl*", null)], reopened.Current.Document.Held);
+    }
+
+    [Fact]
+    public void TwoServersThatEachStoredTheSameVersion_ConvergeOnOneDocument_WhicheverWayTheCopiesMeet()
+    {
+        // Server 1 stores version 1 (hold KB-X) and dies before any node fetched it; server 2, elected, stores its own
+        // version 1 (hold KB-Y) a minute later. Nodes then carry either copy, and server 1 may come back and be elected.
+        var first = Open(_key, "first.db");
+        Assert.True(first.TrySet("""{"held": [{"patch": "KB-X"}]}"""u8, "n-admin").Ok);
+        _time.Advance(TimeSpan.FromMinutes(1));
+        var second = Open(_key, "second.db");
+        Assert.True(second.TrySet("""{"held": [{"patch": "KB-Y"}]}"""u8, "n-admin").Ok);
+        Assert.Equal(first.Current.Version, second.Current.Version);
+        var firstCopy = PolicyReplica.ToReply(first.Current);
+        var secondCopy = PolicyReplica.ToReply(second.Current);
+
+        // Each server is offered the other's copy (the PolicySync step of a node that holds it).
+        first.TryAdopt(secondCopy.Envelope!, secondCopy.Seal, out _);
+        second.TryAdopt(firstCopy.Envelope!, firstCopy.Seal, out _);
+        Assert.Equal(second.Current.Text, first.Current.Text);
+        Assert.Equal([new PatchRule("KB-Y", null)], first.Current.Document.Held); // the later one: what the admin set last
+
+        // Nodes: one took server 1's copy first, the other server 2's; each then fetches from the other server.
+        var a = Replica("a");
+        var b = Replica("b");
+        Assert.True(a.TryAccept(firstCopy, out var why), why);
+        Assert.True(b.TryAccept(secondCopy, out why), why);
+        a.TryAccept(secondCopy, out _);
+        b.TryAccept(firstCopy, out _);
+        Assert.Equal(a.Current.Text, b.Current.Text);
+        Assert.Equal([new PatchRule("KB-Y", null)], b.Current.Document.Held);
+    }
+
+    [Fact]
+    public void OnAnOpenLan_AnOfferedVersionNearTheTopOfTheRange_NeverFreezesThePolicy_AnAdminsSetStillWins()
+    {
+        // Without a key anyone may offer a copy. Before: an offer of version long.MaxValue holding "*" was adopted, and
+        // every later change overflowed to a negative version and was refused: every patch held on every PC, for good
+        // (a restart kept it).
+        var store = Open();
+        string Offer(long version, DateTimeOffset setAt) =>
+            new PolicyEnvelope(version, "n-evil", setAt, PolicyDocument.Default with { Held = [new PatchRule("*", null)] }).ToJson();
+
+        Assert.False(store.TryAdopt(Offer(long.MaxValue, _time.GetUtcNow()), null, out _));
+        Assert.False(store.TryAdopt(Offer(PolicyEnvelope.MaxVersion, _time.GetUtcNow().AddDays(30)), null, out _)); // set in the future: would win every tie for a month
+        Assert.True(store.TryAdopt(Offer(PolicyEnvelope.MaxVersion, _time.GetUtcNow()), null, out var why), why);
+
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var set = store.TrySet("""{"held": [{"patch": "KB-BAD"}]}"""u8, "n-admin");
+
+        Assert.True(set.Ok, string.Join("; ", set.Errors));
+        Assert.Equal([new PatchRule("KB-BAD", null)], store.Current.Document.Held);
+        var node = new PolicyReplica(new CoreOptions { DataDir = _dir.Sub("open-node") }, new ClusterAuth(null, _self, _time), NullLogger<PolicyReplica>.Instance);
+        Assert.True(node.TryAccept(new PeerPatch.Protocol.Status.PolicyReply(Offer(PolicyEnvelope.MaxVersion, _time.GetUtcNow().AddSeconds(-1)), null, [], DateTimeOffset.UnixEpoch), out why), why);
+        Assert.True(node.TryAccept(PolicyReplica.ToReply(store.Current), out why), why); // the admin's copy replaces the forged one on the nodes too
+        Assert.Equal([new PatchRule("KB-BAD", null)], Open().Current.Document.Held); // and after a restart
+    }
+
+    private PolicyReplica Replica(string name) =>
+        new(new CoreOptions { DataDir = _dir.Sub(name) }, new ClusterAuth(_key, _self, _time), NullLogger<PolicyReplica>.Instance);
 }

@@ -25,6 +25,7 @@ public sealed class SlowFirstOrderer : ITestCollectionOrderer
         "ZeroConfTests+Failover",      // 28
         "PartialBlobKillTests",        // 28
         "AptSourceTests",              // 27
+        "PolicyFailoverTests",         // 26 (measured alone on 2026-12-01)
         "InstallerSurvivalTests",      // 23
         "ForgedAdvertTests+Keyed",     // 22
         "ComplianceNetnsTests",        // 22

@@ -59,24 +59,23 @@ internal static class MetricsEndpoint
             blobCap.Set(store.CapacityBytes);
             claims.Set(claimTable.Count);
             patches.Set(db.CountPatches());
-            ComplianceGauges(cluster.IsServer ? book.View(ComplianceFilter.All) : null, compliance, staleNodes);
+            ComplianceGauges(cluster.IsServer ? book.Counts() : [], compliance, staleNodes);
         });
         app.MapMetrics("/metrics", registry);
     }
 
-    /// <summary>Per OS: the compliance counts of <paramref name="view"/>, zero for an OS no longer seen (and all zero off the server).</summary>
-    private static void ComplianceGauges(Protocol.Status.ComplianceView? view, Gauge pairs, Gauge stale)
+    /// <summary>Per OS: the compliance <paramref name="counts"/>, zero for an OS no longer seen (and all zero off the server).</summary>
+    private static void ComplianceGauges(IReadOnlyList<ComplianceCounts> counts, Gauge pairs, Gauge stale)
     {
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var os in (view?.Patches.Select(p => p.Os) ?? []).Concat(view?.Nodes.Select(n => n.Os) ?? []).Distinct(StringComparer.Ordinal))
+        foreach (var c in counts)
         {
-            seen.Add(os);
-            var ofOs = view!.Patches.Where(p => p.Os == os).ToList();
-            pairs.WithLabels(os, "applied").Set(ofOs.Sum(p => p.Have.Count));
-            pairs.WithLabels(os, "pending").Set(ofOs.Sum(p => p.Lack.Count));
-            pairs.WithLabels(os, "failed").Set(ofOs.Sum(p => p.Failed.Count));
-            pairs.WithLabels(os, "held").Set(ofOs.Sum(p => p.Held.Count));
-            stale.WithLabels(os).Set(view.Nodes.Count(n => n.Os == os && n.Stale));
+            seen.Add(c.Os);
+            pairs.WithLabels(c.Os, "applied").Set(c.Applied);
+            pairs.WithLabels(c.Os, "pending").Set(c.Pending);
+            pairs.WithLabels(c.Os, "failed").Set(c.Failed);
+            pairs.WithLabels(c.Os, "held").Set(c.Held);
+            stale.WithLabels(c.Os).Set(c.StaleNodes);
         }
 
         foreach (var labels in pairs.GetAllLabelValues().Where(l => !seen.Contains(l[0])).ToList())

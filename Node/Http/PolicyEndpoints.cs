@@ -20,13 +20,42 @@ namespace PeerPatch.Node.Http;
 /// a new version at the server; any node passes them on to its server (signed with the cluster key, like every write
 /// here), so `peerpatch policy set` works from any PC. A refused document is 400 with every problem; the old policy
 /// stays. POST /v1/policy/offer (server only): a node's copy, adopted when sealed and newer (after a failover).
+/// GET /v1/policy/next?after=VERSION (server only): the nodes' long poll, answered as soon as a newer version is in
+/// force (204 after <see cref="NextWait"/> without one).
 /// </summary>
 internal static class PolicyEndpoints
 {
+    /// <summary>
+    /// How long GET /v1/policy/next?after=VERSION (a node's long poll) waits for a version above VERSION before it
+    /// answers 204; within <see cref="PolicyClient.Timeout"/>, so the node never gives up on a wait that is working.
+    /// </summary>
+    public static readonly TimeSpan NextWait = TimeSpan.FromSeconds(10);
+
     public static void Map(WebApplication app)
     {
         app.MapGet("/v1/policy", (ClusterState cluster, PolicyStore store, PolicyReplica replica) =>
             Results.Json(cluster.IsServer ? PolicyReplica.ToReply(store.WithRing0()) : replica.Offer(), StatusJsonContext.Default.PolicyReply));
+
+        app.MapGet("/v1/policy/next", async (long after, HttpContext ctx, ClusterState cluster, PolicyStore store, TimeProvider time) =>
+        {
+            if (!cluster.IsServer)
+            {
+                return Results.Problem("this node is not the LAN server", statusCode: StatusCodes.Status409Conflict);
+            }
+
+            using var wait = new CancellationTokenSource(NextWait, time);
+            using var either = CancellationTokenSource.CreateLinkedTokenSource(wait.Token, ctx.RequestAborted);
+            try
+            {
+                await store.NewerThanAsync(after, either.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (wait.IsCancellationRequested && !ctx.RequestAborted.IsCancellationRequested)
+            {
+                return Results.NoContent(); // nothing newer within the wait: the node asks again
+            }
+
+            return Results.Json(PolicyReplica.ToReply(store.WithRing0()), StatusJsonContext.Default.PolicyReply);
+        });
 
         app.MapPut("/v1/policy", async (HttpContext ctx, ClusterState cluster, PolicyStore store, NodeIdentity self, IServerChannelProvider servers, PolicyClient client, PolicyReplica replica) =>
         {
@@ -108,7 +137,7 @@ internal static class PolicyEndpoints
         var change = store.Change(SetBy(ctx, self), document => verb == "approve"
             ? document with { Approved = [.. document.Approved.Where(r => r != rule), rule], Held = [.. document.Held.Where(r => r != rule)] }
             : document with { Held = [.. document.Held.Where(r => r != rule), rule], Approved = [.. document.Approved.Where(r => r != rule)] });
-        return Results.Json(PolicyReplica.ToReply(change.State), StatusJsonContext.Default.PolicyReply);
+        return change.Ok ? Results.Json(PolicyReplica.ToReply(change.State), StatusJsonContext.Default.PolicyReply) : Problems(change.Errors);
     }
 
     private static PolicyReply? Deserialize(byte[] body)

@@ -6,21 +6,30 @@ namespace PeerPatch.Node.Policy;
 /// The internet budget's windows and daily quota, as one place decides them (the server for the LAN; a node for its
 /// own fallback downloads when no server answers). Pure: local time comes in as <c>localNow</c>. Bytes are charged
 /// when a download is allowed to start (its whole size) and refunded when it fails, so a quota is never overrun by
-/// downloads that started together. Thread-safe.
+/// downloads that started together. The charges of the last <see cref="DaysKept"/> local days are kept apart, so a
+/// clock set to another day and back (a wrong NTP answer, a dead RTC battery at boot) forgets none of today's.
+/// Thread-safe.
 /// </summary>
 internal sealed class InternetBudget
 {
+    /// <summary>Local days whose charges are kept (the oldest dates go first).</summary>
+    public const int DaysKept = 8;
+
+    /// <summary>The share of the cap handed out: the rest is headroom for what socket buffers let an upstream send ahead of the paced reads.</summary>
+    public const double Headroom = 0.95;
+
     private readonly Lock _lock = new();
-    private DateOnly _day;
-    private long _used;
+    private readonly SortedDictionary<DateOnly, long> _used = [];
+
+    /// <summary>The local day of <paramref name="localNow"/>.</summary>
+    public static DateOnly Day(DateTimeOffset localNow) => DateOnly.FromDateTime(localNow.DateTime);
 
     /// <summary>Bytes charged today (local day).</summary>
     public long UsedToday(DateTimeOffset localNow)
     {
         lock (_lock)
         {
-            Roll(localNow);
-            return _used;
+            return _used.GetValueOrDefault(Day(localNow));
         }
     }
 
@@ -36,13 +45,14 @@ internal sealed class InternetBudget
 
         lock (_lock)
         {
-            Roll(localNow);
-            if (policy.DailyQuotaBytes > 0 && _used + Math.Max(0, size) > policy.DailyQuotaBytes)
+            var day = Day(localNow);
+            var used = _used.GetValueOrDefault(day);
+            if (policy.DailyQuotaBytes > 0 && used + Math.Max(0, size) > policy.DailyQuotaBytes)
             {
-                return string.Create(CultureInfo.InvariantCulture, $"daily internet quota used ({_used} of {policy.DailyQuotaBytes} bytes; {size} more needed)");
+                return string.Create(CultureInfo.InvariantCulture, $"daily internet quota used ({used} of {policy.DailyQuotaBytes} bytes; {size} more needed)");
             }
 
-            _used += Math.Max(0, size);
+            Set(day, used + Math.Max(0, size));
             return null;
         }
     }
@@ -52,8 +62,8 @@ internal sealed class InternetBudget
     {
         lock (_lock)
         {
-            Roll(localNow);
-            _used += Math.Max(0, size);
+            var day = Day(localNow);
+            Set(day, _used.GetValueOrDefault(day) + Math.Max(0, size));
         }
     }
 
@@ -62,24 +72,30 @@ internal sealed class InternetBudget
     {
         lock (_lock)
         {
-            Roll(localNow);
-            _used = Math.Max(0, _used - Math.Max(0, size));
+            var day = Day(localNow);
+            Set(day, Math.Max(0, _used.GetValueOrDefault(day) - Math.Max(0, size)));
         }
     }
 
-    /// <summary>The share of the cap handed out: the rest is headroom for what socket buffers let an upstream send ahead of the paced reads.</summary>
-    public const double Headroom = 0.95;
+    /// <summary>A day's charges counted before (kept across a restart): the larger count stands.</summary>
+    public void Restore(DateOnly day, long used)
+    {
+        lock (_lock)
+        {
+            Set(day, Math.Max(_used.GetValueOrDefault(day), Math.Max(0, used)));
+        }
+    }
 
     /// <summary>Each claim holder's share of the LAN-wide cap (bytes/s; 0: no cap): 95 % of the cap, split evenly among the live claims.</summary>
     public static long Allowance(long capBytesPerSecond, int activeClaims) =>
         capBytesPerSecond <= 0 ? 0 : Math.Max(1, (long)(capBytesPerSecond * Headroom) / Math.Max(1, activeClaims));
 
-    private void Roll(DateTimeOffset localNow)
+    private void Set(DateOnly day, long used)
     {
-        var today = DateOnly.FromDateTime(localNow.DateTime);
-        if (today != _day)
+        _used[day] = used;
+        while (_used.Count > DaysKept)
         {
-            (_day, _used) = (today, 0);
+            _used.Remove(_used.Keys.First());
         }
     }
 }

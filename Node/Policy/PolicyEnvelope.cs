@@ -11,6 +11,16 @@ namespace PeerPatch.Node.Policy;
 /// </summary>
 internal sealed record PolicyEnvelope(long Version, string SetBy, DateTimeOffset SetAt, PolicyDocument Document)
 {
+    /// <summary>
+    /// The highest version (2^48, as the cluster's terms): a LAN that makes a version a second reaches it in nine
+    /// million years. A copy above it is refused, and the server's versions stop there (copies of it are then ordered
+    /// by <see cref="SetAt"/>), so no offer, however high, can make the next version overflow and freeze the policy.
+    /// </summary>
+    public const long MaxVersion = 1L << 48;
+
+    /// <summary>How far in the future of a receiving server's clock an offered copy of <see cref="MaxVersion"/> may have been set.</summary>
+    public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(10);
+
     /// <summary>Version 0: the defaults, never set by anyone.</summary>
     public static PolicyEnvelope Default { get; } = new(0, "defaults", DateTimeOffset.UnixEpoch, PolicyDocument.Default);
 
@@ -62,9 +72,9 @@ internal sealed record PolicyEnvelope(long Version, string SetBy, DateTimeOffset
                 }
             }
 
-            if (!root.TryGetProperty("version", out var v) || v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out var version) || version < 0)
+            if (!root.TryGetProperty("version", out var v) || v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out var version) || version is < 0 or > MaxVersion)
             {
-                problems.Add("policy envelope: version must be a non-negative integer");
+                problems.Add($"policy envelope: version must be an integer from 0 to {MaxVersion}");
                 version = 0;
             }
 

@@ -12,6 +12,29 @@ internal sealed record PolicyState(PolicyEnvelope Envelope, string Text, string?
 
     public PolicyDocument Document => Envelope.Document;
 
+    /// <summary>
+    /// Whether this copy replaces <paramref name="other"/> (positive), is the same (zero) or yields to it (negative):
+    /// the higher version, then, for two servers that each stored the same version (one died before any node fetched
+    /// its change, the next one stored its own), the later <c>setAt</c>, then the text's ordinal order. A total order
+    /// on copies, so every node and every later server ends with the same copy, whichever way the copies meet.
+    /// </summary>
+    public int Precedence(PolicyState other)
+    {
+        if (string.Equals(Text, other.Text, StringComparison.Ordinal))
+        {
+            return 0;
+        }
+
+        var byVersion = Version.CompareTo(other.Version);
+        if (byVersion != 0)
+        {
+            return byVersion;
+        }
+
+        var bySetAt = Envelope.SetAt.ToUnixTimeMilliseconds().CompareTo(other.Envelope.SetAt.ToUnixTimeMilliseconds()); // as the text has it
+        return bySetAt != 0 ? bySetAt : Math.Sign(string.CompareOrdinal(Text, other.Text));
+    }
+
     public RingStatus? Ring0For(string os, string patch) =>
         Ring0.FirstOrDefault(r => string.Equals(r.Os, os, StringComparison.Ordinal) && string.Equals(r.Patch, patch, StringComparison.Ordinal));
 }

@@ -24,6 +24,22 @@ internal sealed class PolicyClient([FromKeyedServices(HttpClients.Lan)] HttpClie
         return status == 200 ? System.Text.Json.JsonSerializer.Deserialize(body, StatusJsonContext.Default.PolicyReply) : null;
     }
 
+    /// <summary>
+    /// The long poll: the server's copy as soon as it holds a version above <paramref name="after"/>; null when it
+    /// had none within its wait (204). Throws <see cref="LanUnavailableException"/> when it cannot be asked, and
+    /// <see cref="NotSupportedException"/> for any other answer (a server of an earlier version, or no longer the server).
+    /// </summary>
+    public async Task<PolicyReply?> NextAsync(IServerChannel server, long after, CancellationToken ct)
+    {
+        var (status, body) = await SendAsync(server, HttpMethod.Get, $"v1/policy/next?after={after}", null, ct).ConfigureAwait(false);
+        return status switch
+        {
+            200 => System.Text.Json.JsonSerializer.Deserialize(body, StatusJsonContext.Default.PolicyReply),
+            204 => null,
+            _ => throw new NotSupportedException($"server {server.Name} answered the policy long poll with {status}"),
+        };
+    }
+
     public async Task<int> OfferAsync(IServerChannel server, PolicyReply mine, CancellationToken ct)
     {
         var body = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(mine, StatusJsonContext.Default.PolicyReply);

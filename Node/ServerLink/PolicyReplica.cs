@@ -11,7 +11,7 @@ namespace PeerPatch.Node.ServerLink;
 /// This node's copy of the LAN's policy: the last one a server gave it (sealed, checked), kept in
 /// <c>policy.json</c> in the data directory so it survives restarts and outages. A node that cannot reach a server
 /// applies it; a node that never had one applies <see cref="PolicyState.Default"/> (no rings, no cap, no windows).
-/// A copy replaces another only when its version is at least as new (the same version refreshes ring 0's record).
+/// A copy replaces another only when it is at least as new (<see cref="PolicyState.Precedence"/>; the same copy refreshes ring 0's record).
 /// </summary>
 internal sealed partial class PolicyReplica
 {
@@ -61,9 +61,9 @@ internal sealed partial class PolicyReplica
 
         lock (_lock)
         {
-            if (state!.Version < _current.Version)
+            if (state!.Precedence(_current) < 0)
             {
-                error = $"version {state.Version} is older than this node's {_current.Version}";
+                error = $"version {state.Version} (set at {state.Envelope.SetAt:O}) is older than this node's {_current.Version} (set at {_current.Envelope.SetAt:O})";
                 return false;
             }
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using PeerPatch.Node.Cluster;
 using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Serving;
+using PeerPatch.Node.Transport;
 
 namespace PeerPatch.Node.ServerLink;
 
@@ -25,6 +26,12 @@ internal sealed partial class PolicySync(
     TimeProvider time,
     ILogger<PolicySync> logger) : BackgroundService
 {
+    /// <summary>How often a node with no remote server looks again whether it has one to long-poll.</summary>
+    internal static readonly TimeSpan WatchIdle = TimeSpan.FromSeconds(1);
+
+    /// <summary>The pause after a long poll that failed or brought a copy this node refused.</summary>
+    internal static readonly TimeSpan WatchBackoff = TimeSpan.FromSeconds(5);
+
     private readonly SemaphoreSlim _changed = new(0);
 
     /// <summary>Syncs once now (the loop's step; tests call it).</summary>
@@ -33,7 +40,7 @@ internal sealed partial class PolicySync(
         if (cluster.IsServer)
         {
             var mine = replica.Current;
-            if (mine.Version > store.Current.Version && store.TryAdopt(mine.Text, mine.Seal, out var error) is false)
+            if (mine.Precedence(store.Current) > 0 && store.TryAdopt(mine.Text, mine.Seal, out var error) is false)
             {
                 LogFailed(logger, $"own copy not adopted: {error}");
             }
@@ -71,6 +78,7 @@ internal sealed partial class PolicySync(
                 await started.Task.WaitAsync(stoppingToken).ConfigureAwait(false);
             }
 
+            var watching = WatchAsync(stoppingToken);
             while (!stoppingToken.IsCancellationRequested)
             {
                 try
@@ -93,6 +101,8 @@ internal sealed partial class PolicySync(
                     // the periodic refresh
                 }
             }
+
+            await watching.ConfigureAwait(false);
         }
         catch (OperationCanceledException)
         {
@@ -103,6 +113,64 @@ internal sealed partial class PolicySync(
             cluster.Changed -= OnChanged;
             servers.SessionOpened -= OnSessionOpened;
             store.Changed -= OnStored;
+        }
+    }
+
+    /// <summary>
+    /// On a node that follows a remote server: the long poll (GET /v1/policy/next), so a version the server stores
+    /// reaches this node within moments, not at its next refresh: an admin's hold then holds on every node at once, and
+    /// it outlives the server's death seconds later (the next server adopts the highest copy the nodes hold). Every
+    /// wait is bounded: the server answers within its own wait (10 s), the request within
+    /// <see cref="PolicyClient.Timeout"/>; a failure or an answer it cannot use waits <see cref="WatchBackoff"/>.
+    /// </summary>
+    private async Task WatchAsync(CancellationToken ct)
+    {
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                if (cluster.IsServer || servers.Current is not { IsLocal: false } server)
+                {
+                    await Task.Delay(WatchIdle, time, ct).ConfigureAwait(false);
+                    continue;
+                }
+
+                var asked = time.GetTimestamp();
+                if (await client.NextAsync(server, replica.Current.Version, ct).ConfigureAwait(false) is not { } reply)
+                {
+                    if (time.GetElapsedTime(asked) < WatchIdle)
+                    {
+                        await Task.Delay(WatchIdle, time, ct).ConfigureAwait(false); // a server that does not wait is not asked in a loop
+                    }
+
+                    continue; // nothing newer within the server's wait
+                }
+
+                if (replica.TryAccept(reply, out var error))
+                {
+                    LogFetched(logger, replica.Current.Version, server.Name);
+                    continue;
+                }
+
+                LogFailed(logger, $"long poll: {error}");
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is LanUnavailableException or NotSupportedException or System.Text.Json.JsonException or HttpRequestException)
+            {
+                LogFailed(logger, $"long poll: {e.Message}");
+            }
+
+            try
+            {
+                await Task.Delay(WatchBackoff, time, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
     }
 

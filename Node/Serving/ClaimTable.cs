@@ -38,6 +38,15 @@ internal sealed class ClaimTable(ClaimPolicy policy, IRandomSource random)
         }
     }
 
+    /// <summary>Whether claim <paramref name="claimId"/> is alive at <paramref name="now"/>.</summary>
+    public bool IsLive(ulong claimId, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            return _byId.TryGetValue(claimId, out var claim) && IsAlive(claim, now);
+        }
+    }
+
     /// <summary>Grants the claim for <paramref name="key"/> to <paramref name="nodeId"/> unless a live claim of another node exists.</summary>
     public ClaimDecision Acquire(string key, string? sha256, string nodeId, DateTimeOffset now)
     {

@@ -101,6 +101,9 @@ internal sealed partial class ComplianceBook(PatchDatabase db, ServingOptions op
     /// <summary>The LAN's compliance now, narrowed by <paramref name="filter"/>.</summary>
     public ComplianceView View(ComplianceFilter filter) => ComplianceRollup.Build(Snapshot(), time.GetUtcNow(), options.ComplianceStaleAfter, filter);
 
+    /// <summary>The LAN's compliance counts now (the metrics), without building a view.</summary>
+    public IReadOnlyList<ComplianceCounts> Counts() => ComplianceRollup.Count(Snapshot(), time.GetUtcNow(), options.ComplianceStaleAfter);
+
     /// <summary>
     /// Which nodes of OS <paramref name="os"/> reported patch <paramref name="patch"/>, in which state and since when
     /// (server clock): the nodes whose latest report lists it, stale ones flagged. For the policy's ring-0 rule.

@@ -12,29 +12,17 @@ internal static class ComplianceRollup
 {
     public static bool IsStale(ComplianceNodeRow node, DateTimeOffset now, TimeSpan staleAfter) => now - node.LastSeen > staleAfter;
 
+    /// <summary>
+    /// Most patch names of one OS a view lists: those the most nodes reported (then by name). Every node that lacks a
+    /// listed patch is listed with it, so a view grows with names times nodes: 50 reports of 4096 names nobody else
+    /// has (9 MB, each within a report's limits) made a 290 MB view and a 21 s /metrics. One node's limit
+    /// (<see cref="ComplianceReport.MaxPatches"/>) covers any one PC's whole list.
+    /// </summary>
+    public const int MaxPatchesPerOs = ComplianceReport.MaxPatches;
+
     public static ComplianceView Build(IReadOnlyCollection<ComplianceNodeRow> nodes, DateTimeOffset now, TimeSpan staleAfter, ComplianceFilter filter)
     {
-        var universe = new SortedDictionary<string, SortedSet<string>>(StringComparer.Ordinal);
-        foreach (var node in nodes)
-        {
-            if (filter.Os is not null && node.OsVersion != filter.Os)
-            {
-                continue;
-            }
-
-            if (!universe.TryGetValue(node.OsVersion, out var names))
-            {
-                universe[node.OsVersion] = names = new SortedSet<string>(StringComparer.Ordinal);
-            }
-
-            foreach (var p in node.Patches)
-            {
-                if (filter.Patch is null || p.PatchName == filter.Patch)
-                {
-                    names.Add(p.PatchName);
-                }
-            }
-        }
+        var universe = Universe(nodes, filter);
 
         var selected = nodes
             .Where(n => (filter.Os is null || n.OsVersion == filter.Os) && (filter.Node is null || n.NodeId == filter.Node || string.Equals(n.Hostname, filter.Node, StringComparison.OrdinalIgnoreCase)))
@@ -101,9 +89,89 @@ internal static class ComplianceRollup
         return new ComplianceView(now, staleAfter.TotalSeconds, patches, perNode);
     }
 
+    /// <summary>(Node, patch) pairs of fresh nodes per OS and state, and stale nodes per OS, as <see cref="Build"/> would count them, without building the lists.</summary>
+    public static IReadOnlyList<ComplianceCounts> Count(IReadOnlyCollection<ComplianceNodeRow> nodes, DateTimeOffset now, TimeSpan staleAfter)
+    {
+        var universe = Universe(nodes, ComplianceFilter.All);
+        var counts = new List<ComplianceCounts>();
+        foreach (var (os, names) in universe)
+        {
+            long applied = 0, failed = 0, held = 0, fresh = 0, stale = 0;
+            foreach (var node in nodes.Where(n => n.OsVersion == os).DistinctBy(n => n.NodeId, StringComparer.Ordinal))
+            {
+                if (IsStale(node, now, staleAfter))
+                {
+                    stale++;
+                    continue;
+                }
+
+                fresh++;
+                foreach (var p in node.Patches.DistinctBy(p => p.PatchName, StringComparer.Ordinal))
+                {
+                    if (!names.Contains(p.PatchName))
+                    {
+                        continue;
+                    }
+
+                    switch (p.State)
+                    {
+                        case ComplianceStates.Applied: applied++; break;
+                        case ComplianceStates.Failed: failed++; break;
+                        case ComplianceStates.Held: held++; break;
+                    }
+                }
+            }
+
+            var pending = names.Count > 0 ? (fresh * names.Count) - applied - failed - held : 0;
+            counts.Add(new ComplianceCounts(os, applied, pending, failed, held, stale));
+        }
+
+        return counts;
+    }
+
+    /// <summary>Per OS, the patch names a view lists: those any node of that OS reported, at most <see cref="MaxPatchesPerOs"/>.</summary>
+    private static SortedDictionary<string, SortedSet<string>> Universe(IReadOnlyCollection<ComplianceNodeRow> nodes, ComplianceFilter filter)
+    {
+        var reported = new SortedDictionary<string, Dictionary<string, int>>(StringComparer.Ordinal);
+        foreach (var node in nodes)
+        {
+            if (filter.Os is not null && node.OsVersion != filter.Os)
+            {
+                continue;
+            }
+
+            if (!reported.TryGetValue(node.OsVersion, out var names))
+            {
+                reported[node.OsVersion] = names = new Dictionary<string, int>(StringComparer.Ordinal);
+            }
+
+            foreach (var p in node.Patches)
+            {
+                if (filter.Patch is null || p.PatchName == filter.Patch)
+                {
+                    names[p.PatchName] = names.GetValueOrDefault(p.PatchName) + 1;
+                }
+            }
+        }
+
+        var universe = new SortedDictionary<string, SortedSet<string>>(StringComparer.Ordinal);
+        foreach (var (os, names) in reported)
+        {
+            var kept = names.Count <= MaxPatchesPerOs
+                ? names.Keys
+                : names.OrderByDescending(n => n.Value).ThenBy(n => n.Key, StringComparer.Ordinal).Take(MaxPatchesPerOs).Select(n => n.Key);
+            universe[os] = new SortedSet<string>(kept, StringComparer.Ordinal);
+        }
+
+        return universe;
+    }
+
     private static List<string> Sorted(List<string> ids)
     {
         ids.Sort(StringComparer.Ordinal);
         return ids;
     }
 }
+
+/// <summary>The compliance counts of one OS (the metrics' gauges).</summary>
+internal sealed record ComplianceCounts(string Os, long Applied, long Pending, long Failed, long Held, long StaleNodes);

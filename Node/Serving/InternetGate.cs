@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using PeerPatch.Node.Policy;
 using PeerPatch.Node.Primitives;
+using PeerPatch.Storage;
 
 namespace PeerPatch.Node.Serving;
 
@@ -10,12 +12,43 @@ namespace PeerPatch.Node.Serving;
 /// claim is charged its size (refunded when the download fails); and each claim holder is given its share of the rate
 /// cap, the cap divided by the live claims, with the miss and with every renewal, so all downloads together stay
 /// within one cap however many PCs miss at once. Hits are never held: LAN transfers are not this budget's business.
-/// Windows and the quota's day are the server's local time.
+/// Windows and the quota's day are the server's local time. Today's charges are kept in this node's database
+/// (<see cref="MetaKey"/>), so a server killed and restarted does not hand out the day's quota a second time.
 /// </summary>
-internal sealed class InternetGate(PolicyStore policy, ClaimTable claims, TimeProvider time)
+internal sealed class InternetGate
 {
+    /// <summary>
+    /// The least share a claim is granted while the others still hold the cap (bytes/s): one of the paced stream's
+    /// 4 KiB reads a second, so the download keeps moving and picks up its share within a second of its next renewal.
+    /// </summary>
+    internal const long MinShare = 4096;
+
+    /// <summary>The lease named to a holder granted less than its fair share (it renews every second).</summary>
+    internal static readonly TimeSpan ShortLease = TimeSpan.FromSeconds(3);
+
+    /// <summary>The meta key of today's charges: "yyyy-MM-dd bytes" (the server's local day).</summary>
+    internal const string MetaKey = "internet.used";
+
+    private readonly PolicyStore _policy;
+    private readonly ClaimTable _claims;
+    private readonly TimeProvider _time;
+    private readonly PatchDatabase? _db;
+    private readonly Lock _saving = new();
     private readonly InternetBudget _budget = new();
     private readonly ConcurrentDictionary<ulong, long> _charged = new();
+    private readonly Lock _sharing = new();
+    private readonly Dictionary<ulong, long> _granted = [];
+
+    public InternetGate(PolicyStore policy, ClaimTable claims, TimeProvider time, PatchDatabase? db = null)
+    {
+        (_policy, _claims, _time, _db) = (policy, claims, time, db);
+        if (db?.GetMeta(MetaKey) is { } kept && kept.Split(' ') is [var day, var bytes]
+            && DateOnly.TryParseExact(day, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date)
+            && long.TryParse(bytes, NumberStyles.None, CultureInfo.InvariantCulture, out var used))
+        {
+            _budget.Restore(date, used);
+        }
+    }
 
     /// <summary>Null: the claim may download (charged once per claim). Otherwise why the policy holds it.</summary>
     public string? Admit(ulong claimId, string patch, long size)
@@ -25,10 +58,15 @@ internal sealed class InternetGate(PolicyStore policy, ClaimTable claims, TimePr
             return null; // the holder asked again: already admitted
         }
 
-        var held = _budget.TryStart(policy.Current.Document.Internet, patch, size, LocalNow());
-        if (held is null)
+        string? held;
+        lock (_saving)
         {
-            _charged[claimId] = size;
+            held = _budget.TryStart(_policy.Current.Document.Internet, patch, size, LocalNow());
+            if (held is null)
+            {
+                _charged[claimId] = size;
+                Save();
+            }
         }
 
         return held;
@@ -40,29 +78,104 @@ internal sealed class InternetGate(PolicyStore policy, ClaimTable claims, TimePr
     /// </summary>
     public void Adopt(ulong claimId, long size)
     {
-        if (_charged.TryAdd(claimId, Math.Max(0, size)))
+        lock (_saving)
         {
-            _budget.Charge(Math.Max(0, size), LocalNow());
+            if (_charged.TryAdd(claimId, Math.Max(0, size)))
+            {
+                _budget.Charge(Math.Max(0, size), LocalNow());
+                Save();
+            }
         }
     }
 
     /// <summary>The claim's download failed: its charge goes back to the quota.</summary>
     public void Refund(ulong claimId)
     {
-        if (_charged.TryRemove(claimId, out var size))
+        lock (_saving)
         {
-            _budget.Refund(size, LocalNow());
+            if (_charged.TryRemove(claimId, out var size))
+            {
+                _budget.Refund(size, LocalNow());
+                Save();
+            }
         }
     }
 
     /// <summary>The claim ended with the bytes stored: its charge stands.</summary>
     public void Done(ulong claimId) => _charged.TryRemove(claimId, out _);
 
-    /// <summary>A claim holder's share of the cap now (bytes/s; 0: no cap).</summary>
-    public long Allowance() => InternetBudget.Allowance(policy.Current.Document.Internet.RateCapBytesPerSecond, claims.LiveCount(time.MonotonicNow()));
+    /// <summary>
+    /// What claim <paramref name="claimId"/> may use now (bytes/s; 0: no cap), handed out with the miss and every
+    /// renewal: its fair share (<see cref="Allowance()"/>), but no more than the other live claims' last grants leave of
+    /// 95 % of the cap (at least <see cref="MinShare"/>). A holder keeps what it was granted until its next renewal
+    /// (a third of the lease), so without this the first of four PCs missing at once kept the whole cap while the
+    /// others took their shares beside it: 1.2 MB/s together under a 1 MB/s cap. Now a newcomer starts small and grows
+    /// as the others renew down to their shares.
+    /// </summary>
+    public long Allowance(ulong claimId)
+    {
+        var cap = _policy.Current.Document.Internet.RateCapBytesPerSecond;
+        var now = _time.MonotonicNow();
+        lock (_sharing)
+        {
+            foreach (var ended in _granted.Keys.Where(id => id == claimId || !_claims.IsLive(id, now)).ToList())
+            {
+                _granted.Remove(ended);
+            }
+
+            if (cap <= 0)
+            {
+                return 0;
+            }
+
+            var fair = InternetBudget.Allowance(cap, _claims.LiveCount(now));
+            var left = (long)(cap * InternetBudget.Headroom) - _granted.Values.Sum();
+            var share = Math.Clamp(left, Math.Min(MinShare, fair), fair);
+            _granted[claimId] = share;
+            return share;
+        }
+    }
+
+    /// <summary>
+    /// The lease to name to the holder of <paramref name="claimId"/> (it renews every third of it): at most
+    /// <see cref="ShortLease"/> while its last grant is below its fair share, so it takes up what others left within
+    /// a second instead of at its next regular renewal (the lease in the table stays <paramref name="lease"/>).
+    /// </summary>
+    public TimeSpan LeaseToName(ulong claimId, TimeSpan lease)
+    {
+        var cap = _policy.Current.Document.Internet.RateCapBytesPerSecond;
+        lock (_sharing)
+        {
+            return cap > 0 && _granted.TryGetValue(claimId, out var share) && share < InternetBudget.Allowance(cap, _claims.LiveCount(_time.MonotonicNow()))
+                ? TimeSpan.FromTicks(Math.Min(lease.Ticks, ShortLease.Ticks))
+                : lease;
+        }
+    }
+
+    /// <summary>A claim holder's fair share of the cap now (bytes/s; 0: no cap): 95 % of it over the live claims.</summary>
+    public long Allowance() => InternetBudget.Allowance(_policy.Current.Document.Internet.RateCapBytesPerSecond, _claims.LiveCount(_time.MonotonicNow()));
 
     /// <summary>Bytes charged against today's quota.</summary>
     public long UsedToday() => _budget.UsedToday(LocalNow());
 
-    private DateTimeOffset LocalNow() => TimeZoneInfo.ConvertTime(time.GetUtcNow(), time.LocalTimeZone);
+    /// <summary>Under <see cref="_saving"/>: today's charges to the database (best effort: the count in memory still holds).</summary>
+    private void Save()
+    {
+        if (_db is null)
+        {
+            return;
+        }
+
+        var now = LocalNow();
+        try
+        {
+            _db.SetMeta(MetaKey, string.Create(CultureInfo.InvariantCulture, $"{InternetBudget.Day(now):yyyy-MM-dd} {_budget.UsedToday(now)}"));
+        }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
+        {
+            // a full or failing disk: the quota is still counted until a restart
+        }
+    }
+
+    private DateTimeOffset LocalNow() => TimeZoneInfo.ConvertTime(_time.GetUtcNow(), _time.LocalTimeZone);
 }

@@ -109,7 +109,8 @@ internal sealed partial class PatchServer(
 
             stats.Miss();
             Log.ClaimGranted(logger, lookup.PatchName, lookup.NodeId, decision.ClaimId);
-            return LookupResult.Miss(decision.ClaimId, (int)decision.Lease.TotalMilliseconds, gate.Allowance());
+            var share = gate.Allowance(decision.ClaimId);
+            return LookupResult.Miss(decision.ClaimId, (int)gate.LeaseToName(decision.ClaimId, decision.Lease).TotalMilliseconds, share);
         }
 
         stats.InFlight();
@@ -137,7 +138,8 @@ internal sealed partial class PatchServer(
     {
         var now = time.MonotonicNow();
         var alive = claims.Renew(renew.ClaimId, renew.BytesDone, now) || Adopt(renew, now);
-        return new Ack(alive, alive ? (int)policy.Lease.TotalMilliseconds : 0, alive ? null : "claim expired or revoked", alive ? gate.Allowance() : 0);
+        var share = alive ? gate.Allowance(renew.ClaimId) : 0;
+        return new Ack(alive, alive ? (int)gate.LeaseToName(renew.ClaimId, policy.Lease).TotalMilliseconds : 0, alive ? null : "claim expired or revoked", share);
     }
 
     /// <summary>

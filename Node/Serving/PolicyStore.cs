@@ -23,6 +23,7 @@ internal sealed partial class PolicyStore(
 {
     private readonly Lock _lock = new();
     private PolicyState? _current;
+    private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>Raised after a new version was stored.</summary>
     public event Action<PolicyState>? Changed;
@@ -44,6 +45,26 @@ internal sealed partial class PolicyStore(
     {
         var state = Current;
         return state with { Ring0 = ComputeRing0(state.Document), RingComputedAt = time.GetUtcNow() };
+    }
+
+    /// <summary>
+    /// Completes when a version above <paramref name="version"/> is in force here: at once when one is, else at the
+    /// next change (the nodes' long poll, so a change reaches every node within moments, not at its next refresh).
+    /// </summary>
+    public Task NewerThanAsync(long version, CancellationToken ct)
+    {
+        Task next;
+        lock (_lock)
+        {
+            if ((_current ??= Load()).Version > version)
+            {
+                return Task.CompletedTask;
+            }
+
+            next = _next.Task;
+        }
+
+        return next.WaitAsync(ct);
     }
 
     /// <summary>A new policy from an admin's file: a new version when every check passes; otherwise every problem, and the old one stays.</summary>
@@ -81,14 +102,24 @@ internal sealed partial class PolicyStore(
         lock (_lock)
         {
             var current = _current ??= Load();
-            if (envelope!.Version <= current.Version)
+            var offered = new PolicyState(envelope!, envelopeText, seal, [], DateTimeOffset.UnixEpoch);
+            // At the highest version only setAt orders copies: one set in the future would win every tie until then.
+            // (Below it the version decides, and a copy from a server whose clock runs ahead is adopted as before.)
+            if (envelope!.Version >= PolicyEnvelope.MaxVersion && envelope.SetAt > time.GetUtcNow() + PolicyEnvelope.MaxClockSkew)
             {
-                error = $"version {envelope.Version} is not newer than {current.Version}";
+                error = $"version {envelope.Version} was set at {envelope.SetAt:O}, in the future of this server's clock";
                 return false;
             }
 
-            db.SavePolicy(envelope.Version, envelopeText, seal, time.GetUtcNow());
-            _current = new PolicyState(envelope, envelopeText, seal, [], DateTimeOffset.UnixEpoch);
+            if (offered.Precedence(current) <= 0)
+            {
+                error = $"version {envelope!.Version} (set at {envelope.SetAt:O}) is not newer than {current.Version} (set at {current.Envelope.SetAt:O})";
+                return false;
+            }
+
+            db.SavePolicy(envelope!.Version, envelopeText, seal, time.GetUtcNow());
+            _current = offered;
+            WakeWaiters();
         }
 
         Log.Adopted(logger, envelope.Version, envelope.SetBy);
@@ -102,17 +133,41 @@ internal sealed partial class PolicyStore(
         lock (_lock)
         {
             var current = _current ??= Load();
+            // At the highest version (reached only through an offer on an open LAN) the version stays, and a later
+            // setAt orders the new copy after the old one everywhere (PolicyState.Precedence).
             var now = time.GetUtcNow();
-            var envelope = new PolicyEnvelope(current.Version + 1, setBy, now, document);
+            if (current.Version >= PolicyEnvelope.MaxVersion && now <= current.Envelope.SetAt)
+            {
+                now = current.Envelope.SetAt.AddMilliseconds(1);
+            }
+
+            var envelope = new PolicyEnvelope(Math.Min(current.Version + 1, PolicyEnvelope.MaxVersion), setBy, now, document);
             var text = envelope.ToJson();
+            if (!PolicyEnvelope.TryParse(text, out _, out var unreadable))
+            {
+                // What every node (and this one after a restart) reads back must be what is stored: an approve or hold
+                // past a list's limit would otherwise be a version that nodes refuse and a restart drops (to the defaults).
+                Log.Refused(logger, setBy, unreadable.Count);
+                return new PolicyChange(false, current, unreadable);
+            }
+
             var seal = PolicySeal.Seal(auth.Key, text, self.NodeId, now);
             db.SavePolicy(envelope.Version, text, seal, now);
             state = _current = new PolicyState(envelope, text, seal, [], DateTimeOffset.UnixEpoch);
+            WakeWaiters();
         }
 
         Log.Stored(logger, state.Version, setBy);
         Changed?.Invoke(state);
         return new PolicyChange(true, state, []);
+    }
+
+    /// <summary>Under the lock: every long poll waiting on the version that was in force returns.</summary>
+    private void WakeWaiters()
+    {
+        var woken = _next;
+        _next = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        woken.TrySetResult();
     }
 
     private PolicyState Load()
