@@ -301,19 +301,8 @@ public static class AptProxyTests
         {
             await using var repo = await DebRepository.CreateAsync([("pp-golf", "1.0", 1_000)]);
             await File.WriteAllTextAsync(Path.Combine(repo.Root, "secret.txt"), "secret");
-            using var secret = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Any, 0); // a service a firewall hides from the LAN
-            secret.Start();
-            var secretPort = ((System.Net.IPEndPoint)secret.LocalEndpoint).Port;
-            var reached = 0;
-            _ = Task.Run(async () =>
-            {
-                while (true)
-                {
-                    using var c = await secret.AcceptTcpClientAsync();
-                    Interlocked.Increment(ref reached);
-                    await c.GetStream().WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecret"u8.ToArray());
-                }
-            });
+            using var secret = new SecretService(System.Net.IPAddress.Any); // a service a firewall hides from the LAN
+            var secretPort = secret.Port;
             var lan = System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces()
                 .Where(n => n.OperationalStatus == System.Net.NetworkInformation.OperationalStatus.Up && n.NetworkInterfaceType != System.Net.NetworkInformation.NetworkInterfaceType.Loopback)
                 .SelectMany(n => n.GetIPProperties().UnicastAddresses).Select(a => a.Address)
@@ -361,7 +350,7 @@ public static class AptProxyTests
                 Assert.True(status.StartsWith("HTTP/1.1 403", StringComparison.Ordinal), $"{request}: {status}");
             }
 
-            Assert.Equal(0, Volatile.Read(ref reached));
+            Assert.Equal(0, secret.Reached);
             Assert.Equal(0, repo.Requests("secret.txt"));
             var stats = (await node.StatusAsync()).GetProperty("stats");
             Assert.Equal(refused.Count, stats.GetProperty("proxyRefused").GetInt64());
@@ -374,8 +363,7 @@ public static class AptProxyTests
             var ok = await RawRequestAsync(node, $"GET {origin}/dists/stable/Release");
             Assert.StartsWith("HTTP/1.1 200", ok, StringComparison.Ordinal);
             Assert.Equal(1, repo.Requests("dists/stable/Release"));
-            output.WriteLine($"{refused.Count} relay attempts refused with 403 and counted; the secret service was reached {reached} times");
-            secret.Stop();
+            output.WriteLine($"{refused.Count} relay attempts refused with 403 and counted; the secret service was reached {secret.Reached} times");
         }
 
         /// <summary>
@@ -386,23 +374,12 @@ public static class AptProxyTests
         [Fact]
         public async Task ARedirectFromAListedOrigin_GoesBackToTheClient_AndIsNotFollowedByTheRelay()
         {
-            using var secret = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+            using var secret = new SecretService(System.Net.IPAddress.Loopback);
             using var origin = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-            secret.Start();
             origin.Start();
-            var secretPort = ((System.Net.IPEndPoint)secret.LocalEndpoint).Port;
+            var secretPort = secret.Port;
             var originPort = ((System.Net.IPEndPoint)origin.LocalEndpoint).Port;
-            var reached = 0;
             using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-            _ = Task.Run(async () =>
-            {
-                while (!stop.IsCancellationRequested)
-                {
-                    using var c = await secret.AcceptTcpClientAsync(stop.Token);
-                    Interlocked.Increment(ref reached);
-                    await c.GetStream().WriteAsync("HTTP/1.1 200 OK\r\nContent-Length: 6\r\nConnection: close\r\n\r\nsecret"u8.ToArray());
-                }
-            });
             _ = Task.Run(async () =>
             {
                 while (!stop.IsCancellationRequested)
@@ -421,9 +398,9 @@ public static class AptProxyTests
             var status = await RawRequestAsync(node, $"GET http://127.0.0.1:{originPort}/debian/dists/bookworm/InRelease");
 
             Assert.StartsWith("HTTP/1.1 302", status, StringComparison.Ordinal);
-            Assert.Equal(0, Volatile.Read(ref reached));
+            Assert.Equal(0, secret.Reached);
             Assert.StartsWith("HTTP/1.1 403", await RawRequestAsync(node, $"GET http://127.0.0.1:{secretPort}/secret.txt"), StringComparison.Ordinal);
-            Assert.Equal(0, Volatile.Read(ref reached));
+            Assert.Equal(0, secret.Reached);
             await stop.CancelAsync();
         }
     }
