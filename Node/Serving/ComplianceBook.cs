@@ -9,7 +9,8 @@ namespace PeerPatch.Node.Serving;
 /// in memory and written through to the database (so a restarted server keeps them), at most
 /// <see cref="MaxNodes"/> nodes (a new node beyond that replaces the one heard from longest ago). A node that was
 /// not the server when others reported learns them again from their re-sent reports and hand-overs
-/// (<see cref="Learn"/>). Answers views (<see cref="View"/>) and the policy's question <see cref="StatesOf"/>.
+/// (<see cref="Learn"/>). A node not heard from for <see cref="ServingOptions.ComplianceForgetAfter"/> is forgotten.
+/// Answers views (<see cref="View"/>) and the policy's question <see cref="StatesOf"/>.
 /// </summary>
 internal sealed partial class ComplianceBook(PatchDatabase db, ServingOptions options, TimeProvider time, ILogger<ComplianceBook> logger)
 {
@@ -66,9 +67,9 @@ internal sealed partial class ComplianceBook(PatchDatabase db, ServingOptions op
             var nodes = Nodes();
             foreach (var k in known.Take(ComplianceReport.MaxKnown))
             {
-                if (!ComplianceIntake.TryReadKnown(k, now, out var row) || nodes.ContainsKey(row.NodeId))
+                if (!ComplianceIntake.TryReadKnown(k, now, out var row) || nodes.ContainsKey(row.NodeId) || Forgotten(row, now))
                 {
-                    continue;
+                    continue; // a node past ComplianceForgetAfter stays forgotten, whoever hands it on
                 }
 
                 MakeRoom(nodes);
@@ -84,7 +85,7 @@ internal sealed partial class ComplianceBook(PatchDatabase db, ServingOptions op
     {
         lock (_lock)
         {
-            return [.. Nodes().Values.OrderByDescending(n => n.LastSeen).Take(ComplianceReport.MaxKnown)
+            return [.. Current(now).Values.OrderByDescending(n => n.LastSeen).Take(ComplianceReport.MaxKnown)
                 .Select(n => new ComplianceKnownNode(n.NodeId, n.Hostname, n.Ring, n.OsVersion, Math.Max(0, (long)(now - n.LastSeen).TotalMilliseconds)))];
         }
     }
@@ -94,7 +95,7 @@ internal sealed partial class ComplianceBook(PatchDatabase db, ServingOptions op
     {
         lock (_lock)
         {
-            return [.. Nodes().Values];
+            return [.. Current(time.GetUtcNow()).Values];
         }
     }
 
@@ -145,6 +146,23 @@ internal sealed partial class ComplianceBook(PatchDatabase db, ServingOptions op
         return _nodes;
     }
 
+    /// <summary>The nodes, after forgetting those not heard from for <see cref="ServingOptions.ComplianceForgetAfter"/>.</summary>
+    private Dictionary<string, ComplianceNodeRow> Current(DateTimeOffset now)
+    {
+        var nodes = Nodes();
+        foreach (var node in nodes.Values.Where(n => Forgotten(n, now)).ToList())
+        {
+            nodes.Remove(node.NodeId);
+            db.DeleteComplianceNode(node.NodeId);
+            LogForgotten(logger, node.NodeId, node.Hostname, (long)(now - node.LastSeen).TotalDays);
+        }
+
+        return nodes;
+    }
+
+    private bool Forgotten(ComplianceNodeRow node, DateTimeOffset now) =>
+        options.ComplianceForgetAfter > TimeSpan.Zero && now - node.LastSeen > options.ComplianceForgetAfter;
+
     private void MakeRoom(Dictionary<string, ComplianceNodeRow> nodes)
     {
         while (nodes.Count >= MaxNodes)
@@ -158,6 +176,9 @@ internal sealed partial class ComplianceBook(PatchDatabase db, ServingOptions op
 
     [LoggerMessage(EventId = 740, Level = LogLevel.Information, Message = "compliance: learned of node {NodeId} ({Hostname}) from another node's hand-over")]
     private static partial void LogLearned(ILogger logger, string nodeId, string hostname);
+
+    [LoggerMessage(EventId = 742, Level = LogLevel.Information, Message = "compliance: forgot node {NodeId} ({Hostname}), not heard from for {Days} days (ComplianceForgetAfter); it reappears with its next report")]
+    private static partial void LogForgotten(ILogger logger, string nodeId, string hostname, long days);
 
     [LoggerMessage(EventId = 741, Level = LogLevel.Warning, Message = "compliance: forgot node {NodeId}, heard from longest ago, to stay within {Max} nodes")]
     private static partial void LogEvicted(ILogger logger, string nodeId, int max);

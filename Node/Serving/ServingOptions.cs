@@ -23,6 +23,13 @@ public sealed class ServingOptions
     public TimeSpan ComplianceStaleAfter { get; set; } = TimeSpan.FromHours(1);
 
     /// <summary>
+    /// A node the server has not heard from for this long is forgotten: it leaves the compliance views, the counts and
+    /// the ring-0 evidence, so a retired PC does not keep the LAN "not compliant" (and `peerpatch-diag compliance` at
+    /// exit 2) for good. A PC that was only away reappears with its next report. Default 30 days; 0 = never.
+    /// </summary>
+    public TimeSpan ComplianceForgetAfter { get; set; } = TimeSpan.FromDays(30);
+
+    /// <summary>
     /// Peer-to-peer serving: a lookup hit lists the nodes that hold the blob as sources (the server last), so every PC
     /// that holds a patch helps serve it. Off: the answer lists no sources and every client fetches from the server
     /// (the behaviour before peer serving; the benchmark's reference, PEERPATCH_PeerServing=false). Read by the

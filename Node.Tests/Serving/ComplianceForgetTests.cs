@@ -1,0 +1,72 @@
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
+using PeerPatch.Node.Serving;
+using PeerPatch.Node.Tests.Support;
+using PeerPatch.Protocol.Status;
+using PeerPatch.Storage;
+
+namespace PeerPatch.Node.Tests.Serving;
+
+/// <summary>
+/// A retired PC leaves the compliance records after ComplianceForgetAfter (found by a probe: a stale node stayed
+/// stale for good, so `peerpatch-diag compliance` exited 2 forever, and hand-overs could carry such ghosts on).
+/// </summary>
+public sealed class ComplianceForgetTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 12, 1, 8, 0, 0, TimeSpan.Zero));
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public void ANodeSilentLongerThanForgetAfter_LeavesViewsCountsHandOversAndTheDatabase_AndReturnsWithItsNextReport()
+    {
+        var db = PatchDatabase.Open(_dir.Sub("peerpatch.db"));
+        var options = new ServingOptions { ComplianceForgetAfter = TimeSpan.FromDays(30) };
+        var book = new ComplianceBook(db, options, _time, NullLogger<ComplianceBook>.Instance);
+        book.Record(Row("n-retired", _time.GetUtcNow()));
+        book.Record(Row("n-daily", _time.GetUtcNow()));
+
+        _time.Advance(TimeSpan.FromDays(29)); // stale, not yet forgotten
+        book.Record(Row("n-daily", _time.GetUtcNow()));
+        Assert.Contains(book.View(ComplianceFilter.All).Nodes, n => n.NodeId == "n-retired" && n.Stale);
+        Assert.Equal(2, book.View(ComplianceFilter.All).ExitCode()); // diag compliance: a stale node
+
+        _time.Advance(TimeSpan.FromDays(2));
+        book.Record(Row("n-daily", _time.GetUtcNow()));
+        Assert.Equal(["n-daily"], book.View(ComplianceFilter.All).Nodes.Select(n => n.NodeId));
+        Assert.Equal(0, book.View(ComplianceFilter.All).ExitCode());
+        Assert.Equal(0, book.Counts().Sum(c => c.StaleNodes));
+        Assert.Equal(["n-daily"], book.Known(_time.GetUtcNow()).Select(k => k.NodeId));
+        Assert.Equal(["n-daily"], db.LoadCompliance().Select(r => r.NodeId)); // a restarted server does not bring it back
+
+        // Another node hands the forgotten one on (its last sighting 31 days ago): it stays forgotten.
+        book.Learn([new ComplianceKnownNode("n-retired", "old-pc", null, "test-1-amd64", (long)TimeSpan.FromDays(31).TotalMilliseconds)], _time.GetUtcNow());
+        Assert.DoesNotContain(book.Snapshot(), n => n.NodeId == "n-retired");
+
+        // The PC was only away: its next report brings it back.
+        book.Record(Row("n-retired", _time.GetUtcNow()));
+        Assert.Equal(["n-daily", "n-retired"], book.Snapshot().Select(n => n.NodeId).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void ForgetAfterZero_KeepsEveryNode()
+    {
+        var book = new ComplianceBook(PatchDatabase.Open(_dir.Sub("peerpatch.db")), new ServingOptions { ComplianceForgetAfter = TimeSpan.Zero }, _time, NullLogger<ComplianceBook>.Instance);
+        book.Record(Row("n-retired", _time.GetUtcNow()));
+        _time.Advance(TimeSpan.FromDays(400));
+        Assert.Contains(book.View(ComplianceFilter.All).Nodes, n => n.NodeId == "n-retired" && n.Stale);
+    }
+
+    [Fact]
+    public void AForgetAfterNotLongerThanStaleAfter_IsRejectedAtStart()
+    {
+        var result = new ServingOptionsValidator().Validate(null, new ServingOptions { ComplianceStaleAfter = TimeSpan.FromHours(1), ComplianceForgetAfter = TimeSpan.FromMinutes(30) });
+        Assert.True(result.Failed);
+        Assert.Contains("ComplianceForgetAfter", result.FailureMessage, StringComparison.Ordinal);
+        Assert.True(new ServingOptionsValidator().Validate(null, new ServingOptions()).Succeeded); // the defaults: 30 days, 1 h
+    }
+
+    private static ComplianceNodeRow Row(string node, DateTimeOffset at) =>
+        new(node, "pc-" + node, null, "test-1-amd64", "pass-" + at.ToUnixTimeSeconds(), at, at, [new CompliancePatchRow("KB-A", ComplianceStates.Applied, null, at)]);
+}
