@@ -482,24 +482,31 @@ public sealed class BlobStore
     /// </summary>
     public (int Blobs, long Bytes) TrimToCapacity(TimeSpan spare)
     {
-        var capacity = CapacityBytes;
+        var usedSince = _time.GetUtcNow() - spare;
+        return EvictLeastRecentlyUsed(CapacityBytes, (_, entry) => entry.LastAccess >= usedSince);
+    }
+
+    private void EvictIfOverCapacity(string? keep, long capacity) => EvictLeastRecentlyUsed(capacity, (sha, _) => sha == keep);
+
+    /// <summary>Removes least recently used blobs, except those <paramref name="spared"/>, until within <paramref name="capacity"/> (0 = none).</summary>
+    private (int Blobs, long Bytes) EvictLeastRecentlyUsed(long capacity, Func<string, BlobEntry, bool> spared)
+    {
+        var (blobs, bytes) = (0, 0L);
         if (capacity <= 0 || TotalBytes <= capacity)
         {
-            return (0, 0);
+            return (blobs, bytes);
         }
 
-        var usedSince = _time.GetUtcNow() - spare;
-        var (blobs, bytes) = (0, 0L);
         lock (_evictLock)
         {
             foreach (var (sha, entry) in _blobs.OrderBy(b => b.Value.LastAccess).ToList())
             {
-                if (TotalBytes <= capacity || entry.LastAccess >= usedSince)
+                if (TotalBytes <= capacity)
                 {
-                    break; // ordered by last use: every blob after this one was used as recently or more
+                    break;
                 }
 
-                if (Remove(sha))
+                if (!spared(sha, entry) && Remove(sha))
                 {
                     Evictions++;
                     blobs++;
@@ -509,30 +516,6 @@ public sealed class BlobStore
         }
 
         return (blobs, bytes);
-    }
-
-    private void EvictIfOverCapacity(string? keep, long capacity)
-    {
-        if (capacity <= 0 || TotalBytes <= capacity)
-        {
-            return;
-        }
-
-        lock (_evictLock)
-        {
-            foreach (var (sha, _) in _blobs.OrderBy(b => b.Value.LastAccess).ToList())
-            {
-                if (TotalBytes <= capacity)
-                {
-                    break;
-                }
-
-                if (sha != keep && Remove(sha))
-                {
-                    Evictions++;
-                }
-            }
-        }
     }
 
     private long FreeBytes()

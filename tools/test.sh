@@ -90,6 +90,7 @@ integration_status=$?
 echo "integration tests: $((SECONDS - phase)) s"
 
 # The last line, read from both result files (TRX).
+count() { local n; n=$(echo "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"); echo "${n:-0}"; }
 passed=0; failed=0; skipped=0
 for name in unit integration; do
   trx="$results/$name.trx"
@@ -98,7 +99,6 @@ for name in unit integration; do
     exit 1
   fi
   counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
-  count() { local n; n=$(echo "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"); echo "${n:-0}"; }
   passed=$((passed + $(count passed)))
   failed=$((failed + $(count failed)))
   skipped=$((skipped + $(count total) - $(count executed)))
