@@ -44,27 +44,28 @@ internal sealed partial class FleetBench
     }
 
     /// <summary>
-    /// What PC <paramref name="k"/>'s node counted as served to the LAN (its /metrics), or null when three scrapes in a
-    /// row failed: a failed scrape is not "served nothing" (two 50-PC runs read the server's share as 0.0 % while its
-    /// link counters said 9 %; a failed scrape counted as 0 is one way to get that, and now says so).
+    /// What PC <paramref name="k"/>'s node counted as sent to the LAN of kind <paramref name="kind"/> (its /metrics:
+    /// "serve", blobs and pieces to other PCs; "push", a claim holder's copy to the server), or null when three scrapes
+    /// in a row failed: a failed scrape is not "served nothing" (two 50-PC runs read the server's share as 0.0 % while
+    /// its link counters said 9 %; a failed scrape counted as 0 is one way to get that, and now says so).
     /// </summary>
-    private async Task<long?> ServedBytesAsync(int k)
+    private async Task<long?> LanBytesOutAsync(int k, string kind)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                double served = 0;
+                double sent = 0;
                 foreach (var line in (await Metrics.GetStringAsync($"http://{_lan.Address(k)}:47471/metrics")).Split('\n'))
                 {
                     if (line.StartsWith("peerpatch_bytes_total{", StringComparison.Ordinal) && line.Contains("source=\"lan\"", StringComparison.Ordinal)
-                        && line.Contains("direction=\"out\"", StringComparison.Ordinal) && line.Contains("kind=\"serve\"", StringComparison.Ordinal))
+                        && line.Contains("direction=\"out\"", StringComparison.Ordinal) && line.Contains($"kind=\"{kind}\"", StringComparison.Ordinal))
                     {
-                        served += double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
+                        sent += double.Parse(line[(line.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture);
                     }
                 }
 
-                return (long)served;
+                return (long)sent;
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException or FormatException)
             {

@@ -135,13 +135,24 @@ internal sealed partial class FleetBench : IAsyncDisposable
             var rss = nodes.Select(n => Proc.Rss(n.Id)).ToArray(); // after the pass, the nodes still up
             var server = ids[serverId];
             var served = new long?[pcs]; // eight nodes at a time: no scrape competes with 49 others, and 50 that fail take minutes, not an hour
-            await Parallel.ForEachAsync(Enumerable.Range(1, pcs), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (k, _) => served[k - 1] = await ServedBytesAsync(k));
+            var pushed = new long?[pcs];
+            await Parallel.ForEachAsync(Enumerable.Range(1, pcs), new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (k, _) =>
+            {
+                served[k - 1] = await LanBytesOutAsync(k, "serve");
+                pushed[k - 1] = await LanBytesOutAsync(k, "push");
+            });
 
             return result with
             {
                 Server = server,
                 ServerShare = result.PcSent is { } sent && sent.Sum() > 0 ? (double)sent[server - 1] / sent.Sum() : double.NaN,
                 MetricsServerShare = served.All(b => b is not null) && served.Sum() > 0 ? (double)served[server - 1]!.Value / served.Sum()!.Value : double.NaN, // a failed scrape: no figure
+                // Every PC needs every unique byte, and the internet brought InternetBytes of them: the rest came over
+                // the LAN, served by a peer or the server, or pushed to the server by a claim holder. Above 1, upload
+                // work was wasted (duplicate endgame copies, pieces cut off, pushes of copies the server had).
+                LanSentPerNeeded = served.Concat(pushed).All(b => b is not null)
+                    ? (double)(served.Sum()!.Value + pushed.Sum()!.Value) / ((pcs * UniqueBytes) - result.InternetBytes)
+                    : double.NaN,
                 CpuPerNode = cpu.Average(),
                 ServerCpu = cpu[server - 1],
                 RssAfterMean = rss.Average(),
@@ -307,6 +318,9 @@ internal sealed partial class FleetBench : IAsyncDisposable
         /// <summary>PeerPatch: the server's share of the LAN bytes the nodes counted as served (/metrics, lan out serve).</summary>
         public double MetricsServerShare { get; init; } = double.NaN;
 
+        /// <summary>PeerPatch: the LAN bytes all nodes counted as served or pushed (/metrics) over the bytes the PCs needed from the LAN.</summary>
+        public double LanSentPerNeeded { get; init; } = double.NaN;
+
         /// <summary>PeerPatch: CPU seconds (user + system) per node over the pass, the mean of all nodes.</summary>
         public double CpuPerNode { get; init; } = double.NaN;
 
@@ -321,6 +335,6 @@ internal sealed partial class FleetBench : IAsyncDisposable
         public override string ToString() => string.Create(CultureInfo.InvariantCulture,
             $"{Seconds:0.0} s (median PC {MedianPcSeconds:0.0} s), internet {InternetBytes / 1e6:0.0} MB logged / {InternetLinkBytes / 1e6:0.0} MB on the link, failed PCs {FailedPcs}")
             + (double.IsNaN(CpuPerNode) ? "" : string.Create(CultureInfo.InvariantCulture,
-                $", server PC {Server}: {ServerShare:P1} of PC upload bytes ({MetricsServerShare:P1} of /metrics lan serve), CPU {CpuPerNode:0.00} s per node (server {ServerCpu:0.00} s), RSS after {RssAfterMean / 1048576:0.0} MiB mean, {RssAfterMax / 1048576.0:0.0} MiB most"));
+                $", server PC {Server}: {ServerShare:P1} of PC upload bytes ({MetricsServerShare:P1} of /metrics lan serve), LAN bytes sent {LanSentPerNeeded:0.000}× those needed, CPU {CpuPerNode:0.00} s per node (server {ServerCpu:0.00} s), RSS after {RssAfterMean / 1048576:0.0} MiB mean, {RssAfterMax / 1048576.0:0.0} MiB most"));
     }
 }
