@@ -38,15 +38,20 @@ public sealed class PatchServerTests : IDisposable
     {
         _db = PatchDatabase.Open(_dir.Sub("peerpatch.db"));
         _store = new BlobStore(_dir.Sub("blobs"), _db, new BlobStoreOptions(), _time);
-        var options = new CoreOptions { DataDir = _dir.Path, HttpPort = 47471 };
         var self = new NodeIdentity("nserver", "instance1", Os, "0.1.0");
         _cluster = new ClusterState(new ClusterOptions { Role = RoleSetting.Server }, self, _time);
-        var policy = new ClaimPolicy(Lease, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250), Settle);
+        _server = NewServer(new ClaimPolicy(Lease, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250), Settle));
+    }
+
+    /// <summary>A server over this test's store, index and cluster, with its own claims under <paramref name="policy"/>.</summary>
+    private PatchServer NewServer(ClaimPolicy policy)
+    {
+        var self = new NodeIdentity("nserver", "instance1", Os, "0.1.0");
         var claims = new ClaimTable(policy, new SystemRandomSource());
         var lanPolicy = new PolicyStore(_db, new ClusterAuth(null, self, _time), self, new InMemoryRingEvidence(), _index, _time, NullLogger<PolicyStore>.Instance);
-        _server = new PatchServer(
+        return new PatchServer(
             _store, _index, claims, policy, new HitRecorder(_db, _time, NullLogger<HitRecorder>.Instance),
-            _holders, new InternetGate(lanPolicy, claims, _time), _cluster, self, new HttpEndpointInfo(options), _stats, _time, NullLogger<PatchServer>.Instance);
+            _holders, new InternetGate(lanPolicy, claims, _time), _cluster, self, new HttpEndpointInfo(new CoreOptions { DataDir = _dir.Path, HttpPort = 47471 }), _stats, _time, NullLogger<PatchServer>.Instance);
     }
 
     [Fact]
@@ -104,6 +109,26 @@ public sealed class PatchServerTests : IDisposable
         Assert.Equal(LookupOutcome.InFlight, byNameOnlyToo.Outcome);
         Assert.Null(byNameOnlyToo.BlobUrl); // no hash named: nothing to stream
         Assert.True(_server.IsBeingFetched(sha));
+    }
+
+    [Fact]
+    public void AtItsInternetDownloadsAtOnce_TheServerQueuesANewMiss_WithNothingToStream_UntilAClaimEnds()
+    {
+        var server = NewServer(new ClaimPolicy(Lease, TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250), Settle, MaxLive: 1));
+        var (shaA, shaB) = (new string('a', 64), new string('c', 64));
+        var a = server.Lookup(new Lookup(Os, "KB-A", shaA, 5000, "na"));
+
+        var queued = server.Lookup(new Lookup(Os, "KB-B", shaB, 5000, "nb"));
+        var streamA = server.Lookup(new Lookup(Os, "KB-A", shaA, 5000, "nb"));
+
+        Assert.Equal(LookupOutcome.Miss, a.Outcome);
+        Assert.Equal((LookupOutcome.InFlight, null, 0L), (queued.Outcome, queued.BlobUrl, queued.Size)); // nobody downloads it yet
+        Assert.True(queued.RetryAfterMs > 0 && queued.IsValid());
+        Assert.False(server.IsBeingFetched(shaB));
+        Assert.Equal(("/v1/blobs/" + shaA), streamA.BlobUrl); // a claimed patch is still streamed from its holder
+
+        Assert.True(Assert.IsType<Ack>(server.Handle(new ClaimRelease(a.ClaimId, "download failed"), From)).Ok);
+        Assert.Equal(LookupOutcome.Miss, server.Lookup(new Lookup(Os, "KB-B", shaB, 5000, "nb")).Outcome);
     }
 
     [Fact]

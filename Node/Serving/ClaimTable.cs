@@ -6,7 +6,8 @@ namespace PeerPatch.Node.Serving;
 /// Single flight for misses: per patch, at most one node at a time holds a download claim with a lease; the
 /// others are told "in flight" and ask again. A claim ends when its holder pushes the blob, releases it, stops
 /// renewing it (it died), or renews without progress for <see cref="ClaimPolicy.StallTimeout"/> (it stalled);
-/// the next asker then gets it. Pure policy: no I/O, time comes in as <c>now</c>.
+/// the next asker then gets it. At most <see cref="ClaimPolicy.MaxLive"/> claims live at once: a new one past that is
+/// queued (the asker asks again). Pure policy: no I/O, time comes in as <c>now</c>.
 /// </summary>
 internal sealed class ClaimTable(ClaimPolicy policy, IRandomSource random)
 {
@@ -66,6 +67,11 @@ internal sealed class ClaimTable(ClaimPolicy policy, IRandomSource random)
                 }
 
                 Remove(existing);
+            }
+
+            if (policy.MaxLive > 0 && _byId.Values.Count(c => IsAlive(c, now)) >= policy.MaxLive)
+            {
+                return new ClaimDecision(false, 0, TimeSpan.Zero, 0, policy.RetryAfter, Queued: true);
             }
 
             if (++_grantsSincePrune >= PruneEvery)

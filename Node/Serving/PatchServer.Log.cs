@@ -13,6 +13,9 @@ internal sealed partial class PatchServer
         [LoggerMessage(EventId = 301, Level = LogLevel.Information, Message = "miss for {Patch}: claim {ClaimId} granted to {PeerId}")]
         public static partial void ClaimGranted(ILogger logger, string patch, string peerId, ulong claimId);
 
+        [LoggerMessage(EventId = 305, Level = LogLevel.Debug, Message = "miss for {Patch} from {PeerId} queued: the LAN is already downloading {Max} patches at once")]
+        public static partial void ClaimQueued(ILogger logger, string patch, string peerId, int max);
+
         [LoggerMessage(EventId = 302, Level = LogLevel.Information, Message = "claim {ClaimId} released: {Reason}")]
         public static partial void ClaimReleased(ILogger logger, ulong claimId, string? reason);
 

@@ -114,6 +114,13 @@ internal sealed partial class PatchServer(
         }
 
         stats.InFlight();
+        if (decision.Queued)
+        {
+            // Nobody downloads it yet (the LAN is at its downloads at once): no holder's bytes to stream, ask again.
+            Log.ClaimQueued(logger, lookup.PatchName, lookup.NodeId, policy.MaxLive);
+            return LookupResult.InFlight(0, (int)decision.RetryAfter.TotalMilliseconds);
+        }
+
         return lookup.ExpectedSha256 is { } expected
             ? LookupResult.InFlight(decision.HolderBytes, (int)decision.RetryAfter.TotalMilliseconds, BlobUrl.PathOf(expected)) // cut-through
             : LookupResult.InFlight(decision.HolderBytes, (int)decision.RetryAfter.TotalMilliseconds);

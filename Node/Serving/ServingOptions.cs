@@ -15,6 +15,15 @@ public sealed class ServingOptions
     public TimeSpan ClaimStallTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
+    /// How many patches the LAN downloads from the internet at once (download claims the server has out); a PC that
+    /// misses another patch meanwhile is told to ask again, and goes on with its other patches. Measured on a 20-PC LAN
+    /// behind a 2 MB/s uplink: with every miss granted at once (17 downloads), TCP flows starved one another for over a
+    /// minute, their claims were granted again as stalled, and the internet sent 2 to 3.6 times the unique bytes.
+    /// Read by the server. Default 4; 0 = no limit.
+    /// </summary>
+    public int InternetDownloadsAtOnce { get; set; } = 4;
+
+    /// <summary>
     /// A node the server has not heard from (no compliance report) for this long is flagged stale in compliance views
     /// and never counted as compliant. Default 1 h: four missed reports at the default
     /// <c>ComplianceReportInterval</c> of 15 min (every node re-sends its last report that often, pass or no pass).

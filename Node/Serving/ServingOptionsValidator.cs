@@ -10,6 +10,11 @@ internal sealed class ServingOptionsValidator : IValidateOptions<ServingOptions>
     {
         var errors = new List<string>();
         OptionChecks.Positive(errors, ("ClaimLease", o.ClaimLease), ("ClaimStallTimeout", o.ClaimStallTimeout), ("ComplianceStaleAfter", o.ComplianceStaleAfter));
+        if (o.InternetDownloadsAtOnce < 0)
+        {
+            errors.Add($"InternetDownloadsAtOnce must be 0 (no limit) or more, not {o.InternetDownloadsAtOnce}");
+        }
+
         if (o.ComplianceForgetAfter != TimeSpan.Zero && o.ComplianceForgetAfter <= o.ComplianceStaleAfter)
         {
             errors.Add($"ComplianceForgetAfter must be 0 (never) or longer than ComplianceStaleAfter ({o.ComplianceStaleAfter}), not {o.ComplianceForgetAfter}");

@@ -13,7 +13,7 @@ internal static class ServingServiceCollectionExtensions
     public static IServiceCollection AddServing(this IServiceCollection services, ServingOptions options)
     {
         services.AddSingleton(options);
-        services.AddSingleton(new ClaimPolicy(options.ClaimLease, options.ClaimStallTimeout, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(4)));
+        services.AddSingleton(new ClaimPolicy(options.ClaimLease, options.ClaimStallTimeout, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(4), options.InternetDownloadsAtOnce));
         services.AddSingleton<ClaimTable>();
         services.AddSingleton(sp =>
         {
