@@ -90,6 +90,15 @@ internal sealed class InternetBudget
     public static long Allowance(long capBytesPerSecond, int activeClaims) =>
         capBytesPerSecond <= 0 ? 0 : Math.Max(1, (long)(capBytesPerSecond * Headroom) / Math.Max(1, activeClaims));
 
+    /// <summary>Every kept day's charges, oldest first (what a server saves, so a restart forgets none of them).</summary>
+    public IReadOnlyList<(DateOnly Day, long Used)> Days()
+    {
+        lock (_lock)
+        {
+            return [.. _used.Select(d => (d.Key, d.Value))];
+        }
+    }
+
     private void Set(DateOnly day, long used)
     {
         _used[day] = used;
