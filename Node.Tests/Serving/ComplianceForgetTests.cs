@@ -50,6 +50,25 @@ public sealed class ComplianceForgetTests : IDisposable
     }
 
     [Fact]
+    public void ANodeThatReportedWhileTheServersClockRanAYearAhead_IsStillForgotten30DaysAfterTheClockWasSetRight()
+    {
+        var db = PatchDatabase.Open(_dir.Sub("peerpatch.db"));
+        var clock = new JumpyTimeProvider(); // the wall clock, which can be set back
+        var book = new ComplianceBook(db, new ServingOptions { ComplianceForgetAfter = TimeSpan.FromDays(30) }, clock, NullLogger<ComplianceBook>.Instance);
+
+        clock.Jump(TimeSpan.FromDays(365)); // a dead RTC battery, a wrong NTP answer: the server's clock a year ahead
+        book.Record(Row("n-retired", clock.GetUtcNow())); // the PC's last report before it was retired
+        clock.Jump(TimeSpan.FromDays(-365)); // the clock set right
+        book.Record(Row("n-daily", clock.GetUtcNow()));
+        Assert.Contains(book.Snapshot(), n => n.NodeId == "n-retired");
+
+        clock.Jump(TimeSpan.FromDays(31)); // the retired PC has been silent 31 days
+        book.Record(Row("n-daily", clock.GetUtcNow()));
+        Assert.Equal(["n-daily"], book.View(ComplianceFilter.All).Nodes.Select(n => n.NodeId)); // before: kept (and not even stale) for another 11 months
+        Assert.Equal(["n-daily"], db.LoadCompliance().Select(r => r.NodeId));
+    }
+
+    [Fact]
     public void ForgetAfterZero_KeepsEveryNode()
     {
         var book = new ComplianceBook(PatchDatabase.Open(_dir.Sub("peerpatch.db")), new ServingOptions { ComplianceForgetAfter = TimeSpan.Zero }, _time, NullLogger<ComplianceBook>.Instance);
