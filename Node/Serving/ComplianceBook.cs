@@ -146,10 +146,20 @@ internal sealed partial class ComplianceBook(PatchDatabase db, ServingOptions op
         return _nodes;
     }
 
-    /// <summary>The nodes, after forgetting those not heard from for <see cref="ServingOptions.ComplianceForgetAfter"/>.</summary>
+    /// <summary>
+    /// The nodes, after forgetting those not heard from for <see cref="ServingOptions.ComplianceForgetAfter"/>. A node
+    /// last seen in this server's future (its clock ran ahead then and was set back since) counts as seen now, from
+    /// now on: otherwise it would stay, and stay fresh, for as long as the clock had run ahead.
+    /// </summary>
     private Dictionary<string, ComplianceNodeRow> Current(DateTimeOffset now)
     {
         var nodes = Nodes();
+        foreach (var node in nodes.Values.Where(n => n.LastSeen > now).ToList())
+        {
+            nodes[node.NodeId] = node with { LastSeen = now };
+            db.TouchComplianceNode(node.NodeId, now);
+        }
+
         foreach (var node in nodes.Values.Where(n => Forgotten(n, now)).ToList())
         {
             nodes.Remove(node.NodeId);
