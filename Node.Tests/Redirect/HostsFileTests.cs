@@ -104,6 +104,15 @@ public sealed class HostsFileTests
     }
 
     [Theory]
+    [InlineData("# BEGIN peerpatch redirect (newline added)\n127.0.0.1 deb.debian.org\n# END peerpatch redirect\n", "")] // the lines above it deleted by hand
+    [InlineData("127.0.0.1 localhost\n# BEGIN peerpatch redirect (newline added)\r\n127.0.0.1 deb.debian.org\r\n# END peerpatch redirect\r\n", "127.0.0.1 localhost")] // line ends converted above it only
+    public void ABlockWhoseAddedNewlineIsGone_IsRemovedWithoutThrowingOrEatingAByteBeforeIt(string content, string expected)
+    {
+        Assert.Equal(expected, HostsFile.Without(content)); // before: ArgumentOutOfRangeException; "127.0.0.1 localhos"
+        Assert.Equal(expected, HostsFile.WithEntries(content, []));
+    }
+
+    [Theory]
     [InlineData("deb.debian.org", true)]
     [InlineData("localhost", false)]
     [InlineData("10.0.0.1", false)]
