@@ -68,6 +68,28 @@ public sealed class ComplianceForgetTests : IDisposable
         Assert.Equal(["n-daily"], db.LoadCompliance().Select(r => r.NodeId));
     }
 
+    [RootFact] // mounting a tmpfs needs root
+    public async Task OnAFullDisk_ForgettingANode_StillAnswersTheViewAndTheCounts()
+    {
+        using var dir = new TempDir();
+        await using var disk = await Tmpfs.MountAsync(dir, "16m", "disk");
+        var db = PatchDatabase.Open(Path.Combine(disk.Path, "peerpatch.db"));
+        var book = new ComplianceBook(db, new ServingOptions { ComplianceForgetAfter = TimeSpan.FromDays(30) }, _time, NullLogger<ComplianceBook>.Instance);
+        book.Record(Row("n-retired", _time.GetUtcNow()));
+        book.Record(Row("n-daily", _time.GetUtcNow()));
+        _time.Advance(TimeSpan.FromDays(29));
+        book.Record(Row("n-daily", _time.GetUtcNow()));
+        Assert.Equal(2, book.View(ComplianceFilter.All).Nodes.Count);
+
+        // The server's disk fills up; a day later the retired PC passes ComplianceForgetAfter.
+        Tmpfs.Fill(Path.Combine(disk.Path, "filler"));
+        _time.Advance(TimeSpan.FromDays(2));
+
+        Assert.Equal(["n-daily"], book.View(ComplianceFilter.All).Nodes.Select(n => n.NodeId)); // before: SQLite Error 13 out of every view
+        Assert.Equal(0, book.Counts().Sum(c => c.StaleNodes)); // the counts (/metrics) answer too
+        Assert.Equal(["n-daily"], book.Known(_time.GetUtcNow()).Select(k => k.NodeId)); // and the hand-over list
+    }
+
     [Fact]
     public void ForgetAfterZero_KeepsEveryNode()
     {
