@@ -157,17 +157,33 @@ internal sealed partial class ComplianceBook(PatchDatabase db, ServingOptions op
         foreach (var node in nodes.Values.Where(n => n.LastSeen > now).ToList())
         {
             nodes[node.NodeId] = node with { LastSeen = now };
-            db.TouchComplianceNode(node.NodeId, now);
+            BestEffort(() => db.TouchComplianceNode(node.NodeId, now));
         }
 
         foreach (var node in nodes.Values.Where(n => Forgotten(n, now)).ToList())
         {
             nodes.Remove(node.NodeId);
-            db.DeleteComplianceNode(node.NodeId);
+            BestEffort(() => db.DeleteComplianceNode(node.NodeId));
             LogForgotten(logger, node.NodeId, node.Hostname, (long)(now - node.LastSeen).TotalDays);
         }
 
         return nodes;
+    }
+
+    /// <summary>
+    /// A write that only keeps the database in step with what a view decided: on a full disk (SQLITE_FULL) the view
+    /// still answers; a restarted server reads the row back and decides the same again.
+    /// </summary>
+    private static void BestEffort(Action write)
+    {
+        try
+        {
+            write();
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e) when (e.SqliteErrorCode == 13)
+        {
+            // no room to record it now
+        }
     }
 
     private bool Forgotten(ComplianceNodeRow node, DateTimeOffset now) =>
