@@ -252,7 +252,16 @@ public sealed class BlobStore
             return null;
         }
 
-        Touch(sha256, entry);
+        try
+        {
+            Touch(sha256, entry);
+        }
+        catch
+        {
+            stream.Dispose(); // never leave the caller's file open behind an exception it cannot dispose
+            throw;
+        }
+
         return stream;
     }
 
