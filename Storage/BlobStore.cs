@@ -252,7 +252,16 @@ public sealed class BlobStore
             return null;
         }
 
-        Touch(sha256, entry);
+        try
+        {
+            Touch(sha256, entry);
+        }
+        catch
+        {
+            stream.Dispose(); // never leave the caller's file open behind an exception it cannot dispose
+            throw;
+        }
+
         return stream;
     }
 
@@ -453,6 +462,19 @@ public sealed class BlobStore
 
     private void PulseChanged() => Interlocked.Exchange(ref _changed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
+    /// <summary>
+    /// Marks a held blob used now (it is being served, its pieces listed, or it is about to be applied), so the
+    /// least-recently-used eviction and the trim's spare (<see cref="TrimToCapacity"/>) count it as in use. A no-op
+    /// for a blob not held.
+    /// </summary>
+    public void MarkUsed(string sha256)
+    {
+        if (_blobs.TryGetValue(sha256, out var entry))
+        {
+            Touch(sha256, entry);
+        }
+    }
+
     private void Touch(string sha256, BlobEntry entry)
     {
         var now = _time.GetUtcNow();
@@ -461,8 +483,16 @@ public sealed class BlobStore
             return;
         }
 
-        _blobs[sha256] = entry with { LastAccess = now };
-        _db.TouchBlob(sha256, now);
+        _blobs.TryUpdate(sha256, entry with { LastAccess = now }, entry);
+        try
+        {
+            _db.TouchBlob(sha256, now);
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e) when (IsDiskFull(e))
+        {
+            // No room to record the time (the disk is full): the store's order in memory has it; a restart before
+            // the next recorded use sees the blob as used when it was last recorded.
+        }
     }
 
     private void Drop(string sha256)

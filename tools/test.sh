@@ -2,7 +2,8 @@
 # The whole test suite, as the README and CI run it.
 # Installs the Debian packages the tests need when they are missing, builds in Release, publishes the linux-x64
 # executables (Native AOT) that the real-process tests run, runs every test, and
-# prints as its last line "tests: N passed, N failed[, N skipped]" read from the test results (TRX).
+# prints as its last line "tests: N passed, N failed[, N skipped]" read from the test results (TRX); a phase that
+# failed with no failed test in its TRX (a crashed test host) counts as one failure and is named after the counts.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -90,8 +91,11 @@ integration_status=$?
 echo "integration tests: $((SECONDS - phase)) s"
 
 # The last line, read from both result files (TRX).
+# A phase whose `dotnet test` failed while its file counts no failure (the test host crashed or the run was aborted:
+# the file then holds only the results written before, often none) counts as one failure more, so the line never
+# says "0 failed" of a run that failed.
 count() { local n; n=$(echo "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"); echo "${n:-0}"; }
-passed=0; failed=0; skipped=0
+passed=0; failed=0; skipped=0; aborted=()
 for name in unit integration; do
   trx="$results/$name.trx"
   if [ ! -f "$trx" ]; then
@@ -100,10 +104,17 @@ for name in unit integration; do
   fi
   counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
   passed=$((passed + $(count passed)))
-  failed=$((failed + $(count failed)))
+  phase_failed=$(($(count failed) + $(count error) + $(count timeout) + $(count aborted)))
+  status_var="${name}_status"
+  if [ "${!status_var}" -ne 0 ] && [ "$phase_failed" -eq 0 ]; then
+    phase_failed=1
+    aborted+=("$name")
+  fi
+  failed=$((failed + phase_failed))
   skipped=$((skipped + $(count total) - $(count executed)))
 done
 line="tests: $passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
+[ "${#aborted[@]}" -gt 0 ] && line="$line (the ${aborted[*]} tests' run failed with no failed test recorded: a crashed or aborted test host)"
 echo "$line"
 [ "$unit_status" -eq 0 ] && [ "$integration_status" -eq 0 ]

@@ -68,6 +68,50 @@ public sealed class HostsFileTests
         Assert.Equal([("127.0.0.1", "c.example.com")], HostsFile.Entries(HostsFile.WithEntries(twice, [("127.0.0.1", "c.example.com")])));
     }
 
+    // Any hosts file without a complete PeerPatch block: its own lines may be a stray marker (a block whose other marker
+    // an admin deleted), a BOM, Latin-1 bytes or a lone CR.
+    private static readonly Gen<string> AnyContent =
+        from lines in Gen.ListOf(Gen.Elements("127.0.0.1 localhost", "# comment", "", "10.0.0.9 nas.lan", "\uFEFF# bom", "# caf\u00e9 \u00ff", "x\r",
+            HostsFile.Begin, HostsFile.Begin + HostsFile.AddedNewline, HostsFile.End, "127.0.0.1 deb.debian.org"))
+        from crlf in Gen.Elements(false, true)
+        from final in Gen.Elements(false, true)
+        let eol = crlf ? "\r\n" : "\n"
+        let text = string.Join(eol, lines) + (final && lines.Count > 0 ? eol : string.Empty)
+        where HostsFile.Without(text) == text // no complete block: a file PeerPatch never wrote to (or cleaned)
+        select text;
+
+    [Fact]
+    public void EnableThenDisable_GivesBackAnyFileWithoutACompleteBlock_ByteForByte_AndReadsOnlyItsOwnEntries()
+    {
+        Prop.ForAll(AnyContent.ToArbitrary(), Entries.ToArbitrary(), (content, entries) =>
+        {
+            var enabled = HostsFile.WithEntries(content, entries);
+            Assert.Equal(entries, HostsFile.Entries(enabled));
+            Assert.Equal(content, HostsFile.Without(enabled));
+            return true;
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(1000));
+    }
+
+    [Fact]
+    public void ADamagedBlockAboveTheNewOne_KeepsItsLines_WhenTheRedirectIsDisabled()
+    {
+        // An admin deleted the END line of an old block and added a line of their own below it.
+        var damaged = "127.0.0.1 localhost\n# BEGIN peerpatch redirect\n10.0.0.9 nas.lan\n";
+        var enabled = HostsFile.WithEntries(damaged, [("127.0.0.1", "deb.debian.org")]);
+
+        Assert.Equal([("127.0.0.1", "deb.debian.org")], HostsFile.Entries(enabled)); // before: nas.lan read as redirected too
+        Assert.Equal(damaged, HostsFile.Without(enabled)); // before: "127.0.0.1 localhost\n", the admin's nas.lan line deleted
+    }
+
+    [Theory]
+    [InlineData("# BEGIN peerpatch redirect (newline added)\n127.0.0.1 deb.debian.org\n# END peerpatch redirect\n", "")] // the lines above it deleted by hand
+    [InlineData("127.0.0.1 localhost\n# BEGIN peerpatch redirect (newline added)\r\n127.0.0.1 deb.debian.org\r\n# END peerpatch redirect\r\n", "127.0.0.1 localhost")] // line ends converted above it only
+    public void ABlockWhoseAddedNewlineIsGone_IsRemovedWithoutThrowingOrEatingAByteBeforeIt(string content, string expected)
+    {
+        Assert.Equal(expected, HostsFile.Without(content)); // before: ArgumentOutOfRangeException; "127.0.0.1 localhos"
+        Assert.Equal(expected, HostsFile.WithEntries(content, []));
+    }
+
     [Theory]
     [InlineData("deb.debian.org", true)]
     [InlineData("localhost", false)]

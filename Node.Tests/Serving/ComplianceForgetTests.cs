@@ -50,6 +50,47 @@ public sealed class ComplianceForgetTests : IDisposable
     }
 
     [Fact]
+    public void ANodeThatReportedWhileTheServersClockRanAYearAhead_IsStillForgotten30DaysAfterTheClockWasSetRight()
+    {
+        var db = PatchDatabase.Open(_dir.Sub("peerpatch.db"));
+        var clock = new JumpyTimeProvider(); // the wall clock, which can be set back
+        var book = new ComplianceBook(db, new ServingOptions { ComplianceForgetAfter = TimeSpan.FromDays(30) }, clock, NullLogger<ComplianceBook>.Instance);
+
+        clock.Jump(TimeSpan.FromDays(365)); // a dead RTC battery, a wrong NTP answer: the server's clock a year ahead
+        book.Record(Row("n-retired", clock.GetUtcNow())); // the PC's last report before it was retired
+        clock.Jump(TimeSpan.FromDays(-365)); // the clock set right
+        book.Record(Row("n-daily", clock.GetUtcNow()));
+        Assert.Contains(book.Snapshot(), n => n.NodeId == "n-retired");
+
+        clock.Jump(TimeSpan.FromDays(31)); // the retired PC has been silent 31 days
+        book.Record(Row("n-daily", clock.GetUtcNow()));
+        Assert.Equal(["n-daily"], book.View(ComplianceFilter.All).Nodes.Select(n => n.NodeId)); // before: kept (and not even stale) for another 11 months
+        Assert.Equal(["n-daily"], db.LoadCompliance().Select(r => r.NodeId));
+    }
+
+    [RootFact] // mounting a tmpfs needs root
+    public async Task OnAFullDisk_ForgettingANode_StillAnswersTheViewAndTheCounts()
+    {
+        using var dir = new TempDir();
+        await using var disk = await Tmpfs.MountAsync(dir, "16m", "disk");
+        var db = PatchDatabase.Open(Path.Combine(disk.Path, "peerpatch.db"));
+        var book = new ComplianceBook(db, new ServingOptions { ComplianceForgetAfter = TimeSpan.FromDays(30) }, _time, NullLogger<ComplianceBook>.Instance);
+        book.Record(Row("n-retired", _time.GetUtcNow()));
+        book.Record(Row("n-daily", _time.GetUtcNow()));
+        _time.Advance(TimeSpan.FromDays(29));
+        book.Record(Row("n-daily", _time.GetUtcNow()));
+        Assert.Equal(2, book.View(ComplianceFilter.All).Nodes.Count);
+
+        // The server's disk fills up; a day later the retired PC passes ComplianceForgetAfter.
+        Tmpfs.Fill(Path.Combine(disk.Path, "filler"));
+        _time.Advance(TimeSpan.FromDays(2));
+
+        Assert.Equal(["n-daily"], book.View(ComplianceFilter.All).Nodes.Select(n => n.NodeId)); // before: SQLite Error 13 out of every view
+        Assert.Equal(1, book.Counts().Sum(c => c.StaleNodes)); // the counts (/metrics) answer too: n-daily, silent for 2 days; not the forgotten one
+        Assert.Equal(["n-daily"], book.Known(_time.GetUtcNow()).Select(k => k.NodeId)); // and the hand-over list
+    }
+
+    [Fact]
     public void ForgetAfterZero_KeepsEveryNode()
     {
         var book = new ComplianceBook(PatchDatabase.Open(_dir.Sub("peerpatch.db")), new ServingOptions { ComplianceForgetAfter = TimeSpan.Zero }, _time, NullLogger<ComplianceBook>.Instance);

@@ -219,6 +219,28 @@ public sealed class PolicyStoreTests : IDisposable
     }
 
     [Fact]
+    public void TodaysQuota_SurvivesAClockSetToAnotherDayAndBack_FollowedByARestart()
+    {
+        var store = Open();
+        Assert.True(store.TrySet("""{"internet": {"dailyQuota": "1 KB"}}"""u8, "n-admin").Ok);
+        var db = PatchDatabase.Open(_dir.Sub("gate.db"));
+        var clock = new JumpyTimeProvider(); // the wall clock, which can be set back (a fake clock cannot)
+        ClaimTable Claims() => new(new ClaimPolicy(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250)), new SystemRandomSource());
+        var gate = new InternetGate(store, Claims(), clock, db);
+        Assert.Null(gate.Admit(1, "KB1", 600)); // today: 600 of 1 KB
+
+        clock.Jump(TimeSpan.FromDays(3)); // a wrong NTP answer or a dead RTC battery: another day for a while
+        Assert.Null(gate.Admit(2, "KB2", 100));
+        clock.Jump(TimeSpan.FromDays(-3)); // and back to today
+        Assert.Equal(600, gate.UsedToday()); // in memory, today's charges are kept
+
+        // The server restarts (an update, a power cut) still today: its 600 bytes must still count.
+        var restarted = new InternetGate(store, Claims(), clock, db);
+        Assert.Equal(600, restarted.UsedToday());
+        Assert.NotNull(restarted.Admit(3, "KB3", 600)); // before: admitted, 1,200 bytes of a 1 KB quota in one day
+    }
+
+    [Fact]
     public void AnApprovalPastTheListLimit_IsRefused_AndNeverStoresAVersionThatNodesOrARestartCannotRead()
     {
         // Approvals pile up over the years (one per Windows KB a month): `policy approve` adds to the list, while the

@@ -45,4 +45,27 @@ public sealed partial class BlobStoreTests
         Assert.Equal([Sha(blobs[2])], db.ListBlobs().Select(b => b.Sha256));
         Assert.Equal(1, again.Count);
     }
+
+    [RootFact] // mounting a tmpfs needs root
+    public async Task OnAFullDisk_ABlobNotUsedForAMinute_StillOpensAndVerifies()
+    {
+        using var dir = new TempDir();
+        await using var disk = await Tmpfs.MountAsync(dir, "16m", "disk");
+        var store = new BlobStore(disk.Path, PatchDatabase.Open(Path.Combine(disk.Path, "peerpatch.db")), new BlobStoreOptions(), _time);
+        store.RecoverAtStartup();
+        var blob = Bytes(2_000_000, 1);
+        Assert.Equal(BlobWriteStatus.Stored, (await store.WriteAsync(new MemoryStream(blob), Sha(blob), blob.Length, long.MaxValue, default)).Status);
+
+        // The user's files fill the disk (what CacheTrimmer is there for); a minute later a pass verifies the blob to
+        // apply it, or a peer asks for it: recording when it was used needs a database write, which has no room.
+        Tmpfs.Fill(Path.Combine(disk.Path, "user-files"));
+        _time.Advance(TimeSpan.FromMinutes(2));
+
+        using (var stream = store.OpenRead(Sha(blob)))
+        {
+            Assert.NotNull(stream);
+        }
+
+        Assert.True(await store.VerifyAsync(Sha(blob), default));
+    }
 }

@@ -71,6 +71,7 @@ internal static partial class BlobEndpoints
                 : Results.NotFound();
         }
 
+        store.MarkUsed(sha256); // a peer is about to fetch its pieces
         var hex = new string[pieces.Count];
         for (var i = 0; i < hex.Length; i++)
         {
@@ -129,6 +130,11 @@ internal static partial class BlobEndpoints
                 ctx.Response.StatusCode = StatusCodes.Status404NotFound;
                 return;
             }
+        }
+
+        if (HttpMethods.IsGet(ctx.Request.Method))
+        {
+            store.MarkUsed(sha256); // served: the cache's eviction order counts it as used (the verified path opens no stream through the store)
         }
 
         var etag = SetBlobHeaders(ctx, sha256);

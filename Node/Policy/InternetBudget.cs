@@ -12,7 +12,7 @@ namespace PeerPatch.Node.Policy;
 /// </summary>
 internal sealed class InternetBudget
 {
-    /// <summary>Local days whose charges are kept (the oldest dates go first).</summary>
+    /// <summary>Local days whose charges are kept (those furthest from the day charged go first).</summary>
     public const int DaysKept = 8;
 
     /// <summary>The share of the cap handed out: the rest is headroom for what socket buffers let an upstream send ahead of the paced reads.</summary>
@@ -90,12 +90,23 @@ internal sealed class InternetBudget
     public static long Allowance(long capBytesPerSecond, int activeClaims) =>
         capBytesPerSecond <= 0 ? 0 : Math.Max(1, (long)(capBytesPerSecond * Headroom) / Math.Max(1, activeClaims));
 
+    /// <summary>Every kept day's charges, oldest first (what a server saves, so a restart forgets none of them).</summary>
+    public IReadOnlyList<(DateOnly Day, long Used)> Days()
+    {
+        lock (_lock)
+        {
+            return [.. _used.Select(d => (d.Key, d.Value))];
+        }
+    }
+
     private void Set(DateOnly day, long used)
     {
         _used[day] = used;
         while (_used.Count > DaysKept)
         {
-            _used.Remove(_used.Keys.First());
+            // The day furthest from this one goes (ties: the earlier): the oldest date would be today itself after the
+            // clock ran ahead for a week of downloads and was set back.
+            _used.Remove(_used.Keys.MaxBy(k => (Math.Abs(k.DayNumber - day.DayNumber), -k.DayNumber)));
         }
     }
 }

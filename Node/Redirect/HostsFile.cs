@@ -73,7 +73,10 @@ internal static class HostsFile
             var start = block.Start;
             if (block.AddedNewline)
             {
-                start -= block.Crlf ? 2 : 1; // the newline added was the block's own line end, not whatever came before it
+                // The newline added was the block's own line end, not whatever came before it: removed when it is still
+                // there (an edit by hand may have removed the lines above the block, or changed their line ends).
+                start -= block.Crlf && content.AsSpan(0, start).EndsWith("\r\n", StringComparison.Ordinal) ? 2
+                    : start > 0 && content[start - 1] == '\n' ? 1 : 0;
             }
 
             content = content[..start] + content[block.After..];
@@ -132,17 +135,31 @@ internal static class HostsFile
 
     private static Block? Find(string content, int from = 0)
     {
-        var begin = LineStart(content, Begin, from);
-        if (begin < 0)
+        int begin, beginEnd, end;
+        while (true)
         {
-            return null;
-        }
+            begin = LineStart(content, Begin, from);
+            if (begin < 0)
+            {
+                return null;
+            }
 
-        var beginEnd = content.IndexOf('\n', begin);
-        var end = beginEnd < 0 ? -1 : LineStart(content, End, beginEnd + 1);
-        if (end < 0)
-        {
-            return null; // a damaged block is left alone rather than guessed at
+            beginEnd = content.IndexOf('\n', begin);
+            end = beginEnd < 0 ? -1 : LineStart(content, End, beginEnd + 1);
+            if (end < 0)
+            {
+                return null; // a damaged block is left alone rather than guessed at
+            }
+
+            // A BEGIN line with another one before its END is a damaged block's (its END deleted by hand): left alone,
+            // with the lines after it; the block is the one that starts nearest its END.
+            var next = LineStart(content, Begin, beginEnd + 1);
+            if (next < 0 || next > end)
+            {
+                break;
+            }
+
+            from = next;
         }
 
         var endEnd = content.IndexOf('\n', end);

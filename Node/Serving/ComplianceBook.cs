@@ -146,18 +146,44 @@ internal sealed partial class ComplianceBook(PatchDatabase db, ServingOptions op
         return _nodes;
     }
 
-    /// <summary>The nodes, after forgetting those not heard from for <see cref="ServingOptions.ComplianceForgetAfter"/>.</summary>
+    /// <summary>
+    /// The nodes, after forgetting those not heard from for <see cref="ServingOptions.ComplianceForgetAfter"/>. A node
+    /// last seen in this server's future (its clock ran ahead then and was set back since) counts as seen now, from
+    /// now on: otherwise it would stay, and stay fresh, for as long as the clock had run ahead.
+    /// </summary>
     private Dictionary<string, ComplianceNodeRow> Current(DateTimeOffset now)
     {
         var nodes = Nodes();
+        foreach (var node in nodes.Values.Where(n => n.LastSeen > now).ToList())
+        {
+            nodes[node.NodeId] = node with { LastSeen = now };
+            BestEffort(() => db.TouchComplianceNode(node.NodeId, now));
+        }
+
         foreach (var node in nodes.Values.Where(n => Forgotten(n, now)).ToList())
         {
             nodes.Remove(node.NodeId);
-            db.DeleteComplianceNode(node.NodeId);
+            BestEffort(() => db.DeleteComplianceNode(node.NodeId));
             LogForgotten(logger, node.NodeId, node.Hostname, (long)(now - node.LastSeen).TotalDays);
         }
 
         return nodes;
+    }
+
+    /// <summary>
+    /// A write that only keeps the database in step with what a view decided: on a full disk (SQLITE_FULL) the view
+    /// still answers; a restarted server reads the row back and decides the same again.
+    /// </summary>
+    private static void BestEffort(Action write)
+    {
+        try
+        {
+            write();
+        }
+        catch (Microsoft.Data.Sqlite.SqliteException e) when (e.SqliteErrorCode == 13)
+        {
+            // no room to record it now
+        }
     }
 
     private bool Forgotten(ComplianceNodeRow node, DateTimeOffset now) =>

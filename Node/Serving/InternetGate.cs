@@ -12,8 +12,9 @@ namespace PeerPatch.Node.Serving;
 /// claim is charged its size (refunded when the download fails); and each claim holder is given its share of the rate
 /// cap, the cap divided by the live claims, with the miss and with every renewal, so all downloads together stay
 /// within one cap however many PCs miss at once. Hits are never held: LAN transfers are not this budget's business.
-/// Windows and the quota's day are the server's local time. Today's charges are kept in this node's database
-/// (<see cref="MetaKey"/>), so a server killed and restarted does not hand out the day's quota a second time.
+/// Windows and the quota's day are the server's local time. The charges of every day the budget keeps are kept in this
+/// node's database (<see cref="MetaKey"/>), so a server killed and restarted does not hand out a day's quota a second
+/// time, also after its clock was set to another day and back.
 /// </summary>
 internal sealed class InternetGate
 {
@@ -26,7 +27,7 @@ internal sealed class InternetGate
     /// <summary>The lease named to a holder granted less than its fair share (it renews every second).</summary>
     internal static readonly TimeSpan ShortLease = TimeSpan.FromSeconds(3);
 
-    /// <summary>The meta key of today's charges: "yyyy-MM-dd bytes" (the server's local day).</summary>
+    /// <summary>The meta key of the kept days' charges: "yyyy-MM-dd bytes", ';'-separated (the server's local days; one day before).</summary>
     internal const string MetaKey = "internet.used";
 
     private readonly PolicyStore _policy;
@@ -42,11 +43,14 @@ internal sealed class InternetGate
     public InternetGate(PolicyStore policy, ClaimTable claims, TimeProvider time, PatchDatabase? db = null)
     {
         (_policy, _claims, _time, _db) = (policy, claims, time, db);
-        if (db?.GetMeta(MetaKey) is { } kept && kept.Split(' ') is [var day, var bytes]
-            && DateOnly.TryParseExact(day, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date)
-            && long.TryParse(bytes, NumberStyles.None, CultureInfo.InvariantCulture, out var used))
+        foreach (var entry in db?.GetMeta(MetaKey)?.Split(';') ?? [])
         {
-            _budget.Restore(date, used);
+            if (entry.Split(' ') is [var day, var bytes]
+                && DateOnly.TryParseExact(day, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out var date)
+                && long.TryParse(bytes, NumberStyles.None, CultureInfo.InvariantCulture, out var used))
+            {
+                _budget.Restore(date, used);
+            }
         }
     }
 
@@ -166,10 +170,11 @@ internal sealed class InternetGate
             return;
         }
 
-        var now = LocalNow();
         try
         {
-            _db.SetMeta(MetaKey, string.Create(CultureInfo.InvariantCulture, $"{InternetBudget.Day(now):yyyy-MM-dd} {_budget.UsedToday(now)}"));
+            // Every day the budget keeps, not only the one charged last: a clock set to another day and back, then a
+            // restart, would otherwise find only the other day's count and hand out today's quota again.
+            _db.SetMeta(MetaKey, string.Join(';', _budget.Days().Select(d => string.Create(CultureInfo.InvariantCulture, $"{d.Day:yyyy-MM-dd} {d.Used}"))));
         }
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
         {
