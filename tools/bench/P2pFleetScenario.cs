@@ -10,12 +10,14 @@ namespace PeerPatch.Bench;
 /// every patch through it, PCs in parallel, patches one after another as a node's pass takes them), and direct.
 /// PEERPATCH_BENCH_PCS: fleet sizes (default 20; e.g. 10,20,50); PEERPATCH_BENCH_CONTENDERS: a subset of
 /// p2p,server-only,apt-cacher-ng,direct; PEERPATCH_BENCH_BUILD: aot (default) or r2r. Writes the section between the
-/// bench-p2p-fleet markers.
+/// bench-p2p-fleet markers. PEERPATCH_BENCH_SLOWDOWN=K divides every link's rate by K (the physical limit grows K
+/// times) and writes the bench-p2p-fleet-slowed section instead: 20 nodes on this machine's 2 cores need more CPU than
+/// a 7.9 s pass leaves them, so only a slowed LAN shows how near the limit the distribution itself comes.
 /// </summary>
 internal static class P2pFleetScenario
 {
-    private const double PcMegabits = 100;
-    private const double UplinkMegabytes = 20;
+    private const double FullPcMegabits = 100;
+    private const double FullUplinkMegabytes = 20;
     private static readonly string[] AllContenders = ["p2p", "server-only", "apt-cacher-ng", "direct"];
 
     public static async Task RunAsync(string repo, string work, int runs)
@@ -27,12 +29,20 @@ internal static class P2pFleetScenario
             throw new ArgumentException($"PEERPATCH_BENCH_CONTENDERS: unknown contender '{unknown}' ({string.Join(", ", AllContenders)})");
         }
 
+        var slowdown = double.Parse(Environment.GetEnvironmentVariable("PEERPATCH_BENCH_SLOWDOWN") ?? "1", CultureInfo.InvariantCulture);
+        if (slowdown < 1)
+        {
+            throw new ArgumentException("PEERPATCH_BENCH_SLOWDOWN: a factor of 1 or more");
+        }
+
+        var (pcMegabits, uplinkMegabytes) = (FullPcMegabits / slowdown, FullUplinkMegabytes / slowdown);
+        var pcRate = pcMegabits / 8; // MB/s
         var build = (await NodeBuilds.ResolveAsync(repo, work, "aot"))[0];
         var queue = int.Parse(Environment.GetEnvironmentVariable("PEERPATCH_BENCH_PC_QUEUE_MS") ?? "50", CultureInfo.InvariantCulture);
-        await using var fleet = await FleetBench.CreateAsync(repo, Path.Combine(work, "p2p-fleet"), sizes.Max(), UplinkMegabytes, PcMegabits, queue, prefix: "pb");
+        await using var fleet = await FleetBench.CreateAsync(repo, Path.Combine(work, "p2p-fleet"), sizes.Max(), uplinkMegabytes, pcMegabits, queue, prefix: "pb");
         var check = await fleet.ShapeCheckAsync();
         var shaping = string.Create(CultureInfo.InvariantCulture,
-            $"Shaping check (curl of 40 MB, before the runs): one PC from the internet {check.OnePc:0.00} MB/s (its 100 Mbit/s download; 12.5 MB/s of frames); three PCs from the internet at once {check.Uplink:0.00} MB/s in all (the 20 MB/s uplink); two PCs at once from an nginx on PC 1 {check.OnePcUpload:0.00} MB/s in all (PC 1's 100 Mbit/s upload).");
+            $"Shaping check (curl of 40 MB, before the runs): one PC from the internet {check.OnePc:0.00} MB/s (its {pcMegabits:0.#} Mbit/s download; {pcRate:0.##} MB/s of frames); three PCs from the internet at once {check.Uplink:0.00} MB/s in all (the {uplinkMegabytes:0.##} MB/s uplink); two PCs at once from an nginx on PC 1 {check.OnePcUpload:0.00} MB/s in all (PC 1's {pcMegabits:0.#} Mbit/s upload).");
         Console.WriteLine(shaping);
         var results = new Dictionary<(string Who, int Pcs), List<FleetBench.Result>>();
         for (var r = 0; r < runs; r++)
@@ -54,9 +64,9 @@ internal static class P2pFleetScenario
             }
         }
 
-        var report = new Report("bench-p2p-fleet");
+        var report = new Report(slowdown == 1 ? "bench-p2p-fleet" : "bench-p2p-fleet-slowed");
         var unique = (double)fleet.UniqueBytes;
-        var limit = (unique / (PcMegabits * 125_000)) + (fleet.FirstPatchBytes / (UplinkMegabytes * 1e6));
+        var limit = (unique / (pcMegabits * 125_000)) + (fleet.FirstPatchBytes / (uplinkMegabytes * 1e6));
         double Median(string who, int pcs, Func<FleetBench.Result, double> f) => results.TryGetValue((who, pcs), out var list) ? Stats.Median(list.Select(f)) : double.NaN;
         foreach (var pcs in sizes)
         {
@@ -94,9 +104,13 @@ internal static class P2pFleetScenario
 
         report.Note(shaping);
         report.Note(string.Create(CultureInfo.InvariantCulture,
-            $"Physical limit = unique bytes over one PC's 100 Mbit/s link ({unique / 1e6:0.0} MB / 12.5 MB/s = {unique / 12.5e6:0.00} s) + the first patch over the 20 MB/s uplink ({fleet.FirstPatchBytes / 1e6:0.0} MB: {fleet.FirstPatchBytes / 20e6:0.00} s) = {limit:0.00} s. (With the whole unique bytes over the uplink instead of the first patch it would be {(unique / 12.5e6) + (unique / 20e6):0.00} s.)"));
+            $"Physical limit = unique bytes over one PC's {pcMegabits:0.#} Mbit/s link ({unique / 1e6:0.0} MB / {pcRate:0.##} MB/s = {unique / (pcRate * 1e6):0.00} s) + the first patch over the {uplinkMegabytes:0.##} MB/s uplink ({fleet.FirstPatchBytes / 1e6:0.0} MB: {fleet.FirstPatchBytes / (uplinkMegabytes * 1e6):0.00} s) = {limit:0.00} s. (With the whole unique bytes over the uplink instead of the first patch it would be {(unique / (pcRate * 1e6)) + (unique / (uplinkMegabytes * 1e6)):0.00} s.)"));
+        if (slowdown != 1)
+        {
+            report.Note(string.Create(CultureInfo.InvariantCulture, $"Slowed LAN (PEERPATCH_BENCH_SLOWDOWN={slowdown:0.##}): every rate of the issue's LAN (100 Mbit/s PC links, a 20 MB/s uplink) divided by {slowdown:0.##}, the tbf bursts and queues as there; the same nodes, patches and passes."));
+        }
         report.Note($"Node build: {build.Name} ({build.Executable}). Peer-to-peer = the node's default (PEERPATCH_PeerServing=true, set explicitly); server-only = PEERPATCH_PeerServing=false. Each PeerPatch PC runs one dry-run pass (obtained from the LAN or the internet, verified against the feed's SHA-256, nothing installed); apt-cacher-ng and direct PCs curl every patch and check its SHA-256. Byte shares come from the bridge's counters of each PC's veth over the run (what each PC sent: serving, pushing to the server, and requests); the /metrics share is the server's peerpatch_bytes_total{{source=lan,direction=out,kind=serve}} over all nodes'. CPU = utime + stime of each node process over the pass.");
-        report.Write(Path.Combine(repo, "docs", "benchmarks.md"), runs, $"PEERPATCH_BENCH_PCS={string.Join(',', sizes)} tools/bench/run.sh {runs} p2p-fleet");
+        report.Write(Path.Combine(repo, "docs", "benchmarks.md"), runs, (slowdown == 1 ? "" : string.Create(CultureInfo.InvariantCulture, $"PEERPATCH_BENCH_SLOWDOWN={slowdown:0.##} ")) + $"PEERPATCH_BENCH_PCS={string.Join(',', sizes)} tools/bench/run.sh {runs} p2p-fleet");
         Console.WriteLine(report.Table());
     }
 }
