@@ -122,6 +122,35 @@ public sealed class MdnsAtScaleTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task Responder_MulticastsARecordAtMostOncePerSecond_HoweverOftenItIsAsked()
+    {
+        var port = FreePorts.Udp();
+        using var lan = new LoopbackGroup(port);
+        var options = new MdnsOptions { Interfaces = ["lo"], Port = port };
+        await using var transport = new MdnsTransport(options, TimeProvider.System, NullLogger<MdnsTransport>.Instance);
+        transport.Start();
+        var responder = new MdnsResponder(transport, options, TimeProvider.System, new SystemRandomSource(), NullLogger<MdnsResponder>.Instance);
+        var ours = Advert(Fleet + 1);
+        await responder.StartAsync(ours, CancellationToken.None);
+        await Task.Delay(1200); // past the last announcement's second
+
+        // The same SRV question from three browsers within 100 ms (on a dual-stack LAN each also arrives twice: IPv4
+        // and IPv6), as when several browsers refresh one instance at once.
+        var from = lan.Seen;
+        var query = DnsCodec.Encode(DnsMessage.Query(new DnsQuestion(ours.InstanceName, DnsType.Srv)));
+        for (var i = 0; i < 3; i++)
+        {
+            lan.Send(query);
+            await Task.Delay(40);
+        }
+
+        await Task.Delay(600);
+        await responder.StopAsync();
+        var answers = lan.Since(from).Count(p => p.IsResponse && p.Message.Answers.Any(a => a is SrvRecord srv && srv.Name.Equals(ours.InstanceName) && srv.Ttl > 0));
+        Assert.True(answers == 1, $"the responder multicast its SRV {answers} times within a second (RFC 6762 §6: at most once per second per interface)");
+    }
+
+    [Fact]
     public async Task BrowserOfAnInstanceThatWentSilent_BacksOffItsQuestions_InsteadOfAskingEverySecond()
     {
         var port = FreePorts.Udp();
