@@ -23,6 +23,12 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
     /// <summary>Most known answers gathered for one truncated query (a LAN of 500 nodes lists ~500).</summary>
     private const int MaxPendingAnswers = 8192;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<IPEndPoint, PendingQuery> _pending = new();
+
+    /// <summary>When each of our records (by interface, name and type) was last multicast in an answer (§6).</summary>
+    private readonly Dictionary<(int Interface, DnsName Name, DnsType Type), DateTimeOffset> _lastMulticast = [];
+
+    /// <summary>RFC 6762 §6: a record is multicast on an interface at most once per second (a probe's defence excepted).</summary>
+    private static readonly TimeSpan MulticastInterval = TimeSpan.FromSeconds(1);
     private volatile ServiceAdvert? _advert;
     private volatile IReadOnlyDictionary<string, string>? _txt;
     private volatile bool _announced;
@@ -221,12 +227,45 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
                 await Task.Delay(TimeSpan.FromMilliseconds(20 + (random.NextDouble() * 100)), time).ConfigureAwait(false);
             }
 
+            if (query.Authorities.Count == 0)
+            {
+                // Not a probe: drop answers multicast on this interface within the last second (the same query over
+                // IPv4 and IPv6, several browsers refreshing one record at once); all of them, and nothing is sent.
+                answers = RateLimited(answers, interfaceIndex);
+                if (answers.Count == 0)
+                {
+                    return;
+                }
+            }
+
             await transport.SendMulticastAsync(DnsMessage.Response(answers, additionals), interfaceIndex).ConfigureAwait(false);
         }
         catch (Exception e)
         {
             Log.RespondFailed(logger, e.Message);
         }
+    }
+
+    private List<DnsRecord> RateLimited(List<DnsRecord> answers, int interfaceIndex)
+    {
+        var now = time.MonotonicNow();
+        var kept = new List<DnsRecord>(answers.Count);
+        lock (_lastMulticast)
+        {
+            foreach (var record in answers)
+            {
+                var key = (interfaceIndex, record.Name, record.Type);
+                if (_lastMulticast.TryGetValue(key, out var last) && now - last < MulticastInterval && now >= last)
+                {
+                    continue;
+                }
+
+                _lastMulticast[key] = now;
+                kept.Add(record);
+            }
+        }
+
+        return kept;
     }
 
     /// <summary>A truncated query and the known answers its sender's later packets add (§7.2).</summary>
