@@ -101,6 +101,34 @@ public sealed class MdnsQuestionScheduleTests
     }
 
     [Fact]
+    public void BrowserTick_WithACacheFullOfInstances_TakesMilliseconds_NotAQuarterSecond()
+    {
+        // MaxInstances (4096) is what a flood of forged adverts fills every node's cache with; the browser's loop runs
+        // Expire, Unresolved and NeedsRefresh every second, so their cost must grow linearly, not with N squared.
+        var cache = new BrowseCache(Service);
+        var options = new MdnsOptions();
+        for (var k = 1; k <= BrowseCache.MaxInstances; k++)
+        {
+            var advert = new ServiceAdvert($"peerpatch-n{k:x16}", Service, DnsName.Parse($"pp-n{k:x16}.local"), 47470, new Dictionary<string, string> { ["id"] = $"n{k:x16}" });
+            cache.Apply(advert.Records(IPAddress.Parse("10.0.0.1"), options), _t0);
+        }
+
+        var best = TimeSpan.MaxValue;
+        for (var s = 1; s <= 5; s++)
+        {
+            var now = _t0 + TimeSpan.FromSeconds(s);
+            var watch = System.Diagnostics.Stopwatch.StartNew();
+            cache.Expire(now);
+            cache.Unresolved(now);
+            cache.NeedsRefresh(now);
+            best = watch.Elapsed < best ? watch.Elapsed : best;
+        }
+
+        Assert.Equal(BrowseCache.MaxInstances, cache.Snapshot().Count);
+        Assert.True(best < TimeSpan.FromMilliseconds(60), $"one browser tick over {BrowseCache.MaxInstances} instances took {best.TotalMilliseconds:F0} ms");
+    }
+
+    [Fact]
     public void QueryWith500KnownAnswers_IsSplitIntoFramesWithTcOnAllButTheLast_AndDecodesWhole()
     {
         var known = Enumerable.Range(1, 500).Select(k => (DnsRecord)new PtrRecord(Service, 4500, DnsName.Instance($"peerpatch-n{k:x15}", Service))).ToList();
