@@ -58,7 +58,17 @@ internal sealed class BrowseCache(DnsName serviceType, Func<double>? random = nu
                 (e.Host, e.Port) = (null, 0);
             }
 
-            foreach (var host in _addresses.Keys.Where(h => !_instances.Values.Any(e => h.Equals(e.Host))).ToList())
+            // Hosts no instance points at any more: one set of the live ones, not a scan of every instance per host.
+            var pointedAt = new HashSet<DnsName>(_instances.Count);
+            foreach (var e in _instances.Values)
+            {
+                if (e.Host is { } h)
+                {
+                    pointedAt.Add(h);
+                }
+            }
+
+            foreach (var host in _addresses.Keys.Where(h => !pointedAt.Contains(h)).ToList())
             {
                 _addresses.Remove(host);
             }
