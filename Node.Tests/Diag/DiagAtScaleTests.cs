@@ -26,8 +26,9 @@ public sealed class DiagAtScaleTests
 
             Assert.Equal(0, code);
             Assert.All(nodes, n => Assert.True(n.PatchRequests > 0, $"{n.Id} was not asked for its patches"));
-            // 8 slow nodes at 1.5 s each one after another: 12 s; side by side: about 1.5 s.
-            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"diag patches took {watch.Elapsed.TotalSeconds:F1} s with 8 of 40 nodes slow");
+            // 8 slow nodes at 1.5 s each one after another: at least 12 s; side by side: about 2 s (7.3 s seen with
+            // the machine's 2 cores overloaded by parallel test classes), so the bound sits below the sequential floor.
+            Assert.True(watch.Elapsed < TimeSpan.FromSeconds(9), $"diag patches took {watch.Elapsed.TotalSeconds:F1} s with 8 of 40 nodes slow");
         }
         finally
         {
