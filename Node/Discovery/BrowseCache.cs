@@ -5,10 +5,17 @@ namespace PeerPatch.Node.Discovery;
 
 /// <summary>
 /// The browser's cache of one service type (RFC 6762 §10): PTR, SRV, TXT and address records with their expiry.
-/// A record with TTL 0 (a goodbye) expires one second later (§10.1). Pure: time comes in as <c>now</c>.
+/// A record with TTL 0 (a goodbye) expires one second later (§10.1). Questions follow §5.2: a PTR or SRV is refreshed
+/// at 80, 85, 90 and 95 % of its lifetime (plus up to 2 % at random, so that 500 browsers do not all ask at once: the
+/// first answer refreshes every cache), and an instance without SRV or TXT is asked for at intervals that double from
+/// one second to an hour, not every second for as long as its PTR lives. Pure: time comes in as <c>now</c>, and the
+/// jitter from <paramref name="random"/> (none when null).
 /// </summary>
-internal sealed class BrowseCache(DnsName serviceType)
+internal sealed class BrowseCache(DnsName serviceType, Func<double>? random = null)
 {
+    /// <summary>Longest wait between two questions for an instance that does not answer.</summary>
+    public static readonly TimeSpan MaxAskInterval = TimeSpan.FromHours(1);
+
     /// <summary>Most instances kept: a LAN of 500 PCs fits many times; a flood of fake adverts does not grow it further.</summary>
     public const int MaxInstances = 4096;
 
@@ -51,7 +58,17 @@ internal sealed class BrowseCache(DnsName serviceType)
                 (e.Host, e.Port) = (null, 0);
             }
 
-            foreach (var host in _addresses.Keys.Where(h => !_instances.Values.Any(e => h.Equals(e.Host))).ToList())
+            // Hosts no instance points at any more: one set of the live ones, not a scan of every instance per host.
+            var pointedAt = new HashSet<DnsName>(_instances.Count);
+            foreach (var e in _instances.Values)
+            {
+                if (e.Host is { } h)
+                {
+                    pointedAt.Add(h);
+                }
+            }
+
+            foreach (var host in _addresses.Keys.Where(h => !pointedAt.Contains(h)).ToList())
             {
                 _addresses.Remove(host);
             }
@@ -93,27 +110,72 @@ internal sealed class BrowseCache(DnsName serviceType)
     }
 
     /// <summary>
-    /// Instances to ask for SRV and TXT directly: those that lack them, and those whose SRV is past 80 % of its
-    /// lifetime (§5.2 cache maintenance; a PTR query may be answered without them when the PTR is a known answer).
+    /// Instances to ask for SRV and TXT directly, now: those that lack them (when their back-off allows), and those
+    /// whose SRV is due for one of its four refreshes (§5.2; a PTR query may be answered without them when the PTR is
+    /// a known answer). Call <see cref="Asked"/> with the ones asked.
     /// </summary>
     public IReadOnlyList<DnsName> Unresolved(DateTimeOffset now)
     {
         lock (_lock)
         {
-            return _instances.Where(e => e.Value.Host is null || e.Value.Txt.Count == 0
-                    || (e.Value.SrvTtl > TimeSpan.Zero && e.Value.SrvExpires - now < e.Value.SrvTtl * 0.2))
+            return _instances.Where(e => IsUnresolved(e.Value) ? now >= e.Value.NextAsk : SrvRefreshDue(e.Value, now))
                 .Select(e => e.Key).ToList();
         }
     }
 
-    /// <summary>True when some PTR is past 80 % of its lifetime (time to refresh it, §5.2).</summary>
+    /// <summary>Records that <paramref name="names"/> were asked for SRV and TXT at <paramref name="now"/>.</summary>
+    public void Asked(IEnumerable<DnsName> names, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            foreach (var name in names)
+            {
+                if (!_instances.TryGetValue(name, out var e))
+                {
+                    continue;
+                }
+
+                if (IsUnresolved(e))
+                {
+                    e.NextAsk = now + e.AskInterval;
+                    e.AskInterval = TimeSpan.FromTicks(Math.Min(e.AskInterval.Ticks * 2, MaxAskInterval.Ticks));
+                }
+                else
+                {
+                    e.SrvRefreshes++;
+                }
+            }
+        }
+    }
+
+    /// <summary>True when some PTR is due for one of its four refreshes (80-95 % of its lifetime, §5.2).</summary>
     public bool NeedsRefresh(DateTimeOffset now)
     {
         lock (_lock)
         {
-            return _instances.Values.Any(e => e.PtrTtl > TimeSpan.Zero && e.PtrExpires - now < e.PtrTtl * 0.2);
+            return _instances.Values.Any(e => RefreshDue(e.PtrTtl, e.PtrExpires, e.PtrRefreshes, e.Jitter, now));
         }
     }
+
+    /// <summary>Records that a PTR query went out at <paramref name="now"/>: the PTRs that were due move to their next refresh.</summary>
+    public void Refreshed(DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            foreach (var e in _instances.Values.Where(e => RefreshDue(e.PtrTtl, e.PtrExpires, e.PtrRefreshes, e.Jitter, now)))
+            {
+                e.PtrRefreshes++;
+            }
+        }
+    }
+
+    private static bool IsUnresolved(Entry e) => e.Host is null || e.Txt.Count == 0;
+
+    private static bool SrvRefreshDue(Entry e, DateTimeOffset now) => RefreshDue(e.SrvTtl, e.SrvExpires, e.SrvRefreshes, e.Jitter, now);
+
+    /// <summary>Refresh k (0-3) is due at (80 + 5k + jitter) % of the lifetime.</summary>
+    private static bool RefreshDue(TimeSpan ttl, DateTimeOffset expires, int done, double jitter, DateTimeOffset now) =>
+        ttl > TimeSpan.Zero && done < 4 && expires - now <= ttl * (0.2 - (0.05 * done) - jitter);
 
     private bool ApplyServiceRecord(DnsRecord record, DateTimeOffset now)
     {
@@ -129,10 +191,11 @@ internal sealed class BrowseCache(DnsName serviceType)
                         return false;
                     }
 
-                    _instances[ptr.Target] = entry = new Entry(ptr.Target.Labels[0]);
+                    _instances[ptr.Target] = entry = new Entry(ptr.Target.Labels[0]) { Jitter = Jitter() };
                     added = true;
                 }
 
+                entry.PtrRefreshes = 0;
                 entry.PtrExpires = expires;
                 entry.PtrTtl = TimeSpan.FromSeconds(record.Ttl);
                 entry.LastSeen = now;
@@ -140,12 +203,13 @@ internal sealed class BrowseCache(DnsName serviceType)
             case SrvRecord or TxtRecord when !_instances.ContainsKey(record.Name) && record.Ttl > 0 && _instances.Count < MaxInstances
                                             && record.Name.Labels.Count > 0 && record.Name.Parent().Equals(serviceType):
                 // An instance known from its SRV/TXT before its PTR (a probe): keep it for as long as those records live.
-                _instances[record.Name] = new Entry(record.Name.Labels[0]) { PtrExpires = expires, PtrTtl = TimeSpan.FromSeconds(record.Ttl), LastSeen = now };
+                _instances[record.Name] = new Entry(record.Name.Labels[0]) { Jitter = Jitter(), PtrExpires = expires, PtrTtl = TimeSpan.FromSeconds(record.Ttl), LastSeen = now };
                 ApplyServiceRecord(record, now);
                 return true;
             case SrvRecord srv when _instances.TryGetValue(srv.Name, out var e):
                 var moved = e.Port != srv.Port || !Equals(e.Host, srv.Target);
                 (e.Host, e.Port, e.SrvExpires, e.SrvTtl, e.LastSeen) = (srv.Target, srv.Port, expires, TimeSpan.FromSeconds(srv.Ttl), now);
+                (e.SrvRefreshes, e.NextAsk, e.AskInterval) = (0, DateTimeOffset.MinValue, TimeSpan.FromSeconds(1));
                 return moved;
             case TxtRecord txt when _instances.TryGetValue(txt.Name, out var e):
                 var pairs = txt.Pairs();
@@ -185,6 +249,9 @@ internal sealed class BrowseCache(DnsName serviceType)
         return added;
     }
 
+    /// <summary>Up to 2 % of a lifetime (§5.2), drawn once per instance.</summary>
+    private double Jitter() => random is null ? 0 : random() * 0.02;
+
     private static DateTimeOffset Expiry(DnsRecord record, DateTimeOffset now) => now + TimeSpan.FromSeconds(record.Ttl == 0 ? 1 : record.Ttl);
 
     private static DateTimeOffset Min(DateTimeOffset a, DateTimeOffset b) => a < b ? a : b;
@@ -208,5 +275,19 @@ internal sealed class BrowseCache(DnsName serviceType)
         public TimeSpan SrvTtl { get; set; }
 
         public DateTimeOffset LastSeen { get; set; }
+
+        /// <summary>PTR refresh queries sent since the PTR was last received (at most 4).</summary>
+        public int PtrRefreshes { get; set; }
+
+        /// <summary>SRV refresh questions sent since the SRV was last received (at most 4).</summary>
+        public int SrvRefreshes { get; set; }
+
+        /// <summary>While SRV or TXT is missing: when to ask again, and the wait after that.</summary>
+        public DateTimeOffset NextAsk { get; set; } = DateTimeOffset.MinValue;
+
+        public TimeSpan AskInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+        /// <summary>This instance's share (0-2 %) of a lifetime added to each refresh time.</summary>
+        public double Jitter { get; init; }
     }
 }

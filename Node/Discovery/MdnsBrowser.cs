@@ -7,14 +7,15 @@ namespace PeerPatch.Node.Discovery;
 
 /// <summary>
 /// Browses one service type (RFC 6762 §5.2): the first query after 20-120 ms, then at intervals that double from
-/// one second up to one hour, each listing the known answers; cached PTRs are refreshed at 80 % of their TTL;
-/// instances without SRV/TXT are asked for directly. Every response seen on the LAN feeds the cache, so nodes
+/// one second up to one hour, each listing the known answers (split over packets of one frame with the TC bit when
+/// they do not fit one, §7.2); cached PTRs and SRVs are refreshed at 80-95 % of their TTL; instances without SRV/TXT
+/// are asked for directly, with a back-off (<see cref="BrowseCache"/>). Every response seen on the LAN feeds the cache, so nodes
 /// also learn from each other's announcements.
 /// </summary>
 internal sealed partial class MdnsBrowser(MdnsTransport transport, DnsName serviceType, TimeProvider time, IRandomSource random, ILogger<MdnsBrowser> logger)
 {
     private static readonly TimeSpan MaxInterval = TimeSpan.FromHours(1);
-    private readonly BrowseCache _cache = new(serviceType);
+    private readonly BrowseCache _cache = new(serviceType, random.NextDouble);
     private readonly SemaphoreSlim _wake = new(0);
 
     /// <summary>Raised (on a pool thread) when an instance appears, changes or vanishes.</summary>
@@ -38,18 +39,26 @@ internal sealed partial class MdnsBrowser(MdnsTransport transport, DnsName servi
                     Changed?.Invoke(_cache.Snapshot());
                 }
 
-                if (now >= nextQuery || _cache.NeedsRefresh(now))
+                if (now >= nextQuery)
                 {
                     await QueryAsync(now).ConfigureAwait(false);
                     nextQuery = now + interval;
                     interval = TimeSpan.FromTicks(Math.Min(interval.Ticks * 2, MaxInterval.Ticks));
                 }
+                else if (_cache.NeedsRefresh(now))
+                {
+                    await QueryAsync(now).ConfigureAwait(false); // a refresh does not push the next scheduled query back
+                }
 
                 var unresolved = _cache.Unresolved(now);
                 if (unresolved.Count > 0)
                 {
-                    var questions = unresolved.SelectMany(n => new[] { new DnsQuestion(n, DnsType.Srv), new DnsQuestion(n, DnsType.Txt) }).ToArray();
-                    await transport.SendMulticastAsync(DnsMessage.Query(questions)).ConfigureAwait(false);
+                    _cache.Asked(unresolved, now);
+                    var questions = unresolved.SelectMany(n => new[] { new DnsQuestion(n, DnsType.Srv), new DnsQuestion(n, DnsType.Txt) }).ToList();
+                    foreach (var packet in MdnsQueryPackets.Build(questions, []))
+                    {
+                        await transport.SendMulticastAsync(packet).ConfigureAwait(false);
+                    }
                 }
 
                 // Wake every second to expire records, or at once when a packet changed something.
@@ -66,10 +75,14 @@ internal sealed partial class MdnsBrowser(MdnsTransport transport, DnsName servi
         }
     }
 
-    private Task QueryAsync(DateTimeOffset now)
+    private async Task QueryAsync(DateTimeOffset now)
     {
-        var query = new DnsMessage(0, false, false, [new DnsQuestion(serviceType, DnsType.Ptr)], _cache.KnownAnswers(now), [], []);
-        return transport.SendMulticastAsync(query);
+        var known = _cache.KnownAnswers(now);
+        _cache.Refreshed(now);
+        foreach (var packet in MdnsQueryPackets.Build([new DnsQuestion(serviceType, DnsType.Ptr)], known))
+        {
+            await transport.SendMulticastAsync(packet).ConfigureAwait(false); // in order: the TC packets first
+        }
     }
 
     private void OnReceived(DnsMessage message, IPEndPoint from, int interfaceIndex)

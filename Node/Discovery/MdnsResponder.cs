@@ -9,11 +9,26 @@ namespace PeerPatch.Node.Discovery;
 /// Advertises one service (RFC 6762 §8, §10.1, §6): three probes 250 ms apart claim the instance name (a
 /// conflicting answer renames it "Name (2)", "Name (3)"...), two announcements one second apart, answers to
 /// queries (multicast, QU unicast, legacy unicast for queries not from port 5353, shared PTR answers delayed
-/// 20-120 ms), a re-announcement when the TXT changes, and goodbyes (TTL 0) on stop.
+/// 20-120 ms), a re-announcement when the TXT changes, and goodbyes (TTL 0) on stop. A query with the TC bit is
+/// answered 400-500 ms later, with the known answers of the packets its sender sent meanwhile (§7.2): on a LAN of
+/// 500 nodes a browser's known answers take many packets, and answering the first would make every node answer.
 /// </summary>
 internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions options, TimeProvider time, IRandomSource random, ILogger<MdnsResponder> logger)
 {
     private const int MaxRenames = 20;
+
+    /// <summary>Most truncated queries waited on at once (one per sender); more are answered without waiting.</summary>
+    private const int MaxPendingQueries = 1024;
+
+    /// <summary>Most known answers gathered for one truncated query (a LAN of 500 nodes lists ~500).</summary>
+    private const int MaxPendingAnswers = 8192;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<IPEndPoint, PendingQuery> _pending = new();
+
+    /// <summary>When each of our records (by interface, name and type) was last multicast in an answer (§6).</summary>
+    private readonly Dictionary<(int Interface, DnsName Name, DnsType Type), DateTimeOffset> _lastMulticast = [];
+
+    /// <summary>RFC 6762 §6: a record is multicast on an interface at most once per second (a probe's defence excepted).</summary>
+    private static readonly TimeSpan MulticastInterval = TimeSpan.FromSeconds(1);
     private volatile ServiceAdvert? _advert;
     private volatile IReadOnlyDictionary<string, string>? _txt;
     private volatile bool _announced;
@@ -142,6 +157,21 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
             return;
         }
 
+        if (_pending.TryGetValue(from, out var pending) && pending.Add(message))
+        {
+            return; // more known answers of a truncated query: answered when its wait ends
+        }
+
+        if (message.Truncated && message.Questions.Count > 0 && from.Port == options.Port && _pending.Count < MaxPendingQueries)
+        {
+            var waiting = new PendingQuery(message);
+            if (_pending.TryAdd(from, waiting))
+            {
+                _ = RespondToTruncatedAsync(waiting, from, interfaceIndex);
+                return;
+            }
+        }
+
         var (answers, additionals) = MdnsAnswers.For(message, ours);
         if (answers.Count == 0)
         {
@@ -151,7 +181,32 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
         _ = RespondAsync(message, from, interfaceIndex, answers, additionals);
     }
 
-    private async Task RespondAsync(DnsMessage query, IPEndPoint from, int interfaceIndex, List<DnsRecord> answers, List<DnsRecord> additionals)
+    private async Task RespondToTruncatedAsync(PendingQuery pending, IPEndPoint from, int interfaceIndex)
+    {
+        try
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(400 + (random.NextDouble() * 100)), time).ConfigureAwait(false);
+        }
+        finally
+        {
+            _pending.TryRemove(from, out _);
+        }
+
+        var advert = _advert;
+        var nic = transport.Interface(interfaceIndex);
+        if (advert is null || nic is null)
+        {
+            return;
+        }
+
+        var (answers, additionals) = MdnsAnswers.For(pending.Merged(), advert.Records(nic, options));
+        if (answers.Count > 0)
+        {
+            await RespondAsync(pending.Query, from, interfaceIndex, answers, additionals, delayed: true).ConfigureAwait(false);
+        }
+    }
+
+    private async Task RespondAsync(DnsMessage query, IPEndPoint from, int interfaceIndex, List<DnsRecord> answers, List<DnsRecord> additionals, bool delayed = false)
     {
         try
         {
@@ -167,9 +222,20 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
                 return;
             }
 
-            if (answers.Any(a => a is PtrRecord))
+            if (!delayed && answers.Any(a => a is PtrRecord))
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(20 + (random.NextDouble() * 100)), time).ConfigureAwait(false);
+            }
+
+            if (query.Authorities.Count == 0)
+            {
+                // Not a probe: drop answers multicast on this interface within the last second (the same query over
+                // IPv4 and IPv6, several browsers refreshing one record at once); all of them, and nothing is sent.
+                answers = RateLimited(answers, interfaceIndex);
+                if (answers.Count == 0)
+                {
+                    return;
+                }
             }
 
             await transport.SendMulticastAsync(DnsMessage.Response(answers, additionals), interfaceIndex).ConfigureAwait(false);
@@ -177,6 +243,66 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
         catch (Exception e)
         {
             Log.RespondFailed(logger, e.Message);
+        }
+    }
+
+    private List<DnsRecord> RateLimited(List<DnsRecord> answers, int interfaceIndex)
+    {
+        var now = time.MonotonicNow();
+        var kept = new List<DnsRecord>(answers.Count);
+        lock (_lastMulticast)
+        {
+            foreach (var record in answers)
+            {
+                var key = (interfaceIndex, record.Name, record.Type);
+                if (_lastMulticast.TryGetValue(key, out var last) && now - last < MulticastInterval && now >= last)
+                {
+                    continue;
+                }
+
+                _lastMulticast[key] = now;
+                kept.Add(record);
+            }
+        }
+
+        return kept;
+    }
+
+    /// <summary>A truncated query and the known answers its sender's later packets add (§7.2).</summary>
+    private sealed class PendingQuery(DnsMessage query)
+    {
+        private readonly List<DnsRecord> _known = [.. query.Answers];
+
+        public DnsMessage Query => query;
+
+        /// <summary>Takes the known answers of a question-less query from the same sender; false for anything else.</summary>
+        public bool Add(DnsMessage message)
+        {
+            if (message.Questions.Count > 0)
+            {
+                return false;
+            }
+
+            lock (_known)
+            {
+                foreach (var record in message.Answers)
+                {
+                    if (_known.Count < MaxPendingAnswers)
+                    {
+                        _known.Add(record);
+                    }
+                }
+            }
+
+            return true;
+        }
+
+        public DnsMessage Merged()
+        {
+            lock (_known)
+            {
+                return query with { Answers = [.. _known], Truncated = false };
+            }
         }
     }
 

@@ -15,12 +15,13 @@ public static class DnsCodec
 {
     private const ushort ClassIn = 1;
     private const ushort TopBit = 0x8000;
+    private const ushort TruncatedBit = 0x0200;
 
     public static byte[] Encode(DnsMessage message)
     {
         var writer = new Writer();
         writer.U16(message.Id);
-        writer.U16((ushort)((message.IsResponse ? 0x8000 : 0) | (message.Authoritative ? 0x0400 : 0)));
+        writer.U16((ushort)((message.IsResponse ? 0x8000 : 0) | (message.Authoritative ? 0x0400 : 0) | (message.Truncated ? TruncatedBit : 0)));
         writer.U16((ushort)message.Questions.Count);
         writer.U16((ushort)message.Answers.Count);
         writer.U16((ushort)message.Authorities.Count);
@@ -95,7 +96,10 @@ public static class DnsCodec
             questions,
             ReadRecords(ref reader, an),
             ReadRecords(ref reader, ns),
-            ReadRecords(ref reader, ar));
+            ReadRecords(ref reader, ar))
+        {
+            Truncated = (flags & TruncatedBit) != 0,
+        };
     }
 
     private static List<DnsRecord> ReadRecords(ref Reader reader, int count)

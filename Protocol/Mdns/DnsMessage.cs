@@ -10,6 +10,11 @@ public sealed record DnsMessage(
     IReadOnlyList<DnsRecord> Authorities,
     IReadOnlyList<DnsRecord> Additionals)
 {
+    /// <summary>
+    /// The TC bit (RFC 6762 §18.5): in a query, more known-answer packets follow from the same sender (§7.2).
+    /// </summary>
+    public bool Truncated { get; init; }
+
     public static DnsMessage Query(params DnsQuestion[] questions) => new(0, false, false, questions, [], [], []);
 
     public static DnsMessage Response(IReadOnlyList<DnsRecord> answers, IReadOnlyList<DnsRecord>? additionals = null) =>

@@ -6,6 +6,12 @@ public static class MdnsLimits
     /// <summary>Largest mDNS packet accepted (RFC 6762 §17: at most 9000 bytes).</summary>
     public const int MaxPacketBytes = 9000;
 
+    /// <summary>
+    /// Largest packet sent when its content can be split (a query's questions and known answers, RFC 6762 §7.2, §17):
+    /// one Ethernet frame over IPv4 and IPv6 (1500 - 40 - 8). Larger packets are fragmented, and a lost fragment loses all.
+    /// </summary>
+    public const int MaxFrameBytes = 1452;
+
     /// <summary>Longest label (RFC 1035).</summary>
     public const int MaxLabelBytes = 63;
 

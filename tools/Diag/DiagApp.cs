@@ -140,28 +140,40 @@ internal static partial class DiagApp
         var query = os is null ? "v1/patches" : $"v1/patches?os={Uri.EscapeDataString(os)}";
         var rows = await c.Reader.GetAsync(new Uri(new Uri(server.Url), query), StatusJsonContext.Default.ListPatchEntry, ct).ConfigureAwait(false);
 
-        // Holders: every answering node's own database lists the files its store holds.
-        var holders = new Dictionary<string, List<string>>(StringComparer.Ordinal);
-        foreach (var n in lan.Answering)
+        // Holders: every answering node's own database lists the files its store holds. Asked LanReader.MaxParallel at
+        // a time (as the status reads are): one after another, each slow node on a big LAN added a whole --timeout.
+        using var parallel = new SemaphoreSlim(LanReader.MaxParallel, LanReader.MaxParallel);
+        var held = await Task.WhenAll(lan.Answering.Select(async n =>
         {
+            await parallel.WaitAsync(ct).ConfigureAwait(false);
             try
             {
-                foreach (var p in await c.Reader.GetAsync(new Uri(new Uri(n.Url), query), StatusJsonContext.Default.ListPatchEntry, ct).ConfigureAwait(false))
-                {
-                    if (!holders.TryGetValue(p.Sha256, out var list))
-                    {
-                        holders[p.Sha256] = list = [];
-                    }
-
-                    if (!list.Contains(n.NodeId))
-                    {
-                        list.Add(n.NodeId);
-                    }
-                }
+                return (n.NodeId, Patches: await c.Reader.GetAsync(new Uri(new Uri(n.Url), query), StatusJsonContext.Default.ListPatchEntry, ct).ConfigureAwait(false));
             }
             catch (Exception e) when (LanReader.IsNodeFailure(e, ct))
             {
-                // a node that stops answering holds nothing we can show
+                return (n.NodeId, Patches: new List<PatchEntry>()); // a node that stops answering holds nothing we can show
+            }
+            finally
+            {
+                parallel.Release();
+            }
+        })).ConfigureAwait(false);
+
+        var holders = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        foreach (var (nodeId, patches) in held)
+        {
+            foreach (var p in patches)
+            {
+                if (!holders.TryGetValue(p.Sha256, out var list))
+                {
+                    holders[p.Sha256] = list = [];
+                }
+
+                if (!list.Contains(nodeId))
+                {
+                    list.Add(nodeId);
+                }
             }
         }
 

@@ -23,6 +23,9 @@ internal sealed record LanView(DateTimeOffset At, IReadOnlyList<NodeReport> Node
 /// </summary>
 internal sealed class LanReader(HttpClient http, DiagSettings settings)
 {
+    /// <summary>Most nodes asked at once (status reads, and the patches command's holdings).</summary>
+    public const int MaxParallel = 32;
+
     private const int MaxDocumentBytes = 16 << 20;
 
     public async Task<LanView> ReadAsync(CancellationToken ct)
@@ -57,7 +60,7 @@ internal sealed class LanReader(HttpClient http, DiagSettings settings)
             }
         }
 
-        using var parallel = new SemaphoreSlim(32, 32);
+        using var parallel = new SemaphoreSlim(MaxParallel, MaxParallel);
         var reports = await Task.WhenAll(targets.Values.Select(async t =>
         {
             await parallel.WaitAsync(ct).ConfigureAwait(false);
