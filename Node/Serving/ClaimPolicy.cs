@@ -15,6 +15,6 @@ namespace PeerPatch.Node.Serving;
 /// At most this many claims live at once (0: no limit): the LAN's internet downloads at once. A miss past it is told
 /// "ask again" and nobody downloads it yet. Many downloads at once through one slow uplink starve one another (TCP
 /// flows in long retransmission back-offs), so claims stalled for <paramref name="StallTimeout"/> were granted again
-/// and the same patch came over the internet two to four times (see <see cref="ServingOptions.InternetDownloadsAtOnce"/>).
+/// while their first holders went on downloading (see <see cref="ServingOptions.InternetDownloadsAtOnce"/>).
 /// </param>
 internal sealed record ClaimPolicy(TimeSpan Lease, TimeSpan StallTimeout, TimeSpan RetryAfter, TimeSpan SettleTime = default, int MaxLive = 0);
