@@ -82,14 +82,8 @@ public sealed class MdnsAtScaleTests(ITestOutputHelper output)
     [Fact]
     public async Task Responder_WaitsForTheRestOfATruncatedQuery_AndStaysQuietWhenItsAnswerIsKnown()
     {
-        var port = FreePorts.Udp();
-        using var lan = new LoopbackGroup(port);
-        var options = new MdnsOptions { Interfaces = ["lo"], Port = port };
-        await using var transport = new MdnsTransport(options, TimeProvider.System, NullLogger<MdnsTransport>.Instance);
-        transport.Start();
-        var responder = new MdnsResponder(transport, options, TimeProvider.System, new SystemRandomSource(), NullLogger<MdnsResponder>.Instance);
-        var ours = Advert(Fleet + 1);
-        await responder.StartAsync(ours, CancellationToken.None); // probes and announces: about 2 s
+        await using var rig = await StartResponderAsync(); // probes and announces: about 2 s
+        var (lan, responder, ours) = (rig.Lan, rig.Responder, rig.Ours);
         await Task.Delay(300);
 
         // A browser that knows 500 others and us: its known answers take several packets, ours is in the last.
@@ -124,14 +118,8 @@ public sealed class MdnsAtScaleTests(ITestOutputHelper output)
     [Fact]
     public async Task Responder_MulticastsARecordAtMostOncePerSecond_HoweverOftenItIsAsked()
     {
-        var port = FreePorts.Udp();
-        using var lan = new LoopbackGroup(port);
-        var options = new MdnsOptions { Interfaces = ["lo"], Port = port };
-        await using var transport = new MdnsTransport(options, TimeProvider.System, NullLogger<MdnsTransport>.Instance);
-        transport.Start();
-        var responder = new MdnsResponder(transport, options, TimeProvider.System, new SystemRandomSource(), NullLogger<MdnsResponder>.Instance);
-        var ours = Advert(Fleet + 1);
-        await responder.StartAsync(ours, CancellationToken.None);
+        await using var rig = await StartResponderAsync(); // probes and announces: about 2 s
+        var (lan, responder, ours) = (rig.Lan, rig.Responder, rig.Ours);
         await Task.Delay(1200); // past the last announcement's second
 
         // The same SRV question from three browsers within 100 ms (on a dual-stack LAN each also arrives twice: IPv4
@@ -247,6 +235,27 @@ public sealed class MdnsAtScaleTests(ITestOutputHelper output)
     }
 
     /// <summary>224.0.0.251 on lo at a test port: records every packet, and sends as another responder (from that port) would.</summary>
+    /// <summary>Our responder for instance <c>Fleet + 1</c> on loopback (its own port), started, and the group that sees its packets.</summary>
+    private static async Task<ResponderRig> StartResponderAsync()
+    {
+        var port = FreePorts.Udp();
+        var lan = new LoopbackGroup(port);
+        var transport = Transport(port);
+        var responder = new MdnsResponder(transport, new MdnsOptions { Interfaces = ["lo"], Port = port }, TimeProvider.System, new SystemRandomSource(), NullLogger<MdnsResponder>.Instance);
+        var ours = Advert(Fleet + 1);
+        await responder.StartAsync(ours, CancellationToken.None);
+        return new ResponderRig(lan, transport, responder, ours);
+    }
+
+    private sealed record ResponderRig(LoopbackGroup Lan, MdnsTransport Transport, MdnsResponder Responder, ServiceAdvert Ours) : IAsyncDisposable
+    {
+        public async ValueTask DisposeAsync()
+        {
+            await Transport.DisposeAsync();
+            Lan.Dispose();
+        }
+    }
+
     private sealed class LoopbackGroup : IDisposable
     {
         private static readonly IPAddress Group = IPAddress.Parse("224.0.0.251");
