@@ -27,20 +27,15 @@ public sealed class MdnsAtScaleTests(ITestOutputHelper output)
     [Fact]
     public async Task BrowserOf500Instances_ListsEveryKnownAnswer_InDatagramsOfOneFrame_WithTheTcBit()
     {
-        var port = FreePorts.Udp();
-        using var lan = new LoopbackGroup(port);
-        await using var transport = Transport(port);
-        var browser = new MdnsBrowser(transport, Service, TimeProvider.System, new SystemRandomSource(), NullLogger<MdnsBrowser>.Instance);
-        using var cts = new CancellationTokenSource();
-        var browsing = browser.RunAsync(cts.Token);
+        await using var rig = StartBrowser();
+        var (port, lan, transport, browser) = (rig.Port, rig.Lan, rig.Transport, rig.Browser);
         await lan.AnnounceAsync(Enumerable.Range(1, Fleet).SelectMany(k => Advert(k).Records(IPAddress.Loopback, new MdnsOptions())).ToList());
         await WaitAsync(() => browser.Services.Count(s => s.Resolved) == Fleet, TimeSpan.FromSeconds(10), "the browser did not learn all 500 instances");
 
         // The browser's next queries (at 1, 2, 4 s after its first) list the 500 PTRs it knows.
         var from = lan.Seen;
         await Task.Delay(TimeSpan.FromSeconds(4.5));
-        await cts.CancelAsync();
-        await browsing;
+        await rig.StopAsync();
         var queries = lan.Since(from).Where(p => !p.IsResponse && p.From.Port == port).ToList();
         output.WriteLine($"{queries.Count} query packets, sizes {string.Join(',', queries.Select(q => q.Bytes.Length))}, sent {transport.PacketsSent}");
 
@@ -57,20 +52,15 @@ public sealed class MdnsAtScaleTests(ITestOutputHelper output)
     [Fact]
     public async Task BrowserOf500UnresolvedInstances_AsksForEverySrvAndTxt_InDatagramsOfOneFrame()
     {
-        var port = FreePorts.Udp();
-        using var lan = new LoopbackGroup(port);
-        await using var transport = Transport(port);
-        var browser = new MdnsBrowser(transport, Service, TimeProvider.System, new SystemRandomSource(), NullLogger<MdnsBrowser>.Instance);
-        using var cts = new CancellationTokenSource();
-        var browsing = browser.RunAsync(cts.Token);
+        await using var rig = StartBrowser();
+        var (port, lan, transport, browser) = (rig.Port, rig.Lan, rig.Transport, rig.Browser);
         var from = lan.Seen;
 
         // PTRs only (a query's answers, say): the browser must ask each instance for its SRV and TXT.
         await lan.AnnounceAsync(Enumerable.Range(1, Fleet).Select(k => (DnsRecord)new PtrRecord(Service, 4500, Advert(k).InstanceName)).ToList());
         await WaitAsync(() => browser.Services.Count == Fleet, TimeSpan.FromSeconds(10), "the browser did not learn all 500 PTRs");
         await Task.Delay(TimeSpan.FromSeconds(2.5));
-        await cts.CancelAsync();
-        await browsing;
+        await rig.StopAsync();
 
         var queries = lan.Since(from).Where(p => !p.IsResponse && p.From.Port == port).ToList();
         output.WriteLine($"{queries.Count} query packets, largest {queries.Select(q => q.Bytes.Length).DefaultIfEmpty().Max()} bytes");
@@ -141,20 +131,15 @@ public sealed class MdnsAtScaleTests(ITestOutputHelper output)
     [Fact]
     public async Task BrowserOfAnInstanceThatWentSilent_BacksOffItsQuestions_InsteadOfAskingEverySecond()
     {
-        var port = FreePorts.Udp();
-        using var lan = new LoopbackGroup(port);
-        await using var transport = Transport(port);
-        var browser = new MdnsBrowser(transport, Service, TimeProvider.System, new SystemRandomSource(), NullLogger<MdnsBrowser>.Instance);
-        using var cts = new CancellationTokenSource();
-        var browsing = browser.RunAsync(cts.Token);
+        await using var rig = StartBrowser();
+        var (port, lan, transport, browser) = (rig.Port, rig.Lan, rig.Transport, rig.Browser);
 
         // A PC switched off without goodbyes: its PTR lives 75 min, its SRV (1 s here, 120 s by default) runs out.
         var dead = Advert(1);
         await lan.AnnounceAsync([new PtrRecord(Service, 4500, dead.InstanceName), new SrvRecord(dead.InstanceName, 1, true, 0, 0, 47470, dead.Host), new TxtRecord(dead.InstanceName, 4500, true, dead.TxtStrings)]);
         var from = lan.Seen;
         await Task.Delay(TimeSpan.FromSeconds(12));
-        await cts.CancelAsync();
-        await browsing;
+        await rig.StopAsync();
 
         var asks = lan.Since(from).Count(p => !p.IsResponse && p.Message.Questions.Any(q => q.Name.Equals(dead.InstanceName) && q.Type == DnsType.Srv));
         output.WriteLine($"asked for the silent instance's SRV {asks} times in 12 s");
@@ -235,6 +220,35 @@ public sealed class MdnsAtScaleTests(ITestOutputHelper output)
     }
 
     /// <summary>224.0.0.251 on lo at a test port: records every packet, and sends as another responder (from that port) would.</summary>
+    /// <summary>A browser of our service on loopback (its own port), running, and the group that sees its packets.</summary>
+    private static BrowserRig StartBrowser()
+    {
+        var port = FreePorts.Udp();
+        var lan = new LoopbackGroup(port);
+        var transport = Transport(port);
+        var browser = new MdnsBrowser(transport, Service, TimeProvider.System, new SystemRandomSource(), NullLogger<MdnsBrowser>.Instance);
+        var cts = new CancellationTokenSource();
+        return new BrowserRig(port, lan, transport, browser, cts, browser.RunAsync(cts.Token));
+    }
+
+    private sealed record BrowserRig(int Port, LoopbackGroup Lan, MdnsTransport Transport, MdnsBrowser Browser, CancellationTokenSource Cts, Task Browsing) : IAsyncDisposable
+    {
+        /// <summary>Stops the browser and waits for its loop to end.</summary>
+        public async Task StopAsync()
+        {
+            await Cts.CancelAsync();
+            await Browsing;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await StopAsync();
+            await Transport.DisposeAsync();
+            Lan.Dispose();
+            Cts.Dispose();
+        }
+    }
+
     /// <summary>Our responder for instance <c>Fleet + 1</c> on loopback (its own port), started, and the group that sees its packets.</summary>
     private static async Task<ResponderRig> StartResponderAsync()
     {
