@@ -137,7 +137,7 @@ public sealed class BlobStore
         {
             rows = _db.RemovePatchesWithoutBlob();
         }
-        catch (Microsoft.Data.Sqlite.SqliteException e) when (IsDiskFull(e))
+        catch (Microsoft.Data.Sqlite.SqliteException e) when (PatchDatabase.IsDiskFull(e))
         {
             rows = 0; // no room to record the delete: those rows name no blob the store holds, and go at the next start
             _rowsLeft++;
@@ -340,13 +340,12 @@ public sealed class BlobStore
             _db.RemoveBlob(sha256);
             return true;
         }
-        catch (Microsoft.Data.Sqlite.SqliteException e) when (IsDiskFull(e))
+        catch (Microsoft.Data.Sqlite.SqliteException e) when (PatchDatabase.IsDiskFull(e))
         {
             return false;
         }
     }
 
-    private static bool IsDiskFull(Microsoft.Data.Sqlite.SqliteException e) => e.SqliteErrorCode == 13; // SQLITE_FULL
 
     internal void Commit(string tempPath, string sha256, long size, PatchRecord? patch, byte[]? pieceHashes = null)
     {
@@ -488,7 +487,7 @@ public sealed class BlobStore
         {
             _db.TouchBlob(sha256, now);
         }
-        catch (Microsoft.Data.Sqlite.SqliteException e) when (IsDiskFull(e))
+        catch (Microsoft.Data.Sqlite.SqliteException e) when (PatchDatabase.IsDiskFull(e))
         {
             // No room to record the time (the disk is full): the store's order in memory has it; a restart before
             // the next recorded use sees the blob as used when it was last recorded.

@@ -11,6 +11,9 @@ namespace PeerPatch.Storage;
 /// </summary>
 public sealed partial class PatchDatabase
 {
+    /// <summary>SQLite reported the disk full (SQLITE_FULL): writes that only keep records in step may wait for room.</summary>
+    public static bool IsDiskFull(Microsoft.Data.Sqlite.SqliteException e) => e.SqliteErrorCode == 13;
+
     private readonly string _connectionString;
 
     private PatchDatabase(string path)

@@ -180,7 +180,7 @@ internal sealed partial class ComplianceBook(PatchDatabase db, ServingOptions op
         {
             write();
         }
-        catch (Microsoft.Data.Sqlite.SqliteException e) when (e.SqliteErrorCode == 13)
+        catch (Microsoft.Data.Sqlite.SqliteException e) when (PatchDatabase.IsDiskFull(e))
         {
             // no room to record it now
         }
