@@ -60,7 +60,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
         _stats = stats;
         _time = time;
         _logger = logger;
-        _net = new NetManager(_listener)
+        _net = new NetManager(_listener, new PeerNotFoundGuard(stats)) // LiteNetLib's "peer not found" ping-pong (the guard's comment)
         {
             UnsyncedEvents = true,
             UseNativeSockets = true,
