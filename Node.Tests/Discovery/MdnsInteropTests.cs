@@ -53,12 +53,28 @@ public sealed class MdnsInteropTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task PythonZeroconfAdvert_IsResolvedByOurBrowser()
+    public Task PythonZeroconfAdvert_IsResolvedByOurBrowser() => ResolveThenSeeTheGoodbyeAsync(queryAsItStops: false, stallBeforeClose: 0);
+
+    /// <summary>
+    /// python3-zeroconf still multicasts the answers it queued before an unregistration (RFC 6762 §6 delays: up to
+    /// about 1.1 s for records it multicast within the last second), until it closes. On a loaded machine its close can
+    /// come late: an answer (PTR TTL 4500) then follows its goodbye and, as §10.1 says a cache must, our browser keeps
+    /// the instance. The advertiser must end on a goodbye. Here a query of ours just before it stops queues an answer,
+    /// and the stall shim (tools/mdns/stall) holds its close back 1.5 s, as a loaded machine may.
+    /// </summary>
+    [Fact]
+    public Task PythonZeroconfGoodbye_RemovesItsInstance_WhenAnAnswerWasQueuedAndItsCloseComesLate() =>
+        ResolveThenSeeTheGoodbyeAsync(queryAsItStops: true, stallBeforeClose: 1.5);
+
+    private async Task ResolveThenSeeTheGoodbyeAsync(bool queryAsItStops, double stallBeforeClose)
     {
         await using var transport = new MdnsTransport(Options, TimeProvider.System, NullLogger<MdnsTransport>.Instance);
         transport.Start();
         var instance = "Zeroconf Peer " + Guid.NewGuid().ToString("N")[..6];
-        using var advertiser = StartPython("zeroconf-advertise.py", "_peerpatch._udp.local.", instance, "47999", "127.0.0.1", "v=1", "id=nzc", "role=client");
+        var env = stallBeforeClose > 0
+            ? new Dictionary<string, string> { ["PYTHONPATH"] = Path.Combine(Tools, "stall"), ["ZEROCONF_STALL_BEFORE_CLOSE"] = stallBeforeClose.ToString(System.Globalization.CultureInfo.InvariantCulture) }
+            : [];
+        using var advertiser = StartPython("zeroconf-advertise.py", env, "_peerpatch._udp.local.", instance, "47999", "127.0.0.1", "v=1", "id=nzc", "role=client");
         Assert.Equal("registered", await advertiser.StandardOutput.ReadLineAsync());
 
         var browser = new MdnsBrowser(transport, Service, TimeProvider.System, new SystemRandomSource(), NullLogger<MdnsBrowser>.Instance);
@@ -73,6 +89,11 @@ public sealed class MdnsInteropTests(ITestOutputHelper output)
         }
 
         var took = started.Elapsed;
+        if (queryAsItStops)
+        {
+            await transport.SendMulticastAsync(DnsMessage.Query(new DnsQuestion(Service, DnsType.Ptr)));
+        }
+
         advertiser.StandardInput.Close();
         await advertiser.WaitForExitAsync();
 
@@ -130,9 +151,16 @@ public sealed class MdnsInteropTests(ITestOutputHelper output)
         Assert.True(transport.Malformed > malformedBefore, "the garbage datagram was not counted");
     }
 
-    private static Process StartPython(string script, params string[] args)
+    private static Process StartPython(string script, params string[] args) => StartPython(script, new Dictionary<string, string>(), args);
+
+    private static Process StartPython(string script, IReadOnlyDictionary<string, string> env, params string[] args)
     {
         var psi = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardOutput = true, RedirectStandardInput = true, UseShellExecute = false };
+        foreach (var (key, value) in env)
+        {
+            psi.Environment[key] = value;
+        }
+
         psi.ArgumentList.Add(Path.Combine(Tools, script));
         foreach (var a in args)
         {
