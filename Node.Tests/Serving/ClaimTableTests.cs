@@ -45,6 +45,40 @@ public sealed class ClaimTableTests
     }
 
     [Fact]
+    public void AHolderWhoseDownloadIsDone_KeepsItsClaimWhileItsPushDeliversBytes_PastTheLeaseAndTheStallTimeout()
+    {
+        var claim = _claims.Acquire("k", "sha", "a", _time.GetUtcNow());
+        Assert.True(_claims.Renew(claim.ClaimId, 1000, _time.GetUtcNow())); // the whole download
+
+        for (var second = 0; second < 2 * Policy.StallTimeout.TotalSeconds; second += 10)
+        {
+            _time.Advance(TimeSpan.FromSeconds(10)); // no renewal, no more downloaded bytes: only the push's
+            _claims.PushProgress("sha", "a", _time.GetUtcNow());
+            Assert.False(_claims.Acquire("k", "sha", "b", _time.GetUtcNow()).Granted);
+        }
+
+        _time.Advance(Policy.Lease); // the push stopped too
+        Assert.True(_claims.Acquire("k", "sha", "b", _time.GetUtcNow()).Granted);
+    }
+
+    [Fact]
+    public void APushFromAnotherNode_OrOfAnotherBlob_DoesNotKeepAClaim_NorBringsADeadOneBack()
+    {
+        var claim = _claims.Acquire("k", "sha", "a", _time.GetUtcNow());
+        for (var i = 0; i < 3; i++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(6));
+            _claims.PushProgress("sha", "b", _time.GetUtcNow()); // b names another holder
+            _claims.PushProgress("other", "a", _time.GetUtcNow());
+        }
+
+        Assert.False(_claims.IsLive(claim.ClaimId, _time.GetUtcNow()));
+        _claims.PushProgress("sha", "a", _time.GetUtcNow());
+        Assert.False(_claims.IsLive(claim.ClaimId, _time.GetUtcNow()));
+        Assert.True(_claims.Acquire("k", "sha", "b", _time.GetUtcNow()).Granted);
+    }
+
+    [Fact]
     public void AnAdoptedClaim_KeepsItsIdAndProgress_AndIsInFlightForOthers_ButAKnownIdIsNeverAdopted()
     {
         var expired = _claims.Acquire("k2", "sha2", "a", _time.GetUtcNow());

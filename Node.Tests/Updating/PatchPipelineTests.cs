@@ -108,6 +108,31 @@ public sealed class PatchPipelineTests
     }
 
     [Fact]
+    public async Task Miss_AfterTheDownload_TheClaimIsRenewedUntilItsPushIsDone()
+    {
+        using var rig = new PipelineRig();
+        var (patch, bytes) = rig.Patch("KB1", size: 200_000);
+        rig.Internet.Serve(patch.Url, () => FakeWeb.Body(bytes));
+        var pushing = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        rig.Server.StreamPush = (_, ct) => pushing.Task.WaitAsync(ct); // the cut-through push lags the download
+        rig.Server.Answer(PipelineRig.Miss(42, leaseMs: 15_000));
+
+        var run = rig.RunAsync(patch);
+        await Eventually.TrueAsync(() => rig.Store.Contains(patch.Sha256), "the download");
+        await rig.Time.FireAsync(TimeSpan.FromSeconds(5));
+        await Eventually.TrueAsync(() => rig.Server.Renewals.Count == 1, "a renewal during the push");
+        await rig.Time.FireAsync(TimeSpan.FromSeconds(5), count: 2);
+        await Eventually.TrueAsync(() => rig.Server.Renewals.Count == 2, "a second renewal during the push");
+        pushing.SetResult(true);
+        var outcome = await Eventually.Within(run, "the pass");
+        rig.Time.Advance(TimeSpan.FromSeconds(30));
+
+        Assert.True(outcome.Applied, outcome.Error);
+        Assert.Equal([(42UL, 200_000L), (42UL, 200_000L)], rig.Server.Renewals); // the whole download, while the push ran
+        Assert.Equal([(patch.Sha256, 42UL, true)], rig.Server.Pushes);
+    }
+
+    [Fact]
     public async Task Miss_WhenAnElectionMovesTheLanToAnotherServer_TheClaimIsRenewedThereAtOnce_NamingItsPatch_AndThePushFollows()
     {
         using var rig = new PipelineRig();

@@ -528,7 +528,7 @@ internal static partial class BlobEndpoints
         BlobWriteResult result;
         try
         {
-            result = await writer.CopyFromAsync(ctx.Request.Body, ctx.RequestAborted).ConfigureAwait(false);
+            result = await writer.CopyFromAsync(ctx.Request.Body, ctx.RequestAborted, new PushProgress(server, sha256, addedBy, time)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (ctx.RequestAborted.IsCancellationRequested)
         {
@@ -555,6 +555,23 @@ internal static partial class BlobEndpoints
         Log.PushAccepted(logger, name, sha256, result.Bytes, addedBy);
         ctx.Response.Headers.Location = BlobUrl.PathOf(sha256);
         return Results.Json(new PushReply("stored", sha256, result.Bytes), BlobJson.Default.PushReply, statusCode: StatusCodes.Status201Created);
+    }
+
+    /// <summary>Bytes of a push arriving keep the pusher's claim alive (<see cref="PatchServer.PushProgress"/>), told at most once a second.</summary>
+    private sealed class PushProgress(PatchServer server, string sha256, string nodeId, TimeProvider time) : IProgress<long>
+    {
+        private static readonly TimeSpan Every = TimeSpan.FromSeconds(1);
+        private long _told = long.MinValue;
+
+        public void Report(long value)
+        {
+            var now = time.GetTimestamp();
+            if (_told == long.MinValue || time.GetElapsedTime(_told, now) >= Every)
+            {
+                _told = now;
+                server.PushProgress(sha256, nodeId);
+            }
+        }
     }
 
     /// <summary>

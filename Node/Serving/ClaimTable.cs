@@ -5,7 +5,8 @@ namespace PeerPatch.Node.Serving;
 /// <summary>
 /// Single flight for misses: per patch, at most one node at a time holds a download claim with a lease; the
 /// others are told "in flight" and ask again. A claim ends when its holder pushes the blob, releases it, stops
-/// renewing it (it died), or renews without progress for <see cref="ClaimPolicy.StallTimeout"/> (it stalled);
+/// renewing it (it died), or shows no progress (renewals with more bytes, or bytes of its push arriving) for
+/// <see cref="ClaimPolicy.StallTimeout"/> (it stalled);
 /// the next asker then gets it. At most <see cref="ClaimPolicy.MaxLive"/> claims live at once: a new one past that is
 /// queued (the asker asks again). Pure policy: no I/O, time comes in as <c>now</c>.
 /// </summary>
@@ -105,6 +106,30 @@ internal sealed class ClaimTable(ClaimPolicy policy, IRandomSource random)
 
             claim.ExpiresAt = now + policy.Lease;
             return IsAlive(claim, now);
+        }
+    }
+
+    /// <summary>
+    /// Bytes of the blob arrive in a push from <paramref name="nodeId"/>: a live claim of that node for it shows
+    /// progress and its lease runs from <paramref name="now"/>. A download ends before its push does (a PC's upload
+    /// shared with its serving, the server's download with every push), and until the push lands the server has
+    /// nothing for the waiters: the claim must outlive it, its holder's renewals reporting a finished download.
+    /// </summary>
+    public void PushProgress(string sha256, string nodeId, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            foreach (var claim in _byId.Values)
+            {
+                if (claim.Sha256 == sha256 && claim.Holder == nodeId && IsAlive(claim, now))
+                {
+                    claim.LastProgressAt = now;
+                    if (claim.ExpiresAt < now + policy.Lease)
+                    {
+                        claim.ExpiresAt = now + policy.Lease;
+                    }
+                }
+            }
         }
     }
 

@@ -16,6 +16,9 @@ internal sealed partial class PatchServer
         [LoggerMessage(EventId = 305, Level = LogLevel.Debug, Message = "miss for {Patch} from {PeerId} queued: the LAN is already downloading {Max} patches at once")]
         public static partial void ClaimQueued(ILogger logger, string patch, string peerId, int max);
 
+        [LoggerMessage(EventId = 306, Level = LogLevel.Debug, Message = "claim {ClaimId} renewal at {Bytes} bytes: {Outcome}")]
+        public static partial void ClaimRenewed(ILogger logger, ulong claimId, long bytes, string outcome);
+
         [LoggerMessage(EventId = 302, Level = LogLevel.Information, Message = "claim {ClaimId} released: {Reason}")]
         public static partial void ClaimReleased(ILogger logger, ulong claimId, string? reason);
 

@@ -144,7 +144,9 @@ internal sealed partial class PatchServer(
     public Ack Renew(ClaimRenew renew)
     {
         var now = time.MonotonicNow();
-        var alive = claims.Renew(renew.ClaimId, renew.BytesDone, now) || Adopt(renew, now);
+        var renewed = claims.Renew(renew.ClaimId, renew.BytesDone, now);
+        var alive = renewed || Adopt(renew, now);
+        Log.ClaimRenewed(logger, renew.ClaimId, renew.BytesDone, renewed ? "renewed" : alive ? "adopted" : "refused: expired, stalled or unknown");
         var share = alive ? gate.Allowance(renew.ClaimId) : 0;
         return new Ack(alive, alive ? (int)gate.LeaseToName(renew.ClaimId, policy.Lease).TotalMilliseconds : 0, alive ? null : "claim expired or revoked", share);
     }
@@ -172,6 +174,9 @@ internal sealed partial class PatchServer(
         Log.ClaimAdopted(logger, renew.PatchName!, renew.NodeId!, renew.ClaimId, renew.BytesDone);
         return true;
     }
+
+    /// <summary>A push of <paramref name="sha256"/> from <paramref name="nodeId"/> delivered more bytes (see <see cref="ClaimTable.PushProgress"/>).</summary>
+    public void PushProgress(string sha256, string nodeId) => claims.PushProgress(sha256, nodeId, time.MonotonicNow());
 
     public Ack Release(ClaimRelease release)
     {

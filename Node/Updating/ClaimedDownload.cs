@@ -34,35 +34,55 @@ internal sealed class ClaimedDownload(InternetDownloader internet, IServerChanne
 
         // Cut-through: the push follows the download as it is written, so waiters get the bytes from the server now.
         using var holding = new Holding(server, patch, ct);
-        FetchResult result;
-        using (var renewing = CancellationTokenSource.CreateLinkedTokenSource(ct))
+        using var renewing = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var renewals = RenewLoopAsync(holding, patch, claim, bytes, rate, renewing.Token);
+        async Task StopRenewingAsync()
         {
-            var renewals = RenewLoopAsync(holding, patch, claim, bytes, rate, renewing.Token);
-            try
-            {
-                result = await internet.DownloadAsync(patch, bytes, rate, ct).ConfigureAwait(false);
-            }
-            catch
-            {
-                // The pass was cancelled or hit its deadline: no push follows. The renew loop ends first, so it cannot
-                // move the push to a new server after this stop.
-                await renewing.CancelAsync().ConfigureAwait(false);
-                await renewals.ConfigureAwait(false);
-                await holding.StopStreamAsync().ConfigureAwait(false);
-                throw;
-            }
-            finally
-            {
-                await renewing.CancelAsync().ConfigureAwait(false);
-                await renewals.ConfigureAwait(false);
-            }
+            await renewing.CancelAsync().ConfigureAwait(false);
+            await renewals.ConfigureAwait(false);
+        }
+
+        FetchResult result;
+        try
+        {
+            result = await internet.DownloadAsync(patch, bytes, rate, ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            // The pass was cancelled or hit its deadline: no push follows. The renew loop ends first, so it cannot
+            // move the push to a new server after this stop.
+            await StopRenewingAsync().ConfigureAwait(false);
+            await holding.StopStreamAsync().ConfigureAwait(false);
+            throw;
         }
 
         if (!result.Ok)
         {
+            await StopRenewingAsync().ConfigureAwait(false);
             await holding.StopStreamAsync().ConfigureAwait(false);
         }
+        else
+        {
+            // The claim covers the push as well: until the bytes land on the server it has nothing to give the waiters,
+            // and a claim that lapsed meanwhile would be granted to another PC, a second internet download. On a slowed
+            // test LAN pushes ended up to 95 s after their downloads (a PC's upload shared with its serving, the server's
+            // download with every push) and 11 of 25 patches were downloaded twice or more. The renewals go on until
+            // the push is done; the push no longer moves (a change from now on is handled below).
+            holding.Settle();
+        }
 
+        try
+        {
+            return await PushOrReleaseAsync(holding, patch, claim, result, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            await StopRenewingAsync().ConfigureAwait(false);
+        }
+    }
+
+    private async Task<FetchResult> PushOrReleaseAsync(Holding holding, PatchSpec patch, LookupResult claim, FetchResult result, CancellationToken ct)
+    {
         var bodySent = await holding.Stream.ConfigureAwait(false);
         var target = holding.Server;
         if (servers.Current is { } now && !ReferenceEquals(now, target))
@@ -94,11 +114,11 @@ internal sealed class ClaimedDownload(InternetDownloader internet, IServerChanne
     }
 
     /// <summary>
-    /// Renews every third of the lease (as the server answering names it), and at once when the cluster's view changes
-    /// or a channel opens a new session (a restarted server forgot the claim); a renewal goes to the server of the
-    /// moment, which the cut-through push then follows. A change abandons a renewal still waiting on the old server
+    /// Renews every third of the lease (as the server answering names it), through the download and then the push,
+    /// and at once when the cluster's view changes or a channel opens a new session (a restarted server forgot the
+    /// claim); during the download a renewal goes to the server of the moment, which the cut-through push then follows. A change abandons a renewal still waiting on the old server
     /// (dead, it would hold the move for its whole timeout, past the new server's settle time), and a refused renewal
-    /// is sent again at once when the server has changed meanwhile. Ends when the download does, or when the server
+    /// is sent again at once when the server has changed meanwhile. Ends when the push is done, or when the server
     /// says the claim is gone.
     /// </summary>
     private async Task RenewLoopAsync(Holding holding, PatchSpec patch, LookupResult claim, ByteProgress progress, RateAllowance rate, CancellationToken ct)
@@ -133,7 +153,7 @@ internal sealed class ClaimedDownload(InternetDownloader internet, IServerChanne
                 }
 
                 ct.ThrowIfCancellationRequested();
-                if (servers.Current is { } current)
+                if (!holding.Settled && servers.Current is { } current)
                 {
                     if (!ReferenceEquals(current, holding.Server))
                     {
@@ -153,9 +173,11 @@ internal sealed class ClaimedDownload(InternetDownloader internet, IServerChanne
                 {
                     var renew = new ClaimRenew(claim.ClaimId, progress.Value, patch.OsVersion, patch.Name, patch.Sha256, patch.Size, nodeId);
                     using var attempt = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                    var asking = time.GetTimestamp();
                     var renewing = asked.RenewClaimAsync(renew, attempt.Token);
                     if (await Task.WhenAny(renewing, next).ConfigureAwait(false) != renewing)
                     {
+                        PipelineLog.RenewAbandoned(logger, claim.ClaimId, asked.Name, time.GetElapsedTime(asking).TotalMilliseconds);
                         await attempt.CancelAsync().ConfigureAwait(false);
                         _ = renewing.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                         changed = true; // the server may have changed while this one did not answer: go again now
@@ -163,9 +185,18 @@ internal sealed class ClaimedDownload(InternetDownloader internet, IServerChanne
                     }
 
                     var ack = await renewing.ConfigureAwait(false);
+                    PipelineLog.Renewed(logger, claim.ClaimId, asked.Name, renew.BytesDone, time.GetElapsedTime(asking).TotalMilliseconds);
                     if (!ack.Ok)
                     {
-                        PipelineLog.ClaimLost(logger, claim.ClaimId);
+                        if (holding.Settled)
+                        {
+                            PipelineLog.ClaimEnded(logger, claim.ClaimId, asked.Name); // the push landed (the server ends the claim then), or it lapsed
+                        }
+                        else
+                        {
+                            PipelineLog.ClaimLost(logger, claim.ClaimId);
+                        }
+
                         return;
                     }
 
@@ -198,6 +229,7 @@ internal sealed class ClaimedDownload(InternetDownloader internet, IServerChanne
         private readonly PatchSpec _patch;
         private readonly CancellationToken _ct;
         private CancellationTokenSource _pushing;
+        private bool _settled;
 
         public Holding(IServerChannel server, PatchSpec patch, CancellationToken ct)
         {
@@ -223,6 +255,11 @@ internal sealed class ClaimedDownload(InternetDownloader internet, IServerChanne
         }
 
         public Task StopStreamAsync() => _pushing.CancelAsync();
+
+        /// <summary>The download is done: the push stays with <see cref="Server"/> (renewals go on, moves stop).</summary>
+        public bool Settled => Volatile.Read(ref _settled);
+
+        public void Settle() => Volatile.Write(ref _settled, true);
 
         public void Dispose() => _pushing.Dispose();
     }

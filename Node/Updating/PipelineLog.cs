@@ -53,6 +53,15 @@ internal static partial class PipelineLog
     [LoggerMessage(EventId = 418, Level = LogLevel.Debug, Message = "renewing claim {ClaimId} failed: {Error}")]
     public static partial void RenewFailed(ILogger logger, ulong claimId, string error);
 
+    [LoggerMessage(EventId = 444, Level = LogLevel.Debug, Message = "claim {ClaimId}: renewed by {Server} at {Bytes} bytes, the answer after {Elapsed:0} ms")]
+    public static partial void Renewed(ILogger logger, ulong claimId, string server, long bytes, double elapsed);
+
+    [LoggerMessage(EventId = 446, Level = LogLevel.Debug, Message = "claim {ClaimId}: {Server} no longer renews it after the download (the push landed, or the claim lapsed)")]
+    public static partial void ClaimEnded(ILogger logger, ulong claimId, string server);
+
+    [LoggerMessage(EventId = 445, Level = LogLevel.Debug, Message = "claim {ClaimId}: the renewal to {Server} left unanswered after {Elapsed:0} ms: the LAN's view changed, renewing again")]
+    public static partial void RenewAbandoned(ILogger logger, ulong claimId, string server, double elapsed);
+
     [LoggerMessage(EventId = 470, Level = LogLevel.Information, Message = "{Patch}: held by policy ({Reason})")]
     public static partial void Held(ILogger logger, string patch, string reason);
 
