@@ -13,7 +13,7 @@ namespace PeerPatch.Node.Discovery;
 /// answered 400-500 ms later, with the known answers of the packets its sender sent meanwhile (§7.2): on a LAN of
 /// 500 nodes a browser's known answers take many packets, and answering the first would make every node answer.
 /// </summary>
-internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions options, TimeProvider time, IRandomSource random, ILogger<MdnsResponder> logger)
+internal sealed partial class MdnsResponder(IMdnsTransport transport, MdnsOptions options, TimeProvider time, IRandomSource random, ILogger<MdnsResponder> logger)
 {
     private const int MaxRenames = 20;
 
@@ -238,7 +238,7 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
                 }
             }
 
-            await transport.SendMulticastAsync(DnsMessage.Response(answers, additionals), interfaceIndex).ConfigureAwait(false);
+            await transport.SendMulticastAsync(_ => DnsMessage.Response(answers, additionals), interfaceIndex).ConfigureAwait(false);
         }
         catch (Exception e)
         {
