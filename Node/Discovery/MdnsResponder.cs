@@ -12,6 +12,10 @@ namespace PeerPatch.Node.Discovery;
 /// 20-120 ms), a re-announcement when the TXT changes, and goodbyes (TTL 0) on stop. A query with the TC bit is
 /// answered 400-500 ms later, with the known answers of the packets its sender sent meanwhile (§7.2): on a LAN of
 /// 500 nodes a browser's known answers take many packets, and answering the first would make every node answer.
+/// Every send and every change of the advert hold one gate, and a delayed answer is built after its delay from the
+/// advert current then: once <see cref="StopAsync"/> began, nothing but its goodbye leaves (a TTL&gt;0 record within
+/// the goodbye's one-second grace would keep us in other caches for the record's whole TTL, §10.1), and an answer
+/// never carries the TXT of before a change.
 /// </summary>
 internal sealed partial class MdnsResponder(IMdnsTransport transport, MdnsOptions options, TimeProvider time, IRandomSource random, ILogger<MdnsResponder> logger)
 {
@@ -29,6 +33,10 @@ internal sealed partial class MdnsResponder(IMdnsTransport transport, MdnsOption
 
     /// <summary>RFC 6762 §6: a record is multicast on an interface at most once per second (a probe's defence excepted).</summary>
     private static readonly TimeSpan MulticastInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>Held by every send and every change of <see cref="_advert"/>, so the goodbye is the last packet.</summary>
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private volatile bool _stopped;
     private volatile ServiceAdvert? _advert;
     private volatile IReadOnlyDictionary<string, string>? _txt;
     private volatile bool _announced;
@@ -44,8 +52,12 @@ internal sealed partial class MdnsResponder(IMdnsTransport transport, MdnsOption
         _txt ??= advert.Txt;
         for (var attempt = 1; ; attempt++)
         {
-            _advert = advert with { Txt = _txt };
-            if (await ProbeAsync(advert, ct).ConfigureAwait(false) || attempt >= MaxRenames)
+            if (!await SetAdvertAsync(advert, ct).ConfigureAwait(false))
+            {
+                return; // stopped
+            }
+
+            if (await ProbeAsync(ct).ConfigureAwait(false) || attempt >= MaxRenames)
             {
                 break;
             }
@@ -54,33 +66,102 @@ internal sealed partial class MdnsResponder(IMdnsTransport transport, MdnsOption
             Log.Renamed(logger, advert.Instance);
         }
 
-        _advert = advert with { Txt = _txt };
-        _announced = true;
-        await AnnounceAsync(ct).ConfigureAwait(false);
+        if (await SetAdvertAsync(advert, ct, announced: true).ConfigureAwait(false))
+        {
+            await AnnounceAsync(ct).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Changes the TXT pairs; announces them at once when probing is over, else with the first announcement.</summary>
     public async Task UpdateTxtAsync(IReadOnlyDictionary<string, string> txt, CancellationToken ct)
     {
-        _txt = txt;
-        if (_advert is { } advert && _announced)
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        bool announce;
+        try
         {
-            _advert = advert with { Txt = txt };
+            if (_stopped)
+            {
+                return;
+            }
+
+            _txt = txt;
+            announce = _announced && _advert is not null;
+            if (announce)
+            {
+                _advert = _advert! with { Txt = txt };
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        if (announce)
+        {
             await AnnounceAsync(ct).ConfigureAwait(false);
         }
     }
 
+    /// <summary>Sends the goodbyes (TTL 0): the last packet of this responder, whatever is still waiting to be sent.</summary>
     public async Task StopAsync()
     {
         transport.Received -= OnReceived;
-        if (_advert is { } advert)
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
         {
-            await transport.SendMulticastAsync(nic => DnsMessage.Response(advert.Records(nic, options, ttlOverride: 0))).ConfigureAwait(false);
+            _stopped = true;
+            var advert = _advert;
             _advert = null;
+            if (advert is not null)
+            {
+                await transport.SendMulticastAsync(nic => DnsMessage.Response(advert.Records(nic, options, ttlOverride: 0))).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _gate.Release();
         }
     }
 
-    private async Task<bool> ProbeAsync(ServiceAdvert advert, CancellationToken ct)
+    /// <summary>Makes <paramref name="advert"/> (with the latest TXT) current, unless stopped (false).</summary>
+    private async Task<bool> SetAdvertAsync(ServiceAdvert advert, CancellationToken ct, bool announced = false)
+    {
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (_stopped)
+            {
+                return false;
+            }
+
+            _advert = advert with { Txt = _txt! };
+            _announced = announced;
+            return true;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Runs <paramref name="send"/> with the advert current now, holding the gate; nothing once stopped.</summary>
+    private async Task SendAsync(Func<ServiceAdvert, Task> send)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!_stopped && _advert is { } advert)
+            {
+                await send(advert).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<bool> ProbeAsync(CancellationToken ct)
     {
         _probing = true;
         _conflict = false;
@@ -89,7 +170,7 @@ internal sealed partial class MdnsResponder(IMdnsTransport transport, MdnsOption
             await Task.Delay(TimeSpan.FromMilliseconds(random.NextDouble() * 250), time, ct).ConfigureAwait(false);
             for (var i = 0; i < 3 && !_conflict; i++)
             {
-                await transport.SendMulticastAsync(nic =>
+                await SendAsync(advert => transport.SendMulticastAsync(nic =>
                 {
                     // §8.1-8.2: probe the instance and host names, proposing their records in the authority section.
                     var proposed = advert.Records(nic, options).Where(r => r.Name.Equals(advert.InstanceName) || r.Name.Equals(advert.Host)).ToList();
@@ -97,7 +178,7 @@ internal sealed partial class MdnsResponder(IMdnsTransport transport, MdnsOption
                         0, false, false,
                         [new DnsQuestion(advert.InstanceName, DnsType.Any, UnicastResponse: true), new DnsQuestion(advert.Host, DnsType.Any, UnicastResponse: true)],
                         [], proposed, []);
-                }).ConfigureAwait(false);
+                })).ConfigureAwait(false);
                 await Task.Delay(TimeSpan.FromMilliseconds(250), time, ct).ConfigureAwait(false);
             }
 
@@ -111,15 +192,9 @@ internal sealed partial class MdnsResponder(IMdnsTransport transport, MdnsOption
 
     private async Task AnnounceAsync(CancellationToken ct)
     {
-        for (var i = 0; i < 2; i++)
+        for (var i = 0; i < 2 && !_stopped; i++)
         {
-            var advert = _advert;
-            if (advert is null)
-            {
-                return;
-            }
-
-            await transport.SendMulticastAsync(nic => DnsMessage.Response(advert.Records(nic, options))).ConfigureAwait(false);
+            await SendAsync(advert => transport.SendMulticastAsync(nic => DnsMessage.Response(advert.Records(nic, options)))).ConfigureAwait(false);
             if (i == 0)
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), time, ct).ConfigureAwait(false);
@@ -172,13 +247,15 @@ internal sealed partial class MdnsResponder(IMdnsTransport transport, MdnsOption
             }
         }
 
-        var (answers, additionals) = MdnsAnswers.For(message, ours);
+        var (answers, _) = MdnsAnswers.For(message, ours);
         if (answers.Count == 0)
         {
             return;
         }
 
-        _ = RespondAsync(message, from, interfaceIndex, answers, additionals);
+        // A shared (PTR) answer to a multicast query waits 20-120 ms (§6); unicast replies leave at once.
+        var multicast = from.Port == options.Port && !message.Questions.Any(q => q.UnicastResponse);
+        _ = RespondAsync(message, from, interfaceIndex, delay: multicast && answers.Any(a => a is PtrRecord));
     }
 
     private async Task RespondToTruncatedAsync(PendingQuery pending, IPEndPoint from, int interfaceIndex)
@@ -192,58 +269,67 @@ internal sealed partial class MdnsResponder(IMdnsTransport transport, MdnsOption
             _pending.TryRemove(from, out _);
         }
 
-        var advert = _advert;
-        var nic = transport.Interface(interfaceIndex);
-        if (advert is null || nic is null)
-        {
-            return;
-        }
-
-        var (answers, additionals) = MdnsAnswers.For(pending.Merged(), advert.Records(nic, options));
-        if (answers.Count > 0)
-        {
-            await RespondAsync(pending.Query, from, interfaceIndex, answers, additionals, delayed: true).ConfigureAwait(false);
-        }
+        await RespondAsync(pending.Merged(), from, interfaceIndex, delay: false).ConfigureAwait(false);
     }
 
-    private async Task RespondAsync(DnsMessage query, IPEndPoint from, int interfaceIndex, List<DnsRecord> answers, List<DnsRecord> additionals, bool delayed = false)
+    /// <summary>
+    /// Answers <paramref name="query"/> (after the shared-answer delay when <paramref name="delay"/>), from the advert
+    /// current when the answer is sent: none once stopping began, and never the TXT of before a change.
+    /// </summary>
+    private async Task RespondAsync(DnsMessage query, IPEndPoint from, int interfaceIndex, bool delay)
     {
         try
         {
-            if (from.Port != options.Port)
-            {
-                await transport.SendUnicastAsync(MdnsAnswers.LegacyUnicast(query, answers, additionals), from, interfaceIndex).ConfigureAwait(false);
-                return;
-            }
-
-            if (query.Questions.Any(q => q.UnicastResponse))
-            {
-                await transport.SendUnicastAsync(DnsMessage.Response(answers, additionals), from, interfaceIndex).ConfigureAwait(false);
-                return;
-            }
-
-            if (!delayed && answers.Any(a => a is PtrRecord))
+            if (delay)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(20 + (random.NextDouble() * 100)), time).ConfigureAwait(false);
             }
 
-            if (query.Authorities.Count == 0)
-            {
-                // Not a probe: drop answers multicast on this interface within the last second (the same query over
-                // IPv4 and IPv6, several browsers refreshing one record at once); all of them, and nothing is sent.
-                answers = RateLimited(answers, interfaceIndex);
-                if (answers.Count == 0)
-                {
-                    return;
-                }
-            }
-
-            await transport.SendMulticastAsync(_ => DnsMessage.Response(answers, additionals), interfaceIndex).ConfigureAwait(false);
+            await SendAsync(advert => SendAnswersAsync(advert, query, from, interfaceIndex)).ConfigureAwait(false);
         }
         catch (Exception e)
         {
             Log.RespondFailed(logger, e.Message);
         }
+    }
+
+    private async Task SendAnswersAsync(ServiceAdvert advert, DnsMessage query, IPEndPoint from, int interfaceIndex)
+    {
+        if (transport.Interface(interfaceIndex) is not { } nic)
+        {
+            return;
+        }
+
+        var (answers, additionals) = MdnsAnswers.For(query, advert.Records(nic, options));
+        if (answers.Count == 0)
+        {
+            return;
+        }
+
+        if (from.Port != options.Port)
+        {
+            await transport.SendUnicastAsync(MdnsAnswers.LegacyUnicast(query, answers, additionals), from, interfaceIndex).ConfigureAwait(false);
+            return;
+        }
+
+        if (query.Questions.Any(q => q.UnicastResponse))
+        {
+            await transport.SendUnicastAsync(DnsMessage.Response(answers, additionals), from, interfaceIndex).ConfigureAwait(false);
+            return;
+        }
+
+        if (query.Authorities.Count == 0)
+        {
+            // Not a probe: drop answers multicast on this interface within the last second (the same query over
+            // IPv4 and IPv6, several browsers refreshing one record at once); all of them, and nothing is sent.
+            answers = RateLimited(answers, interfaceIndex);
+            if (answers.Count == 0)
+            {
+                return;
+            }
+        }
+
+        await transport.SendMulticastAsync(_ => DnsMessage.Response(answers, additionals), interfaceIndex).ConfigureAwait(false);
     }
 
     private List<DnsRecord> RateLimited(List<DnsRecord> answers, int interfaceIndex)
