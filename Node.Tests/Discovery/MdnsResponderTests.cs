@@ -135,6 +135,9 @@ public sealed class MdnsResponderTests
 
         public ServiceAdvert Ours { get; } = new("peerpatch-nafe0adf49f15eccc", Service, DnsName.Parse("pp-nafe0adf49f15eccc.local"), 47470, Txt("client", "3"));
 
+        /// <summary>A responder not started yet.</summary>
+        public static Rig Create() => new();
+
         /// <summary>A responder that has probed and announced (about 1.9 s of the fake clock).</summary>
         public static async Task<Rig> StartedAsync()
         {
