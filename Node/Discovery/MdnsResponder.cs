@@ -34,8 +34,22 @@ internal sealed partial class MdnsResponder(IMdnsTransport transport, MdnsOption
     /// <summary>RFC 6762 §6: a record is multicast on an interface at most once per second (a probe's defence excepted).</summary>
     private static readonly TimeSpan MulticastInterval = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long an advert we replaced (a TXT change) still counts as ours: our own packets come back by multicast
+    /// loopback, and one sent just before the change may be read just after it. Loopback takes microseconds; the
+    /// margin is for a receive loop starved on a loaded host. Another host answering with our data is no conflict
+    /// either way (§9 is about other data), so a long grace hides nothing but a replay of our own recent words.
+    /// </summary>
+    private static readonly TimeSpan OwnEchoGrace = TimeSpan.FromSeconds(5);
+
+    /// <summary>Most replaced adverts remembered (an election changes the TXT a few times in a second at most).</summary>
+    private const int MaxReplaced = 16;
+
     /// <summary>Held by every send and every change of <see cref="_advert"/>, so the goodbye is the last packet.</summary>
     private readonly SemaphoreSlim _gate = new(1, 1);
+
+    /// <summary>Adverts we replaced, and until when their records still count as ours (<see cref="OwnEchoGrace"/>).</summary>
+    private readonly List<(ServiceAdvert Advert, DateTimeOffset Until)> _replaced = [];
     private volatile bool _stopped;
     private volatile ServiceAdvert? _advert;
     private volatile IReadOnlyDictionary<string, string>? _txt;
@@ -88,7 +102,7 @@ internal sealed partial class MdnsResponder(IMdnsTransport transport, MdnsOption
             announce = _announced && _advert is not null;
             if (announce)
             {
-                _advert = _advert! with { Txt = txt };
+                Replace(_advert! with { Txt = txt });
             }
         }
         finally
@@ -134,7 +148,7 @@ internal sealed partial class MdnsResponder(IMdnsTransport transport, MdnsOption
                 return false;
             }
 
-            _advert = advert with { Txt = _txt! };
+            Replace(advert with { Txt = _txt! });
             _announced = announced;
             return true;
         }
@@ -142,6 +156,53 @@ internal sealed partial class MdnsResponder(IMdnsTransport transport, MdnsOption
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>Makes <paramref name="next"/> current (holding the gate); the one it replaces stays ours for a while.</summary>
+    private void Replace(ServiceAdvert next)
+    {
+        if (_advert is { } previous && previous != next)
+        {
+            var now = time.MonotonicNow();
+            lock (_replaced)
+            {
+                _replaced.RemoveAll(r => r.Until < now);
+                if (_replaced.Count >= MaxReplaced)
+                {
+                    _replaced.RemoveAt(0);
+                }
+
+                _replaced.Add((previous, now + OwnEchoGrace));
+            }
+        }
+
+        _advert = next;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="record"/> is one of ours: current, or of an advert replaced within <see cref="OwnEchoGrace"/>
+    /// (our own packet, sent just before a TXT change and looped back just after it).
+    /// </summary>
+    private bool IsOurs(DnsRecord record, IReadOnlyList<DnsRecord> ours, MdnsInterface nic)
+    {
+        if (ours.Any(o => MdnsAnswers.SameData(o, record)))
+        {
+            return true;
+        }
+
+        var now = time.MonotonicNow();
+        lock (_replaced)
+        {
+            foreach (var (advert, until) in _replaced)
+            {
+                if (until >= now && advert.Records(nic, options).Any(o => MdnsAnswers.SameData(o, record)))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Runs <paramref name="send"/> with the advert current now, holding the gate; nothing once stopped.</summary>
@@ -214,8 +275,10 @@ internal sealed partial class MdnsResponder(IMdnsTransport transport, MdnsOption
         var ours = advert.Records(nic, options);
         if (message.IsResponse)
         {
-            // Someone else answering for our instance name with other data: a conflict (§9).
-            if (message.AllRecords.Any(r => r.Name.Equals(advert.InstanceName) && r is SrvRecord or TxtRecord && !ours.Any(o => MdnsAnswers.SameData(o, r))))
+            // Someone else answering for our instance name with other data: a conflict (§9). Data we advertised
+            // moments ago is our own packet looped back (multicast loopback), whatever address it comes from: several
+            // nodes may share a host, so the source address proves nothing either way.
+            if (message.AllRecords.Any(r => r.Name.Equals(advert.InstanceName) && r is SrvRecord or TxtRecord && !IsOurs(r, ours, nic)))
             {
                 _conflict = true;
                 if (!_probing)
