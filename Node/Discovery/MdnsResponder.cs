@@ -12,8 +12,12 @@ namespace PeerPatch.Node.Discovery;
 /// 20-120 ms), a re-announcement when the TXT changes, and goodbyes (TTL 0) on stop. A query with the TC bit is
 /// answered 400-500 ms later, with the known answers of the packets its sender sent meanwhile (§7.2): on a LAN of
 /// 500 nodes a browser's known answers take many packets, and answering the first would make every node answer.
+/// Every send and every change of the advert hold one gate, and a delayed answer is built after its delay from the
+/// advert current then: once <see cref="StopAsync"/> began, nothing but its goodbye leaves (a TTL&gt;0 record within
+/// the goodbye's one-second grace would keep us in other caches for the record's whole TTL, §10.1), and an answer
+/// never carries the TXT of before a change.
 /// </summary>
-internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions options, TimeProvider time, IRandomSource random, ILogger<MdnsResponder> logger)
+internal sealed partial class MdnsResponder(IMdnsTransport transport, MdnsOptions options, TimeProvider time, IRandomSource random, ILogger<MdnsResponder> logger)
 {
     private const int MaxRenames = 20;
 
@@ -29,6 +33,24 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
 
     /// <summary>RFC 6762 §6: a record is multicast on an interface at most once per second (a probe's defence excepted).</summary>
     private static readonly TimeSpan MulticastInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long an advert we replaced (a TXT change) still counts as ours: our own packets come back by multicast
+    /// loopback, and one sent just before the change may be read just after it. Loopback takes microseconds; the
+    /// margin is for a receive loop starved on a loaded host. Another host answering with our data is no conflict
+    /// either way (§9 is about other data), so a long grace hides nothing but a replay of our own recent words.
+    /// </summary>
+    private static readonly TimeSpan OwnEchoGrace = TimeSpan.FromSeconds(5);
+
+    /// <summary>Most replaced adverts remembered (an election changes the TXT a few times in a second at most).</summary>
+    private const int MaxReplaced = 16;
+
+    /// <summary>Held by every send and every change of <see cref="_advert"/>, so the goodbye is the last packet.</summary>
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    /// <summary>Adverts we replaced, and until when their records still count as ours (<see cref="OwnEchoGrace"/>).</summary>
+    private readonly List<(ServiceAdvert Advert, DateTimeOffset Until)> _replaced = [];
+    private volatile bool _stopped;
     private volatile ServiceAdvert? _advert;
     private volatile IReadOnlyDictionary<string, string>? _txt;
     private volatile bool _announced;
@@ -44,8 +66,12 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
         _txt ??= advert.Txt;
         for (var attempt = 1; ; attempt++)
         {
-            _advert = advert with { Txt = _txt };
-            if (await ProbeAsync(advert, ct).ConfigureAwait(false) || attempt >= MaxRenames)
+            if (!await SetAdvertAsync(advert, ct).ConfigureAwait(false))
+            {
+                return; // stopped
+            }
+
+            if (await ProbeAsync(ct).ConfigureAwait(false) || attempt >= MaxRenames)
             {
                 break;
             }
@@ -54,33 +80,149 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
             Log.Renamed(logger, advert.Instance);
         }
 
-        _advert = advert with { Txt = _txt };
-        _announced = true;
-        await AnnounceAsync(ct).ConfigureAwait(false);
+        if (await SetAdvertAsync(advert, ct, announced: true).ConfigureAwait(false))
+        {
+            await AnnounceAsync(ct).ConfigureAwait(false);
+        }
     }
 
     /// <summary>Changes the TXT pairs; announces them at once when probing is over, else with the first announcement.</summary>
     public async Task UpdateTxtAsync(IReadOnlyDictionary<string, string> txt, CancellationToken ct)
     {
-        _txt = txt;
-        if (_advert is { } advert && _announced)
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        bool announce;
+        try
         {
-            _advert = advert with { Txt = txt };
+            if (_stopped)
+            {
+                return;
+            }
+
+            _txt = txt;
+            announce = _announced && _advert is not null;
+            if (announce)
+            {
+                Replace(_advert! with { Txt = txt });
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+
+        if (announce)
+        {
             await AnnounceAsync(ct).ConfigureAwait(false);
         }
     }
 
+    /// <summary>Sends the goodbyes (TTL 0): the last packet of this responder, whatever is still waiting to be sent.</summary>
     public async Task StopAsync()
     {
         transport.Received -= OnReceived;
-        if (_advert is { } advert)
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
         {
-            await transport.SendMulticastAsync(nic => DnsMessage.Response(advert.Records(nic, options, ttlOverride: 0))).ConfigureAwait(false);
+            _stopped = true;
+            var advert = _advert;
             _advert = null;
+            if (advert is not null)
+            {
+                await transport.SendMulticastAsync(nic => DnsMessage.Response(advert.Records(nic, options, ttlOverride: 0))).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _gate.Release();
         }
     }
 
-    private async Task<bool> ProbeAsync(ServiceAdvert advert, CancellationToken ct)
+    /// <summary>Makes <paramref name="advert"/> (with the latest TXT) current, unless stopped (false).</summary>
+    private async Task<bool> SetAdvertAsync(ServiceAdvert advert, CancellationToken ct, bool announced = false)
+    {
+        await _gate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (_stopped)
+            {
+                return false;
+            }
+
+            Replace(advert with { Txt = _txt! });
+            _announced = announced;
+            return true;
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Makes <paramref name="next"/> current (holding the gate); the one it replaces stays ours for a while.</summary>
+    private void Replace(ServiceAdvert next)
+    {
+        if (_advert is { } previous && previous != next)
+        {
+            var now = time.MonotonicNow();
+            lock (_replaced)
+            {
+                _replaced.RemoveAll(r => r.Until < now);
+                if (_replaced.Count >= MaxReplaced)
+                {
+                    _replaced.RemoveAt(0);
+                }
+
+                _replaced.Add((previous, now + OwnEchoGrace));
+            }
+        }
+
+        _advert = next;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="record"/> is one of ours: current, or of an advert replaced within <see cref="OwnEchoGrace"/>
+    /// (our own packet, sent just before a TXT change and looped back just after it).
+    /// </summary>
+    private bool IsOurs(DnsRecord record, IReadOnlyList<DnsRecord> ours, MdnsInterface nic)
+    {
+        if (ours.Any(o => MdnsAnswers.SameData(o, record)))
+        {
+            return true;
+        }
+
+        var now = time.MonotonicNow();
+        lock (_replaced)
+        {
+            foreach (var (advert, until) in _replaced)
+            {
+                if (until >= now && advert.Records(nic, options).Any(o => MdnsAnswers.SameData(o, record)))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Runs <paramref name="send"/> with the advert current now, holding the gate; nothing once stopped.</summary>
+    private async Task SendAsync(Func<ServiceAdvert, Task> send)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!_stopped && _advert is { } advert)
+            {
+                await send(advert).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<bool> ProbeAsync(CancellationToken ct)
     {
         _probing = true;
         _conflict = false;
@@ -89,7 +231,7 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
             await Task.Delay(TimeSpan.FromMilliseconds(random.NextDouble() * 250), time, ct).ConfigureAwait(false);
             for (var i = 0; i < 3 && !_conflict; i++)
             {
-                await transport.SendMulticastAsync(nic =>
+                await SendAsync(advert => transport.SendMulticastAsync(nic =>
                 {
                     // §8.1-8.2: probe the instance and host names, proposing their records in the authority section.
                     var proposed = advert.Records(nic, options).Where(r => r.Name.Equals(advert.InstanceName) || r.Name.Equals(advert.Host)).ToList();
@@ -97,7 +239,7 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
                         0, false, false,
                         [new DnsQuestion(advert.InstanceName, DnsType.Any, UnicastResponse: true), new DnsQuestion(advert.Host, DnsType.Any, UnicastResponse: true)],
                         [], proposed, []);
-                }).ConfigureAwait(false);
+                })).ConfigureAwait(false);
                 await Task.Delay(TimeSpan.FromMilliseconds(250), time, ct).ConfigureAwait(false);
             }
 
@@ -111,15 +253,9 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
 
     private async Task AnnounceAsync(CancellationToken ct)
     {
-        for (var i = 0; i < 2; i++)
+        for (var i = 0; i < 2 && !_stopped; i++)
         {
-            var advert = _advert;
-            if (advert is null)
-            {
-                return;
-            }
-
-            await transport.SendMulticastAsync(nic => DnsMessage.Response(advert.Records(nic, options))).ConfigureAwait(false);
+            await SendAsync(advert => transport.SendMulticastAsync(nic => DnsMessage.Response(advert.Records(nic, options)))).ConfigureAwait(false);
             if (i == 0)
             {
                 await Task.Delay(TimeSpan.FromSeconds(1), time, ct).ConfigureAwait(false);
@@ -139,8 +275,10 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
         var ours = advert.Records(nic, options);
         if (message.IsResponse)
         {
-            // Someone else answering for our instance name with other data: a conflict (§9).
-            if (message.AllRecords.Any(r => r.Name.Equals(advert.InstanceName) && r is SrvRecord or TxtRecord && !ours.Any(o => MdnsAnswers.SameData(o, r))))
+            // Someone else answering for our instance name with other data: a conflict (§9). Data we advertised
+            // moments ago is our own packet looped back (multicast loopback), whatever address it comes from: several
+            // nodes may share a host, so the source address proves nothing either way.
+            if (message.AllRecords.Any(r => r.Name.Equals(advert.InstanceName) && r is SrvRecord or TxtRecord && !IsOurs(r, ours, nic)))
             {
                 _conflict = true;
                 if (!_probing)
@@ -172,13 +310,15 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
             }
         }
 
-        var (answers, additionals) = MdnsAnswers.For(message, ours);
+        var (answers, _) = MdnsAnswers.For(message, ours);
         if (answers.Count == 0)
         {
             return;
         }
 
-        _ = RespondAsync(message, from, interfaceIndex, answers, additionals);
+        // A shared (PTR) answer to a multicast query waits 20-120 ms (§6); unicast replies leave at once.
+        var multicast = from.Port == options.Port && !message.Questions.Any(q => q.UnicastResponse);
+        _ = RespondAsync(message, from, interfaceIndex, delay: multicast && answers.Any(a => a is PtrRecord));
     }
 
     private async Task RespondToTruncatedAsync(PendingQuery pending, IPEndPoint from, int interfaceIndex)
@@ -192,58 +332,67 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
             _pending.TryRemove(from, out _);
         }
 
-        var advert = _advert;
-        var nic = transport.Interface(interfaceIndex);
-        if (advert is null || nic is null)
-        {
-            return;
-        }
-
-        var (answers, additionals) = MdnsAnswers.For(pending.Merged(), advert.Records(nic, options));
-        if (answers.Count > 0)
-        {
-            await RespondAsync(pending.Query, from, interfaceIndex, answers, additionals, delayed: true).ConfigureAwait(false);
-        }
+        await RespondAsync(pending.Merged(), from, interfaceIndex, delay: false).ConfigureAwait(false);
     }
 
-    private async Task RespondAsync(DnsMessage query, IPEndPoint from, int interfaceIndex, List<DnsRecord> answers, List<DnsRecord> additionals, bool delayed = false)
+    /// <summary>
+    /// Answers <paramref name="query"/> (after the shared-answer delay when <paramref name="delay"/>), from the advert
+    /// current when the answer is sent: none once stopping began, and never the TXT of before a change.
+    /// </summary>
+    private async Task RespondAsync(DnsMessage query, IPEndPoint from, int interfaceIndex, bool delay)
     {
         try
         {
-            if (from.Port != options.Port)
-            {
-                await transport.SendUnicastAsync(MdnsAnswers.LegacyUnicast(query, answers, additionals), from, interfaceIndex).ConfigureAwait(false);
-                return;
-            }
-
-            if (query.Questions.Any(q => q.UnicastResponse))
-            {
-                await transport.SendUnicastAsync(DnsMessage.Response(answers, additionals), from, interfaceIndex).ConfigureAwait(false);
-                return;
-            }
-
-            if (!delayed && answers.Any(a => a is PtrRecord))
+            if (delay)
             {
                 await Task.Delay(TimeSpan.FromMilliseconds(20 + (random.NextDouble() * 100)), time).ConfigureAwait(false);
             }
 
-            if (query.Authorities.Count == 0)
-            {
-                // Not a probe: drop answers multicast on this interface within the last second (the same query over
-                // IPv4 and IPv6, several browsers refreshing one record at once); all of them, and nothing is sent.
-                answers = RateLimited(answers, interfaceIndex);
-                if (answers.Count == 0)
-                {
-                    return;
-                }
-            }
-
-            await transport.SendMulticastAsync(DnsMessage.Response(answers, additionals), interfaceIndex).ConfigureAwait(false);
+            await SendAsync(advert => SendAnswersAsync(advert, query, from, interfaceIndex)).ConfigureAwait(false);
         }
         catch (Exception e)
         {
             Log.RespondFailed(logger, e.Message);
         }
+    }
+
+    private async Task SendAnswersAsync(ServiceAdvert advert, DnsMessage query, IPEndPoint from, int interfaceIndex)
+    {
+        if (transport.Interface(interfaceIndex) is not { } nic)
+        {
+            return;
+        }
+
+        var (answers, additionals) = MdnsAnswers.For(query, advert.Records(nic, options));
+        if (answers.Count == 0)
+        {
+            return;
+        }
+
+        if (from.Port != options.Port)
+        {
+            await transport.SendUnicastAsync(MdnsAnswers.LegacyUnicast(query, answers, additionals), from, interfaceIndex).ConfigureAwait(false);
+            return;
+        }
+
+        if (query.Questions.Any(q => q.UnicastResponse))
+        {
+            await transport.SendUnicastAsync(DnsMessage.Response(answers, additionals), from, interfaceIndex).ConfigureAwait(false);
+            return;
+        }
+
+        if (query.Authorities.Count == 0)
+        {
+            // Not a probe: drop answers multicast on this interface within the last second (the same query over
+            // IPv4 and IPv6, several browsers refreshing one record at once); all of them, and nothing is sent.
+            answers = RateLimited(answers, interfaceIndex);
+            if (answers.Count == 0)
+            {
+                return;
+            }
+        }
+
+        await transport.SendMulticastAsync(_ => DnsMessage.Response(answers, additionals), interfaceIndex).ConfigureAwait(false);
     }
 
     private List<DnsRecord> RateLimited(List<DnsRecord> answers, int interfaceIndex)
@@ -266,55 +415,5 @@ internal sealed partial class MdnsResponder(MdnsTransport transport, MdnsOptions
         }
 
         return kept;
-    }
-
-    /// <summary>A truncated query and the known answers its sender's later packets add (§7.2).</summary>
-    private sealed class PendingQuery(DnsMessage query)
-    {
-        private readonly List<DnsRecord> _known = [.. query.Answers];
-
-        public DnsMessage Query => query;
-
-        /// <summary>Takes the known answers of a question-less query from the same sender; false for anything else.</summary>
-        public bool Add(DnsMessage message)
-        {
-            if (message.Questions.Count > 0)
-            {
-                return false;
-            }
-
-            lock (_known)
-            {
-                foreach (var record in message.Answers)
-                {
-                    if (_known.Count < MaxPendingAnswers)
-                    {
-                        _known.Add(record);
-                    }
-                }
-            }
-
-            return true;
-        }
-
-        public DnsMessage Merged()
-        {
-            lock (_known)
-            {
-                return query with { Answers = [.. _known], Truncated = false };
-            }
-        }
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(EventId = 610, Level = LogLevel.Information, Message = "mDNS instance name taken; now advertising as {Instance}")]
-        public static partial void Renamed(ILogger logger, string instance);
-
-        [LoggerMessage(EventId = 611, Level = LogLevel.Warning, Message = "mDNS: {From} answers for our instance {Instance} with other data")]
-        public static partial void Conflict(ILogger logger, string instance, IPEndPoint from);
-
-        [LoggerMessage(EventId = 612, Level = LogLevel.Debug, Message = "mDNS response failed: {Error}")]
-        public static partial void RespondFailed(ILogger logger, string error);
     }
 }

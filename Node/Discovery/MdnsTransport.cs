@@ -14,7 +14,7 @@ namespace PeerPatch.Node.Discovery;
 /// the kernel reports an address change and periodically, to follow the ones that come and go. Malformed packets
 /// are counted and dropped.
 /// </summary>
-internal sealed partial class MdnsTransport(MdnsOptions options, TimeProvider time, ILogger<MdnsTransport> logger) : IAsyncDisposable
+internal sealed partial class MdnsTransport(MdnsOptions options, TimeProvider time, ILogger<MdnsTransport> logger) : IMdnsTransport, IAsyncDisposable
 {
     private static readonly IPAddress Group = IPAddress.Parse("224.0.0.251");
     private static readonly IPAddress Group6 = IPAddress.Parse("ff02::fb");
