@@ -61,7 +61,7 @@ public sealed class PolicyReplicaTests : IDisposable
     }
 
     private PolicyReplica Replica() =>
-        new(new CoreOptions { DataDir = _dir.Sub("data") }, new ClusterAuth(_key, _self, _time), _log);
+        new(new CoreOptions { DataDir = _dir.Sub("data") }, new ClusterAuth(_key, _self, _time), _time, _log);
 
     /// <summary>A server's copy, sealed with the LAN's key (a key holder made it).</summary>
     private PolicyReply Reply(long version, DateTimeOffset setAt, string held)
