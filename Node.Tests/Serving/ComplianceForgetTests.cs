@@ -122,6 +122,24 @@ public sealed class ComplianceForgetTests : IDisposable
         Assert.True(new ServingOptionsValidator().Validate(null, new ServingOptions()).Succeeded); // the defaults: 30 days, 1 h
     }
 
+    [Fact]
+    public void AForgetAfterTheHandOverCannotCarry_IsRejectedAtStart_AndEveryOneBelowItSurvivesAHandOver()
+    {
+        var refused = new ServingOptionsValidator().Validate(null, new ServingOptions { ComplianceForgetAfter = ComplianceIntake.MaxKnownAge });
+        Assert.True(refused.Failed);
+        Assert.Contains("ComplianceForgetAfter", refused.FailureMessage, StringComparison.Ordinal);
+        Assert.True(new ServingOptionsValidator().Validate(null, new ServingOptions { ComplianceForgetAfter = TimeSpan.Zero }).Succeeded);
+
+        // The longest allowed setting: a node handed on just past it is forgotten (not made younger by the clamp).
+        var longest = ComplianceIntake.MaxKnownAge - TimeSpan.FromDays(1);
+        Assert.True(new ServingOptionsValidator().Validate(null, new ServingOptions { ComplianceForgetAfter = longest }).Succeeded);
+        var book = new ComplianceBook(PatchDatabase.Open(_dir.Sub("peerpatch.db")), new ServingOptions { ComplianceForgetAfter = longest }, _time, NullLogger<ComplianceBook>.Instance);
+        book.Learn([new ComplianceKnownNode("n-old", "old-pc", null, "test-1-amd64", long.MaxValue)], _time.GetUtcNow());
+        Assert.Empty(book.Snapshot());
+        book.Learn([new ComplianceKnownNode("n-recent", "pc", null, "test-1-amd64", (long)(longest - TimeSpan.FromDays(1)).TotalMilliseconds)], _time.GetUtcNow());
+        Assert.Equal(["n-recent"], book.Snapshot().Select(n => n.NodeId));
+    }
+
     private static ComplianceNodeRow Row(string node, DateTimeOffset at) =>
         new(node, "pc-" + node, null, "test-1-amd64", "pass-" + at.ToUnixTimeSeconds(), at, at, [new CompliancePatchRow("KB-A", ComplianceStates.Applied, null, at)]);
 }
