@@ -23,7 +23,6 @@ public sealed class RateCapShareTests : IDisposable
     private const double Tolerance = 1.02;
 
     private static readonly TimeSpan Lease = TimeSpan.FromSeconds(15);
-    private static readonly TimeSpan Step = TimeSpan.FromMilliseconds(10);
     private readonly TempDir _dir = new();
     private readonly CountingClock _time = new();
 
@@ -50,13 +49,19 @@ public sealed class RateCapShareTests : IDisposable
             download.Reading = ReadAsync(download, perSecond, stop.Token);
         }
 
+        var start = _time.GetUtcNow();
+        var end = start.AddSeconds(perSecond.Length);
+        var rush = start.AddSeconds(3);
         Miss(0); // alone: granted 95 % of the cap, kept until its renewal 5 s later
         _time.WaitUntilParked(downloads.Count);
-        for (var t = Step; t < TimeSpan.FromSeconds(perSecond.Length); t += Step)
+        while (_time.GetUtcNow() < end)
         {
-            _time.Advance(Step);
+            // On to the next instant anything happens (a paced stream's delay ends, a miss, a renewal), so the streams
+            // that wake (on the thread pool) all see that instant.
+            var next = new[] { _time.NextDue ?? end, end, downloads.Count == 1 ? rush : end }.Concat(downloads.Select(d => d.NextRenewal)).Min();
+            _time.Advance(next - _time.GetUtcNow());
             _time.WaitUntilParked(downloads.Count); // every download that woke has read and waits on its next delay
-            if (t == TimeSpan.FromSeconds(3))
+            if (_time.GetUtcNow() == rush && downloads.Count == 1)
             {
                 for (var n = 1; n <= 40; n++)
                 {
@@ -115,15 +120,21 @@ public sealed class RateCapShareTests : IDisposable
     /// </summary>
     private sealed class CountingClock() : FakeTimeProvider(new DateTimeOffset(2026, 11, 30, 8, 0, 0, TimeSpan.Zero))
     {
+        private readonly System.Collections.Concurrent.ConcurrentDictionary<int, DateTimeOffset> _dues = new();
         private int _created;
         private int _fired;
 
+        /// <summary>When the earliest timer not yet fired is due.</summary>
+        public DateTimeOffset? NextDue => _dues.IsEmpty ? null : _dues.Values.Min();
+
         public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
         {
-            Interlocked.Increment(ref _created);
+            var id = Interlocked.Increment(ref _created);
+            _dues[id] = GetUtcNow() + dueTime;
             return base.CreateTimer(
                 s =>
                 {
+                    _dues.TryRemove(id, out _);
                     Interlocked.Increment(ref _fired);
                     callback(s);
                 },
@@ -133,7 +144,7 @@ public sealed class RateCapShareTests : IDisposable
         }
 
         public void WaitUntilParked(int readers) =>
-            Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref _created) - Volatile.Read(ref _fired) >= readers, TimeSpan.FromSeconds(20)), "a paced stream did not wait again");
+            Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref _created) - Volatile.Read(ref _fired) >= readers, TimeSpan.FromSeconds(3)), $"a paced stream did not wait again: {_created} timers, {_fired} fired, {readers} readers at {GetUtcNow():HH:mm:ss.fff}");
     }
 
     private sealed class Download(ulong claimId, RateAllowance rate)
