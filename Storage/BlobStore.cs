@@ -13,11 +13,18 @@ public sealed class BlobStore
 {
     private static readonly TimeSpan TouchPersistInterval = TimeSpan.FromSeconds(60);
 
+    /// <summary>
+    /// How long a blob used (trim, <see cref="TrimToCapacity"/>) or marked in use (every eviction,
+    /// <see cref="MarkInUse"/>) is spared: 10 minutes, a pass's time from verifying a patch to applying it.
+    /// </summary>
+    public static readonly TimeSpan InUseSpare = TimeSpan.FromMinutes(10);
+
     private readonly PatchDatabase _db;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, BlobEntry> _blobs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Fingerprint> _verified = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, LiveBlob> _live = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _inUse = new(StringComparer.Ordinal);
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _evictLock = new();
     private long _totalBytes;
@@ -474,6 +481,22 @@ public sealed class BlobStore
         }
     }
 
+    /// <summary>
+    /// Marks a held blob used now (<see cref="MarkUsed"/>) and in use by this node: it is about to be verified and
+    /// applied. For <see cref="InUseSpare"/> no eviction takes it, neither the trim nor the one when a blob is stored
+    /// (which then may leave the store over its cap until the spare has passed). Only the node's own passes mark blobs
+    /// in use: a blob merely served to peers is not, so pushes and reads from the LAN cannot keep the store over its
+    /// cap. A no-op for a blob not held.
+    /// </summary>
+    public void MarkInUse(string sha256)
+    {
+        if (_blobs.ContainsKey(sha256))
+        {
+            _inUse[sha256] = _time.GetUtcNow();
+            MarkUsed(sha256);
+        }
+    }
+
     private void Touch(string sha256, BlobEntry entry)
     {
         var now = _time.GetUtcNow();
@@ -497,6 +520,7 @@ public sealed class BlobStore
     private void Drop(string sha256)
     {
         _verified.TryRemove(sha256, out _);
+        _inUse.TryRemove(sha256, out _);
         if (_blobs.TryRemove(sha256, out var entry))
         {
             Interlocked.Add(ref _totalBytes, -entry.Size);
@@ -512,10 +536,29 @@ public sealed class BlobStore
     public (int Blobs, long Bytes) TrimToCapacity(TimeSpan spare)
     {
         var usedSince = _time.GetUtcNow() - spare;
-        return EvictLeastRecentlyUsed(CapacityBytes, (_, entry) => entry.LastAccess >= usedSince);
+        return EvictLeastRecentlyUsed(CapacityBytes, (sha, entry) => entry.LastAccess >= usedSince || InUse(sha));
     }
 
-    private void EvictIfOverCapacity(string? keep, long capacity) => EvictLeastRecentlyUsed(capacity, (sha, _) => sha == keep);
+    /// <summary>The eviction when a blob is stored (or at start): spares the new blob and those marked in use.</summary>
+    private void EvictIfOverCapacity(string? keep, long capacity) => EvictLeastRecentlyUsed(capacity, (sha, _) => sha == keep || InUse(sha));
+
+    /// <summary>True when the blob was marked in use (<see cref="MarkInUse"/>) within <see cref="InUseSpare"/>; an older mark is dropped.</summary>
+    private bool InUse(string sha256)
+    {
+        if (!_inUse.TryGetValue(sha256, out var at))
+        {
+            return false;
+        }
+
+        var now = _time.GetUtcNow();
+        if (at <= now && now - at < InUseSpare)
+        {
+            return true;
+        }
+
+        _inUse.TryRemove(new KeyValuePair<string, DateTimeOffset>(sha256, at));
+        return false;
+    }
 
     /// <summary>Removes least recently used blobs, except those <paramref name="spared"/>, until within <paramref name="capacity"/> (0 = none).</summary>
     private (int Blobs, long Bytes) EvictLeastRecentlyUsed(long capacity, Func<string, BlobEntry, bool> spared)

@@ -91,6 +91,20 @@ public sealed class ComplianceForgetTests : IDisposable
     }
 
     [Fact]
+    public void ANodeHandedOnAfterMoreThanAYearOfSilence_KeepsItsAge_AndIsForgottenOnTimeUnderAForgetAfterAboveAYear()
+    {
+        // An admin keeps retired PCs for 400 days. A server that saw a PC 390 days ago hands it on at a failover.
+        // Before: the hand-over clamped the age to 366 days, so the PC looked 24 days fresher at each new server (and a
+        // server change at least every 34 days kept it for good).
+        var book = new ComplianceBook(PatchDatabase.Open(_dir.Sub("peerpatch.db")), new ServingOptions { ComplianceForgetAfter = TimeSpan.FromDays(400) }, _time, NullLogger<ComplianceBook>.Instance);
+        book.Learn([new ComplianceKnownNode("n-retired", "old-pc", null, "test-1-amd64", (long)TimeSpan.FromDays(390).TotalMilliseconds)], _time.GetUtcNow());
+        Assert.Equal(_time.GetUtcNow() - TimeSpan.FromDays(390), Assert.Single(book.Snapshot()).LastSeen);
+
+        _time.Advance(TimeSpan.FromDays(11)); // 401 days of silence
+        Assert.Empty(book.Snapshot());
+    }
+
+    [Fact]
     public void ForgetAfterZero_KeepsEveryNode()
     {
         var book = new ComplianceBook(PatchDatabase.Open(_dir.Sub("peerpatch.db")), new ServingOptions { ComplianceForgetAfter = TimeSpan.Zero }, _time, NullLogger<ComplianceBook>.Instance);
@@ -106,6 +120,24 @@ public sealed class ComplianceForgetTests : IDisposable
         Assert.True(result.Failed);
         Assert.Contains("ComplianceForgetAfter", result.FailureMessage, StringComparison.Ordinal);
         Assert.True(new ServingOptionsValidator().Validate(null, new ServingOptions()).Succeeded); // the defaults: 30 days, 1 h
+    }
+
+    [Fact]
+    public void AForgetAfterTheHandOverCannotCarry_IsRejectedAtStart_AndEveryOneBelowItSurvivesAHandOver()
+    {
+        var refused = new ServingOptionsValidator().Validate(null, new ServingOptions { ComplianceForgetAfter = ComplianceIntake.MaxKnownAge });
+        Assert.True(refused.Failed);
+        Assert.Contains("ComplianceForgetAfter", refused.FailureMessage, StringComparison.Ordinal);
+        Assert.True(new ServingOptionsValidator().Validate(null, new ServingOptions { ComplianceForgetAfter = TimeSpan.Zero }).Succeeded);
+
+        // The longest allowed setting: a node handed on just past it is forgotten (not made younger by the clamp).
+        var longest = ComplianceIntake.MaxKnownAge - TimeSpan.FromDays(1);
+        Assert.True(new ServingOptionsValidator().Validate(null, new ServingOptions { ComplianceForgetAfter = longest }).Succeeded);
+        var book = new ComplianceBook(PatchDatabase.Open(_dir.Sub("peerpatch.db")), new ServingOptions { ComplianceForgetAfter = longest }, _time, NullLogger<ComplianceBook>.Instance);
+        book.Learn([new ComplianceKnownNode("n-old", "old-pc", null, "test-1-amd64", long.MaxValue)], _time.GetUtcNow());
+        Assert.Empty(book.Snapshot());
+        book.Learn([new ComplianceKnownNode("n-recent", "pc", null, "test-1-amd64", (long)(longest - TimeSpan.FromDays(1)).TotalMilliseconds)], _time.GetUtcNow());
+        Assert.Equal(["n-recent"], book.Snapshot().Select(n => n.NodeId));
     }
 
     private static ComplianceNodeRow Row(string node, DateTimeOffset at) =>

@@ -109,6 +109,54 @@ public sealed partial class BlobStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task ABlobMarkedInUseMomentsAgo_SurvivesAStoreThatNeedsItsRoom_AndGoesOnceTheSpareHasPassed()
+    {
+        var (store, _) = Open(capacity: 2500);
+        var a = Bytes(1000, 1);
+        var b = Bytes(1000, 2);
+        var c = Bytes(2000, 3);
+        await store.WriteAsync(new MemoryStream(a), Sha(a), a.Length, long.MaxValue, default);
+        _time.Advance(TimeSpan.FromMinutes(5));
+        await store.WriteAsync(new MemoryStream(b), Sha(b), b.Length, long.MaxValue, default);
+        _time.Advance(TimeSpan.FromMinutes(20));
+        store.MarkInUse(Sha(a)); // a pass is about to verify and apply it
+        _time.Advance(TimeSpan.FromSeconds(30));
+
+        // Another download lands meanwhile and needs room: before, a went too (the store kept only the new blob).
+        await store.WriteAsync(new MemoryStream(c), Sha(c), c.Length, long.MaxValue, default);
+
+        Assert.True(store.Contains(Sha(a)));
+        Assert.True(File.Exists(store.PathFor(Sha(a))));
+        Assert.False(store.Contains(Sha(b)));
+        Assert.True(store.Contains(Sha(c)));
+        Assert.Equal(3000, store.TotalBytes); // over the cap of 2500 while a is in use
+
+        // Past the spare (10 min) a is evicted like any other blob at the next store.
+        _time.Advance(BlobStore.InUseSpare);
+        var d = Bytes(500, 4);
+        await store.WriteAsync(new MemoryStream(d), Sha(d), d.Length, long.MaxValue, default);
+        Assert.False(store.Contains(Sha(a)));
+        Assert.True(store.TotalBytes <= 2500, $"{store.TotalBytes}");
+    }
+
+    [Fact]
+    public async Task ABlobOnlyServed_IsNotSparedAtAStore_SoPushesAndReadsCannotKeepTheStoreOverItsCap()
+    {
+        var (store, _) = Open(capacity: 2500);
+        var a = Bytes(1000, 1);
+        var b = Bytes(2000, 2);
+        await store.WriteAsync(new MemoryStream(a), Sha(a), a.Length, long.MaxValue, default);
+        _time.Advance(TimeSpan.FromMinutes(5));
+        store.MarkUsed(Sha(a)); // served to a peer: recently used, not in use by this node
+        _time.Advance(TimeSpan.FromSeconds(30));
+
+        await store.WriteAsync(new MemoryStream(b), Sha(b), b.Length, long.MaxValue, default);
+
+        Assert.False(store.Contains(Sha(a)));
+        Assert.Equal(2000, store.TotalBytes);
+    }
+
+    [Fact]
     public async Task OverTheCap_LeastRecentlyUsedBlobsAreEvicted()
     {
         var (store, db) = Open(capacity: 2500);

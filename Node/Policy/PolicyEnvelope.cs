@@ -18,8 +18,19 @@ internal sealed record PolicyEnvelope(long Version, string SetBy, DateTimeOffset
     /// </summary>
     public const long MaxVersion = 1L << 48;
 
-    /// <summary>How far in the future of a receiving server's clock an offered copy of <see cref="MaxVersion"/> may have been set.</summary>
+    /// <summary>
+    /// How far in the future of a receiver's clock (a server offered a copy, a node handed one) a copy of
+    /// <see cref="MaxVersion"/> may have been set: 10 min, as the cluster's signed requests (<c>ClusterAuth.Skew</c>).
+    /// </summary>
     public static readonly TimeSpan MaxClockSkew = TimeSpan.FromMinutes(10);
+
+    /// <summary>
+    /// True for a copy at <see cref="MaxVersion"/> set more than <see cref="MaxClockSkew"/> after <paramref name="now"/>.
+    /// At that version only <see cref="SetAt"/> orders copies, so such a copy (from a broken or hostile server) would
+    /// win over every legitimate change until that date: it is refused, and one already held yields to any other copy.
+    /// Below it the version decides, and a copy from a server whose clock runs ahead is taken as before.
+    /// </summary>
+    public bool IsSetTooFarAhead(DateTimeOffset now) => Version >= MaxVersion && SetAt > now + MaxClockSkew;
 
     /// <summary>Version 0: the defaults, never set by anyone.</summary>
     public static PolicyEnvelope Default { get; } = new(0, "defaults", DateTimeOffset.UnixEpoch, PolicyDocument.Default);

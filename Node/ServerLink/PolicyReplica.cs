@@ -12,6 +12,8 @@ namespace PeerPatch.Node.ServerLink;
 /// <c>policy.json</c> in the data directory so it survives restarts and outages. A node that cannot reach a server
 /// applies it; a node that never had one applies <see cref="PolicyState.Default"/> (no rings, no cap, no windows).
 /// A copy replaces another only when it is at least as new (<see cref="PolicyState.Precedence"/>; the same copy refreshes ring 0's record).
+/// A copy at the highest version set too far in this node's future (<see cref="PolicyEnvelope.IsSetTooFarAhead"/>) is
+/// refused, and one held from before yields to the next copy a server gives, so no server can pin the node's policy.
 /// </summary>
 internal sealed partial class PolicyReplica
 {
@@ -19,13 +21,14 @@ internal sealed partial class PolicyReplica
 
     private readonly string _path;
     private readonly ClusterAuth _auth;
+    private readonly TimeProvider _time;
     private readonly ILogger<PolicyReplica> _logger;
     private readonly Lock _lock = new();
     private PolicyState _current;
 
-    public PolicyReplica(CoreOptions options, ClusterAuth auth, ILogger<PolicyReplica> logger)
+    public PolicyReplica(CoreOptions options, ClusterAuth auth, TimeProvider time, ILogger<PolicyReplica> logger)
     {
-        (_path, _auth, _logger) = (Path.Combine(Path.GetFullPath(options.DataDir), FileName), auth, logger);
+        (_path, _auth, _time, _logger) = (Path.Combine(Path.GetFullPath(options.DataDir), FileName), auth, time, logger);
         _current = Load() ?? PolicyState.Default;
     }
 
@@ -59,9 +62,17 @@ internal sealed partial class PolicyReplica
             return false;
         }
 
+        var now = _time.GetUtcNow();
+        if (state!.Envelope.IsSetTooFarAhead(now))
+        {
+            error = $"version {state.Version} was set at {state.Envelope.SetAt:O}, more than {PolicyEnvelope.MaxClockSkew.TotalMinutes:0} min in the future of this node's clock (at the highest version it would outrank every later change); the policy held stays";
+            Log.Refused(_logger, error);
+            return false;
+        }
+
         lock (_lock)
         {
-            if (state!.Precedence(_current) < 0)
+            if (state.Precedence(_current) < 0 && !_current.Envelope.IsSetTooFarAhead(now))
             {
                 error = $"version {state.Version} (set at {state.Envelope.SetAt:O}) is older than this node's {_current.Version} (set at {_current.Envelope.SetAt:O})";
                 return false;

@@ -14,7 +14,7 @@ internal sealed partial class CacheTrimmer(BlobStore store, TimeProvider time, I
 {
     internal static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
 
-    internal static readonly TimeSpan Spare = TimeSpan.FromMinutes(10);
+    internal static readonly TimeSpan Spare = BlobStore.InUseSpare;
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

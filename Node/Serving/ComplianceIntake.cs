@@ -12,6 +12,14 @@ namespace PeerPatch.Node.Serving;
 /// </summary>
 internal static class ComplianceIntake
 {
+    /// <summary>
+    /// The oldest last sighting a hand-over entry can carry (10 years): a larger or hostile <c>seenAgoMs</c> (up to
+    /// long.MaxValue ms) is cut to it, so the date it gives stays within range. It is above every
+    /// <see cref="ServingOptions.ComplianceForgetAfter"/> the validator allows, so no such setting is cut short: a node
+    /// keeps its true age across server changes and is forgotten on time.
+    /// </summary>
+    public static readonly TimeSpan MaxKnownAge = TimeSpan.FromDays(3653);
+
     public static bool TryRead(ComplianceReport? report, DateTimeOffset now, out ComplianceNodeRow row, out string error)
     {
         row = null!;
@@ -87,7 +95,7 @@ internal static class ComplianceIntake
             return false;
         }
 
-        var ago = TimeSpan.FromMilliseconds(Math.Clamp(known.SeenAgoMs, 0, (long)TimeSpan.FromDays(366).TotalMilliseconds));
+        var ago = TimeSpan.FromMilliseconds(Math.Clamp(known.SeenAgoMs, 0, (long)MaxKnownAge.TotalMilliseconds));
         var hostname = Text(known.Hostname, ComplianceReport.MaxHostnameLength);
         row = new ComplianceNodeRow(known.NodeId!, string.IsNullOrEmpty(hostname) ? known.NodeId! : hostname, known.Ring, known.Os!, null, null, now - ago, []);
         return true;

@@ -19,8 +19,9 @@ namespace PeerPatch.Node.Serving;
 internal sealed class InternetGate
 {
     /// <summary>
-    /// The least share a claim is granted while the others still hold the cap (bytes/s): one of the paced stream's
-    /// 4 KiB reads a second, so the download keeps moving and picks up its share within a second of its next renewal.
+    /// The least share a claim is granted while the others still hold the cap (bytes/s), as long as the cap itself has
+    /// that much left over the grants out (else what it has left, at least 1 byte/s): one of the paced stream's 4 KiB
+    /// reads a second, so the download keeps moving and picks up its share within a second of its next renewal.
     /// </summary>
     internal const long MinShare = 4096;
 
@@ -111,10 +112,12 @@ internal sealed class InternetGate
     /// <summary>
     /// What claim <paramref name="claimId"/> may use now (bytes/s; 0: no cap), handed out with the miss and every
     /// renewal: its fair share (<see cref="Allowance()"/>), but no more than the other live claims' last grants leave of
-    /// 95 % of the cap (at least <see cref="MinShare"/>). A holder keeps what it was granted until its next renewal
-    /// (a third of the lease), so without this the first of four PCs missing at once kept the whole cap while the
-    /// others took their shares beside it: 1.2 MB/s together under a 1 MB/s cap. Now a newcomer starts small and grows
-    /// as the others renew down to their shares.
+    /// 95 % of the cap (at least <see cref="MinShare"/>, taken from the 5 % left of the cap while they last; then what
+    /// the cap has left, at least 1 byte/s, since 0 would mean no cap). A holder keeps what it was granted until its
+    /// next renewal (a third of the lease), so without this the first of four PCs missing at once kept the whole cap
+    /// while the others took their shares beside it: 1.2 MB/s together under a 1 MB/s cap. Now a newcomer starts
+    /// small and grows as the others renew down to their shares. (Before the floor came out of the cap, 40 newcomers
+    /// beside a holder of 95 % got 4 KiB/s each: 111 % of the cap until the holder's renewal.)
     /// </summary>
     public long Allowance(ulong claimId)
     {
@@ -133,8 +136,10 @@ internal sealed class InternetGate
             }
 
             var fair = InternetBudget.Allowance(cap, _claims.LiveCount(now));
-            var left = (long)(cap * InternetBudget.Headroom) - _granted.Values.Sum();
-            var share = Math.Clamp(left, Math.Min(MinShare, fair), fair);
+            var granted = _granted.Values.Sum();
+            var left = (long)(cap * InternetBudget.Headroom) - granted;
+            var floor = Math.Clamp(cap - granted, 1, Math.Min(MinShare, fair));
+            var share = Math.Clamp(left, floor, fair);
             _granted[claimId] = share;
             return share;
         }

@@ -105,13 +105,15 @@ internal sealed partial class PolicyStore(
             var offered = new PolicyState(envelope!, envelopeText, seal, [], DateTimeOffset.UnixEpoch);
             // At the highest version only setAt orders copies: one set in the future would win every tie until then.
             // (Below it the version decides, and a copy from a server whose clock runs ahead is adopted as before.)
-            if (envelope!.Version >= PolicyEnvelope.MaxVersion && envelope.SetAt > time.GetUtcNow() + PolicyEnvelope.MaxClockSkew)
+            // Such a copy held from before (stored by an earlier version, or before this clock was set back) yields.
+            var now = time.GetUtcNow();
+            if (envelope!.IsSetTooFarAhead(now))
             {
                 error = $"version {envelope.Version} was set at {envelope.SetAt:O}, in the future of this server's clock";
                 return false;
             }
 
-            if (offered.Precedence(current) <= 0)
+            if (offered.Precedence(current) <= 0 && !current.Envelope.IsSetTooFarAhead(now))
             {
                 error = $"version {envelope!.Version} (set at {envelope.SetAt:O}) is not newer than {current.Version} (set at {current.Envelope.SetAt:O})";
                 return false;
@@ -135,8 +137,10 @@ internal sealed partial class PolicyStore(
             var current = _current ??= Load();
             // At the highest version (reached only through an offer on an open LAN) the version stays, and a later
             // setAt orders the new copy after the old one everywhere (PolicyState.Precedence).
+            // A current copy set too far ahead (which nodes refuse) is not followed into the future: the new copy takes
+            // this clock's time, and nodes holding the old one let it go (PolicyEnvelope.IsSetTooFarAhead).
             var now = time.GetUtcNow();
-            if (current.Version >= PolicyEnvelope.MaxVersion && now <= current.Envelope.SetAt)
+            if (current.Version >= PolicyEnvelope.MaxVersion && now <= current.Envelope.SetAt && !current.Envelope.IsSetTooFarAhead(now))
             {
                 now = current.Envelope.SetAt.AddMilliseconds(1);
             }

@@ -35,7 +35,8 @@ public sealed class ServingOptions
     /// <summary>
     /// A node the server has not heard from for this long is forgotten: it leaves the compliance views, the counts and
     /// the ring-0 evidence, so a retired PC does not keep the LAN "not compliant" (and `peerpatch-diag compliance` at
-    /// exit 2) for good. A PC that was only away reappears with its next report. Default 30 days; 0 = never.
+    /// exit 2) for good. A PC that was only away reappears with its next report. Default 30 days; 0 = never; less than
+    /// 3,653 days (10 years, the oldest sighting a server hand-over carries).
     /// </summary>
     public TimeSpan ComplianceForgetAfter { get; set; } = TimeSpan.FromDays(30);
 

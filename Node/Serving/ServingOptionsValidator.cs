@@ -19,6 +19,12 @@ internal sealed class ServingOptionsValidator : IValidateOptions<ServingOptions>
         {
             errors.Add($"ComplianceForgetAfter must be 0 (never) or longer than ComplianceStaleAfter ({o.ComplianceStaleAfter}), not {o.ComplianceForgetAfter}");
         }
+
+        if (o.ComplianceForgetAfter < TimeSpan.Zero || o.ComplianceForgetAfter >= ComplianceIntake.MaxKnownAge)
+        {
+            errors.Add($"ComplianceForgetAfter must be 0 (never) or less than {ComplianceIntake.MaxKnownAge.TotalDays:0} days (the oldest sighting a server hand-over carries), not {o.ComplianceForgetAfter}");
+        }
+
         return OptionChecks.Result(errors);
     }
 }

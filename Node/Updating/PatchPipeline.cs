@@ -207,7 +207,7 @@ internal sealed partial class PatchPipeline
     private async Task<string?> VerifyAsync(PatchSpec patch, PatchProgress progress, CancellationToken ct)
     {
         progress.Set(patch.Name, ProgressStage.Verifying, patch.Size);
-        _store.MarkUsed(patch.Sha256); // about to be applied: the cache's trim spares it (a verified blob opens no stream)
+        _store.MarkInUse(patch.Sha256); // about to be applied: no eviction takes it, at a store or a trim (a verified blob opens no stream)
         return _store.IsVerified(patch.Sha256) || await _store.VerifyAsync(patch.Sha256, ct).ConfigureAwait(false)
             ? null
             : "local copy no longer matches its SHA-256; not applied";
@@ -236,7 +236,7 @@ internal sealed partial class PatchPipeline
     {
         if (_store.Contains(patch.Sha256))
         {
-            _store.MarkUsed(patch.Sha256); // in use from now: the cache's trim spares it until it is applied
+            _store.MarkInUse(patch.Sha256); // in use from now: no eviction takes it until it is applied
             return Obtained.OwnCopy; // already on this node (own cache)
         }
 

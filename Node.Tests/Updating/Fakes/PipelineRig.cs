@@ -72,7 +72,7 @@ internal sealed class PipelineRig : IDisposable
 
     /// <summary>This node's copy of the LAN's policy (the defaults until a test accepts another).</summary>
     public Node.ServerLink.PolicyReplica Policy => _policy ??= new Node.ServerLink.PolicyReplica(
-        new CoreOptions { DataDir = _dir.Sub("data") }, new Node.Security.ClusterAuth(null, Self, Time), Microsoft.Extensions.Logging.Abstractions.NullLogger<Node.ServerLink.PolicyReplica>.Instance);
+        new CoreOptions { DataDir = _dir.Sub("data") }, new Node.Security.ClusterAuth(null, Self, Time), Time, Microsoft.Extensions.Logging.Abstractions.NullLogger<Node.ServerLink.PolicyReplica>.Instance);
 
     /// <summary>This node's ring setting as the policy sees it; set before first use of <see cref="Pipeline"/>.</summary>
     public CoreOptions Core { get; } = new();
