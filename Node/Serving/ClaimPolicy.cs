@@ -13,8 +13,6 @@ namespace PeerPatch.Node.Serving;
 /// </param>
 /// <param name="MaxLive">
 /// At most this many claims live at once (0: no limit): the LAN's internet downloads at once. A miss past it is told
-/// "ask again" and nobody downloads it yet. Many downloads at once through one slow uplink starve one another (TCP
-/// flows in long retransmission back-offs), so claims stalled for <paramref name="StallTimeout"/> were granted again
-/// while their first holders went on downloading (see <see cref="ServingOptions.InternetDownloadsAtOnce"/>).
+/// "ask again" and nobody downloads it yet (see <see cref="ServingOptions.InternetDownloadsAtOnce"/>).
 /// </param>
 internal sealed record ClaimPolicy(TimeSpan Lease, TimeSpan StallTimeout, TimeSpan RetryAfter, TimeSpan SettleTime = default, int MaxLive = 0);

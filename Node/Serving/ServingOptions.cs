@@ -16,11 +16,11 @@ public sealed class ServingOptions
 
     /// <summary>
     /// How many patches the LAN downloads from the internet at once (download claims the server has out); a PC that
-    /// misses another patch meanwhile is told to ask again, and goes on with its other patches. For a slow uplink:
-    /// on a 20-PC LAN behind 2 MB/s, every miss granted at once (17 downloads) starved the TCP flows for over a minute,
-    /// their claims were granted again as stalled, 55 to 69 claims for 25 patches; with 4, 29 claims. On the 20 MB/s
-    /// uplink of the benchmark, 4 made the pass slower (26.5 and 30.7 s against 20.2 and 27.0 s), so the default
-    /// stays no limit. Read by the server. Default 0 (no limit).
+    /// misses another patch meanwhile is told to ask again, and goes on with its other patches. It caps the flows on an
+    /// uplink the LAN shares with its users (the policy's rate cap caps the bytes). On the 20 MB/s uplink of the
+    /// benchmark, 4 made the pass slower (26.5 and 30.7 s against 20.2 and 27.0 s); behind a 2 MB/s uplink the default
+    /// downloads every patch once (the duplicates once seen there were claims that lapsed while their pushes ran, since
+    /// fixed). Read by the server. Default 0 (no limit).
     /// </summary>
     public int InternetDownloadsAtOnce { get; set; }
 
