@@ -140,6 +140,23 @@ public sealed partial class BlobStoreTests : IDisposable
     }
 
     [Fact]
+    public async Task ABlobWhoseUseEnded_IsEvictedAtTheNextStoreThatNeedsItsRoom()
+    {
+        var (store, _) = Open(capacity: 2500);
+        var a = Bytes(1000, 1);
+        var b = Bytes(2000, 2);
+        await store.WriteAsync(new MemoryStream(a), Sha(a), a.Length, long.MaxValue, default);
+        store.MarkInUse(Sha(a));
+        _time.Advance(TimeSpan.FromSeconds(30));
+        store.EndUse(Sha(a)); // applied: the pass is done with it
+
+        await store.WriteAsync(new MemoryStream(b), Sha(b), b.Length, long.MaxValue, default);
+
+        Assert.False(store.Contains(Sha(a))); // pass after pass, the cache stays within its cap
+        Assert.True(store.TotalBytes <= 2500, $"{store.TotalBytes}");
+    }
+
+    [Fact]
     public async Task ABlobOnlyServed_IsNotSparedAtAStore_SoPushesAndReadsCannotKeepTheStoreOverItsCap()
     {
         var (store, _) = Open(capacity: 2500);

@@ -133,6 +133,18 @@ internal sealed partial class PatchPipeline
     /// </summary>
     public async Task<PatchOutcome> FinishAsync(Prepared prepared, bool dryRun, PatchProgress progress, CancellationToken ct)
     {
+        try
+        {
+            return await FinishCoreAsync(prepared, dryRun, progress, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            _store.EndUse(prepared.Patch.Sha256); // applied, staged into the source's own cache, or failed: evictable again
+        }
+    }
+
+    private async Task<PatchOutcome> FinishCoreAsync(Prepared prepared, bool dryRun, PatchProgress progress, CancellationToken ct)
+    {
         if (prepared.Outcome is { } done)
         {
             return done;
