@@ -102,6 +102,24 @@ public sealed class MdnsResponderTests
         await updating;
     }
 
+    [Fact]
+    public async Task ANodeStoppedWhileProbing_SaysNoGoodbye_ForANameItNeverAnnounced()
+    {
+        var rig = Rig.Create();
+        using var cancel = new CancellationTokenSource();
+        var starting = rig.Responder.StartAsync(rig.Ours, cancel.Token);
+        Assert.True(await rig.RunUntilAsync(TimeSpan.FromSeconds(1), () => rig.Lan.Sent.Any(p => !p.Message.IsResponse)), "no probe was sent");
+
+        // Stopped mid-probe (a cancelled start, a shutdown). The name may belong to another host that won it: a goodbye
+        // for its PTR (the same name and data as ours) would remove that host from every cache on the LAN.
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => starting);
+        await rig.Responder.StopAsync();
+        await rig.RunAsync(TimeSpan.FromMilliseconds(300));
+
+        Assert.DoesNotContain(rig.Lan.Sent, p => p.Message.IsResponse); // probes only: no announcement, so no goodbye
+    }
+
     private static void AssertGoodbyeIsLast(List<SentPacket> sent)
     {
         var goodbye = sent.FindIndex(p => p.IsGoodbye);

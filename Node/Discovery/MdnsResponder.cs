@@ -116,7 +116,7 @@ internal sealed partial class MdnsResponder(IMdnsTransport transport, MdnsOption
         }
     }
 
-    /// <summary>Sends the goodbyes (TTL 0): the last packet of this responder, whatever is still waiting to be sent.</summary>
+    /// <summary>Sends the goodbyes (TTL 0) for an announced name: the last packet of this responder, whatever is still waiting to be sent.</summary>
     public async Task StopAsync()
     {
         transport.Received -= OnReceived;
@@ -126,8 +126,10 @@ internal sealed partial class MdnsResponder(IMdnsTransport transport, MdnsOption
             _stopped = true;
             var advert = _advert;
             _advert = null;
-            if (advert is not null)
+            if (advert is not null && _announced)
             {
+                // Only a name we announced: one we were still probing may be another host's (it may have won it), and a
+                // goodbye for its PTR (the same name and data as ours) would remove that host from every cache.
                 await transport.SendMulticastAsync(nic => DnsMessage.Response(advert.Records(nic, options, ttlOverride: 0))).ConfigureAwait(false);
             }
         }
