@@ -484,9 +484,9 @@ public sealed class BlobStore
     /// <summary>
     /// Marks a held blob used now (<see cref="MarkUsed"/>) and in use by this node: it is about to be verified and
     /// applied. Until <see cref="EndUse"/>, and for <see cref="InUseSpare"/> at most, no eviction takes it, neither the
-    /// trim nor the one when a blob is stored (which then may leave the store over its cap meanwhile). Only the node's own passes mark blobs
-    /// in use: a blob merely served to peers is not, so pushes and reads from the LAN cannot keep the store over its
-    /// cap. A no-op for a blob not held.
+    /// trim nor the one when a blob is stored (which then may leave the store over its cap meanwhile). Only the node's
+    /// own passes mark blobs in use: a blob merely served to peers is not, so pushes and reads from the LAN cannot keep
+    /// the store over its cap. A no-op for a blob not held.
     /// </summary>
     public void MarkInUse(string sha256)
     {
