@@ -52,6 +52,7 @@ public sealed class RateCapShareTests : IDisposable
         var start = _time.GetUtcNow();
         var end = start.AddSeconds(perSecond.Length);
         var rush = start.AddSeconds(3);
+        var running = System.Diagnostics.Stopwatch.StartNew();
         Miss(0); // alone: granted 95 % of the cap, kept until its renewal 5 s later
         _time.WaitUntilParked(downloads.Count);
         while (_time.GetUtcNow() < end)
@@ -59,6 +60,8 @@ public sealed class RateCapShareTests : IDisposable
             // On to the next instant anything happens (a paced stream's delay ends, a miss, a renewal), so the streams
             // that wake (on the thread pool) all see that instant.
             var next = new[] { _time.NextDue ?? end, end, downloads.Count == 1 ? rush : end }.Concat(downloads.Select(d => d.NextRenewal)).Min();
+            Assert.True(next > _time.GetUtcNow(), $"the simulation does not move on: the next event is due at {next:HH:mm:ss.fff}, now {_time.GetUtcNow():HH:mm:ss.fff}");
+            Assert.True(running.Elapsed < TimeSpan.FromSeconds(60), $"the simulation took {running.Elapsed.TotalSeconds:0} s (it takes about 1 s), at {_time.GetUtcNow():HH:mm:ss.fff}");
             _time.Advance(next - _time.GetUtcNow());
             _time.WaitUntilParked(downloads.Count); // every download that woke has read and waits on its next delay
             if (_time.GetUtcNow() == rush && downloads.Count == 1)
@@ -116,11 +119,15 @@ public sealed class RateCapShareTests : IDisposable
     /// <summary>
     /// A fake clock that counts its timers, so the test moves it on only once every paced stream that woke has read and
     /// is parked on its next delay (each one waits on exactly one timer; nothing else here makes timers). The
-    /// continuations after a delay run on the thread pool.
+    /// continuations after a delay run on the thread pool. A timer counts as parked only once the base clock holds it:
+    /// counted before, a stream still between the count and the base's CreateTimer let the test move the clock under
+    /// it, so its due time here was earlier than the base's, and the test moved the clock by zero for ever (a hang
+    /// CI ran into: 5,400 s).
     /// </summary>
     private sealed class CountingClock() : FakeTimeProvider(new DateTimeOffset(2026, 11, 30, 8, 0, 0, TimeSpan.Zero))
     {
         private readonly System.Collections.Concurrent.ConcurrentDictionary<int, DateTimeOffset> _dues = new();
+        private int _ids;
         private int _created;
         private int _fired;
 
@@ -129,9 +136,9 @@ public sealed class RateCapShareTests : IDisposable
 
         public override ITimer CreateTimer(TimerCallback callback, object? state, TimeSpan dueTime, TimeSpan period)
         {
-            var id = Interlocked.Increment(ref _created);
-            _dues[id] = GetUtcNow() + dueTime;
-            return base.CreateTimer(
+            var id = Interlocked.Increment(ref _ids);
+            _dues[id] = GetUtcNow() + dueTime; // the clock cannot move before the count below
+            var timer = base.CreateTimer(
                 s =>
                 {
                     _dues.TryRemove(id, out _);
@@ -141,6 +148,8 @@ public sealed class RateCapShareTests : IDisposable
                 state,
                 dueTime,
                 period);
+            Interlocked.Increment(ref _created);
+            return timer;
         }
 
         public void WaitUntilParked(int readers) =>
