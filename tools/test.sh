@@ -63,11 +63,23 @@ phase=$SECONDS
 tools/package/publish.sh linux-x64 >"$results/publish.log" 2>&1 &
 publisher=$!
 
+# Every wait has a bound, the suite's too. A test that hangs (no test has started or ended for 4 minutes; the longest
+# test takes about 40 s) is named and its test host killed, so the run ends with a failure that says which test
+# instead of running into CI's own limit: --blame-hang, with no dump (nothing here would read it). A run that still
+# does not end (a test host or a child process outliving the tests) is stopped after 20 minutes, and then has no
+# results file, which the count below reports.
 run_tests() { # name filter [environment...]
   local name=$1 filter=$2
   shift 2
-  env "$@" dotnet test Node.Tests/PeerPatch.Node.Tests.csproj -c Release --no-build -nologo --filter "$filter" \
-    --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=detailed" --results-directory "$results"
+  env "$@" timeout -k 30 1200 dotnet test Node.Tests/PeerPatch.Node.Tests.csproj -c Release --no-build -nologo \
+    --filter "$filter" --blame-hang-timeout 4m --blame-hang-dump-type none \
+    --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=detailed" --results-directory "$results" \
+    | tee "$results/$name.log"
+}
+
+# The tests a hang or a crash stopped (vstest names them after "The test(s) running when the crash occurred:").
+stopped_tests() { # name
+  sed -n '/running when the crash occurred/,/^$/p' "$results/$1.log" | sed -n 's/^ *\(PeerPatch\.[^ ]*\).*/\1/p' | sort -u | paste -sd ' '
 }
 
 # PEERPATCH_TESTS_UNPUBLISHED: a unit test that starts a published executable fails at once, saying it belongs in
@@ -108,13 +120,14 @@ for name in unit integration; do
   status_var="${name}_status"
   if [ "${!status_var}" -ne 0 ] && [ "$phase_failed" -eq 0 ]; then
     phase_failed=1
-    aborted+=("$name")
+    stopped=$(stopped_tests "$name")
+    aborted+=("$name${stopped:+ (running: $stopped)}")
   fi
   failed=$((failed + phase_failed))
   skipped=$((skipped + $(count total) - $(count executed)))
 done
 line="tests: $passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
-[ "${#aborted[@]}" -gt 0 ] && line="$line (the ${aborted[*]} tests' run failed with no failed test recorded: a crashed or aborted test host)"
+[ "${#aborted[@]}" -gt 0 ] && line="$line; a run ended with no failed test recorded (a hung or crashed test host): ${aborted[*]}"
 echo "$line"
 [ "$unit_status" -eq 0 ] && [ "$integration_status" -eq 0 ]
