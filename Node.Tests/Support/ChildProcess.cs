@@ -38,6 +38,9 @@ internal static class ChildProcess
         }
     }
 
+    /// <summary>Kills <paramref name="process"/> (and its children) when disposed: a test that fails midway leaves nothing running.</summary>
+    public static IDisposable KillOnDispose(Process process) => new Killer(process);
+
     /// <summary>Kills <paramref name="process"/> and its children, if it still runs.</summary>
     public static void Kill(Process process)
     {
@@ -52,5 +55,10 @@ internal static class ChildProcess
         {
             // it exited meanwhile
         }
+    }
+
+    private sealed class Killer(Process process) : IDisposable
+    {
+        public void Dispose() => Kill(process);
     }
 }
