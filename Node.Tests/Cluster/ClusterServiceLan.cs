@@ -89,15 +89,25 @@ internal sealed class ClusterServiceLan : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        var stuck = new List<string>();
         foreach (var node in _nodes)
         {
-            await node.Service.StopAsync(CancellationToken.None);
+            // StopAsync returns at its token's bound even if the service's loop never ends: that is a failure, and the
+            // other nodes are still stopped before it is reported.
+            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await node.Service.StopAsync(bound.Token);
+            if (node.Service.ExecuteTask is { IsCompleted: false })
+            {
+                stuck.Add(node.Id);
+            }
+
             node.Service.Dispose();
             node.Transport.Dispose();
         }
 
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         _dir.Dispose();
+        Assert.True(stuck.Count == 0, $"cluster services still running 30 s after their stop: {string.Join(", ", stuck)}");
     }
 
     internal sealed record RigNode(string Id, ClusterState State, ClusterService Service, LanTransport Transport, PatchDatabase Db, FakeLogCollector Logs)

@@ -237,7 +237,7 @@ public sealed class MdnsAtScaleTests(ITestOutputHelper output)
         public async Task StopAsync()
         {
             await Cts.CancelAsync();
-            await Browsing;
+            await Browsing.WaitAsync(TimeSpan.FromSeconds(30));
         }
 
         public async ValueTask DisposeAsync()
@@ -325,8 +325,8 @@ public sealed class MdnsAtScaleTests(ITestOutputHelper output)
 
         public void Dispose()
         {
-            _socket.Dispose();
-            _thread.Join();
+            _socket.Dispose(); // ends the blocking receive
+            Assert.True(_thread.Join(TimeSpan.FromSeconds(30)), "the receive thread did not end after its socket closed");
         }
 
         private void Receive()

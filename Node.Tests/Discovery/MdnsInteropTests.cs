@@ -21,6 +21,9 @@ public sealed class MdnsInteropTests(ITestOutputHelper output)
 {
     private static readonly DnsName Service = DnsName.Parse("_peerpatch._udp.local");
     private static readonly MdnsOptions Options = new() { Interfaces = ["lo"] };
+
+    /// <summary>Each wait on python3-zeroconf (it takes a few seconds on an idle machine).</summary>
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(60);
     private static readonly string Tools = Path.Combine(
         typeof(MdnsInteropTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepoRoot").Value!, "tools", "mdns");
 
@@ -75,7 +78,21 @@ public sealed class MdnsInteropTests(ITestOutputHelper output)
             ? new Dictionary<string, string> { ["PYTHONPATH"] = Path.Combine(Tools, "stall"), ["ZEROCONF_STALL_BEFORE_CLOSE"] = stallBeforeClose.ToString(System.Globalization.CultureInfo.InvariantCulture) }
             : [];
         using var advertiser = StartPython("zeroconf-advertise.py", env, "_peerpatch._udp.local.", instance, "47999", "127.0.0.1", "v=1", "id=nzc", "role=client");
-        Assert.Equal("registered", await advertiser.StandardOutput.ReadLineAsync());
+        try
+        {
+            await BrowseTheAdvertiserAsync(advertiser, instance, transport, queryAsItStops);
+        }
+        finally
+        {
+            ChildProcess.Kill(advertiser); // a failed test must not leave python3 advertising until the test host ends
+        }
+    }
+
+    private async Task BrowseTheAdvertiserAsync(Process advertiser, string instance, MdnsTransport transport, bool queryAsItStops)
+    {
+        // python3-zeroconf has no timeouts of its own (tools/mdns/zeroconf-advertise.py): its probing, and its close
+        // after the goodbyes (about 2 s, more with the stall shim), are bounded here.
+        Assert.Equal("registered", await ChildProcess.ReadLineWithinAsync(advertiser, Bound, "zeroconf-advertise.py registering"));
 
         var browser = new MdnsBrowser(transport, Service, TimeProvider.System, new SystemRandomSource(), NullLogger<MdnsBrowser>.Instance);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
@@ -95,7 +112,7 @@ public sealed class MdnsInteropTests(ITestOutputHelper output)
         }
 
         advertiser.StandardInput.Close();
-        await advertiser.WaitForExitAsync();
+        await ChildProcess.ExitWithinAsync(advertiser, Bound, "zeroconf-advertise.py after its stdin closed");
 
         Assert.NotNull(found);
         Assert.Equal(47999, found.Port);
@@ -112,7 +129,7 @@ public sealed class MdnsInteropTests(ITestOutputHelper output)
 
         Assert.DoesNotContain(browser.Services, s => s.Instance == instance);
         await cts.CancelAsync();
-        await browsing;
+        await browsing.WaitAsync(Bound);
     }
 
     [Fact]
@@ -174,9 +191,10 @@ public sealed class MdnsInteropTests(ITestOutputHelper output)
     {
         using var process = StartPython(script, args);
         process.StandardInput.Close();
-        var text = await process.StandardOutput.ReadToEndAsync();
-        await process.WaitForExitAsync();
+        var text = process.StandardOutput.ReadToEndAsync();
+        await ChildProcess.ExitWithinAsync(process, Bound, script); // it browses for 3 s
+        var lines = await text.WaitAsync(Bound);
         Assert.True(process.ExitCode == 0, $"{script} exited {process.ExitCode}");
-        return text.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
+        return lines.Split('\n', StringSplitOptions.RemoveEmptyEntries).ToList();
     }
 }

@@ -27,7 +27,7 @@ public sealed class MdnsResponderConflictTests
 
         Assert.Empty(Conflicts(rig));
         await rig.RunAsync(TimeSpan.FromSeconds(1.2));
-        await updating;
+        await rig.EndAsync(updating, "the TXT change");
     }
 
     [Fact]
@@ -56,7 +56,7 @@ public sealed class MdnsResponderConflictTests
         var before = LastAnnouncement(rig);
         var updating = rig.Responder.UpdateTxtAsync(MdnsResponderTests.Txt("server", "4"), CancellationToken.None);
         await rig.RunAsync(TimeSpan.FromSeconds(30));
-        await updating;
+        await rig.EndAsync(updating, "the TXT change");
 
         rig.Lan.Deliver(before, OtherHost);
         Assert.Single(Conflicts(rig));

@@ -53,7 +53,7 @@ public sealed class MdnsResponderTests
         await rig.RunAsync(TimeSpan.FromMilliseconds(300));
         rig.Lan.HoldSends.SetResult();
         rig.Lan.HoldSends = null;
-        await stopping;
+        await stopping.WaitAsync(Rig.Bound); // a stop waits on nothing but the sends released here
         await rig.RunAsync(TimeSpan.FromMilliseconds(300));
 
         AssertGoodbyeIsLast(rig.Lan.Sent.Skip(mark).ToList());
@@ -73,9 +73,9 @@ public sealed class MdnsResponderTests
         await rig.RunAsync(TimeSpan.FromMilliseconds(50));
         rig.Lan.HoldSends.SetResult();
         rig.Lan.HoldSends = null;
-        await stopping;
+        await stopping.WaitAsync(Rig.Bound);
         await rig.RunAsync(TimeSpan.FromSeconds(1.5));
-        await updating;
+        await rig.EndAsync(updating, "the TXT change");
 
         AssertGoodbyeIsLast(rig.Lan.Sent.Skip(mark).ToList());
         Assert.Null(rig.Responder.Current);
@@ -99,7 +99,7 @@ public sealed class MdnsResponderTests
         Assert.NotEmpty(txts);
         Assert.All(txts, t => Assert.True(t.Pairs()["role"] == "server", $"a TXT with role={t.Pairs()["role"]} sent after the change to role=server"));
         await rig.RunAsync(TimeSpan.FromSeconds(1.2));
-        await updating;
+        await rig.EndAsync(updating, "the TXT change's announcements");
     }
 
     [Fact]
@@ -113,8 +113,8 @@ public sealed class MdnsResponderTests
         // Stopped mid-probe (a cancelled start, a shutdown). The name may belong to another host that won it: a goodbye
         // for its PTR (the same name and data as ours) would remove that host from every cache on the LAN.
         await cancel.CancelAsync();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => starting);
-        await rig.Responder.StopAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => starting.WaitAsync(Rig.Bound));
+        await rig.Responder.StopAsync().WaitAsync(Rig.Bound);
         await rig.RunAsync(TimeSpan.FromMilliseconds(300));
 
         Assert.DoesNotContain(rig.Lan.Sent, p => p.Message.IsResponse); // probes only: no announcement, so no goodbye
@@ -137,6 +137,9 @@ public sealed class MdnsResponderTests
     internal sealed class Rig
     {
         private static readonly TimeSpan Step = TimeSpan.FromMilliseconds(10);
+
+        /// <summary>Real time for a wait on the responder to end: far more than it takes, even on a loaded machine.</summary>
+        public static readonly TimeSpan Bound = TimeSpan.FromSeconds(30);
 
         private Rig()
         {
@@ -187,5 +190,21 @@ public sealed class MdnsResponderTests
         }
 
         public Task RunAsync(TimeSpan duration) => RunUntilAsync(duration, () => false);
+
+        /// <summary>
+        /// Moves the clock on until <paramref name="task"/> ends, failing after <see cref="Bound"/> of real time. A TXT
+        /// change announces twice, a second apart on this clock: its second timer may be made only after a fixed
+        /// <see cref="RunAsync"/> ended (a continuation late on a loaded machine), and a bare await would then wait for ever.
+        /// </summary>
+        public async Task EndAsync(Task task, string what)
+        {
+            for (var waited = System.Diagnostics.Stopwatch.StartNew(); !task.IsCompleted; await Task.Delay(2))
+            {
+                Assert.True(waited.Elapsed < Bound, $"{what} did not end within {Bound.TotalSeconds:0} s (the clock at {Time.GetUtcNow():HH:mm:ss.fff})");
+                Time.Advance(Step);
+            }
+
+            await task;
+        }
     }
 }

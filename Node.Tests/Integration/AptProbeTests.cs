@@ -239,7 +239,7 @@ public sealed partial class AptProbeTests(ITestOutputHelper output)
         {
             await dpkg.StandardInput.WriteLineAsync("pp-alpha hold");
             dpkg.StandardInput.Close();
-            await dpkg.WaitForExitAsync();
+            await ChildProcess.ExitWithinAsync(dpkg, TimeSpan.FromSeconds(60), "dpkg --set-selections");
             Assert.Equal(0, dpkg.ExitCode);
         }
 

@@ -165,7 +165,7 @@ public sealed partial class AptSourceTests(ITestOutputHelper output)
         {
             first = await NodeProcess.RunCliAsync("update", "--node", node.Http.ToString(), "--json");
             holder.Kill();
-            await holder.WaitForExitAsync();
+            await holder.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
         }
 
         output.WriteLine($"first: {first.Summary}");

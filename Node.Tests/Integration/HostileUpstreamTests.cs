@@ -106,8 +106,8 @@ public abstract class HostileUpstreamTests(ITestOutputHelper output) : IAsyncLif
         catch (OperationCanceledException)
         {
             cli.Kill(entireProcessTree: true);
-            await cli.WaitForExitAsync();
-            return new Run(label, null, watch.Elapsed, await stdout, await stderr + $"[killed: no end within {Cap.TotalSeconds:0} s]");
+            await cli.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+            return new Run(label, null, watch.Elapsed, await stdout.WaitAsync(TimeSpan.FromSeconds(30)), await stderr.WaitAsync(TimeSpan.FromSeconds(30)) + $"[killed: no end within {Cap.TotalSeconds:0} s]");
         }
 
         return new Run(label, cli.ExitCode, watch.Elapsed, await stdout, await stderr);

@@ -139,8 +139,8 @@ public sealed class PackageTests(ITestOutputHelper output)
                 process.Kill();
             }
 
-            await process.WaitForExitAsync();
-            output.WriteLine(await stdout + await stderr);
+            await ChildProcess.ExitWithinAsync(process, TimeSpan.FromSeconds(30), "the installed node after its kill");
+            output.WriteLine(await stdout.WaitAsync(TimeSpan.FromSeconds(30)) + await stderr.WaitAsync(TimeSpan.FromSeconds(30)));
         }
     }
 

@@ -47,7 +47,8 @@ public sealed class RogueNodeTests(ITestOutputHelper output)
             typeof(RogueNodeTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "RepoRoot").Value!, "tools", "mdns", "zeroconf-advertise.py");
         using var impostor = Process.Start(WithStdin(NetnsLan.Command(lan.Namespace(6), "/usr/bin/python3", script, "_peerpatch._udp.local.", "peerpatch-rogue6", "47470", lan.Address(6),
             "v=1", "id=rogue6", "role=server", "term=1000000", "http=47471", "prio=1000000", "since=1", $"cluster={key.ClusterId}")))!;
-        Assert.Equal("registered", await impostor.StandardOutput.ReadLineAsync());
+        using var killImpostor = ChildProcess.KillOnDispose(impostor); // it advertises until its stdin closes: not past a failed test
+        Assert.Equal("registered", await ChildProcess.ReadLineWithinAsync(impostor, TimeSpan.FromSeconds(60), "zeroconf-advertise.py registering"));
         var keyed = (await Task.WhenAll(Enumerable.Range(1, 3).Select(k => lan.StartNodeAsync(k, Common("--cluster-key-file", keyFile))))).ToList();
 
         var rogueIds = new[] { "rogue6", await IdAsync(otherCluster), await IdAsync(open) };
@@ -142,7 +143,7 @@ public sealed class RogueNodeTests(ITestOutputHelper output)
         Assert.True(badDatagrams >= forged, $"{forged} forged heartbeats sent, {badDatagrams} bad datagrams counted");
         Assert.Contains(keyed, n => n.Output.Contains($"ignoring the node advertised at {lan.Address(6)}:47470", StringComparison.Ordinal));
         impostor.StandardInput.Close();
-        await impostor.WaitForExitAsync();
+        await ChildProcess.ExitWithinAsync(impostor, TimeSpan.FromSeconds(60), "zeroconf-advertise.py after its stdin closed");
         output.WriteLine($"keyed server {serverId}; rogues {string.Join(", ", rogueIds)} never followed in {views.Count} polled views; {forged} forged heartbeats, {badDatagrams} bad datagrams counted; server received {unique} pushed bytes, rogues 0");
     }
 

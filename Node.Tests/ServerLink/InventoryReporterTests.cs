@@ -41,7 +41,7 @@ public sealed class InventoryReporterTests : IDisposable
 
         Assert.Equal(held, Assert.Single(second).Sha256);
         Assert.Equal(2, servers.Channel.SessionNumber);
-        await reporter.StopAsync(CancellationToken.None);
+        await reporter.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.False(servers.Channel.Reports.TryRead(out _)); // one report per session
     }
 

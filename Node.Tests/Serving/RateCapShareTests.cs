@@ -83,7 +83,7 @@ public sealed class RateCapShareTests : IDisposable
         }
 
         await stop.CancelAsync();
-        await Task.WhenAll(downloads.Select(d => d.Reading!));
+        await Task.WhenAll(downloads.Select(d => d.Reading!)).WaitAsync(TimeSpan.FromSeconds(30)); // each stops at its token
         var seconds = string.Join(", ", perSecond.Select(b => $"{b * 100.0 / Cap:0.0} %"));
         Assert.True(perSecond[1] >= Cap * 90 / 100 && perSecond[1] <= Cap, $"the first holder alone: its 95 %: {seconds}");
         Assert.All(perSecond, b => Assert.True(b <= Cap * Tolerance, $"per second, of the cap: {seconds}"));

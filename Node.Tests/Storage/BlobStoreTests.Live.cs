@@ -20,7 +20,7 @@ public sealed partial class BlobStoreTests
         var buffer = new byte[64 * 1024];
         while (received.Length < 100_000)
         {
-            received.Write(buffer, 0, await reader.ReadAsync(buffer));
+            received.Write(buffer, 0, await reader.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(5))); // bytes already written: no wait
         }
 
         var pending = reader.ReadAsync(buffer).AsTask();
@@ -39,7 +39,7 @@ public sealed partial class BlobStoreTests
 
         Assert.Equal(BlobWriteStatus.Stored, (await writer.CommitAsync(default)).Status);
         received.Write(buffer, 0, await last.WaitAsync(TimeSpan.FromSeconds(5)));
-        Assert.Equal(0, await reader.ReadAsync(buffer));
+        Assert.Equal(0, await reader.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(5)));
         Assert.Equal(bytes, received.ToArray());
         Assert.False(store.IsLive(Sha(bytes)));
         Assert.Null(store.OpenLive(Sha(bytes)));

@@ -34,7 +34,8 @@ internal static class ExternalCommand
             throw new TimeoutException($"{file} {string.Join(' ', args)} did not finish in 8 minutes");
         }
 
-        var result = new CliResult(process.ExitCode, await stdout, await stderr);
+        // Its output ends when the last process holding it (a child it left in the background, too) closes it.
+        var result = new CliResult(process.ExitCode, await stdout.WaitAsync(TimeSpan.FromMinutes(1)), await stderr.WaitAsync(TimeSpan.FromMinutes(1)));
         Assert.True(allowFailure || result.ExitCode == 0, $"{file} {string.Join(' ', args)} exited {result.ExitCode}: {result.Stdout}{result.Stderr}");
         return result;
     }

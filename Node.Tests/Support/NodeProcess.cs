@@ -184,9 +184,8 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        await process.WaitForExitAsync(timeout.Token);
-        return new CliResult(process.ExitCode, await stdout, await stderr);
+        await ChildProcess.ExitWithinAsync(process, TimeSpan.FromMinutes(5), $"{Path.GetFileName(executable)} {string.Join(' ', args)}");
+        return new CliResult(process.ExitCode, await stdout.WaitAsync(TimeSpan.FromSeconds(30)), await stderr.WaitAsync(TimeSpan.FromSeconds(30)));
     }
 
     /// <summary>Peak resident set size so far (VmHWM) and the current one (VmRSS), in bytes.</summary>
@@ -214,7 +213,8 @@ internal sealed partial class NodeProcess : IAsyncDisposable
         if (!_process.HasExited)
         {
             _process.Kill();
-            await _process.WaitForExitAsync();
+            // Bounded: the wait also waits for the end of its output, which a child it started may still hold open.
+            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
         }
     }
 

@@ -406,7 +406,7 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
             HostileSource.HeadAsync(s, "302 Found", ct, $"Location: http://127.0.0.1:{victim.Port}/elsewhere", "Content-Length: 0"));
         var (fetcher, store) = Whole(TimeSpan.FromSeconds(2));
 
-        var result = await fetcher.FetchAsync(hostile.BlobUrl(_good.Sha256), SwarmRig.Record(_good.Sha256, _good.Content.Length), null, CancellationToken.None);
+        var result = await fetcher.FetchAsync(hostile.BlobUrl(_good.Sha256), SwarmRig.Record(_good.Sha256, _good.Content.Length), null, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(1));
 
         output.WriteLine($"ok={result.Ok} error={result.Error} victim={victim.Requests.Count}");
         Assert.True(victim.Requests.IsEmpty, $"the node followed a LAN source's redirect to {victim.Requests.FirstOrDefault()?.Target}; stored: {StoredSha(store, _good.Sha256) is not null}");

@@ -68,6 +68,9 @@ public sealed class IdleTimeoutStreamTests
         Assert.False(read.IsCompleted);
         time.Advance(TimeSpan.FromMilliseconds(1));
 
+        // The source never answers: a guard that does not fire leaves the read waiting for ever (bounded here; the
+        // bound's own TimeoutException would not pass for the guard's, whose message is checked below).
+        Assert.True(await Task.WhenAny(read, Task.Delay(TimeSpan.FromSeconds(30))) == read, "the read still waits 30 s after its window ran out");
         var e = await Assert.ThrowsAsync<TimeoutException>(() => read);
         Assert.Equal("no data for 10 s", e.Message);
         Assert.Equal([e.Message], heard);

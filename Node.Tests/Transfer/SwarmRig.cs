@@ -39,8 +39,9 @@ internal sealed class SwarmRig : IDisposable
     public Task<FetchResult> FetchAsync(FakeSources sources, ByteProgress? observer = null) =>
         FetchAsync(sources.List(), sources.PieceSize, sources.Sha256, sources.Content.Length, observer);
 
+    /// <summary>The fetch, failing the test if it has not ended after 2 minutes (the stall bounds end every wait far sooner).</summary>
     public Task<FetchResult> FetchAsync(IReadOnlyList<SwarmSource> list, int pieceSize, string sha256, long size, ByteProgress? observer = null) =>
-        Fetcher.FetchAsync(list, pieceSize, Record(sha256, size), observer, CancellationToken.None);
+        Fetcher.FetchAsync(list, pieceSize, Record(sha256, size), observer, CancellationToken.None).WaitAsync(TimeSpan.FromMinutes(2));
 
     public static PatchRecord Record(string sha256, long size) =>
         new("test-1-amd64", "KB-swarm", sha256, size, "http://internet.test/kb.bin", default, string.Empty, 0, null);

@@ -28,7 +28,7 @@ public sealed class PatchPipelineSwarmTests
         ServePieceList(rig, server, bytes);
         rig.Server.Answer(HitWith(rig, patch, Piece, ("node-b", peer), ("server", server)));
 
-        var outcome = await rig.RunAsync(patch);
+        var outcome = await Eventually.Within(rig.RunAsync(patch), "the pass");
 
         Assert.True(outcome.Applied, outcome.Error + rig.SwarmLog);
         Assert.Equal(Origin.Lan, outcome.From);
@@ -48,7 +48,7 @@ public sealed class PatchPipelineSwarmTests
         rig.Lan.ServeRanged(holder, bytes);
         rig.Server.Answer(HitWith(rig, patch, 0, ("node-b", evicted), ("node-c", holder)));
 
-        var outcome = await rig.RunAsync(patch);
+        var outcome = await Eventually.Within(rig.RunAsync(patch), "the pass");
 
         Assert.True(outcome.Applied, outcome.Error);
         Assert.Equal(Origin.Lan, outcome.From);
@@ -67,7 +67,7 @@ public sealed class PatchPipelineSwarmTests
         var (_, server) = rig.BlobUrl(patch); // serves nothing: 404
         rig.Server.Answer(HitWith(rig, patch, Piece, ("node-b", peer), ("server", server)));
 
-        var outcome = await rig.RunAsync(patch);
+        var outcome = await Eventually.Within(rig.RunAsync(patch), "the pass");
 
         Assert.True(outcome.Applied, outcome.Error);
         Assert.Equal(Origin.Internet, outcome.From);
@@ -85,7 +85,7 @@ public sealed class PatchPipelineSwarmTests
         rig.Lan.Serve(server, bytes);
         rig.Server.Answer(PipelineRig.Hit(patch));
 
-        var outcome = await rig.RunAsync(patch);
+        var outcome = await Eventually.Within(rig.RunAsync(patch), "the pass");
 
         Assert.True(outcome.Applied, outcome.Error);
         Assert.Equal(Origin.Lan, outcome.From);
