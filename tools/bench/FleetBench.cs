@@ -22,6 +22,7 @@ internal sealed partial class FleetBench : IAsyncDisposable
 {
     private const int Patches = 25;
     private const int UpstreamPort = 8080;
+    private const int IdealPort = 8082; // the ideal schedule's nginx on each PC (8081: the shape check's)
     private readonly NetnsLan _lan;
     private readonly string _repo;
     private readonly string _work;
@@ -186,6 +187,66 @@ internal sealed partial class FleetBench : IAsyncDisposable
     {
         await using var acng = await AptCacherNg.StartAsync(_lan.Namespace(Cache), _lan.Address(Cache), Path.Combine(_work, $"acng-{run}"), UpstreamPort);
         return await CurlFleetAsync(run, pcs ?? _pcs, proxy: acng.Proxy.TrimEnd('/'));
+    }
+
+    /// <summary>
+    /// The reference for what this machine's emulated LAN can do with the same bytes: every patch already on every PC
+    /// (an nginx on each PC serves the upstream's files), and each PC curls all of them from the others by the ideal
+    /// schedule, patch j of PC k from PC k + 1 + (j mod (N - 1)), so at every step each PC's upload serves exactly one
+    /// download (a permutation), each file checked with sha256sum. No discovery, no internet, no hashing of pieces:
+    /// the time the kernel and the shaped links need to move the bytes, on the same 2 cores the nodes share.
+    /// </summary>
+    public async Task<Result> IdealAsync(int run, int? pcs = null)
+    {
+        var n = pcs ?? _pcs;
+        var dir = Path.Combine(_work, $"curl-ideal-{run}");
+        var servers = new List<Nginx>();
+        try
+        {
+            for (var k = 1; k <= n; k++)
+            {
+                servers.Add(await Nginx.StartAsync(Path.Combine(_work, $"ideal-nginx-{k}"), Path.Combine(_work, "upstream-www"), _lan.Address(k), IdealPort, _lan.Namespace(k)));
+            }
+
+            var scripts = new List<string>();
+            for (var k = 1; k <= n; k++)
+            {
+                var script = new StringBuilder("set -e\n");
+                for (var j = 0; j < _feed.Count; j++)
+                {
+                    var (name, sha, _) = _feed[j];
+                    var from = ((k - 1 + 1 + (j % (n - 1))) % n) + 1;
+                    script.AppendLine(CultureInfo.InvariantCulture, $"curl -sSf -o \"$1/{name}\" http://{_lan.Address(from)}:{IdealPort}/{name}");
+                    script.AppendLine(CultureInfo.InvariantCulture, $"echo '{sha}  '\"$1/{name}\" | sha256sum -c --quiet");
+                }
+
+                var path = Path.Combine(_work, $"fleet-ideal-{k}.sh");
+                await File.WriteAllTextAsync(path, script.ToString());
+                scripts.Add(path);
+            }
+
+            return await MeasureAsync(
+                n,
+                k =>
+                {
+                    var into = Path.Combine(dir, $"pc{k}");
+                    Directory.CreateDirectory(into);
+                    return ["sh", scripts[k - 1], into];
+                },
+                (code, _) => code == 0);
+        }
+        finally
+        {
+            foreach (var server in servers)
+            {
+                await server.StopAsync();
+            }
+
+            if (Directory.Exists(dir))
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
     }
 
     public async ValueTask DisposeAsync() => await _lan.DisposeAsync();

@@ -7,9 +7,11 @@ namespace PeerPatch.Bench;
 /// 100 Mbit/s on both ends of each PC's veth), the internet behind a shared 20 MB/s uplink, 25 patches (97.5 MB),
 /// cold. Contenders, interleaved run by run: PeerPatch with peer serving (the default), PeerPatch server-only
 /// (PEERPATCH_PeerServing=false), apt-cacher-ng on its own namespace with the same 100 Mbit/s link (every PC curls
-/// every patch through it, PCs in parallel, patches one after another as a node's pass takes them), and direct.
+/// every patch through it, PCs in parallel, patches one after another as a node's pass takes them), direct, and the
+/// ideal schedule (the patches already on every PC, curled from each other's nginx so every upload serves one download
+/// at a time: what this machine's emulated LAN can do with the bytes, see FleetBench.IdealAsync).
 /// PEERPATCH_BENCH_PCS: fleet sizes (default 20; e.g. 10,20,50); PEERPATCH_BENCH_CONTENDERS: a subset of
-/// p2p,server-only,apt-cacher-ng,direct; PEERPATCH_BENCH_BUILD: aot (default) or r2r. Writes the section between the
+/// p2p,server-only,apt-cacher-ng,direct,ideal; PEERPATCH_BENCH_BUILD: aot (default) or r2r. Writes the section between the
 /// bench-p2p-fleet markers. PEERPATCH_BENCH_SLOWDOWN=K divides every link's rate by K (the physical limit grows K
 /// times) and writes the bench-p2p-fleet-slowed section instead: 20 nodes on this machine's 2 cores need more CPU than
 /// a 7.9 s pass leaves them, so only a slowed LAN shows how near the limit the distribution itself comes.
@@ -18,7 +20,7 @@ internal static class P2pFleetScenario
 {
     private const double FullPcMegabits = 100;
     private const double FullUplinkMegabytes = 20;
-    private static readonly string[] AllContenders = ["p2p", "server-only", "apt-cacher-ng", "direct"];
+    private static readonly string[] AllContenders = ["p2p", "server-only", "apt-cacher-ng", "direct", "ideal"];
 
     public static async Task RunAsync(string repo, string work, int runs)
     {
@@ -56,6 +58,7 @@ internal static class P2pFleetScenario
                         "p2p" => await fleet.PeerPatchAsync(r, pcs, build.Executable, peerServing: true),
                         "server-only" => await fleet.PeerPatchAsync(r, pcs, build.Executable, peerServing: false),
                         "apt-cacher-ng" => await fleet.AptCacherNgAsync(r, pcs),
+                        "ideal" => await fleet.IdealAsync(r, pcs),
                         _ => await fleet.DirectAsync(r, pcs),
                     };
                     (results.TryGetValue((who, pcs), out var list) ? list : results[(who, pcs)] = []).Add(result);
@@ -77,7 +80,8 @@ internal static class P2pFleetScenario
             report.Add($"{what}: time to the last PC, peer-to-peer against apt-cacher-ng", Time("p2p"), Time("apt-cacher-ng"), "s", "apt-cacher-ng", "≤ 0.25×", (o, a) => o <= 0.25 * a);
             report.Add($"{what}: time to the last PC, peer-to-peer against direct", Time("p2p"), Time("direct"), "s", "direct");
             report.Add($"{what}: time to the last PC, peer-to-peer against the physical limit", Time("p2p"), limit, "s", "limit", "≤ 2×", (o, l) => o <= 2 * l);
-            foreach (var who in new[] { "server-only", "apt-cacher-ng", "direct" })
+            report.Add($"{what}: time to the last PC, peer-to-peer against the ideal schedule on this machine (curl from nginx on the PCs)", Time("p2p"), Time("ideal"), "s", "ideal");
+            foreach (var who in new[] { "server-only", "apt-cacher-ng", "direct", "ideal" })
             {
                 report.Add($"{what}: time to the last PC, {who} against the physical limit", Time(who), limit, "s", "limit");
             }
