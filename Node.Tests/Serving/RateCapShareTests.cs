@@ -153,7 +153,7 @@ public sealed class RateCapShareTests : IDisposable
         }
 
         public void WaitUntilParked(int readers) =>
-            Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref _created) - Volatile.Read(ref _fired) >= readers, TimeSpan.FromSeconds(3)), $"a paced stream did not wait again: {_created} timers, {_fired} fired, {readers} readers at {GetUtcNow():HH:mm:ss.fff}");
+            Assert.True(SpinWait.SpinUntil(() => Volatile.Read(ref _created) - Volatile.Read(ref _fired) >= readers, TimeSpan.FromSeconds(30)), $"a paced stream did not wait again within 30 s: {_created} timers, {_fired} fired, {readers} readers at {GetUtcNow():HH:mm:ss.fff}");
     }
 
     private sealed class Download(ulong claimId, RateAllowance rate)
