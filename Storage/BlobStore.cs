@@ -24,7 +24,7 @@ public sealed class BlobStore
     private readonly ConcurrentDictionary<string, BlobEntry> _blobs = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Fingerprint> _verified = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, LiveBlob> _live = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, DateTimeOffset> _inUse = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<(string Sha256, string User), DateTimeOffset> _inUse = new();
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly object _evictLock = new();
     private long _totalBytes;
@@ -482,17 +482,19 @@ public sealed class BlobStore
     }
 
     /// <summary>
-    /// Marks a held blob used now (<see cref="MarkUsed"/>) and in use by this node: it is about to be verified and
-    /// applied. Until <see cref="EndUse"/>, and for <see cref="InUseSpare"/> at most, no eviction takes it, neither the
-    /// trim nor the one when a blob is stored (which then may leave the store over its cap meanwhile). Only the node's
-    /// own passes mark blobs in use: a blob merely served to peers is not, so pushes and reads from the LAN cannot keep
-    /// the store over its cap. A no-op for a blob not held.
+    /// Marks a held blob used now (<see cref="MarkUsed"/>) and in use by this node's <paramref name="user"/> (a pass's
+    /// patch): it is about to be verified and applied. Until that user's <see cref="EndUse"/>, and for
+    /// <see cref="InUseSpare"/> at most, no eviction takes it, neither the trim nor the one when a blob is stored (which
+    /// then may leave the store over its cap meanwhile). Marks are per user, and marking twice is one mark: two patches
+    /// of a pass that share a blob (one installer under two names) keep it until both are done. Only the node's own
+    /// passes mark blobs in use: a blob merely served to peers is not, so pushes and reads from the LAN cannot keep the
+    /// store over its cap. A no-op for a blob not held.
     /// </summary>
-    public void MarkInUse(string sha256)
+    public void MarkInUse(string sha256, string user)
     {
         if (_blobs.ContainsKey(sha256))
         {
-            _inUse[sha256] = _time.GetUtcNow();
+            _inUse[(sha256, user)] = _time.GetUtcNow();
             MarkUsed(sha256);
         }
     }
@@ -502,7 +504,7 @@ public sealed class BlobStore
     /// Without this every patch a pass applied stayed spared for <see cref="InUseSpare"/>, and pass after pass the cache
     /// grew past its cap (120 MB against a 42 MB cap after four 30 MB passes).
     /// </summary>
-    public void EndUse(string sha256) => _inUse.TryRemove(sha256, out _);
+    public void EndUse(string sha256, string user) => _inUse.TryRemove((sha256, user), out _);
 
     private void Touch(string sha256, BlobEntry entry)
     {
@@ -527,7 +529,10 @@ public sealed class BlobStore
     private void Drop(string sha256)
     {
         _verified.TryRemove(sha256, out _);
-        _inUse.TryRemove(sha256, out _);
+        foreach (var mark in _inUse.Keys.Where(k => k.Sha256 == sha256))
+        {
+            _inUse.TryRemove(mark, out _);
+        }
         if (_blobs.TryRemove(sha256, out var entry))
         {
             Interlocked.Add(ref _totalBytes, -entry.Size);
@@ -549,22 +554,32 @@ public sealed class BlobStore
     /// <summary>The eviction when a blob is stored (or at start): spares the new blob and those marked in use.</summary>
     private void EvictIfOverCapacity(string? keep, long capacity) => EvictLeastRecentlyUsed(capacity, (sha, _) => sha == keep || InUse(sha));
 
-    /// <summary>True when the blob was marked in use (<see cref="MarkInUse"/>) within <see cref="InUseSpare"/>; an older mark is dropped.</summary>
+    /// <summary>
+    /// True when some user marked the blob in use (<see cref="MarkInUse"/>) within <see cref="InUseSpare"/>; older marks
+    /// are dropped. A scan of the marks: a pass holds a handful at a time.
+    /// </summary>
     private bool InUse(string sha256)
     {
-        if (!_inUse.TryGetValue(sha256, out var at))
-        {
-            return false;
-        }
-
         var now = _time.GetUtcNow();
-        if (at <= now && now - at < InUseSpare)
+        var inUse = false;
+        foreach (var (mark, at) in _inUse)
         {
-            return true;
+            if (mark.Sha256 != sha256)
+            {
+                continue;
+            }
+
+            if (at <= now && now - at < InUseSpare)
+            {
+                inUse = true;
+            }
+            else
+            {
+                _inUse.TryRemove(new KeyValuePair<(string, string), DateTimeOffset>(mark, at));
+            }
         }
 
-        _inUse.TryRemove(new KeyValuePair<string, DateTimeOffset>(sha256, at));
-        return false;
+        return inUse;
     }
 
     /// <summary>Removes least recently used blobs, except those <paramref name="spared"/>, until within <paramref name="capacity"/> (0 = none).</summary>

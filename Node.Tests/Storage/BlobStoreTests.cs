@@ -119,7 +119,7 @@ public sealed partial class BlobStoreTests : IDisposable
         _time.Advance(TimeSpan.FromMinutes(5));
         await store.WriteAsync(new MemoryStream(b), Sha(b), b.Length, long.MaxValue, default);
         _time.Advance(TimeSpan.FromMinutes(20));
-        store.MarkInUse(Sha(a)); // a pass is about to verify and apply it
+        store.MarkInUse(Sha(a), "debian-12-amd64/kb-a"); // a pass is about to verify and apply it
         _time.Advance(TimeSpan.FromSeconds(30));
 
         // Another download lands meanwhile and needs room: before, a went too (the store kept only the new blob).
@@ -146,13 +146,35 @@ public sealed partial class BlobStoreTests : IDisposable
         var a = Bytes(1000, 1);
         var b = Bytes(2000, 2);
         await store.WriteAsync(new MemoryStream(a), Sha(a), a.Length, long.MaxValue, default);
-        store.MarkInUse(Sha(a));
+        store.MarkInUse(Sha(a), "debian-12-amd64/kb-a");
         _time.Advance(TimeSpan.FromSeconds(30));
-        store.EndUse(Sha(a)); // applied: the pass is done with it
+        store.EndUse(Sha(a), "debian-12-amd64/kb-a"); // applied: the pass is done with it
 
         await store.WriteAsync(new MemoryStream(b), Sha(b), b.Length, long.MaxValue, default);
 
         Assert.False(store.Contains(Sha(a))); // pass after pass, the cache stays within its cap
+        Assert.True(store.TotalBytes <= 2500, $"{store.TotalBytes}");
+    }
+
+    [Fact]
+    public async Task ABlobTwoPatchesOfAPassShare_StaysInUseUntilBothAreDone()
+    {
+        var (store, _) = Open(capacity: 2500);
+        var a = Bytes(1000, 1);
+        var b = Bytes(2000, 2);
+        var c = Bytes(2000, 3);
+        await store.WriteAsync(new MemoryStream(a), Sha(a), a.Length, long.MaxValue, default);
+        store.MarkInUse(Sha(a), "debian-12-amd64/kb-first"); // one installer listed under two patch names
+        store.MarkInUse(Sha(a), "debian-12-amd64/kb-second");
+        _time.Advance(TimeSpan.FromSeconds(30));
+        store.EndUse(Sha(a), "debian-12-amd64/kb-first"); // the first is applied; the second is still to come
+
+        await store.WriteAsync(new MemoryStream(b), Sha(b), b.Length, long.MaxValue, default);
+        Assert.True(store.Contains(Sha(a)), "the second patch's blob was evicted when the first patch was done with it");
+
+        store.EndUse(Sha(a), "debian-12-amd64/kb-second");
+        await store.WriteAsync(new MemoryStream(c), Sha(c), c.Length, long.MaxValue, default);
+        Assert.False(store.Contains(Sha(a)));
         Assert.True(store.TotalBytes <= 2500, $"{store.TotalBytes}");
     }
 

@@ -139,9 +139,12 @@ internal sealed partial class PatchPipeline
         }
         finally
         {
-            _store.EndUse(prepared.Patch.Sha256); // applied, staged into the source's own cache, or failed: evictable again
+            _store.EndUse(prepared.Patch.Sha256, InUseBy(prepared.Patch)); // applied, staged into the source's own cache, or failed: evictable again
         }
     }
+
+    /// <summary>Who marks a blob in use (<see cref="BlobStore.MarkInUse"/>): the patch, since two patches of one pass may share a blob.</summary>
+    private static string InUseBy(PatchSpec patch) => $"{patch.OsVersion}/{patch.Name}";
 
     private async Task<PatchOutcome> FinishCoreAsync(Prepared prepared, bool dryRun, PatchProgress progress, CancellationToken ct)
     {
@@ -219,7 +222,7 @@ internal sealed partial class PatchPipeline
     private async Task<string?> VerifyAsync(PatchSpec patch, PatchProgress progress, CancellationToken ct)
     {
         progress.Set(patch.Name, ProgressStage.Verifying, patch.Size);
-        _store.MarkInUse(patch.Sha256); // about to be applied: no eviction takes it, at a store or a trim (a verified blob opens no stream)
+        _store.MarkInUse(patch.Sha256, InUseBy(patch)); // about to be applied: no eviction takes it, at a store or a trim (a verified blob opens no stream)
         return _store.IsVerified(patch.Sha256) || await _store.VerifyAsync(patch.Sha256, ct).ConfigureAwait(false)
             ? null
             : "local copy no longer matches its SHA-256; not applied";
@@ -248,7 +251,7 @@ internal sealed partial class PatchPipeline
     {
         if (_store.Contains(patch.Sha256))
         {
-            _store.MarkInUse(patch.Sha256); // in use from now: no eviction takes it until it is applied
+            _store.MarkInUse(patch.Sha256, InUseBy(patch)); // in use from now: no eviction takes it until it is applied
             return Obtained.OwnCopy; // already on this node (own cache)
         }
 
