@@ -90,6 +90,44 @@ public sealed class SwarmFetcherTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EveryListedSourceBusyBeforeAPiece_HandsBackAfterLanBusyAskAgain_AsBusy_NotAsAFailure()
+    {
+        using var rig = new SwarmRig(TimeSpan.FromSeconds(10));
+        rig.Options.LanBusyAskAgain = TimeSpan.FromSeconds(1);
+        _sources.BusyAnswers = 1000;
+        _sources.Set(SwarmRig.Bytes(4 * Piece, 7), Piece, SourceMode.Busy, SourceMode.Busy);
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var result = await rig.FetchAsync(_sources);
+
+        Assert.False(result.Ok);
+        Assert.True(result.Busy, result.Error); // the pipeline asks the server again: no LAN failure, no internet yet
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(0.9), TimeSpan.FromSeconds(8)); // not the 10 min of LanBusyWaitMax
+        Assert.True(rig.Log.Has(488, _sources.Sha256), rig.Log.ToString());
+        Assert.False(rig.Log.Has(484, _sources.Sha256), rig.Log.ToString()); // not logged as a failed fetch
+        Assert.Equal(0, rig.Stats.SourcesDropped);
+        Assert.Equal(0, rig.TempFiles);
+        Assert.Null(rig.StoredSha(_sources.Sha256));
+    }
+
+    [Fact]
+    public async Task WithLanBusyAskAgainOff_BusySourcesAreWaitedForUpToLanBusyWaitMax_ThenItIsAFailure()
+    {
+        using var rig = new SwarmRig(TimeSpan.FromSeconds(10));
+        rig.Options.LanBusyAskAgain = TimeSpan.Zero;
+        rig.Options.LanBusyWaitMax = TimeSpan.FromSeconds(2);
+        _sources.BusyAnswers = 1000;
+        _sources.Set(SwarmRig.Bytes(4 * Piece, 8), Piece, SourceMode.Busy);
+
+        var result = await rig.FetchAsync(_sources);
+
+        Assert.False(result.Ok);
+        Assert.False(result.Busy);
+        Assert.Contains("stayed busy for 2 s", result.Error, StringComparison.Ordinal);
+        Assert.False(rig.Log.Has(488, _sources.Sha256), rig.Log.ToString());
+    }
+
+    [Fact]
     public async Task EverySourceBad_IsAFailure_NothingCommitted_NoTempFileLeft()
     {
         using var rig = new SwarmRig(TimeSpan.FromSeconds(1));

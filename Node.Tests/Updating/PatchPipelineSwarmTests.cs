@@ -12,7 +12,7 @@ namespace PeerPatch.Node.Tests.Updating;
 /// A hit that lists sources: in pieces from several when the server offers a piece size, whole from one after
 /// another when not; the internet when none of them delivers.
 /// </summary>
-public sealed class PatchPipelineSwarmTests
+public sealed class PatchPipelineSwarmTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     private const int Piece = PieceList.MinPieceSize;
 
@@ -74,6 +74,67 @@ public sealed class PatchPipelineSwarmTests
         Assert.Equal(1, rig.Stats.ServerFallbacks);
         Assert.Equal(patch.Sha256, rig.StoredSha(patch));
         Assert.True(rig.Log.Lines.Any(l => l.Text.Contains("every LAN source failed", StringComparison.Ordinal)), rig.Log.ToString());
+    }
+
+    [Fact]
+    public async Task HitWhoseListedSourcesAreAllBusy_AsksTheServerAgain_AndTakesThePatchFromTheHoldersItNamesThen()
+    {
+        using var rig = new PipelineRig();
+        rig.Transfer.LanBusyAskAgain = TimeSpan.FromSeconds(2);
+        var (patch, bytes) = rig.Patch("KB6", size: (2 * Piece) + 1);
+        var busy = new Uri($"http://peer-busy/v1/blobs/{patch.Sha256}");
+        rig.Lan.Serve(busy, () => FakeWeb.Status(System.Net.HttpStatusCode.ServiceUnavailable)); // its upload slots are taken
+        ServePieceList(rig, busy, bytes);
+        var free = new Uri($"http://peer-free/v1/blobs/{patch.Sha256}"); // got the patch since, with free slots
+        rig.Lan.ServeRanged(free, bytes);
+        ServePieceList(rig, free, bytes);
+        rig.Server.Answer(HitWith(rig, patch, Piece, ("node-busy", busy)), HitWith(rig, patch, Piece, ("node-free", free)));
+
+        var outcome = await RunOnTheClockAsync(rig, patch);
+
+        Assert.True(outcome.Applied, outcome.Error);
+        Assert.Equal(Origin.Lan, outcome.From);
+        Assert.Equal(2, rig.Server.Lookups.Count);
+        Assert.Equal(0, rig.Stats.LanFailures); // busy is no failure
+        Assert.Equal(0, rig.Internet.Requests(patch.Url));
+        Assert.Equal(patch.Sha256, rig.StoredSha(patch));
+    }
+
+    [Fact]
+    public async Task HitWhoseSourcesStayBusy_IsAskedAgainOnlyWithinLanBusyWaitMax_ThenTheInternetAsBefore()
+    {
+        using var rig = new PipelineRig();
+        rig.Transfer.LanBusyAskAgain = TimeSpan.FromSeconds(2);
+        rig.Transfer.LanBusyWaitMax = TimeSpan.FromSeconds(10);
+        var (patch, bytes) = rig.Patch("KB7", size: (2 * Piece) + 1);
+        var busy = new Uri($"http://peer-busy/v1/blobs/{patch.Sha256}");
+        rig.Lan.Serve(busy, () => FakeWeb.Status(System.Net.HttpStatusCode.ServiceUnavailable));
+        ServePieceList(rig, busy, bytes);
+        rig.Server.Answer(HitWith(rig, patch, Piece, ("node-busy", busy)));
+
+        var started = rig.Time.GetUtcNow();
+        var outcome = await RunOnTheClockAsync(rig, patch);
+
+        Assert.True(outcome.Applied, outcome.Error);
+        Assert.Equal(Origin.Internet, outcome.From);
+        var waited = rig.Time.GetUtcNow() - started;
+        output.WriteLine($"internet after {waited.TotalSeconds:0.0} s of the clock, {rig.Server.Lookups.Count} lookups");
+        Assert.InRange(waited, TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(10 + (2 * 2) + 1)); // LanBusyWaitMax from the first hand-back, which came after 2 s, plus the last one's 2 s
+        Assert.InRange(rig.Server.Lookups.Count, 5, 8); // asked again every 2 s or so, then once more after the failure
+        Assert.Equal(1, rig.Stats.LanFailures);
+    }
+
+    /// <summary>Runs the pass, moving the fake clock in 100 ms steps while it waits (busy pauses, hand-backs); at most 30 s of real time.</summary>
+    private static async Task<PatchOutcome> RunOnTheClockAsync(PipelineRig rig, PatchSpec patch)
+    {
+        var run = rig.RunAsync(patch);
+        for (var real = System.Diagnostics.Stopwatch.StartNew(); !run.IsCompleted; await Task.Delay(2))
+        {
+            Assert.True(real.Elapsed < TimeSpan.FromSeconds(30), $"the pass did not end (the clock at {rig.Time.GetUtcNow():HH:mm:ss.fff}, {rig.Server.Lookups.Count} lookups)");
+            rig.Time.Advance(TimeSpan.FromMilliseconds(100));
+        }
+
+        return await run;
     }
 
     [Fact]

@@ -24,6 +24,9 @@ internal sealed partial class SwarmFetcher
         [LoggerMessage(EventId = 485, Level = LogLevel.Information, Message = "waiting for busy LAN sources of {PatchHash} ({Busy} answering 503), up to {Bound:0.#} s, before the internet")]
         public static partial void WaitingForBusy(ILogger logger, string patchHash, int busy, double bound);
 
+        [LoggerMessage(EventId = 488, Level = LogLevel.Information, Message = "the LAN sources listed for {PatchHash} ({Busy}) all stayed busy for {Seconds:0.#} s before a piece: asking the server for the holders of the moment")]
+        public static partial void AskingAgain(ILogger logger, string patchHash, int busy, double seconds);
+
         [LoggerMessage(EventId = 487, Level = LogLevel.Warning, Message = "LAN holders of {PatchHash} serve {Lists} different piece lists (holders by list: {Holders}); each list is fetched by only from its own holders, the most common first")]
         public static partial void ListsDisagree(ILogger logger, string patchHash, int lists, string holders);
 

@@ -32,6 +32,9 @@ internal sealed partial class SwarmFetcher(
     /// <summary>How long a source that failed transiently is left alone before it gets another piece.</summary>
     public static readonly TimeSpan FailurePause = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>How long a patch's fetches together may wait on busy sources (<see cref="TransferOptions.LanBusyWaitMax"/>).</summary>
+    public TimeSpan BusyWaitMax => options.LanBusyWaitMax;
+
     /// <summary>Bounds on a 503's Retry-After (missing or 0: the lower bound).</summary>
     public static readonly TimeSpan MinBusyPause = TimeSpan.FromMilliseconds(200), MaxBusyPause = TimeSpan.FromSeconds(30);
 
@@ -101,8 +104,12 @@ internal sealed partial class SwarmFetcher(
                 var failure = await FetchPiecesAsync(states, run, ct).ConfigureAwait(false);
                 if (failure is not null)
                 {
-                    Log.Failed(logger, patch.Sha256, failure);
-                    return FetchResult.Failure(run.WireBytes, failure);
+                    if (!run.HandedBack)
+                    {
+                        Log.Failed(logger, patch.Sha256, failure);
+                    }
+
+                    return FetchResult.Failure(run.WireBytes, failure) with { Busy = run.HandedBack, RetryAfter = run.HandedBack ? MinBusyPause : default };
                 }
 
                 var result = await writer.CommitAsync(ct).ConfigureAwait(false);
@@ -179,6 +186,15 @@ internal sealed partial class SwarmFetcher(
                     // piece; pauses after failures only up to the stall bound (repeated failures end in a drop anyway).
                     var wake = states.Where(s => !s.Dropped).Min(s => s.PausedUntil);
                     var busy = states.Count(s => !s.Dropped && s.Busy);
+                    if (done == 0 && busy > 0 && busy == states.Count(s => !s.Dropped) && options.LanBusyAskAgain > TimeSpan.Zero
+                        && now - lastProgress >= Ticks(options.LanBusyAskAgain))
+                    {
+                        // Nothing from them yet, and all busy: the server may know holders with free slots by now.
+                        run.HandedBack = true;
+                        Log.AskingAgain(logger, run.List.Sha256, busy, options.LanBusyAskAgain.TotalSeconds);
+                        return $"every listed LAN source stayed busy for {options.LanBusyAskAgain.TotalSeconds:0.#} s before a piece ({Tried(states)})";
+                    }
+
                     var bound = busy > 0 ? options.LanBusyWaitMax : options.LanStallTimeout;
                     if (wake > lastProgress + Ticks(bound))
                     {
@@ -349,6 +365,9 @@ internal sealed partial class SwarmFetcher(
         public PieceBlobWriter Writer { get; } = writer;
 
         public PartialBlob? Partial { get; } = partial;
+
+        /// <summary>Ended because every listed source stayed busy before a piece (<see cref="TransferOptions.LanBusyAskAgain"/>).</summary>
+        public bool HandedBack { get; set; }
 
         public long WireBytes => Interlocked.Read(ref _wireBytes);
 

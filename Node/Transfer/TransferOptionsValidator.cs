@@ -24,6 +24,11 @@ internal sealed class TransferOptionsValidator : IValidateOptions<TransferOption
             errors.Add("LanBusyWaitMax must be at most 24 h");
         }
 
+        if (o.LanBusyAskAgain < TimeSpan.Zero || o.LanBusyAskAgain > o.LanBusyWaitMax)
+        {
+            errors.Add("LanBusyAskAgain must be 0 (never) up to LanBusyWaitMax");
+        }
+
         if (o.InternetAttempts is < 1 or > 20)
         {
             errors.Add("InternetAttempts must be 1-20");

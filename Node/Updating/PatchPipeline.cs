@@ -266,6 +266,7 @@ internal sealed partial class PatchPipeline
         var wait = new ClaimWait(_time.MonotonicNow(), _options.ClaimWaitMax);
         var lookup = new Lookup(patch.OsVersion, patch.Name, patch.Sha256, patch.Size, _self.NodeId);
         string? lanFailed = null; // why the LAN copy of a hit failed: the server is asked once more
+        DateTimeOffset? busySince = null; // when a fetch first handed back because its sources were all busy
         var patient = false;
         while (true)
         {
@@ -325,6 +326,14 @@ internal sealed partial class PatchPipeline
                     if (fetched.Ok)
                     {
                         return new Obtained(Origin.Lan, fetched);
+                    }
+
+                    if (fetched.Busy && _time.MonotonicNow() - (busySince ??= _time.MonotonicNow()) < _swarm.BusyWaitMax)
+                    {
+                        // Every listed source was busy before a piece: no LAN failure. The server is asked for the holders
+                        // of the moment (PCs that got the patch since, with free slots); all busy waits together stay
+                        // within LanBusyWaitMax, then this counts as a failure like any other.
+                        continue;
                     }
 
                     // The LAN copy was bad or unreachable. The server is asked once more before the internet: it drops a
