@@ -533,6 +533,7 @@ public sealed class BlobStore
         {
             _inUse.TryRemove(mark, out _);
         }
+
         if (_blobs.TryRemove(sha256, out var entry))
         {
             Interlocked.Add(ref _totalBytes, -entry.Size);
