@@ -114,6 +114,10 @@ public sealed class SwarmFetcherSlowSourceTests : IAsyncLifetime
         Assert.Contains("LanMinBytesPerWindow", validator.Validate(null, new TransferOptions { LanMinBytesPerWindow = 0 }).FailureMessage, StringComparison.Ordinal);
         Assert.Contains("LanBusyWaitMax", validator.Validate(null, new TransferOptions { LanBusyWaitMax = TimeSpan.Zero }).FailureMessage, StringComparison.Ordinal);
         Assert.Contains("LanBusyWaitMax", validator.Validate(null, new TransferOptions { LanBusyWaitMax = TimeSpan.FromDays(2) }).FailureMessage, StringComparison.Ordinal);
+        Assert.Contains("LanBusyAskAgain", validator.Validate(null, new TransferOptions { LanBusyAskAgain = TimeSpan.FromMilliseconds(10) }).FailureMessage, StringComparison.Ordinal); // a lookup flood
+        Assert.Contains("LanBusyAskAgain", validator.Validate(null, new TransferOptions { LanBusyAskAgain = TimeSpan.FromMinutes(11) }).FailureMessage, StringComparison.Ordinal); // past LanBusyWaitMax
+        Assert.Contains("LanBusyAskAgain", validator.Validate(null, new TransferOptions { LanBusyAskAgain = TimeSpan.FromSeconds(-1) }).FailureMessage, StringComparison.Ordinal);
+        Assert.True(validator.Validate(null, new TransferOptions { LanBusyAskAgain = TimeSpan.Zero }).Succeeded); // off
         Assert.True(validator.Validate(null, new TransferOptions()).Succeeded);
     }
 }

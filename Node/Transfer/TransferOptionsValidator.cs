@@ -24,9 +24,10 @@ internal sealed class TransferOptionsValidator : IValidateOptions<TransferOption
             errors.Add("LanBusyWaitMax must be at most 24 h");
         }
 
-        if (o.LanBusyAskAgain < TimeSpan.Zero || o.LanBusyAskAgain > o.LanBusyWaitMax)
+        // At least a second: each hand-back costs the server a lookup and the holders a piece list and a request each.
+        if (o.LanBusyAskAgain != TimeSpan.Zero && (o.LanBusyAskAgain < TimeSpan.FromSeconds(1) || o.LanBusyAskAgain > o.LanBusyWaitMax))
         {
-            errors.Add("LanBusyAskAgain must be 0 (never) up to LanBusyWaitMax");
+            errors.Add("LanBusyAskAgain must be 0 (never) or 1 s up to LanBusyWaitMax");
         }
 
         if (o.InternetAttempts is < 1 or > 20)
