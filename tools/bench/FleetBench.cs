@@ -199,7 +199,11 @@ internal sealed partial class FleetBench : IAsyncDisposable
     public async Task<Result> IdealAsync(int run, int? pcs = null)
     {
         var n = pcs ?? _pcs;
-        var dir = Path.Combine(_work, $"curl-ideal-{run}");
+        if (n < 2)
+        {
+            throw new ArgumentException("the ideal schedule needs 2 PCs or more", nameof(pcs));
+        }
+
         var servers = new List<Nginx>();
         try
         {
@@ -208,25 +212,55 @@ internal sealed partial class FleetBench : IAsyncDisposable
                 servers.Add(await Nginx.StartAsync(Path.Combine(_work, $"ideal-nginx-{k}"), Path.Combine(_work, "upstream-www"), _lan.Address(k), IdealPort, _lan.Namespace(k)));
             }
 
-            var scripts = new List<string>();
-            for (var k = 1; k <= n; k++)
+            return await CurlPatchesAsync(run, n, "ideal", feed: false, (k, j) => $"http://{_lan.Address(((k + (j % (n - 1))) % n) + 1)}:{IdealPort}/{_feed[j].Name}");
+        }
+        finally
+        {
+            foreach (var server in servers)
             {
-                var script = new StringBuilder("set -e\n");
-                for (var j = 0; j < _feed.Count; j++)
-                {
-                    var (name, sha, _) = _feed[j];
-                    var from = ((k - 1 + 1 + (j % (n - 1))) % n) + 1;
-                    script.AppendLine(CultureInfo.InvariantCulture, $"curl -sSf -o \"$1/{name}\" http://{_lan.Address(from)}:{IdealPort}/{name}");
-                    script.AppendLine(CultureInfo.InvariantCulture, $"echo '{sha}  '\"$1/{name}\" | sha256sum -c --quiet");
-                }
+                await server.StopAsync();
+            }
+        }
+    }
 
-                var path = Path.Combine(_work, $"fleet-ideal-{k}.sh");
-                await File.WriteAllTextAsync(path, script.ToString());
-                scripts.Add(path);
+    public async ValueTask DisposeAsync() => await _lan.DisposeAsync();
+
+    private Task<Result> CurlFleetAsync(int run, int pcs, string? proxy) =>
+        CurlPatchesAsync(run, pcs, proxy is null ? "direct" : "acng", feed: true, (_, j) => $"{(proxy is null ? "" : $"-x {proxy} ")}{_upstream.BaseUri}{_feed[j].Name}");
+
+    /// <summary>
+    /// PCs 1..<paramref name="pcs"/> each curl every patch, one after another, patch j of PC k from the curl arguments
+    /// <paramref name="from"/>(k, j) gives, and check each with sha256sum; first the feed from the upstream when
+    /// <paramref name="feed"/> (as a node's pass fetches it).
+    /// </summary>
+    private async Task<Result> CurlPatchesAsync(int run, int pcs, string label, bool feed, Func<int, int, string> from)
+    {
+        var dir = Path.Combine(_work, $"curl-{label}-{run}");
+        var scripts = new List<string>();
+        for (var k = 1; k <= pcs; k++)
+        {
+            var script = new StringBuilder("set -e\n");
+            if (feed)
+            {
+                script.AppendLine(CultureInfo.InvariantCulture, $"curl -sSf -o \"$1/feed.json\" {_upstream.BaseUri}feed.json"); // apt-cacher-ng refuses .json: from the upstream
             }
 
+            for (var j = 0; j < _feed.Count; j++)
+            {
+                var (name, sha, _) = _feed[j];
+                script.AppendLine(CultureInfo.InvariantCulture, $"curl -sSf -o \"$1/{name}\" {from(k, j)}");
+                script.AppendLine(CultureInfo.InvariantCulture, $"echo '{sha}  '\"$1/{name}\" | sha256sum -c --quiet");
+            }
+
+            var path = Path.Combine(_work, $"fleet-{label}-{k}.sh");
+            await File.WriteAllTextAsync(path, script.ToString());
+            scripts.Add(path);
+        }
+
+        try
+        {
             return await MeasureAsync(
-                n,
+                pcs,
                 k =>
                 {
                     var into = Path.Combine(dir, $"pc{k}");
@@ -237,49 +271,10 @@ internal sealed partial class FleetBench : IAsyncDisposable
         }
         finally
         {
-            foreach (var server in servers)
-            {
-                await server.StopAsync();
-            }
-
             if (Directory.Exists(dir))
             {
                 Directory.Delete(dir, recursive: true);
             }
-        }
-    }
-
-    public async ValueTask DisposeAsync() => await _lan.DisposeAsync();
-
-    private async Task<Result> CurlFleetAsync(int run, int pcs, string? proxy)
-    {
-        var dir = Path.Combine(_work, $"curl-{(proxy is null ? "direct" : "acng")}-{run}");
-        var script = new StringBuilder("set -e\n");
-        var via = proxy is null ? "" : $"-x {proxy} ";
-        script.AppendLine(CultureInfo.InvariantCulture, $"curl -sSf -o \"$1/feed.json\" {_upstream.BaseUri}feed.json"); // apt-cacher-ng refuses .json: from the upstream
-        foreach (var (name, sha, _) in _feed)
-        {
-            script.AppendLine(CultureInfo.InvariantCulture, $"curl -sSf {via}-o \"$1/{name}\" {_upstream.BaseUri}{name}");
-            script.AppendLine(CultureInfo.InvariantCulture, $"echo '{sha}  '\"$1/{name}\" | sha256sum -c --quiet");
-        }
-
-        var path = Path.Combine(_work, $"fleet-{(proxy is null ? "direct" : "acng")}.sh");
-        await File.WriteAllTextAsync(path, script.ToString());
-        try
-        {
-            return await MeasureAsync(
-                pcs,
-                k =>
-                {
-                    var into = Path.Combine(dir, $"pc{k}");
-                    Directory.CreateDirectory(into);
-                    return ["sh", path, into];
-                },
-                (code, _) => code == 0);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
         }
     }
 
