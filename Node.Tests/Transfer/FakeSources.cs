@@ -40,8 +40,20 @@ internal enum SourceMode
     /// <summary>Headers, then one byte of the piece every <see cref="FakeSources.DripEvery"/> (a trickle that never stalls).</summary>
     Drip,
 
-    /// <summary>Pieces below <see cref="FakeSources.GateFrom"/> at once; the others only once <see cref="FakeSources.OpenGate"/> was called.</summary>
+    /// <summary>
+    /// The first <see cref="FakeSources.GateFrom"/> piece requests answered at once (whichever pieces a fetch asks for
+    /// first: it takes them in a random order); later ones only once <see cref="FakeSources.OpenGate"/> was called.
+    /// </summary>
     Gated,
+
+    /// <summary>
+    /// A holder still receiving: the pieces in <see cref="FakeSources.Holds"/> are answered 206, the others 503 with
+    /// Retry-After: 1; both with its bitfield (<see cref="ApiHeaders.PiecesHeld"/>).
+    /// </summary>
+    Partial,
+
+    /// <summary>A liar: 503 with Retry-After: 1 for every piece, with a bitfield that claims every piece.</summary>
+    Claims,
 }
 
 /// <summary>
@@ -56,6 +68,7 @@ internal sealed class FakeSources : IAsyncDisposable
     private readonly ConcurrentDictionary<int, ConcurrentQueue<(DateTime At, int Status)>> _answers = new();
     private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int[] _ports = [];
+    private IReadOnlySet<int> _holds = new HashSet<int>();
 
     private FakeSources(WebApplication app) => _app = app;
 
@@ -73,6 +86,9 @@ internal sealed class FakeSources : IAsyncDisposable
     public int BusyAnswers { get; set; } = 2;
 
     public int GateFrom { get; set; } = 2;
+
+    /// <summary>The pieces a <see cref="SourceMode.Partial"/> source holds.</summary>
+    public IReadOnlySet<int> Holds { get => Volatile.Read(ref _holds); set => Volatile.Write(ref _holds, value); }
 
     public TimeSpan DripEvery { get; set; } = TimeSpan.FromMilliseconds(100);
 
@@ -169,7 +185,14 @@ internal sealed class FakeSources : IAsyncDisposable
             return;
         }
 
-        if (mode == SourceMode.Busy && n <= BusyAnswers)
+        var count = PieceList.CountFor(Content.Length, PieceSize);
+        var asked = (int)((ctx.Request.GetTypedHeaders().Range?.Ranges.FirstOrDefault()?.From ?? 0) / PieceSize);
+        if (mode is SourceMode.Partial or SourceMode.Claims)
+        {
+            ctx.Response.Headers[ApiHeaders.PiecesHeld] = PieceBitfield.Format(count, p => mode == SourceMode.Claims || Holds.Contains(p));
+        }
+
+        if ((mode == SourceMode.Busy && n <= BusyAnswers) || mode == SourceMode.Claims || (mode == SourceMode.Partial && !Holds.Contains(asked)))
         {
             answers.Enqueue((DateTime.UtcNow, 503));
             ctx.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
@@ -180,7 +203,7 @@ internal sealed class FakeSources : IAsyncDisposable
         var range = ctx.Request.GetTypedHeaders().Range?.Ranges.FirstOrDefault();
         var from = range?.From ?? 0;
         var to = Math.Min(range?.To ?? (Content.Length - 1), Content.Length - 1);
-        if (mode == SourceMode.Gated && from / PieceSize >= GateFrom)
+        if (mode == SourceMode.Gated && n > GateFrom)
         {
             await _gate.Task.WaitAsync(TimeSpan.FromSeconds(60), ctx.RequestAborted);
         }

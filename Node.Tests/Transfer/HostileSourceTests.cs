@@ -63,7 +63,7 @@ public sealed class HostileSourceTests(ITestOutputHelper output) : IAsyncLifetim
         var stats = new NodeStats();
         var log = new ListLogger<SwarmFetcher>();
         var options = new TransferOptions { LanStallTimeout = stall };
-        return (new SwarmFetcher(LanClient, store, new PartialBlobs(), Self, options, stats, TimeProvider.System, log), store, stats, log);
+        return (new SwarmFetcher(LanClient, store, new PartialBlobs(), Self, options, stats, TimeProvider.System, new SystemRandomSource(), log), store, stats, log);
     }
 
     private (LanFetcher Fetcher, BlobStore Store) Whole(TimeSpan stall)

@@ -38,32 +38,40 @@ public sealed class ServeWhileReceivingTests : IAsyncLifetime
     [Fact]
     public async Task ASecondClient_GetsVerifiedPiecesFromANodeStillFetching()
     {
-        // The node's only source hands out pieces 0-2 at once and the rest only when the gate opens.
+        // The node's only source hands out the first three pieces asked at once and the rest only when the gate opens.
         _sources.GateFrom = 3;
         _sources.Set(SwarmRig.Bytes(8 * Piece, 11), Piece, SourceMode.Gated);
         var fetcher = _node.Services.GetRequiredService<SwarmFetcher>();
         var partials = _node.Services.GetRequiredService<PartialBlobs>();
         var nodeFetch = fetcher.FetchAsync(_sources.List(), Piece, SwarmRig.Record(_sources.Sha256, 8 * Piece), null, CancellationToken.None);
         await Eventually.TrueAsync(() => partials.Find(_sources.Sha256)?.VerifiedCount >= 3, "the node verified its first three pieces");
+        var partial = partials.Find(_sources.Sha256)!;
+        var have = Enumerable.Range(0, 8).First(partial.IsVerified);
+        var lack = Enumerable.Range(0, 8).First(p => !partial.IsVerified(p));
+        var bitfield = PieceBitfield.Format(8, partial.IsVerified);
 
         // While it waits for the rest: a verified range is served (206, right bytes), others and whole GETs are 503.
         var blob = BlobUrl.On(_node.Http, _sources.Sha256);
         var stats = _node.Services.GetRequiredService<PeerPatch.Node.Primitives.NodeStats>();
         var servedBefore = stats.BytesServedAsServer; // this node is the LAN server
-        using (var ranged = new HttpRequestMessage(HttpMethod.Get, blob) { Headers = { Range = new RangeHeaderValue(Piece, (2 * Piece) - 1) } })
+        using (var ranged = new HttpRequestMessage(HttpMethod.Get, blob) { Headers = { Range = new RangeHeaderValue(have * Piece, ((have + 1) * Piece) - 1) } })
         using (var response = await _http.SendAsync(ranged))
         {
             Assert.Equal(HttpStatusCode.PartialContent, response.StatusCode);
-            Assert.Equal(_sources.Content.AsSpan(Piece, Piece).ToArray(), await response.Content.ReadAsByteArrayAsync());
+            Assert.Equal(_sources.Content.AsSpan(have * Piece, Piece).ToArray(), await response.Content.ReadAsByteArrayAsync());
+            Assert.Equal(bitfield, Assert.Single(response.Headers.GetValues(ApiHeaders.PiecesHeld))); // what else it has
         }
 
         Assert.Equal(Piece, stats.BytesServedAsServer - servedBefore); // counted as every blob upload is (server or peer)
 
-        using (var unverified = new HttpRequestMessage(HttpMethod.Get, blob) { Headers = { Range = new RangeHeaderValue(5 * Piece, (6 * Piece) - 1) } })
+        using (var unverified = new HttpRequestMessage(HttpMethod.Get, blob) { Headers = { Range = new RangeHeaderValue(lack * Piece, ((lack + 1) * Piece) - 1) } })
         using (var response = await _http.SendAsync(unverified))
         {
             Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
             Assert.Equal(TimeSpan.FromSeconds(1), response.Headers.RetryAfter?.Delta);
+            Assert.True(PieceBitfield.TryParse(Assert.Single(response.Headers.GetValues(ApiHeaders.PiecesHeld)), 8, out var held));
+            Assert.Equal(3, held.Count(h => h));
+            Assert.True(held[have] && !held[lack]);
         }
 
         using (var whole = await _http.GetAsync(blob))

@@ -17,7 +17,7 @@ public sealed class SwarmFetcherTests : IAsyncLifetime
     [Fact]
     public async Task APeerServingWrongBytesForOnePiece_IsDroppedCountedAndLogged_AndTheFileCompletesFromTheOthers()
     {
-        using var rig = new SwarmRig();
+        using var rig = new SwarmRig(order: SwarmRig.InOrder); // node-0, asked first, gets pieces 0 and 1: it corrupts 1
         _sources.Set(SwarmRig.Bytes((16 * Piece) + 123, 1), Piece, SourceMode.BadPiece, SourceMode.Good, SourceMode.Good);
 
         var result = await rig.FetchAsync(_sources);
@@ -179,5 +179,53 @@ public sealed class SwarmFetcherTests : IAsyncLifetime
 
         Assert.True(result.Ok, result.Error);
         Assert.Equal(_sources.Content.Length, progress.Value);
+    }
+
+    [Fact]
+    public async Task HoldersStillReceiving_AreAskedOnlyForThePiecesTheySayTheyHave_AndAgainOnceTheirWordIsStale()
+    {
+        // Both holders (node-1 is the server) have verified the odd pieces so far. Before a holder has said anything,
+        // its first requests are blind (at most PiecesPerSource each); after that, only for the pieces it has.
+        using var rig = new SwarmRig(TimeSpan.FromSeconds(30));
+        _sources.Holds = new HashSet<int> { 1, 3, 5, 7 };
+        _sources.Set(SwarmRig.Bytes(8 * Piece, 10), Piece, SourceMode.Partial, SourceMode.Partial);
+        var progress = new ByteProgress();
+
+        var fetch = rig.FetchAsync(_sources, progress);
+        await Eventually.TrueAsync(() => progress.Value >= 4 * Piece, "the four pieces the holders have, verified");
+        var refusals = _sources.Answers(0).Concat(_sources.Answers(1)).Count(a => a.Status == 503);
+        Assert.InRange(refusals, 0, 2 * rig.Options.PiecesPerSource);
+        Assert.False(fetch.IsCompleted);
+
+        // Now they have every piece: once what they said is stale (Retry-After), they are asked again, and send the rest.
+        _sources.Holds = Enumerable.Range(0, 8).ToHashSet();
+        var result = await fetch;
+
+        Assert.True(result.Ok, result.Error);
+        Assert.Equal(_sources.Sha256, rig.StoredSha(_sources.Sha256));
+        Assert.Equal(0, rig.Stats.SourcesDropped);
+    }
+
+    [Fact]
+    public async Task AHolderClaimingEveryPieceButRefusingThemAll_IsAskedOncePerRetryAfter_NotFlooded()
+    {
+        // node-0 (ranked first) says it has every piece and refuses each; node-1, the server, sends nothing until the
+        // gate opens, so for 2.5 s node-0 is the only source with an answer.
+        using var rig = new SwarmRig(TimeSpan.FromSeconds(30));
+        _sources.GateFrom = 0;
+        _sources.Set(SwarmRig.Bytes(8 * Piece, 11), Piece, SourceMode.Claims, SourceMode.Gated);
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+
+        var fetch = rig.FetchAsync(_sources);
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        var asked = _sources.Requests(0);
+        var elapsed = clock.Elapsed;
+        _sources.OpenGate();
+        var result = await fetch;
+
+        // Its blind first requests, then a pair per Retry-After (1 s) at most: under 10 in 2.5 s (a flood: thousands).
+        Assert.InRange(asked, 1, rig.Options.PiecesPerSource * (2 + (int)Math.Ceiling(elapsed.TotalSeconds)));
+        Assert.True(result.Ok, result.Error);
+        Assert.Equal(_sources.Sha256, rig.StoredSha(_sources.Sha256));
     }
 }

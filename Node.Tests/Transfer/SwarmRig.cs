@@ -13,14 +13,18 @@ internal sealed class SwarmRig : IDisposable
     private readonly TempDir _dir = new();
     private readonly HttpClient _http = new(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(2) }) { Timeout = Timeout.InfiniteTimeSpan };
 
-    public SwarmRig(TimeSpan? stall = null)
+    /// <param name="order">Chooses the fetch's piece order (<see cref="SwarmFetcher.PieceOrder"/>); default the node's own randomness.</param>
+    public SwarmRig(TimeSpan? stall = null, IRandomSource? order = null)
     {
         Db = PatchDatabase.Open(_dir.Sub("peerpatch.db"));
         Store = new BlobStore(_dir.Sub("store"), Db, new BlobStoreOptions { ReserveFreeBytes = 0 }, TimeProvider.System);
         Store.RecoverAtStartup();
         Options = new TransferOptions { LanStallTimeout = stall ?? TimeSpan.FromSeconds(2) };
-        Fetcher = new SwarmFetcher(_http, Store, Partials, new NodeIdentity("node-self", "instance-self", "test-1-amd64", "test"), Options, Stats, TimeProvider.System, Log);
+        Fetcher = new SwarmFetcher(_http, Store, Partials, new NodeIdentity("node-self", "instance-self", "test-1-amd64", "test"), Options, Stats, TimeProvider.System, order ?? new SystemRandomSource(), Log);
     }
+
+    /// <summary>A piece order of 0, 1, 2... (for a test that needs a given source to be asked for a given piece).</summary>
+    public static IRandomSource InOrder => new FixedRandom(Math.BitDecrement(1.0));
 
     public PatchDatabase Db { get; }
 

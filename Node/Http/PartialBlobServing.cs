@@ -12,7 +12,9 @@ namespace PeerPatch.Node.Http;
 /// Serve while receiving: a blob this node is still fetching by pieces (<see cref="PartialBlobs"/>) is offered to
 /// others piece by piece. A single Range that lies within verified pieces is answered 206 from the temp file; a
 /// Range not verified yet, or a GET of the whole blob, is answered 503 with Retry-After: 1 (the asker takes the piece
-/// elsewhere and may come back). The piece list of such a blob is served too. A temp file renamed or deleted under a
+/// elsewhere and may come back). Both carry the pieces verified so far (<see cref="ApiHeaders.PiecesHeld"/>), so the
+/// asker's next request here is for a piece this node has: without it, askers learned only by trying, one second
+/// per 503, and on a slowed 20-PC LAN most of their waits on "busy" holders were waits on holders that had other pieces. The piece list of such a blob is served too. A temp file renamed or deleted under a
 /// reader (the fetch ended) ends that response, never the node. Its bytes count and are paced as every blob upload
 /// of the node (<see cref="BlobEndpoints.Upload"/>: its upload slot, the rate cap, served as server or as peer).
 /// </summary>
@@ -31,7 +33,7 @@ internal static class PartialBlobServing
         var size = partial.Size;
         if (request.Range is not { } range || !BlobEndpoints.IsOneByteRange(range) || ctx.Request.Headers.ContainsKey(HeaderNames.IfRange))
         {
-            Busy(ctx);
+            Busy(ctx, partial);
             return;
         }
 
@@ -48,7 +50,7 @@ internal static class PartialBlobServing
 
         if (!partial.Covers(from, to) || partial.TryOpen() is not { } handle)
         {
-            Busy(ctx);
+            Busy(ctx, partial);
             return;
         }
 
@@ -56,6 +58,7 @@ internal static class PartialBlobServing
         {
             var length = to - from + 1;
             ctx.Response.StatusCode = StatusCodes.Status206PartialContent;
+            ctx.Response.Headers[ApiHeaders.PiecesHeld] = partial.Held();
             ctx.Response.GetTypedHeaders().ETag = new EntityTagHeaderValue($"\"{partial.Sha256}\"");
             ctx.Response.Headers.AcceptRanges = "bytes";
             ctx.Response.ContentType = "application/octet-stream";
@@ -102,9 +105,10 @@ internal static class PartialBlobServing
         }
     }
 
-    private static void Busy(HttpContext ctx)
+    private static void Busy(HttpContext ctx, PartialBlob partial)
     {
         ctx.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         ctx.Response.Headers.RetryAfter = "1";
+        ctx.Response.Headers[ApiHeaders.PiecesHeld] = partial.Held();
     }
 }

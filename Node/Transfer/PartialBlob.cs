@@ -26,6 +26,9 @@ internal sealed class PartialBlob(PieceList pieces, string tempPath)
 
     public bool IsVerified(int piece) => Volatile.Read(ref _verified[piece]) != 0;
 
+    /// <summary>The verified pieces as a <see cref="PieceBitfield"/> (null for a blob of too many pieces).</summary>
+    public string? Held() => PieceBitfield.Format(_verified.Length, IsVerified);
+
     /// <summary>True when bytes <paramref name="from"/>..<paramref name="to"/> (inclusive) all lie in verified pieces.</summary>
     public bool Covers(long from, long to)
     {

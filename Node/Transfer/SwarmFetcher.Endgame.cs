@@ -39,7 +39,7 @@ internal sealed partial class SwarmFetcher
                 continue;
             }
 
-            if (Pick(states, now, slow.Source) is not { } other)
+            if (PickFor(states, slow.Piece, now, slow.Source) is not { } other)
             {
                 return;
             }

@@ -207,9 +207,10 @@ internal sealed partial class SwarmFetcher
 
             using (response)
             {
+                var held = HeldBy(response, run.List.Pieces.Count);
                 if (Refusal(state, piece, response) is { } refused)
                 {
-                    return refused;
+                    return refused with { Held = held };
                 }
 
                 var range = response.Content.Headers.ContentRange;
@@ -226,7 +227,7 @@ internal sealed partial class SwarmFetcher
                 }
 
                 await using var body = LanBody(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false));
-                return await CopyPieceAsync(state, piece, from, length, body, run, keep ? new byte[length] : null, ct).ConfigureAwait(false);
+                return await CopyPieceAsync(state, piece, from, length, body, run, keep ? new byte[length] : null, ct).ConfigureAwait(false) with { Held = held };
             }
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested && !cancel.IsCancellationRequested)
@@ -262,6 +263,11 @@ internal sealed partial class SwarmFetcher
         _ when !response.IsSuccessStatusCode => new Attempt(state, piece, AttemptKind.Failed, $"answered {(int)response.StatusCode}"),
         _ => null,
     };
+
+    /// <summary>The pieces a holder still receiving says it has; null when it sent no bitfield, or one that does not fit the blob.</summary>
+    private static bool[]? HeldBy(HttpResponseMessage response, int count) =>
+        response.Headers.TryGetValues(ApiHeaders.PiecesHeld, out var values) && values.ToList() is [var text]
+        && PieceBitfield.TryParse(text, count, out var held) ? held : null;
 
     private static TimeSpan BusyPause(RetryConditionHeaderValue? retryAfter)
     {

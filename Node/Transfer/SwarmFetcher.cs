@@ -15,6 +15,13 @@ namespace PeerPatch.Node.Transfer;
 /// one that answers 503 is skipped for its Retry-After; a reset, a stall or a short body retries the piece
 /// elsewhere. When no source is left the result is a failure (the caller goes to the internet) and nothing is kept.
 /// Memory: one small buffer per piece in flight, whatever the blob's size.
+/// <para>
+/// Which piece next (<see cref="Choose"/>): each fetch takes the pieces in its own random order, so PCs fetching one
+/// blob at once hold different pieces and can trade them (in index order they all held the same first pieces, and a
+/// holder still receiving had nothing the others lacked). A holder still receiving sends which pieces it has verified
+/// (<see cref="ApiHeaders.PiecesHeld"/>): it is asked only for those (a 503 for a piece it lacks no longer costs the
+/// Retry-After when it has others), and a holder of the whole blob is asked first for the pieces those lack.
+/// </para>
 /// </summary>
 internal sealed partial class SwarmFetcher(
     [FromKeyedServices(HttpClients.Lan)] HttpClient http,
@@ -24,6 +31,7 @@ internal sealed partial class SwarmFetcher(
     TransferOptions options,
     NodeStats stats,
     TimeProvider time,
+    IRandomSource random,
     ILogger<SwarmFetcher> logger)
 {
     /// <summary>Transient failures (reset, stall, short body, odd answer) after which a source is dropped for the blob.</summary>
@@ -151,7 +159,7 @@ internal sealed partial class SwarmFetcher(
     private async Task<string?> FetchPiecesAsync(List<SourceState> states, Run run, CancellationToken ct)
     {
         var count = run.List.Pieces.Count;
-        var pending = new PriorityQueue<int, int>(Enumerable.Range(0, count).Select(i => (i, i)));
+        var pending = PieceOrder(count, random);
         var flights = new List<Flight>();
         var verified = new bool[count];
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -164,9 +172,11 @@ internal sealed partial class SwarmFetcher(
             {
                 ct.ThrowIfCancellationRequested(); // the pass ended: not the sources' fault, nobody is dropped for it
                 var now = time.GetTimestamp();
-                while (flights.Count < options.PiecesInFlight && pending.Count > 0 && Pick(states, now, null) is { } source)
+                while (flights.Count < options.PiecesInFlight && pending.Count > 0 && Pick(states, pending, now) is var (source, at))
                 {
-                    flights.Add(Start(source, pending.Dequeue(), run, duplicate: false, stop.Token));
+                    var piece = pending[at];
+                    pending.RemoveAt(at);
+                    flights.Add(Start(source, piece, run, duplicate: false, stop.Token));
                 }
 
                 if (pending.Count == 0)
@@ -240,6 +250,16 @@ internal sealed partial class SwarmFetcher(
                             return diskFailure;
                         }
 
+                        if (attempt.Held is { } sent)
+                        {
+                            (from.Held, from.HeldUntil) = (sent, time.GetTimestamp() + Ticks(MinBusyPause));
+                        }
+
+                        if (from.Held is { } held)
+                        {
+                            held[attempt.Piece] = true; // it had it, whatever its bitfield said
+                        }
+
                         verified[attempt.Piece] = true;
                         done++;
                         from.Served++;
@@ -260,6 +280,19 @@ internal sealed partial class SwarmFetcher(
                         break;
                     case AttemptKind.Busy:
                         from.PausedUntil = time.GetTimestamp() + Ticks(attempt.RetryAfter);
+                        if (attempt.Held is { } has)
+                        {
+                            // It lacks this piece but said which it has: no pause while one of those is still wanted.
+                            // Not when it had said it has this one (a holder never loses a verified piece): a source
+                            // that keeps claiming pieces it refuses is asked once per Retry-After, as any busy one.
+                            var claimed = from.Held?[attempt.Piece] == true;
+                            (from.Held, from.HeldUntil) = (has, from.PausedUntil);
+                            if (!claimed && pending.Exists(p => has[p]))
+                            {
+                                from.PausedUntil = time.GetTimestamp();
+                            }
+                        }
+
                         break;
                     default:
                         from.LastError = attempt.Detail;
@@ -278,7 +311,7 @@ internal sealed partial class SwarmFetcher(
 
                 if (!verified[attempt.Piece] && !flights.Exists(f => f.Piece == attempt.Piece))
                 {
-                    pending.Enqueue(attempt.Piece, attempt.Piece); // not verified and no other copy coming: fetched again
+                    pending.Insert(0, attempt.Piece); // not verified and no other copy coming: fetched again, first
                 }
             }
 
@@ -296,18 +329,83 @@ internal sealed partial class SwarmFetcher(
         }
     }
 
-    /// <summary>The best ranked source (other than <paramref name="except"/>) that is not dropped, not pausing, and has room for another piece.</summary>
-    private SourceState? Pick(List<SourceState> states, long now, SourceState? except)
+    /// <summary>
+    /// The best ranked usable source with a pending piece to ask it for (<see cref="Choose"/>), and that piece's index
+    /// in <paramref name="pending"/>. A source whose fresh bitfield holds no pending piece is left alone until its
+    /// bitfield is stale (then it is asked again, and answers with a new one).
+    /// </summary>
+    private (SourceState Source, int At)? Pick(List<SourceState> states, List<int> pending, long now)
     {
         foreach (var s in states)
         {
-            if (s != except && !s.Dropped && s.PausedUntil <= now && s.InFlight < options.PiecesPerSource)
+            if (!Usable(s, now))
             {
-                return s;
+                continue;
             }
+
+            if (Choose(pending, s, states, now) is { } at)
+            {
+                return (s, at);
+            }
+
+            s.PausedUntil = s.HeldUntil; // nothing for it now: the piece loop's wait must not spin on it
         }
 
         return null;
+    }
+
+    /// <summary>The best ranked usable source other than <paramref name="except"/> that holds <paramref name="piece"/> (or may: no bitfield).</summary>
+    private SourceState? PickFor(List<SourceState> states, int piece, long now, SourceState except) =>
+        states.Find(s => s != except && Usable(s, now) && (s.Held is null || s.Held[piece]));
+
+    private bool Usable(SourceState s, long now) => !s.Dropped && s.PausedUntil <= now && s.InFlight < options.PiecesPerSource;
+
+    /// <summary>
+    /// The index in <paramref name="pending"/> (this fetch's random order) of the piece to ask <paramref name="source"/>
+    /// for: a holder that sent its bitfield, the first pending piece it has (none while the bitfield is fresh: null);
+    /// a holder of the whole blob, the first pending piece the fewest other holders still receiving have (the pieces
+    /// only a whole copy can give now).
+    /// </summary>
+    private static int? Choose(List<int> pending, SourceState source, List<SourceState> states, long now)
+    {
+        if (source.Held is { } held)
+        {
+            var first = pending.FindIndex(p => held[p]);
+            return first >= 0 ? first : now < source.HeldUntil ? null : 0;
+        }
+
+        var (best, fewest) = (0, int.MaxValue);
+        for (var i = 0; i < pending.Count && fewest > 0; i++)
+        {
+            var holders = 0;
+            foreach (var other in states)
+            {
+                if (other != source && !other.Dropped && other.Held is { } h && h[pending[i]])
+                {
+                    holders++;
+                }
+            }
+
+            if (holders < fewest)
+            {
+                (best, fewest) = (i, holders);
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>The pieces 0 .. <paramref name="count"/> - 1 in a random order (Fisher-Yates).</summary>
+    internal static List<int> PieceOrder(int count, IRandomSource random)
+    {
+        var order = Enumerable.Range(0, count).ToList();
+        for (var i = count - 1; i > 0; i--)
+        {
+            var j = Math.Min(i, (int)(random.NextDouble() * (i + 1)));
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+
+        return order;
     }
 
     private void Drop(SourceState source, string sha256, string why)
@@ -347,6 +445,12 @@ internal sealed partial class SwarmFetcher(
 
         /// <summary>Its last answer was 503 (busy).</summary>
         public bool Busy { get; set; }
+
+        /// <summary>The pieces it last said it has (a holder still receiving), or null (a whole copy, or it never said).</summary>
+        public bool[]? Held { get; set; }
+
+        /// <summary>Until when (timestamp ticks) <see cref="Held"/> is taken as it stands; after that it is asked again.</summary>
+        public long HeldUntil { get; set; }
 
         public string? LastError { get; set; }
 
@@ -400,5 +504,6 @@ internal sealed partial class SwarmFetcher(
     /// <summary>How one piece from one source ended.</summary>
     [DebuggerDisplay("{Kind} piece {Piece}")]
     /// <param name="Kept">An endgame copy's verified bytes, kept in memory until the other copy has ended.</param>
-    private sealed record Attempt(SourceState Source, int Piece, AttemptKind Kind, string Detail, TimeSpan RetryAfter = default, byte[]? Kept = null);
+    /// <param name="Held">The pieces the source said it has (<see cref="ApiHeaders.PiecesHeld"/>), if it said.</param>
+    private sealed record Attempt(SourceState Source, int Piece, AttemptKind Kind, string Detail, TimeSpan RetryAfter = default, byte[]? Kept = null, bool[]? Held = null);
 }

@@ -8,4 +8,10 @@ public static class ApiHeaders
 
     /// <summary>The HTTP port of the node making a request (inventory reports: where its blobs can be fetched).</summary>
     public const string HttpPort = "X-PeerPatch-Http";
+
+    /// <summary>
+    /// With a node's answer to a piece request for a blob it is still fetching (206, or 503 when it lacks the piece):
+    /// the pieces it has verified so far (<see cref="PieceBitfield"/>).
+    /// </summary>
+    public const string PiecesHeld = "X-PeerPatch-Pieces";
 }

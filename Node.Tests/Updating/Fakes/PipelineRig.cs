@@ -93,7 +93,7 @@ internal sealed class PipelineRig : IDisposable
         Servers,
         new InternetDownloader(Internet.Client(), Internet.Client(), Store, Self, Transfer, Stats, Random, Time, InternetLog),
         new LanFetcher(Lan.Client(), Store, Self, Transfer, Stats, Time),
-        new SwarmFetcher(Lan.Client(), Store, Partials, Self, Transfer, Stats, Time, SwarmLog),
+        new SwarmFetcher(Lan.Client(), Store, Partials, Self, Transfer, Stats, Time, Random, SwarmLog),
         Applier,
         Self,
         Options,
