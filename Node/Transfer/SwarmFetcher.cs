@@ -250,11 +250,8 @@ internal sealed partial class SwarmFetcher(
                             return diskFailure;
                         }
 
-                        if (attempt.Held is { } sent)
-                        {
-                            (from.Held, from.HeldUntil) = (sent, time.GetTimestamp() + Ticks(MinBusyPause));
-                        }
-
+                        // A piece with no bitfield came from a whole copy (a holder that was receiving may have committed).
+                        (from.Held, from.HeldUntil) = (attempt.Held, attempt.Held is null ? 0 : time.GetTimestamp() + Ticks(MinBusyPause));
                         if (from.Held is { } held)
                         {
                             held[attempt.Piece] = true; // it had it, whatever its bitfield said
