@@ -19,6 +19,7 @@ public sealed class PeerSourcesTests : IDisposable
     private const string Os = "test-1-amd64";
     private static readonly IPEndPoint Client1 = new(IPAddress.Loopback, 40001);
     private static readonly IPEndPoint Client2 = new(IPAddress.Parse("127.0.0.2"), 40002);
+    private static readonly IPEndPoint Client3 = new(IPAddress.Parse("127.0.0.3"), 40003);
     private readonly TempDir _dir = new();
     private readonly FakeTimeProvider _time = new(DateTimeOffset.Parse("2026-11-30T08:00:00Z", System.Globalization.CultureInfo.InvariantCulture));
     private readonly PatchDatabase _db;
@@ -83,6 +84,57 @@ public sealed class PeerSourcesTests : IDisposable
         Assert.Null(hit.Sources);
         Assert.Equal(0, hit.PieceSize);
         Assert.Equal("/v1/blobs/" + sha, hit.BlobUrl);
+    }
+
+    [Fact]
+    public void AClaimHolderThatReportedTheBlob_BeforeItsPushLands_IsWhereTheNextAskersAreSent_WithNoSecondClaim()
+    {
+        var server = Server(peerServing: true);
+        var sha = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        const long Size = 5_300_000;
+        server.Handle(new Hello("nclient1", "i1", Os, 50001, "0.1.0"), Client1);
+        server.Handle(new Hello("nclient2", "i2", Os, 50002, "0.1.0"), Client2);
+        server.Handle(new Hello("nclient3", "i3", Os, 50003, "0.1.0"), Client3);
+
+        var claim = Assert.IsType<LookupResult>(server.Handle(new Lookup(Os, "KB1", sha, Size, "nclient1"), Client1));
+        var streaming = Assert.IsType<LookupResult>(server.Handle(new Lookup(Os, "KB1", sha, Size, "nclient2"), Client2));
+        Assert.Equal(LookupOutcome.Miss, claim.Outcome);
+        Assert.Equal(LookupOutcome.InFlight, streaming.Outcome); // nobody holds it yet: through the server, as it is pushed
+
+        // nclient1's download is stored and reported (the delta report); its push is still on the way here.
+        _sources.AddHolder(sha, "nclient1", new Uri("http://127.0.0.1:50001/"), _time.GetUtcNow());
+        var second = Assert.IsType<LookupResult>(server.Handle(new Lookup(Os, "KB1", sha, Size, "nclient2"), Client2));
+        var third = Assert.IsType<LookupResult>(server.Handle(new Lookup(Os, "KB1", sha, Size, "nclient3"), Client3));
+
+        Assert.Equal(LookupOutcome.Hit, second.Outcome);
+        Assert.Equal((sha, Size), (second.Sha256, second.Size)); // what the asker's own upstream list says, checked by it
+        Assert.Equal(["nclient1"], second.Sources!.Select(s => s.NodeId)); // not this server: it does not hold it yet
+        Assert.Equal($"http://127.0.0.1:50001/v1/blobs/{sha}", second.BlobUrl);
+        Assert.True(second.IsValid());
+        Assert.Equal(["nclient1", "nclient2"], third.Sources!.Select(s => s.NodeId)); // the one receiving serves its pieces too
+        Assert.False(_store.Contains(sha));
+
+        // The claim is still nclient1's: nobody else is sent to the internet for it.
+        Assert.True(server.IsBeingFetched(sha));
+    }
+
+    [Fact]
+    public void APeerHoldersWordIsTakenOnlyForALookupThatNamesTheUpstreamHashAndSize_WithPeerServingOn_AndAHolderNotFailing()
+    {
+        var sha = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
+        var off = Server(peerServing: false);
+        off.Handle(new Hello("nclient1", "i1", Os, 50001, "0.1.0"), Client1);
+        _sources.AddHolder(sha, "nholder", new Uri("http://127.0.0.9:50009/"), _time.GetUtcNow());
+
+        Assert.NotEqual(LookupOutcome.Hit, Assert.IsType<LookupResult>(off.Handle(new Lookup(Os, "KB1", sha, 1000, "nclient1"), Client1)).Outcome);
+
+        var on = Server(peerServing: true);
+        Assert.NotEqual(LookupOutcome.Hit, Assert.IsType<LookupResult>(on.Handle(new Lookup(Os, "KB2", null, -1, "nclient1"), Client1)).Outcome);
+        Assert.NotEqual(LookupOutcome.Hit, Assert.IsType<LookupResult>(on.Handle(new Lookup(Os, "KB3", sha, -1, "nclient1"), Client1)).Outcome);
+        _sources.ReportFailed("nholder", _time.GetUtcNow());
+        Assert.NotEqual(LookupOutcome.Hit, Assert.IsType<LookupResult>(on.Handle(new Lookup(Os, "KB4", sha, 1000, "nclient2"), Client2)).Outcome);
+        _time.Advance(SourceTable.FailurePenalty);
+        Assert.Equal(LookupOutcome.Hit, Assert.IsType<LookupResult>(on.Handle(new Lookup(Os, "KB5", sha, 1000, "nclient3"), Client3)).Outcome);
     }
 
     private PatchServer Server(bool peerServing)

@@ -81,6 +81,11 @@ internal sealed partial class PatchServer(
             return WithSources(LookupResult.Hit(sha, holding.Record.Size, holding.BlobUrl().ToString()), lookup.NodeId, from, serverHolds: false);
         }
 
+        if (sha is not null && PeerHit(lookup, from, sha) is { } atPeers)
+        {
+            return atPeers;
+        }
+
         var now = time.MonotonicNow(); // leases must survive the wall clock being set
         if (cluster.ElectedAt is { } elected && now - elected < policy.SettleTime)
         {

@@ -130,6 +130,19 @@ internal sealed class SourceTable
     }
 
     /// <summary>
+    /// True when a node other than <paramref name="askerId"/> has confirmed holding the blob (its inventory) and is not
+    /// skipped for a recent failure: <see cref="Rank"/> would list it.
+    /// </summary>
+    public bool HasConfirmedHolder(string sha256, string? askerId, DateTimeOffset now)
+    {
+        lock (_lock)
+        {
+            return _bySha.TryGetValue(sha256, out var holders)
+                && holders.Exists(h => !h.Likely && h.NodeId != askerId && _nodes.TryGetValue(h.NodeId, out var node) && Listable(node, now));
+        }
+    }
+
+    /// <summary>
     /// Up to <paramref name="max"/> sources for the blob, best first, the asker excluded: confirmed holders before likely
     /// ones, each group by the fewest recent hand-outs (random tie-break); failed and expired ones skipped. Each listed
     /// holder's hand-out count grows (the first by 1, the second by 1/2, ...) so the next asker starts elsewhere.
@@ -154,8 +167,7 @@ internal sealed class SourceTable
             var candidates = new List<(Holder Holder, NodeState Node, double Load, double Tie)>(holders.Count);
             foreach (var h in holders)
             {
-                if (h.NodeId == askerId || !_nodes.TryGetValue(h.NodeId, out var node) || node.HttpBase is null
-                    || (node.FailedAt is { } failed && now - failed < FailurePenalty && now >= failed))
+                if (h.NodeId == askerId || !_nodes.TryGetValue(h.NodeId, out var node) || !Listable(node, now))
                 {
                     continue;
                 }
@@ -177,6 +189,10 @@ internal sealed class SourceTable
 
         return result;
     }
+
+    /// <summary>Its address is known and it has not failed within <see cref="FailurePenalty"/>.</summary>
+    private static bool Listable(NodeState node, DateTimeOffset now) =>
+        node.HttpBase is not null && !(node.FailedAt is { } failed && now - failed < FailurePenalty && now >= failed);
 
     private bool Put(string sha256, string nodeId, bool likely, DateTimeOffset now)
     {
