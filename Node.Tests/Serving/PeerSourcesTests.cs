@@ -109,7 +109,8 @@ public sealed class PeerSourcesTests : IDisposable
         Assert.Equal(LookupOutcome.Hit, second.Outcome);
         Assert.Equal((sha, Size), (second.Sha256, second.Size)); // what the asker's own upstream list says, checked by it
         Assert.Equal(["nclient1"], second.Sources!.Select(s => s.NodeId)); // not this server: it does not hold it yet
-        Assert.Equal($"http://127.0.0.1:50001/v1/blobs/{sha}", second.BlobUrl);
+        Assert.Equal($"http://127.0.0.1:50001/v1/blobs/{sha}", second.Sources![0].BlobUrl);
+        Assert.Equal("/v1/blobs/" + sha, second.BlobUrl); // this server's path: no holder is taken for the server
         Assert.True(second.IsValid());
         Assert.Equal(["nclient1", "nclient2"], third.Sources!.Select(s => s.NodeId)); // the one receiving serves its pieces too
         Assert.False(_store.Contains(sha));
@@ -119,22 +120,40 @@ public sealed class PeerSourcesTests : IDisposable
     }
 
     [Fact]
-    public void APeerHoldersWordIsTakenOnlyForALookupThatNamesTheUpstreamHashAndSize_WithPeerServingOn_AndAHolderNotFailing()
+    public void APeerHoldersWordIsTaken_OnlyWhileAClaimIsLive_ForALookupThatNamesTheUpstreamHashAndSize_FromAnotherNode_WithPeerServingOn()
     {
         var sha = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32));
-        var off = Server(peerServing: false);
-        off.Handle(new Hello("nclient1", "i1", Os, 50001, "0.1.0"), Client1);
         _sources.AddHolder(sha, "nholder", new Uri("http://127.0.0.9:50009/"), _time.GetUtcNow());
+        LookupResult Ask(PatchServer server, string? expected, long size, string node) => node == "nserver"
+            ? server.Lookup(new Lookup(Os, "KB1", expected, size, node)) // the server's own pass
+            : Assert.IsType<LookupResult>(server.Handle(new Lookup(Os, "KB1", expected, size, node), Client2));
 
-        Assert.NotEqual(LookupOutcome.Hit, Assert.IsType<LookupResult>(off.Handle(new Lookup(Os, "KB1", sha, 1000, "nclient1"), Client1)).Outcome);
-
+        // No claim on it: an inventory alone sends nobody away (the holder may have evicted it; the next miss gets a claim).
         var on = Server(peerServing: true);
-        Assert.NotEqual(LookupOutcome.Hit, Assert.IsType<LookupResult>(on.Handle(new Lookup(Os, "KB2", null, -1, "nclient1"), Client1)).Outcome);
-        Assert.NotEqual(LookupOutcome.Hit, Assert.IsType<LookupResult>(on.Handle(new Lookup(Os, "KB3", sha, -1, "nclient1"), Client1)).Outcome);
+        var first = Ask(on, sha, 1000, "nclient1");
+        Assert.Equal(LookupOutcome.Miss, first.Outcome);
+
+        // The claim is live from here on.
+        Assert.Equal(LookupOutcome.Hit, Ask(on, sha, 1000, "nclient2").Outcome);
+        Assert.NotEqual(LookupOutcome.Hit, Ask(on, null, -1, "nclient2").Outcome); // the asker names no hash
+        Assert.NotEqual(LookupOutcome.Hit, Ask(on, sha, -1, "nclient2").Outcome); // nor a size
+        Assert.NotEqual(LookupOutcome.Hit, Ask(on, sha, 1000, "nserver").Outcome); // the server's own pass waits for the push
         _sources.ReportFailed("nholder", _time.GetUtcNow());
-        Assert.NotEqual(LookupOutcome.Hit, Assert.IsType<LookupResult>(on.Handle(new Lookup(Os, "KB4", sha, 1000, "nclient2"), Client2)).Outcome);
-        _time.Advance(SourceTable.FailurePenalty);
-        Assert.Equal(LookupOutcome.Hit, Assert.IsType<LookupResult>(on.Handle(new Lookup(Os, "KB5", sha, 1000, "nclient3"), Client3)).Outcome);
+        Assert.NotEqual(LookupOutcome.Hit, Ask(on, sha, 1000, "nclient2").Outcome); // its only holder failed lately
+        for (var waited = TimeSpan.Zero; waited < SourceTable.FailurePenalty; waited += TimeSpan.FromSeconds(5))
+        {
+            _time.Advance(TimeSpan.FromSeconds(5)); // the claim's holder renews it, with progress, meanwhile
+            Assert.True(Assert.IsType<Ack>(on.Handle(new ClaimRenew(first.ClaimId, 1 + (long)waited.TotalSeconds, Os, "KB1", sha, 1000, "nclient1"), Client1)).Ok);
+        }
+
+        Assert.Equal(LookupOutcome.Hit, Ask(on, sha, 1000, "nclient2").Outcome);
+
+        on.Handle(new ClaimRelease(first.ClaimId, "download failed"), Client1);
+        Assert.NotEqual(LookupOutcome.Hit, Ask(on, sha, 1000, "nclient2").Outcome);
+
+        var off = Server(peerServing: false);
+        Assert.Equal(LookupOutcome.Miss, Ask(off, sha, 1000, "nclient1").Outcome);
+        Assert.NotEqual(LookupOutcome.Hit, Ask(off, sha, 1000, "nclient2").Outcome);
     }
 
     private PatchServer Server(bool peerServing)

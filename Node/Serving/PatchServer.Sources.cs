@@ -41,30 +41,41 @@ internal sealed partial class PatchServer
     }
 
     /// <summary>
-    /// A hit on a blob this server does not hold (yet) but a peer has confirmed it holds, typically the PC that
-    /// downloaded it under a claim, whose report came the moment it stored the blob while its push to this server is
-    /// still on the way: the asker is sent to the holders (ranked as any hit's sources) instead of streaming through
-    /// this server. On a slowed test LAN the pushes (every unique byte into this one PC's link) ended up to 95 s after
-    /// their downloads, and all that time every waiter of those patches streamed through this server's upload. Only
-    /// for a lookup that names the upstream hash and size (the asker checks the bytes against them, as always; this
-    /// server vouches for nothing it has not seen) and with <see cref="ServingOptions.PeerServing"/> on; null otherwise.
+    /// A hit on a blob this server does not hold yet while a claim on it is live, once a peer has confirmed it holds it:
+    /// typically the PC that downloaded it under that claim, whose report came the moment it stored the blob while its
+    /// push to this server is still on the way. The asker is sent to the holders (ranked as any hit's sources) instead
+    /// of streaming through this server: on a slowed test LAN the pushes (every unique byte into this one PC's link)
+    /// ended up to 95 s after their downloads, and all that time every waiter of those patches streamed through this
+    /// server's upload. Null (the claim path as before) unless all of these hold:
+    /// <list type="bullet">
+    /// <item>the lookup names the upstream hash and size: the asker checks the bytes against them, as always, and this
+    /// server vouches for nothing it has not seen;</item>
+    /// <item>a claim on the hash is live: so a holder that evicted the blob since, or an inventory that names a blob
+    /// nobody fetches, never sends askers away once the claim has ended (the next miss gets a claim, one
+    /// download);</item>
+    /// <item>the asker is not this server (its own pass waits for the push, which brings the bytes here anyway);</item>
+    /// <item><see cref="ServingOptions.PeerServing"/> is on.</item>
+    /// </list>
+    /// The hit's own URL stays this server's path: a client without sources fetches here (the push streams through, as
+    /// before), and no listed holder is taken for this server (whose piece list a client would trust alone).
     /// </summary>
     private LookupResult? PeerHit(Lookup lookup, IPEndPoint? from, string sha)
     {
+        var now = time.MonotonicNow();
         if (sources is null || serving is not { PeerServing: true } || lookup.ExpectedSha256 != sha || lookup.ExpectedSize < 0
-            || !sources.HasConfirmedHolder(sha, lookup.NodeId, time.MonotonicNow()))
+            || lookup.NodeId == self.NodeId || !claims.IsClaimed(sha, now) || !sources.HasConfirmedHolder(sha, lookup.NodeId, now))
         {
             return null;
         }
 
         var hit = WithSources(LookupResult.Hit(sha, lookup.ExpectedSize, BlobUrl.PathOf(sha)), lookup.NodeId, from, serverHolds: false);
-        if (hit.Sources is not [var first, ..])
+        if (hit.Sources is not { Length: > 0 })
         {
             return null;
         }
 
         stats.Hit();
-        return hit with { BlobUrl = first.BlobUrl };
+        return hit;
     }
 
     /// <summary>Remembers the HTTP base of a node that says Hello (where its blobs are, should it hold some).</summary>
