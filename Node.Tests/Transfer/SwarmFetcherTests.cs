@@ -191,10 +191,14 @@ public sealed class SwarmFetcherTests : IAsyncLifetime
         _sources.Set(SwarmRig.Bytes(8 * Piece, 10), Piece, SourceMode.Partial, SourceMode.Partial);
         var progress = new ByteProgress();
 
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var fetch = rig.FetchAsync(_sources, progress);
         await Eventually.TrueAsync(() => progress.Value >= 4 * Piece, "the four pieces the holders have, verified");
         var refusals = _sources.Answers(0).Concat(_sources.Answers(1)).Count(a => a.Status == 503);
-        Assert.InRange(refusals, 0, 2 * rig.Options.PiecesPerSource);
+
+        // Blind first requests, then at most one probe per holder each Retry-After (1 s) once what it said is stale; in
+        // index order without bitfields the even pieces came first again after every 503, and the odd ones never came.
+        Assert.InRange(refusals, 0, 2 * (rig.Options.PiecesPerSource + 1 + (int)clock.Elapsed.TotalSeconds));
         Assert.False(fetch.IsCompleted);
 
         // Now they have every piece: once what they said is stale (Retry-After), they are asked again, and send the rest.

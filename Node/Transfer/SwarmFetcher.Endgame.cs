@@ -41,7 +41,7 @@ internal sealed partial class SwarmFetcher
 
             if (PickFor(states, slow.Piece, now, slow.Source) is not { } other)
             {
-                return;
+                continue; // nobody idle has this piece: the next slow one may have a holder
             }
 
             Log.Endgame(logger, run.List.Sha256, slow.Piece, slow.Source.Source.NodeId, other.Source.NodeId);

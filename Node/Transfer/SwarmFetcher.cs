@@ -351,9 +351,12 @@ internal sealed partial class SwarmFetcher(
         return null;
     }
 
-    /// <summary>The best ranked usable source other than <paramref name="except"/> that holds <paramref name="piece"/> (or may: no bitfield).</summary>
+    /// <summary>
+    /// The best ranked usable source other than <paramref name="except"/> that holds <paramref name="piece"/>, or may: no
+    /// bitfield, or a stale one (it may have the piece by now).
+    /// </summary>
     private SourceState? PickFor(List<SourceState> states, int piece, long now, SourceState except) =>
-        states.Find(s => s != except && Usable(s, now) && (s.Held is null || s.Held[piece]));
+        states.Find(s => s != except && Usable(s, now) && (s.Held is null || s.Held[piece] || now >= s.HeldUntil));
 
     private bool Usable(SourceState s, long now) => !s.Dropped && s.PausedUntil <= now && s.InFlight < options.PiecesPerSource;
 
