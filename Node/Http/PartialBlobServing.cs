@@ -13,9 +13,9 @@ namespace PeerPatch.Node.Http;
 /// others piece by piece. A single Range that lies within verified pieces is answered 206 from the temp file; a
 /// Range not verified yet, or a GET of the whole blob, is answered 503 with Retry-After: 1 (the asker takes the piece
 /// elsewhere and may come back). Both carry the pieces verified so far (<see cref="ApiHeaders.PiecesHeld"/>), so the
-/// asker's next request here is for a piece this node has: without it, askers learned only by trying, one second
-/// per 503, and on a slowed 20-PC LAN most of their waits on "busy" holders were waits on holders that had other pieces. The piece list of such a blob is served too. A temp file renamed or deleted under a
-/// reader (the fetch ended) ends that response, never the node. Its bytes count and are paced as every blob upload
+/// asker's next request here is for a piece this node has (without it, an asker learned only by trying, one
+/// Retry-After per 503). The piece list of such a blob is served too. A temp file renamed or deleted under a reader
+/// (the fetch ended) ends that response, never the node. Its bytes count and are paced as every blob upload
 /// of the node (<see cref="BlobEndpoints.Upload"/>: its upload slot, the rate cap, served as server or as peer).
 /// </summary>
 internal static class PartialBlobServing
