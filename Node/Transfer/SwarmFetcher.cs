@@ -37,6 +37,9 @@ internal sealed partial class SwarmFetcher(
     /// <summary>Transient failures (reset, stall, short body, odd answer) after which a source is dropped for the blob.</summary>
     public const int MaxSourceFailures = 3;
 
+    /// <summary>How many pending pieces a pick for a whole copy compares for the rarest (see <see cref="Choose"/>).</summary>
+    private const int RarestScan = 64;
+
     /// <summary>How long a source that failed transiently is left alone before it gets another piece.</summary>
     public static readonly TimeSpan FailurePause = TimeSpan.FromMilliseconds(500);
 
@@ -364,7 +367,8 @@ internal sealed partial class SwarmFetcher(
     /// The index in <paramref name="pending"/> (this fetch's random order) of the piece to ask <paramref name="source"/>
     /// for: a holder that sent its bitfield, the first pending piece it has (none while the bitfield is fresh: null);
     /// a holder of the whole blob, the first pending piece the fewest other holders still receiving have (the pieces
-    /// only a whole copy can give now).
+    /// only a whole copy can give now), among the first <see cref="RarestScan"/> pending (already a random sample), so a
+    /// pick stays cheap for a blob of thousands of pieces.
     /// </summary>
     private static int? Choose(List<int> pending, SourceState source, List<SourceState> states, long now)
     {
@@ -375,7 +379,7 @@ internal sealed partial class SwarmFetcher(
         }
 
         var (best, fewest) = (0, int.MaxValue);
-        for (var i = 0; i < pending.Count && fewest > 0; i++)
+        for (var i = 0; i < pending.Count && i < RarestScan && fewest > 0; i++)
         {
             var holders = 0;
             foreach (var other in states)
