@@ -173,6 +173,40 @@ public sealed class ObtainWindowTests
     }
 
     [Fact]
+    public async Task AWorkerWhoseDownloadIsStored_GoesOnToTheNextPatch_WhileItsPushIsOnTheWay_AndThePassEndsAfterThePush()
+    {
+        using var rig = new PipelineRig(capacityBytes: 150_000); // room for one of the two patches
+        rig.Options.ObtainConcurrency = 1; // one worker: before, it sat in the push and the next patch waited
+        var (missed, _) = rig.Patch("KB0", seed: 0);
+        var (hit, hitBytes) = rig.Patch("KB1", seed: 1);
+        rig.Server.Answer(l => l.PatchName == missed.Name ? LookupResult.Miss(7, 15_000) : HitFor(l));
+        rig.Lan.Serve(rig.BlobUrl(hit).Absolute, hitBytes);
+        var pushLands = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        rig.Server.PushDelay = ct => pushLands.Task.WaitAsync(ct);
+
+        var pass = Runner(rig, [missed, hit]).RunAsync(null, dryRun: false, CancellationToken.None);
+        await Eventually.TrueAsync(() => rig.Applier.Applied.Count == 2, "both patches applied while the push is held");
+        Assert.Single(rig.Server.Pushes);
+        Assert.True(rig.Store.Contains(missed.Sha256));
+        await Task.Delay(200);
+        Assert.False(pass.IsCompleted); // the claim is still held for the push: the pass waits for it
+        Assert.Empty(rig.Server.Releases);
+
+        // The store may not evict a blob on its way to the server, though the pass has applied it: a trim over the cap
+        // takes the other one, used later.
+        rig.Time.Advance(TimeSpan.FromSeconds(1));
+        Assert.Equal((1, 100_000L), rig.Store.TrimToCapacity(TimeSpan.Zero));
+        Assert.True(rig.Store.Contains(missed.Sha256));
+        Assert.False(rig.Store.Contains(hit.Sha256));
+
+        pushLands.SetResult();
+        var summary = await Eventually.Within(pass, "the pass");
+        Assert.Equal(2, summary?.Applied);
+        Assert.Equal(1, rig.Internet.Requests(missed.Url));
+        Assert.Empty(rig.Server.Releases);
+    }
+
+    [Fact]
     public async Task APatchWhosePreparationThrows_FailsAlone_TheOthersAreApplied()
     {
         using var rig = new PipelineRig();

@@ -25,7 +25,15 @@ internal sealed class ClaimedDownload(InternetDownloader internet, IServerChanne
     /// <summary>Renewals come at least this far apart, whatever lease the server names.</summary>
     internal static readonly TimeSpan MinRenewPeriod = TimeSpan.FromMilliseconds(100);
 
-    public async Task<FetchResult> RunAsync(IServerChannel server, PatchSpec patch, LookupResult claim, PatchProgress progress, CancellationToken ct)
+    /// <summary>
+    /// Downloads the patch under <paramref name="claim"/>. Returns once the download has ended: its result, and the
+    /// rest of the claim's work (<see cref="ClaimedFetch.Pushed"/>: the push to the server, with renewals until it
+    /// lands, or the release of a failed download), which the caller awaits when it likes. A pass's worker goes on to
+    /// its next patch meanwhile: on a slowed test LAN a holder's workers sat 60 to 90 s in pushes to a busy server
+    /// while the rest of its own patches waited. <see cref="ClaimedFetch.Pushed"/> never faults; it ends with
+    /// <paramref name="ct"/>.
+    /// </summary>
+    public async Task<ClaimedFetch> RunAsync(IServerChannel server, PatchSpec patch, LookupResult claim, PatchProgress progress, CancellationToken ct)
     {
         PipelineLog.Downloading(logger, patch.Name, patch.Url, claim.ClaimId);
         var bytes = new ByteProgress();
@@ -33,14 +41,11 @@ internal sealed class ClaimedDownload(InternetDownloader internet, IServerChanne
         var rate = new RateAllowance(claim.RateLimit); // this node's share of the LAN-wide internet cap, renewed with the claim
 
         // Cut-through: the push follows the download as it is written, so waiters get the bytes from the server now.
-        using var holding = new Holding(server, patch, ct);
-        using var renewing = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        // Both outlive this method when the download succeeds: FinishAsync disposes them.
+        var holding = new Holding(server, patch, ct);
+        var renewing = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var renewals = RenewLoopAsync(holding, patch, claim, bytes, rate, renewing.Token);
-        async Task StopRenewingAsync()
-        {
-            await renewing.CancelAsync().ConfigureAwait(false);
-            await renewals.ConfigureAwait(false);
-        }
+        var owned = new Claimed(holding, renewing, renewals);
 
         FetchResult result;
         try
@@ -51,33 +56,62 @@ internal sealed class ClaimedDownload(InternetDownloader internet, IServerChanne
         {
             // The pass was cancelled or hit its deadline: no push follows. The renew loop ends first, so it cannot
             // move the push to a new server after this stop.
-            await StopRenewingAsync().ConfigureAwait(false);
+            await owned.StopRenewingAsync().ConfigureAwait(false);
             await holding.StopStreamAsync().ConfigureAwait(false);
+            owned.Dispose();
             throw;
         }
 
         if (!result.Ok)
         {
-            await StopRenewingAsync().ConfigureAwait(false);
-            await holding.StopStreamAsync().ConfigureAwait(false);
-        }
-        else
-        {
-            // The claim covers the push as well: until the bytes land on the server it has nothing to give the waiters,
-            // and a claim that lapsed meanwhile would be granted to another PC, a second internet download. On a slowed
-            // test LAN pushes ended up to 95 s after their downloads (a PC's upload shared with its serving, the server's
-            // download with every push) and 11 of 25 patches were downloaded twice or more. The renewals go on until
-            // the push is done; the push no longer moves (a change from now on is handled below).
-            holding.Settle();
+            try
+            {
+                await owned.StopRenewingAsync().ConfigureAwait(false);
+                await holding.StopStreamAsync().ConfigureAwait(false);
+                await PushOrReleaseAsync(holding, patch, claim, result, ct).ConfigureAwait(false); // the release
+            }
+            finally
+            {
+                owned.Dispose();
+            }
+
+            return new ClaimedFetch(result, Task.CompletedTask);
         }
 
+        // The claim covers the push as well: until the bytes land on the server it has nothing to give the waiters,
+        // and a claim that lapsed meanwhile would be granted to another PC, a second internet download. On a slowed
+        // test LAN pushes ended up to 95 s after their downloads (a PC's upload shared with its serving, the server's
+        // download with every push) and 11 of 25 patches were downloaded twice or more. The renewals go on until
+        // the push is done; the push no longer moves (a change from now on is handled in PushOrReleaseAsync).
+        holding.Settle();
+        return new ClaimedFetch(result, FinishAsync(owned, patch, claim, result, ct));
+    }
+
+    /// <summary>The push after a download that succeeded, then the end of the renewals; logs what fails, never throws.</summary>
+    private async Task FinishAsync(Claimed owned, PatchSpec patch, LookupResult claim, FetchResult result, CancellationToken ct)
+    {
         try
         {
-            return await PushOrReleaseAsync(holding, patch, claim, result, ct).ConfigureAwait(false);
+            try
+            {
+                await PushOrReleaseAsync(owned.Holding, patch, claim, result, ct).ConfigureAwait(false);
+            }
+            finally
+            {
+                await owned.StopRenewingAsync().ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            PipelineLog.PushFailed(logger, patch.Name, owned.Holding.Server.Name, "the pass ended first"); // the claim lapses with its lease
+        }
+        catch (Exception e)
+        {
+            PipelineLog.PushFailed(logger, patch.Name, owned.Holding.Server.Name, $"{e.GetType().Name}: {e.Message}");
         }
         finally
         {
-            await StopRenewingAsync().ConfigureAwait(false);
+            owned.Dispose();
         }
     }
 
@@ -223,6 +257,24 @@ internal sealed class ClaimedDownload(InternetDownloader internet, IServerChanne
 
     private static TimeSpan RenewPeriod(int leaseMs) => TimeSpan.FromMilliseconds(Math.Max(MinRenewPeriod.TotalMilliseconds, leaseMs / 3.0));
 
+    /// <summary>What a claim's download leaves running: the push, its cancellation and the renew loop.</summary>
+    private sealed class Claimed(Holding holding, CancellationTokenSource renewing, Task renewals) : IDisposable
+    {
+        public Holding Holding => holding;
+
+        public async Task StopRenewingAsync()
+        {
+            await renewing.CancelAsync().ConfigureAwait(false);
+            await renewals.ConfigureAwait(false);
+        }
+
+        public void Dispose()
+        {
+            holding.Dispose();
+            renewing.Dispose();
+        }
+    }
+
     /// <summary>The server the claim is held with now, and the cut-through push to it.</summary>
     private sealed class Holding : IDisposable
     {
@@ -264,3 +316,6 @@ internal sealed class ClaimedDownload(InternetDownloader internet, IServerChanne
         public void Dispose() => _pushing.Dispose();
     }
 }
+
+/// <summary>A claim's download (<see cref="Result"/>) and the push that follows it (<see cref="Pushed"/>; never faults).</summary>
+internal readonly record struct ClaimedFetch(FetchResult Result, Task Pushed);

@@ -71,7 +71,9 @@ internal sealed partial class PatchPipeline
     public async Task<PatchOutcome> RunAsync(PatchSpec patch, bool dryRun, PatchProgress progress, CancellationToken ct)
     {
         var prepared = await PrepareAsync(patch, progress, setAsideInFlight: false, ct).ConfigureAwait(false);
-        return await FinishAsync(prepared, dryRun, progress, ct).ConfigureAwait(false);
+        var outcome = await FinishAsync(prepared, dryRun, progress, ct).ConfigureAwait(false);
+        await (prepared.Obtained?.Pushed ?? Task.CompletedTask).ConfigureAwait(false); // one patch: done when its LAN copy is
+        return outcome;
     }
 
     /// <summary>
@@ -145,6 +147,35 @@ internal sealed partial class PatchPipeline
 
     /// <summary>Who marks a blob in use (<see cref="BlobStore.MarkInUse"/>): the patch, since two patches of one pass may share a blob.</summary>
     private static string InUseBy(PatchSpec patch) => $"{patch.OsVersion}/{patch.Name}";
+
+    /// <summary>
+    /// A claim's push, going on after its download (<see cref="ClaimedFetch.Pushed"/>): the blob stays in use until it
+    /// ends, whatever the pass does with the patch meanwhile (applied, or failed, the store may not evict what is being
+    /// sent).
+    /// </summary>
+    private Task KeepForPush(PatchSpec patch, ClaimedFetch claimed)
+    {
+        if (claimed.Pushed.IsCompleted)
+        {
+            return claimed.Pushed;
+        }
+
+        var user = "push " + InUseBy(patch);
+        _store.MarkInUse(patch.Sha256, user);
+        return EndUseAfter(claimed.Pushed);
+
+        async Task EndUseAfter(Task pushed)
+        {
+            try
+            {
+                await pushed.ConfigureAwait(false);
+            }
+            finally
+            {
+                _store.EndUse(patch.Sha256, user);
+            }
+        }
+    }
 
     private async Task<PatchOutcome> FinishCoreAsync(Prepared prepared, bool dryRun, PatchProgress progress, CancellationToken ct)
     {
@@ -237,7 +268,9 @@ internal sealed partial class PatchPipeline
         var progress = new PatchProgress();
         using (_board.Track(ProgressBoard.Proxy, _board.NextProxyId(), progress))
         {
-            return await ObtainAsync(patch, progress, setAsideInFlight: false, ct).ConfigureAwait(false);
+            var obtained = await ObtainAsync(patch, progress, setAsideInFlight: false, ct).ConfigureAwait(false);
+            await obtained.Pushed.ConfigureAwait(false); // as before: the proxy's fetch ends with its LAN copy
+            return obtained;
         }
     }
 
@@ -344,7 +377,9 @@ internal sealed partial class PatchPipeline
                     continue;
 
                 case ObtainStep.DownloadUnderClaim miss:
-                    return new Obtained(Origin.Internet, await _claimed.RunAsync(server, patch, miss.Claim, progress, ct).ConfigureAwait(false));
+                    // The download is the patch's part; the push to the server goes on beside the pass (Obtained.Pushed).
+                    var claimed = await _claimed.RunAsync(server, patch, miss.Claim, progress, ct).ConfigureAwait(false);
+                    return new Obtained(Origin.Internet, claimed.Result) { Pushed = KeepForPush(patch, claimed) };
 
                 case ObtainStep.Held held:
                     return Obtained.Held(held.Reason);
@@ -377,6 +412,12 @@ internal sealed partial class PatchPipeline
     /// <summary>Where the bytes came from (<see cref="Origin"/>) and how the transfer went.</summary>
     internal sealed record Obtained(string From, FetchResult Result, string? HeldBy = null)
     {
+        /// <summary>
+        /// The push to the server of a patch this node downloaded under a claim, still going on (else completed); never
+        /// faults, ends with the token the patch was obtained under. A pass awaits it before it ends.
+        /// </summary>
+        public Task Pushed { get; init; } = Task.CompletedTask;
+
         /// <summary>Already in this node's store: nothing moved.</summary>
         public static Obtained OwnCopy { get; } = new(Origin.Lan, FetchResult.Success(0));
 

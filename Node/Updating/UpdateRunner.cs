@@ -148,6 +148,7 @@ internal sealed partial class UpdateRunner(
         var window = stopped is null && todo.Count > 0
             ? new ObtainWindow(pipeline, [.. todo.Select(t => t.Patch)], options.ObtainConcurrency, random, board, passId, ct)
             : null;
+        var pushes = new List<Task>(); // claims' pushes to the server, going on after their downloads
         try
         {
             for (var i = 0; i < todo.Count && stopped is null; i++)
@@ -160,6 +161,11 @@ internal sealed partial class UpdateRunner(
                     progress.Set(patch.Name, ProgressStage.Waiting, patch.Size);
                     progress.Follow(window!.ProgressOf(i));
                     var prepared = await window.WaitAsync(i, ct).ConfigureAwait(false);
+                    if (prepared.Obtained is { Pushed.IsCompleted: false } pushing)
+                    {
+                        pushes.Add(pushing.Pushed);
+                    }
+
                     progress.Follow(null);
                     outcome = await pipeline.FinishAsync(prepared, dryRun, progress, ct).ConfigureAwait(false);
                 }
@@ -216,6 +222,19 @@ internal sealed partial class UpdateRunner(
                     deferred.Add(i); // staged, not installed yet: streamed once its source's last step says what it is
                 }
             }
+
+            // The pass ends once the LAN copies it owes are on the server (or failed, as logged): its downloads' claims
+            // are held until then, and disposing the window would cancel them. A patch not reached (a deadline) has its
+            // push cancelled with the window. The pushes never fault; the deadline bounds them.
+            if (pushes.Count > 0)
+            {
+                Log.AwaitingPushes(logger, passId, pushes.Count(p => !p.IsCompleted));
+                await Task.WhenAll(pushes).WaitAsync(ct).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested && stopped is null)
+        {
+            Log.PushesCut(logger, passId); // every patch was done: not a stopped pass, only LAN copies lost
         }
         finally
         {
@@ -371,5 +390,11 @@ internal sealed partial class UpdateRunner(
 
         [LoggerMessage(EventId = 436, Level = LogLevel.Warning, Message = "a pass is already running ({PassId}); a new one waited {Wait:0.###} s and was refused")]
         public static partial void Busy(ILogger logger, string passId, double wait);
+
+        [LoggerMessage(EventId = 447, Level = LogLevel.Information, Message = "update pass {PassId}: every patch is done; waiting for {Count} pushes to the LAN server")]
+        public static partial void AwaitingPushes(ILogger logger, string passId, int count);
+
+        [LoggerMessage(EventId = 448, Level = LogLevel.Warning, Message = "update pass {PassId}: the deadline passed while its downloads were pushed to the LAN server; those LAN copies are lost (the next PC downloads them)")]
+        public static partial void PushesCut(ILogger logger, string passId);
     }
 }

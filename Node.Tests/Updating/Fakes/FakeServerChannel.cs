@@ -75,10 +75,18 @@ internal sealed class FakeServerChannel(string name = "server.test", bool isLoca
         return Task.CompletedTask;
     }
 
-    public Task<bool> PushAsync(PatchSpec patch, ulong claimId, bool bodySent, CancellationToken ct)
+    /// <summary>Awaited before the final push is answered (null: at once): a push into a busy server's link.</summary>
+    public Func<CancellationToken, Task>? PushDelay { get; set; }
+
+    public async Task<bool> PushAsync(PatchSpec patch, ulong claimId, bool bodySent, CancellationToken ct)
     {
         Pushes.Enqueue((patch.Sha256, claimId, bodySent));
-        return Task.FromResult(Push());
+        if (PushDelay is { } delay)
+        {
+            await delay(ct);
+        }
+
+        return Push();
     }
 
     public Task<bool> StreamPushAsync(PatchSpec patch, CancellationToken ct) => StreamPush(patch, ct);

@@ -24,10 +24,11 @@ internal sealed class PipelineRig : IDisposable
     private Node.ServerLink.PolicyReplica? _policy;
     private PolicyGuard? _guard;
 
-    public PipelineRig()
+    /// <param name="capacityBytes">The store's cap (0: the default share of the disk).</param>
+    public PipelineRig(long capacityBytes = 0)
     {
         Db = PatchDatabase.Open(_dir.Sub("peerpatch.db"));
-        Store = new BlobStore(_dir.Sub("store"), Db, new BlobStoreOptions { ReserveFreeBytes = 0 }, Time);
+        Store = new BlobStore(_dir.Sub("store"), Db, new BlobStoreOptions { ReserveFreeBytes = 0, CapacityBytes = capacityBytes }, Time);
         Store.RecoverAtStartup();
         Events = new NodeEvents(Time);
         Servers = new FakeServers(Time) { Current = Server };
