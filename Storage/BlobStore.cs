@@ -487,7 +487,8 @@ public sealed class BlobStore
     /// <see cref="InUseSpare"/> at most, no eviction takes it, neither the trim nor the one when a blob is stored (which
     /// then may leave the store over its cap meanwhile). Marks are per user, and marking twice is one mark: two patches
     /// of a pass that share a blob (one installer under two names) keep it until both are done. Only the node's own
-    /// passes mark blobs in use: a blob merely served to peers is not, so pushes and reads from the LAN cannot keep the
+    /// passes mark blobs in use (the patches they apply, and the downloads they are still pushing to the server, a few
+    /// at a time): a blob merely served to peers is not, so pushes received and reads from the LAN cannot keep the
     /// store over its cap. A no-op for a blob not held.
     /// </summary>
     public void MarkInUse(string sha256, string user)

@@ -199,11 +199,74 @@ public sealed class ObtainWindowTests
         Assert.True(rig.Store.Contains(missed.Sha256));
         Assert.False(rig.Store.Contains(hit.Sha256));
 
+        // The claim is renewed (a third of its 15 s lease) while the push is held, so no other PC gets it.
+        var renewed = rig.Server.Renewals.Count;
+        await rig.Time.FireAsync(TimeSpan.FromSeconds(5));
+        await Eventually.TrueAsync(() => rig.Server.Renewals.Count > renewed, "a renewal during the push");
+
         pushLands.SetResult();
         var summary = await Eventually.Within(pass, "the pass");
         Assert.Equal(2, summary?.Applied);
         Assert.Equal(1, rig.Internet.Requests(missed.Url));
         Assert.Empty(rig.Server.Releases);
+
+        // The push landed: no more renewals, and the blob is evictable again (its in-use mark ended with the push).
+        renewed = rig.Server.Renewals.Count;
+        rig.Time.Advance(TimeSpan.FromSeconds(20));
+        await using (var other = new MemoryStream(hitBytes))
+        {
+            Assert.True((await rig.Store.WriteAsync(other, hit.Sha256, hit.Size, hit.Size, CancellationToken.None)).Succeeded);
+        }
+
+        Assert.False(rig.Store.Contains(missed.Sha256)); // evicted to make room for the new blob
+        await Task.Delay(100);
+        Assert.Equal(renewed, rig.Server.Renewals.Count);
+    }
+
+    [Fact]
+    public async Task ADeadlineWhileAPushIsHeld_StopsThePass_WithASummary()
+    {
+        using var rig = new PipelineRig();
+        rig.Options.ObtainConcurrency = 1;
+        rig.Options.PassDeadline = TimeSpan.FromMinutes(1);
+        var (missed, _) = rig.Patch("KB0", seed: 0);
+        var (stalls, stallsBytes) = rig.Patch("KB1", seed: 1);
+        rig.Server.Answer(l => l.PatchName == missed.Name ? LookupResult.Miss(7, 15_000) : HitFor(l));
+        var stalled = new PausingStream(stallsBytes, pauseAt: 1000);
+        rig.Lan.Serve(rig.BlobUrl(stalls).Absolute, () => FakeWeb.Streamed(stalled, stallsBytes.Length));
+        rig.Server.PushDelay = ct => Task.Delay(Timeout.Infinite, ct); // a push that never lands
+
+        var pass = Runner(rig, [missed, stalls]).RunAsync(null, dryRun: false, CancellationToken.None);
+        await Eventually.TrueAsync(() => stalled.Paused.IsCompleted && rig.Applier.Applied.Count == 1, "KB0 applied, KB1 stalled");
+        rig.Time.Advance(TimeSpan.FromMinutes(1));
+        var summary = await Eventually.Within(pass, "the pass");
+
+        Assert.NotNull(summary?.Stopped);
+        Assert.Equal(1, summary.Applied);
+        Assert.Single(rig.Server.Pushes);
+    }
+
+    [Fact]
+    public async Task PushesStillGoingOn_AreBounded_NoNewPatchStartsBeyondThem()
+    {
+        using var rig = new PipelineRig();
+        rig.Options.ObtainConcurrency = 1; // at most 2 pushes pending
+        var patches = Enumerable.Range(0, 4).Select(i => rig.Patch($"KB{i}", seed: i, size: 10_000)).ToList();
+        ulong claims = 0;
+        rig.Server.Answer(_ => LookupResult.Miss(Interlocked.Increment(ref claims), 15_000)); // every patch a miss
+        var pushLands = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        rig.Server.PushDelay = ct => pushLands.Task.WaitAsync(ct);
+
+        var pass = Runner(rig, patches.Select(p => p.Patch)).RunAsync(null, dryRun: false, CancellationToken.None);
+        await Eventually.TrueAsync(() => rig.Server.Pushes.Count == 2, "two pushes under way");
+        await Task.Delay(200);
+        Assert.Equal(2, rig.Server.Lookups.Count); // the third patch waits for a push to land
+        Assert.Equal(2, rig.Internet.TotalRequests);
+
+        pushLands.SetResult();
+        var summary = await Eventually.Within(pass, "the pass");
+        Assert.Equal(4, summary?.Applied);
+        Assert.Equal(4, rig.Server.Pushes.Count);
     }
 
     [Fact]

@@ -17,6 +17,9 @@ namespace PeerPatch.Node.Updating;
 /// against 22.0 s.) One that another node is downloading is set aside once, while other fresh ones are in reach, and
 /// taken again, lowest first, when none is left.</item>
 /// <item>Never two of the same SHA-256 at once: the second then finds the first's bytes in the store.</item>
+/// <item>None while <see cref="MaxPushing"/> downloads of this pass are still being pushed to the server
+/// (<see cref="PatchPipeline.Obtained.Pushed"/>): a worker goes on once its download is stored, but each push holds a
+/// claim, a connection and an in-use mark in the store, so their number stays bounded.</item>
 /// </list>
 /// With one worker, patches go in list order and nothing is set aside: one at a time, as before.
 /// </summary>
@@ -38,6 +41,7 @@ internal sealed class ObtainWindow : IAsyncDisposable
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _next;
     private int _open;
+    private int _pushing;
 
     /// <param name="concurrency">Patches obtained at the same time (at least 1).</param>
     /// <param name="ct">Ends every worker (the pass's deadline or its caller); disposing ends them too.</param>
@@ -52,6 +56,7 @@ internal sealed class ObtainWindow : IAsyncDisposable
         _stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         _workerCount = Math.Min(concurrency, patches.Count);
         Lookahead = 4 * concurrency;
+        MaxPushing = Math.Max(2, concurrency);
         _workers = [.. Enumerable.Range(0, _workerCount).Select(_ => Task.Run(WorkAsync))];
     }
 
@@ -65,6 +70,9 @@ internal sealed class ObtainWindow : IAsyncDisposable
 
     /// <summary>How many patches past the next one to apply a worker may start (four times the concurrency).</summary>
     public int Lookahead { get; }
+
+    /// <summary>Most pushes of this pass's downloads still going on while workers start new patches (the concurrency, at least 2).</summary>
+    public int MaxPushing { get; }
 
     /// <summary>The progress of the <paramref name="index"/>th patch while it is being obtained (the pass follows it while it waits).</summary>
     public PatchProgress ProgressOf(int index) => _progress[index];
@@ -174,6 +182,12 @@ internal sealed class ObtainWindow : IAsyncDisposable
                     _open--;
                     if (prepared is not null)
                     {
+                        if (prepared.Obtained is { Pushed.IsCompleted: false } pushing)
+                        {
+                            _pushing++;
+                            _ = PushEndedAsync(pushing.Pushed);
+                        }
+
                         _results[index].TrySetResult(prepared);
                     }
                 }
@@ -183,9 +197,25 @@ internal sealed class ObtainWindow : IAsyncDisposable
         }
     }
 
+    /// <summary>Counts a push out when it ends (it never faults) and wakes the workers it held back.</summary>
+    private async Task PushEndedAsync(Task pushed)
+    {
+        await pushed.ConfigureAwait(false);
+        lock (_lock)
+        {
+            _pushing--;
+            Changed();
+        }
+    }
+
     /// <summary>The next patch to start and whether it may be set aside, or -1 when none is in reach now (under the lock).</summary>
     private (int Index, bool SetAside) Pick()
     {
+        if (_pushing >= MaxPushing)
+        {
+            return (-1, false); // enough downloads still on their way to the server: wait for one to land
+        }
+
         var end = Math.Min(_patches.Count, _next + 1 + Lookahead);
         int head = -1, firstSetAside = -1, fresh = 0;
         for (var i = _next; i < end; i++)

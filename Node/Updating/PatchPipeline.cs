@@ -161,7 +161,16 @@ internal sealed partial class PatchPipeline
         }
 
         var user = "push " + InUseBy(patch);
-        _store.MarkInUse(patch.Sha256, user);
+        try
+        {
+            _store.MarkInUse(patch.Sha256, user);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // Its last-use time not written (a database error): the push goes on all the same, unmarked.
+            PipelineLog.NotMarkedInUse(_logger, patch.Name, e.Message);
+        }
+
         return EndUseAfter(claimed.Pushed);
 
         async Task EndUseAfter(Task pushed)

@@ -70,4 +70,7 @@ internal static partial class PipelineLog
 
     [LoggerMessage(EventId = 427, Level = LogLevel.Debug, Message = "{Patch}: another node is downloading it ({Bytes} bytes); set aside while this pass starts its other patches")]
     public static partial void SetAside(ILogger logger, string patch, long bytes);
+
+    [LoggerMessage(EventId = 449, Level = LogLevel.Warning, Message = "{Patch}: not marked in use for its push to the server ({Error}); the store may evict it before the push reads it")]
+    public static partial void NotMarkedInUse(ILogger logger, string patch, string error);
 }

@@ -149,98 +149,78 @@ internal sealed partial class UpdateRunner(
             ? new ObtainWindow(pipeline, [.. todo.Select(t => t.Patch)], options.ObtainConcurrency, random, board, passId, ct)
             : null;
         var pushes = new List<Task>(); // claims' pushes to the server, going on after their downloads
-        try
+
+        // Disposed when the pass ends, after the source's last step and the pushes (disposing cancels the pushes).
+        await using var obtaining = window;
+        for (var i = 0; i < todo.Count && stopped is null; i++)
         {
-            for (var i = 0; i < todo.Count && stopped is null; i++)
+            var (source, patch) = todo[i];
+            PatchOutcome outcome;
+            try
             {
-                var (source, patch) = todo[i];
-                PatchOutcome outcome;
-                try
+                // Until its worker starts on it, the pass shows it as waiting; then that worker's progress.
+                progress.Set(patch.Name, ProgressStage.Waiting, patch.Size);
+                progress.Follow(window!.ProgressOf(i));
+                var prepared = await window.WaitAsync(i, ct).ConfigureAwait(false);
+                if (prepared.Obtained is { Pushed.IsCompleted: false } pushing)
                 {
-                    // Until its worker starts on it, the pass shows it as waiting; then that worker's progress.
-                    progress.Set(patch.Name, ProgressStage.Waiting, patch.Size);
-                    progress.Follow(window!.ProgressOf(i));
-                    var prepared = await window.WaitAsync(i, ct).ConfigureAwait(false);
-                    if (prepared.Obtained is { Pushed.IsCompleted: false } pushing)
-                    {
-                        pushes.Add(pushing.Pushed);
-                    }
-
-                    progress.Follow(null);
-                    outcome = await pipeline.FinishAsync(prepared, dryRun, progress, ct).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (deadline.IsCancellationRequested)
-                {
-                    stopped = Stopped($"during {patch.Name}; {todo.Count - i - 1} more patches not tried");
-                    outcome = new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, $"the pass deadline ({options.PassDeadline}) passed");
-                }
-                catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
-                {
-                    // A bug or an unforeseen failure in one patch must not end the pass.
-                    Log.PatchCrashed(logger, patch.Name, e);
-                    outcome = new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, $"internal error: {e.Message}");
-                }
-                finally
-                {
-                    progress.Follow(null);
-                    progress.Clear();
+                    pushes.Add(pushing.Pushed);
                 }
 
-                outcomes.Add((source, outcome));
-                if (outcome.Applied)
-                {
-                    applied++;
-                }
-                else if (outcome.DryRun && outcome.Error is null)
-                {
-                    ready++;
-                }
-                else if (outcome.HeldBy is not null)
-                {
-                    held++; // the LAN's policy holds it: not a failure
-                }
-                else
-                {
-                    failed++;
-                }
-
-                if (outcome.From == Origin.Lan)
-                {
-                    lanBytes += outcome.Bytes;
-                }
-                else
-                {
-                    internetBytes += outcome.Bytes;
-                }
-
-                if (onOutcome is not null && !(outcome.Applied && patch.Apply.Stages))
-                {
-                    await onOutcome(outcome).ConfigureAwait(false);
-                }
-                else if (outcome.Applied && patch.Apply.Stages)
-                {
-                    deferred.Add(i); // staged, not installed yet: streamed once its source's last step says what it is
-                }
+                progress.Follow(null);
+                outcome = await pipeline.FinishAsync(prepared, dryRun, progress, ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+            {
+                stopped = Stopped($"during {patch.Name}; {todo.Count - i - 1} more patches not tried");
+                outcome = new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, $"the pass deadline ({options.PassDeadline}) passed");
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                // A bug or an unforeseen failure in one patch must not end the pass.
+                Log.PatchCrashed(logger, patch.Name, e);
+                outcome = new PatchOutcome(patch.OsVersion, patch.Name, patch.Sha256, 0, null, false, $"internal error: {e.Message}");
+            }
+            finally
+            {
+                progress.Follow(null);
+                progress.Clear();
             }
 
-            // The pass ends once the LAN copies it owes are on the server (or failed, as logged): its downloads' claims
-            // are held until then, and disposing the window would cancel them. A patch not reached (a deadline) has its
-            // push cancelled with the window. The pushes never fault; the deadline bounds them.
-            if (pushes.Count > 0)
+            outcomes.Add((source, outcome));
+            if (outcome.Applied)
             {
-                Log.AwaitingPushes(logger, passId, pushes.Count(p => !p.IsCompleted));
-                await Task.WhenAll(pushes).WaitAsync(ct).ConfigureAwait(false);
+                applied++;
             }
-        }
-        catch (OperationCanceledException) when (deadline.IsCancellationRequested && stopped is null)
-        {
-            Log.PushesCut(logger, passId); // every patch was done: not a stopped pass, only LAN copies lost
-        }
-        finally
-        {
-            if (window is not null)
+            else if (outcome.DryRun && outcome.Error is null)
             {
-                await window.DisposeAsync().ConfigureAwait(false);
+                ready++;
+            }
+            else if (outcome.HeldBy is not null)
+            {
+                held++; // the LAN's policy holds it: not a failure
+            }
+            else
+            {
+                failed++;
+            }
+
+            if (outcome.From == Origin.Lan)
+            {
+                lanBytes += outcome.Bytes;
+            }
+            else
+            {
+                internetBytes += outcome.Bytes;
+            }
+
+            if (onOutcome is not null && !(outcome.Applied && patch.Apply.Stages))
+            {
+                await onOutcome(outcome).ConfigureAwait(false);
+            }
+            else if (outcome.Applied && patch.Apply.Stages)
+            {
+                deferred.Add(i); // staged, not installed yet: streamed once its source's last step says what it is
             }
         }
 
@@ -296,6 +276,22 @@ internal sealed partial class UpdateRunner(
                         failed++;
                     }
                 }
+            }
+        }
+
+        // The pass ends once the LAN copies it owes are on the server (or failed, as logged): its downloads' claims are
+        // held until then. The pushes never fault; the deadline bounds them. A stopped pass does not wait: the
+        // deadline that stopped it cancelled them.
+        if (stopped is null && pushes.Exists(p => !p.IsCompleted))
+        {
+            Log.AwaitingPushes(logger, passId, pushes.Count(p => !p.IsCompleted));
+            try
+            {
+                await Task.WhenAll(pushes).WaitAsync(ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+            {
+                Log.PushesCut(logger, passId); // every patch was done: not a stopped pass, only LAN copies lost
             }
         }
 
