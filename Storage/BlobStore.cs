@@ -397,6 +397,12 @@ public sealed class BlobStore
     public event Action<string, long, PatchRecord?>? Stored;
 
     /// <summary>
+    /// A held blob left the store (evicted for room, found corrupt, or removed on request). Handlers run on the
+    /// remover's thread: they must be quick and must not throw.
+    /// </summary>
+    public event Action<string>? Removed;
+
+    /// <summary>
     /// The piece hashes of a held blob at <see cref="BlobStoreOptions.PieceSize"/>: as recorded when it was stored, or,
     /// for a blob stored before they were kept, computed now in one streaming read (which also re-checks the whole
     /// hash: a corrupt blob is removed) and recorded. Null when the blob is not held (or was corrupt).
@@ -538,6 +544,7 @@ public sealed class BlobStore
         if (_blobs.TryRemove(sha256, out var entry))
         {
             Interlocked.Add(ref _totalBytes, -entry.Size);
+            Removed?.Invoke(sha256);
         }
     }
 

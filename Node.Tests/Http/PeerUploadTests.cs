@@ -203,11 +203,25 @@ public sealed class PeerUploadTests : IAsyncLifetime
         }
 
         Assert.True(sources.HasHolders(other));
+
+        // Only a member says a blob is gone from it (evicted): a stranger cannot take a member's listing away.
+        using (var refused = await _open.SendAsync(Inventory(member, other, "nfriend", gone: true)))
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+        }
+
+        Assert.True(sources.HasHolders(other));
+        using (var gone = await memberLan.SendAsync(Inventory(member, other, "nfriend", gone: true)))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, gone.StatusCode);
+        }
+
+        Assert.False(sources.HasHolders(other));
     }
 
-    private static HttpRequestMessage Inventory(InProcessNode server, string sha, string nodeId)
+    private static HttpRequestMessage Inventory(InProcessNode server, string sha, string nodeId, bool gone = false)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server.Http, "v1/inventory"))
+        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server.Http, gone ? "v1/inventory?gone=1" : "v1/inventory"))
         {
             Content = JsonContent.Create<IReadOnlyList<InventoryEntry>>([new InventoryEntry("test-1-amd64", "KB9", sha, 1000, null)], StatusJsonContext.Default.IReadOnlyListInventoryEntry),
         };

@@ -6,6 +6,7 @@ using PeerPatch.Node.Primitives;
 using PeerPatch.Node.ServerLink;
 using PeerPatch.Node.Sources;
 using PeerPatch.Node.Tests.Support;
+using PeerPatch.Node.Tests.Updating.Fakes;
 using PeerPatch.Protocol.Messages;
 using PeerPatch.Protocol.Status;
 using PeerPatch.Storage;
@@ -43,6 +44,34 @@ public sealed class InventoryReporterTests : IDisposable
         Assert.Equal(2, servers.Channel.SessionNumber);
         await reporter.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
         Assert.False(servers.Channel.Reports.TryRead(out _)); // one report per session
+    }
+
+    [Fact]
+    public async Task ABlobThisNodeStoresAndThenEvicts_IsReportedAddedThenGone_InThatOrder()
+    {
+        var db = PatchDatabase.Open(_dir.Sub("peerpatch.db"));
+        var store = new BlobStore(_dir.Path, db, new BlobStoreOptions { CapacityBytes = 15_000 }, TimeProvider.System); // room for one
+        var cluster = new ClusterState(new ClusterOptions { Role = RoleSetting.Client, Server = "10.0.0.1:47470" }, new NodeIdentity("n1", "i1", "test-1-amd64", "0.1.0"), TimeProvider.System);
+        var servers = new FakeServers();
+        using var reporter = new InventoryReporter(cluster, servers, new InventoryReport(db, store), store, new StartedLifetime(), new SystemRandomSource(), TimeProvider.System, NullLogger<InventoryReporter>.Instance);
+        await reporter.StartAsync(CancellationToken.None);
+        await Eventually.TrueAsync(() => servers.Channel.SessionNumber > 0, "a session with the server");
+
+        var first = await StoreAsync(store, "KB1", 1);
+        await Task.Delay(10); // a later last use
+        var second = await StoreAsync(store, "KB2", 2); // over the cap: KB1 is evicted
+
+        Assert.False(store.Contains(first));
+        var seen = new List<(InventoryKind Kind, string Sha)>();
+        while (!seen.Contains((InventoryKind.Gone, first)))
+        {
+            var (entries, kind) = await servers.Channel.Kinded.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+            seen.AddRange(entries.Select(e => (kind, e.Sha256!)));
+        }
+
+        Assert.True(seen.IndexOf((InventoryKind.Added, first)) is >= 0 and var added && added < seen.IndexOf((InventoryKind.Gone, first)), string.Join(", ", seen));
+        Assert.DoesNotContain((InventoryKind.Gone, second), seen);
+        await reporter.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
     }
 
     private static async Task<string> StoreAsync(BlobStore store, string name, int seed)
@@ -92,6 +121,10 @@ public sealed class InventoryReporterTests : IDisposable
     private sealed class FakeChannel(FakeServers servers) : IServerChannel
     {
         private readonly System.Threading.Channels.Channel<IReadOnlyList<InventoryEntry>> _reports = System.Threading.Channels.Channel.CreateUnbounded<IReadOnlyList<InventoryEntry>>();
+        private readonly System.Threading.Channels.Channel<(IReadOnlyList<InventoryEntry>, InventoryKind)> _kinded = System.Threading.Channels.Channel.CreateUnbounded<(IReadOnlyList<InventoryEntry>, InventoryKind)>();
+
+        /// <summary>Every report with its kind (full, added, gone).</summary>
+        public System.Threading.Channels.ChannelReader<(IReadOnlyList<InventoryEntry> Entries, InventoryKind Kind)> Kinded => _kinded.Reader;
         private int _session;
 
         public System.Threading.Channels.ChannelReader<IReadOnlyList<InventoryEntry>> Reports => _reports.Reader;
@@ -120,9 +153,10 @@ public sealed class InventoryReporterTests : IDisposable
 
         public Task<ComplianceReply> ReportComplianceAsync(ComplianceReport report, CancellationToken ct) => Task.FromResult(new ComplianceReply(0, []));
 
-        public Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct, bool delta = false)
+        public Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct, InventoryKind kind = InventoryKind.Full)
         {
             _reports.Writer.TryWrite(entries);
+            _kinded.Writer.TryWrite(([.. entries], kind));
             return Task.CompletedTask;
         }
 

@@ -50,6 +50,24 @@ public sealed class SourceTableTests
     }
 
     [Fact]
+    public void AHolderThatSaysTheBlobIsGone_IsNoLongerListed_OthersStay()
+    {
+        var table = Table(("n1", true), ("n2", true));
+        table.NoteAddress("n3", new Uri("http://10.0.0.3:47471/"), T0);
+        Assert.True(table.AddLikely(Sha, "n3", T0));
+
+        Assert.True(table.RemoveHolder(Sha, "n1"));
+        Assert.True(table.RemoveHolder(Sha, "n3")); // a likely one too
+        Assert.False(table.RemoveHolder(Sha, "n1")); // once
+        Assert.False(table.RemoveHolder(new string('b', 64), "n2")); // not a holder of that one
+
+        Assert.Equal(["n2"], table.Rank(Sha, "asker", 8, T0, new ScriptedRandom()).Select(s => s.NodeId));
+        Assert.True(table.RemoveHolder(Sha, "n2"));
+        Assert.False(table.HasHolders(Sha));
+        Assert.Equal(0, table.BlobCount);
+    }
+
+    [Fact]
     public void TheAsker_AFailedHolder_AndAnExpiredLikelyHolder_AreNotListed()
     {
         var table = Table(("n1", true), ("n2", true), ("asker", true));

@@ -19,8 +19,11 @@ namespace PeerPatch.Node.Http;
 /// pulled in the background (full reports, sent at session start, only: a delta, `?delta=1`, sent right after the
 /// reporter stored a blob, names a blob the reporter is about to push or got from the LAN, and pulling it too would
 /// move it across the LAN twice), and every reported blob makes the reporter a source of the hits for it
-/// (<see cref="SourceTable"/>). Entries are data only: a wrong one can at most name
-/// a blob nobody can serve, and a client verifies every piece. With a cluster key only members get here (a signed POST).
+/// (<see cref="SourceTable"/>). A report of blobs gone (`?gone=1`, sent when the reporter evicted or dropped them;
+/// only each entry's SHA-256 counts) ends the reporter's listing as their source, so lookups stop sending PCs to a
+/// copy that answers 404. Entries are data only: a wrong one can at most name a blob nobody can serve, or take one
+/// node's listing away (the hits then name the others, or the server), and a client verifies every piece. With a
+/// cluster key only members get here (a signed POST).
 /// </summary>
 internal static partial class InventoryEndpoints
 {
@@ -58,6 +61,20 @@ internal static partial class InventoryEndpoints
         var node = ctx.Request.Headers[ApiHeaders.NodeId].ToString();
         var delta = ctx.Request.Query["delta"] == "1"; // right after the reporter stored it: a source, but no pull
         var accepted = 0;
+        if (ctx.Request.Query["gone"] == "1")
+        {
+            foreach (var e in entries ?? [])
+            {
+                if (WireFormat.IsSha256(e.Sha256) && WireFormat.IsNodeId(node))
+                {
+                    accepted++;
+                    sources.RemoveHolder(e.Sha256!, node);
+                }
+            }
+
+            return Results.Json(new AcceptedReply(accepted), InventoryJson.Default.AcceptedReply, statusCode: StatusCodes.Status202Accepted);
+        }
+
         foreach (var e in entries ?? [])
         {
             if (!WireFormat.IsOsVersion(e.Os) || !WireFormat.IsPatchName(e.Name) || !WireFormat.IsSha256(e.Sha256) || !WireFormat.IsSize(e.Size) || e.Size > options.MaxPatchBytes)

@@ -53,11 +53,8 @@ internal interface IServerChannel
     /// a live node has. Throws <see cref="Transport.LanUnavailableException"/>, <see cref="HttpRequestException"/> or
     /// an <see cref="OperationCanceledException"/> when the report was not delivered.
     /// </summary>
-    /// <param name="delta">
-    /// True for the small report sent right after this node stored a blob: it makes this node a source for others,
-    /// but no pull (the claim holder's push is already on its way, and a node that fetched a blob got it from the LAN).
-    /// </param>
-    Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct, bool delta = false);
+    /// <param name="kind">What the entries are: everything held, blobs just stored, or blobs just gone (<see cref="InventoryKind"/>).</param>
+    Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct, InventoryKind kind = InventoryKind.Full);
 
     /// <summary>
     /// Sends this node's compliance report (POST /v1/compliance) and returns the server's reply (the nodes it knows).
@@ -73,4 +70,20 @@ internal interface IServerChannel
 
     /// <summary>Absolute URL of a blob URL from a lookup result.</summary>
     Uri ResolveBlobUrl(string blobUrl);
+}
+
+/// <summary>What an inventory report (<see cref="IServerChannel.ReportInventoryAsync"/>) says.</summary>
+internal enum InventoryKind
+{
+    /// <summary>Every blob this node holds (at each new session): a source for others, and pulled by a server that lacks it.</summary>
+    Full,
+
+    /// <summary>
+    /// Blobs this node just stored (`?delta=1`): it is a source for others, but no pull (the claim holder's push is
+    /// already on its way, and a node that fetched a blob got it from the LAN).
+    /// </summary>
+    Added,
+
+    /// <summary>Blobs this node no longer holds (`?gone=1`: evicted, corrupt, removed): no longer a source for them.</summary>
+    Gone,
 }

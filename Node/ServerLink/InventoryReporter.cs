@@ -14,8 +14,11 @@ namespace PeerPatch.Node.ServerLink;
 /// channel opens a new session (that one, or a reconnect during a pass) it sends <see cref="InventoryReport"/> to it;
 /// so the server's database soon holds every patch any live node has, without waiting for the next update pass.
 /// And after each blob this node stores (a fetch, a download, a pull) it tells the server at once with a small delta
-/// report (batched, at most <see cref="MaxDelta"/> a request), so the server lists it as a source for others in seconds.
-/// A delta that cannot be delivered is dropped: the next session's full report carries it.
+/// report (batched, at most <see cref="MaxDelta"/> a request), so the server lists it as a source for others in seconds;
+/// and after each blob that leaves the store (evicted, corrupt) it says so the same way, so the server stops listing
+/// it as a source of that blob (before, PCs were sent there until the server changed, and got 404). A delta that cannot
+/// be delivered is dropped: the next session's full report carries what is held (a lost "gone" costs a 404 to a PC
+/// that asks that holder, which then moves on).
 /// </summary>
 internal sealed partial class InventoryReporter(
     ClusterState cluster,
@@ -33,7 +36,7 @@ internal sealed partial class InventoryReporter(
     /// <summary>Most entries of one delta report; more wait for the next.</summary>
     internal const int MaxDelta = 256;
 
-    private readonly Channel<InventoryEntry> _deltas = Channel.CreateBounded<InventoryEntry>(new BoundedChannelOptions(4096) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
+    private readonly Channel<(InventoryEntry Entry, InventoryKind Kind)> _deltas = Channel.CreateBounded<(InventoryEntry, InventoryKind)>(new BoundedChannelOptions(4096) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
 
     private readonly SemaphoreSlim _changed = new(0);
     private IServerChannel? _reportedTo;
@@ -44,6 +47,7 @@ internal sealed partial class InventoryReporter(
         cluster.Changed += OnChanged;
         servers.SessionOpened += OnSessionOpened;
         store.Stored += OnStored;
+        store.Removed += OnRemoved;
         var deltas = Task.CompletedTask;
         try
         {
@@ -102,6 +106,7 @@ internal sealed partial class InventoryReporter(
             cluster.Changed -= OnChanged;
             servers.SessionOpened -= OnSessionOpened;
             store.Stored -= OnStored;
+            store.Removed -= OnRemoved;
             await deltas.ConfigureAwait(false);
         }
     }
@@ -110,9 +115,11 @@ internal sealed partial class InventoryReporter(
     {
         if (patch is not null)
         {
-            _deltas.Writer.TryWrite(new InventoryEntry(patch.OsVersion, patch.PatchName, sha256, size, Protocol.Text.SecretRedaction.RedactUrl(patch.UpstreamUrl)));
+            _deltas.Writer.TryWrite((new InventoryEntry(patch.OsVersion, patch.PatchName, sha256, size, Protocol.Text.SecretRedaction.RedactUrl(patch.UpstreamUrl)), InventoryKind.Added));
         }
     }
+
+    private void OnRemoved(string sha256) => _deltas.Writer.TryWrite((new InventoryEntry(null, null, sha256, 0, null), InventoryKind.Gone));
 
     private async Task SendDeltasAsync(CancellationToken ct)
     {
@@ -120,12 +127,31 @@ internal sealed partial class InventoryReporter(
         var batch = new List<InventoryEntry>(MaxDelta);
         try
         {
-            while (await _deltas.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
+            (InventoryEntry Entry, InventoryKind Kind)? carried = null; // read, but of another kind than the batch before
+            while (carried is not null || await _deltas.Reader.WaitToReadAsync(ct).ConfigureAwait(false))
             {
+                // One kind per request, in the order they happened (a blob stored, then evicted, ends unlisted).
                 batch.Clear();
-                while (batch.Count < MaxDelta && _deltas.Reader.TryRead(out var entry))
+                (InventoryEntry Entry, InventoryKind Kind) first;
+                if (carried is { } kept)
                 {
-                    batch.Add(entry);
+                    (first, carried) = (kept, null);
+                }
+                else if (!_deltas.Reader.TryRead(out first))
+                {
+                    continue;
+                }
+
+                batch.Add(first.Entry);
+                while (batch.Count < MaxDelta && _deltas.Reader.TryRead(out var next))
+                {
+                    if (next.Kind != first.Kind)
+                    {
+                        carried = next;
+                        break;
+                    }
+
+                    batch.Add(next.Entry);
                 }
 
                 for (var failures = 0; servers.Current is { IsLocal: false } server;)
@@ -133,7 +159,7 @@ internal sealed partial class InventoryReporter(
                     try
                     {
                         await server.ConnectAsync(ct).ConfigureAwait(false);
-                        await server.ReportInventoryAsync(batch, ct, delta: true).ConfigureAwait(false);
+                        await server.ReportInventoryAsync(batch, ct, first.Kind).ConfigureAwait(false);
                         LogReported(logger, batch.Count, server.Name);
                         break;
                     }

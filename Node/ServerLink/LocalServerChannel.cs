@@ -36,7 +36,7 @@ internal sealed class LocalServerChannel(PatchServer server, ComplianceBook comp
     public Task ConnectAsync(CancellationToken ct) => Task.CompletedTask;
 
     /// <summary>The server knows its own store.</summary>
-    public Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct, bool delta = false) => Task.CompletedTask;
+    public Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct, InventoryKind kind = InventoryKind.Full) => Task.CompletedTask;
 
     /// <summary>This node's own report goes straight into the server's book (checked like any other).</summary>
     public Task<ComplianceReply> ReportComplianceAsync(ComplianceReport report, CancellationToken ct)

@@ -230,10 +230,11 @@ internal sealed partial class RemoteServerChannel(
         }
     }
 
-    public async Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct, bool delta = false)
+    public async Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct, InventoryKind kind = InventoryKind.Full)
     {
         var session = await SessionAsync(ct).ConfigureAwait(false);
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(session.HttpBase, delta ? "v1/inventory?delta=1" : "v1/inventory")) { Content = JsonContent.Create(entries, StatusJsonContext.Default.IReadOnlyListInventoryEntry) };
+        var path = kind switch { InventoryKind.Added => "v1/inventory?delta=1", InventoryKind.Gone => "v1/inventory?gone=1", _ => "v1/inventory" };
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(session.HttpBase, path)) { Content = JsonContent.Create(entries, StatusJsonContext.Default.IReadOnlyListInventoryEntry) };
         request.Headers.Add(ApiHeaders.NodeId, self.NodeId);
         request.Headers.Add(ApiHeaders.HttpPort, ownHttp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         using var timeout = new CancellationTokenSource(InventoryTimeout, time);

@@ -81,6 +81,25 @@ internal sealed class SourceTable
         }
     }
 
+    /// <summary>The node no longer holds the blob (it evicted it): no source for it, confirmed or likely.</summary>
+    public bool RemoveHolder(string sha256, string nodeId)
+    {
+        lock (_lock)
+        {
+            if (!_bySha.TryGetValue(sha256, out var holders) || holders.RemoveAll(h => h.NodeId == nodeId) == 0)
+            {
+                return false;
+            }
+
+            if (holders.Count == 0)
+            {
+                _bySha.Remove(sha256);
+            }
+
+            return true;
+        }
+    }
+
     /// <summary>A node's copy failed (unreachable, wrong bytes): it is skipped for <see cref="FailurePenalty"/>.</summary>
     public void ReportFailed(string nodeId, DateTimeOffset now)
     {

@@ -95,7 +95,7 @@ internal sealed class FakeServerChannel(string name = "server.test", bool isLoca
 
     public int SessionNumber => 1;
 
-    public Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct, bool delta = false) => Task.CompletedTask;
+    public Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct, InventoryKind kind = InventoryKind.Full) => Task.CompletedTask;
 
     public Task<ComplianceReply> ReportComplianceAsync(ComplianceReport report, CancellationToken ct) => Task.FromResult(new ComplianceReply(0, []));
 
