@@ -54,6 +54,7 @@ public sealed class RemoteServerChannelTests : IAsyncLifetime
         {
             _server.Inventory.Enqueue((ctx.Request.Headers[PeerPatch.Protocol.Http.ApiHeaders.NodeId].ToString(), ctx.Request.Headers[PeerPatch.Protocol.Http.ApiHeaders.HttpPort].ToString(),
                 await new StreamReader(ctx.Request.Body).ReadToEndAsync()));
+            _server.InventoryQueries.Enqueue(ctx.Request.QueryString.Value ?? string.Empty);
             return Results.Ok();
         });
         _serverHttp.MapPut("/v1/blobs/{sha}", async (HttpContext ctx, string sha) =>
@@ -152,6 +153,11 @@ public sealed class RemoteServerChannelTests : IAsyncLifetime
         Assert.Equal((_self.NodeId, "47999"), (node, httpPort));
         var row = Assert.Single(JsonDocument.Parse(json).RootElement.EnumerateArray());
         Assert.Equal((Os, "KB-held", sha, size), (row.GetProperty("os").GetString(), row.GetProperty("name").GetString(), row.GetProperty("sha256").GetString(), row.GetProperty("size").GetInt64()));
+
+        // A blob just stored, and one just gone, each say so in the query.
+        await channel.ReportInventoryAsync([new InventoryEntry(Os, "KB-held", sha, size, null)], CancellationToken.None, InventoryKind.Added);
+        await channel.ReportInventoryAsync([new InventoryEntry(null, null, sha, 0, null)], CancellationToken.None, InventoryKind.Gone);
+        Assert.Equal(["", "?delta=1", "?gone=1"], _server.InventoryQueries);
     }
 
     [Fact]
@@ -227,6 +233,8 @@ public sealed class RemoteServerChannelTests : IAsyncLifetime
         public ConcurrentQueue<IMessage> Requests { get; } = new();
 
         public ConcurrentQueue<(string Node, string HttpPort, string Json)> Inventory { get; } = new();
+
+        public ConcurrentQueue<string> InventoryQueries { get; } = new();
 
         public ConcurrentQueue<(string Sha, string Name, long? Length, byte[] Bytes)> Pushes { get; } = new();
 

@@ -69,6 +69,7 @@ internal static partial class InventoryEndpoints
                 {
                     accepted++;
                     sources.RemoveHolder(e.Sha256!, node);
+                    holders.Drop(e.Sha256!, holder); // nor sent there for a blob this server lacks (HolderIndex)
                 }
             }
 

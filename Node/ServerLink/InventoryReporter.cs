@@ -39,6 +39,12 @@ internal sealed partial class InventoryReporter(
     private readonly Channel<(InventoryEntry Entry, InventoryKind Kind)> _deltas = Channel.CreateBounded<(InventoryEntry, InventoryKind)>(new BoundedChannelOptions(4096) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = true });
 
     private readonly SemaphoreSlim _changed = new(0);
+
+    /// <summary>
+    /// One report on the wire at a time, full or delta: a "gone" queued after a full report was built must not reach
+    /// the server before that report, which would list the blob again.
+    /// </summary>
+    private readonly SemaphoreSlim _sending = new(1, 1);
     private IServerChannel? _reportedTo;
     private int _reportedSession;
 
@@ -69,11 +75,19 @@ internal sealed partial class InventoryReporter(
                         if (!ReferenceEquals(server, _reportedTo) || server.SessionNumber != _reportedSession)
                         {
                             var session = server.SessionNumber;
-                            var entries = report.Build();
-                            if (entries.Count > 0)
+                            await _sending.WaitAsync(stoppingToken).ConfigureAwait(false);
+                            try
                             {
-                                await server.ReportInventoryAsync(entries, stoppingToken).ConfigureAwait(false);
-                                LogReported(logger, entries.Count, server.Name);
+                                var entries = report.Build();
+                                if (entries.Count > 0)
+                                {
+                                    await server.ReportInventoryAsync(entries, stoppingToken).ConfigureAwait(false);
+                                    LogReported(logger, entries.Count, server.Name);
+                                }
+                            }
+                            finally
+                            {
+                                _sending.Release();
                             }
 
                             (_reportedTo, _reportedSession) = (server, session);
@@ -142,7 +156,7 @@ internal sealed partial class InventoryReporter(
                     continue;
                 }
 
-                batch.Add(first.Entry);
+                AddIfStillTrue(batch, first);
                 while (batch.Count < MaxDelta && _deltas.Reader.TryRead(out var next))
                 {
                     if (next.Kind != first.Kind)
@@ -151,7 +165,12 @@ internal sealed partial class InventoryReporter(
                         break;
                     }
 
-                    batch.Add(next.Entry);
+                    AddIfStillTrue(batch, next);
+                }
+
+                if (batch.Count == 0)
+                {
+                    continue;
                 }
 
                 for (var failures = 0; servers.Current is { IsLocal: false } server;)
@@ -159,7 +178,16 @@ internal sealed partial class InventoryReporter(
                     try
                     {
                         await server.ConnectAsync(ct).ConfigureAwait(false);
-                        await server.ReportInventoryAsync(batch, ct, first.Kind).ConfigureAwait(false);
+                        await _sending.WaitAsync(ct).ConfigureAwait(false);
+                        try
+                        {
+                            await server.ReportInventoryAsync(batch, ct, first.Kind).ConfigureAwait(false);
+                        }
+                        finally
+                        {
+                            _sending.Release();
+                        }
+
                         LogReported(logger, batch.Count, server.Name);
                         break;
                     }
@@ -179,6 +207,18 @@ internal sealed partial class InventoryReporter(
         catch (OperationCanceledException)
         {
             // stopping
+        }
+    }
+
+    /// <summary>
+    /// Adds the entry when the store still says so: a blob stored and evicted at once (two writes under a tight cap)
+    /// may raise its Stored after its Removed, and the report follows the store, not the order of the events.
+    /// </summary>
+    private void AddIfStillTrue(List<InventoryEntry> batch, (InventoryEntry Entry, InventoryKind Kind) delta)
+    {
+        if (store.Contains(delta.Entry.Sha256!) == (delta.Kind == InventoryKind.Added))
+        {
+            batch.Add(delta.Entry);
         }
     }
 
