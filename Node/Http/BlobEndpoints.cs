@@ -512,6 +512,20 @@ internal static partial class BlobEndpoints
             // If-None-Match: * (our pushers send it) gets 412, a status of 300 or more, so HttpClient, waiting on its
             // Expect: 100-continue, never sends the body; a plain 200 would not stop it.
             var createOnly = ctx.Request.Headers.IfNoneMatch.ToString().Trim() == "*";
+            if (!createOnly)
+            {
+                // A plain PUT sends its body whatever the answer: read it to its declared end (Kestrel's minimum data
+                // rate bounds a slow one), or Kestrel, unable to drain more than the default body limit after the
+                // answer, resets the connection and the client sees a broken pipe instead of this 200 (a suite run
+                // under load did).
+                if (ctx.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } drainLimit)
+                {
+                    drainLimit.MaxRequestBodySize = declared;
+                }
+
+                await ctx.Request.Body.CopyToAsync(Stream.Null, ctx.RequestAborted).ConfigureAwait(false);
+            }
+
             return Results.Json(
                 new PushReply("already present", sha256, existing, recorded),
                 BlobJson.Default.PushReply,
