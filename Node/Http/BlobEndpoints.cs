@@ -512,24 +512,33 @@ internal static partial class BlobEndpoints
             // If-None-Match: * (our pushers send it) gets 412, a status of 300 or more, so HttpClient, waiting on its
             // Expect: 100-continue, never sends the body; a plain 200 would not stop it.
             var createOnly = ctx.Request.Headers.IfNoneMatch.ToString().Trim() == "*";
+            var reply = new PushReply("already present", sha256, existing, recorded);
             if (!createOnly)
             {
-                // A plain PUT sends its body whatever the answer: read it to its declared end (Kestrel's minimum data
-                // rate bounds a slow one), or Kestrel, unable to drain more than the default body limit after the
-                // answer, resets the connection and the client sees a broken pipe instead of this 200 (a suite run
-                // under load did).
+                // A plain PUT sends its body whatever the answer. Answer first, then read that body to its declared end
+                // (Kestrel's minimum data rate bounds a slow or silent sender): left unread, Kestrel cannot drain more
+                // than the default body limit after the answer, resets the connection, and a client still sending sees a
+                // broken pipe instead of this 200 (a suite run under load did).
+                await ctx.Response.WriteAsJsonAsync(reply, BlobJson.Default.PushReply, contentType: null, ctx.RequestAborted).ConfigureAwait(false);
+                await ctx.Response.CompleteAsync().ConfigureAwait(false);
                 if (ctx.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } drainLimit)
                 {
                     drainLimit.MaxRequestBodySize = declared;
                 }
 
-                await ctx.Request.Body.CopyToAsync(Stream.Null, ctx.RequestAborted).ConfigureAwait(false);
+                try
+                {
+                    await ctx.Request.Body.CopyToAsync(Stream.Null, ctx.RequestAborted).ConfigureAwait(false);
+                }
+                catch (Exception e) when (e is IOException or BadHttpRequestException or OperationCanceledException)
+                {
+                    // The sender stopped short of what it declared, or went away: there is nothing to keep.
+                }
+
+                return Results.Empty;
             }
 
-            return Results.Json(
-                new PushReply("already present", sha256, existing, recorded),
-                BlobJson.Default.PushReply,
-                statusCode: createOnly ? StatusCodes.Status412PreconditionFailed : StatusCodes.Status200OK);
+            return Results.Json(reply, BlobJson.Default.PushReply, statusCode: StatusCodes.Status412PreconditionFailed);
         }
 
         if (ctx.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
