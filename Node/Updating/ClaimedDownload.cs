@@ -41,7 +41,7 @@ internal sealed class ClaimedDownload(InternetDownloader internet, IServerChanne
         var rate = new RateAllowance(claim.RateLimit); // this node's share of the LAN-wide internet cap, renewed with the claim
 
         // Cut-through: the push follows the download as it is written, so waiters get the bytes from the server now.
-        // Both outlive this method when the download succeeds: FinishAsync disposes them.
+        // Both outlive this method when the download succeeds: PushAfterDownloadAsync disposes them.
         var holding = new Holding(server, patch, ct);
         var renewing = CancellationTokenSource.CreateLinkedTokenSource(ct);
         var renewals = RenewLoopAsync(holding, patch, claim, bytes, rate, renewing.Token);
@@ -84,11 +84,11 @@ internal sealed class ClaimedDownload(InternetDownloader internet, IServerChanne
         // download with every push) and 11 of 25 patches were downloaded twice or more. The renewals go on until
         // the push is done; the push no longer moves (a change from now on is handled in PushOrReleaseAsync).
         holding.Settle();
-        return new ClaimedFetch(result, FinishAsync(owned, patch, claim, result, ct));
+        return new ClaimedFetch(result, PushAfterDownloadAsync(owned, patch, claim, result, ct));
     }
 
     /// <summary>The push after a download that succeeded, then the end of the renewals; logs what fails, never throws.</summary>
-    private async Task FinishAsync(Claimed owned, PatchSpec patch, LookupResult claim, FetchResult result, CancellationToken ct)
+    private async Task PushAfterDownloadAsync(Claimed owned, PatchSpec patch, LookupResult claim, FetchResult result, CancellationToken ct)
     {
         try
         {

@@ -41,6 +41,7 @@ internal sealed class ObtainWindow : IAsyncDisposable
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _next;
     private int _open;
+    private readonly List<Task> _pushes = [];
     private int _pushing;
 
     /// <param name="concurrency">Patches obtained at the same time (at least 1).</param>
@@ -185,7 +186,7 @@ internal sealed class ObtainWindow : IAsyncDisposable
                         if (prepared.Obtained is { Pushed.IsCompleted: false } pushing)
                         {
                             _pushing++;
-                            _ = PushEndedAsync(pushing.Pushed);
+                            _pushes.Add(PushEndedAsync(pushing.Pushed));
                         }
 
                         _results[index].TrySetResult(prepared);
@@ -194,6 +195,18 @@ internal sealed class ObtainWindow : IAsyncDisposable
 
                 Changed();
             }
+        }
+    }
+
+    /// <summary>
+    /// The pushes of this pass's downloads still going on (<see cref="PatchPipeline.Obtained.Pushed"/>): their count,
+    /// and a task that ends when every one started so far has ended (they never fault; disposing the window cancels them).
+    /// </summary>
+    public (int Count, Task AllDone) Pushes()
+    {
+        lock (_lock)
+        {
+            return (_pushing, Task.WhenAll(_pushes));
         }
     }
 

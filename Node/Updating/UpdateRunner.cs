@@ -148,8 +148,6 @@ internal sealed partial class UpdateRunner(
         var window = stopped is null && todo.Count > 0
             ? new ObtainWindow(pipeline, [.. todo.Select(t => t.Patch)], options.ObtainConcurrency, random, board, passId, ct)
             : null;
-        var pushes = new List<Task>(); // claims' pushes to the server, going on after their downloads
-
         // Disposed when the pass ends, after the source's last step and the pushes (disposing cancels the pushes).
         await using var obtaining = window;
         for (var i = 0; i < todo.Count && stopped is null; i++)
@@ -162,11 +160,6 @@ internal sealed partial class UpdateRunner(
                 progress.Set(patch.Name, ProgressStage.Waiting, patch.Size);
                 progress.Follow(window!.ProgressOf(i));
                 var prepared = await window.WaitAsync(i, ct).ConfigureAwait(false);
-                if (prepared.Obtained is { Pushed.IsCompleted: false } pushing)
-                {
-                    pushes.Add(pushing.Pushed);
-                }
-
                 progress.Follow(null);
                 outcome = await pipeline.FinishAsync(prepared, dryRun, progress, ct).ConfigureAwait(false);
             }
@@ -282,12 +275,12 @@ internal sealed partial class UpdateRunner(
         // The pass ends once the LAN copies it owes are on the server (or failed, as logged): its downloads' claims are
         // held until then. The pushes never fault; the deadline bounds them. A stopped pass does not wait: the
         // deadline that stopped it cancelled them.
-        if (stopped is null && pushes.Exists(p => !p.IsCompleted))
+        if (stopped is null && window?.Pushes() is { Count: > 0 } pushes)
         {
-            Log.AwaitingPushes(logger, passId, pushes.Count(p => !p.IsCompleted));
+            Log.AwaitingPushes(logger, passId, pushes.Count);
             try
             {
-                await Task.WhenAll(pushes).WaitAsync(ct).ConfigureAwait(false);
+                await pushes.AllDone.WaitAsync(ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (deadline.IsCancellationRequested)
             {
