@@ -19,7 +19,7 @@ internal static class MetricsEndpoint
     public static void UseRequestMetrics(WebApplication app)
     {
         var stats = app.Services.GetRequiredService<NodeStats>();
-        app.UseHttpMetrics(o => o.SetMetricFactory(Metrics.WithCustomRegistry(stats.Registry)));
+        app.UseHttpMetrics(o => o.SetMetricFactory(NodeStats.Factory(stats.Registry)));
     }
 
     public static void Map(WebApplication app)
@@ -28,7 +28,7 @@ internal static class MetricsEndpoint
         var stats = sp.GetRequiredService<NodeStats>();
         var registry = stats.Registry;
         DotNetStats.Register(registry);
-        var f = Metrics.WithCustomRegistry(registry);
+        var f = NodeStats.Factory(registry);
         var isServer = f.CreateGauge("peerpatch_is_server", "1 when this node is the LAN server.");
         var term = f.CreateGauge("peerpatch_term", "The election term of this node's current view.");
         var peers = f.CreateGauge("peerpatch_peers", "Open LiteNetLib connections.");

@@ -51,7 +51,7 @@ internal sealed class NodeStats
     public NodeStats(CollectorRegistry registry)
     {
         Registry = registry;
-        var f = Metrics.WithCustomRegistry(registry);
+        var f = Factory(registry);
         var bytes = f.CreateCounter("peerpatch_bytes_total", "Patch bytes moved, by source (lan, internet), direction (in, out) and kind (download, fetch, serve, push, receive).", ["source", "direction", "kind"]);
         _internetIn = bytes.WithLabels("internet", "in", "download");
         _lanFetched = bytes.WithLabels("lan", "in", "fetch");
@@ -89,6 +89,18 @@ internal sealed class NodeStats
         _swarmFromServer = pieceBytes.WithLabels("server");
         _badPieces = f.CreateCounter("peerpatch_bad_pieces_total", "Pieces a LAN source sent that did not match their piece hash (that source is dropped for the patch).");
         _sourcesDropped = f.CreateCounter("peerpatch_sources_dropped_total", "LAN sources this node stopped using for a patch (bad piece or piece list, 404/410, repeated failures).");
+    }
+
+    /// <summary>
+    /// A factory for metrics in <paramref name="registry"/> that records no exemplars. prometheus-net otherwise looks up
+    /// the trace context and stores an exemplar on every increment (byte counters move once per socket read); the node
+    /// exports the text format, which carries no exemplars, so that work bought nothing.
+    /// </summary>
+    public static IMetricFactory Factory(CollectorRegistry registry)
+    {
+        var f = Metrics.WithCustomRegistry(registry);
+        f.ExemplarBehavior = new ExemplarBehavior { DefaultExemplarProvider = static (_, _) => Exemplar.None };
+        return f;
     }
 
     /// <summary>The node's metric registry (exported at GET /metrics).</summary>
