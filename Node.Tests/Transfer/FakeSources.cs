@@ -40,6 +40,9 @@ internal enum SourceMode
     /// <summary>Headers, then one byte of the piece every <see cref="FakeSources.DripEvery"/> (a trickle that never stalls).</summary>
     Drip,
 
+    /// <summary>Right bytes, written and flushed in pieces of 1 to 3,000 bytes at random: the client reads them in uneven bits.</summary>
+    Ragged,
+
     /// <summary>
     /// The first <see cref="FakeSources.GateFrom"/> piece requests answered at once (whichever pieces a fetch asks for
     /// first: it takes them in a random order); later ones only once <see cref="FakeSources.OpenGate"/> was called.
@@ -241,6 +244,20 @@ internal sealed class FakeSources : IAsyncDisposable
             }
 
             ctx.Abort();
+            return;
+        }
+
+        if (mode == SourceMode.Ragged)
+        {
+            var random = new Random((int)from ^ length);
+            for (var sent = 0; sent < length;)
+            {
+                var bit = Math.Min(random.Next(1, 3001), length - sent);
+                await ctx.Response.Body.WriteAsync(body.Slice(sent, bit), ctx.RequestAborted);
+                await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
+                sent += bit;
+            }
+
             return;
         }
 

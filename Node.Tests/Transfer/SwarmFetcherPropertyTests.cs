@@ -34,6 +34,42 @@ public sealed class SwarmFetcherPropertyTests : IAsyncLifetime
             .Check(Config.QuickThrowOnFailure.WithMaxTest(25));
     }
 
+    /// <summary>
+    /// A piece is gathered in buffers of 64 KiB from reads of any size: pieces of 1 to 3 buffers and a ragged tail, from
+    /// holders whose bodies come in random bits of 1 to 3,000 bytes, one of them perhaps corrupting a piece. Each piece is
+    /// checked whole (the bad one found and fetched elsewhere), every byte received is counted once, and the blob commits
+    /// with the upstream hash.
+    /// </summary>
+    [Fact]
+    public void RaggedReads_AreGatheredIntoWholePieces_CountedOnce_AndCommitWithTheUpstreamHash()
+    {
+        var cases =
+            from pieceSize in Gen.Elements(Piece, 2 * Piece, 3 * Piece)
+            from size in Gen.Choose(1, 3 * 3 * Piece)
+            from bad in Gen.Elements(false, true)
+            from badPiece in Gen.Choose(0, 8)
+            from seed in Gen.Choose(0, 1000)
+            select (pieceSize, size, bad, badPiece, seed);
+        Prop.ForAll(cases.ToArbitrary(), c => Task.Run(() => CheckRaggedAsync(c.pieceSize, c.size, c.bad, c.badPiece, c.seed)).GetAwaiter().GetResult())
+            .Check(Config.QuickThrowOnFailure.WithMaxTest(20));
+    }
+
+    private async Task<bool> CheckRaggedAsync(int pieceSize, int size, bool bad, int badPiece, int seed)
+    {
+        using var rig = new SwarmRig(TimeSpan.FromSeconds(5));
+        _sources.BadPiece = badPiece;
+        _sources.Set(SwarmRig.Bytes(size, seed), pieceSize, bad ? SourceMode.BadPiece : SourceMode.Ragged, SourceMode.Ragged);
+
+        var result = await rig.FetchAsync(_sources);
+
+        Assert.True(result.Ok, $"{size} bytes in pieces of {pieceSize}: {result.Error}");
+        Assert.Equal(_sources.Sha256, rig.StoredSha(_sources.Sha256));
+        Assert.Equal(result.Bytes, rig.Stats.LanBytesFetched);
+        Assert.True(result.Bytes >= size, $"{result.Bytes} bytes counted for a blob of {size}");
+        Assert.Equal(0, rig.TempFiles);
+        return true;
+    }
+
     private async Task<bool> CheckAsync(int size, SourceMode[] holders, int badPiece, int seed)
     {
         using var rig = new SwarmRig(TimeSpan.FromSeconds(2));

@@ -12,7 +12,7 @@ namespace PeerPatch.Node.Transfer;
 /// <summary>The network half of <see cref="SwarmFetcher"/>: the piece list, and one piece from one source.</summary>
 internal sealed partial class SwarmFetcher
 {
-    /// <summary>Bytes read from the network per read (and buffered per piece in flight).</summary>
+    /// <summary>Bytes gathered from the network per write to the blob (and buffered per piece in flight).</summary>
     private const int BufferBytes = 64 * 1024;
 
     /// <summary>How long the other holders' piece lists are waited for once one valid list is in.</summary>
@@ -285,14 +285,23 @@ internal sealed partial class SwarmFetcher
             var got = 0;
             while (got < length)
             {
-                var read = await body.ReadAsync(buffer.AsMemory(0, Math.Min(BufferBytes, length - got)), ct).ConfigureAwait(false);
-                if (read == 0)
+                // The buffer is filled before it is hashed and written: a shaped link hands over a few KB per socket
+                // read, and each read of its own would cost a positional write (a thread-pool hop on Unix).
+                var chunk = Math.Min(BufferBytes, length - got);
+                var read = 0;
+                while (read < chunk)
                 {
-                    return new Attempt(state, piece, AttemptKind.Failed, $"the body ended after {got} of {length} bytes");
+                    var n = await body.ReadAsync(buffer.AsMemory(read, chunk - read), ct).ConfigureAwait(false);
+                    if (n == 0)
+                    {
+                        return new Attempt(state, piece, AttemptKind.Failed, $"the body ended after {got + read} of {length} bytes");
+                    }
+
+                    stats.AddPieceBytes(n, state.Source.IsServer);
+                    run.Received(n);
+                    read += n;
                 }
 
-                stats.AddPieceBytes(read, state.Source.IsServer);
-                run.Received(read);
                 hash.AppendData(buffer, 0, read);
                 try
                 {
