@@ -219,6 +219,50 @@ public sealed class PeerUploadTests : IAsyncLifetime
         Assert.False(sources.HasHolders(other));
     }
 
+    [Fact]
+    public async Task AFullInventoryThatLeavesABlobOut_EndsTheReportersListingOfIt_AnEmptyOneEndsAll()
+    {
+        var server = await StartAsync("s", new() { ["Role"] = "server" });
+        var kept = await PutAsync(server, RandomNumberGenerator.GetBytes(3000));
+        var evicted = await PutAsync(server, RandomNumberGenerator.GetBytes(3000));
+        var sources = server.Services.GetRequiredService<SourceTable>();
+
+        await ReportAsync(FullInventory(server, "nholder", kept, evicted));
+        await ReportAsync(FullInventory(server, "nother", evicted));
+        Assert.True(sources.HasHolders(kept) && sources.HasHolders(evicted));
+
+        // nholder evicted a blob and its "gone" was lost: its next full report leaves the blob out.
+        await ReportAsync(FullInventory(server, "nholder", kept));
+
+        var now = server.Services.GetRequiredService<TimeProvider>().MonotonicNow();
+        Assert.Equal(["nother"], sources.Rank(evicted, "asker", 8, now, new SystemRandomSource()).Select(s => s.NodeId));
+        Assert.Equal(["nholder"], sources.Rank(kept, "asker", 8, now, new SystemRandomSource()).Select(s => s.NodeId));
+
+        await ReportAsync(FullInventory(server, "nholder"));
+        Assert.False(sources.HasHolders(kept));
+        Assert.True(sources.HasHolders(evicted));
+
+        async Task ReportAsync(HttpRequestMessage request)
+        {
+            using (request)
+            using (var response = await _open.SendAsync(request))
+            {
+                Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            }
+        }
+    }
+
+    private static HttpRequestMessage FullInventory(InProcessNode server, string nodeId, params string[] shas)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server.Http, "v1/inventory"))
+        {
+            Content = JsonContent.Create<IReadOnlyList<InventoryEntry>>([.. shas.Select((sha, i) => new InventoryEntry("test-1-amd64", $"KB{i}", sha, 3000, null))], StatusJsonContext.Default.IReadOnlyListInventoryEntry),
+        };
+        request.Headers.Add(ApiHeaders.NodeId, nodeId);
+        request.Headers.Add(ApiHeaders.HttpPort, "50009");
+        return request;
+    }
+
     private static HttpRequestMessage Inventory(InProcessNode server, string sha, string nodeId, bool gone = false)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server.Http, gone ? "v1/inventory?gone=1" : "v1/inventory"))

@@ -47,6 +47,24 @@ public sealed class InventoryReporterTests : IDisposable
     }
 
     [Fact]
+    public async Task ANodeWithAnEmptyStore_StillSendsItsFullReport_SoTheServerCanEndItsOldListings()
+    {
+        var db = PatchDatabase.Open(_dir.Sub("peerpatch.db"));
+        var store = new BlobStore(_dir.Path, db, new BlobStoreOptions { CapacityBytes = 1 << 30 }, TimeProvider.System);
+        db.AddPatch(new PatchRecord("test-1-amd64", "KB-GONE", new string('a', 64), 10, null, DateTimeOffset.UnixEpoch, "n1", 0, null)); // no blob
+        var cluster = new ClusterState(new ClusterOptions { Role = RoleSetting.Client, Server = "10.0.0.1:47470" }, new NodeIdentity("n1", "i1", "test-1-amd64", "0.1.0"), TimeProvider.System);
+        var servers = new FakeServers();
+        using var reporter = new InventoryReporter(cluster, servers, new InventoryReport(db, store), store, new StartedLifetime(), new SystemRandomSource(), TimeProvider.System, NullLogger<InventoryReporter>.Instance);
+
+        await reporter.StartAsync(CancellationToken.None);
+        var (entries, kind) = await servers.Channel.Kinded.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(InventoryKind.Full, kind);
+        Assert.Empty(entries);
+        await reporter.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+    }
+
+    [Fact]
     public async Task ABlobThisNodeStoresAndThenEvicts_IsReportedAddedThenGone_InThatOrder()
     {
         var db = PatchDatabase.Open(_dir.Sub("peerpatch.db"));

@@ -97,6 +97,29 @@ public sealed class SourceTableTests
     }
 
     [Fact]
+    public void AFullInventory_EndsTheReportersListingsItLeavesOut_ItsLikelyOnesAndOtherHoldersStay()
+    {
+        var other = new string('b', 64);
+        var receiving = new string('c', 64);
+        var table = Table(("n1", true), ("n2", true));
+        Assert.True(table.AddHolder(other, "n1", new Uri("http://10.0.0.1:47471/"), T0)); // n1's only holder of it
+        Assert.True(table.AddLikely(receiving, "n1", T0)); // handed a hit: n1 is still receiving it
+
+        // n1's full report names the other blob only: its "gone" of Sha was lost.
+        Assert.Equal(1, table.RetainHolder("n1", new HashSet<string> { other }));
+
+        Assert.Equal(["n2"], table.Rank(Sha, "asker", 8, T0, new ScriptedRandom()).Select(s => s.NodeId));
+        Assert.Equal(["n1"], table.Rank(other, "asker", 8, T0, new ScriptedRandom()).Select(s => s.NodeId));
+        Assert.Equal(["n1"], table.Rank(receiving, "asker", 8, T0, new ScriptedRandom()).Select(s => s.NodeId));
+
+        // An empty report (its store emptied) ends every confirmed listing; a blob left with no holder is forgotten.
+        Assert.Equal(1, table.RetainHolder("n1", new HashSet<string>()));
+        Assert.False(table.HasHolders(other));
+        Assert.True(table.HasHolders(receiving));
+        Assert.Equal(0, table.RetainHolder("n1", new HashSet<string>()));
+    }
+
+    [Fact]
     public void ANodeThatLeftTheCluster_IsNoSource()
     {
         var table = Table(("n1", true), ("n2", true));

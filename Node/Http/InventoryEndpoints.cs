@@ -21,7 +21,8 @@ namespace PeerPatch.Node.Http;
 /// move it across the LAN twice), and every reported blob makes the reporter a source of the hits for it
 /// (<see cref="SourceTable"/>). A report of blobs gone (`?gone=1`, sent when the reporter evicted or dropped them;
 /// only each entry's SHA-256 counts) ends the reporter's listing as their source, so lookups stop sending PCs to a
-/// copy that answers 404. Entries are data only: a wrong one can at most name a blob nobody can serve, or take one
+/// copy that answers 404. A full report names everything the reporter holds, so it also ends the reporter's
+/// listings of any blob it leaves out (a "gone" that was lost); its likely listings stay. Entries are data only: a wrong one can at most name a blob nobody can serve, or take one
 /// node's listing away (the hits then name the others, or the server), and a client verifies every piece. With a
 /// cluster key only members get here (a signed POST).
 /// </summary>
@@ -76,6 +77,7 @@ internal static partial class InventoryEndpoints
             return Results.Json(new AcceptedReply(accepted), InventoryJson.Default.AcceptedReply, statusCode: StatusCodes.Status202Accepted);
         }
 
+        var held = delta ? null : new HashSet<string>(StringComparer.Ordinal);
         foreach (var e in entries ?? [])
         {
             if (!WireFormat.IsOsVersion(e.Os) || !WireFormat.IsPatchName(e.Name) || !WireFormat.IsSha256(e.Sha256) || !WireFormat.IsSize(e.Size) || e.Size > options.MaxPatchBytes)
@@ -84,6 +86,7 @@ internal static partial class InventoryEndpoints
             }
 
             accepted++;
+            held?.Add(e.Sha256!);
             if (WireFormat.IsNodeId(node))
             {
                 sources.AddHolder(e.Sha256!, node, holder, time.MonotonicNow()); // a source for the hits of others
@@ -99,6 +102,17 @@ internal static partial class InventoryEndpoints
             {
                 puller.Enqueue(e.Sha256!);
             }
+        }
+
+        if (held is not null)
+        {
+            // A full report is the reporter's whole store: what it no longer names, it no longer serves.
+            if (WireFormat.IsNodeId(node))
+            {
+                sources.RetainHolder(node, held);
+            }
+
+            holders.RetainHolder(holder, held);
         }
 
         return Results.Json(new AcceptedReply(accepted), InventoryJson.Default.AcceptedReply, statusCode: StatusCodes.Status202Accepted);

@@ -17,8 +17,8 @@ namespace PeerPatch.Node.ServerLink;
 /// report (batched, at most <see cref="MaxDelta"/> a request), so the server lists it as a source for others in seconds;
 /// and after each blob that leaves the store (evicted, corrupt) it says so the same way, so the server stops listing
 /// it as a source of that blob (before, PCs were sent there until the server changed, and got 404). A delta that cannot
-/// be delivered is dropped: the next session's full report carries what is held (a lost "gone" costs a 404 to a PC
-/// that asks that holder, which then moves on).
+/// be delivered is dropped: the next session's full report carries what is held, and the server ends the listings it
+/// leaves out (until then a lost "gone" costs a 404 to a PC that asks that holder, which then moves on).
 /// </summary>
 internal sealed partial class InventoryReporter(
     ClusterState cluster,
@@ -78,12 +78,11 @@ internal sealed partial class InventoryReporter(
                             await _sending.WaitAsync(stoppingToken).ConfigureAwait(false);
                             try
                             {
+                                // Sent even when empty: a full report is the whole store, and ends any listing of
+                                // blobs it leaves out (a "gone" delta that was lost).
                                 var entries = report.Build();
-                                if (entries.Count > 0)
-                                {
-                                    await server.ReportInventoryAsync(entries, stoppingToken).ConfigureAwait(false);
-                                    LogReported(logger, entries.Count, server.Name);
-                                }
+                                await server.ReportInventoryAsync(entries, stoppingToken).ConfigureAwait(false);
+                                LogReported(logger, entries.Count, server.Name);
                             }
                             finally
                             {

@@ -100,6 +100,40 @@ internal sealed class SourceTable
         }
     }
 
+    /// <summary>
+    /// A node's full inventory: it holds exactly <paramref name="held"/> (SHA-256s). Its confirmed listings of any other
+    /// blob end (a "gone" that never arrived: its delta was dropped, or the server was down); its likely ones stay, as it
+    /// may still be receiving those. Returns how many listings ended.
+    /// </summary>
+    public int RetainHolder(string nodeId, IReadOnlySet<string> held)
+    {
+        lock (_lock)
+        {
+            var ended = 0;
+            List<string>? empty = null;
+            foreach (var (sha, holders) in _bySha)
+            {
+                if (held.Contains(sha))
+                {
+                    continue;
+                }
+
+                ended += holders.RemoveAll(h => h.NodeId == nodeId && !h.Likely);
+                if (holders.Count == 0)
+                {
+                    (empty ??= []).Add(sha);
+                }
+            }
+
+            foreach (var sha in empty ?? [])
+            {
+                _bySha.Remove(sha);
+            }
+
+            return ended;
+        }
+    }
+
     /// <summary>A node's copy failed (unreachable, wrong bytes): it is skipped for <see cref="FailurePenalty"/>.</summary>
     public void ReportFailed(string nodeId, DateTimeOffset now)
     {
