@@ -106,17 +106,76 @@ public sealed class SourceTableTests
         Assert.True(table.AddLikely(receiving, "n1", T0)); // handed a hit: n1 is still receiving it
 
         // n1's full report names the other blob only: its "gone" of Sha was lost.
-        Assert.Equal(1, table.RetainHolder("n1", new HashSet<string> { other }));
+        Assert.Equal(1, table.RetainHolder("n1", new HashSet<string> { other }, T0));
 
         Assert.Equal(["n2"], table.Rank(Sha, "asker", 8, T0, new ScriptedRandom()).Select(s => s.NodeId));
         Assert.Equal(["n1"], table.Rank(other, "asker", 8, T0, new ScriptedRandom()).Select(s => s.NodeId));
         Assert.Equal(["n1"], table.Rank(receiving, "asker", 8, T0, new ScriptedRandom()).Select(s => s.NodeId));
 
         // An empty report (its store emptied) ends every confirmed listing; a blob left with no holder is forgotten.
-        Assert.Equal(1, table.RetainHolder("n1", new HashSet<string>()));
+        Assert.Equal(1, table.RetainHolder("n1", new HashSet<string>(), T0));
         Assert.False(table.HasHolders(other));
         Assert.True(table.HasHolders(receiving));
-        Assert.Equal(0, table.RetainHolder("n1", new HashSet<string>()));
+        Assert.Equal(0, table.RetainHolder("n1", new HashSet<string>(), T0));
+    }
+
+    [Fact]
+    public void AConfirmedHolderHandedAHitAgain_ThatLeavesTheBlobOutOfItsFullReport_StaysListedAsLikely_UntilThatExpires()
+    {
+        var table = Table(("n1", true), ("n2", true));
+        var later = T0 + TimeSpan.FromMinutes(1);
+        Assert.True(table.AddLikely(Sha, "n1", later)); // n1 evicted it (its "gone" lost) and was handed a hit: receiving
+
+        Assert.Equal(1, table.RetainHolder("n1", new HashSet<string>(), later + TimeSpan.FromSeconds(1)));
+
+        // Still a source, behind the confirmed one, while the hint is fresh; forgotten once it is not.
+        Assert.Equal(["n2", "n1"], table.Rank(Sha, "asker", 8, later + TimeSpan.FromSeconds(2), new ScriptedRandom()).Select(s => s.NodeId));
+        Assert.Equal(["n2"], table.Rank(Sha, "asker", 8, later + SourceTable.LikelyLifetime + TimeSpan.FromSeconds(1), new ScriptedRandom()).Select(s => s.NodeId));
+
+        // A hint older than LikelyLifetime does not save a confirmed listing the full report leaves out.
+        Assert.True(table.AddHolder(Sha, "n1", new Uri("http://10.0.0.1:47471/"), later));
+        Assert.Equal(1, table.RetainHolder("n1", new HashSet<string>(), later + SourceTable.LikelyLifetime + TimeSpan.FromMinutes(1)));
+        Assert.Equal(["n2"], table.Rank(Sha, "asker", 8, later + SourceTable.LikelyLifetime + TimeSpan.FromMinutes(1), new ScriptedRandom()).Select(s => s.NodeId));
+    }
+
+    [Fact]
+    public void AFullInventory_AfterListingsCameAndWent_EndsExactlyTheOnesItLeavesOut()
+    {
+        // Property: whatever adds, hints and "gone"s came before, a full report leaves the node confirmed for exactly the
+        // reported blobs it was confirmed for, and other nodes' listings as they were.
+        var blobs = Enumerable.Range(0, 6).Select(i => new string((char)('a' + i), 64)).ToArray();
+        var steps = Gen.ArrayOf(Gen.Choose(0, 2).SelectMany(kind => Gen.Choose(0, blobs.Length - 1).Select(b => (kind, b))), 30);
+        var reports = Gen.ArrayOf(Gen.Elements(false, true), blobs.Length);
+        Prop.ForAll(steps.ToArbitrary(), reports.ToArbitrary(), (history, report) =>
+        {
+            var table = new SourceTable();
+            table.NoteAddress("n1", new Uri("http://10.0.0.1:47471/"), T0);
+            foreach (var sha in blobs)
+            {
+                Assert.True(table.AddHolder(sha, "n2", new Uri("http://10.0.0.2:47471/"), T0));
+            }
+
+            foreach (var (kind, b) in history)
+            {
+                _ = kind switch
+                {
+                    0 => table.AddHolder(blobs[b], "n1", new Uri("http://10.0.0.1:47471/"), T0),
+                    1 => table.AddLikely(blobs[b], "n1", T0 - SourceTable.LikelyLifetime - TimeSpan.FromSeconds(1)), // an old hint: no saving grace
+                    _ => table.RemoveHolder(blobs[b], "n1"),
+                };
+            }
+
+            var confirmedBefore = blobs.Where(sha => table.HasConfirmedHolder(sha, "n2", T0)).ToHashSet();
+            var held = blobs.Where((_, i) => report[i]).ToHashSet();
+
+            table.RetainHolder("n1", held, T0);
+
+            foreach (var sha in blobs)
+            {
+                Assert.Equal(confirmedBefore.Contains(sha) && held.Contains(sha), table.HasConfirmedHolder(sha, "n2", T0));
+                Assert.True(table.HasConfirmedHolder(sha, "n1", T0)); // n2 untouched
+            }
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(200));
     }
 
     [Fact]

@@ -68,6 +68,7 @@ internal sealed class FakeSources : IAsyncDisposable
     private const int Chunk = 64 * 1024;
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<int, int> _requests = new();
+    private long _bodyBytesSent;
     private readonly ConcurrentDictionary<int, ConcurrentQueue<(DateTime At, int Status)>> _answers = new();
     private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int[] _ports = [];
@@ -85,6 +86,9 @@ internal sealed class FakeSources : IAsyncDisposable
 
     /// <summary>The piece a <see cref="SourceMode.BadPiece"/> source corrupts (modulo the piece count).</summary>
     public int BadPiece { get; set; } = 1;
+
+    /// <summary>Blob bytes the sources wrote (or are writing) into response bodies since <see cref="Set"/>: a client can count no more.</summary>
+    public long BodyBytesSent => Interlocked.Read(ref _bodyBytesSent);
 
     public int BusyAnswers { get; set; } = 2;
 
@@ -122,6 +126,8 @@ internal sealed class FakeSources : IAsyncDisposable
         {
             throw new ArgumentException($"only {_ports.Length} sources");
         }
+
+        Interlocked.Exchange(ref _bodyBytesSent, 0);
 
         (Content, PieceSize, Modes) = (content, pieceSize, modes);
         Sha256 = Convert.ToHexStringLower(SHA256.HashData(content));
@@ -238,6 +244,7 @@ internal sealed class FakeSources : IAsyncDisposable
             var until = DateTime.UtcNow + TimeSpan.FromSeconds(60);
             for (var sent = 0; sent < length && DateTime.UtcNow < until && !ctx.RequestAborted.IsCancellationRequested; sent++)
             {
+                Interlocked.Increment(ref _bodyBytesSent); // before the write: the client may read it before it returns
                 await ctx.Response.Body.WriteAsync(body.Slice(sent, 1), ctx.RequestAborted);
                 await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
                 await Task.Delay(DripEvery, ctx.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
@@ -253,6 +260,7 @@ internal sealed class FakeSources : IAsyncDisposable
             for (var sent = 0; sent < length;)
             {
                 var bit = Math.Min(random.Next(1, 3001), length - sent);
+                Interlocked.Add(ref _bodyBytesSent, bit);
                 await ctx.Response.Body.WriteAsync(body.Slice(sent, bit), ctx.RequestAborted);
                 await ctx.Response.Body.FlushAsync(ctx.RequestAborted);
                 sent += bit;
@@ -265,6 +273,7 @@ internal sealed class FakeSources : IAsyncDisposable
         for (var sent = 0; sent < cut;)
         {
             var n2 = Math.Min(Chunk, cut - sent);
+            Interlocked.Add(ref _bodyBytesSent, n2);
             await ctx.Response.Body.WriteAsync(body.Slice(sent, n2), ctx.RequestAborted);
             sent += n2;
         }

@@ -37,11 +37,12 @@ public sealed class SwarmFetcherPropertyTests : IAsyncLifetime
     /// <summary>
     /// A piece is gathered in buffers of 64 KiB from reads of any size: pieces of 1 to 3 buffers and a ragged tail, from
     /// holders whose bodies come in random bits of 1 to 3,000 bytes, one of them perhaps corrupting a piece. Each piece is
-    /// checked whole (the bad one found and fetched elsewhere), every byte received is counted once, and the blob commits
-    /// with the upstream hash.
+    /// checked whole (a bad one is fetched elsewhere), the bytes counted are no more than the sources sent (counted once),
+    /// and the blob commits with the upstream hash. (That reads are gathered, fewer writes, is a cost measured in the
+    /// fleet benchmark, not here.)
     /// </summary>
     [Fact]
-    public void RaggedReads_AreGatheredIntoWholePieces_CountedOnce_AndCommitWithTheUpstreamHash()
+    public void RaggedReads_VerifyEveryPiece_CountEachByteOnce_AndCommitWithTheUpstreamHash()
     {
         var cases =
             from pieceSize in Gen.Elements(Piece, 2 * Piece, 3 * Piece)
@@ -65,7 +66,7 @@ public sealed class SwarmFetcherPropertyTests : IAsyncLifetime
         Assert.True(result.Ok, $"{size} bytes in pieces of {pieceSize}: {result.Error}");
         Assert.Equal(_sources.Sha256, rig.StoredSha(_sources.Sha256));
         Assert.Equal(result.Bytes, rig.Stats.LanBytesFetched);
-        Assert.True(result.Bytes >= size, $"{result.Bytes} bytes counted for a blob of {size}");
+        Assert.InRange(result.Bytes, size, _sources.BodyBytesSent);
         Assert.Equal(0, rig.TempFiles);
         return true;
     }

@@ -22,9 +22,10 @@ namespace PeerPatch.Node.Http;
 /// (<see cref="SourceTable"/>). A report of blobs gone (`?gone=1`, sent when the reporter evicted or dropped them;
 /// only each entry's SHA-256 counts) ends the reporter's listing as their source, so lookups stop sending PCs to a
 /// copy that answers 404. A full report names everything the reporter holds, so it also ends the reporter's
-/// listings of any blob it leaves out (a "gone" that was lost); its likely listings stay. Entries are data only: a wrong one can at most name a blob nobody can serve, or take one
-/// node's listing away (the hits then name the others, or the server), and a client verifies every piece. With a
-/// cluster key only members get here (a signed POST).
+/// listings of any blob it leaves out (a "gone" that was lost; <see cref="SourceTable.RetainHolder"/>). Entries are
+/// data only: a wrong one can at most name a blob nobody can serve, or take one node's listings away (the hits then
+/// name the others, or the server), and a client verifies every piece. With a cluster key only members get here (a
+/// signed POST).
 /// </summary>
 internal static partial class InventoryEndpoints
 {
@@ -104,15 +105,11 @@ internal static partial class InventoryEndpoints
             }
         }
 
-        if (held is not null)
+        if (held is not null && WireFormat.IsNodeId(node))
         {
-            // A full report is the reporter's whole store: what it no longer names, it no longer serves.
-            if (WireFormat.IsNodeId(node))
-            {
-                sources.RetainHolder(node, held);
-            }
-
-            holders.RetainHolder(holder, held);
+            // A full report is the reporter's whole store: what it no longer names, it no longer serves. (HolderIndex,
+            // where this server pulls from, is left as it is: a failed pull drops that holder there.)
+            sources.RetainHolder(node, held, time.MonotonicNow());
         }
 
         return Results.Json(new AcceptedReply(accepted), InventoryJson.Default.AcceptedReply, statusCode: StatusCodes.Status202Accepted);

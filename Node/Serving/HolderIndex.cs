@@ -55,25 +55,6 @@ internal sealed class HolderIndex
         }
     }
 
-    /// <summary>
-    /// <paramref name="holder"/>'s full inventory: it holds exactly <paramref name="held"/> (SHA-256s), so it is no
-    /// longer a place to pull any other blob from. Returns how many blobs lost it as a holder.
-    /// </summary>
-    public int RetainHolder(Uri holder, IReadOnlySet<string> held)
-    {
-        var ended = 0;
-        foreach (var (sha, h) in _bySha)
-        {
-            if (!held.Contains(sha) && h.Holders.Contains(holder))
-            {
-                Drop(sha, holder);
-                ended++;
-            }
-        }
-
-        return ended;
-    }
-
     internal sealed record Holding(PatchRecord Record, IReadOnlyList<Uri> Holders)
     {
         public Uri BlobUrl(int i = 0) => Protocol.Http.BlobUrl.On(Holders[i], Record.Sha256);

@@ -91,6 +91,8 @@ internal sealed class SourceTable
                 return false;
             }
 
+            Unlist(sha256, nodeId);
+
             if (holders.Count == 0)
             {
                 _bySha.Remove(sha256);
@@ -102,32 +104,49 @@ internal sealed class SourceTable
 
     /// <summary>
     /// A node's full inventory: it holds exactly <paramref name="held"/> (SHA-256s). Its confirmed listings of any other
-    /// blob end (a "gone" that never arrived: its delta was dropped, or the server was down); its likely ones stay, as it
-    /// may still be receiving those. Returns how many listings ended.
+    /// blob end (a "gone" that never arrived: its delta was dropped, or the server was down), except that one it was
+    /// handed a hit for within <see cref="LikelyLifetime"/> becomes likely again (it may be receiving it anew); its
+    /// likely ones stay. Costs the node's own listings, not the table's. Returns how many confirmed listings ended.
     /// </summary>
-    public int RetainHolder(string nodeId, IReadOnlySet<string> held)
+    public int RetainHolder(string nodeId, IReadOnlySet<string> held, DateTimeOffset now)
     {
         lock (_lock)
         {
-            var ended = 0;
-            List<string>? empty = null;
-            foreach (var (sha, holders) in _bySha)
+            if (!_nodes.TryGetValue(nodeId, out var node))
             {
-                if (held.Contains(sha))
+                return 0;
+            }
+
+            var ended = 0;
+            foreach (var sha in node.Listed.Where(sha => !held.Contains(sha)).ToList())
+            {
+                var holders = _bySha.GetValueOrDefault(sha);
+                var at = holders?.FindIndex(h => h.NodeId == nodeId) ?? -1;
+                if (at < 0)
+                {
+                    node.Listed.Remove(sha);
+                    continue;
+                }
+
+                var holder = holders![at];
+                if (holder.Likely)
                 {
                     continue;
                 }
 
-                ended += holders.RemoveAll(h => h.NodeId == nodeId && !h.Likely);
+                ended++;
+                if (holder.HintedAt is { } hinted && now >= hinted && now - hinted <= LikelyLifetime)
+                {
+                    holders[at] = holder with { Likely = true, Since = hinted };
+                    continue;
+                }
+
+                holders.RemoveAt(at);
+                node.Listed.Remove(sha);
                 if (holders.Count == 0)
                 {
-                    (empty ??= []).Add(sha);
+                    _bySha.Remove(sha);
                 }
-            }
-
-            foreach (var sha in empty ?? [])
-            {
-                _bySha.Remove(sha);
             }
 
             return ended;
@@ -210,7 +229,12 @@ internal sealed class SourceTable
                 return result;
             }
 
-            holders.RemoveAll(h => h.Likely && now - h.Since > LikelyLifetime);
+            foreach (var expired in holders.Where(h => h.Likely && now - h.Since > LikelyLifetime).ToList())
+            {
+                holders.Remove(expired);
+                Unlist(sha256, expired.NodeId);
+            }
+
             if (holders.Count == 0)
             {
                 _bySha.Remove(sha256);
@@ -262,8 +286,9 @@ internal sealed class SourceTable
         var at = holders.FindIndex(h => h.NodeId == nodeId);
         if (at >= 0)
         {
-            // A confirmation upgrades a likely holder; a hint never downgrades a confirmed one.
-            holders[at] = holders[at] with { Likely = holders[at].Likely && likely, Since = now };
+            // A confirmation upgrades a likely holder; a hint never downgrades a confirmed one (it is remembered, for
+            // RetainHolder).
+            holders[at] = holders[at] with { Likely = holders[at].Likely && likely, Since = now, HintedAt = likely ? now : holders[at].HintedAt };
             return true;
         }
 
@@ -275,11 +300,22 @@ internal sealed class SourceTable
                 return false;
             }
 
+            Unlist(sha256, holders[oldestLikely].NodeId);
             holders.RemoveAt(oldestLikely);
         }
 
-        holders.Add(new Holder(nodeId, likely, now));
+        holders.Add(new Holder(nodeId, likely, now, likely ? now : null));
+        _nodes[nodeId].Listed.Add(sha256);
         return true;
+    }
+
+    /// <summary>The node is no longer among the blob's holders.</summary>
+    private void Unlist(string sha256, string nodeId)
+    {
+        if (_nodes.TryGetValue(nodeId, out var node))
+        {
+            node.Listed.Remove(sha256);
+        }
     }
 
     private NodeState? Node(string nodeId, DateTimeOffset now)
@@ -297,10 +333,14 @@ internal sealed class SourceTable
         return _nodes[nodeId] = new NodeState { LoadStamp = now };
     }
 
-    private sealed record Holder(string NodeId, bool Likely, DateTimeOffset Since);
+    /// <param name="HintedAt">When the node was last handed a hit for the blob, if ever.</param>
+    private sealed record Holder(string NodeId, bool Likely, DateTimeOffset Since, DateTimeOffset? HintedAt);
 
     private sealed class NodeState
     {
+        /// <summary>The blobs this node is among the holders of (so a full report costs its own listings).</summary>
+        public HashSet<string> Listed { get; } = new(StringComparer.Ordinal);
+
         public Uri? HttpBase { get; set; }
 
         public DateTimeOffset? FailedAt { get; set; }
