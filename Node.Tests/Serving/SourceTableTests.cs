@@ -132,17 +132,45 @@ public sealed class SourceTableTests
         Assert.Equal(["n2", "n1"], table.Rank(Sha, "asker", 8, later + TimeSpan.FromSeconds(2), new ScriptedRandom()).Select(s => s.NodeId));
         Assert.Equal(["n2"], table.Rank(Sha, "asker", 8, later + SourceTable.LikelyLifetime + TimeSpan.FromSeconds(1), new ScriptedRandom()).Select(s => s.NodeId));
 
-        // A hint older than LikelyLifetime does not save a confirmed listing the full report leaves out.
-        Assert.True(table.AddHolder(Sha, "n1", new Uri("http://10.0.0.1:47471/"), later));
-        Assert.Equal(1, table.RetainHolder("n1", new HashSet<string>(), later + SourceTable.LikelyLifetime + TimeSpan.FromMinutes(1)));
-        Assert.Equal(["n2"], table.Rank(Sha, "asker", 8, later + SourceTable.LikelyLifetime + TimeSpan.FromMinutes(1), new ScriptedRandom()).Select(s => s.NodeId));
+    }
+
+    [Fact]
+    public void AHintOlderThanTheLikelyLifetime_OrOneTheHolderConfirmedSince_DoesNotKeepAListingItsFullReportLeavesOut()
+    {
+        var stale = new string('d', 64);
+        var fetched = new string('e', 64);
+        var table = new SourceTable();
+        Assert.True(table.AddHolder(stale, "n1", new Uri("http://10.0.0.1:47471/"), T0)); // n1 alone holds each
+        Assert.True(table.AddLikely(stale, "n1", T0)); // a hint while confirmed: remembered
+        Assert.True(table.AddLikely(fetched, "n1", T0)); // a hit, then its download confirmed: that hint is spent
+        Assert.True(table.AddHolder(fetched, "n1", new Uri("http://10.0.0.1:47471/"), T0 + TimeSpan.FromSeconds(30)));
+
+        // Within the hint's lifetime the first listing would turn likely; the second has no hint left.
+        Assert.Equal(2, table.RetainHolder("n1", new HashSet<string>(), T0 + SourceTable.LikelyLifetime + TimeSpan.FromSeconds(1)));
+
+        Assert.False(table.HasHolders(stale)); // removed, not kept as a likely listing with an old Since
+        Assert.False(table.HasHolders(fetched));
+    }
+
+    [Fact]
+    public void AHintWithinTheLikelyLifetime_KeepsTheListingItsFullReportLeavesOut_AsLikely()
+    {
+        var table = new SourceTable();
+        Assert.True(table.AddHolder(Sha, "n1", new Uri("http://10.0.0.1:47471/"), T0));
+        Assert.True(table.AddLikely(Sha, "n1", T0));
+
+        Assert.Equal(1, table.RetainHolder("n1", new HashSet<string>(), T0 + SourceTable.LikelyLifetime));
+
+        Assert.True(table.HasHolders(Sha));
+        Assert.False(table.HasConfirmedHolder(Sha, "asker", T0 + SourceTable.LikelyLifetime));
     }
 
     [Fact]
     public void AFullInventory_AfterListingsCameAndWent_EndsExactlyTheOnesItLeavesOut()
     {
-        // Property: whatever adds, hints and "gone"s came before, a full report leaves the node confirmed for exactly the
-        // reported blobs it was confirmed for, and other nodes' listings as they were.
+        // Property, against a model: whatever adds, hits and "gone"s came before, after a full report the node is
+        // confirmed for the reported blobs it was confirmed for; a confirmed listing left out becomes likely if the node
+        // was handed a hit for it since it last confirmed, else ends; likely listings stay; other nodes' are untouched.
         var blobs = Enumerable.Range(0, 6).Select(i => new string((char)('a' + i), 64)).ToArray();
         var steps = Gen.ArrayOf(Gen.Choose(0, 2).SelectMany(kind => Gen.Choose(0, blobs.Length - 1).Select(b => (kind, b))), 30);
         var reports = Gen.ArrayOf(Gen.Elements(false, true), blobs.Length);
@@ -155,27 +183,44 @@ public sealed class SourceTableTests
                 Assert.True(table.AddHolder(sha, "n2", new Uri("http://10.0.0.2:47471/"), T0));
             }
 
+            var model = new (char State, bool Hinted)[blobs.Length]; // State: '-' none, 'l' likely, 'c' confirmed
+            Array.Fill(model, ('-', false));
             foreach (var (kind, b) in history)
             {
-                _ = kind switch
+                switch (kind)
                 {
-                    0 => table.AddHolder(blobs[b], "n1", new Uri("http://10.0.0.1:47471/"), T0),
-                    1 => table.AddLikely(blobs[b], "n1", T0 - SourceTable.LikelyLifetime - TimeSpan.FromSeconds(1)), // an old hint: no saving grace
-                    _ => table.RemoveHolder(blobs[b], "n1"),
-                };
+                    case 0:
+                        table.AddHolder(blobs[b], "n1", new Uri("http://10.0.0.1:47471/"), T0);
+                        model[b] = ('c', model[b].State == 'c' && model[b].Hinted);
+                        break;
+                    case 1:
+                        table.AddLikely(blobs[b], "n1", T0);
+                        model[b] = (model[b].State == 'c' ? 'c' : 'l', true);
+                        break;
+                    default:
+                        table.RemoveHolder(blobs[b], "n1");
+                        model[b] = ('-', false);
+                        break;
+                }
             }
 
-            var confirmedBefore = blobs.Where(sha => table.HasConfirmedHolder(sha, "n2", T0)).ToHashSet();
-            var held = blobs.Where((_, i) => report[i]).ToHashSet();
+            table.RetainHolder("n1", blobs.Where((_, i) => report[i]).ToHashSet(), T0);
 
-            table.RetainHolder("n1", held, T0);
-
-            foreach (var sha in blobs)
+            for (var i = 0; i < blobs.Length; i++)
             {
-                Assert.Equal(confirmedBefore.Contains(sha) && held.Contains(sha), table.HasConfirmedHolder(sha, "n2", T0));
-                Assert.True(table.HasConfirmedHolder(sha, "n1", T0)); // n2 untouched
+                var expected = model[i].State switch
+                {
+                    'c' when report[i] => 'c',
+                    'c' when model[i].Hinted => 'l',
+                    'c' => '-',
+                    var other => other,
+                };
+                var listed = table.Rank(blobs[i], "n2", 8, T0, new ScriptedRandom()).Count > 0;
+                Assert.Equal(expected == 'c', table.HasConfirmedHolder(blobs[i], "n2", T0));
+                Assert.Equal(expected != '-', listed);
+                Assert.True(table.HasConfirmedHolder(blobs[i], "n1", T0)); // n2 untouched
             }
-        }).Check(Config.QuickThrowOnFailure.WithMaxTest(200));
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(300));
     }
 
     [Fact]

@@ -107,8 +107,9 @@ internal static partial class InventoryEndpoints
 
         if (held is not null && WireFormat.IsNodeId(node))
         {
-            // A full report is the reporter's whole store: what it no longer names, it no longer serves. (HolderIndex,
-            // where this server pulls from, is left as it is: a failed pull drops that holder there.)
+            // A full report is the reporter's whole store: what it no longer names, it no longer serves. HolderIndex
+            // (blobs this server lacks: pulled, and meanwhile handed out as hits) is left as it is, to spare a scan of
+            // up to 200,000 entries per report: a pull from a holder that lost the blob fails and drops it there.
             sources.RetainHolder(node, held, time.MonotonicNow());
         }
 

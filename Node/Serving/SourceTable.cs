@@ -286,9 +286,10 @@ internal sealed class SourceTable
         var at = holders.FindIndex(h => h.NodeId == nodeId);
         if (at >= 0)
         {
-            // A confirmation upgrades a likely holder; a hint never downgrades a confirmed one (it is remembered, for
-            // RetainHolder).
-            holders[at] = holders[at] with { Likely = holders[at].Likely && likely, Since = now, HintedAt = likely ? now : holders[at].HintedAt };
+            // A confirmation upgrades a likely holder (its hit was that download: no hint left); a hint never downgrades
+            // a confirmed one, but is remembered (it may be receiving the blob anew: RetainHolder).
+            var was = holders[at];
+            holders[at] = was with { Likely = was.Likely && likely, Since = now, HintedAt = likely ? now : was.Likely ? null : was.HintedAt };
             return true;
         }
 
@@ -333,7 +334,7 @@ internal sealed class SourceTable
         return _nodes[nodeId] = new NodeState { LoadStamp = now };
     }
 
-    /// <param name="HintedAt">When the node was last handed a hit for the blob, if ever.</param>
+    /// <param name="HintedAt">When the node was last handed a hit for the blob since it last confirmed holding it, if ever.</param>
     private sealed record Holder(string NodeId, bool Likely, DateTimeOffset Since, DateTimeOffset? HintedAt);
 
     private sealed class NodeState
