@@ -104,9 +104,10 @@ internal sealed class SourceTable
 
     /// <summary>
     /// A node's full inventory: it holds exactly <paramref name="held"/> (SHA-256s). Its confirmed listings of any other
-    /// blob end (a "gone" that never arrived: its delta was dropped, or the server was down), except that one it was
-    /// handed a hit for within <see cref="LikelyLifetime"/> becomes likely again (it may be receiving it anew); its
-    /// likely ones stay. Costs the node's own listings, not the table's. Returns how many confirmed listings ended.
+    /// blob end (a "gone" that never arrived: its delta was dropped, or the server was down), except one it was handed a
+    /// hit for since it last confirmed it, within <see cref="LikelyLifetime"/>: that one becomes likely (it may be
+    /// receiving the blob anew). Its likely listings stay. Costs the node's own listings, not the table's (a per-node
+    /// index). Returns how many confirmed listings ended or turned likely.
     /// </summary>
     public int RetainHolder(string nodeId, IReadOnlySet<string> held, DateTimeOffset now)
     {

@@ -285,8 +285,9 @@ internal sealed partial class SwarmFetcher
             var got = 0;
             while (got < length)
             {
-                // The buffer is filled before it is hashed and written: a shaped link hands over a few KB per socket
-                // read, and each read of its own would cost a positional write (a thread-pool hop on Unix).
+                // The buffer is filled before it is hashed and written: a socket read returns what has arrived, often
+                // much less than the buffer, and each read of its own would cost a positional write (a thread-pool hop
+                // on Unix). Bytes are counted as they arrive, so a source cut mid-buffer is still charged for them.
                 var chunk = Math.Min(BufferBytes, length - got);
                 var read = 0;
                 while (read < chunk)
