@@ -126,6 +126,11 @@ for name in unit integration; do
   failed=$((failed + phase_failed))
   skipped=$((skipped + $(count total) - $(count executed)))
 done
+# The failed tests by name (CI shows only the end of this output), one line each, before the count.
+for name in unit integration; do
+  grep -o '<UnitTestResult [^>]*outcome="\(Failed\|Error\|Timeout\|Aborted\)"[^>]*>' "$results/$name.trx" |
+    sed -n 's/.* testName="\([^"]*\)".*/failed ('"$name"'): \1/p' | sed 's/&quot;/"/g; s/&lt;/</g; s/&gt;/>/g; s/&amp;/\&/g'
+done
 line="tests: $passed passed, $failed failed"
 [ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
 [ "${#aborted[@]}" -gt 0 ] && line="$line; a run ended with no failed test recorded (a hung or crashed test host): ${aborted[*]}"
