@@ -57,6 +57,12 @@ internal enum SourceMode
 
     /// <summary>A liar: 503 with Retry-After: 1 for every piece, with a bitfield that claims every piece.</summary>
     Claims,
+
+    /// <summary>
+    /// A holder the server has just handed the blob, whose own fetch has not begun: 404 for the piece list and for pieces
+    /// until it has been asked for the list <see cref="FakeSources.LateAnswers"/> times; from then as <see cref="Good"/>.
+    /// </summary>
+    LateList,
 }
 
 /// <summary>
@@ -68,6 +74,7 @@ internal sealed class FakeSources : IAsyncDisposable
     private const int Chunk = 64 * 1024;
     private readonly WebApplication _app;
     private readonly ConcurrentDictionary<int, int> _requests = new();
+    private readonly ConcurrentDictionary<int, int> _listRequests = new();
     private long _bodyBytesSent;
     private readonly ConcurrentDictionary<int, ConcurrentQueue<(DateTime At, int Status)>> _answers = new();
     private readonly TaskCompletionSource _gate = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -91,6 +98,9 @@ internal sealed class FakeSources : IAsyncDisposable
     public long BodyBytesSent => Interlocked.Read(ref _bodyBytesSent);
 
     public int BusyAnswers { get; set; } = 2;
+
+    /// <summary>Piece list requests a <see cref="SourceMode.LateList"/> source answers 404 before it has the blob.</summary>
+    public int LateAnswers { get; set; } = 1;
 
     public int GateFrom { get; set; } = 2;
 
@@ -132,6 +142,7 @@ internal sealed class FakeSources : IAsyncDisposable
         (Content, PieceSize, Modes) = (content, pieceSize, modes);
         Sha256 = Convert.ToHexStringLower(SHA256.HashData(content));
         _requests.Clear();
+        _listRequests.Clear();
         _answers.Clear();
     }
 
@@ -165,7 +176,8 @@ internal sealed class FakeSources : IAsyncDisposable
     {
         var (index, mode) = Which(ctx);
         ListRequests.Enqueue($"{index}:{mode}");
-        if (mode == SourceMode.NotFound || sha256 != Sha256)
+        var asked = _listRequests.AddOrUpdate(ctx.Connection.LocalPort, 1, (_, c) => c + 1);
+        if (mode == SourceMode.NotFound || sha256 != Sha256 || (mode == SourceMode.LateList && asked <= LateAnswers))
         {
             ctx.Response.StatusCode = StatusCodes.Status404NotFound;
             return;
@@ -187,7 +199,8 @@ internal sealed class FakeSources : IAsyncDisposable
         var port = ctx.Connection.LocalPort;
         var n = _requests.AddOrUpdate(port, 1, (_, c) => c + 1);
         var answers = _answers.GetOrAdd(port, _ => new ConcurrentQueue<(DateTime, int)>());
-        if (mode == SourceMode.NotFound || sha256 != Sha256 || index < 0)
+        if (mode == SourceMode.NotFound || sha256 != Sha256 || index < 0
+            || (mode == SourceMode.LateList && _listRequests.GetValueOrDefault(port) <= LateAnswers))
         {
             answers.Enqueue((DateTime.UtcNow, 404));
             ctx.Response.StatusCode = StatusCodes.Status404NotFound;

@@ -232,4 +232,68 @@ public sealed class SwarmFetcherTests : IAsyncLifetime
         Assert.True(result.Ok, result.Error);
         Assert.Equal(_sources.Sha256, rig.StoredSha(_sources.Sha256));
     }
+
+    /// <summary>
+    /// The start of a pass: the server lacks the blob and lists its holders, among them a PC it has just handed the blob,
+    /// which answers 404 until its own fetch has a piece list. It is asked again (not dropped), and once it serves the
+    /// same list the fetch takes pieces from it too: here the one holder that served a list at first stalls after a
+    /// piece, so without the late holder the fetch fails.
+    /// </summary>
+    [Fact]
+    public async Task AHolderAnswering404ForItsPieceListAtFirst_IsAskedAgain_AndServesOnceItHasTheList()
+    {
+        using var rig = new SwarmRig(TimeSpan.FromSeconds(2));
+        _sources.GateFrom = 1;
+        _sources.Set(SwarmRig.Bytes(8 * Piece, 12), Piece, SourceMode.Gated, SourceMode.LateList, SourceMode.NotFound);
+
+        var result = await rig.FetchAsync(_sources);
+
+        Assert.True(result.Ok, result.Error);
+        Assert.Equal(_sources.Sha256, rig.StoredSha(_sources.Sha256));
+        Assert.True(rig.Log.Has(489, "node-1"), rig.Log.ToString());
+        Assert.Equal(2, _sources.ListRequests.Count(r => r == "1:LateList")); // its 404, then its list
+        Assert.Contains(_sources.Answers(1), a => a.Status == 206);
+        Assert.False(rig.Log.Has(481, "node-1"), rig.Log.ToString()); // never dropped
+    }
+
+    /// <summary>
+    /// The server's own list, a peer listed with it answering 404 for a piece before it has begun: asked for its list
+    /// instead of dropped, and fetched from once it serves the server's list (here the server stalls after a piece).
+    /// </summary>
+    [Fact]
+    public async Task APeerAnswering404ForAPieceBeforeItServedAnything_JoinsOnceItServesTheServersList()
+    {
+        using var rig = new SwarmRig(TimeSpan.FromSeconds(2));
+        _sources.GateFrom = 1;
+        _sources.Set(SwarmRig.Bytes(8 * Piece, 13), Piece, SourceMode.LateList, SourceMode.Gated);
+
+        var result = await rig.FetchAsync(_sources);
+
+        Assert.True(result.Ok, result.Error);
+        Assert.Equal(_sources.Sha256, rig.StoredSha(_sources.Sha256));
+        Assert.True(rig.Log.Has(489, "node-0"), rig.Log.ToString());
+        Assert.Contains(_sources.Answers(0), a => a.Status == 404);
+        Assert.Contains(_sources.Answers(0), a => a.Status == 206);
+    }
+
+    /// <summary>
+    /// A holder that answers 404 for good (it evicted the blob) is asked for its list a bounded number of times, then
+    /// dropped: with every other source failed, the fetch fails (the caller goes to the internet), it does not wait on.
+    /// </summary>
+    [Fact]
+    public async Task AHolderAnswering404ForGood_IsAskedABoundedNumberOfTimes_ThenDropped()
+    {
+        using var rig = new SwarmRig(TimeSpan.FromSeconds(2));
+        _sources.BadPiece = 0;
+        _sources.Set(SwarmRig.Bytes(1 * Piece, 14), Piece, SourceMode.BadPiece, SourceMode.NotFound, SourceMode.NotFound);
+
+        var result = await rig.FetchAsync(_sources);
+
+        Assert.False(result.Ok);
+        Assert.Contains("every LAN source failed", result.Error, StringComparison.Ordinal);
+        Assert.True(result.Error!.Contains($"still after {SwarmFetcher.LateListAsks} asks", StringComparison.Ordinal), result.Error + "\n" + rig.Log);
+        Assert.Equal(1 + SwarmFetcher.LateListAsks, _sources.ListRequests.Count(r => r == "1:NotFound"));
+        Assert.False(rig.Store.Contains(_sources.Sha256));
+        Assert.Equal(0, rig.TempFiles);
+    }
 }

@@ -31,10 +31,10 @@ internal sealed partial class SwarmFetcher
         var age = run.TimedPieces == 0
             ? Ticks(options.LanStallTimeout)
             : Math.Max(Ticks(EndgameMinAge), EndgameFactor * (run.PieceTicks / run.TimedPieces));
-        for (var i = 0; i < flights.Count && flights.Count < options.PiecesInFlight; i++)
+        for (var i = 0; i < flights.Count && PiecesInFlight(flights) < options.PiecesInFlight; i++)
         {
             var slow = flights[i];
-            if (slow.Duplicate || slow.Cancelled || now - slow.Started < age || flights.Exists(f => f != slow && f.Piece == slow.Piece))
+            if (slow.Piece == ListCheck || slow.Duplicate || slow.Cancelled || now - slow.Started < age || flights.Exists(f => f != slow && f.Piece == slow.Piece))
             {
                 continue;
             }
@@ -49,11 +49,11 @@ internal sealed partial class SwarmFetcher
         }
     }
 
-    /// <summary>The first flight to end; in the endgame null after <see cref="EndgameTick"/> when none did.</summary>
-    private static async Task<Flight?> NextAsync(List<Flight> flights, bool endgame, CancellationToken ct)
+    /// <summary>The first flight to end; with <paramref name="tick"/> (the endgame) null after <see cref="EndgameTick"/> when none did.</summary>
+    private static async Task<Flight?> NextAsync(List<Flight> flights, bool tick, CancellationToken ct)
     {
         var first = Task.WhenAny(flights.Select(f => f.Task));
-        if (!endgame)
+        if (!tick)
         {
             var ended = await first.ConfigureAwait(false); // each attempt is bounded (see FetchPieceAsync)
             return flights.Find(f => f.Task == ended);

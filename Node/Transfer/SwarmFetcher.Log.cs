@@ -30,6 +30,9 @@ internal sealed partial class SwarmFetcher
         [LoggerMessage(EventId = 487, Level = LogLevel.Warning, Message = "LAN holders of {PatchHash} serve {Lists} different piece lists (holders by list: {Holders}); each list is fetched by only from its own holders, the most common first")]
         public static partial void ListsDisagree(ILogger logger, string patchHash, int lists, string holders);
 
+        [LoggerMessage(EventId = 489, Level = LogLevel.Debug, Message = "LAN source {PeerId} now serves the piece list of {PatchHash} (ask {Asks} after its 404): fetching from it too")]
+        public static partial void Rejoined(ILogger logger, string peerId, string patchHash, int asks);
+
         [LoggerMessage(EventId = 486, Level = LogLevel.Debug, Message = "endgame for {PatchHash}: piece {Piece} is slow from {PeerId}, asked of {OtherPeerId} too")]
         public static partial void Endgame(ILogger logger, string patchHash, int piece, string peerId, string otherPeerId);
     }

@@ -39,27 +39,27 @@ internal sealed partial class SwarmFetcher
     {
         if (states.Find(s => s.Source.IsServer) is { } server)
         {
-            var (list, error, bad) = await TryGetPieceListAsync(server.Source, patch, pieceSize, ct).ConfigureAwait(false);
+            var (list, error, fault) = await TryGetPieceListAsync(server.Source, patch.Sha256, patch.Size, pieceSize, ct).ConfigureAwait(false);
             if (list is not null)
             {
                 server.Vouched = true;
                 return ([(list, states)], true);
             }
 
-            Refused(server, patch, error!, bad);
+            Refused(server, patch, error!, fault);
         }
 
         var asked = states.Where(s => !s.Dropped && !s.Source.IsServer).ToList(); // the server, asked first, served none
         using var asking = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        async Task<(PieceList? List, string? Error, bool Bad)> AskAsync(SourceState source)
+        async Task<(PieceList? List, string? Error, ListFault Fault)> AskAsync(SourceState source)
         {
             try
             {
-                return await TryGetPieceListAsync(source.Source, patch, pieceSize, asking.Token).ConfigureAwait(false);
+                return await TryGetPieceListAsync(source.Source, patch.Sha256, patch.Size, pieceSize, asking.Token).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (!ct.IsCancellationRequested)
             {
-                return (null, $"piece list: none within {ListGrace.TotalSeconds:0.#} s of another holder's", false);
+                return (null, $"piece list: none within {ListGrace.TotalSeconds:0.#} s of another holder's", ListFault.Transient);
             }
         }
 
@@ -80,10 +80,10 @@ internal sealed partial class SwarmFetcher
         var groups = new List<(PieceList List, List<SourceState> Sources)>();
         for (var i = 0; i < asked.Count; i++)
         {
-            var (list, error, bad) = answers[i];
+            var (list, error, fault) = answers[i];
             if (list is null)
             {
-                Refused(asked[i], patch, error!, bad);
+                Refused(asked[i], patch, error!, fault);
                 continue;
             }
 
@@ -104,23 +104,52 @@ internal sealed partial class SwarmFetcher
             Log.ListsDisagree(logger, patch.Sha256, groups.Count, string.Join(" | ", groups.Select(g => string.Join(", ", g.Sources.Select(s => s.Source.NodeId)))));
         }
 
-        return ([.. groups.OrderByDescending(g => g.Sources.Count)], groups.Count == 1); // stable: on a tie, the group of the better ranked holder first
+        var ordered = groups.OrderByDescending(g => g.Sources.Count).ToList(); // stable: on a tie, the group of the better ranked holder first
+        if (ordered.Count > 0)
+        {
+            ordered[0].Sources.AddRange(states.Where(s => s.NeedsList && !s.Dropped)); // asked again by the piece loop (see Late)
+        }
+
+        return (ordered, groups.Count == 1);
     }
 
-    /// <summary>A source served no valid piece list: noted, and dropped when what it served was bad (not merely absent or late).</summary>
-    private void Refused(SourceState source, PatchRecord patch, string error, bool bad)
+    /// <summary>
+    /// A source served no valid piece list: noted; dropped when what it served was bad, or when the server answered
+    /// 404/410; late (<see cref="Late"/>) when a holder did, as one the server has just handed the blob does until its own
+    /// fetch has a list.
+    /// </summary>
+    private void Refused(SourceState source, PatchRecord patch, string error, ListFault fault)
     {
         source.LastError = error;
-        if (bad)
+        if (fault == ListFault.Absent && !source.Source.IsServer)
         {
-            Drop(source, patch.Sha256, error);
+            Late(source, time.GetTimestamp());
+        }
+        else if (fault is ListFault.Bad or ListFault.Absent)
+        {
+            Drop(source, patch.Sha256, error); // the server lists itself only while it holds the blob: a 404 there is an eviction
         }
     }
 
-    private async Task<(PieceList? List, string? Error, bool Bad)> TryGetPieceListAsync(SwarmSource source, PatchRecord patch, int pieceSize, CancellationToken ct)
+    /// <summary>How a source answered a piece list request that brought no valid list.</summary>
+    private enum ListFault
     {
-        var url = new Uri(source.BlobUrl, BlobUrl.PiecesOf(patch.Sha256));
-        var limit = (PieceList.CountFor(patch.Size, pieceSize) * 70L) + 1024;
+        None,
+
+        /// <summary>404/410: it holds neither the blob nor a fetch of it under way (evicted, or its fetch has not begun yet).</summary>
+        Absent,
+
+        /// <summary>A list that does not fit the blob, or not a list: the source is dropped.</summary>
+        Bad,
+
+        /// <summary>A reset, a stall, another status.</summary>
+        Transient,
+    }
+
+    private async Task<(PieceList? List, string? Error, ListFault Fault)> TryGetPieceListAsync(SwarmSource source, string sha256, long size, int pieceSize, CancellationToken ct)
+    {
+        var url = new Uri(source.BlobUrl, BlobUrl.PiecesOf(sha256));
+        var limit = (PieceList.CountFor(size, pieceSize) * 70L) + 1024;
         try
         {
             using var headers = new CancellationTokenSource(options.LanStallTimeout, time);
@@ -128,13 +157,13 @@ internal sealed partial class SwarmFetcher
             using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
-                var gone = response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone;
-                return (null, $"piece list: {(int)response.StatusCode}", gone);
+                var absent = response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Gone;
+                return (null, $"piece list: {(int)response.StatusCode}", absent ? ListFault.Absent : ListFault.Transient);
             }
 
             if (response.Content.Headers.ContentLength > limit)
             {
-                return (null, $"piece list of {response.Content.Headers.ContentLength} bytes (at most {limit})", true);
+                return (null, $"piece list of {response.Content.Headers.ContentLength} bytes (at most {limit})", ListFault.Bad);
             }
 
             await using var body = LanBody(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false));
@@ -147,7 +176,7 @@ internal sealed partial class SwarmFetcher
                 {
                     if (text.Length + read > limit)
                     {
-                        return (null, $"piece list longer than {limit} bytes", true);
+                        return (null, $"piece list longer than {limit} bytes", ListFault.Bad);
                     }
 
                     text.Write(buffer, 0, read);
@@ -159,21 +188,41 @@ internal sealed partial class SwarmFetcher
             }
 
             var list = JsonSerializer.Deserialize(text.GetBuffer().AsSpan(0, (int)text.Length), StatusJsonContext.Default.PieceList);
-            if (list is null || !list.IsValidFor(patch.Sha256, patch.Size) || list.PieceSize != pieceSize)
+            if (list is null || !list.IsValidFor(sha256, size) || list.PieceSize != pieceSize)
             {
-                return (null, "piece list does not fit the blob (hash, size, piece size or hashes)", true);
+                return (null, "piece list does not fit the blob (hash, size, piece size or hashes)", ListFault.Bad);
             }
 
-            return (list, null, false);
+            return (list, null, ListFault.None);
         }
         catch (JsonException e)
         {
-            return (null, $"piece list unreadable: {e.Message}", true);
+            return (null, $"piece list unreadable: {e.Message}", ListFault.Bad);
         }
         catch (Exception e) when (e is HttpRequestException or IOException or TimeoutException
                                    || e is OperationCanceledException && !ct.IsCancellationRequested)
         {
-            return (null, $"piece list: {e.Message}", false);
+            return (null, $"piece list: {e.Message}", ListFault.Transient);
+        }
+    }
+
+    /// <summary>
+    /// A late source's piece list, asked again (see <see cref="Late"/>): <see cref="AttemptKind.ListServed"/> with the
+    /// list, or why not (<see cref="AttemptKind.Gone"/> for 404/410). Bounded as the first ask; never throws.
+    /// </summary>
+    private async Task<Attempt> CheckListAsync(SourceState state, Run run, CancellationToken cancel)
+    {
+        await Task.Yield(); // the piece loop goes on
+        try
+        {
+            var (list, error, fault) = await TryGetPieceListAsync(state.Source, run.List.Sha256, run.List.Size, run.List.PieceSize, cancel).ConfigureAwait(false);
+            return list is not null
+                ? new Attempt(state, ListCheck, AttemptKind.ListServed, string.Empty, List: list)
+                : new Attempt(state, ListCheck, fault switch { ListFault.Bad => AttemptKind.BadList, ListFault.Absent => AttemptKind.Gone, _ => AttemptKind.Failed }, error!);
+        }
+        catch (OperationCanceledException)
+        {
+            return new Attempt(state, ListCheck, AttemptKind.Failed, "the fetch ended");
         }
     }
 

@@ -46,6 +46,15 @@ internal sealed partial class SwarmFetcher(
     /// <summary>How long a patch's fetches together may wait on busy sources (<see cref="TransferOptions.LanBusyWaitMax"/>).</summary>
     public TimeSpan BusyWaitMax => options.LanBusyWaitMax;
 
+    /// <summary>How many times a late source (see <see cref="Late"/>) is asked for its piece list again before it is dropped.</summary>
+    public const int LateListAsks = 4;
+
+    /// <summary>The pause before a late source is asked again; each next pause is twice the last (0.25, 0.5, 1, 2 s: 3.75 s in all).</summary>
+    public static readonly TimeSpan LatePause = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The <see cref="Flight.Piece"/> of a late source's piece list check.</summary>
+    private const int ListCheck = -1;
+
     /// <summary>Bounds on a 503's Retry-After (missing or 0: the lower bound).</summary>
     public static readonly TimeSpan MinBusyPause = TimeSpan.FromMilliseconds(200), MaxBusyPause = TimeSpan.FromSeconds(30);
 
@@ -175,7 +184,17 @@ internal sealed partial class SwarmFetcher(
             {
                 ct.ThrowIfCancellationRequested(); // the pass ended: not the sources' fault, nobody is dropped for it
                 var now = time.GetTimestamp();
-                while (flights.Count < options.PiecesInFlight && pending.Count > 0 && Pick(states, pending, now) is var (source, at))
+                foreach (var late in states)
+                {
+                    if (late.NeedsList && !late.Dropped && late.InFlight == 0 && late.PausedUntil <= now)
+                    {
+                        late.InFlight++;
+                        var cancel = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
+                        flights.Add(new Flight(late, ListCheck, duplicate: false, now, cancel, CheckListAsync(late, run, cancel.Token)));
+                    }
+                }
+
+                while (PiecesInFlight(flights) < options.PiecesInFlight && pending.Count > 0 && Pick(states, pending, now) is var (source, at))
                 {
                     var piece = pending[at];
                     pending.RemoveAt(at);
@@ -208,8 +227,9 @@ internal sealed partial class SwarmFetcher(
                         return $"every listed LAN source stayed busy for {options.LanBusyAskAgain.TotalSeconds:0.#} s before a piece ({Tried(states)})";
                     }
 
+                    // A late source's asks are bounded of their own (LateListAsks): waited for, whatever the others did.
                     var bound = busy > 0 ? options.LanBusyWaitMax : options.LanStallTimeout;
-                    if (wake > lastProgress + Ticks(bound))
+                    if (wake > lastProgress + Ticks(bound) && !states.Exists(s => s.NeedsList && !s.Dropped))
                     {
                         return $"the LAN sources stayed busy for {bound.TotalSeconds:0.#} s ({Tried(states)})";
                     }
@@ -224,9 +244,10 @@ internal sealed partial class SwarmFetcher(
                     continue;
                 }
 
-                if (await NextAsync(flights, pending.Count == 0, ct).ConfigureAwait(false) is not { } flight)
+                // Ticks in the endgame, and while only list checks are in flight (a paused source may be due meanwhile).
+                if (await NextAsync(flights, pending.Count == 0 || PiecesInFlight(flights) == 0, ct).ConfigureAwait(false) is not { } flight)
                 {
-                    continue; // the endgame's tick: look at the pieces in flight again
+                    continue; // the tick: look at the pieces in flight and the sources again
                 }
 
                 flights.Remove(flight);
@@ -237,6 +258,16 @@ internal sealed partial class SwarmFetcher(
                 if (flight.Cancelled)
                 {
                     continue; // the other copy of its piece was kept: not this source's fault
+                }
+
+                if (flight.Piece == ListCheck)
+                {
+                    if (Rejoined(from, attempt, run))
+                    {
+                        lastProgress = time.GetTimestamp();
+                    }
+
+                    continue;
                 }
 
                 from.Busy = attempt.Kind == AttemptKind.Busy;
@@ -274,6 +305,12 @@ internal sealed partial class SwarmFetcher(
                         stats.BadPiece();
                         Log.BadPiece(logger, from.Source.NodeId, from.Source.BlobUrl.Authority, run.List.Sha256, attempt.Piece, attempt.Detail);
                         Drop(from, run.List.Sha256, attempt.Detail);
+                        break;
+                    case AttemptKind.Gone when !from.Vouched && from.Served == 0 && from.Held is null && !from.Source.IsServer:
+                        // Listed by the server (whose list this is) and never heard from: it may be a holder handed the
+                        // blob a moment ago whose fetch has not begun. Asked for its list until it has one, or dropped.
+                        from.LastError = attempt.Detail;
+                        Late(from, time.GetTimestamp());
                         break;
                     case AttemptKind.Gone:
                         Drop(from, run.List.Sha256, attempt.Detail);
@@ -361,7 +398,7 @@ internal sealed partial class SwarmFetcher(
     private SourceState? PickFor(List<SourceState> states, int piece, long now, SourceState except) =>
         states.Find(s => s != except && Usable(s, now) && (s.Held is null || s.Held[piece] || now >= s.HeldUntil));
 
-    private bool Usable(SourceState s, long now) => !s.Dropped && s.PausedUntil <= now && s.InFlight < options.PiecesPerSource;
+    private bool Usable(SourceState s, long now) => !s.Dropped && !s.NeedsList && s.PausedUntil <= now && s.InFlight < options.PiecesPerSource;
 
     /// <summary>
     /// The index in <paramref name="pending"/> (this fetch's random order) of the piece to ask <paramref name="source"/>
@@ -412,6 +449,68 @@ internal sealed partial class SwarmFetcher(
         return order;
     }
 
+    /// <summary>
+    /// Makes <paramref name="source"/> late: it answered 404/410 before it served anything. The server lists as holders
+    /// nodes it has just handed the blob, and such a node answers 404 until its own fetch has a piece list; from then it
+    /// serves that list and the pieces it has verified (serve while receiving). So a late source is not dropped at once:
+    /// it is asked for its piece list again after <see cref="LatePause"/>, each pause twice the last, up to
+    /// <see cref="LateListAsks"/> times (<see cref="Rejoined"/>), and fetched from once it serves this run's list.
+    /// </summary>
+    private void Late(SourceState source, long now)
+    {
+        source.NeedsList = true;
+        source.PausedUntil = now + Ticks(LatePause * (1 << Math.Min(source.ListAsks, LateListAsks)));
+    }
+
+    /// <summary>
+    /// A late source's answer to its piece list check: it joins the run when it serves the run's list (then it vouches
+    /// for it, as the holders that served it first); a different or bad list drops it, and so does a 404 or a failure
+    /// on its last ask. True when it joined.
+    /// </summary>
+    private bool Rejoined(SourceState source, Attempt attempt, Run run)
+    {
+        source.ListAsks++;
+        switch (attempt.Kind)
+        {
+            case AttemptKind.ListServed when attempt.List!.Pieces.SequenceEqual(run.List.Pieces, StringComparer.Ordinal):
+                (source.NeedsList, source.Vouched, source.LastError) = (false, true, null);
+                Log.Rejoined(logger, source.Source.NodeId, run.List.Sha256, source.ListAsks);
+                return true;
+            case AttemptKind.ListServed:
+                Drop(source, run.List.Sha256, "serves a piece list other than the one this fetch is checked against");
+                return false;
+            case AttemptKind.BadList:
+                Drop(source, run.List.Sha256, attempt.Detail);
+                return false;
+            default:
+                source.LastError = attempt.Detail;
+                if (source.ListAsks >= LateListAsks)
+                {
+                    Drop(source, run.List.Sha256, $"{attempt.Detail}, still after {source.ListAsks} asks");
+                }
+                else
+                {
+                    Late(source, time.GetTimestamp());
+                }
+
+                return false;
+        }
+    }
+
+    private static int PiecesInFlight(List<Flight> flights)
+    {
+        var n = 0;
+        foreach (var flight in flights)
+        {
+            if (flight.Piece != ListCheck)
+            {
+                n++;
+            }
+        }
+
+        return n;
+    }
+
     private void Drop(SourceState source, string sha256, string why)
     {
         if (source.Dropped)
@@ -460,6 +559,12 @@ internal sealed partial class SwarmFetcher(
 
         /// <summary>It served the piece list of the current run: its bad pieces are its own, and a wrong list is too.</summary>
         public bool Vouched { get; set; }
+
+        /// <summary>Late (<see cref="Late"/>): asked for its piece list, not for pieces, until it serves the run's list.</summary>
+        public bool NeedsList { get; set; }
+
+        /// <summary>How many times it was asked for its piece list again while late.</summary>
+        public int ListAsks { get; set; }
     }
 
     /// <summary>One fetch: its list, its file, its offer to others and its byte counts.</summary>
@@ -503,11 +608,18 @@ internal sealed partial class SwarmFetcher(
         Busy,
         Failed,
         DiskFailed,
+
+        /// <summary>A late source's piece list check brought a valid list (<see cref="Attempt.List"/>).</summary>
+        ListServed,
+
+        /// <summary>A late source's piece list check brought a list that does not fit the blob.</summary>
+        BadList,
     }
 
     /// <summary>How one piece from one source ended.</summary>
     [DebuggerDisplay("{Kind} piece {Piece}")]
     /// <param name="Kept">An endgame copy's verified bytes, kept in memory until the other copy has ended.</param>
     /// <param name="Held">The pieces the source said it has (<see cref="ApiHeaders.PiecesHeld"/>), if it said.</param>
-    private sealed record Attempt(SourceState Source, int Piece, AttemptKind Kind, string Detail, TimeSpan RetryAfter = default, byte[]? Kept = null, bool[]? Held = null);
+    /// <param name="List">The piece list a late source served (<see cref="AttemptKind.ListServed"/>).</param>
+    private sealed record Attempt(SourceState Source, int Piece, AttemptKind Kind, string Detail, TimeSpan RetryAfter = default, byte[]? Kept = null, bool[]? Held = null, PieceList? List = null);
 }
