@@ -63,6 +63,13 @@ internal enum SourceMode
     /// until it has been asked for the list <see cref="FakeSources.LateAnswers"/> times; from then as <see cref="Good"/>.
     /// </summary>
     LateList,
+
+    /// <summary>
+    /// A forger: a valid piece list for the blob's hash and size, made from other bytes (the first byte flipped), and
+    /// those bytes: every piece matches its list, the whole does not match the hash. Its pieces wait for the gate as
+    /// <see cref="Gated"/>'s do.
+    /// </summary>
+    Forger,
 }
 
 /// <summary>
@@ -166,6 +173,13 @@ internal sealed class FakeSources : IAsyncDisposable
         [.. Enumerable.Range(0, PieceList.CountFor(content.Length, pieceSize))
             .Select(i => Convert.ToHexStringLower(SHA256.HashData(content.AsSpan(i * pieceSize, Math.Min(pieceSize, content.Length - (i * pieceSize))))))]);
 
+    private byte[] Forged()
+    {
+        var forged = Content.ToArray();
+        forged[0] ^= 0x5A;
+        return forged;
+    }
+
     private (int Index, SourceMode Mode) Which(HttpContext ctx)
     {
         var index = Array.IndexOf(_ports, ctx.Connection.LocalPort);
@@ -183,7 +197,7 @@ internal sealed class FakeSources : IAsyncDisposable
             return;
         }
 
-        var list = PieceListOf(Content, PieceSize);
+        var list = mode == SourceMode.Forger ? PieceListOf(Forged(), PieceSize) with { Sha256 = Sha256 } : PieceListOf(Content, PieceSize);
         if (mode == SourceMode.BadList)
         {
             list = list with { Pieces = [.. list.Pieces.Skip(1)] };
@@ -225,7 +239,7 @@ internal sealed class FakeSources : IAsyncDisposable
         var range = ctx.Request.GetTypedHeaders().Range?.Ranges.FirstOrDefault();
         var from = range?.From ?? 0;
         var to = Math.Min(range?.To ?? (Content.Length - 1), Content.Length - 1);
-        if (mode == SourceMode.Gated && n > GateFrom)
+        if (mode is SourceMode.Gated or SourceMode.Forger && n > GateFrom)
         {
             await _gate.Task.WaitAsync(TimeSpan.FromSeconds(60), ctx.RequestAborted);
         }
@@ -239,7 +253,7 @@ internal sealed class FakeSources : IAsyncDisposable
         }
 
         ctx.Response.ContentLength = length;
-        var body = Content.AsMemory((int)from, length);
+        var body = (mode == SourceMode.Forger ? Forged() : Content).AsMemory((int)from, length);
         if (mode == SourceMode.BadPiece)
         {
             var bad = (long)(BadPiece % PieceList.CountFor(Content.Length, PieceSize)) * PieceSize;

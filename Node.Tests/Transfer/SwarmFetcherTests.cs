@@ -293,7 +293,55 @@ public sealed class SwarmFetcherTests : IAsyncLifetime
         Assert.Contains("every LAN source failed", result.Error, StringComparison.Ordinal);
         Assert.True(result.Error!.Contains($"still after {SwarmFetcher.LateListAsks} asks", StringComparison.Ordinal), result.Error + "\n" + rig.Log);
         Assert.Equal(1 + SwarmFetcher.LateListAsks, _sources.ListRequests.Count(r => r == "1:NotFound"));
+        Assert.Equal(1, _sources.ListRequests.Count(r => r == "2:NotFound")); // the server's 404: dropped at once
+        Assert.True(rig.Log.Has(481, "node-2"), rig.Log.ToString());
         Assert.False(rig.Store.Contains(_sources.Sha256));
         Assert.Equal(0, rig.TempFiles);
+    }
+
+    /// <summary>
+    /// Two holder lists (a forger's, ranked first, and the true one) and a late holder still answering 404 when the
+    /// forger's run fails as a whole: the late holder does not keep the true list from being tried, and serves in its run.
+    /// </summary>
+    [Fact]
+    public async Task ALateHolderStillWaitingWhenAForgedListFails_DoesNotStopTheNextList()
+    {
+        using var rig = new SwarmRig(TimeSpan.FromSeconds(2));
+        _sources.GateFrom = int.MaxValue;
+        _sources.LateAnswers = 4; // its first ask and 3 more (1.75 s): the forger's run has failed long before
+        _sources.Set(SwarmRig.Bytes(8 * Piece, 15), Piece, SourceMode.Forger, SourceMode.Good, SourceMode.LateList, SourceMode.NotFound);
+
+        var result = await rig.FetchAsync(_sources);
+
+        Assert.True(result.Ok, result.Error + "\n" + rig.Log);
+        Assert.Equal(_sources.Sha256, rig.StoredSha(_sources.Sha256));
+        Assert.True(rig.Log.Has(481, "node-0"), rig.Log.ToString()); // the forger, dropped when its run failed as a whole
+        Assert.False(rig.Log.Has(481, "node-1") || rig.Log.Has(481, "node-2"), rig.Log.ToString());
+    }
+
+    /// <summary>
+    /// The same, with the late holder serving the true list while the forger's run is still on: it leaves that run
+    /// (not blamed: one holder's list against another's), and serves in the true list's run.
+    /// </summary>
+    [Fact]
+    public async Task ALateHolderServingAnotherHoldersList_LeavesTheRunUnblamed_AndServesInThatListsRun()
+    {
+        using var rig = new SwarmRig(TimeSpan.FromSeconds(5));
+        _sources.GateFrom = 1; // the forger answers one piece, then holds the others until the gate opens
+        _sources.LateAnswers = 1;
+        _sources.Set(SwarmRig.Bytes(8 * Piece, 16), Piece, SourceMode.Forger, SourceMode.Good, SourceMode.LateList, SourceMode.NotFound);
+
+        var fetch = rig.FetchAsync(_sources);
+        await Eventually.TrueAsync(() => _sources.ListRequests.Count(r => r == "2:LateList") >= 2, "the late holder's second ask");
+        await Task.Delay(200); // its answer handled
+        _sources.OpenGate();
+        var result = await fetch;
+
+        Assert.True(result.Ok, result.Error + "\n" + rig.Log);
+        Assert.Equal(_sources.Sha256, rig.StoredSha(_sources.Sha256));
+        Assert.Equal(2, _sources.ListRequests.Count(r => r == "2:LateList")); // joined the true list's run without another ask
+        Assert.Contains(_sources.Answers(2), a => a.Status == 206);
+        Assert.False(rig.Log.Has(481, "node-2"), rig.Log.ToString());
+        Assert.True(rig.Log.Has(481, "node-0"), rig.Log.ToString());
     }
 }

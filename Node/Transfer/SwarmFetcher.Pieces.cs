@@ -34,8 +34,10 @@ internal sealed partial class SwarmFetcher
     /// outvoted or the only one that came. Its holders' bytes either fail it (dropped at the first piece) or match it
     /// and fail the upstream hash as a whole (its holders dropped, the next list tried).</item>
     /// </list>
+    /// Holders that answered 404/410 are late (<see cref="Late"/>): in no group yet; each list's run asks them again, and
+    /// one joins the run whose list it serves. <c>FromServer</c>: the single list is the server's.
     /// </summary>
-    private async Task<(List<(PieceList List, List<SourceState> Sources)> Lists, bool Agreed)> GetPieceListsAsync(List<SourceState> states, PatchRecord patch, int pieceSize, CancellationToken ct)
+    private async Task<(List<(PieceList List, List<SourceState> Sources)> Lists, bool Agreed, bool FromServer)> GetPieceListsAsync(List<SourceState> states, PatchRecord patch, int pieceSize, CancellationToken ct)
     {
         if (states.Find(s => s.Source.IsServer) is { } server)
         {
@@ -43,7 +45,7 @@ internal sealed partial class SwarmFetcher
             if (list is not null)
             {
                 server.Vouched = true;
-                return ([(list, states)], true);
+                return ([(list, states)], true, true);
             }
 
             Refused(server, patch, error!, fault);
@@ -104,13 +106,7 @@ internal sealed partial class SwarmFetcher
             Log.ListsDisagree(logger, patch.Sha256, groups.Count, string.Join(" | ", groups.Select(g => string.Join(", ", g.Sources.Select(s => s.Source.NodeId)))));
         }
 
-        var ordered = groups.OrderByDescending(g => g.Sources.Count).ToList(); // stable: on a tie, the group of the better ranked holder first
-        if (ordered.Count > 0)
-        {
-            ordered[0].Sources.AddRange(states.Where(s => s.NeedsList && !s.Dropped)); // asked again by the piece loop (see Late)
-        }
-
-        return (ordered, groups.Count == 1);
+        return ([.. groups.OrderByDescending(g => g.Sources.Count)], groups.Count == 1, false); // stable: on a tie, the group of the better ranked holder first
     }
 
     /// <summary>
@@ -199,7 +195,7 @@ internal sealed partial class SwarmFetcher
         {
             return (null, $"piece list unreadable: {e.Message}", ListFault.Bad);
         }
-        catch (Exception e) when (e is HttpRequestException or IOException or TimeoutException
+        catch (Exception e) when (e is HttpRequestException or IOException or TimeoutException or InvalidOperationException or FormatException
                                    || e is OperationCanceledException && !ct.IsCancellationRequested)
         {
             return (null, $"piece list: {e.Message}", ListFault.Transient);
@@ -208,14 +204,17 @@ internal sealed partial class SwarmFetcher
 
     /// <summary>
     /// A late source's piece list, asked again (see <see cref="Late"/>): <see cref="AttemptKind.ListServed"/> with the
-    /// list, or why not (<see cref="AttemptKind.Gone"/> for 404/410). Bounded as the first ask; never throws.
+    /// list, or why not (<see cref="AttemptKind.Gone"/> for 404/410). Bounded by <see cref="LateCheckTimeout"/>, whatever
+    /// the stall bound; never throws.
     /// </summary>
     private async Task<Attempt> CheckListAsync(SourceState state, Run run, CancellationToken cancel)
     {
         await Task.Yield(); // the piece loop goes on
         try
         {
-            var (list, error, fault) = await TryGetPieceListAsync(state.Source, run.List.Sha256, run.List.Size, run.List.PieceSize, cancel).ConfigureAwait(false);
+            using var bound = new CancellationTokenSource(LateCheckTimeout, time);
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancel, bound.Token);
+            var (list, error, fault) = await TryGetPieceListAsync(state.Source, run.List.Sha256, run.List.Size, run.List.PieceSize, linked.Token).ConfigureAwait(false);
             return list is not null
                 ? new Attempt(state, ListCheck, AttemptKind.ListServed, string.Empty, List: list)
                 : new Attempt(state, ListCheck, fault switch { ListFault.Bad => AttemptKind.BadList, ListFault.Absent => AttemptKind.Gone, _ => AttemptKind.Failed }, error!);

@@ -11,9 +11,10 @@ namespace PeerPatch.Node.Transfer;
 /// Fetches a blob in pieces from several LAN sources at once (HTTP Range), into the local store. The upstream list's
 /// SHA-256 and size are the only authority: the piece list (from one source, checked against them) only lets a bad
 /// source be found at its first bad piece; the whole file is hashed again before it is committed. A source that sends
-/// a bad piece or a bad piece list, or answers 404/410, is dropped for this blob (counted, logged with its node id);
-/// one that answers 503 is skipped for its Retry-After; a reset, a stall or a short body retries the piece
-/// elsewhere. When no source is left the result is a failure (the caller goes to the internet) and nothing is kept.
+/// a bad piece or a bad piece list is dropped for this blob (counted, logged with its node id), and so is one that
+/// answers 404/410 once it has served something, or the server; a holder that answers 404/410 before is late (see
+/// <see cref="Late"/>): asked again a few times, as the server lists holders it has only just handed the blob. One that
+/// answers 503 is skipped for its Retry-After; a reset, a stall or a short body retries the piece elsewhere. When no source is left the result is a failure (the caller goes to the internet) and nothing is kept.
 /// Memory: one small buffer per piece in flight, whatever the blob's size.
 /// <para>
 /// Which piece next (<see cref="Choose"/>): each fetch takes the pieces in its own random order, so PCs fetching one
@@ -52,6 +53,12 @@ internal sealed partial class SwarmFetcher(
     /// <summary>The pause before a late source is asked again; each next pause is twice the last (0.25, 0.5, 1, 2 s: 3.75 s in all).</summary>
     public static readonly TimeSpan LatePause = TimeSpan.FromMilliseconds(250);
 
+    /// <summary>
+    /// The bound on one ask of a late source (a piece list of a few KiB on the LAN): with the pauses, a late source
+    /// holds a fetch whose other sources are gone at most 3.75 s + <see cref="LateListAsks"/> × 2 s.
+    /// </summary>
+    public static readonly TimeSpan LateCheckTimeout = TimeSpan.FromSeconds(2);
+
     /// <summary>The <see cref="Flight.Piece"/> of a late source's piece list check.</summary>
     private const int ListCheck = -1;
 
@@ -71,7 +78,7 @@ internal sealed partial class SwarmFetcher(
         }
 
         var states = sources.Where(s => s.NodeId != self.NodeId).DistinctBy(s => s.BlobUrl.AbsoluteUri).Select(s => new SourceState(s)).ToList();
-        var (lists, agreed) = await GetPieceListsAsync(states, patch, pieceSize, ct).ConfigureAwait(false);
+        var (lists, agreed, fromServer) = await GetPieceListsAsync(states, patch, pieceSize, ct).ConfigureAwait(false);
         if (lists.Count == 0)
         {
             return FetchResult.Failure(0, $"no LAN source served a valid piece list ({Tried(states)})");
@@ -80,19 +87,39 @@ internal sealed partial class SwarmFetcher(
         // One list after another (see GetPieceListsAsync), each from its own holders, but only while the holders of
         // the lists tried were all proven wrong or gone (dropped): holders that stayed busy or stalled have had the
         // fetch's whole wait already, and the internet comes next. Pieces are offered to others only when the holders
-        // agree on the list (a liar's list is not passed on).
+        // agree on the list (a liar's list is not passed on). Late holders (404 at first) go with each run until one
+        // serves its list (then it joins that run, or a later one whose list it serves) or they are dropped; they do
+        // not keep the next list from being tried.
         var wire = 0L;
         FetchResult? result = null;
         foreach (var (list, from) in lists)
         {
-            result = await FetchWithAsync(list, from, patch, observer, offer: agreed, ct).ConfigureAwait(false);
+            foreach (var other in states)
+            {
+                if (other.Dropped || from.Contains(other))
+                {
+                    continue;
+                }
+
+                if (other.ServedList is { } served && served.Pieces.SequenceEqual(list.Pieces, StringComparer.Ordinal))
+                {
+                    (other.ServedList, other.Vouched) = (null, true); // it served this list while another was fetched by
+                    from.Add(other);
+                }
+                else if (other.NeedsList && other.ServedList is null)
+                {
+                    from.Add(other);
+                }
+            }
+
+            result = await FetchWithAsync(list, from, patch, observer, offer: agreed, authoritative: fromServer, ct).ConfigureAwait(false);
             wire += result.Bytes;
             if (result.Ok)
             {
                 return result with { Bytes = wire };
             }
 
-            if (!from.TrueForAll(s => s.Dropped))
+            if (!from.TrueForAll(s => s.Dropped || s.NeedsList))
             {
                 break;
             }
@@ -102,7 +129,8 @@ internal sealed partial class SwarmFetcher(
     }
 
     /// <summary>The blob in pieces checked against <paramref name="list"/>, from <paramref name="states"/>, committed when the whole matches.</summary>
-    private async Task<FetchResult> FetchWithAsync(PieceList list, List<SourceState> states, PatchRecord patch, ByteProgress? observer, bool offer, CancellationToken ct)
+    /// <param name="authoritative">The list is the server's (computed from a verified copy), not a holder's.</param>
+    private async Task<FetchResult> FetchWithAsync(PieceList list, List<SourceState> states, PatchRecord patch, ByteProgress? observer, bool offer, bool authoritative, CancellationToken ct)
     {
         PieceBlobWriter writer;
         try
@@ -118,7 +146,7 @@ internal sealed partial class SwarmFetcher(
         {
             writer.Patch = patch with { AddedAt = time.GetUtcNow(), AddedBy = self.NodeId, Hits = 0, LastHit = null };
             var partial = offer ? partials.Register(list, writer.TempPath) : null;
-            var run = new Run(list, writer, partial, observer);
+            var run = new Run(list, writer, partial, observer) { Authoritative = authoritative };
             try
             {
                 var failure = await FetchPiecesAsync(states, run, ct).ConfigureAwait(false);
@@ -218,7 +246,8 @@ internal sealed partial class SwarmFetcher(
                     // piece; pauses after failures only up to the stall bound (repeated failures end in a drop anyway).
                     var wake = states.Where(s => !s.Dropped).Min(s => s.PausedUntil);
                     var busy = states.Count(s => !s.Dropped && s.Busy);
-                    if (done == 0 && busy > 0 && busy == states.Count(s => !s.Dropped) && options.LanBusyAskAgain > TimeSpan.Zero
+                    var late = states.Count(s => !s.Dropped && s.NeedsList); // no answer yet either
+                    if (done == 0 && busy > 0 && busy + late == states.Count(s => !s.Dropped) && options.LanBusyAskAgain > TimeSpan.Zero
                         && now - lastProgress >= Ticks(options.LanBusyAskAgain))
                     {
                         // Nothing from them yet, and all busy: the server may know holders with free slots by now.
@@ -227,9 +256,9 @@ internal sealed partial class SwarmFetcher(
                         return $"every listed LAN source stayed busy for {options.LanBusyAskAgain.TotalSeconds:0.#} s before a piece ({Tried(states)})";
                     }
 
-                    // A late source's asks are bounded of their own (LateListAsks): waited for, whatever the others did.
+                    // A late source's asks are bounded of their own (LateListAsks, LateCheckTimeout): waited for.
                     var bound = busy > 0 ? options.LanBusyWaitMax : options.LanStallTimeout;
-                    if (wake > lastProgress + Ticks(bound) && !states.Exists(s => s.NeedsList && !s.Dropped))
+                    if (wake > lastProgress + Ticks(bound) && late == 0)
                     {
                         return $"the LAN sources stayed busy for {bound.TotalSeconds:0.#} s ({Tried(states)})";
                     }
@@ -244,8 +273,10 @@ internal sealed partial class SwarmFetcher(
                     continue;
                 }
 
-                // Ticks in the endgame, and while only list checks are in flight (a paused source may be due meanwhile).
-                if (await NextAsync(flights, pending.Count == 0 || PiecesInFlight(flights) == 0, ct).ConfigureAwait(false) is not { } flight)
+                // Ticks in the endgame, while only list checks are in flight (a paused source may be due meanwhile), and
+                // while a late source waits for its next ask (due within LatePause's schedule, not when a piece ends).
+                var tick = pending.Count == 0 || PiecesInFlight(flights) == 0 || states.Exists(s => s.NeedsList && !s.Dropped && s.InFlight == 0);
+                if (await NextAsync(flights, tick, ct).ConfigureAwait(false) is not { } flight)
                 {
                     continue; // the tick: look at the pieces in flight and the sources again
                 }
@@ -265,6 +296,10 @@ internal sealed partial class SwarmFetcher(
                     if (Rejoined(from, attempt, run))
                     {
                         lastProgress = time.GetTimestamp();
+                    }
+                    else if (from.ServedList is not null)
+                    {
+                        states.Remove(from); // another holder list's source: the next run's, if that list is tried
                     }
 
                     continue;
@@ -306,7 +341,7 @@ internal sealed partial class SwarmFetcher(
                         Log.BadPiece(logger, from.Source.NodeId, from.Source.BlobUrl.Authority, run.List.Sha256, attempt.Piece, attempt.Detail);
                         Drop(from, run.List.Sha256, attempt.Detail);
                         break;
-                    case AttemptKind.Gone when !from.Vouched && from.Served == 0 && from.Held is null && !from.Source.IsServer:
+                    case AttemptKind.Gone when !from.Vouched && from.Served == 0 && from.Held is null && from.ListAsks == 0 && !from.Source.IsServer:
                         // Listed by the server (whose list this is) and never heard from: it may be a holder handed the
                         // blob a moment ago whose fetch has not begun. Asked for its list until it has one, or dropped.
                         from.LastError = attempt.Detail;
@@ -463,9 +498,11 @@ internal sealed partial class SwarmFetcher(
     }
 
     /// <summary>
-    /// A late source's answer to its piece list check: it joins the run when it serves the run's list (then it vouches
-    /// for it, as the holders that served it first); a different or bad list drops it, and so does a 404 or a failure
-    /// on its last ask. True when it joined.
+    /// A late source's answer to its piece list check. It joins the run when it serves the run's list: a holder list's
+    /// run, as one more of the holders that vouch for it; the server's, as a holder (the server vouches). Another list
+    /// drops it when the run's list is the server's (computed from a verified copy); against a holder's list it only
+    /// leaves the run (<see cref="SourceState.ServedList"/>: one holder's word is not enough to blame another). A bad
+    /// list drops it, and so does a 404 or a failure on its last ask. True when it joined.
     /// </summary>
     private bool Rejoined(SourceState source, Attempt attempt, Run run)
     {
@@ -473,11 +510,14 @@ internal sealed partial class SwarmFetcher(
         switch (attempt.Kind)
         {
             case AttemptKind.ListServed when attempt.List!.Pieces.SequenceEqual(run.List.Pieces, StringComparer.Ordinal):
-                (source.NeedsList, source.Vouched, source.LastError) = (false, true, null);
+                (source.NeedsList, source.Vouched, source.LastError) = (false, !run.Authoritative, null);
                 Log.Rejoined(logger, source.Source.NodeId, run.List.Sha256, source.ListAsks);
                 return true;
+            case AttemptKind.ListServed when run.Authoritative:
+                Drop(source, run.List.Sha256, "serves a piece list other than the server's");
+                return false;
             case AttemptKind.ListServed:
-                Drop(source, run.List.Sha256, "serves a piece list other than the one this fetch is checked against");
+                (source.NeedsList, source.ServedList, source.LastError) = (false, attempt.List, "serves another holder's piece list");
                 return false;
             case AttemptKind.BadList:
                 Drop(source, run.List.Sha256, attempt.Detail);
@@ -563,8 +603,11 @@ internal sealed partial class SwarmFetcher(
         /// <summary>Late (<see cref="Late"/>): asked for its piece list, not for pieces, until it serves the run's list.</summary>
         public bool NeedsList { get; set; }
 
-        /// <summary>How many times it was asked for its piece list again while late.</summary>
+        /// <summary>How many times it was asked for its piece list again while late (a source is late once per fetch).</summary>
         public int ListAsks { get; set; }
+
+        /// <summary>The list a late source served that another holder list's run was not fetching by (it left that run).</summary>
+        public PieceList? ServedList { get; set; }
     }
 
     /// <summary>One fetch: its list, its file, its offer to others and its byte counts.</summary>
@@ -581,6 +624,9 @@ internal sealed partial class SwarmFetcher(
 
         /// <summary>Ended because every listed source stayed busy before a piece (<see cref="TransferOptions.LanBusyAskAgain"/>).</summary>
         public bool HandedBack { get; set; }
+
+        /// <summary>The list is the server's: a late source serving another is lying, not merely on another holder's side.</summary>
+        public bool Authoritative { get; init; }
 
         public long WireBytes => Interlocked.Read(ref _wireBytes);
 
