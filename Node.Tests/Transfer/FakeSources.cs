@@ -109,6 +109,9 @@ internal sealed class FakeSources : IAsyncDisposable
     /// <summary>Piece list requests a <see cref="SourceMode.LateList"/> source answers 404 before it has the blob.</summary>
     public int LateAnswers { get; set; } = 1;
 
+    /// <summary>How long a <see cref="SourceMode.LateList"/> source holds its answer to its second piece list request.</summary>
+    public TimeSpan SecondListDelay { get; set; }
+
     public int GateFrom { get; set; } = 2;
 
     /// <summary>The pieces a <see cref="SourceMode.Partial"/> source holds.</summary>
@@ -191,6 +194,11 @@ internal sealed class FakeSources : IAsyncDisposable
         var (index, mode) = Which(ctx);
         ListRequests.Enqueue($"{index}:{mode}");
         var asked = _listRequests.AddOrUpdate(ctx.Connection.LocalPort, 1, (_, c) => c + 1);
+        if (mode == SourceMode.LateList && asked == 2 && SecondListDelay > TimeSpan.Zero)
+        {
+            await Task.Delay(SecondListDelay, ctx.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+
         if (mode == SourceMode.NotFound || sha256 != Sha256 || (mode == SourceMode.LateList && asked <= LateAnswers))
         {
             ctx.Response.StatusCode = StatusCodes.Status404NotFound;

@@ -301,7 +301,7 @@ public sealed class SwarmFetcherTests : IAsyncLifetime
 
     /// <summary>
     /// Two holder lists (a forger's, ranked first, and the true one) and a late holder still answering 404 when the
-    /// forger's run fails as a whole: the late holder does not keep the true list from being tried, and serves in its run.
+    /// forger's run fails as a whole: the late holder does not keep the true list from being tried.
     /// </summary>
     [Fact]
     public async Task ALateHolderStillWaitingWhenAForgedListFails_DoesNotStopTheNextList()
@@ -332,8 +332,7 @@ public sealed class SwarmFetcherTests : IAsyncLifetime
         _sources.Set(SwarmRig.Bytes(8 * Piece, 16), Piece, SourceMode.Forger, SourceMode.Good, SourceMode.LateList, SourceMode.NotFound);
 
         var fetch = rig.FetchAsync(_sources);
-        await Eventually.TrueAsync(() => _sources.ListRequests.Count(r => r == "2:LateList") >= 2, "the late holder's second ask");
-        await Task.Delay(200); // its answer handled
+        await Eventually.TrueAsync(() => rig.Log.Has(490, "node-2"), "the late holder's list handled: another holder's");
         _sources.OpenGate();
         var result = await fetch;
 
@@ -342,6 +341,33 @@ public sealed class SwarmFetcherTests : IAsyncLifetime
         Assert.Equal(2, _sources.ListRequests.Count(r => r == "2:LateList")); // joined the true list's run without another ask
         Assert.Contains(_sources.Answers(2), a => a.Status == 206);
         Assert.False(rig.Log.Has(481, "node-2"), rig.Log.ToString());
+        Assert.True(rig.Log.Has(481, "node-0"), rig.Log.ToString());
+    }
+
+    /// <summary>
+    /// A late holder whose list check is still out when the forger's run fails as a whole: the check is cancelled with
+    /// that run, and the holder is asked again in the true list's run, where it is needed (the true list's other holder
+    /// has one piece only). Without its count given back it was never asked again, and the fetch waited on.
+    /// </summary>
+    [Fact]
+    public async Task ALateHolderWhoseListCheckWasCutWithARun_IsAskedAgainInTheNextListsRun()
+    {
+        using var rig = new SwarmRig(TimeSpan.FromSeconds(5));
+        _sources.GateFrom = 1;
+        _sources.LateAnswers = 1;
+        _sources.SecondListDelay = TimeSpan.FromSeconds(3);
+        _sources.Holds = new HashSet<int> { 0 };
+        _sources.Set(SwarmRig.Bytes(6 * Piece, 17), Piece, SourceMode.Forger, SourceMode.Partial, SourceMode.LateList, SourceMode.NotFound);
+
+        var fetch = rig.FetchAsync(_sources);
+        await Eventually.TrueAsync(() => _sources.ListRequests.Count(r => r == "2:LateList") >= 2, "the late holder's second ask (held 3 s)");
+        _sources.OpenGate(); // the forger's run ends now, its check to the late holder still out
+        var result = await fetch.WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.True(result.Ok, result.Error + "\n" + rig.Log);
+        Assert.Equal(_sources.Sha256, rig.StoredSha(_sources.Sha256));
+        Assert.Equal(3, _sources.ListRequests.Count(r => r == "2:LateList"));
+        Assert.Contains(_sources.Answers(2), a => a.Status == 206);
         Assert.True(rig.Log.Has(481, "node-0"), rig.Log.ToString());
     }
 }

@@ -33,6 +33,9 @@ internal sealed partial class SwarmFetcher
         [LoggerMessage(EventId = 489, Level = LogLevel.Debug, Message = "LAN source {PeerId} now serves the piece list of {PatchHash} (ask {Asks} after its 404): fetching from it too")]
         public static partial void Rejoined(ILogger logger, string peerId, string patchHash, int asks);
 
+        [LoggerMessage(EventId = 490, Level = LogLevel.Debug, Message = "LAN source {PeerId} serves another holder's piece list of {PatchHash}: it leaves this run for that list's, if that list is tried")]
+        public static partial void LeftForAnotherList(ILogger logger, string peerId, string patchHash);
+
         [LoggerMessage(EventId = 486, Level = LogLevel.Debug, Message = "endgame for {PatchHash}: piece {Piece} is slow from {PeerId}, asked of {OtherPeerId} too")]
         public static partial void Endgame(ILogger logger, string patchHash, int piece, string peerId, string otherPeerId);
     }

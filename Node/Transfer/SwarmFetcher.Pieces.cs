@@ -219,6 +219,10 @@ internal sealed partial class SwarmFetcher
                 ? new Attempt(state, ListCheck, AttemptKind.ListServed, string.Empty, List: list)
                 : new Attempt(state, ListCheck, fault switch { ListFault.Bad => AttemptKind.BadList, ListFault.Absent => AttemptKind.Gone, _ => AttemptKind.Failed }, error!);
         }
+        catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
+        {
+            return new Attempt(state, ListCheck, AttemptKind.Failed, $"piece list: none within {LateCheckTimeout.TotalSeconds:0.#} s");
+        }
         catch (OperationCanceledException)
         {
             return new Attempt(state, ListCheck, AttemptKind.Failed, "the fetch ended");

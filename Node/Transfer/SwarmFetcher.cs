@@ -59,8 +59,14 @@ internal sealed partial class SwarmFetcher(
     /// </summary>
     public static readonly TimeSpan LateCheckTimeout = TimeSpan.FromSeconds(2);
 
+    /// <summary>How much longer than its stall or busy bound a fetch waits while late sources are left (their pauses and asks: 11.75 s).</summary>
+    public static readonly TimeSpan LateWindow = TimeSpan.FromSeconds(12);
+
     /// <summary>The <see cref="Flight.Piece"/> of a late source's piece list check.</summary>
     private const int ListCheck = -1;
+
+    /// <summary>The shortest wait of the piece loop when every source left is pausing.</summary>
+    private static readonly TimeSpan MinWait = TimeSpan.FromMilliseconds(5);
 
     /// <summary>Bounds on a 503's Retry-After (missing or 0: the lower bound).</summary>
     public static readonly TimeSpan MinBusyPause = TimeSpan.FromMilliseconds(200), MaxBusyPause = TimeSpan.FromSeconds(30);
@@ -112,7 +118,8 @@ internal sealed partial class SwarmFetcher(
                 }
             }
 
-            result = await FetchWithAsync(list, from, patch, observer, offer: agreed, authoritative: fromServer, ct).ConfigureAwait(false);
+            var more = !ReferenceEquals(from, lists[^1].Sources);
+            result = await FetchWithAsync(list, from, patch, observer, offer: agreed, authoritative: fromServer, more, ct).ConfigureAwait(false);
             wire += result.Bytes;
             if (result.Ok)
             {
@@ -130,7 +137,8 @@ internal sealed partial class SwarmFetcher(
 
     /// <summary>The blob in pieces checked against <paramref name="list"/>, from <paramref name="states"/>, committed when the whole matches.</summary>
     /// <param name="authoritative">The list is the server's (computed from a verified copy), not a holder's.</param>
-    private async Task<FetchResult> FetchWithAsync(PieceList list, List<SourceState> states, PatchRecord patch, ByteProgress? observer, bool offer, bool authoritative, CancellationToken ct)
+    /// <param name="more">Another list comes after this one: a run whose own holders all failed ends, leaving its late ones to that.</param>
+    private async Task<FetchResult> FetchWithAsync(PieceList list, List<SourceState> states, PatchRecord patch, ByteProgress? observer, bool offer, bool authoritative, bool more, CancellationToken ct)
     {
         PieceBlobWriter writer;
         try
@@ -146,7 +154,7 @@ internal sealed partial class SwarmFetcher(
         {
             writer.Patch = patch with { AddedAt = time.GetUtcNow(), AddedBy = self.NodeId, Hits = 0, LastHit = null };
             var partial = offer ? partials.Register(list, writer.TempPath) : null;
-            var run = new Run(list, writer, partial, observer) { Authoritative = authoritative };
+            var run = new Run(list, writer, partial, observer) { Authoritative = authoritative, MoreLists = more };
             try
             {
                 var failure = await FetchPiecesAsync(states, run, ct).ConfigureAwait(false);
@@ -234,6 +242,12 @@ internal sealed partial class SwarmFetcher(
                     StartEndgame(states, flights, run, now, stop.Token);
                 }
 
+                if (run.MoreLists && !states.Exists(s => !s.Dropped && !s.NeedsList))
+                {
+                    // Only late holders are left, and another list's holders wait: the late ones go on with that run.
+                    return $"every LAN source of this piece list failed ({Tried(states)})";
+                }
+
                 if (flights.Count == 0)
                 {
                     if (!states.Any(s => !s.Dropped))
@@ -246,8 +260,9 @@ internal sealed partial class SwarmFetcher(
                     // piece; pauses after failures only up to the stall bound (repeated failures end in a drop anyway).
                     var wake = states.Where(s => !s.Dropped).Min(s => s.PausedUntil);
                     var busy = states.Count(s => !s.Dropped && s.Busy);
-                    var late = states.Count(s => !s.Dropped && s.NeedsList); // no answer yet either
-                    if (done == 0 && busy > 0 && busy + late == states.Count(s => !s.Dropped) && options.LanBusyAskAgain > TimeSpan.Zero
+                    var late = states.Count(s => !s.Dropped && s.NeedsList);
+                    var waiting = states.Count(s => !s.Dropped && (s.Busy || s.NeedsList)); // a late one has no answer yet either
+                    if (done == 0 && busy > 0 && waiting == states.Count(s => !s.Dropped) && options.LanBusyAskAgain > TimeSpan.Zero
                         && now - lastProgress >= Ticks(options.LanBusyAskAgain))
                     {
                         // Nothing from them yet, and all busy: the server may know holders with free slots by now.
@@ -256,9 +271,10 @@ internal sealed partial class SwarmFetcher(
                         return $"every listed LAN source stayed busy for {options.LanBusyAskAgain.TotalSeconds:0.#} s before a piece ({Tried(states)})";
                     }
 
-                    // A late source's asks are bounded of their own (LateListAsks, LateCheckTimeout): waited for.
+                    // A late source's asks are bounded of their own (LateListAsks, LateCheckTimeout): waited for, and
+                    // by LateWindow beyond the bound whatever happens.
                     var bound = busy > 0 ? options.LanBusyWaitMax : options.LanStallTimeout;
-                    if (wake > lastProgress + Ticks(bound) && late == 0)
+                    if (Math.Max(wake, now) > lastProgress + Ticks(bound) + (late > 0 ? Ticks(LateWindow) : 0))
                     {
                         return $"the LAN sources stayed busy for {bound.TotalSeconds:0.#} s ({Tried(states)})";
                     }
@@ -269,7 +285,9 @@ internal sealed partial class SwarmFetcher(
                         Log.WaitingForBusy(logger, run.List.Sha256, busy, options.LanBusyWaitMax.TotalSeconds);
                     }
 
-                    await Task.Delay(TimeSpan.FromSeconds((double)Math.Max(wake - now, 0) / time.TimestampFrequency), time, ct).ConfigureAwait(false);
+                    // At least MinWait: a source due already but not started (a state this loop does not expect) costs a
+                    // timer per MinWait, never a spin.
+                    await Task.Delay(TimeSpan.FromSeconds((double)Math.Max(wake - now, Ticks(MinWait)) / time.TimestampFrequency), time, ct).ConfigureAwait(false);
                     continue;
                 }
 
@@ -392,10 +410,12 @@ internal sealed partial class SwarmFetcher(
         finally
         {
             // Nothing writes into the temp file after this returns: stop the attempts still running and wait for them.
+            // Their sources' counts are given back: a late source goes on to the next list's run, if one is tried.
             await stop.CancelAsync().ConfigureAwait(false);
             foreach (var flight in flights)
             {
                 await flight.Task.ConfigureAwait(false);
+                flight.Source.InFlight--;
                 flight.Dispose();
             }
         }
@@ -518,6 +538,7 @@ internal sealed partial class SwarmFetcher(
                 return false;
             case AttemptKind.ListServed:
                 (source.NeedsList, source.ServedList, source.LastError) = (false, attempt.List, "serves another holder's piece list");
+                Log.LeftForAnotherList(logger, source.Source.NodeId, run.List.Sha256);
                 return false;
             case AttemptKind.BadList:
                 Drop(source, run.List.Sha256, attempt.Detail);
@@ -627,6 +648,9 @@ internal sealed partial class SwarmFetcher(
 
         /// <summary>The list is the server's: a late source serving another is lying, not merely on another holder's side.</summary>
         public bool Authoritative { get; init; }
+
+        /// <summary>Another holder list comes after this one (see <see cref="FetchAsync"/>).</summary>
+        public bool MoreLists { get; init; }
 
         public long WireBytes => Interlocked.Read(ref _wireBytes);
 
