@@ -345,9 +345,10 @@ public sealed class SwarmFetcherTests : IAsyncLifetime
     }
 
     /// <summary>
-    /// A late holder whose list check is still out when the forger's run fails as a whole: the check is cancelled with
-    /// that run, and the holder is asked again in the true list's run, where it is needed (the true list's other holder
-    /// has one piece only). Without its count given back it was never asked again, and the fetch waited on.
+    /// A late holder whose list check is still out when the forger's run fails as a whole (the holder holds that answer;
+    /// the check's own bound is 2 s, and the forger's run ends within milliseconds of the gate): the check is cancelled
+    /// with that run, and the holder is asked again in the true list's run, where it is needed (the true list's other
+    /// holder has one piece only). Without its count given back it was never asked again, and the fetch waited on.
     /// </summary>
     [Fact]
     public async Task ALateHolderWhoseListCheckWasCutWithARun_IsAskedAgainInTheNextListsRun()
@@ -360,13 +361,13 @@ public sealed class SwarmFetcherTests : IAsyncLifetime
         _sources.Set(SwarmRig.Bytes(6 * Piece, 17), Piece, SourceMode.Forger, SourceMode.Partial, SourceMode.LateList, SourceMode.NotFound);
 
         var fetch = rig.FetchAsync(_sources);
-        await Eventually.TrueAsync(() => _sources.ListRequests.Count(r => r == "2:LateList") >= 2, "the late holder's second ask (held 3 s)");
+        await Eventually.TrueAsync(() => _sources.ListRequests.Count(r => r == "2:LateList") >= 2, "the late holder's second ask (held)");
         _sources.OpenGate(); // the forger's run ends now, its check to the late holder still out
         var result = await fetch.WaitAsync(TimeSpan.FromSeconds(60));
 
         Assert.True(result.Ok, result.Error + "\n" + rig.Log);
         Assert.Equal(_sources.Sha256, rig.StoredSha(_sources.Sha256));
-        Assert.Equal(3, _sources.ListRequests.Count(r => r == "2:LateList"));
+        Assert.True(_sources.ListRequests.Count(r => r == "2:LateList") >= 3); // asked again after the cut one
         Assert.Contains(_sources.Answers(2), a => a.Status == 206);
         Assert.True(rig.Log.Has(481, "node-0"), rig.Log.ToString());
     }

@@ -219,6 +219,12 @@ internal sealed partial class SwarmFetcher(
             while (done < count)
             {
                 ct.ThrowIfCancellationRequested(); // the pass ended: not the sources' fault, nobody is dropped for it
+                if (run.MoreLists && !states.Exists(s => !s.Dropped && !s.NeedsList))
+                {
+                    // Only late holders are left, and another list's holders wait: the late ones go on with that run.
+                    return $"every LAN source of this piece list failed ({Tried(states)})";
+                }
+
                 var now = time.GetTimestamp();
                 foreach (var late in states)
                 {
@@ -240,12 +246,6 @@ internal sealed partial class SwarmFetcher(
                 if (pending.Count == 0)
                 {
                     StartEndgame(states, flights, run, now, stop.Token);
-                }
-
-                if (run.MoreLists && !states.Exists(s => !s.Dropped && !s.NeedsList))
-                {
-                    // Only late holders are left, and another list's holders wait: the late ones go on with that run.
-                    return $"every LAN source of this piece list failed ({Tried(states)})";
                 }
 
                 if (flights.Count == 0)
