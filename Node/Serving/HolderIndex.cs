@@ -38,19 +38,20 @@ internal sealed class HolderIndex
     /// <summary>The server now has the blob itself.</summary>
     public void Forget(string sha256) => _bySha.TryRemove(sha256, out _);
 
-    /// <summary>A holder's copy turned out unreachable or wrong.</summary>
+    /// <summary>
+    /// A holder's copy turned out unreachable or wrong. Compare-and-swap: a holder another thread adds meanwhile (a
+    /// report, a lookup's hint) is never lost with the dropped one.
+    /// </summary>
     public void Drop(string sha256, Uri holder)
     {
-        if (_bySha.TryGetValue(sha256, out var h))
+        while (_bySha.TryGetValue(sha256, out var h) && h.Holders.Contains(holder))
         {
             var rest = h.Holders.Where(u => u != holder).ToList();
-            if (rest.Count == 0)
+            if (rest.Count == 0
+                    ? _bySha.TryRemove(new KeyValuePair<string, Holding>(sha256, h))
+                    : _bySha.TryUpdate(sha256, h with { Holders = rest }, h))
             {
-                _bySha.TryRemove(sha256, out _);
-            }
-            else
-            {
-                _bySha[sha256] = h with { Holders = rest };
+                return;
             }
         }
     }
