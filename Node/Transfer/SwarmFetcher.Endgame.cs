@@ -25,6 +25,14 @@ internal sealed partial class SwarmFetcher
         return new Flight(source, piece, duplicate, time.GetTimestamp(), cancel, FetchPieceAsync(source, piece, run, duplicate, cancel.Token));
     }
 
+    /// <summary>A late source's piece list check (see <see cref="Late"/>), in flight as a piece is.</summary>
+    private Flight StartListCheck(SourceState source, Run run, CancellationToken stop)
+    {
+        source.InFlight++;
+        var cancel = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        return new Flight(source, ListCheck, duplicate: false, time.GetTimestamp(), cancel, CheckListAsync(source, run, cancel.Token));
+    }
+
     /// <summary>Asks an idle source for each piece that has been in flight too long on one source alone.</summary>
     private void StartEndgame(List<SourceState> states, List<Flight> flights, Run run, long now, CancellationToken stop)
     {

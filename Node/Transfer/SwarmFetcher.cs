@@ -14,7 +14,8 @@ namespace PeerPatch.Node.Transfer;
 /// a bad piece or a bad piece list is dropped for this blob (counted, logged with its node id), and so is one that
 /// answers 404/410 once it has served something, or the server; a holder that answers 404/410 before is late (see
 /// <see cref="Late"/>): asked again a few times, as the server lists holders it has only just handed the blob. One that
-/// answers 503 is skipped for its Retry-After; a reset, a stall or a short body retries the piece elsewhere. When no source is left the result is a failure (the caller goes to the internet) and nothing is kept.
+/// answers 503 is skipped for its Retry-After; a reset, a stall or a short body retries the piece elsewhere. When no
+/// source is left the result is a failure (the caller goes to the internet) and nothing is kept.
 /// Memory: one small buffer per piece in flight, whatever the blob's size.
 /// <para>
 /// Which piece next (<see cref="Choose"/>): each fetch takes the pieces in its own random order, so PCs fetching one
@@ -230,9 +231,7 @@ internal sealed partial class SwarmFetcher(
                 {
                     if (late.NeedsList && !late.Dropped && late.InFlight == 0 && late.PausedUntil <= now)
                     {
-                        late.InFlight++;
-                        var cancel = CancellationTokenSource.CreateLinkedTokenSource(stop.Token);
-                        flights.Add(new Flight(late, ListCheck, duplicate: false, now, cancel, CheckListAsync(late, run, cancel.Token)));
+                        flights.Add(StartListCheck(late, run, stop.Token));
                     }
                 }
 
