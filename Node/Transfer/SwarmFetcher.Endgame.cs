@@ -22,16 +22,12 @@ internal sealed partial class SwarmFetcher
     {
         source.InFlight++;
         var cancel = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        return new Flight(source, piece, duplicate, time.GetTimestamp(), cancel, FetchPieceAsync(source, piece, run, duplicate, cancel.Token));
+        var task = piece == ListCheck ? CheckListAsync(source, run, cancel.Token) : FetchPieceAsync(source, piece, run, duplicate, cancel.Token);
+        return new Flight(source, piece, duplicate, time.GetTimestamp(), cancel, task);
     }
 
     /// <summary>A late source's piece list check (see <see cref="Late"/>), in flight as a piece is.</summary>
-    private Flight StartListCheck(SourceState source, Run run, CancellationToken stop)
-    {
-        source.InFlight++;
-        var cancel = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        return new Flight(source, ListCheck, duplicate: false, time.GetTimestamp(), cancel, CheckListAsync(source, run, cancel.Token));
-    }
+    private Flight StartListCheck(SourceState source, Run run, CancellationToken stop) => Start(source, ListCheck, run, duplicate: false, stop);
 
     /// <summary>Asks an idle source for each piece that has been in flight too long on one source alone.</summary>
     private void StartEndgame(List<SourceState> states, List<Flight> flights, Run run, long now, CancellationToken stop)
@@ -57,7 +53,10 @@ internal sealed partial class SwarmFetcher
         }
     }
 
-    /// <summary>The first flight to end; with <paramref name="tick"/> (the endgame) null after <see cref="EndgameTick"/> when none did.</summary>
+    /// <summary>
+    /// The first flight to end; with <paramref name="tick"/> (the endgame, or a piece loop that must look again soon)
+    /// null after <see cref="EndgameTick"/> when none did.
+    /// </summary>
     private static async Task<Flight?> NextAsync(List<Flight> flights, bool tick, CancellationToken ct)
     {
         var first = Task.WhenAny(flights.Select(f => f.Task));
