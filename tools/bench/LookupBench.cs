@@ -20,41 +20,10 @@ internal static class LookupBench
 
     public static async Task<Result> RunAsync(IPEndPoint target, byte[] request, int clients, TimeSpan duration, string connectionKey)
     {
-        var runners = new List<Client>();
-        for (var i = 0; i < clients; i++)
-        {
-            runners.Add(await Client.ConnectAsync(target, connectionKey));
-        }
-
-        try
-        {
-            foreach (var c in runners)
-            {
-                for (var w = 0; w < 500; w++)
-                {
-                    await c.RoundTripAsync(request); // warm-up: JIT, buffers
-                }
-            }
-
-            var watch = Stopwatch.StartNew();
-            var samples = await Task.WhenAll(runners.Select(c => Task.Run(async () =>
-            {
-                var mine = new List<double>(200_000);
-                while (watch.Elapsed < duration)
-                {
-                    mine.Add((await c.RoundTripAsync(request)).TotalMicroseconds);
-                }
-
-                return mine;
-            })));
-            var elapsed = watch.Elapsed.TotalSeconds;
-            var all = samples.SelectMany(s => s).ToList();
-            return new Result(Stats.Percentile(all, 0.5), Stats.Percentile(all, 0.99), all.Count / elapsed);
-        }
-        finally
-        {
-            runners.ForEach(r => r.Stop());
-        }
+        using var group = await Clients.ConnectAsync(target, clients, connectionKey);
+        await group.WarmUpAsync(request);
+        var (samples, elapsed) = await group.RoundTripsAsync(request, duration);
+        return new Result(Stats.Percentile(samples, 0.5), Stats.Percentile(samples, 0.99), samples.Count / elapsed.TotalSeconds);
     }
 
     /// <summary>
@@ -63,22 +32,9 @@ internal static class LookupBench
     /// </summary>
     public static async Task<double> PipelinedAsync(IPEndPoint target, byte[] request, int clients, int window, TimeSpan duration, string connectionKey)
     {
-        var runners = new List<Client>();
-        for (var i = 0; i < clients; i++)
-        {
-            runners.Add(await Client.ConnectAsync(target, connectionKey));
-        }
-
-        try
-        {
-            var watch = Stopwatch.StartNew();
-            var counts = await Task.WhenAll(runners.Select(c => Task.Run(() => c.PipelineAsync(request, window, duration))));
-            return counts.Sum() / watch.Elapsed.TotalSeconds;
-        }
-        finally
-        {
-            runners.ForEach(r => r.Stop());
-        }
+        using var group = await Clients.ConnectAsync(target, clients, connectionKey);
+        var (answered, elapsed) = await group.PipelinedAsync(request, window, duration);
+        return answered / elapsed.TotalSeconds;
     }
 
     /// <summary>A LiteNetLib server that sends every datagram back as it came (the reference).</summary>
@@ -99,6 +55,76 @@ internal static class LookupBench
 
     public static byte[] LookupRequest(string os, string name, string sha256, long size) =>
         WireCodec.Encode(Envelope.Of(1, new Lookup(os, name, sha256, size, "bench")));
+
+    /// <summary>
+    /// Clients connected to one node and kept between measured spells, so that a scenario can alternate short spells
+    /// between two nodes (LookupBuildsScenario) without a connection's set-up inside any of them.
+    /// </summary>
+    public sealed class Clients : IDisposable
+    {
+        private readonly List<Client> _all;
+
+        private Clients(List<Client> all) => _all = all;
+
+        public static async Task<Clients> ConnectAsync(IPEndPoint target, int count, string connectionKey)
+        {
+            var all = new List<Client>();
+            try
+            {
+                for (var i = 0; i < count; i++)
+                {
+                    all.Add(await Client.ConnectAsync(target, connectionKey));
+                }
+            }
+            catch
+            {
+                all.ForEach(c => c.Stop());
+                throw;
+            }
+
+            return new Clients(all);
+        }
+
+        /// <summary>500 round trips per client, unmeasured: JIT, buffers.</summary>
+        public async Task WarmUpAsync(byte[] request)
+        {
+            foreach (var c in _all)
+            {
+                for (var w = 0; w < 500; w++)
+                {
+                    await c.RoundTripAsync(request);
+                }
+            }
+        }
+
+        /// <summary>Every client one lookup at a time for <paramref name="duration"/>: each round trip in µs, and the time taken.</summary>
+        public async Task<(List<double> Samples, TimeSpan Elapsed)> RoundTripsAsync(byte[] request, TimeSpan duration)
+        {
+            var watch = Stopwatch.StartNew();
+            var samples = await Task.WhenAll(_all.Select(c => Task.Run(async () =>
+            {
+                var mine = new List<double>(200_000);
+                while (watch.Elapsed < duration)
+                {
+                    mine.Add((await c.RoundTripAsync(request)).TotalMicroseconds);
+                }
+
+                return mine;
+            })));
+            var elapsed = watch.Elapsed;
+            return (samples.SelectMany(s => s).ToList(), elapsed);
+        }
+
+        /// <summary>Every client with <paramref name="window"/> lookups in flight for <paramref name="duration"/>: lookups answered in it, and the time taken.</summary>
+        public async Task<(long Answered, TimeSpan Elapsed)> PipelinedAsync(byte[] request, int window, TimeSpan duration)
+        {
+            var watch = Stopwatch.StartNew();
+            var counts = await Task.WhenAll(_all.Select(c => Task.Run(() => c.PipelineAsync(request, window, duration))));
+            return (counts.Sum(), watch.Elapsed);
+        }
+
+        public void Dispose() => _all.ForEach(c => c.Stop());
+    }
 
     private sealed class Client
     {

@@ -14,6 +14,8 @@ internal sealed class Report(string markers = "bench")
 
     public void Note(string text) => _notes.Add(text);
 
+    public IReadOnlyList<string> Notes => _notes;
+
     /// <summary>A figure; <paramref name="met"/> decides the goal from (ours, reference) when there is one.</summary>
     public void Add(string what, double ours, double reference, string unit, string referenceName, string? goal = null, Func<double, double, bool>? met = null) =>
         _rows.Add(new Row(what, ours, reference, unit, referenceName, goal, met));
