@@ -12,7 +12,7 @@ namespace PeerPatch.Node.Serving;
 /// </summary>
 internal sealed partial class HitRecorder(PatchDatabase db, TimeProvider time, ILogger<HitRecorder> logger) : BackgroundService
 {
-    private readonly ConcurrentDictionary<(string Os, string Name, string Sha), long> _hits = new();
+    private readonly ConcurrentDictionary<(string Os, string Name, string Sha), long> _hits = new(OrdinalKeys.Instance);
     private readonly ConcurrentQueue<PatchRecord> _rows = new();
 
     public void RecordHit(string os, string name, string sha256) =>

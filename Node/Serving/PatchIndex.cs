@@ -9,8 +9,8 @@ namespace PeerPatch.Node.Serving;
 /// </summary>
 internal sealed class PatchIndex
 {
-    private readonly ConcurrentDictionary<(string Os, string Name), Entry> _latest = new();
-    private readonly ConcurrentDictionary<(string Os, string Name, string Sha), byte> _rows = new();
+    private readonly ConcurrentDictionary<(string Os, string Name), Entry> _latest = new(OrdinalKeys.Instance);
+    private readonly ConcurrentDictionary<(string Os, string Name, string Sha), byte> _rows = new(OrdinalKeys.Instance);
 
     public void Load(IEnumerable<PatchRecord> records)
     {

@@ -27,7 +27,6 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
     private readonly NetManager _net;
     private readonly ConcurrentDictionary<ulong, Pending> _pending = new();
     private readonly ConcurrentDictionary<NetPeer, TaskCompletionSource<NetPeer>> _connecting = new();
-    private readonly ConcurrentBag<ArrayBufferWriter<byte>> _buffers = [];
     private readonly CoreOptions _options;
     private readonly TransportOptions _transport;
     private readonly ILanRequestHandler? _handler;
@@ -232,10 +231,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
 
     private void Send(NetPeer peer, Envelope envelope)
     {
-        if (!_buffers.TryTake(out var buffer))
-        {
-            buffer = new ArrayBufferWriter<byte>(512);
-        }
+        var buffer = ScratchBuffers.Rent();
 
         try
         {
@@ -254,8 +250,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
         }
         finally
         {
-            buffer.ResetWrittenCount();
-            _buffers.Add(buffer);
+            ScratchBuffers.Return(buffer);
         }
     }
 

@@ -48,7 +48,6 @@ internal sealed class OneWayDatagrams
     private readonly string _self;
     private readonly ulong _epoch;
     private readonly SenderWindows _senders = new();
-    private readonly ConcurrentBag<ArrayBufferWriter<byte>> _buffers = [];
     private long _sequence;
 
     /// <param name="key">The cluster key; null on an open LAN.</param>
@@ -65,10 +64,7 @@ internal sealed class OneWayDatagrams
     /// <summary>The datagram carrying <paramref name="message"/> to the node <paramref name="recipient"/> (ignored on an open LAN).</summary>
     public byte[] Encode(IMessage message, string recipient)
     {
-        if (!_buffers.TryTake(out var buffer))
-        {
-            buffer = new ArrayBufferWriter<byte>(512);
-        }
+        var buffer = ScratchBuffers.Rent();
 
         try
         {
@@ -83,8 +79,7 @@ internal sealed class OneWayDatagrams
         }
         finally
         {
-            buffer.ResetWrittenCount();
-            _buffers.Add(buffer);
+            ScratchBuffers.Return(buffer);
         }
     }
 
