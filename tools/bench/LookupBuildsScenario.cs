@@ -11,7 +11,7 @@ namespace PeerPatch.Bench;
 /// run (another process, the CPU's clock, the bench's own GC) falls on both builds alike. The earlier form of this
 /// scenario measured one node for 9 s and then the other; run with one executable in both slots it put the second
 /// slot 9 to 15 % ahead, the same size as the gap it reported between the builds. PEERPATCH_BENCH_R2R_DIR pointing
-/// at the shipped build runs that check (A/A). Loopback only; writes its own section.
+/// at the shipped build runs that check (A/A; printed, not written). Loopback only; writes its own section.
 /// </summary>
 internal static class LookupBuildsScenario
 {
@@ -30,7 +30,7 @@ internal static class LookupBuildsScenario
         var request = LookupBench.LookupRequest("bench-1-amd64", "KB-1K", sha, payload.Length);
         var shapes = new (string Figure, int Clients, int InFlight)[] { ("1 client, one at a time", 1, 0), ("1 client, 32 in flight each", 1, 32), ("16 clients, 32 in flight each", 16, 32) };
 
-        // Per run and build: each figure's rate over all its spells, p50 of every one-at-a-time round trip, CPU per lookup.
+        // Per run and build: each figure's rate over all its spells, p50 of every one-at-a-time round trip, CPU per lookup per figure.
         var figures = new Dictionary<(string Build, string Figure), List<double>>();
         var spellsWon = shapes.ToDictionary(s => s.Figure, _ => (Aot: 0, Pairs: 0));
         void Add(NodeBuilds.Build build, string figure, double value)
@@ -60,8 +60,6 @@ internal static class LookupBuildsScenario
                     await LookupBench.PipelinedAsync(Target(nodes[build]), request, 1, 32, TimeSpan.FromSeconds(2), "PeerPatch/1"); // warm-up (tiered JIT of the R2R build)
                 }
 
-                var cpu = builds.ToDictionary(b => b, _ => 0.0);
-                var answeredAll = builds.ToDictionary(b => b, _ => 0L);
                 foreach (var (figure, clients, inFlight) in shapes)
                 {
                     var groups = new Dictionary<NodeBuilds.Build, LookupBench.Clients>();
@@ -74,6 +72,7 @@ internal static class LookupBuildsScenario
                         }
 
                         var answered = builds.ToDictionary(b => b, _ => 0L);
+                        var cpu = builds.ToDictionary(b => b, _ => 0.0);
                         var seconds = builds.ToDictionary(b => b, _ => 0.0);
                         var samples = builds.ToDictionary(b => b, _ => new List<double>());
                         for (var pair = 0; pair < SpellsPerBuild; pair++)
@@ -98,7 +97,6 @@ internal static class LookupBuildsScenario
 
                                 cpu[build] += Proc.CpuSeconds(pid) - cpuBefore;
                                 answered[build] += count;
-                                answeredAll[build] += count;
                                 seconds[build] += elapsed.TotalSeconds;
                                 rates[build] = count / elapsed.TotalSeconds;
                             }
@@ -110,6 +108,12 @@ internal static class LookupBuildsScenario
                         foreach (var build in builds)
                         {
                             Add(build, figure, answered[build] / seconds[build]);
+
+                            // The machine's two cores are shared by the bench's clients and the nodes: the node's own CPU
+                            // per answer (utime + stime over its own spells) is the figure the clients' load moves least.
+                            // Per shape: a lookup one at a time costs the node several pipelined ones, so a figure pooled
+                            // over the shapes would weigh the build that answers fewer pipelined lookups with dearer ones.
+                            Add(build, "node CPU per lookup, " + figure, cpu[build] / answered[build] * 1e6);
                             if (inFlight == 0)
                             {
                                 Add(build, figure + ": p50", Stats.Median(samples[build]));
@@ -123,13 +127,6 @@ internal static class LookupBuildsScenario
                             group.Dispose();
                         }
                     }
-                }
-
-                // The machine's two cores are shared by the bench's clients and the nodes: the node's own CPU per answer
-                // (utime + stime over its own spells) is the figure the clients' load moves least.
-                foreach (var build in builds)
-                {
-                    Add(build, "node CPU per lookup", cpu[build] / answeredAll[build] * 1e6);
                 }
 
                 foreach (var build in builds)
@@ -155,10 +152,19 @@ internal static class LookupBuildsScenario
                 higherIsBetter ? "≥ 1.00× (no slower)" : "≤ 1.00× (no slower)", higherIsBetter ? (ours, reference) => ours >= reference : (ours, reference) => ours <= reference);
         }
 
-        report.Note($"Both builds' nodes run side by side, loopback, each pinned as server with a 1 KiB patch pushed to it, and the bench's LiteNetLib clients send the same MessagePack Lookup (a hit) to one node at a time in spells of {Spell.TotalSeconds:0} s, alternating A B B A ..., {SpellsPerBuild} spells per build and figure: one lookup at a time with 1 client, then 32 in flight per client with 1 and with 16 clients (each node's clients connected and warmed up before its first spell, after 2 s of unmeasured pipelined warm-up per node). A figure is the lookups a build answered over all its spells of a run divided by their time; node CPU per lookup: utime + stime of the node process over its own spells divided by the lookups answered in them. Which build starts alternates run by run; the table holds medians over the runs.");
+        report.Note($"Both builds' nodes run side by side, loopback, each pinned as server with a 1 KiB patch pushed to it, and the bench's LiteNetLib clients send the same MessagePack Lookup (a hit) to one node at a time in spells of {Spell.TotalSeconds:0} s, alternating A B B A ..., {SpellsPerBuild} spells per build and figure: one lookup at a time with 1 client, then 32 in flight per client with 1 and with 16 clients (each node's clients connected and warmed up before its first spell, after 2 s of unmeasured pipelined warm-up per node). A pipelined spell ends once every lookup sent in it is answered (none is left over into the next). A figure is the lookups a build answered over all its spells of a run divided by their time; node CPU per lookup, per figure: utime + stime of the node process over its own spells of that figure divided by the lookups answered in them. Which build starts alternates run by run; the table holds medians over the runs.");
         report.Note("Spells in which the Native AOT node answered more than the ReadyToRun node in the spell beside it: " + string.Join("; ", spellsWon.Select(w => $"{w.Key}: {w.Value.Aot} of {w.Value.Pairs}")) + ".");
-        report.Note("Per run, AOT / R2R (one at a time; 32 in flight, 1 client; 32 in flight, 16 clients; node CPU per lookup): " + string.Join("; ", Enumerable.Range(0, runs).Select(r => string.Join(", ", shapes.Select(s => string.Create(CultureInfo.InvariantCulture, $"{figures[(aot.Name, s.Figure)][r] / figures[(r2r.Name, s.Figure)][r]:0.00}×")).Append(string.Create(CultureInfo.InvariantCulture, $"CPU {figures[(aot.Name, "node CPU per lookup")][r] / figures[(r2r.Name, "node CPU per lookup")][r]:0.00}×"))))));
-        report.Write(Path.Combine(repo, "docs", "benchmarks.md"), runs, $"tools/bench/run.sh {runs} lookup-builds");
+        string Ratio(string figure, int run) => string.Create(CultureInfo.InvariantCulture, $"{figures[(aot.Name, figure)][run] / figures[(r2r.Name, figure)][run]:0.00}×");
+        report.Note("Per run, AOT / R2R, rate and node CPU per lookup (one at a time; 32 in flight, 1 client; 32 in flight, 16 clients): " + string.Join("; ", Enumerable.Range(0, runs).Select(r =>
+            $"run {r + 1} (AOT {(r % 2 == 0 ? "first" : "second")}): " + string.Join(", ", shapes.Select(s => Ratio(s.Figure, r))) + ", CPU " + string.Join(", ", shapes.Select(s => Ratio("node CPU per lookup, " + s.Figure, r))))));
+        if (string.Equals(Path.GetFullPath(aot.Executable), Path.GetFullPath(r2r.Executable), StringComparison.Ordinal))
+        {
+            Console.WriteLine("lookup-builds: one executable in both slots (the A/A check): printed, docs/benchmarks.md left alone");
+        }
+        else
+        {
+            report.Write(Path.Combine(repo, "docs", "benchmarks.md"), runs, $"tools/bench/run.sh {runs} lookup-builds");
+        }
         Console.WriteLine(report.Table());
         Console.WriteLine(string.Join(Environment.NewLine, report.Notes));
     }
