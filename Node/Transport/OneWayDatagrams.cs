@@ -1,5 +1,3 @@
-using System.Buffers;
-using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using PeerPatch.Protocol;
 using PeerPatch.Protocol.Messages;
