@@ -92,6 +92,24 @@ public sealed class SwarmFetcherSlowSourceTests : IAsyncLifetime
         Assert.Equal(0, rig.Stats.SourcesDropped);
     }
 
+    /// <summary>
+    /// Sources that only failed, none busy, pausing past the stall bound: the fetch ends, and its reason says they
+    /// failed, not that they were busy (it used to say "stayed busy" whatever kept them).
+    /// </summary>
+    [Fact]
+    public async Task SourcesPausingAfterFailuresPastTheStallBound_EndTheFetch_WithoutCallingThemBusy()
+    {
+        using var rig = new SwarmRig(TimeSpan.FromMilliseconds(200)); // shorter than a failure's pause (FailurePause)
+        _sources.Set(SwarmRig.Bytes(2 * Piece, 15), Piece, SourceMode.DieMidBody, SourceMode.DieMidBody);
+
+        var result = await rig.FetchAsync(_sources);
+
+        Assert.False(result.Ok);
+        Assert.Contains("no LAN source served a piece within the stall bound of 0.2 s: pausing after failures", result.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain("busy", result.Error, StringComparison.Ordinal);
+        Assert.Equal(0, rig.TempFiles);
+    }
+
     [Fact]
     public async Task EverySourceBusyLongerThanTheBusyBound_IsAFailure_NothingLeft()
     {

@@ -275,7 +275,9 @@ internal sealed partial class SwarmFetcher(
                     var bound = busy > 0 ? options.LanBusyWaitMax : options.LanStallTimeout;
                     if (Math.Max(wake, now) > lastProgress + Ticks(bound) + (late > 0 ? Ticks(LateWindow) : 0))
                     {
-                        return $"the LAN sources stayed busy for {bound.TotalSeconds:0.#} s ({Tried(states)})";
+                        return busy > 0
+                            ? $"the LAN sources stayed busy for {bound.TotalSeconds:0.#} s ({Tried(states)})"
+                            : $"no LAN source served a piece within the stall bound of {bound.TotalSeconds:0.#} s: {(late > 0 ? "not ready yet or pausing after failures" : "pausing after failures")} ({Tried(states)})";
                     }
 
                     if (busy > 0 && !toldBusy)
