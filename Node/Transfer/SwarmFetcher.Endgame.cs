@@ -26,9 +26,6 @@ internal sealed partial class SwarmFetcher
         return new Flight(source, piece, duplicate, time.GetTimestamp(), cancel, task);
     }
 
-    /// <summary>A late source's piece list check (see <see cref="Late"/>), in flight as a piece is.</summary>
-    private Flight StartListCheck(SourceState source, Run run, CancellationToken stop) => Start(source, ListCheck, run, duplicate: false, stop);
-
     /// <summary>Asks an idle source for each piece that has been in flight too long on one source alone.</summary>
     private void StartEndgame(List<SourceState> states, List<Flight> flights, Run run, long now, CancellationToken stop)
     {

@@ -231,7 +231,7 @@ internal sealed partial class SwarmFetcher(
                 {
                     if (late.NeedsList && !late.Dropped && late.InFlight == 0 && late.PausedUntil <= now)
                     {
-                        flights.Add(StartListCheck(late, run, stop.Token));
+                        flights.Add(Start(late, ListCheck, run, duplicate: false, stop.Token)); // its list check, in flight as a piece is
                     }
                 }
 
@@ -273,11 +273,13 @@ internal sealed partial class SwarmFetcher(
                     // A late source's asks are bounded of their own (LateListAsks, LateCheckTimeout): waited for, and
                     // by LateWindow beyond the bound whatever happens.
                     var bound = busy > 0 ? options.LanBusyWaitMax : options.LanStallTimeout;
-                    if (Math.Max(wake, now) > lastProgress + Ticks(bound) + (late > 0 ? Ticks(LateWindow) : 0))
+                    var lateWindow = late > 0 ? LateWindow : TimeSpan.Zero;
+                    if (Math.Max(wake, now) > lastProgress + Ticks(bound + lateWindow))
                     {
+                        var waited = late > 0 ? $" and the late holders' {lateWindow.TotalSeconds:0} s" : string.Empty;
                         return busy > 0
-                            ? $"the LAN sources stayed busy for {bound.TotalSeconds:0.#} s ({Tried(states)})"
-                            : $"no LAN source served a piece within the stall bound of {bound.TotalSeconds:0.#} s: {(late > 0 ? "not ready yet or pausing after failures" : "pausing after failures")} ({Tried(states)})";
+                            ? $"the LAN sources stayed busy for {bound.TotalSeconds:0.#} s{waited} ({Tried(states)})"
+                            : $"no LAN source served a piece within the stall bound of {bound.TotalSeconds:0.#} s{waited}: {(late > 0 ? "not ready yet or pausing after failures" : "pausing after failures")} ({Tried(states)})";
                     }
 
                     if (busy > 0 && !toldBusy)
