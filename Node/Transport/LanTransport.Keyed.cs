@@ -84,7 +84,7 @@ internal sealed partial class LanTransport
         session.Ready.TrySetResult(); // this side may send on it too (a former client that is now the server)
         Active();
         peer.Send(challenge, 0, DeliveryMethod.ReliableUnordered);
-        _net.TriggerUpdate();
+        _net.Wake();
     }
 
     private void SendSealed(NetPeer peer, ReadOnlySpan<byte> payload)

@@ -21,6 +21,9 @@ internal sealed partial class LanTransport
         [LoggerMessage(EventId = 204, Level = LogLevel.Debug, Message = "dropped unauthenticated traffic from {EndPoint}: {Reason}")]
         public static partial void Unauthenticated(ILogger logger, IPEndPoint endPoint, string reason);
 
+        [LoggerMessage(EventId = 205, Level = LogLevel.Warning, Message = "a turn of the LAN transport's pump failed (it goes on)")]
+        public static partial void PumpFailed(ILogger logger, Exception exception);
+
         [LoggerMessage(EventId = 203, Level = LogLevel.Debug, Message = "network error from {EndPoint}: {Error}")]
         public static partial void NetworkError(ILogger logger, IPEndPoint endPoint, SocketError error);
     }

@@ -26,7 +26,7 @@ internal sealed partial class LanTransport
         if (_pacer.Touch(_time.GetElapsedTime(_pacerOrigin)))
         {
             ApplyPace();
-            _net.TriggerUpdate();
+            _net.Wake();
         }
     }
 

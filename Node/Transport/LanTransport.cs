@@ -14,7 +14,7 @@ namespace PeerPatch.Node.Transport;
 /// <summary>
 /// The node's one LiteNetLib <see cref="NetManager"/>: it accepts connections (answering requests through
 /// <see cref="ILanRequestHandler"/> when one is registered) and carries this node's own requests to the server.
-/// Events run unsynced on LiteNetLib's receive thread, and every send is followed by TriggerUpdate, so a
+/// Events run on the pump's thread (<see cref="PumpedNetManager"/>), and every send from another thread wakes it, so a
 /// round trip costs microseconds rather than a 15 ms update tick. Bad datagrams are counted and dropped.
 /// With a cluster key (LanTransport.Keyed.cs) every connection is authenticated both ways and every frame, connected
 /// or not, is sealed (MAC + sequence number, replays refused); a peer without the key gets nothing but a challenge.
@@ -23,7 +23,7 @@ namespace PeerPatch.Node.Transport;
 internal sealed partial class LanTransport : IHostedService, IDisposable
 {
     private readonly EventBasedNetListener _listener = new();
-    private readonly NetManager _net;
+    private readonly PumpedNetManager _net;
     private readonly ConcurrentDictionary<ulong, Pending> _pending = new();
     private readonly ConcurrentDictionary<NetPeer, TaskCompletionSource<NetPeer>> _connecting = new();
     private readonly CoreOptions _options;
@@ -58,10 +58,8 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
         _stats = stats;
         _time = time;
         _logger = logger;
-        _net = new NetManager(_listener, new PeerNotFoundGuard(stats)) // LiteNetLib's "peer not found" ping-pong (the guard's comment)
+        _net = new PumpedNetManager(_listener, new PeerNotFoundGuard(stats)) // LiteNetLib's "peer not found" ping-pong (the guard's comment)
         {
-            UnsyncedEvents = true,
-            UseNativeSockets = true,
             AutoRecycle = true,
             DisconnectTimeout = (int)transport.DisconnectTimeout.TotalMilliseconds,
             PingInterval = 1000,
@@ -77,6 +75,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
         _listener.NetworkReceiveEvent += OnReceive;
         _listener.NetworkReceiveUnconnectedEvent += OnReceiveUnconnected;
         _listener.NetworkErrorEvent += (endPoint, error) => Log.NetworkError(_logger, endPoint, error);
+        _net.PumpFailed += e => Log.PumpFailed(_logger, e);
     }
 
     /// <summary>A heartbeat arrived (one-way, unconnected), with the sender's UDP endpoint.</summary>
@@ -99,7 +98,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        if (!_net.Start(IPAddress.Parse(_options.Bind), IPAddress.IPv6Any, _options.Port))
+        if (!_net.StartPumped(IPAddress.Parse(_options.Bind), _options.Port))
         {
             throw new InvalidOperationException($"cannot bind UDP {_options.Bind}:{_options.Port}: is another node running on this port?");
         }
@@ -116,7 +115,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
         if (Interlocked.Exchange(ref _stopped, 1) == 0)
         {
             _housekeeping?.Dispose();
-            _net.Stop(sendDisconnectMessages: true);
+            _net.StopPumped(sendDisconnectMessages: true);
             FailAll(null, "node stopping");
         }
 
@@ -184,7 +183,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
             return outgoing;
         }
 
-        _net.TriggerUpdate();
+        _net.Wake();
         try
         {
             return await tcs.Task.WaitAsync(ct).ConfigureAwait(false);
@@ -245,7 +244,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
                 SendSealed(peer, buffer.WrittenSpan);
             }
 
-            _net.TriggerUpdate();
+            _net.Wake();
         }
         finally
         {
