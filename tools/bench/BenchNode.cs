@@ -86,6 +86,17 @@ internal sealed class BenchNode
         }
     }
 
+    /// <summary>The node's gen0 collections so far, read off its /metrics (prometheus-net's GC counters).</summary>
+    public async Task<long> Gen0CollectionsAsync()
+    {
+        using var client = new HttpClient { Timeout = TimeSpan.FromSeconds(5) };
+        var metrics = await client.GetStringAsync(new Uri(BaseUri, "metrics"));
+        const string Counter = "dotnet_collection_count_total{generation=\"0\"} ";
+        var line = metrics.Split('\n').FirstOrDefault(l => l.StartsWith(Counter, StringComparison.Ordinal))
+            ?? throw new InvalidOperationException("the node's /metrics has no gen0 collection count");
+        return long.Parse(line.AsSpan(Counter.Length), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public static int FreeTcpPort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
