@@ -8,8 +8,9 @@ namespace PeerPatch.Node.Tests.Transport;
 
 /// <summary>
 /// The pump that runs LiteNetLib's manual mode (<see cref="PumpedNetManager"/>): a frame queued by another thread goes
-/// out when that thread wakes the pump, not at the next tick; an idle pump waits a tick per turn (a wake byte left
-/// unread would make it spin); a stopped pump lets go of its port. Loopback only.
+/// out when that thread flushes, not at the next tick; an idle pump waits a tick per turn (a wake byte left unread, or an
+/// empty datagram LiteNetLib never reads, would make it spin); a datagram that asks for nothing runs no update over
+/// the peers; a stopped pump ends its thread and lets go of its port. Loopback only.
 /// </summary>
 public sealed class PumpedNetManagerTests : IDisposable
 {
@@ -30,13 +31,13 @@ public sealed class PumpedNetManagerTests : IDisposable
         var connected = new TaskCompletionSource<NetPeer>(TaskCreationOptions.RunContinuationsAsynchronously);
         listener.PeerConnectedEvent += peer => connected.TrySetResult(peer);
 
-        pump.Connect(new IPEndPoint(IPAddress.Loopback, server.LocalPort), Key); // LiteNetLib sends the request at once
+        pump.ConnectFromAnyThread(new IPEndPoint(IPAddress.Loopback, server.LocalPort), Key); // LiteNetLib sends the request at once
         var peer = await connected.Task.WaitAsync(TimeSpan.FromSeconds(5)); // the accept arrives as a datagram
 
         await Task.Run(() =>
         {
             peer.Send("from another thread"u8.ToArray(), DeliveryMethod.ReliableUnordered); // queued for the pump's update
-            pump.Wake();
+            pump.Flush();
         });
 
         Assert.Equal("from another thread", await received.Task.WaitAsync(TimeSpan.FromSeconds(3)));
@@ -50,7 +51,7 @@ public sealed class PumpedNetManagerTests : IDisposable
         {
             for (var i = 0; i < 200; i++)
             {
-                pump.Wake();
+                pump.Flush();
             }
         })));
 
@@ -71,13 +72,62 @@ public sealed class PumpedNetManagerTests : IDisposable
     }
 
     [Fact]
-    public void AStoppedPump_LetsGoOfItsPort_AndItsThread()
+    public async Task EmptyDatagrams_ToItsPortAndToItsWakeSocket_NeitherSpinThePump_NorBlockWhatFollows()
+    {
+        var received = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var (pump, listener) = StartPump(updateTime: 100);
+        pump.UnconnectedMessagesEnabled = true;
+        listener.NetworkReceiveUnconnectedEvent += (_, reader, _) => received.TrySetResult(System.Text.Encoding.UTF8.GetString(reader.GetRemainingBytesSpan()));
+        using var stranger = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        stranger.SendTo([], new IPEndPoint(IPAddress.Loopback, pump.LocalPort)); // as `nmap -sU` sends
+        stranger.SendTo([], pump.WakeEndPoint!); // the wake socket takes only its own bytes
+        await Task.Delay(200);
+
+        var before = pump.Turns;
+        await Task.Delay(1000);
+        Assert.InRange(pump.Turns - before, 1, 40);
+
+        var sender = new NetManager(new EventBasedNetListener()) { IPv6Enabled = false };
+        _managers.Add(sender);
+        Assert.True(sender.Start(IPAddress.Loopback, IPAddress.IPv6Any, 0));
+        sender.SendUnconnectedMessage("after the empty one"u8.ToArray(), new IPEndPoint(IPAddress.Loopback, pump.LocalPort));
+        Assert.Equal("after the empty one", await received.Task.WaitAsync(TimeSpan.FromSeconds(3)));
+    }
+
+    [Fact]
+    public async Task ADatagramThatAsksForNothing_RunsATurn_ButNoUpdateOverThePeers()
+    {
+        var received = new SemaphoreSlim(0);
+        var (pump, listener) = StartPump();
+        pump.UnconnectedMessagesEnabled = true;
+        listener.NetworkReceiveUnconnectedEvent += (_, _, _) => received.Release();
+        var sender = new NetManager(new EventBasedNetListener()) { IPv6Enabled = false };
+        _managers.Add(sender);
+        Assert.True(sender.Start(IPAddress.Loopback, IPAddress.IPv6Any, 0));
+        await Task.Delay(100);
+
+        var (turns, updates) = (pump.Turns, pump.Updates);
+        for (var i = 0; i < 20; i++)
+        {
+            sender.SendUnconnectedMessage("heartbeat"u8.ToArray(), new IPEndPoint(IPAddress.Loopback, pump.LocalPort));
+            Assert.True(await received.WaitAsync(TimeSpan.FromSeconds(3)));
+        }
+
+        await Task.Delay(50); // the last turn ends
+        Assert.True(pump.Turns - turns >= 20, $"{pump.Turns - turns} turns for 20 datagrams");
+        Assert.Equal(updates, pump.Updates); // the tick is a minute away, and nothing asked for a flush
+    }
+
+    [Fact]
+    public void AStoppedPump_EndsItsThread_AndLetsGoOfItsPort()
     {
         var (pump, _) = StartPump();
         var port = pump.LocalPort;
+        Assert.True(pump.PumpAlive);
         pump.StopPumped(sendDisconnectMessages: true);
 
         Assert.False(pump.IsRunning);
+        Assert.False(pump.PumpAlive);
         var again = new PumpedNetManager(new EventBasedNetListener(), new PeerNotFoundGuard(new NodeStats()));
         _pumps.Add(again);
         Assert.True(again.StartPumped(IPAddress.Loopback, port));

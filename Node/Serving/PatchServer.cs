@@ -12,7 +12,7 @@ namespace PeerPatch.Node.Serving;
 /// <summary>
 /// The LAN server's answers: lookups from the in-memory index and the blob store's in-memory map (no disk
 /// I/O on this path), claims from <see cref="ClaimTable"/>, hit counts batched by <see cref="HitRecorder"/>.
-/// Runs on the transport's receive thread, and in-process for the server's own update passes.
+/// Runs on the transport's pump thread, and in-process for the server's own update passes.
 /// </summary>
 internal sealed partial class PatchServer(
     BlobStore store,

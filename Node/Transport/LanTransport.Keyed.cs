@@ -28,7 +28,7 @@ internal sealed partial class LanTransport
     {
         if (_key is null)
         {
-            return _net.Connect(server, _connectionKey);
+            return _net.ConnectFromAnyThread(server, _connectionKey);
         }
 
         var writer = new NetDataWriter();
@@ -38,7 +38,7 @@ internal sealed partial class LanTransport
         lock (_connectLock)
         {
             // Under the lock that TryOpenConnected takes on a miss: the challenge cannot overtake the session's registration.
-            var peer = _net.Connect(server, writer);
+            var peer = _net.ConnectFromAnyThread(server, writer);
             if (peer is not null)
             {
                 _sessions.GetOrAdd(peer, _ => new PeerSession(outgoing: true, nonce, _time.MonotonicNow()));
@@ -84,7 +84,7 @@ internal sealed partial class LanTransport
         session.Ready.TrySetResult(); // this side may send on it too (a former client that is now the server)
         Active();
         peer.Send(challenge, 0, DeliveryMethod.ReliableUnordered);
-        _net.Wake();
+        _net.Flush();
     }
 
     private void SendSealed(NetPeer peer, ReadOnlySpan<byte> payload)

@@ -1,7 +1,7 @@
 namespace PeerPatch.Node.Transport;
 
 /// <summary>
-/// The pace of LiteNetLib's logic thread (<see cref="TickPacer"/>): fast while connected frames move, slow when the
+/// The pace of LiteNetLib's update ticks on the pump (<see cref="TickPacer"/>): fast while connected frames move, slow when the
 /// node is idle. Every connected send and receive, connection request and connect attempt counts as activity.
 /// </summary>
 internal sealed partial class LanTransport
@@ -26,7 +26,7 @@ internal sealed partial class LanTransport
         if (_pacer.Touch(_time.GetElapsedTime(_pacerOrigin)))
         {
             ApplyPace();
-            _net.Wake();
+            _net.Flush();
         }
     }
 

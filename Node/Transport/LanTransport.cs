@@ -14,8 +14,8 @@ namespace PeerPatch.Node.Transport;
 /// <summary>
 /// The node's one LiteNetLib <see cref="NetManager"/>: it accepts connections (answering requests through
 /// <see cref="ILanRequestHandler"/> when one is registered) and carries this node's own requests to the server.
-/// Events run on the pump's thread (<see cref="PumpedNetManager"/>), and every send from another thread wakes it, so a
-/// round trip costs microseconds rather than a 15 ms update tick. Bad datagrams are counted and dropped.
+/// What arrives is handled on the pump's thread (<see cref="PumpedNetManager"/>), which sends the answers at the end of
+/// its turn, and every send from another thread wakes it, so a round trip costs microseconds rather than a 15 ms tick. Bad datagrams are counted and dropped.
 /// With a cluster key (LanTransport.Keyed.cs) every connection is authenticated both ways and every frame, connected
 /// or not, is sealed (MAC + sequence number, replays refused); a peer without the key gets nothing but a challenge.
 /// One-way datagrams are sealed for their recipient's node id (<see cref="OneWayDatagrams"/>).
@@ -183,7 +183,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
             return outgoing;
         }
 
-        _net.Wake();
+        _net.Flush();
         try
         {
             return await tcs.Task.WaitAsync(ct).ConfigureAwait(false);
@@ -244,7 +244,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
                 SendSealed(peer, buffer.WrittenSpan);
             }
 
-            _net.Wake();
+            _net.Flush();
         }
         finally
         {
@@ -298,7 +298,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
 
     private void OnReceive(NetPeer peer, NetPacketReader reader, byte channel, DeliveryMethod method)
     {
-        Active(); // its ack goes out on the next tick: a fast one
+        Active(); // its ack goes out with the next update: this turn's if an answer is sent, else the next tick (a fast one)
         try
         {
             var frame = reader.GetRemainingBytesMemory();
@@ -342,7 +342,7 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
         }
         catch (Exception e)
         {
-            // Never let one datagram take the receive thread down.
+            // Never let one datagram take the pump down.
             _stats.BadDatagram();
             Log.HandlerFailed(_logger, peer, e);
         }

@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using LiteNetLib;
 using LiteNetLib.Layers;
+using LiteNetLib.Utils;
 
 namespace PeerPatch.Node.Transport;
 
@@ -16,23 +17,33 @@ namespace PeerPatch.Node.Transport;
 /// the loop, written here because LiteNetLib offers none that waits on its socket.
 /// </summary>
 /// <remarks>
-/// Other threads (this node's own requests, connects, the pacer) queue their frames with LiteNetLib as before and call
-/// <see cref="Wake"/>, which sends one byte to the pump's wake socket on loopback, so the pump's wait ends and its update
-/// sends them. The pump waits at most <see cref="LiteNetManager.UpdateTime"/> between updates, so acks, retransmits,
-/// pings and timeouts keep LiteNetLib's pace.
+/// A turn of the pump: wait (at most until the next tick, <see cref="LiteNetManager.UpdateTime"/>) for a datagram or a
+/// wake; read up to LiteNetLib's 256 datagrams, whose events run on the pump; then LiteNetLib's update, which walks
+/// every peer, but only when something asked for it (<see cref="Flush"/>) or the tick is due, so that a datagram that
+/// needs no answer (a heartbeat, a ping) does not cost a walk over hundreds of peers. Other threads (this node's own
+/// requests, the pacer) queue their frames with LiteNetLib as before and call <see cref="Flush"/>, which sends one
+/// byte to the pump's wake socket on loopback (connected to itself: nothing else reaches it). Acks, retransmits, pings
+/// and timeouts keep LiteNetLib's pace, and a turn that stalled (a blocked log write) counts as at most one second.
+/// Connects from other threads go through <see cref="ConnectFromAnyThread(IPEndPoint, string)"/>: the update removes
+/// timed-out peers without LiteNetLib's peer lock (its manual mode assumes one thread), so the two are kept apart here.
+/// LiteNetLib raises an event on the thread that caused it: the pump for what arrives, the caller for a peer it
+/// disconnects itself.
 /// </remarks>
 internal sealed class PumpedNetManager : NetManager
 {
     private static readonly byte[] WakeByte = [0];
+    private static readonly TimeSpan LongestStep = TimeSpan.FromSeconds(1);
     private readonly List<Socket> _ready = new(2);
-    private readonly byte[] _drain = new byte[16];
+    private readonly byte[] _scratch = new byte[16];
+    private readonly Lock _peerSet = new();
     private Socket? _wake;
-    private EndPoint? _wakeAt;
     private Thread? _thread;
     private volatile bool _pumping;
     private int _wakePending;
     private int _pumpThreadId;
+    private bool _flush; // the pump's own: set by Flush on its thread
     private long _turns;
+    private long _updates;
 
     public PumpedNetManager(INetEventListener listener, PacketLayerBase layer)
         : base(listener, layer)
@@ -43,14 +54,20 @@ internal sealed class PumpedNetManager : NetManager
         UseNativeSockets = false;
     }
 
-    /// <summary>Where <see cref="Wake"/> sends its byte (tests).</summary>
-    internal EndPoint? WakeEndPoint => _wakeAt;
+    /// <summary>Raised when one turn of the pump threw (the pump goes on).</summary>
+    public event Action<Exception>? PumpFailed;
+
+    /// <summary>Where a wake's byte goes (tests).</summary>
+    internal EndPoint? WakeEndPoint => _wake?.LocalEndPoint;
 
     /// <summary>Turns the pump has run (tests: an idle pump takes one per tick).</summary>
     internal long Turns => Interlocked.Read(ref _turns);
 
-    /// <summary>Raised when one turn of the pump threw (the pump goes on).</summary>
-    public event Action<Exception>? PumpFailed;
+    /// <summary>LiteNetLib updates the pump has run (tests: a datagram that asks for nothing runs none).</summary>
+    internal long Updates => Interlocked.Read(ref _updates);
+
+    /// <summary>True while the pump's thread runs (tests).</summary>
+    internal bool PumpAlive => _thread?.IsAlive == true;
 
     /// <summary>Binds <paramref name="address"/>:<paramref name="port"/> and starts the pump; false when the port is taken.</summary>
     public bool StartPumped(IPAddress address, int port)
@@ -64,6 +81,7 @@ internal sealed class PumpedNetManager : NetManager
         try
         {
             wake.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            wake.Connect(wake.LocalEndPoint!); // only its own bytes: the kernel drops every other sender's
             wake.Blocking = false;
         }
         catch (SocketException e)
@@ -74,28 +92,55 @@ internal sealed class PumpedNetManager : NetManager
         }
 
         _wake = wake;
-        _wakeAt = wake.LocalEndPoint;
         _pumping = true;
         _thread = new Thread(Pump) { Name = $"LanPump({LocalPort})", IsBackground = true };
         _thread.Start();
         return true;
     }
 
-    /// <summary>Ends the pump's wait, so frames queued by another thread go out now. Free on the pump's own thread.</summary>
-    public void Wake()
+    /// <summary>
+    /// Frames were queued: send them now. On the pump's thread, at the end of this turn; on any other thread, the pump's
+    /// wait ends (one byte to the wake socket, none while a wake is already pending).
+    /// </summary>
+    public void Flush()
     {
-        if (Environment.CurrentManagedThreadId == _pumpThreadId || Interlocked.Exchange(ref _wakePending, 1) == 1)
+        if (Environment.CurrentManagedThreadId == _pumpThreadId)
+        {
+            _flush = true;
+            return;
+        }
+
+        if (Interlocked.Exchange(ref _wakePending, 1) == 1)
         {
             return;
         }
 
         try
         {
-            _wake?.SendTo(WakeByte, _wakeAt!);
+            _wake?.Send(WakeByte);
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
-            // Stopping, or the wake socket's buffer is full (then a wake is already waiting to be read).
+            // Stopping, or the byte could not go: let the next flush try again (this one waits for the tick).
+            Volatile.Write(ref _wakePending, 0);
+        }
+    }
+
+    /// <summary><see cref="LiteNetManager.Connect(IPEndPoint, string)"/>, kept apart from the pump's update.</summary>
+    public NetPeer? ConnectFromAnyThread(IPEndPoint target, string key)
+    {
+        lock (_peerSet)
+        {
+            return Connect(target, key);
+        }
+    }
+
+    /// <summary><see cref="NetManager.Connect(IPEndPoint, NetDataWriter)"/>, kept apart from the pump's update.</summary>
+    public NetPeer? ConnectFromAnyThread(IPEndPoint target, NetDataWriter data)
+    {
+        lock (_peerSet)
+        {
+            return Connect(target, data);
         }
     }
 
@@ -106,14 +151,18 @@ internal sealed class PumpedNetManager : NetManager
         if (_thread is { } thread)
         {
             Interlocked.Exchange(ref _wakePending, 0);
-            Wake();
+            Flush();
             if (Environment.CurrentManagedThreadId != _pumpThreadId)
             {
                 thread.Join(TimeSpan.FromSeconds(2));
             }
         }
 
-        Stop(sendDisconnectMessages);
+        lock (_peerSet)
+        {
+            Stop(sendDisconnectMessages);
+        }
+
         _wake?.Dispose();
     }
 
@@ -126,32 +175,11 @@ internal sealed class PumpedNetManager : NetManager
         {
             try
             {
-                var socket = _udpSocketv4;
-                var woken = Interlocked.Exchange(ref _wakePending, 0) == 1;
-                var wait = TimeSpan.FromMilliseconds(UpdateTime) - (clock.Elapsed - lastUpdate);
-                if (!woken && wait > TimeSpan.Zero && socket.Available == 0)
-                {
-                    _ready.Clear();
-                    _ready.Add(socket);
-                    _ready.Add(_wake!);
-                    Socket.Select(_ready, null, null, (int)Math.Ceiling(wait.TotalMicroseconds));
-                    woken = _ready.Contains(_wake!);
-                }
-
-                if (woken)
-                {
-                    DrainWakes(); // a byte sent after this is read on the next turn: Select sees it at once
-                }
-
-                PollEvents();
-                var now = clock.Elapsed;
-                ManualUpdate((float)Math.Max((now - lastUpdate).TotalMilliseconds, 0.001));
-                lastUpdate = now;
-                Interlocked.Increment(ref _turns);
+                Turn(clock, ref lastUpdate);
             }
-            catch (Exception e) when (!_pumping && e is ObjectDisposedException or SocketException)
+            catch (Exception) when (!_pumping)
             {
-                return;
+                return; // LiteNetLib closed its socket under the turn
             }
             catch (Exception e)
             {
@@ -161,12 +189,71 @@ internal sealed class PumpedNetManager : NetManager
         }
     }
 
+    private void Turn(Stopwatch clock, ref TimeSpan lastUpdate)
+    {
+        var socket = _udpSocketv4;
+        var tick = TimeSpan.FromMilliseconds(UpdateTime);
+        var woken = Interlocked.Exchange(ref _wakePending, 0) == 1;
+        var wait = tick - (clock.Elapsed - lastUpdate);
+        if (!woken && !_flush && wait > TimeSpan.Zero && socket.Available == 0)
+        {
+            _ready.Clear();
+            _ready.Add(socket);
+            _ready.Add(_wake!);
+            // Whole milliseconds, rounded up: on Linux Select waits in poll()'s milliseconds and rounds a shorter
+            // wait down to none, which would spin the turns before every tick.
+            Socket.Select(_ready, null, null, (int)Math.Ceiling(wait.TotalMilliseconds) * 1000);
+            if (_ready.Contains(_wake!))
+            {
+                Interlocked.Exchange(ref _wakePending, 0); // this byte's wake: not another turn for it
+                woken = true;
+            }
+
+            if (_ready.Contains(socket) && socket.Available == 0)
+            {
+                // Readable with nothing to read: an empty datagram at the head of the queue. LiteNetLib's source reads
+                // only while bytes are available, so there it would sit for ever and Select would return at once
+                // (2.1.5 was seen to read it anyway: PumpedNetManagerTests passes without this line).
+                socket.Receive(_scratch);
+            }
+        }
+
+        if (woken)
+        {
+            DrainWakes(); // a byte that lands after this is seen by the next turn's Select
+        }
+
+        PollEvents();
+        var now = clock.Elapsed;
+        if (woken || _flush || now - lastUpdate >= tick)
+        {
+            _flush = false;
+            var step = now - lastUpdate;
+            lock (_peerSet)
+            {
+                ManualUpdate((float)Math.Clamp(step.TotalMilliseconds, 0.001, LongestStep.TotalMilliseconds));
+            }
+
+            lastUpdate = now;
+            Interlocked.Increment(ref _updates);
+        }
+
+        Interlocked.Increment(ref _turns);
+    }
+
     private void DrainWakes()
     {
         var wake = _wake!;
-        while (wake.Available > 0)
+        for (var i = 0; i < 64 && wake.Poll(0, SelectMode.SelectRead); i++)
         {
-            wake.Receive(_drain);
+            try
+            {
+                wake.Receive(_scratch);
+            }
+            catch (SocketException)
+            {
+                // read or not, it woke the pump
+            }
         }
     }
 }

@@ -1,12 +1,12 @@
 namespace PeerPatch.Node.Transport;
 
 /// <summary>
-/// How often LiteNetLib's logic thread ticks. A tick sends acks, retransmits, pings and connect retries; at
+/// How often LiteNetLib's update ticks (on the transport's pump). A tick sends acks, retransmits, pings and connect retries; at
 /// LiteNetLib's default of every 15 ms an idle node woke 66 times a second for nothing, which was 74 % of an idle
 /// node's CPU (perf, 20 s of an idle node). So the transport ticks every <see cref="ActiveMilliseconds"/> while
 /// connected frames move and for <see cref="QuietAfter"/> after the last one, and every
 /// <see cref="QuietMilliseconds"/> otherwise: pings (every second) and the 5 s disconnect timeout keep working at that
-/// pace, and the first frame after a quiet spell switches back at once (the caller triggers a tick then, so its ack or
+/// pace, and the first frame after a quiet spell switches back at once (the caller flushes then, so its ack or
 /// answer does not wait for the slow tick). Pure: the transport applies the decisions.
 /// </summary>
 /// <remarks>
