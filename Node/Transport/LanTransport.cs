@@ -298,7 +298,8 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
 
     private void OnReceive(NetPeer peer, NetPacketReader reader, byte channel, DeliveryMethod method)
     {
-        Active(); // its ack goes out with the next update: this turn's if an answer is sent, else the next tick (a fast one)
+        Active();
+        _net.Flush(); // its ack goes out at the end of this turn, with any answer, not at the next tick
         try
         {
             var frame = reader.GetRemainingBytesMemory();

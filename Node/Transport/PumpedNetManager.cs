@@ -33,6 +33,7 @@ internal sealed class PumpedNetManager : NetManager
 {
     private static readonly byte[] WakeByte = [0];
     private static readonly TimeSpan LongestStep = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan StopWait = TimeSpan.FromSeconds(2);
     private readonly List<Socket> _ready = new(2);
     private readonly byte[] _scratch = new byte[16];
     private readonly Lock _peerSet = new();
@@ -66,12 +67,16 @@ internal sealed class PumpedNetManager : NetManager
     /// <summary>LiteNetLib updates the pump has run (tests: a datagram that asks for nothing runs none).</summary>
     internal long Updates => Interlocked.Read(ref _updates);
 
+    /// <summary>Tests: a wake's byte alone, as when it lands after the pump has taken the wake's flag.</summary>
+    internal void SendWakeByteOnly() => _wake?.Send(WakeByte);
+
     /// <summary>True while the pump's thread runs (tests).</summary>
     internal bool PumpAlive => _thread?.IsAlive == true;
 
     /// <summary>Binds <paramref name="address"/>:<paramref name="port"/> and starts the pump; false when the port is taken.</summary>
     public bool StartPumped(IPAddress address, int port)
     {
+        IPv6Enabled = false; // the pump waits on the IPv4 socket only
         if (!StartInManualMode(address, IPAddress.IPv6Any, port))
         {
             return false;
@@ -152,15 +157,24 @@ internal sealed class PumpedNetManager : NetManager
         {
             Interlocked.Exchange(ref _wakePending, 0);
             Flush();
-            if (Environment.CurrentManagedThreadId != _pumpThreadId)
+            if (Environment.CurrentManagedThreadId != _pumpThreadId && !thread.Join(StopWait))
             {
-                thread.Join(TimeSpan.FromSeconds(2));
+                PumpFailed?.Invoke(new TimeoutException($"the pump did not stop within {StopWait.TotalSeconds:0} s (a handler or a log write blocked it): stopping LiteNetLib under it"));
             }
         }
 
-        lock (_peerSet)
+        // Not for ever behind a pump stuck inside an update: a stop must end.
+        var locked = _peerSet.TryEnter(StopWait);
+        try
         {
             Stop(sendDisconnectMessages);
+        }
+        finally
+        {
+            if (locked)
+            {
+                _peerSet.Exit();
+            }
         }
 
         _wake?.Dispose();
@@ -214,7 +228,7 @@ internal sealed class PumpedNetManager : NetManager
                 // Readable with nothing to read: an empty datagram at the head of the queue. LiteNetLib's source reads
                 // only while bytes are available, so there it would sit for ever and Select would return at once
                 // (2.1.5 was seen to read it anyway: PumpedNetManagerTests passes without this line).
-                socket.Receive(_scratch);
+                socket.Receive(_scratch, SocketFlags.None, out _); // an error code, not a throw, for a pending socket error
             }
         }
 
