@@ -1,8 +1,8 @@
 namespace PeerPatch.Node.Transport;
 
 /// <summary>
-/// The pace of LiteNetLib's update ticks on the pump (<see cref="TickPacer"/>): fast while connected frames move, slow when the
-/// node is idle. Every connected send and receive, connection request and connect attempt counts as activity.
+/// The pace of LiteNetLib's update ticks on the pump (<see cref="TickPacer"/>): fast while connected frames move, slow
+/// when the node is idle. Every connected send and receive, connection request and connect attempt counts as activity.
 /// </summary>
 internal sealed partial class LanTransport
 {

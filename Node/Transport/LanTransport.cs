@@ -15,7 +15,8 @@ namespace PeerPatch.Node.Transport;
 /// The node's one LiteNetLib <see cref="NetManager"/>: it accepts connections (answering requests through
 /// <see cref="ILanRequestHandler"/> when one is registered) and carries this node's own requests to the server.
 /// What arrives is handled on the pump's thread (<see cref="PumpedNetManager"/>), which sends the answers at the end of
-/// its turn, and every send from another thread wakes it, so a round trip costs microseconds rather than a 15 ms tick. Bad datagrams are counted and dropped.
+/// its turn, and every send from another thread wakes it, so a round trip costs microseconds rather than a 15 ms tick.
+/// Bad datagrams are counted and dropped.
 /// With a cluster key (LanTransport.Keyed.cs) every connection is authenticated both ways and every frame, connected
 /// or not, is sealed (MAC + sequence number, replays refused); a peer without the key gets nothing but a challenge.
 /// One-way datagrams are sealed for their recipient's node id (<see cref="OneWayDatagrams"/>).

@@ -1,9 +1,9 @@
 namespace PeerPatch.Node.Transport;
 
 /// <summary>
-/// How often LiteNetLib's update ticks (on the transport's pump). A tick sends acks, retransmits, pings and connect retries; at
-/// LiteNetLib's default of every 15 ms an idle node woke 66 times a second for nothing, which was 74 % of an idle
-/// node's CPU (perf, 20 s of an idle node). So the transport ticks every <see cref="ActiveMilliseconds"/> while
+/// How often LiteNetLib's update ticks (on the transport's pump). A tick sends acks, retransmits, pings and connect
+/// retries; at LiteNetLib's default of every 15 ms an idle node woke 66 times a second for nothing, which was 74 % of
+/// an idle node's CPU (perf, 20 s of an idle node). So the transport ticks every <see cref="ActiveMilliseconds"/> while
 /// connected frames move and for <see cref="QuietAfter"/> after the last one, and every
 /// <see cref="QuietMilliseconds"/> otherwise: pings (every second) and the 5 s disconnect timeout keep working at that
 /// pace, and the first frame after a quiet spell switches back at once (the caller flushes then, so its ack or
