@@ -66,7 +66,6 @@ internal sealed partial class LanTransport : IHostedService, IDisposable
             PingInterval = 1000,
             MaxConnectAttempts = 5,
             ReconnectDelay = 300, // with MaxConnectAttempts: about 1.9 s of retries, within TickPacer.DefaultQuietAfter
-            IPv6Enabled = false,
             UnconnectedMessagesEnabled = true,
             UpdateTime = TickPacer.ActiveMilliseconds,
         };

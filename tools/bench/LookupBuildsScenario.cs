@@ -82,8 +82,8 @@ internal static class LookupBuildsScenario
                             foreach (var build in pair % 2 == 0 ? builds : [builds[1], builds[0]])
                             {
                                 var pid = nodes[build].Process.Id;
+                                var gen0Before = await nodes[build].Gen0CollectionsAsync(); // the /metrics scrapes stay outside the CPU window
                                 var cpuBefore = Proc.CpuSeconds(pid);
-                                var gen0Before = await nodes[build].Gen0CollectionsAsync();
                                 long count;
                                 TimeSpan elapsed;
                                 if (inFlight == 0)
