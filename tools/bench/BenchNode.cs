@@ -34,7 +34,8 @@ internal sealed class BenchNode
         var config = Path.Combine(dataDir, "bench.config.json");
         // UploadSlots 20: the fan-out scenario measures what one node can serve to 20 curls at once, as nginx does; with
         // the default 4 (issue 16) the other 16 would get 503 + Retry-After and, being curls, not move to another source.
-        await File.WriteAllTextAsync(config, """{"Discovery":false,"ClusterKeyFile":"none","RedirectPort":0,"AptProxyAdvert":false,"UploadSlots":20}""");
+        // UploadSlotsPerClient 0: the 20 curls all come from 127.0.0.1, which the default share would hold to 2 slots.
+        await File.WriteAllTextAsync(config, """{"Discovery":false,"ClusterKeyFile":"none","RedirectPort":0,"AptProxyAdvert":false,"UploadSlots":20,"UploadSlotsPerClient":0}""");
         var (udp, http) = (FreeUdpPort(), FreeTcpPort());
         var started = Stopwatch.StartNew();
         var process = Proc.Start(executable, "run", "--data", dataDir, "--port", udp.ToString(), "--http-port", http.ToString(), "--bind", "127.0.0.1",

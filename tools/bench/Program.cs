@@ -159,6 +159,30 @@ try
         await LookupBuildsScenario.RunAsync(repo, work, runs);
     }
 
+    // A profiling aid, run only when named (never in a full run): one node (PEERPATCH_BENCH_AOT_EXE, or the shipped
+    // executable) under 16 clients × 32 lookups in flight, RUNS spells of 5 s, its pid printed first for perf -p.
+    if (only?.Contains("lookup-load") == true)
+    {
+        var exe = Environment.GetEnvironmentVariable("PEERPATCH_BENCH_AOT_EXE") is { Length: > 0 } e ? e : BenchNode.Executable(repo);
+        var node = await BenchNode.StartExecutableAsync(exe, Path.Combine(work, "lookup-load"));
+        var payload = RandomNumberGenerator.GetBytes(1024);
+        var file = Path.Combine(work, "lookup-load-patch");
+        await File.WriteAllBytesAsync(file, payload);
+        var sha = Convert.ToHexStringLower(SHA256.HashData(payload));
+        await node.PushAsync(file, sha, "KB-1K");
+        var request = LookupBench.LookupRequest("bench-1-amd64", "KB-1K", sha, payload.Length);
+        var target = new IPEndPoint(IPAddress.Loopback, node.Udp);
+        await LookupBench.PipelinedAsync(target, request, 1, 32, TimeSpan.FromSeconds(2), "PeerPatch/1"); // warm-up
+        Console.WriteLine($"lookup-load: node pid {node.Process.Id}");
+        for (var r = 0; r < runs; r++)
+        {
+            var cpuBefore = Proc.CpuSeconds(node.Process.Id);
+            var rate = await LookupBench.PipelinedAsync(target, request, 16, 32, TimeSpan.FromSeconds(5), "PeerPatch/1");
+            var cpu = Proc.CpuSeconds(node.Process.Id) - cpuBefore;
+            Console.WriteLine($"lookup-load spell {r + 1}: {rate:0} lookups/s, node CPU {cpu:0.00} s over the spell");
+        }
+    }
+
     // 6. Failover, 10 nodes in network namespaces (root only).
     if (Want("failover") && NetnsLan.CanRun)
     {
