@@ -10,7 +10,7 @@ using PeerPatch.Bench;
 
 var repo = args.Length > 0 ? Path.GetFullPath(args[0]) : Directory.GetCurrentDirectory();
 var runs = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 3;
-var only = args.Length > 2 ? args[2].Split(',') : null; // a subset (lan, failover, fleet, apt-fleet, footprint, lookup-builds, p2p-fleet, fleet-builds): printed, docs/benchmarks.md left alone (apt-fleet, footprint, p2p-fleet and fleet-builds write their own sections)
+var only = args.Length > 2 ? args[2].Split(',') : null; // a subset (lan, failover, fleet, apt-fleet, footprint, lookup-builds, p2p-fleet, fleet-builds; lookup-load only when named): printed, docs/benchmarks.md left alone (apt-fleet, footprint, p2p-fleet, fleet-builds and lookup-builds write their own sections)
 bool Want(string scenario) => only is null || only.Contains(scenario);
 var work = Path.Combine(Path.GetTempPath(), "peerpatch-bench-" + Environment.ProcessId);
 Directory.CreateDirectory(work);

@@ -11,6 +11,7 @@
 # apt-cacher-ng and direct (PEERPATCH_BENCH_PCS=10,20,50 for fleet sizes, default 20; PEERPATCH_BENCH_CONTENDERS for
 # a subset). PEERPATCH_BENCH_BUILD=aot|r2r picks the node build of fleet and p2p-fleet (default aot). lookup-builds
 # compares lookups of the two builds head to head (its own section; PEERPATCH_BENCH_R2R_DIR as for fleet-builds).
+# lookup-load (only when named) holds one node under 16 clients x 32 lookups in flight and prints its pid, for perf.
 # The failover, fleet and apt-fleet scenarios need root (network namespaces, tc). apt-fleet also needs apt-get,
 # dpkg-dev and gpg, and fetches its real Debian packages once into /var/cache/peerpatch-tests (apt-get download).
 set -euo pipefail
