@@ -13,4 +13,16 @@ internal static class Until
             Assert.True(waited.Elapsed < TimeSpan.FromSeconds(seconds), $"{what} within {seconds} s");
         }
     }
+
+    /// <summary>
+    /// Waits until <paramref name="path"/> holds the whole line <paramref name="line"/>: a shell's <c>echo x &gt;&gt; f</c>
+    /// creates the file before it writes, so a reader that only waited for the file can find it empty.
+    /// </summary>
+    public static async Task FileHoldsLineAsync(string path, string line, string what, double seconds = 10)
+    {
+        for (var waited = Stopwatch.StartNew(); !(File.Exists(path) && File.ReadAllLines(path).Contains(line)); await Task.Delay(20))
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(seconds), $"{what} within {seconds} s");
+        }
+    }
 }

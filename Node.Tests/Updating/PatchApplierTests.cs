@@ -148,7 +148,7 @@ public sealed class PatchApplierTests
         var slow = Patch("/bin/sh", ["-c", $"echo start >> '{log}'; sleep 2; echo output after the stop; echo end >> '{log}'"], TimeSpan.FromSeconds(30));
 
         var first = applier.ApplyAsync(slow, "/dev/null", CancellationToken.None);
-        await Until.FileExistsAsync(log, "the command did not start");
+        await Until.FileHoldsLineAsync(log, "start", "the command did not start");
 
         var clock = Stopwatch.StartNew();
         life.StopApplication();
@@ -176,7 +176,7 @@ public sealed class PatchApplierTests
         var life = new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance);
         var hung = Patch("/bin/sh", ["-c", $"echo start >> '{log}'; sleep 30; echo end >> '{log}'"], TimeSpan.FromSeconds(1));
         var first = Applier(data, new SourcesOptions(), life).ApplyAsync(hung, "/dev/null", CancellationToken.None);
-        await Until.FileExistsAsync(log, "the command did not start");
+        await Until.FileHoldsLineAsync(log, "start", "the command did not start");
 
         life.StopApplication();
         Assert.Contains("this node is stopping", (await first).Error);
