@@ -3,6 +3,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Hosting.Internal;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Time.Testing;
 using PeerPatch.Node.Hosting;
 using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Sources;
@@ -120,21 +121,48 @@ public sealed class PatchApplierTests
             return;
         }
 
+        // The output polls run on a fake clock, so what the node reads is the same on any machine: one poll while the
+        // installer waits after its first 40 MB, one after the next 40 MB (the file then past its 64 MiB cap), then its
+        // end. On the system clock the number of polls during the printing depended on how fast the machine printed
+        // (425,974 lines logged once under a slow CI, against 330,000 on a quiet one).
         using var dir = new TempDir();
         var data = dir.Sub("data");
         var logger = new ListLogger<InstallRunner>();
-        var script = "yes | head -c 80000000; sleep 0.6; echo the end; exit 3";
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        var (printed1, go1, printed2, go2) = (dir.Sub("printed1"), dir.Sub("go1"), dir.Sub("printed2"), dir.Sub("go2"));
+        var script = $"yes | head -c 40000000; touch '{printed1}'; while [ ! -e '{go1}' ]; do sleep 0.02; done; "
+            + $"yes | head -c 40000000; touch '{printed2}'; while [ ! -e '{go2}' ]; do sleep 0.02; done; echo the end; exit 3";
 
-        var (ok, error) = await Applier(data, new SourcesOptions(), logger: logger).ApplyAsync(Patch("/bin/sh", ["-c", script], TimeSpan.FromSeconds(60)), "/dev/null", CancellationToken.None);
+        var apply = Applier(data, new SourcesOptions(), logger: logger, time: clock).ApplyAsync(Patch("/bin/sh", ["-c", script], TimeSpan.FromHours(1)), "/dev/null", CancellationToken.None);
+        await Until.FileExistsAsync(printed1, "the first 40 MB printed");
+        await PollUntilAsync(clock, () => logger.Count(420) > 0, "the first poll");
+        Assert.True(logger.Has(420, "bytes of output not logged"), logger.Lines[0].Text);
+        File.Create(go1).Dispose();
+        await Until.FileExistsAsync(printed2, "the next 40 MB printed");
+        await PollUntilAsync(clock, () => logger.Has(420, "install.out emptied"), "the poll that empties install.out");
+        File.Create(go2).Dispose();
+        var (ok, error) = await apply.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.False(ok);
         Assert.EndsWith("the end", error);
         var lines = logger.Lines.Where(l => l.EventId == 420).Select(l => l.Text).ToList();
-        Assert.Contains(lines, l => l.Contains("bytes of output not logged", StringComparison.Ordinal));
-        Assert.Contains(lines, l => l.Contains("install.out emptied", StringComparison.Ordinal));
-        Assert.True(lines.Count < 400_000, $"{lines.Count} lines logged of 40,000,000 printed");
+        Assert.Equal(2, lines.Count(l => l.Contains("bytes of output not logged", StringComparison.Ordinal)));
+        Assert.Single(lines, l => l.Contains("install.out emptied", StringComparison.Ordinal));
+        // Each poll logs only the last 64 KiB it skipped to (32,768 lines of "y"), whatever was printed before.
+        Assert.True(lines.Count <= 2 * 32_769 + 4, $"{lines.Count} lines logged of 40,000,000 printed");
+        Assert.Equal("p1 | the end", lines[^1]); // the installer's lines are logged under its patch's name
         var size = new FileInfo(Path.Combine(data, "work", "install.out")).Length;
         Assert.True(size < (1 << 20), $"install.out holds {size} bytes");
+    }
+
+    /// <summary>Advances the fake clock a poll at a time until <paramref name="done"/> (the runner's delay may start after an advance).</summary>
+    private static async Task PollUntilAsync(FakeTimeProvider clock, Func<bool> done, string what)
+    {
+        for (var waited = Stopwatch.StartNew(); !done(); await Task.Delay(20))
+        {
+            Assert.True(waited.Elapsed < TimeSpan.FromSeconds(20), $"{what} within 20 s");
+            clock.Advance(TimeSpan.FromMilliseconds(250));
+        }
     }
 
     [Fact]
@@ -226,8 +254,8 @@ public sealed class PatchApplierTests
         return orphan;
     }
 
-    private static PatchApplier Applier(string data, SourcesOptions sources, IHostApplicationLifetime? life = null, ILogger<InstallRunner>? logger = null) =>
-        new(sources, new InstallRunner(new CoreOptions { DataDir = data }, life ?? new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance), TimeProvider.System, logger ?? NullLogger<InstallRunner>.Instance));
+    private static PatchApplier Applier(string data, SourcesOptions sources, IHostApplicationLifetime? life = null, ILogger<InstallRunner>? logger = null, TimeProvider? time = null) =>
+        new(sources, new InstallRunner(new CoreOptions { DataDir = data }, life ?? new ApplicationLifetime(NullLogger<ApplicationLifetime>.Instance), time ?? TimeProvider.System, logger ?? NullLogger<InstallRunner>.Instance));
 
     private static PatchSpec Patch(string command, string[] args, TimeSpan? limit) =>
         new("debian-12", "p1", new Uri("http://example.invalid/p1"), new string('a', 64), 0, new ApplySpec(command, args, limit));
