@@ -1,5 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
+using FsCheck;
+using FsCheck.Fluent;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using PeerPatch.Node.Cluster;
@@ -7,6 +9,8 @@ using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Security;
 using PeerPatch.Node.Serving;
 using PeerPatch.Node.Tests.Support;
+using PeerPatch.Node.Tests.Updating.Fakes;
+using PeerPatch.Protocol;
 using PeerPatch.Protocol.Http;
 using PeerPatch.Protocol.Messages;
 using PeerPatch.Storage;
@@ -86,6 +90,82 @@ public sealed class PeerSourcesTests : IDisposable
         Assert.Equal("/v1/blobs/" + sha, hit.BlobUrl);
     }
 
+    /// <summary>
+    /// Two servers in the same state (the same holders, the same randomness), one asked in full and one compactly by the
+    /// same asker: the compact answer, spelled out as the asker does it against the server it reached, is byte for byte
+    /// the full one, and never longer. Over holders (none to more than fit), likely holders, askers inside and outside
+    /// the server's subnets, peer serving on and off, and a blob held by the server or only reported by another node.
+    /// </summary>
+    [Fact]
+    public async Task ACompactHit_SpelledOutByTheAsker_IsByteForByteTheFullHit_AndNeverLonger()
+    {
+        var (sha, size) = await StoreAsync(Server(peerServing: true));
+        var elsewhere = new string('e', 64); // a blob only another node reported (inventory): a hit at that node
+        var cases = from holders in Gen.Choose(0, 12)
+                    from likely in Gen.Choose(0, 3)
+                    from asker in Gen.Elements("127.0.0.1", "127.0.0.2", "10.254.3.7")
+                    from peerServing in Gen.Elements(true, false)
+                    from held in Gen.Elements(true, false)
+                    from unit in Gen.Choose(0, 99)
+                    select (holders, likely, asker, peerServing, held, unit);
+        Prop.ForAll(cases.ToArbitrary(), c =>
+        {
+            var asked = c.held ? sha : elsewhere;
+            var answers = new[] { false, true }.Select(compact =>
+            {
+                var sources = new SourceTable();
+                var reported = new HolderIndex();
+                reported.Add(new PatchRecord(Os, "KB2", elsewhere, 5000, null, _time.GetUtcNow(), "nreporter", 0, null), new Uri("http://127.0.0.8:50008/"));
+                for (var h = 0; h < c.holders; h++)
+                {
+                    sources.AddHolder(asked, $"nholder{h}", new Uri($"http://127.0.1.{h + 1}:5{h:0000}/"), _time.GetUtcNow());
+                }
+
+                for (var l = 0; l < c.likely; l++)
+                {
+                    sources.AddLikely(asked, $"nlikely{l}", _time.GetUtcNow());
+                }
+
+                var server = Server(c.peerServing, sources, new FixedRandom(c.unit / 100.0), reported);
+                var lookup = new Lookup(Os, c.held ? "KB1" : "KB2", asked, c.held ? size : 5000, "nasker", compact);
+                return Assert.IsType<LookupResult>(server.Handle(lookup, new IPEndPoint(IPAddress.Parse(c.asker), 40009)));
+            }).ToArray();
+            var (full, compact) = (answers[0], answers[1]);
+
+            Assert.True(compact.IsValid());
+            Assert.Equal(LookupOutcome.Hit, compact.Outcome);
+            var spelled = compact.Expand("nserver", new Uri($"http://{c.asker}:47471/")); // the asker reached the server there
+            Assert.Equal(Convert.ToHexString(WireCodec.Encode(Envelope.Of(1, full))), Convert.ToHexString(WireCodec.Encode(Envelope.Of(1, spelled))));
+            Assert.True(WireCodec.Encode(Envelope.Of(1, compact)).Length <= WireCodec.Encode(Envelope.Of(1, full)).Length);
+            Assert.Equal(c.held && c.peerServing && c.asker != "10.254.3.7", compact.ServerListed);
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(200));
+    }
+
+    [Fact]
+    public async Task WhenTheServerIsTheOnlySource_ACompactHitTakesUnderHalfTheFullHitsBytes_AndAnAskerThatDidNotAskForItGetsTheFullOne()
+    {
+        var server = Server(peerServing: true);
+        var (sha, size) = await StoreAsync(server);
+
+        var full = Assert.IsType<LookupResult>(server.Handle(new Lookup(Os, "KB1", sha, size, "nclient1"), Client1));
+        var compact = Assert.IsType<LookupResult>(server.Handle(new Lookup(Os, "KB1", sha, size, "nclient2", CompactHit: true), Client1));
+
+        Assert.False(full.ServerListed);
+        Assert.Equal("/v1/blobs/" + sha, full.BlobUrl);
+        Assert.Equal("nserver", Assert.Single(full.Sources!).NodeId);
+        Assert.True(compact.ServerListed);
+        Assert.Null(compact.BlobUrl);
+        Assert.Null(compact.Sources);
+        Assert.Equal(PieceList.DefaultPieceSize, compact.PieceSize);
+        var (fullBytes, compactBytes) = (WireCodec.Encode(Envelope.Of(1, full)).Length, WireCodec.Encode(Envelope.Of(1, compact)).Length);
+        Assert.True(compactBytes * 2 < fullBytes, $"compact {compactBytes} bytes, full {fullBytes}");
+
+        // This node's own pass (no endpoint) takes the answer as it is, whatever it asked.
+        var own = server.Lookup(new Lookup(Os, "KB1", sha, size, "nserver", CompactHit: true));
+        Assert.False(own.ServerListed);
+        Assert.Equal("/v1/blobs/" + sha, own.BlobUrl);
+    }
+
     [Fact]
     public void AClaimHolderThatReportedTheBlob_BeforeItsPushLands_IsWhereTheNextAskersAreSent_WithNoSecondClaim()
     {
@@ -156,7 +236,7 @@ public sealed class PeerSourcesTests : IDisposable
         Assert.NotEqual(LookupOutcome.Hit, Ask(off, sha, 1000, "nclient2").Outcome);
     }
 
-    private PatchServer Server(bool peerServing)
+    private PatchServer Server(bool peerServing, SourceTable? sources = null, IRandomSource? random = null, HolderIndex? holders = null)
     {
         var options = new CoreOptions { DataDir = _dir.Path, HttpPort = 47471 };
         var self = new NodeIdentity("nserver", "instance1", Os, "0.1.0");
@@ -167,8 +247,8 @@ public sealed class PeerSourcesTests : IDisposable
         var lanPolicy = new PolicyStore(_db, new ClusterAuth(null, self, _time), self, new InMemoryRingEvidence(), index, _time, NullLogger<PolicyStore>.Instance);
         return new PatchServer(
             _store, index, claims, policy, new HitRecorder(_db, _time, NullLogger<HitRecorder>.Instance),
-            new HolderIndex(), new InternetGate(lanPolicy, claims, _time), cluster, self, new HttpEndpointInfo(options), new NodeStats(), _time, NullLogger<PatchServer>.Instance,
-            _sources, new ServingOptions { PeerServing = peerServing }, new SystemRandomSource(), new ServerAddresses(_time));
+            holders ?? new HolderIndex(), new InternetGate(lanPolicy, claims, _time), cluster, self, new HttpEndpointInfo(options), new NodeStats(), _time, NullLogger<PatchServer>.Instance,
+            sources ?? _sources, new ServingOptions { PeerServing = peerServing }, random ?? new SystemRandomSource(), new ServerAddresses(_time));
     }
 
     private async Task<(string Sha, long Size)> StoreAsync(PatchServer server)

@@ -17,6 +17,7 @@ using PeerPatch.Node.Tests.Support;
 using PeerPatch.Node.Transfer;
 using PeerPatch.Node.Transport;
 using PeerPatch.Node.Updating;
+using PeerPatch.Protocol;
 using PeerPatch.Protocol.Messages;
 using PeerPatch.Storage;
 
@@ -91,6 +92,30 @@ public sealed class RemoteServerChannelTests : IAsyncLifetime
         var hello = Assert.IsType<Hello>(asked[0]);
         Assert.Equal((_self.NodeId, _self.InstanceId, Os, 47999), (hello.NodeId, hello.InstanceId, hello.OsVersion, hello.HttpPort));
         Assert.Equal(["KB1", "KB2"], asked.OfType<Lookup>().Select(l => l.PatchName));
+    }
+
+    [Fact]
+    public async Task ALookup_AsksForACompactHit_AndTheCompactAnswerIsSpelledOut_WithTheServerAsTheLastSource_AtTheAddressItWasReached()
+    {
+        var sha = new string('c', 64);
+        var peer = new PeerSource("npeer", $"http://127.0.0.5:50005/v1/blobs/{sha}");
+        _server.Reply = _ => LookupResult.Hit(sha, 5000, null!) with { Sources = [peer], PieceSize = 1 << 20, ServerListed = true };
+        var channel = Channel(_serverTransport.LocalPort);
+
+        var hit = await channel.LookupAsync(new Lookup(Os, "KB1", sha, 5000, _self.NodeId), CancellationToken.None);
+
+        Assert.True(Assert.IsType<Lookup>(_server.Requests.Last()).CompactHit);
+        Assert.False(hit.ServerListed);
+        Assert.Equal("/v1/blobs/" + sha, hit.BlobUrl);
+        Assert.Equal([("npeer", peer.BlobUrl), ("nserver", $"http://127.0.0.1:{_server.HttpPort}/v1/blobs/{sha}")], hit.Sources!.Select(s => (s.NodeId, s.BlobUrl)));
+        Assert.Equal(1 << 20, hit.PieceSize);
+        Assert.True(hit.IsValid());
+
+        // A server that answers in full (an older build) is taken as it is.
+        var full = LookupResult.Hit(sha, 5000, "/v1/blobs/" + sha) with { Sources = [peer], PieceSize = 1 << 20 };
+        _server.Reply = _ => full;
+        var asIs = await channel.LookupAsync(new Lookup(Os, "KB1", sha, 5000, _self.NodeId), CancellationToken.None);
+        Assert.Equal(Convert.ToHexString(WireCodec.Encode(Envelope.Of(1, full))), Convert.ToHexString(WireCodec.Encode(Envelope.Of(1, asIs))));
     }
 
     [Fact]

@@ -54,8 +54,12 @@ internal sealed partial class RemoteServerChannel(
 
     public int SessionNumber => Volatile.Read(ref _sessions);
 
-    public async Task<LookupResult> LookupAsync(Lookup lookup, CancellationToken ct) =>
-        await RequestAsync<LookupResult>(lookup, ct).ConfigureAwait(false);
+    /// <summary>Asks in the compact form, and spells the answer out against the session it came on (<see cref="LookupResult.Expand"/>).</summary>
+    public async Task<LookupResult> LookupAsync(Lookup lookup, CancellationToken ct)
+    {
+        var (answer, session) = await RequestOnSessionAsync<LookupResult>(lookup with { CompactHit = true }, ct).ConfigureAwait(false);
+        return answer.Expand(session.ServerNodeId, session.HttpBase);
+    }
 
     public Task<Ack> RenewClaimAsync(ClaimRenew renew, CancellationToken ct) => RequestAsync<Ack>(renew, ct);
 
@@ -174,13 +178,17 @@ internal sealed partial class RemoteServerChannel(
             : new Uri(_session?.HttpBase ?? throw new LanUnavailableException("no session with the server"), blobUrl.TrimStart('/'));
 
     private async Task<T> RequestAsync<T>(IMessage request, CancellationToken ct)
+        where T : class, IMessage =>
+        (await RequestOnSessionAsync<T>(request, ct).ConfigureAwait(false)).Reply;
+
+    private async Task<(T Reply, Session Session)> RequestOnSessionAsync<T>(IMessage request, CancellationToken ct)
         where T : class, IMessage
     {
         var session = await SessionAsync(ct).ConfigureAwait(false);
         var reply = await transport.RequestAsync(session.Peer, request, options.LookupTimeout, ct).ConfigureAwait(false);
         return reply switch
         {
-            T typed => typed,
+            T typed => (typed, session),
             ErrorReply error => throw new LanUnavailableException($"server {Name} refused: {error.Code} {error.Message}"),
             _ => throw new LanUnavailableException($"server {Name} answered {reply.GetType().Name} to {request.GetType().Name}"),
         };
@@ -288,7 +296,7 @@ internal sealed partial class RemoteServerChannel(
         }
 
         var address = endPoint.Address.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{endPoint.Address}]" : endPoint.Address.ToString();
-        return new Session(peer, new Uri($"http://{address}:{ack.HttpPort}/"));
+        return new Session(peer, new Uri($"http://{address}:{ack.HttpPort}/"), ack.NodeId);
     }
 
     private async Task<IPEndPoint> ResolveAsync(CancellationToken ct)
@@ -311,5 +319,5 @@ internal sealed partial class RemoteServerChannel(
         }
     }
 
-    private sealed record Session(LanPeer Peer, Uri HttpBase);
+    private sealed record Session(LanPeer Peer, Uri HttpBase, string ServerNodeId);
 }

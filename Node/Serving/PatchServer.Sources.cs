@@ -13,19 +13,42 @@ internal sealed partial class PatchServer
     /// <see cref="SourceTable.Rank"/>, then this server when it holds the blob itself (alone when no peer does), at most
     /// <see cref="ProtocolLimits.MaxSources"/> and only as many as fit the datagram (<see cref="SourceBudget"/>); and
     /// the piece size. The asker becomes a likely holder: it serves the pieces it verified while it receives.
-    /// <see cref="LookupResult.BlobUrl"/> stays as before, for older clients.
+    /// <see cref="LookupResult.BlobUrl"/> stays as before, for older clients. An asker that reads compact hits
+    /// (<see cref="Lookup.CompactHit"/>) gets this server's entry as <see cref="LookupResult.ServerListed"/> and no path
+    /// when it is this server's own: the same answer in about a third of the bytes (<see cref="LookupResult.Expand"/>).
     /// </summary>
-    private LookupResult WithSources(LookupResult hit, string askerId, IPEndPoint? from, bool serverHolds)
+    private LookupResult WithSources(LookupResult hit, Lookup lookup, IPEndPoint? from, bool serverHolds)
     {
+        // Compact only for a remote asker that reads it: this node's own pass (from null) takes the answer as it is.
+        var compact = lookup.CompactHit && from is not null;
+        if (compact && hit.BlobUrl is ['/', ..])
+        {
+            hit = hit with { BlobUrl = null }; // this server's path for the hash (the only relative URL a hit has): the asker puts it back (LookupResult.Expand)
+        }
+
         if (sources is null || serving is not { PeerServing: true } || random is null)
         {
             return hit;
         }
 
         var sha = hit.Sha256!;
+        var askerId = lookup.NodeId;
         var now = time.MonotonicNow();
-        var own = serverHolds && from is not null && ownAddresses?.UrlFor(from.Address, http.Port, sha) is { } url ? new PeerSource(self.NodeId, url) : null;
-        var list = sources.Rank(sha, askerId, ProtocolLimits.MaxSources - (own is null ? 0 : 1), now, random);
+        PeerSource? own = null;
+        var listed = false; // compact: this server as the last source, spelled out by the asker
+        if (serverHolds && from is not null)
+        {
+            if (compact)
+            {
+                listed = ownAddresses?.AddressFacing(from.Address) is not null;
+            }
+            else if (ownAddresses?.UrlFor(from.Address, http.Port, sha) is { } url)
+            {
+                own = new PeerSource(self.NodeId, url);
+            }
+        }
+
+        var list = sources.Rank(sha, askerId, ProtocolLimits.MaxSources - (own is null && !listed ? 0 : 1), now, random);
         if (own is not null)
         {
             list.Add(own);
@@ -37,7 +60,7 @@ internal sealed partial class PatchServer
             sources.AddLikely(sha, askerId, now);
         }
 
-        return list.Count == 0 ? hit : hit with { Sources = [.. list], PieceSize = store.Options.PieceSize };
+        return list.Count == 0 && !listed ? hit : hit with { Sources = list.Count == 0 ? null : [.. list], PieceSize = store.Options.PieceSize, ServerListed = listed };
     }
 
     /// <summary>
@@ -68,7 +91,7 @@ internal sealed partial class PatchServer
             return null;
         }
 
-        var hit = WithSources(LookupResult.Hit(sha, lookup.ExpectedSize, BlobUrl.PathOf(sha)), lookup.NodeId, from, serverHolds: false);
+        var hit = WithSources(LookupResult.Hit(sha, lookup.ExpectedSize, BlobUrl.PathOf(sha)), lookup, from, serverHolds: false);
         if (hit.Sources is not { Length: > 0 })
         {
             return null;

@@ -78,7 +78,7 @@ internal sealed partial class PatchServer(
             // Another node reported it (e.g. before this node became the server): send the asker there.
             hits.RecordHit(lookup.OsVersion, lookup.PatchName, sha);
             stats.Hit();
-            return WithSources(LookupResult.Hit(sha, holding.Record.Size, holding.BlobUrl().ToString()), lookup.NodeId, from, serverHolds: false);
+            return WithSources(LookupResult.Hit(sha, holding.Record.Size, holding.BlobUrl().ToString()), lookup, from, serverHolds: false);
         }
 
         if (sha is not null && PeerHit(lookup, from, sha) is { } atPeers)
@@ -143,7 +143,7 @@ internal sealed partial class PatchServer(
 
         hits.RecordHit(lookup.OsVersion, lookup.PatchName, sha);
         stats.Hit();
-        return WithSources(LookupResult.Hit(sha, size, BlobUrl.PathOf(sha)), lookup.NodeId, from, serverHolds: true);
+        return WithSources(LookupResult.Hit(sha, size, BlobUrl.PathOf(sha)), lookup, from, serverHolds: true);
     }
 
     public Ack Renew(ClaimRenew renew)

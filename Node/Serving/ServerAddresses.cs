@@ -21,12 +21,16 @@ internal sealed class ServerAddresses(TimeProvider time)
     private (IPAddress Address, IPAddress Mask)[] _subnets = [];
     private DateTimeOffset _readAt = DateTimeOffset.MinValue;
 
-    public string? UrlFor(IPAddress asker, int httpPort, string sha256)
+    public string? UrlFor(IPAddress asker, int httpPort, string sha256) =>
+        AddressFacing(asker) is { } address ? BlobUrlOn(address, httpPort, sha256) : null;
+
+    /// <summary>This server's address that <paramref name="asker"/> reaches (as <see cref="UrlFor"/> picks it), or null.</summary>
+    public IPAddress? AddressFacing(IPAddress asker)
     {
         var remote = asker.Unmapped();
         if (IPAddress.IsLoopback(remote))
         {
-            return BlobUrlOn(remote, httpPort, sha256);
+            return remote;
         }
 
         if (remote.AddressFamily != AddressFamily.InterNetwork)
@@ -38,7 +42,7 @@ internal sealed class ServerAddresses(TimeProvider time)
         {
             if (SameSubnet(address, remote, mask))
             {
-                return BlobUrlOn(address, httpPort, sha256);
+                return address;
             }
         }
 

@@ -8,13 +8,18 @@ namespace PeerPatch.Protocol.Messages;
 /// <param name="ExpectedSha256">The hash from the upstream list, when known; a record with another hash is not a hit.</param>
 /// <param name="ExpectedSize">The size from the upstream list, or -1.</param>
 /// <param name="NodeId">The asking node; a claim is granted to it.</param>
+/// <param name="CompactHit">
+/// The asker reads a compact hit (<see cref="LookupResult.Expand"/>): the server's own path and its own entry among the
+/// sources left out. A server that does not know this key skips it and answers in full.
+/// </param>
 [MessagePackObject]
 public sealed record Lookup(
     [property: Key(0)] string OsVersion,
     [property: Key(1)] string PatchName,
     [property: Key(2)] string? ExpectedSha256,
     [property: Key(3)] long ExpectedSize,
-    [property: Key(4)] string NodeId) : IMessage
+    [property: Key(4)] string NodeId,
+    [property: Key(5)] bool CompactHit = false) : IMessage
 {
     /// <inheritdoc />
     public bool IsValid() =>

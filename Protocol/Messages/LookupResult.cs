@@ -28,6 +28,12 @@ namespace PeerPatch.Protocol.Messages;
 /// renewals carry the current share in <see cref="Ack.RateLimit"/>); 0: no cap.
 /// </param>
 /// <param name="HeldBy">Held: why the policy holds the download ("outside download window 19:00-07:00").</param>
+/// <param name="ServerListed">
+/// A compact hit, sent only to an asker that set <see cref="Lookup.CompactHit"/>: the server itself is a source too,
+/// after those listed, at its own path for the hash (<see cref="Expand"/>). A compact hit's null
+/// <paramref name="BlobUrl"/> also means that path. The full form spelled both out: the server's absolute URL (about
+/// 100 bytes) and its path (75 bytes), which on a LAN of many askers doubled the datagrams an answer took.
+/// </param>
 [MessagePackObject]
 public sealed record LookupResult(
     [property: Key(0)] LookupOutcome Outcome,
@@ -40,7 +46,8 @@ public sealed record LookupResult(
     [property: Key(7)] PeerSource[]? Sources = null,
     [property: Key(8)] int PieceSize = 0,
     [property: Key(9)] long RateLimit = 0,
-    [property: Key(10)] string? HeldBy = null) : IMessage
+    [property: Key(10)] string? HeldBy = null,
+    [property: Key(11)] bool ServerListed = false) : IMessage
 {
     /// <summary>A hit.</summary>
     public static LookupResult Hit(string sha256, long size, string blobUrl) => new(LookupOutcome.Hit, sha256, size, blobUrl, 0, 0, 0);
@@ -61,16 +68,39 @@ public sealed record LookupResult(
     public static LookupResult InFlight(long bytesSoFar, int retryAfterMs, string streamUrl) => new(LookupOutcome.InFlight, null, bytesSoFar, streamUrl, 0, 0, retryAfterMs);
 
     /// <inheritdoc />
-    public bool IsValid() => RateLimit >= 0 && (HeldBy is null || Outcome == LookupOutcome.Held) && Outcome switch
+    public bool IsValid() => RateLimit >= 0 && (HeldBy is null || Outcome == LookupOutcome.Held) && (!ServerListed || Outcome == LookupOutcome.Hit) && Outcome switch
     {
         LookupOutcome.Held => !string.IsNullOrEmpty(HeldBy) && WireFormat.IsDetail(HeldBy) && Sources is null && PieceSize == 0 && ClaimId == 0,
-        LookupOutcome.Hit => WireFormat.IsSha256(Sha256) && WireFormat.IsSize(Size) && WireFormat.IsBlobUrl(BlobUrl) && SourcesAreValid()
+        LookupOutcome.Hit => WireFormat.IsSha256(Sha256) && WireFormat.IsSize(Size) && (BlobUrl is null || WireFormat.IsBlobUrl(BlobUrl)) && SourcesAreValid()
+            && (!ServerListed || Sources is null || Sources.Length < ProtocolLimits.MaxSources)
             && (PieceSize == 0 || PieceSize is >= Http.PieceList.MinPieceSize and <= Http.PieceList.MaxPieceSize),
         LookupOutcome.Miss => ClaimId != 0 && LeaseMs is > 0 and <= 3_600_000 && Sources is null && PieceSize == 0,
         LookupOutcome.InFlight => WireFormat.IsSize(Size) && RetryAfterMs is >= 0 and <= 60_000 && (BlobUrl is null || WireFormat.IsBlobUrl(BlobUrl))
             && SourcesAreValid() && PieceSize == 0,
         _ => false,
     };
+
+    /// <summary>
+    /// A compact hit in full, as the server would have spelled it out: a null <see cref="BlobUrl"/> becomes the server's
+    /// path for the hash, and a listed server becomes the last source, <paramref name="serverNodeId"/> at that path on
+    /// <paramref name="serverHttpBase"/> (the address this node reaches the server at). Anything else is returned as it is.
+    /// </summary>
+    public LookupResult Expand(string serverNodeId, Uri serverHttpBase)
+    {
+        if (Outcome != LookupOutcome.Hit || (BlobUrl is not null && !ServerListed))
+        {
+            return this;
+        }
+
+        var path = Http.BlobUrl.PathOf(Sha256!);
+        if (!ServerListed)
+        {
+            return this with { BlobUrl = path };
+        }
+
+        var server = new PeerSource(serverNodeId, new Uri(serverHttpBase, path).AbsoluteUri);
+        return this with { BlobUrl = BlobUrl ?? path, Sources = Sources is { } listed ? [.. listed, server] : [server], ServerListed = false };
+    }
 
     private bool SourcesAreValid() =>
         Sources is null || (Sources.Length <= ProtocolLimits.MaxSources && Sources.All(s => s is not null && s.IsValid()));

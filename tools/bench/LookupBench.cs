@@ -53,8 +53,9 @@ internal static class LookupBench
         return net;
     }
 
+    /// <summary>A lookup as a node asks it (<see cref="Lookup.CompactHit"/> set, as RemoteServerChannel sends it).</summary>
     public static byte[] LookupRequest(string os, string name, string sha256, long size) =>
-        WireCodec.Encode(Envelope.Of(1, new Lookup(os, name, sha256, size, "bench")));
+        WireCodec.Encode(Envelope.Of(1, new Lookup(os, name, sha256, size, "bench", CompactHit: true)));
 
     /// <summary>
     /// Clients connected to one node and kept between measured spells, so that a scenario can alternate short spells

@@ -7,7 +7,7 @@ namespace PeerPatch.Protocol.Messages.Formatters;
 // cannot run the standard resolver's dynamic code, and no generator is served here (see PeerPatchResolver).
 
 /// <summary>
-/// <see cref="Lookup"/> as an array in key order: 0 OsVersion, 1 PatchName, 2 ExpectedSha256, 3 ExpectedSize, 4 NodeId. Byte-identical with the standard resolver:
+/// <see cref="Lookup"/> as an array in key order: 0 OsVersion, 1 PatchName, 2 ExpectedSha256, 3 ExpectedSize, 4 NodeId, 5 CompactHit. Byte-identical with the standard resolver:
 /// nil for a null object or member; extra trailing elements (a newer node's keys) are skipped on read; nil in a
 /// non-nullable member decodes to null, as there, and is refused by validation.
 /// </summary>
@@ -23,12 +23,13 @@ internal sealed class LookupFormatter : IMessagePackFormatter<Lookup?>
             return;
         }
 
-        writer.WriteArrayHeader(5);
+        writer.WriteArrayHeader(6);
         writer.Write(value.OsVersion); // nil when null
         writer.Write(value.PatchName); // nil when null
         writer.Write(value.ExpectedSha256); // nil when null
         writer.Write(value.ExpectedSize);
         writer.Write(value.NodeId); // nil when null
+        writer.Write(value.CompactHit);
     }
 
     public Lookup? Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options)
@@ -45,6 +46,7 @@ internal sealed class LookupFormatter : IMessagePackFormatter<Lookup?>
         string? expectedSha256 = null;
         long expectedSize = default;
         string? nodeId = null;
+        bool compactHit = default;
         for (var key = 0; key < length; key++)
         {
             switch (key)
@@ -64,6 +66,9 @@ internal sealed class LookupFormatter : IMessagePackFormatter<Lookup?>
                 case 4:
                     nodeId = reader.ReadString();
                     break;
+                case 5:
+                    compactHit = reader.ReadBoolean();
+                    break;
                 default:
                     reader.Skip(); // a key this build does not know
                     break;
@@ -71,6 +76,6 @@ internal sealed class LookupFormatter : IMessagePackFormatter<Lookup?>
         }
 
         reader.Depth--;
-        return new Lookup(osVersion!, patchName!, expectedSha256, expectedSize, nodeId!);
+        return new Lookup(osVersion!, patchName!, expectedSha256, expectedSize, nodeId!, compactHit);
     }
 }

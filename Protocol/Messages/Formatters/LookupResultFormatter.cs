@@ -7,7 +7,7 @@ namespace PeerPatch.Protocol.Messages.Formatters;
 // cannot run the standard resolver's dynamic code, and no generator is served here (see PeerPatchResolver).
 
 /// <summary>
-/// <see cref="LookupResult"/> as an array in key order: 0 Outcome, 1 Sha256, 2 Size, 3 BlobUrl, 4 ClaimId, 5 LeaseMs, 6 RetryAfterMs, 7 Sources, 8 PieceSize, 9 RateLimit, 10 HeldBy. Byte-identical with the standard resolver:
+/// <see cref="LookupResult"/> as an array in key order: 0 Outcome, 1 Sha256, 2 Size, 3 BlobUrl, 4 ClaimId, 5 LeaseMs, 6 RetryAfterMs, 7 Sources, 8 PieceSize, 9 RateLimit, 10 HeldBy, 11 ServerListed. Byte-identical with the standard resolver:
 /// nil for a null object or member; extra trailing elements (a newer node's keys) are skipped on read; nil in a
 /// non-nullable member decodes to null, as there, and is refused by validation.
 /// </summary>
@@ -23,7 +23,7 @@ internal sealed class LookupResultFormatter : IMessagePackFormatter<LookupResult
             return;
         }
 
-        writer.WriteArrayHeader(11);
+        writer.WriteArrayHeader(12);
         writer.Write((byte)value.Outcome);
         writer.Write(value.Sha256); // nil when null
         writer.Write(value.Size);
@@ -35,6 +35,7 @@ internal sealed class LookupResultFormatter : IMessagePackFormatter<LookupResult
         writer.Write(value.PieceSize);
         writer.Write(value.RateLimit);
         writer.Write(value.HeldBy); // nil when null
+        writer.Write(value.ServerListed);
     }
 
     public LookupResult? Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options)
@@ -57,6 +58,7 @@ internal sealed class LookupResultFormatter : IMessagePackFormatter<LookupResult
         int pieceSize = default;
         long rateLimit = default;
         string? heldBy = null;
+        bool serverListed = default;
         for (var key = 0; key < length; key++)
         {
             switch (key)
@@ -94,6 +96,9 @@ internal sealed class LookupResultFormatter : IMessagePackFormatter<LookupResult
                 case 10:
                     heldBy = reader.ReadString();
                     break;
+                case 11:
+                    serverListed = reader.ReadBoolean();
+                    break;
                 default:
                     reader.Skip(); // a key this build does not know
                     break;
@@ -101,6 +106,6 @@ internal sealed class LookupResultFormatter : IMessagePackFormatter<LookupResult
         }
 
         reader.Depth--;
-        return new LookupResult(outcome, sha256, size, blobUrl, claimId, leaseMs, retryAfterMs, sources, pieceSize, rateLimit, heldBy);
+        return new LookupResult(outcome, sha256, size, blobUrl, claimId, leaseMs, retryAfterMs, sources, pieceSize, rateLimit, heldBy, serverListed);
     }
 }
