@@ -22,6 +22,14 @@ public sealed class ObtainPolicyTests
     }
 
     [Fact]
+    public void AHitWithoutABlobUrl_AsACompactHitLeftUnexpandedWouldBe_GoesToTheInternet_NeverCrashes()
+    {
+        var compact = LookupResult.Hit(Sha, 10, null!) with { ServerListed = true, PieceSize = 1 << 20 };
+
+        Assert.Equal(new ObtainStep.Fallback("the server's hit named no blob URL"), Decide(compact, local: false, own: false));
+    }
+
+    [Fact]
     public void AMiss_IsADownloadUnderItsClaim()
     {
         var miss = LookupResult.Miss(7, 15_000);

@@ -25,7 +25,9 @@ internal static class ObtainPolicy
     public static ObtainStep Decide(LookupResult answer, bool serverIsLocal, bool haveOwnCopy, ClaimWait wait, DateTimeOffset now) => answer.Outcome switch
     {
         LookupOutcome.Hit when serverIsLocal && haveOwnCopy => new ObtainStep.UseOwnCopy(),
-        LookupOutcome.Hit => new ObtainStep.FetchFromLan(answer.BlobUrl!, answer.Sources, answer.PieceSize),
+        // A compact hit left unexpanded (only RemoteServerChannel spells it out): nothing to fetch, never a crash.
+        LookupOutcome.Hit when answer.BlobUrl is null => new ObtainStep.Fallback("the server's hit named no blob URL"),
+        LookupOutcome.Hit => new ObtainStep.FetchFromLan(answer.BlobUrl, answer.Sources, answer.PieceSize),
         LookupOutcome.Miss => new ObtainStep.DownloadUnderClaim(answer),
         LookupOutcome.Held => new ObtainStep.Held(answer.HeldBy ?? "held by policy"),
         LookupOutcome.InFlight when answer.BlobUrl is { } stream && !serverIsLocal && wait.MayStreamAt(now) => new ObtainStep.StreamFromHolder(stream),

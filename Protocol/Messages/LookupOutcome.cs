@@ -3,7 +3,7 @@ namespace PeerPatch.Protocol.Messages;
 /// <summary>What the server says about a looked-up patch.</summary>
 public enum LookupOutcome : byte
 {
-    /// <summary>The server has the bytes: fetch them from <see cref="LookupResult.BlobUrl"/>.</summary>
+    /// <summary>The server has the bytes: fetch them from <see cref="LookupResult.BlobUrl"/> (or its sources; a compact hit spelled out first).</summary>
     Hit = 0,
 
     /// <summary>Nobody on the LAN has it: the asker holds a download claim and must fetch from the internet and push.</summary>
