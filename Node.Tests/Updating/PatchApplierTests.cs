@@ -130,8 +130,11 @@ public sealed class PatchApplierTests
         var logger = new ListLogger<InstallRunner>();
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var (printed1, go1, printed2, go2) = (dir.Sub("printed1"), dir.Sub("go1"), dir.Sub("printed2"), dir.Sub("go2"));
-        var script = $"yes | head -c 40000000; touch '{printed1}'; while [ ! -e '{go1}' ]; do sleep 0.02; done; "
-            + $"yes | head -c 40000000; touch '{printed2}'; while [ ! -e '{go2}' ]; do sleep 0.02; done; echo the end; exit 3";
+        // Each wait for the test's go is bounded (about 30 s): a test that fails before it says go leaves no installer
+        // behind (the runner keeps it running detached, and the test's directory is gone).
+        static string WaitFor(string file) => $"i=0; while [ ! -e '{file}' ] && [ $i -lt 1500 ]; do sleep 0.02; i=$((i+1)); done; ";
+        var script = $"yes | head -c 40000000; touch '{printed1}'; {WaitFor(go1)}"
+            + $"yes | head -c 40000000; touch '{printed2}'; {WaitFor(go2)}echo the end; exit 3";
 
         var apply = Applier(data, new SourcesOptions(), logger: logger, time: clock).ApplyAsync(Patch("/bin/sh", ["-c", script], TimeSpan.FromHours(1)), "/dev/null", CancellationToken.None);
         await Until.FileExistsAsync(printed1, "the first 40 MB printed");
