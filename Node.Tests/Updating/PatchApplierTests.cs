@@ -124,7 +124,7 @@ public sealed class PatchApplierTests
         // The output polls run on a fake clock, so what the node reads is the same on any machine: one poll while the
         // installer waits after its first 40 MB, one after the next 40 MB (the file then past its 64 MiB cap), then its
         // end. On the system clock the number of polls during the printing depended on how fast the machine printed
-        // (425,974 lines logged once under a slow CI, against 330,000 on a quiet one).
+        // (425,974 lines logged once under a slow CI, against a bound of 400,000).
         using var dir = new TempDir();
         var data = dir.Sub("data");
         var logger = new ListLogger<InstallRunner>();
