@@ -40,7 +40,8 @@ internal sealed class ClusterServiceLan : IAsyncDisposable
     /// False (keyed LAN): it advertises this LAN's cluster id, but its transport seals and opens with another key, so it
     /// never answers a probe and stays an unproven candidate.
     /// </param>
-    public async Task<RigNode> StartAsync(string id, int priority, bool provesKey = true)
+    /// <param name="tally">What its heartbeats carry beside the election's fields, and where it puts what it hears.</param>
+    public async Task<RigNode> StartAsync(string id, int priority, bool provesKey = true, IHeartbeatTally? tally = null)
     {
         var data = _dir.Sub(id);
         Directory.CreateDirectory(data);
@@ -55,7 +56,7 @@ internal sealed class ClusterServiceLan : IAsyncDisposable
         var state = new ClusterState(options, self, Time);
         var service = new ClusterService(
             state, options, self, new NodeStartTime(Time.GetUtcNow()), new HttpEndpointInfo(new CoreOptions { HttpPort = 47471 }),
-            transport, db, new BlobStore(data, db, new BlobStoreOptions(), Time), Time, new FixedRandom(), auth, new LoggerFactory([new FakeLoggerProvider(logs)]));
+            transport, db, new BlobStore(data, db, new BlobStoreOptions(), Time), Time, new FixedRandom(), auth, new LoggerFactory([new FakeLoggerProvider(logs)]), tally);
         var node = new RigNode(id, state, service, transport, db, logs);
         _nodes.Add(node);
         await service.StartAsync(CancellationToken.None);

@@ -97,6 +97,57 @@ public sealed class PolicyFailoverTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task TheDailyQuota_CountsTodaysBytesOnTheServerElectedAfterTheOneThatCountedThemIsKilled()
+    {
+        using var dir = new TempDir();
+        await using var internet = await FakeInternet.StartAsync();
+        internet.AddFile("a.bin", 100_000, seed: 4311);
+        internet.AddFile("b.bin", 100_000, seed: 4312);
+        var onlyA = "manifest:" + internet.SetNamedFeed("only-a", Lan.Os, [("KB-A", "a.bin")]);
+        var onlyB = "manifest:" + internet.SetNamedFeed("only-b", Lan.Os, [("KB-B", "b.bin")]);
+        var (keyFile, key) = await KeyedLanTests.KeygenAsync(dir.Sub("cluster.key"));
+        var nodes = new List<NodeProcess>();
+        try
+        {
+            foreach (var (name, priority, source) in new[] { ("a", "100", "none"), ("b", "50", onlyA), ("c", "10", onlyB) })
+            {
+                nodes.Add(await NodeProcess.StartAsync(name, dir.Sub(name), "--priority", priority, "--source", source, "--cluster-key-file", keyFile));
+            }
+
+            var first = await ClusterWait.NodeWithIdAsync(nodes, await ClusterWait.OneServerAsync(nodes, Limit));
+            Assert.Equal("a", first.Name);
+            using (var set = await SendAsync(first, HttpMethod.Put, "v1/policy", key, """{"internet": {"dailyQuota": 150000}}"""))
+            {
+                Assert.True(set.StatusCode == HttpStatusCode.OK, await set.Content.ReadAsStringAsync());
+            }
+
+            await Task.Delay(TimeSpan.FromSeconds(2)); // the followers' long polls bring them the quota
+            var bPass = await nodes[1].UpdateAsync();
+            Assert.True(bPass.Summary.GetProperty("applied").GetInt32() == 1, bPass.Stdout); // 100,000 of today's 150,000 bytes, counted at a
+
+            // A few heartbeats later a dies (kill -9): b, elected next, never admitted a byte itself.
+            await Task.Delay(TimeSpan.FromSeconds(2));
+            await first.KillAsync();
+            var rest = nodes.Where(n => n != first).ToList();
+            var second = await ClusterWait.NodeWithIdAsync(rest, await ClusterWait.OneServerAsync(rest, Limit));
+            Assert.Equal("b", second.Name);
+            await Task.Delay(TimeSpan.FromSeconds(2)); // the new server's sync with its own copy of the policy
+
+            var cPass = await nodes[2].UpdateAsync();
+            output.WriteLine($"c after the failover: {cPass.Stdout}");
+            Assert.True(cPass.Summary.GetProperty("held").GetInt32() == 1, $"a second 100,000-byte download was admitted under a 150,000-byte daily quota after the server that counted the first was killed:\n{cPass.Stdout}");
+            Assert.Equal(100_000, internet.TotalFileBytesServed);
+        }
+        finally
+        {
+            foreach (var node in nodes)
+            {
+                await node.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
     public async Task TheRateCap_BoundsTheSumOfFourPCsDownloadingFourDifferentPatchesAtOnce()
     {
         const long Cap = 1_000_000;

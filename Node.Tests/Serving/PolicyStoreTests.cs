@@ -241,6 +241,36 @@ public sealed class PolicyStoreTests : IDisposable
     }
 
     [Fact]
+    public void TodaysQuota_HeardFromTheServersHeartbeats_HoldsTheFollowerElectedNext_AlsoAfterItRestarts()
+    {
+        var store = Open();
+        Assert.True(store.TrySet("""{"internet": {"dailyQuota": "1 KB"}}"""u8, "n-admin").Ok);
+        ClaimTable Claims() => new(new ClaimPolicy(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250)), new SystemRandomSource());
+        var server = new InternetGate(store, Claims(), _time);
+        Assert.Null(server.Admit(1, "KB1", 600)); // the LAN's 600 bytes of 1 KB today, counted at the server
+        var (day, used) = server.Today();
+        Assert.Equal((InternetBudget.Day(TimeZoneInfo.ConvertTime(_time.GetUtcNow(), _time.LocalTimeZone)).DayNumber, 600L), (day, used));
+
+        var db = PatchDatabase.Open(_dir.Sub("follower.db"));
+        var follower = new InternetGate(store, Claims(), _time, db);
+        follower.Heard(day, 100); // an earlier heartbeat
+        follower.Heard(day, used);
+        follower.Heard(day, 100); // a heartbeat read late: the larger count stands
+        follower.Heard(day + 5, 5_000); // a server whose clock is days off: not a day of this node's
+        follower.Heard(day - 2, 5_000);
+        follower.Heard(day, -1);
+        Assert.Equal(600, follower.UsedToday());
+        Assert.Equal($"{DateOnly.FromDayNumber(day):yyyy-MM-dd} 600", db.GetMeta(InternetGate.MetaKey));
+
+        // The server dies; this follower is elected. Before: its own count (none) let the LAN spend the quota again.
+        Assert.NotNull(follower.Admit(2, "KB2", 600));
+        var restarted = new InternetGate(store, Claims(), _time, db); // and after its own restart, from its database
+        Assert.NotNull(restarted.Admit(3, "KB3", 600));
+        Assert.Null(restarted.Admit(4, "KB4", 400)); // what is left of the quota is still handed out
+        Assert.Equal(1000, restarted.Today().Used);
+    }
+
+    [Fact]
     public void AnApprovalPastTheListLimit_IsRefused_AndNeverStoresAVersionThatNodesOrARestartCannotRead()
     {
         // Approvals pile up over the years (one per Windows KB a month): `policy approve` adds to the list, while the

@@ -34,7 +34,8 @@ internal sealed partial class ClusterService(
     TimeProvider time,
     IRandomSource random,
     Security.ClusterAuth auth,
-    ILoggerFactory loggers) : BackgroundService
+    ILoggerFactory loggers,
+    IHeartbeatTally? tally = null) : BackgroundService
 {
     public static readonly DnsName ServiceType = DnsName.Parse("_peerpatch._udp.local");
 
@@ -216,7 +217,8 @@ internal sealed partial class ClusterService(
                 if (state.IsServer && now - lastBeat >= ElectionTiming.Default.HeartbeatInterval)
                 {
                     lastBeat = now;
-                    var beat = new Heartbeat(self.NodeId, state.Current.Term, Priority, since, http.Port);
+                    var (day, used) = tally?.Today() ?? (0, 0);
+                    var beat = new Heartbeat(self.NodeId, state.Current.Term, Priority, since, http.Port, day, used);
                     foreach (var member in _members)
                     {
                         transport.SendUnconnected(beat, member.NodeId, new IPEndPoint(member.Address, member.UdpPort));
@@ -352,6 +354,14 @@ internal sealed partial class ClusterService(
             {
                 Apply(_elector.OnHeartbeat(beat.ServerId, beat.Term, beat.Priority, beat.Since, time.MonotonicNow()));
             }
+        }
+
+        // Only from the server this node follows now, at its term (with a key, only a sealed heartbeat gets here): a
+        // stale server's, a candidate's or a forger's count is not the LAN's.
+        var view = state.Current;
+        if (tally is not null && beat.InternetDay > 0 && view.Role == NodeRole.Client && view.ServerId == beat.ServerId && view.Term == beat.Term)
+        {
+            tally.Heard(beat.InternetDay, beat.InternetUsed);
         }
     }
 

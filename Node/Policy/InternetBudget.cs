@@ -77,12 +77,21 @@ internal sealed class InternetBudget
         }
     }
 
-    /// <summary>A day's charges counted before (kept across a restart): the larger count stands.</summary>
-    public void Restore(DateOnly day, long used)
+    /// <summary>
+    /// A day's charges counted before (kept across a restart, or the server's count): the larger count stands. True
+    /// when it raised this budget's count.
+    /// </summary>
+    public bool Restore(DateOnly day, long used)
     {
         lock (_lock)
         {
-            Set(day, Math.Max(_used.GetValueOrDefault(day), Math.Max(0, used)));
+            if (used <= _used.GetValueOrDefault(day))
+            {
+                return false;
+            }
+
+            Set(day, used);
+            return true;
         }
     }
 

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using PeerPatch.Node.Cluster;
 using PeerPatch.Node.Policy;
 using PeerPatch.Node.Primitives;
 using PeerPatch.Storage;
@@ -14,9 +15,13 @@ namespace PeerPatch.Node.Serving;
 /// within one cap however many PCs miss at once. Hits are never held: LAN transfers are not this budget's business.
 /// Windows and the quota's day are the server's local time. The charges of every day the budget keeps are kept in this
 /// node's database (<see cref="MetaKey"/>), so a server killed and restarted does not hand out a day's quota a second
-/// time, also after its clock was set to another day and back.
+/// time, also after its clock was set to another day and back. The count also outlives the server itself: its
+/// heartbeats carry today's (<see cref="IHeartbeatTally"/>), every follower keeps the largest it heard for each day, in
+/// memory and in its database, so the follower elected next holds the LAN to the quota the dead server was counting.
+/// A follower's count may be a little above the server's: a refund the server made after a heartbeat is not heard as
+/// a decrease (the larger count stands), so a failover can only leave the LAN spending less than its quota, never more.
 /// </summary>
-internal sealed class InternetGate
+internal sealed class InternetGate : IHeartbeatTally
 {
     /// <summary>
     /// The least share a claim is granted while the others still hold the cap (bytes/s), as long as the cap itself has
@@ -166,6 +171,35 @@ internal sealed class InternetGate
 
     /// <summary>Bytes charged against today's quota.</summary>
     public long UsedToday() => _budget.UsedToday(LocalNow());
+
+    /// <inheritdoc />
+    public (int Day, long Used) Today()
+    {
+        var now = LocalNow();
+        return (InternetBudget.Day(now).DayNumber, _budget.UsedToday(now));
+    }
+
+    /// <summary>
+    /// The server's count for its local <paramref name="day"/>: kept when larger than this node's, for a day no more
+    /// than one from this node's own (time zones, midnight; a server whose clock is days off does not push this node's
+    /// real days out of the <see cref="InternetBudget.DaysKept"/> it keeps).
+    /// </summary>
+    public void Heard(int day, long used)
+    {
+        var today = InternetBudget.Day(LocalNow()).DayNumber;
+        if (used <= 0 || day < today - 1 || day > today + 1)
+        {
+            return;
+        }
+
+        lock (_saving)
+        {
+            if (_budget.Restore(DateOnly.FromDayNumber(day), used))
+            {
+                Save();
+            }
+        }
+    }
 
     /// <summary>Under <see cref="_saving"/>: today's charges to the database (best effort: the count in memory still holds).</summary>
     private void Save()

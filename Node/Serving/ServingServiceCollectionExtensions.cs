@@ -32,6 +32,7 @@ internal static class ServingServiceCollectionExtensions
         services.AddSingleton<IRingEvidence>(sp => sp.GetRequiredService<ComplianceBook>()); // ring 0's record comes from the compliance reports
         services.AddSingleton<PolicyStore>();
         services.AddSingleton<InternetGate>();
+        services.AddSingleton<Cluster.IHeartbeatTally>(sp => sp.GetRequiredService<InternetGate>()); // the quota's count rides the heartbeats
         services.AddSingleton<PatchServer>();
         services.AddSingleton<ILanRequestHandler>(sp => sp.GetRequiredService<PatchServer>());
         services.AddHostedService<BlobScrubber>();

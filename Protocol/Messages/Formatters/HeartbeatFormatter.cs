@@ -7,7 +7,7 @@ namespace PeerPatch.Protocol.Messages.Formatters;
 // cannot run the standard resolver's dynamic code, and no generator is served here (see PeerPatchResolver).
 
 /// <summary>
-/// <see cref="Heartbeat"/> as an array in key order: 0 ServerId, 1 Term, 2 Priority, 3 Since, 4 HttpPort. Byte-identical with the standard resolver:
+/// <see cref="Heartbeat"/> as an array in key order: 0 ServerId, 1 Term, 2 Priority, 3 Since, 4 HttpPort, 5 InternetDay, 6 InternetUsed. Byte-identical with the standard resolver:
 /// nil for a null object or member; extra trailing elements (a newer node's keys) are skipped on read; nil in a
 /// non-nullable member decodes to null, as there, and is refused by validation.
 /// </summary>
@@ -23,12 +23,14 @@ internal sealed class HeartbeatFormatter : IMessagePackFormatter<Heartbeat?>
             return;
         }
 
-        writer.WriteArrayHeader(5);
+        writer.WriteArrayHeader(7);
         writer.Write(value.ServerId); // nil when null
         writer.Write(value.Term);
         writer.Write(value.Priority);
         writer.Write(value.Since);
         writer.Write(value.HttpPort);
+        writer.Write(value.InternetDay);
+        writer.Write(value.InternetUsed);
     }
 
     public Heartbeat? Deserialize(ref MessagePackReader reader, MessagePackSerializerOptions options)
@@ -45,6 +47,8 @@ internal sealed class HeartbeatFormatter : IMessagePackFormatter<Heartbeat?>
         int priority = default;
         long since = default;
         int httpPort = default;
+        int internetDay = default;
+        long internetUsed = default;
         for (var key = 0; key < length; key++)
         {
             switch (key)
@@ -64,6 +68,12 @@ internal sealed class HeartbeatFormatter : IMessagePackFormatter<Heartbeat?>
                 case 4:
                     httpPort = reader.ReadInt32();
                     break;
+                case 5:
+                    internetDay = reader.ReadInt32();
+                    break;
+                case 6:
+                    internetUsed = reader.ReadInt64();
+                    break;
                 default:
                     reader.Skip(); // a key this build does not know
                     break;
@@ -71,6 +81,6 @@ internal sealed class HeartbeatFormatter : IMessagePackFormatter<Heartbeat?>
         }
 
         reader.Depth--;
-        return new Heartbeat(serverId!, term, priority, since, httpPort);
+        return new Heartbeat(serverId!, term, priority, since, httpPort, internetDay, internetUsed);
     }
 }
