@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
+using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using PeerPatch.Node.Http;
 using PeerPatch.Node.Primitives;
@@ -249,6 +250,71 @@ public sealed class PeerUploadTests : IAsyncLifetime
             {
                 Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
             }
+        }
+    }
+
+    [Fact]
+    public async Task ASourceFaultReport_UnlistsTheAccusedForThatBlobOnly_AndCountsOnlyFromANodeHandedThatBlob()
+    {
+        var server = await StartAsync("s", new() { ["Role"] = "server" });
+        var sha = await PutAsync(server, RandomNumberGenerator.GetBytes(3000));
+        var other = await PutAsync(server, RandomNumberGenerator.GetBytes(3000));
+        var sources = server.Services.GetRequiredService<SourceTable>();
+        var time = server.Services.GetRequiredService<TimeProvider>();
+        foreach (var (node, shas) in new[] { ("nbad", new[] { sha, other }), ("nholder", [sha]), ("nasker", [other]), ("nstranger", [other]) })
+        {
+            using var request = FullInventory(server, node, shas);
+            using var response = await _open.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
+
+        Assert.True(sources.AddLikely(sha, "nasker", time.MonotonicNow())); // handed a hit for sha: its sources were listed to it
+
+        Assert.Equal(0, await FaultsAsync("nstranger", (sha, "nbad", SourceFault.BadBytes))); // never handed sha: its word is nothing
+        Assert.Equal(0, await FaultsAsync("nholder", (sha, "nholder", SourceFault.BadBytes))); // about itself
+        Assert.Equal(0, await FaultsAsync("nholder", (sha, "nbad", "stolen"), (sha, "../nbad", SourceFault.Gone), ("nothex", "nbad", SourceFault.Gone))); // malformed
+        Assert.Equal(0, await FaultsAsync("nholder", (other, "nbad", SourceFault.BadBytes))); // a blob it was not handed
+        Assert.Equal(["nbad", "nholder"], Holders(sha));
+
+        Assert.Equal(1, await FaultsAsync("nasker", (sha, "nbad", SourceFault.BadBytes), (sha, "nbad", SourceFault.BadBytes)));
+
+        Assert.Equal(["nholder"], Holders(sha)); // the accused is off that blob's list...
+        Assert.Equal(["nbad", "nstranger"], Holders(other)); // ...and no other
+        using (var garbage = new HttpRequestMessage(HttpMethod.Post, new Uri(server.Http, "v1/sources/faults")) { Content = new StringContent("[{\"sha256\": ") })
+        {
+            garbage.Headers.Add(ApiHeaders.NodeId, "nasker");
+            using var refused = await _open.SendAsync(garbage);
+            Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        }
+
+        using (var huge = new HttpRequestMessage(HttpMethod.Post, new Uri(server.Http, "v1/sources/faults")) { Content = new ByteArrayContent(new byte[SourceFaultEndpoints.MaxBodyBytes + 1]) })
+        {
+            huge.Headers.Add(ApiHeaders.NodeId, "nasker");
+            using var refused = await _open.SendAsync(huge);
+            Assert.Equal(HttpStatusCode.RequestEntityTooLarge, refused.StatusCode);
+        }
+
+        // The accused stores the blob anew (or had a bad moment): its next report lists it again.
+        using (var again = FullInventory(server, "nbad", sha, other))
+        using (var response = await _open.SendAsync(again))
+        {
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+        }
+
+        Assert.Equal(["nbad", "nholder"], Holders(sha));
+
+        List<string> Holders(string blob) => [.. sources.Rank(blob, "asker", 8, time.MonotonicNow(), new SystemRandomSource()).Where(s => !s.NodeId.StartsWith("nasker", StringComparison.Ordinal)).Select(s => s.NodeId).Order(StringComparer.Ordinal)];
+
+        async Task<int> FaultsAsync(string reporter, params (string Sha, string Node, string Kind)[] faults)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(server.Http, "v1/sources/faults"))
+            {
+                Content = JsonContent.Create<IReadOnlyList<SourceFault>>([.. faults.Select(f => new SourceFault(f.Sha, f.Node, f.Kind))], StatusJsonContext.Default.IReadOnlyListSourceFault),
+            };
+            request.Headers.Add(ApiHeaders.NodeId, reporter);
+            using var response = await _open.SendAsync(request);
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("unlisted").GetInt32();
         }
     }
 

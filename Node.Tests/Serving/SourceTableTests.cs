@@ -28,6 +28,49 @@ public sealed class SourceTableTests
     }
 
     [Fact]
+    public void AFaultReport_UnlistsOnlyTheAccused_OnlyForThatBlob_AndOnlyFromANodeListedForIt()
+    {
+        const string Other = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
+        string[] nodes = ["n0", "n1", "n2", "n3", "n4"];
+        var listings = Gen.Elements(0, 1, 2).ListOf(nodes.Length * 2).Select(l => l.ToArray()); // per node and blob: absent, confirmed, likely
+        var reports = Gen.Choose(0, nodes.Length - 1).Three().Select(t => (Reporter: nodes[t.Item1], Accused: nodes[t.Item2], OnOther: t.Item3 % 2 == 0)).ListOf().Select(l => l.Take(12).ToArray());
+        Prop.ForAll(listings.ToArbitrary(), reports.ToArbitrary(), (kinds, faults) =>
+        {
+            var table = new SourceTable();
+            var listed = new Dictionary<string, HashSet<string>> { [Sha] = [], [Other] = [] };
+            for (var i = 0; i < nodes.Length; i++)
+            {
+                table.NoteAddress(nodes[i], new Uri($"http://10.0.0.{i + 1}:47471/"), T0);
+                foreach (var (sha, kind) in new[] { (Sha, kinds[2 * i]), (Other, kinds[(2 * i) + 1]) })
+                {
+                    if (kind > 0 && (kind == 1 ? table.AddHolder(sha, nodes[i], new Uri($"http://10.0.0.{i + 1}:47471/"), T0) : table.AddLikely(sha, nodes[i], T0)))
+                    {
+                        listed[sha].Add(nodes[i]);
+                    }
+                }
+            }
+
+            foreach (var (reporter, accused, onOther) in faults)
+            {
+                var sha = onOther ? Other : Sha;
+                var expected = reporter != accused && listed[sha].Contains(reporter) && listed[sha].Contains(accused);
+
+                Assert.Equal(expected, table.ReportFault(sha, reporter, accused));
+
+                if (expected)
+                {
+                    listed[sha].Remove(accused);
+                }
+
+                foreach (var blob in listed.Keys)
+                {
+                    Assert.Equal(listed[blob].Order(), table.Rank(blob, null, 8, T0, new ScriptedRandom()).Select(s => s.NodeId).Order());
+                }
+            }
+        }).Check(Config.QuickThrowOnFailure.WithMaxTest(300));
+    }
+
+    [Fact]
     public void TiesAreBrokenByTheRandomSource()
     {
         var table = Table(("n1", true), ("n2", true));

@@ -98,7 +98,7 @@ internal sealed class FakeSources : IAsyncDisposable
 
     public SourceMode[] Modes { get; private set; } = [];
 
-    /// <summary>The piece a <see cref="SourceMode.BadPiece"/> source corrupts (modulo the piece count).</summary>
+    /// <summary>The piece a <see cref="SourceMode.BadPiece"/> source corrupts (modulo the piece count; negative: every piece).</summary>
     public int BadPiece { get; set; } = 1;
 
     /// <summary>Blob bytes the sources wrote (or are writing) into response bodies since <see cref="Set"/>: a client can count no more.</summary>
@@ -264,7 +264,7 @@ internal sealed class FakeSources : IAsyncDisposable
         var body = (mode == SourceMode.Forger ? Forged() : Content).AsMemory((int)from, length);
         if (mode == SourceMode.BadPiece)
         {
-            var bad = (long)(BadPiece % PieceList.CountFor(Content.Length, PieceSize)) * PieceSize;
+            var bad = BadPiece < 0 ? from : (long)(BadPiece % PieceList.CountFor(Content.Length, PieceSize)) * PieceSize;
             if (bad >= from && bad <= to)
             {
                 var copy = body.ToArray();

@@ -1,5 +1,6 @@
 using PeerPatch.Node.Transfer;
 using PeerPatch.Node.Tests.Updating.Fakes;
+using PeerPatch.Protocol.Status;
 
 namespace PeerPatch.Node.Tests.Transfer;
 
@@ -30,6 +31,7 @@ public sealed class SwarmFetcherTests : IAsyncLifetime
         Assert.True(rig.Log.Has(481, "node-0"), rig.Log.ToString()); // and its drop
         Assert.False(rig.Log.Has(480, "node-1") || rig.Log.Has(480, "node-2"), rig.Log.ToString());
         Assert.Equal(0, rig.TempFiles);
+        Assert.Equal([(_sources.Sha256, "node-0", SourceFault.BadBytes)], rig.Faults.All); // told to the server, once
     }
 
     [Fact]
@@ -44,6 +46,7 @@ public sealed class SwarmFetcherTests : IAsyncLifetime
         Assert.Equal(_sources.Sha256, rig.StoredSha(_sources.Sha256));
         Assert.Equal(0, rig.Stats.BadPieces);
         Assert.Equal(10 * Piece, rig.Stats.PieceBytesFromServer); // every verified byte from the good one (the last: the server)
+        Assert.DoesNotContain(rig.Faults.All, f => f.NodeId == "node-0"); // killed mid-body: no proof it is wrong, not reported
     }
 
     [Fact]
@@ -140,6 +143,11 @@ public sealed class SwarmFetcherTests : IAsyncLifetime
         Assert.False(rig.Store.Contains(_sources.Sha256));
         Assert.Equal(0, rig.TempFiles);
         Assert.Equal(0, rig.Partials.Count);
+
+        // Reported: the bad bytes, and the listed holder that answered 404 to every ask; not the one that died mid-body
+        // (a transient failure proves nothing), nor the server, whatever it did.
+        Assert.Equal([("node-0", SourceFault.BadBytes), ("node-1", SourceFault.Gone)], rig.Faults.All.Select(f => (f.NodeId, f.Kind)).Order());
+        Assert.All(rig.Faults.All, f => Assert.Equal(_sources.Sha256, f.Sha256));
     }
 
     [Fact]
@@ -153,6 +161,7 @@ public sealed class SwarmFetcherTests : IAsyncLifetime
         Assert.True(result.Ok, result.Error);
         Assert.True(rig.Log.Has(481, "node-1"), rig.Log + " lists asked: " + string.Join(", ", _sources.ListRequests));
         Assert.Equal(4 * Piece, rig.Stats.PieceBytesFromPeers);
+        Assert.Empty(rig.Faults.All); // node-1, the last, is the server: never reported (it lists itself only while it holds the blob)
     }
 
     [Fact]

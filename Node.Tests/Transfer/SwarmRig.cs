@@ -20,7 +20,7 @@ internal sealed class SwarmRig : IDisposable
         Store = new BlobStore(_dir.Sub("store"), Db, new BlobStoreOptions { ReserveFreeBytes = 0 }, TimeProvider.System);
         Store.RecoverAtStartup();
         Options = new TransferOptions { LanStallTimeout = stall ?? TimeSpan.FromSeconds(2) };
-        Fetcher = new SwarmFetcher(_http, Store, Partials, new NodeIdentity("node-self", "instance-self", "test-1-amd64", "test"), Options, Stats, TimeProvider.System, order ?? new SystemRandomSource(), Log);
+        Fetcher = new SwarmFetcher(_http, Store, Partials, new NodeIdentity("node-self", "instance-self", "test-1-amd64", "test"), Options, Stats, TimeProvider.System, order ?? new SystemRandomSource(), Log, Faults);
     }
 
     /// <summary>A piece order of 0, 1, 2... (for a test that needs a given source to be asked for a given piece).</summary>
@@ -37,6 +37,9 @@ internal sealed class SwarmRig : IDisposable
     public PartialBlobs Partials { get; } = new();
 
     public ListLogger<SwarmFetcher> Log { get; } = new();
+
+    /// <summary>The sources the fetches reported as proven wrong, in order.</summary>
+    public RecordedFaults Faults { get; } = new();
 
     public SwarmFetcher Fetcher { get; }
 
@@ -71,4 +74,16 @@ internal sealed class SwarmRig : IDisposable
         _http.Dispose();
         _dir.Dispose();
     }
+}
+
+/// <summary>An <see cref="ISourceFaults"/> that records what it is told.</summary>
+internal sealed class RecordedFaults : ISourceFaults
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(string Sha256, string NodeId, string Kind)> _all = new();
+
+    public IReadOnlyList<(string Sha256, string NodeId, string Kind)> All => [.. _all];
+
+    public void Report(string sha256, string nodeId, string kind) => _all.Enqueue((sha256, nodeId, kind));
+
+    public override string ToString() => string.Join(", ", _all.Select(f => $"{f.NodeId} {f.Kind}"));
 }

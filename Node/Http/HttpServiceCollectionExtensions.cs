@@ -38,6 +38,7 @@ internal static class HttpServiceCollectionExtensions
         StatusEndpoints.Map(app);
         UpdateEndpoints.Map(app);
         InventoryEndpoints.Map(app);
+        SourceFaultEndpoints.Map(app);
         ComplianceEndpoints.Map(app);
         PolicyEndpoints.Map(app);
         return app;

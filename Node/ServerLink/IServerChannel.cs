@@ -57,6 +57,12 @@ internal interface IServerChannel
     Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct, InventoryKind kind = InventoryKind.Full);
 
     /// <summary>
+    /// Tells the server of LAN sources that proved wrong for a blob (POST /v1/sources/faults; <see cref="SourceFault"/>),
+    /// so it stops listing them for that blob. Throws like <see cref="ReportInventoryAsync"/> when not delivered.
+    /// </summary>
+    Task ReportSourceFaultsAsync(IReadOnlyList<SourceFault> faults, CancellationToken ct) => Task.CompletedTask;
+
+    /// <summary>
     /// Sends this node's compliance report (POST /v1/compliance) and returns the server's reply (the nodes it knows).
     /// Throws like <see cref="ReportInventoryAsync"/> when the report was not delivered.
     /// </summary>

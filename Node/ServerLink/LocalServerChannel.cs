@@ -6,7 +6,7 @@ using PeerPatch.Protocol.Status;
 namespace PeerPatch.Node.ServerLink;
 
 /// <summary>This node is the server: calls go straight to <see cref="PatchServer"/>, blobs are already in the local store.</summary>
-internal sealed class LocalServerChannel(PatchServer server, ComplianceBook compliance, TimeProvider time) : IServerChannel
+internal sealed class LocalServerChannel(PatchServer server, ComplianceBook compliance, SourceTable sources, TimeProvider time) : IServerChannel
 {
     public string Name => "this node";
 
@@ -37,6 +37,17 @@ internal sealed class LocalServerChannel(PatchServer server, ComplianceBook comp
 
     /// <summary>The server knows its own store.</summary>
     public Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct, InventoryKind kind = InventoryKind.Full) => Task.CompletedTask;
+
+    /// <summary>This node's own pass found them wrong: no listing check, the server trusts its own fetch.</summary>
+    public Task ReportSourceFaultsAsync(IReadOnlyList<SourceFault> faults, CancellationToken ct)
+    {
+        foreach (var fault in faults)
+        {
+            sources.RemoveHolder(fault.Sha256!, fault.NodeId!);
+        }
+
+        return Task.CompletedTask;
+    }
 
     /// <summary>This node's own report goes straight into the server's book (checked like any other).</summary>
     public Task<ComplianceReply> ReportComplianceAsync(ComplianceReport report, CancellationToken ct)

@@ -254,6 +254,20 @@ internal sealed partial class RemoteServerChannel(
         }
     }
 
+    public async Task ReportSourceFaultsAsync(IReadOnlyList<SourceFault> faults, CancellationToken ct)
+    {
+        var session = await SessionAsync(ct).ConfigureAwait(false);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(session.HttpBase, "v1/sources/faults")) { Content = JsonContent.Create(faults, StatusJsonContext.Default.IReadOnlyListSourceFault) };
+        request.Headers.Add(ApiHeaders.NodeId, self.NodeId);
+        using var timeout = new CancellationTokenSource(InventoryTimeout, time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
+        using var response = await lanHttp.SendAsync(request, linked.Token).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new LanUnavailableException($"server {Name} refused the source faults: {(int)response.StatusCode}");
+        }
+    }
+
     public async Task<ComplianceReply> ReportComplianceAsync(ComplianceReport report, CancellationToken ct)
     {
         var session = await SessionAsync(ct).ConfigureAwait(false);

@@ -103,6 +103,29 @@ internal sealed class SourceTable
     }
 
     /// <summary>
+    /// <paramref name="reporterId"/>, a node this table lists for the blob (it was handed the blob's sources, or holds
+    /// it), says <paramref name="accusedId"/> proved wrong for it (<see cref="Protocol.Status.SourceFault"/>: bad bytes,
+    /// or 404 for a blob it was listed as holding): the accused is no source of that blob until it reports holding it
+    /// again (its next full inventory, or a delta after it stores the blob anew). A report from a node not listed for
+    /// the blob, or about itself, changes nothing: a member can speak only of the holders of blobs it was sent to, and
+    /// take them only off that blob's list, for a while. True when the accused was listed and is no longer.
+    /// </summary>
+    public bool ReportFault(string sha256, string reporterId, string accusedId)
+    {
+        lock (_lock)
+        {
+            if (reporterId == accusedId || !_bySha.TryGetValue(sha256, out var holders) || !holders.Exists(h => h.NodeId == reporterId)
+                || holders.RemoveAll(h => h.NodeId == accusedId) == 0)
+            {
+                return false;
+            }
+
+            Unlist(sha256, accusedId);
+            return true; // the reporter is still listed: the blob keeps its entry
+        }
+    }
+
+    /// <summary>
     /// A node's full inventory: it holds exactly <paramref name="held"/> (SHA-256s). Its confirmed listings of any other
     /// blob end (a "gone" that never arrived: its delta was dropped, or the server was down), except one it was handed a
     /// hit for since it last confirmed it, within <see cref="LikelyLifetime"/>: that one becomes likely (it may be

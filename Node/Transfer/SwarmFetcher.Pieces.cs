@@ -123,7 +123,9 @@ internal sealed partial class SwarmFetcher
         }
         else if (fault is ListFault.Bad or ListFault.Absent)
         {
-            Drop(source, patch.Sha256, error); // the server lists itself only while it holds the blob: a 404 there is an eviction
+            // the server lists itself only while it holds the blob: a 404 there is an eviction (never reported: the
+            // server is not a listed holder)
+            Drop(source, patch.Sha256, error, fault == ListFault.Bad ? SourceFault.BadBytes : null);
         }
     }
 

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using PeerPatch.Node.Primitives;
 using PeerPatch.Protocol.Http;
+using PeerPatch.Protocol.Status;
 using PeerPatch.Storage;
 
 namespace PeerPatch.Node.Transfer;
@@ -34,7 +35,8 @@ internal sealed partial class SwarmFetcher(
     NodeStats stats,
     TimeProvider time,
     IRandomSource random,
-    ILogger<SwarmFetcher> logger)
+    ILogger<SwarmFetcher> logger,
+    ISourceFaults? faults = null)
 {
     /// <summary>Transient failures (reset, stall, short body, odd answer) after which a source is dropped for the blob.</summary>
     public const int MaxSourceFailures = 3;
@@ -178,7 +180,7 @@ internal sealed partial class SwarmFetcher(
                         // wrong, and so were the bytes its vouchers sent for it.
                         foreach (var voucher in states.Where(s => s.Vouched))
                         {
-                            Drop(voucher, patch.Sha256, "vouched for a piece list whose pieces do not make the blob");
+                            Drop(voucher, patch.Sha256, "vouched for a piece list whose pieces do not make the blob", SourceFault.BadBytes);
                         }
                     }
 
@@ -360,7 +362,7 @@ internal sealed partial class SwarmFetcher(
                     case AttemptKind.BadPiece:
                         stats.BadPiece();
                         Log.BadPiece(logger, from.Source.NodeId, from.Source.BlobUrl.Authority, run.List.Sha256, attempt.Piece, attempt.Detail);
-                        Drop(from, run.List.Sha256, attempt.Detail);
+                        Drop(from, run.List.Sha256, attempt.Detail, SourceFault.BadBytes);
                         break;
                     case AttemptKind.Gone when !from.Vouched && from.Served == 0 && from.Held is null && from.ListAsks == 0 && !from.Source.IsServer:
                         // Listed by the server (whose list this is) and never heard from: it may be a holder handed the
@@ -369,7 +371,7 @@ internal sealed partial class SwarmFetcher(
                         Late(from, time.GetTimestamp());
                         break;
                     case AttemptKind.Gone:
-                        Drop(from, run.List.Sha256, attempt.Detail);
+                        Drop(from, run.List.Sha256, attempt.Detail, SourceFault.Gone);
                         break;
                     case AttemptKind.Busy:
                         from.PausedUntil = time.GetTimestamp() + Ticks(attempt.RetryAfter);
@@ -537,20 +539,21 @@ internal sealed partial class SwarmFetcher(
                 Log.Rejoined(logger, source.Source.NodeId, run.List.Sha256, source.ListAsks);
                 return true;
             case AttemptKind.ListServed when run.Authoritative:
-                Drop(source, run.List.Sha256, "serves a piece list other than the server's");
+                // The server's list is the verified blob's: another is wrong, its own or one it follows while receiving.
+                Drop(source, run.List.Sha256, "serves a piece list other than the server's", SourceFault.BadBytes);
                 return false;
             case AttemptKind.ListServed:
                 (source.NeedsList, source.ServedList, source.LastError) = (false, attempt.List, "serves another holder's piece list");
                 Log.LeftForAnotherList(logger, source.Source.NodeId, run.List.Sha256);
                 return false;
             case AttemptKind.BadList:
-                Drop(source, run.List.Sha256, attempt.Detail);
+                Drop(source, run.List.Sha256, attempt.Detail, SourceFault.BadBytes);
                 return false;
             default:
                 source.LastError = attempt.Detail;
                 if (source.ListAsks >= LateListAsks)
                 {
-                    Drop(source, run.List.Sha256, $"{attempt.Detail}, still after {source.ListAsks} asks");
+                    Drop(source, run.List.Sha256, $"{attempt.Detail}, still after {source.ListAsks} asks", attempt.Kind == AttemptKind.Gone ? SourceFault.Gone : null);
                 }
                 else
                 {
@@ -575,7 +578,11 @@ internal sealed partial class SwarmFetcher(
         return n;
     }
 
-    private void Drop(SourceState source, string sha256, string why)
+    /// <param name="fault">
+    /// Set when the drop is proof that the source is wrong for this blob (<see cref="SourceFault.BadBytes"/>,
+    /// <see cref="SourceFault.Gone"/>): it is reported to the server (<see cref="ISourceFaults"/>), unless it is the server.
+    /// </param>
+    private void Drop(SourceState source, string sha256, string why, string? fault = null)
     {
         if (source.Dropped)
         {
@@ -586,6 +593,10 @@ internal sealed partial class SwarmFetcher(
         source.LastError = why;
         stats.SourceDropped();
         Log.Dropped(logger, source.Source.NodeId, source.Source.BlobUrl.Authority, sha256, why);
+        if (fault is not null && !source.Source.IsServer)
+        {
+            faults?.Report(sha256, source.Source.NodeId, fault);
+        }
     }
 
     private long Ticks(TimeSpan span) => (long)(span.TotalSeconds * time.TimestampFrequency);

@@ -19,6 +19,8 @@ namespace PeerPatch.Protocol.Status;
 [JsonSerializable(typeof(IEnumerable<PatchEntry>))]
 [JsonSerializable(typeof(List<PatchEntry>))]
 [JsonSerializable(typeof(IReadOnlyList<InventoryEntry>))]
+[JsonSerializable(typeof(IReadOnlyList<SourceFault>))]
+[JsonSerializable(typeof(List<SourceFault>))]
 [JsonSerializable(typeof(Http.PieceList))]
 [JsonSerializable(typeof(ComplianceReport))]
 [JsonSerializable(typeof(ComplianceReply))]
