@@ -255,7 +255,7 @@ public sealed class PatchServerTests : IDisposable
     public void ABlobAnotherNodeReported_IsAHitThatSendsTheAskerToThatNode()
     {
         var sha = new string('c', 64);
-        Assert.True(_holders.Add(new PatchRecord(Os, "KB5", sha, 777, null, _time.GetUtcNow(), "nholder", 0, null), new Uri("http://10.0.0.7:47471/")));
+        Assert.True(_holders.Add(new PatchRecord(Os, "KB5", sha, 777, null, _time.GetUtcNow(), "nholder", 0, null), new Uri("http://10.0.0.7:47471/"), out _));
 
         var hit = _server.Lookup(new Lookup(Os, "KB5", sha, 777, "na"));
 
@@ -301,7 +301,7 @@ public sealed class PatchServerTests : IDisposable
         var sha = new string('e', 64);
         Assert.Equal(LookupOutcome.Miss, _server.Lookup(new Lookup(Os, "KB9", sha, 5, "na")).Outcome);
         Assert.True(_server.IsBeingFetched(sha));
-        _holders.Add(new PatchRecord(Os, "KB9", sha, 5, null, _time.GetUtcNow(), "nholder", 0, null), new Uri("http://10.0.0.7:47471/"));
+        _holders.Add(new PatchRecord(Os, "KB9", sha, 5, null, _time.GetUtcNow(), "nholder", 0, null), new Uri("http://10.0.0.7:47471/"), out _);
 
         _server.OnStored(Os, "KB9", sha, 5);
 

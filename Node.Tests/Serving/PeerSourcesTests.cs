@@ -116,7 +116,7 @@ public sealed class PeerSourcesTests : IDisposable
             {
                 var sources = new SourceTable();
                 var reported = new HolderIndex();
-                reported.Add(new PatchRecord(Os, "KB2", elsewhere, 5000, null, _time.GetUtcNow(), "nreporter", 0, null), new Uri("http://127.0.0.8:50008/"));
+                reported.Add(new PatchRecord(Os, "KB2", elsewhere, 5000, null, _time.GetUtcNow(), "nreporter", 0, null), new Uri("http://127.0.0.8:50008/"), out _);
                 for (var h = 0; h < c.holders; h++)
                 {
                     sources.AddHolder(asked, $"nholder{h}", new Uri($"http://127.0.1.{h + 1}:5{h:0000}/"), _time.GetUtcNow());

@@ -18,19 +18,34 @@ internal sealed class HolderIndex
 
     public int Count => _bySha.Count;
 
-    /// <summary>Records that <paramref name="holder"/> (its HTTP base URL) holds <paramref name="record"/>'s blob; false when full.</summary>
-    public bool Add(PatchRecord record, Uri holder)
+    /// <summary>
+    /// Records that <paramref name="holder"/> (its HTTP base URL) holds <paramref name="record"/>'s blob (at most 8
+    /// holders a blob, the latest kept); false when full. <paramref name="created"/>: the blob was not here before, so
+    /// it needs a pull (<see cref="BlobPuller"/>); a holder added to a blob already here joins the pull under way or queued.
+    /// </summary>
+    public bool Add(PatchRecord record, Uri holder, out bool created)
     {
-        if (_bySha.Count >= MaxEntries && !_bySha.ContainsKey(record.Sha256))
+        while (true)
         {
-            return false;
+            if (_bySha.TryGetValue(record.Sha256, out var h))
+            {
+                created = false;
+                if (h.Holders.Contains(holder) || _bySha.TryUpdate(record.Sha256, h with { Holders = [.. h.Holders.Where(u => u != holder).Take(7), holder] }, h))
+                {
+                    return true;
+                }
+            }
+            else if (_bySha.Count >= MaxEntries)
+            {
+                created = false;
+                return false;
+            }
+            else if (_bySha.TryAdd(record.Sha256, new Holding(record, [holder])))
+            {
+                created = true;
+                return true;
+            }
         }
-
-        _bySha.AddOrUpdate(
-            record.Sha256,
-            _ => new Holding(record, [holder]),
-            (_, h) => h.Holders.Contains(holder) ? h : h with { Holders = [.. h.Holders.Where(u => u != holder).Take(7), holder] });
-        return true;
     }
 
     public bool TryGet(string sha256, out Holding holding) => _bySha.TryGetValue(sha256, out holding!);
