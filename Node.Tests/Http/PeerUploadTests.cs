@@ -254,37 +254,48 @@ public sealed class PeerUploadTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ASourceFaultReport_UnlistsTheAccusedForThatBlobOnly_AndCountsOnlyFromANodeHandedThatBlob()
+    public async Task SourceFaultReports_UnlistTheAccusedForThatBlobOnly_OnceTwoKnownNodesSaySo()
     {
         var server = await StartAsync("s", new() { ["Role"] = "server" });
         var sha = await PutAsync(server, RandomNumberGenerator.GetBytes(3000));
         var other = await PutAsync(server, RandomNumberGenerator.GetBytes(3000));
         var sources = server.Services.GetRequiredService<SourceTable>();
         var time = server.Services.GetRequiredService<TimeProvider>();
-        foreach (var (node, shas) in new[] { ("nbad", new[] { sha, other }), ("nholder", [sha]), ("nasker", [other]), ("nstranger", [other]) })
+        foreach (var (node, shas) in new[] { ("nbad", new[] { sha, other }), ("nholder", [sha]), ("nasker", [other]), ("nlate", [other]) })
         {
             using var request = FullInventory(server, node, shas);
             using var response = await _open.SendAsync(request);
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         }
 
-        Assert.True(sources.AddLikely(sha, "nasker", time.MonotonicNow())); // handed a hit for sha: its sources were listed to it
+        Assert.True(sources.AddLikely(sha, "nlate", time.MonotonicNow())); // handed a hit for sha a moment ago: 404 until its fetch begins
 
-        Assert.Equal(0, await FaultsAsync("nstranger", (sha, "nbad", SourceFault.BadBytes))); // never handed sha: its word is nothing
-        Assert.Equal(0, await FaultsAsync("nholder", (sha, "nholder", SourceFault.BadBytes))); // about itself
+        Assert.Equal(0, await FaultsAsync("nasker", (sha, "nbad", SourceFault.BadBytes))); // one voice: not yet
+        Assert.Equal(0, await FaultsAsync("nasker", (sha, "nbad", SourceFault.BadBytes))); // the same voice again
+        Assert.Equal(0, await FaultsAsync("nstranger", (sha, "nbad", SourceFault.BadBytes))); // no session: not a voice
+        Assert.Equal(0, await FaultsAsync("nbad", (sha, "nbad", SourceFault.BadBytes))); // about itself
         Assert.Equal(0, await FaultsAsync("nholder", (sha, "nbad", "stolen"), (sha, "../nbad", SourceFault.Gone), ("nothex", "nbad", SourceFault.Gone))); // malformed
-        Assert.Equal(0, await FaultsAsync("nholder", (other, "nbad", SourceFault.BadBytes))); // a blob it was not handed
-        Assert.Equal(["nbad", "nholder"], Holders(sha));
+        Assert.Equal(0, await FaultsAsync("nholder", (sha, "nlate", SourceFault.Gone), (sha, "nlate", SourceFault.Gone)));
+        Assert.Equal(0, await FaultsAsync("nasker", (sha, "nlate", SourceFault.Gone))); // a likely holder's 404 proves nothing
+        Assert.Equal(["nbad", "nholder", "nlate"], Holders(sha));
 
-        Assert.Equal(1, await FaultsAsync("nasker", (sha, "nbad", SourceFault.BadBytes), (sha, "nbad", SourceFault.BadBytes)));
+        Assert.Equal(1, await FaultsAsync("nholder", (sha, "nbad", SourceFault.BadBytes))); // a second node: off the list
 
-        Assert.Equal(["nholder"], Holders(sha)); // the accused is off that blob's list...
-        Assert.Equal(["nbad", "nstranger"], Holders(other)); // ...and no other
-        using (var garbage = new HttpRequestMessage(HttpMethod.Post, new Uri(server.Http, "v1/sources/faults")) { Content = new StringContent("[{\"sha256\": ") })
+        Assert.Equal(["nholder", "nlate"], Holders(sha)); // the accused is off that blob's list...
+        Assert.Equal(["nasker", "nbad", "nlate"], Holders(other)); // ...and no other
+        foreach (var body in new[] { "[{\"sha256\": ", "[null, 7, \"x\"]" })
         {
+            using var garbage = new HttpRequestMessage(HttpMethod.Post, new Uri(server.Http, "v1/sources/faults")) { Content = new StringContent(body) };
             garbage.Headers.Add(ApiHeaders.NodeId, "nasker");
             using var refused = await _open.SendAsync(garbage);
             Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        }
+
+        using (var nulls = new HttpRequestMessage(HttpMethod.Post, new Uri(server.Http, "v1/sources/faults")) { Content = new StringContent("[null, {}]") })
+        {
+            nulls.Headers.Add(ApiHeaders.NodeId, "nasker");
+            using var skipped = await _open.SendAsync(nulls);
+            Assert.Equal(HttpStatusCode.Accepted, skipped.StatusCode); // entries that say nothing are skipped, not a 500
         }
 
         using (var huge = new HttpRequestMessage(HttpMethod.Post, new Uri(server.Http, "v1/sources/faults")) { Content = new ByteArrayContent(new byte[SourceFaultEndpoints.MaxBodyBytes + 1]) })
@@ -301,9 +312,9 @@ public sealed class PeerUploadTests : IAsyncLifetime
             Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
         }
 
-        Assert.Equal(["nbad", "nholder"], Holders(sha));
+        Assert.Equal(["nbad", "nholder", "nlate"], Holders(sha));
 
-        List<string> Holders(string blob) => [.. sources.Rank(blob, "asker", 8, time.MonotonicNow(), new SystemRandomSource()).Where(s => !s.NodeId.StartsWith("nasker", StringComparison.Ordinal)).Select(s => s.NodeId).Order(StringComparer.Ordinal)];
+        List<string> Holders(string blob) => [.. sources.Rank(blob, "asker", 8, time.MonotonicNow(), new SystemRandomSource()).Select(s => s.NodeId).Order(StringComparer.Ordinal)];
 
         async Task<int> FaultsAsync(string reporter, params (string Sha, string Node, string Kind)[] faults)
         {

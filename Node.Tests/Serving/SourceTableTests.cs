@@ -28,46 +28,74 @@ public sealed class SourceTableTests
     }
 
     [Fact]
-    public void AFaultReport_UnlistsOnlyTheAccused_OnlyForThatBlob_AndOnlyFromANodeListedForIt()
+    public void AFaultReport_UnlistsTheAccusedFromThatBlobOnly_OnceASecondKnownNodeSaysSo()
     {
         const string Other = "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb";
-        string[] nodes = ["n0", "n1", "n2", "n3", "n4"];
-        var listings = Gen.Elements(0, 1, 2).ListOf(nodes.Length * 2).Select(l => l.ToArray()); // per node and blob: absent, confirmed, likely
-        var reports = Gen.Choose(0, nodes.Length - 1).Three().Select(t => (Reporter: nodes[t.Item1], Accused: nodes[t.Item2], OnOther: t.Item3 % 2 == 0)).ListOf().Select(l => l.Take(12).ToArray());
+        string[] nodes = ["n0", "n1", "n2", "n3", "n4", "nstranger"]; // the last has no session: unknown here
+        var listings = Gen.Elements(0, 1, 2).ListOf(10).Select(l => l.ToArray()); // per known node and blob: absent, confirmed, likely
+        var reports = Gen.Choose(0, 5).Two().Zip(Gen.Choose(0, 3)).Select(t => (Reporter: nodes[t.Item1.Item1], Accused: nodes[t.Item1.Item2 % 5], OnOther: t.Item2 % 2 == 0, Gone: t.Item2 >= 2))
+            .ListOf().Select(l => l.Take(16).ToArray());
         Prop.ForAll(listings.ToArbitrary(), reports.ToArbitrary(), (kinds, faults) =>
         {
             var table = new SourceTable();
-            var listed = new Dictionary<string, HashSet<string>> { [Sha] = [], [Other] = [] };
-            for (var i = 0; i < nodes.Length; i++)
+            var listed = new Dictionary<string, Dictionary<string, bool>> { [Sha] = [], [Other] = [] }; // node -> likely
+            for (var i = 0; i < 5; i++)
             {
-                table.NoteAddress(nodes[i], new Uri($"http://10.0.0.{i + 1}:47471/"), T0);
+                var httpBase = new Uri($"http://10.0.0.{i + 1}:47471/");
+                table.NoteAddress(nodes[i], httpBase, T0);
                 foreach (var (sha, kind) in new[] { (Sha, kinds[2 * i]), (Other, kinds[(2 * i) + 1]) })
                 {
-                    if (kind > 0 && (kind == 1 ? table.AddHolder(sha, nodes[i], new Uri($"http://10.0.0.{i + 1}:47471/"), T0) : table.AddLikely(sha, nodes[i], T0)))
+                    if (kind > 0 && (kind == 1 ? table.AddHolder(sha, nodes[i], httpBase, T0) : table.AddLikely(sha, nodes[i], T0)))
                     {
-                        listed[sha].Add(nodes[i]);
+                        listed[sha][nodes[i]] = kind == 2;
                     }
                 }
             }
 
-            foreach (var (reporter, accused, onOther) in faults)
+            var strikes = new Dictionary<(string, string), string>();
+            foreach (var (reporter, accused, onOther, gone) in faults)
             {
                 var sha = onOther ? Other : Sha;
-                var expected = reporter != accused && listed[sha].Contains(reporter) && listed[sha].Contains(accused);
-
-                Assert.Equal(expected, table.ReportFault(sha, reporter, accused));
-
-                if (expected)
+                bool expected;
+                if (reporter == accused || reporter == "nstranger" || !listed[sha].TryGetValue(accused, out var likely) || (gone && likely))
                 {
+                    expected = false;
+                }
+                else if (!strikes.TryGetValue((sha, accused), out var first))
+                {
+                    strikes[(sha, accused)] = reporter;
+                    expected = false;
+                }
+                else if (first == reporter)
+                {
+                    expected = false;
+                }
+                else
+                {
+                    strikes.Remove((sha, accused));
                     listed[sha].Remove(accused);
+                    expected = true;
                 }
 
+                Assert.Equal(expected, table.ReportFault(sha, reporter, accused, gone, T0));
                 foreach (var blob in listed.Keys)
                 {
-                    Assert.Equal(listed[blob].Order(), table.Rank(blob, null, 8, T0, new ScriptedRandom()).Select(s => s.NodeId).Order());
+                    Assert.Equal(listed[blob].Keys.Order(), table.Rank(blob, null, 8, T0, new ScriptedRandom()).Select(s => s.NodeId).Order());
                 }
             }
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(300));
+    }
+
+    [Fact]
+    public void AFirstFaultReport_WaitsForASecondWithinTheWindow_NotLonger()
+    {
+        var table = Table(("n1", true), ("n2", true), ("n3", true));
+
+        Assert.False(table.ReportFault(Sha, "n1", "n3", gone: false, T0));
+        Assert.False(table.ReportFault(Sha, "n2", "n3", gone: false, T0 + SourceTable.StrikeWindow + TimeSpan.FromSeconds(1))); // too late: a first report again
+        Assert.True(table.ReportFault(Sha, "n1", "n3", gone: false, T0 + SourceTable.StrikeWindow + TimeSpan.FromSeconds(2)));
+
+        Assert.Equal(["n1", "n2"], table.Rank(Sha, null, 8, T0, new ScriptedRandom()).Select(s => s.NodeId).Order());
     }
 
     [Fact]

@@ -99,9 +99,10 @@ internal static partial class InventoryEndpoints
             }
 
             var url = e.UpstreamUrl is { Length: <= ProtocolLimits.MaxUrlLength } u && Uri.TryCreate(u, UriKind.Absolute, out _) ? Protocol.Text.SecretRedaction.RedactUrl(u) : null;
-            if (holders.Add(new PatchRecord(e.Os!, e.Name!, e.Sha256!, e.Size, url, time.GetUtcNow(), WireFormat.IsNodeId(node) ? node : "unknown", 0, null), holder, out var created) && created)
+            if (holders.Add(new PatchRecord(e.Os!, e.Name!, e.Sha256!, e.Size, url, time.GetUtcNow(), WireFormat.IsNodeId(node) ? node : "unknown", 0, null), holder, out var created)
+                && created && !puller.Enqueue(e.Sha256!)) // once a blob: before, once a holder, so 500 PCs reporting 200 blobs queued 100,000 pulls
             {
-                puller.Enqueue(e.Sha256!); // once a blob: before, once a holder, so 500 PCs reporting 200 blobs queued 100,000 pulls
+                holders.Forget(e.Sha256!); // no pull queued (the queue is full): not kept without one, a later report tries again
             }
         }
 

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
 using PeerPatch.Node.Cluster;
+using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Serving;
 using PeerPatch.Protocol;
 using PeerPatch.Protocol.Http;
@@ -14,18 +15,19 @@ namespace PeerPatch.Node.Http;
 /// <summary>
 /// POST /v1/sources/faults (server only): a node tells which LAN sources proved wrong for a blob while it fetched it
 /// (<see cref="SourceFault"/>: bad bytes, or 404 for a blob it was listed as holding), so this server stops listing
-/// them for that blob (<see cref="SourceTable.ReportFault"/>) and the next PCs are not sent there. Only the reporter's
-/// word: it counts only for blobs whose sources this server handed that reporter (a member cannot take a holder off a
-/// blob it never asked for), never for the reporter itself, and only until the accused reports holding the blob again;
-/// the server is never taken off. With a cluster key only members get here (a signed POST). Entries that are not
-/// well-formed are skipped; a body over <see cref="MaxBodyBytes"/> is refused.
+/// them for that blob once a second node says the same (<see cref="SourceTable.ReportFault"/>: one PC with a bad disk
+/// or bad memory cannot empty the lists) and the next PCs are not sent there, until the accused reports holding the
+/// blob again; the server is never taken off. The reporter's id is its own word (as an inventory's is): this guards
+/// against a faulty member, not a hostile one, which could already end any holder's listing with a forged "gone"
+/// inventory. With a cluster key only members get here (a signed POST). Entries that are not well-formed are skipped;
+/// a body over <see cref="MaxBodyBytes"/> is refused.
 /// </summary>
 internal static partial class SourceFaultEndpoints
 {
     /// <summary>A full report's JSON is about 150 bytes an entry.</summary>
     internal const long MaxBodyBytes = 64 << 10;
 
-    public static void Map(WebApplication app) => app.MapPost("/v1/sources/faults", async (HttpContext ctx, ClusterState cluster, SourceTable sources, ILoggerFactory loggers) =>
+    public static void Map(WebApplication app) => app.MapPost("/v1/sources/faults", async (HttpContext ctx, ClusterState cluster, SourceTable sources, HolderIndex holders, TimeProvider time, ILoggerFactory loggers) =>
     {
         if (!cluster.IsServer)
         {
@@ -59,13 +61,18 @@ internal static partial class SourceFaultEndpoints
 
         var logger = loggers.CreateLogger(typeof(SourceFaultEndpoints));
         var unlisted = 0;
+        var now = time.MonotonicNow();
         foreach (var fault in (faults ?? []).Take(SourceFault.MaxPerReport))
         {
-            if (WireFormat.IsSha256(fault.Sha256) && WireFormat.IsNodeId(fault.NodeId) && SourceFault.Kinds.Contains(fault.Kind)
-                && sources.ReportFault(fault.Sha256!, reporter, fault.NodeId!))
+            if (fault is not null && WireFormat.IsSha256(fault.Sha256) && WireFormat.IsNodeId(fault.NodeId) && SourceFault.Kinds.Contains(fault.Kind)
+                && sources.ReportFault(fault.Sha256!, reporter, fault.NodeId!, fault.Kind == SourceFault.Gone, now))
             {
                 unlisted++;
                 LogUnlisted(logger, fault.NodeId!, fault.Sha256!, reporter, fault.Kind!);
+                if (sources.HttpBaseOf(fault.NodeId!) is { } holder)
+                {
+                    holders.Drop(fault.Sha256!, holder); // nor pulled from, or named for it while this server lacks the blob
+                }
             }
         }
 

@@ -47,12 +47,12 @@ internal sealed class InternetBudget
         {
             var day = Day(localNow);
             var used = _used.GetValueOrDefault(day);
-            if (policy.DailyQuotaBytes > 0 && used + Math.Max(0, size) > policy.DailyQuotaBytes)
+            if (policy.DailyQuotaBytes > 0 && Add(used, size) > policy.DailyQuotaBytes)
             {
                 return string.Create(CultureInfo.InvariantCulture, $"daily internet quota used ({used} of {policy.DailyQuotaBytes} bytes; {size} more needed)");
             }
 
-            Set(day, used + Math.Max(0, size));
+            Set(day, Add(used, size));
             return null;
         }
     }
@@ -63,17 +63,28 @@ internal sealed class InternetBudget
         lock (_lock)
         {
             var day = Day(localNow);
-            Set(day, _used.GetValueOrDefault(day) + Math.Max(0, size));
+            Set(day, Add(_used.GetValueOrDefault(day), size));
         }
     }
 
     /// <summary>Gives back what a download that failed (or was never made) was charged.</summary>
-    public void Refund(long size, DateTimeOffset localNow)
+    public void Refund(long size, DateTimeOffset localNow) => Refund(Day(localNow), size);
+
+    /// <summary>Gives back to <paramref name="day"/> (the day it was charged) what a download that failed was charged.</summary>
+    public void Refund(DateOnly day, long size)
     {
         lock (_lock)
         {
-            var day = Day(localNow);
             Set(day, Math.Max(0, _used.GetValueOrDefault(day) - Math.Max(0, size)));
+        }
+    }
+
+    /// <summary>Bytes charged to <paramref name="day"/>.</summary>
+    public long UsedOn(DateOnly day)
+    {
+        lock (_lock)
+        {
+            return _used.GetValueOrDefault(day);
         }
     }
 
@@ -107,6 +118,9 @@ internal sealed class InternetBudget
             return [.. _used.Select(d => (d.Key, d.Value))];
         }
     }
+
+    /// <summary><paramref name="used"/> plus <paramref name="size"/> (a negative size counts 0), at most <see cref="long.MaxValue"/>.</summary>
+    private static long Add(long used, long size) => used + Math.Min(Math.Max(0, size), long.MaxValue - used);
 
     private void Set(DateOnly day, long used)
     {

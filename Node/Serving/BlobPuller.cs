@@ -14,7 +14,8 @@ internal sealed partial class BlobPuller(HolderIndex holders, BlobStore store, L
 {
     private readonly Channel<string> _queue = Channel.CreateBounded<string>(new BoundedChannelOptions(100_000) { FullMode = BoundedChannelFullMode.DropWrite });
 
-    public void Enqueue(string sha256) => _queue.Writer.TryWrite(sha256);
+    /// <summary>Queues a pull of the blob; false when the queue is full (the caller forgets the blob, so a later report queues it again).</summary>
+    public bool Enqueue(string sha256) => _queue.Writer.TryWrite(sha256);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         Task.WhenAll(Enumerable.Range(0, 2).Select(_ => WorkAsync(stoppingToken)));

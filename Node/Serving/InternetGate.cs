@@ -3,6 +3,7 @@ using System.Globalization;
 using PeerPatch.Node.Cluster;
 using PeerPatch.Node.Policy;
 using PeerPatch.Node.Primitives;
+using PeerPatch.Protocol.Messages;
 using PeerPatch.Storage;
 
 namespace PeerPatch.Node.Serving;
@@ -42,7 +43,8 @@ internal sealed class InternetGate : IHeartbeatTally
     private readonly PatchDatabase? _db;
     private readonly Lock _saving = new();
     private readonly InternetBudget _budget = new();
-    private readonly ConcurrentDictionary<ulong, long> _charged = new();
+    private readonly ConcurrentDictionary<ulong, (long Size, DateOnly Day)> _charged = new(); // live claims' charges, and the day each was charged to
+    private int _saveQueued;
     private readonly Lock _sharing = new();
     private readonly Dictionary<ulong, long> _granted = [];
 
@@ -71,10 +73,11 @@ internal sealed class InternetGate : IHeartbeatTally
         string? held;
         lock (_saving)
         {
-            held = _budget.TryStart(_policy.Current.Document.Internet, patch, size, LocalNow());
+            var now = LocalNow();
+            held = _budget.TryStart(_policy.Current.Document.Internet, patch, size, now);
             if (held is null)
             {
-                _charged[claimId] = size;
+                _charged[claimId] = (Math.Max(0, size), InternetBudget.Day(now));
                 Save();
             }
         }
@@ -90,9 +93,10 @@ internal sealed class InternetGate : IHeartbeatTally
     {
         lock (_saving)
         {
-            if (_charged.TryAdd(claimId, Math.Max(0, size)))
+            var now = LocalNow();
+            if (_charged.TryAdd(claimId, (Math.Max(0, size), InternetBudget.Day(now))))
             {
-                _budget.Charge(Math.Max(0, size), LocalNow());
+                _budget.Charge(Math.Max(0, size), now);
                 Save();
             }
         }
@@ -103,9 +107,9 @@ internal sealed class InternetGate : IHeartbeatTally
     {
         lock (_saving)
         {
-            if (_charged.TryRemove(claimId, out var size))
+            if (_charged.TryRemove(claimId, out var charge))
             {
-                _budget.Refund(size, LocalNow());
+                _budget.Refund(charge.Day, charge.Size); // to the day it was charged to
                 Save();
             }
         }
@@ -172,11 +176,32 @@ internal sealed class InternetGate : IHeartbeatTally
     /// <summary>Bytes charged against today's quota.</summary>
     public long UsedToday() => _budget.UsedToday(LocalNow());
 
-    /// <inheritdoc />
+    /// <summary>
+    /// What the heartbeats carry: today's bytes without the charges of downloads still under way (live claims). A
+    /// server elected next charges those itself when their holders renew their claims with it (<see cref="Adopt"/>), so
+    /// counting them here too would charge each twice (20 PCs downloading 3 GB each at the failover: 60 GB of a quota
+    /// gone for nothing). The charges of claims no longer live (a holder that died) are settled: they count, and are
+    /// forgotten here.
+    /// </summary>
     public (int Day, long Used) Today()
     {
         var now = LocalNow();
-        return (InternetBudget.Day(now).DayNumber, _budget.UsedToday(now));
+        var day = InternetBudget.Day(now);
+        var live = 0L;
+        var monotonic = _time.MonotonicNow();
+        foreach (var (claimId, charge) in _charged)
+        {
+            if (!_claims.IsLive(claimId, monotonic))
+            {
+                _charged.TryRemove(claimId, out _);
+            }
+            else if (charge.Day == day)
+            {
+                live += charge.Size;
+            }
+        }
+
+        return (day.DayNumber, Math.Clamp(_budget.UsedOn(day) - live, 0, Heartbeat.MaxInternetUsed));
     }
 
     /// <summary>
@@ -187,17 +212,25 @@ internal sealed class InternetGate : IHeartbeatTally
     public void Heard(int day, long used)
     {
         var today = InternetBudget.Day(LocalNow()).DayNumber;
-        if (used <= 0 || day < today - 1 || day > today + 1)
+        if (used <= 0 || used > Heartbeat.MaxInternetUsed || day < today - 1 || day > today + 1)
         {
             return;
         }
 
+        // Called on the LAN transport's pump: the count changes in memory at once, the database write (an fsync that
+        // may wait on a disk busy storing blobs) runs on the thread pool, one at a time, coalesced.
+        if (_budget.Restore(DateOnly.FromDayNumber(day), used) && Interlocked.Exchange(ref _saveQueued, 1) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static gate => gate.SaveQueued(), this, preferLocal: false);
+        }
+    }
+
+    private void SaveQueued()
+    {
+        Volatile.Write(ref _saveQueued, 0); // a count heard from here on queues another save
         lock (_saving)
         {
-            if (_budget.Restore(DateOnly.FromDayNumber(day), used))
-            {
-                Save();
-            }
+            Save();
         }
     }
 

@@ -27,12 +27,19 @@ internal sealed class SourceTable
     /// <summary>A holder reported failing is skipped for this long.</summary>
     public static readonly TimeSpan FailurePenalty = TimeSpan.FromSeconds(60);
 
+    /// <summary>How long a first report that a holder proved wrong for a blob waits for a second (<see cref="ReportFault"/>).</summary>
+    public static readonly TimeSpan StrikeWindow = TimeSpan.FromMinutes(10);
+
+    /// <summary>Most first reports remembered.</summary>
+    public const int MaxStrikes = 4096;
+
     /// <summary>How fast a node's hand-out count fades: the count of a minute ago weighs e^-2.</summary>
     public static readonly TimeSpan LoadHalfLife = TimeSpan.FromSeconds(20);
 
     private readonly Lock _lock = new();
     private readonly Dictionary<string, List<Holder>> _bySha = new(StringComparer.Ordinal);
     private readonly Dictionary<string, NodeState> _nodes = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Sha256, string Accused), (string Reporter, DateTimeOffset At)> _strikes = [];
 
     public int BlobCount
     {
@@ -103,25 +110,65 @@ internal sealed class SourceTable
     }
 
     /// <summary>
-    /// <paramref name="reporterId"/>, a node this table lists for the blob (it was handed the blob's sources, or holds
-    /// it), says <paramref name="accusedId"/> proved wrong for it (<see cref="Protocol.Status.SourceFault"/>: bad bytes,
-    /// or 404 for a blob it was listed as holding): the accused is no source of that blob until it reports holding it
-    /// again (its next full inventory, or a delta after it stores the blob anew). A report from a node not listed for
-    /// the blob, or about itself, changes nothing: a member can speak only of the holders of blobs it was sent to, and
-    /// take them only off that blob's list, for a while. True when the accused was listed and is no longer.
+    /// <paramref name="reporterId"/> says <paramref name="accusedId"/> proved wrong for the blob
+    /// (<see cref="Protocol.Status.SourceFault"/>): it sent bytes or a piece list that failed their hashes, or answered
+    /// 404 (<paramref name="gone"/>) for a blob it was listed as holding. The accused is taken off that blob's list, until
+    /// it reports holding it again (its next full inventory, or a delta after it stores the blob anew), once a second
+    /// node has said so within <see cref="StrikeWindow"/>: one PC whose own disk or memory is bad (its pieces fail
+    /// against every holder) cannot empty the lists of the others. Not counted: a report from a node this table does
+    /// not know (no session), about itself, about a node not listed for the blob, or a 404 from a likely holder (handed
+    /// the blob lately: it answers 404 until its own fetch begins). True when the accused was taken off now.
     /// </summary>
-    public bool ReportFault(string sha256, string reporterId, string accusedId)
+    public bool ReportFault(string sha256, string reporterId, string accusedId, bool gone, DateTimeOffset now)
     {
         lock (_lock)
         {
-            if (reporterId == accusedId || !_bySha.TryGetValue(sha256, out var holders) || !holders.Exists(h => h.NodeId == reporterId)
-                || holders.RemoveAll(h => h.NodeId == accusedId) == 0)
+            if (reporterId == accusedId || !_nodes.ContainsKey(reporterId) || !_bySha.TryGetValue(sha256, out var holders))
             {
                 return false;
             }
 
+            var at = holders.FindIndex(h => h.NodeId == accusedId);
+            if (at < 0 || (gone && holders[at].Likely))
+            {
+                return false;
+            }
+
+            var key = (sha256, accusedId);
+            if (!_strikes.TryGetValue(key, out var first) || now - first.At > StrikeWindow || now < first.At)
+            {
+                if (_strikes.Count >= MaxStrikes)
+                {
+                    _strikes.Clear(); // a flood of first strikes costs only the first strikes
+                }
+
+                _strikes[key] = (reporterId, now);
+                return false;
+            }
+
+            if (first.Reporter == reporterId)
+            {
+                return false; // the same node again: still one voice
+            }
+
+            _strikes.Remove(key);
+            holders.RemoveAt(at);
             Unlist(sha256, accusedId);
-            return true; // the reporter is still listed: the blob keeps its entry
+            if (holders.Count == 0)
+            {
+                _bySha.Remove(sha256);
+            }
+
+            return true;
+        }
+    }
+
+    /// <summary>The HTTP base of a node this table knows (null otherwise).</summary>
+    public Uri? HttpBaseOf(string nodeId)
+    {
+        lock (_lock)
+        {
+            return _nodes.TryGetValue(nodeId, out var node) ? node.HttpBase : null;
         }
     }
 

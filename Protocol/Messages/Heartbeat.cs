@@ -11,7 +11,10 @@ namespace PeerPatch.Protocol.Messages;
 /// The server's local day of <paramref name="InternetUsed"/> (<see cref="System.DateOnly.DayNumber"/>); 0: not sent (a
 /// server of an earlier version skips nothing and sends neither key).
 /// </param>
-/// <param name="InternetUsed">Bytes charged against that day's internet quota at the server.</param>
+/// <param name="InternetUsed">
+/// Bytes of that day's internet quota the server counts as spent: downloads done, not those under way (a server elected
+/// next charges those when their holders renew their claims with it). At most <see cref="MaxInternetUsed"/>.
+/// </param>
 [MessagePackObject]
 public sealed record Heartbeat(
     [property: Key(0)] string ServerId,
@@ -25,5 +28,12 @@ public sealed record Heartbeat(
     /// <inheritdoc />
     public bool IsValid() =>
         WireFormat.IsNodeId(ServerId) && Term >= 0 && Since >= 0 && HttpPort is > 0 and <= 65535
-        && InternetDay >= 0 && InternetDay <= System.DateOnly.MaxValue.DayNumber && InternetUsed >= 0;
+        && InternetDay >= 0 && InternetDay <= System.DateOnly.MaxValue.DayNumber && InternetUsed is >= 0 and <= MaxInternetUsed;
+
+    /// <summary>
+    /// The largest count a heartbeat carries (1 PiB: a day at 10 Gbit/s is about 0.1 PiB). A server never sends more;
+    /// a heartbeat with more is not a heartbeat (a forged count near <see cref="long.MaxValue"/> would overflow the
+    /// quota's sums on the next server).
+    /// </summary>
+    public const long MaxInternetUsed = 1L << 50;
 }
