@@ -287,6 +287,29 @@ public sealed class PolicyStoreTests : IDisposable
     }
 
     [Fact]
+    public void ARestartedServer_ChargesADownloadUnderWayOnce_WhenItsHolderRenewsWithIt()
+    {
+        var store = Open();
+        Assert.True(store.TrySet("""{"internet": {"dailyQuota": "1 KB"}}"""u8, "n-admin").Ok);
+        ClaimTable Claims() => new(new ClaimPolicy(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(60), TimeSpan.FromMilliseconds(250)), new SystemRandomSource());
+        var db = PatchDatabase.Open(_dir.Sub("restart.db"));
+        var claims = Claims();
+        var gate = new InternetGate(store, claims, _time, db);
+        var underWay = claims.Acquire("kb1", null, "n-pc1", _time.MonotonicNow());
+        Assert.Null(gate.Admit(underWay.ClaimId, "KB1", 600));
+
+        // kill -9 and a restart: claims live in memory only, so the holder's next renewal is adopted anew.
+        var afterRestart = Claims();
+        var restarted = new InternetGate(store, afterRestart, _time, db);
+        Assert.True(afterRestart.Adopt(underWay.ClaimId, "kb1", new string('c', 64), "n-pc1", 100, _time.MonotonicNow()));
+        restarted.Adopt(underWay.ClaimId, 600);
+
+        Assert.Equal(600, restarted.UsedToday()); // before: 1,200 (the database kept it, and the renewal charged it again)
+        Assert.NotNull(restarted.Admit(2, "KB2", 500));
+        Assert.Null(restarted.Admit(3, "KB3", 400));
+    }
+
+    [Fact]
     public void AnApprovalPastTheListLimit_IsRefused_AndNeverStoresAVersionThatNodesOrARestartCannotRead()
     {
         // Approvals pile up over the years (one per Windows KB a month): `policy approve` adds to the list, while the

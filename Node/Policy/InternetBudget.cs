@@ -75,18 +75,13 @@ internal sealed class InternetBudget
     {
         lock (_lock)
         {
-            Set(day, Math.Max(0, _used.GetValueOrDefault(day) - Math.Max(0, size)));
+            if (_used.TryGetValue(day, out var used))
+            {
+                Set(day, Math.Max(0, used - Math.Max(0, size))); // a day no longer kept stays out (added back, it would push a kept one out)
+            }
         }
     }
 
-    /// <summary>Bytes charged to <paramref name="day"/>.</summary>
-    public long UsedOn(DateOnly day)
-    {
-        lock (_lock)
-        {
-            return _used.GetValueOrDefault(day);
-        }
-    }
 
     /// <summary>
     /// A day's charges counted before (kept across a restart, or the server's count): the larger count stands. True

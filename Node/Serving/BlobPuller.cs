@@ -12,9 +12,12 @@ namespace PeerPatch.Node.Serving;
 /// </summary>
 internal sealed partial class BlobPuller(HolderIndex holders, BlobStore store, LanFetcher fetcher, PatchServer server, ILogger<BlobPuller> logger) : BackgroundService
 {
-    private readonly Channel<string> _queue = Channel.CreateBounded<string>(new BoundedChannelOptions(100_000) { FullMode = BoundedChannelFullMode.DropWrite });
+    private readonly Channel<string> _queue = Channel.CreateBounded<string>(new BoundedChannelOptions(100_000) { FullMode = BoundedChannelFullMode.Wait });
 
-    /// <summary>Queues a pull of the blob; false when the queue is full (the caller forgets the blob, so a later report queues it again).</summary>
+    /// <summary>
+    /// Queues a pull of the blob; false when the queue is full (the caller forgets the blob, so a later report queues it
+    /// again). Never waits: the mode is Wait only so that a full queue says false (DropWrite drops and says true).
+    /// </summary>
     public bool Enqueue(string sha256) => _queue.Writer.TryWrite(sha256);
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>

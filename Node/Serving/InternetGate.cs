@@ -65,14 +65,14 @@ internal sealed class InternetGate : IHeartbeatTally
     /// <summary>Null: the claim may download (charged once per claim). Otherwise why the policy holds it.</summary>
     public string? Admit(ulong claimId, string patch, long size)
     {
-        if (_charged.ContainsKey(claimId))
-        {
-            return null; // the holder asked again: already admitted
-        }
-
         string? held;
         lock (_saving)
         {
+            if (_charged.ContainsKey(claimId))
+            {
+                return null; // the holder asked again: already admitted
+            }
+
             var now = LocalNow();
             held = _budget.TryStart(_policy.Current.Document.Internet, patch, size, now);
             if (held is null)
@@ -115,8 +115,17 @@ internal sealed class InternetGate : IHeartbeatTally
         }
     }
 
-    /// <summary>The claim ended with the bytes stored: its charge stands.</summary>
-    public void Done(ulong claimId) => _charged.TryRemove(claimId, out _);
+    /// <summary>The claim ended with the bytes stored: its charge stands, and is saved as settled.</summary>
+    public void Done(ulong claimId)
+    {
+        lock (_saving)
+        {
+            if (_charged.TryRemove(claimId, out _))
+            {
+                Save();
+            }
+        }
+    }
 
     /// <summary>
     /// What claim <paramref name="claimId"/> may use now (bytes/s; 0: no cap), handed out with the miss and every
@@ -180,28 +189,13 @@ internal sealed class InternetGate : IHeartbeatTally
     /// What the heartbeats carry: today's bytes without the charges of downloads still under way (live claims). A
     /// server elected next charges those itself when their holders renew their claims with it (<see cref="Adopt"/>), so
     /// counting them here too would charge each twice (20 PCs downloading 3 GB each at the failover: 60 GB of a quota
-    /// gone for nothing). The charges of claims no longer live (a holder that died) are settled: they count, and are
-    /// forgotten here.
+    /// gone for nothing). The charge of a claim no longer live (its holder died, or moved to another server) counts:
+    /// its download may have ended anywhere.
     /// </summary>
     public (int Day, long Used) Today()
     {
-        var now = LocalNow();
-        var day = InternetBudget.Day(now);
-        var live = 0L;
-        var monotonic = _time.MonotonicNow();
-        foreach (var (claimId, charge) in _charged)
-        {
-            if (!_claims.IsLive(claimId, monotonic))
-            {
-                _charged.TryRemove(claimId, out _);
-            }
-            else if (charge.Day == day)
-            {
-                live += charge.Size;
-            }
-        }
-
-        return (day.DayNumber, Math.Clamp(_budget.UsedOn(day) - live, 0, Heartbeat.MaxInternetUsed));
+        var day = InternetBudget.Day(LocalNow());
+        return (day.DayNumber, Math.Clamp(Settled().FirstOrDefault(d => d.Day == day).Used, 0, Heartbeat.MaxInternetUsed));
     }
 
     /// <summary>
@@ -246,12 +240,40 @@ internal sealed class InternetGate : IHeartbeatTally
         {
             // Every day the budget keeps, not only the one charged last: a clock set to another day and back, then a
             // restart, would otherwise find only the other day's count and hand out today's quota again.
-            _db.SetMeta(MetaKey, string.Join(';', _budget.Days().Select(d => string.Create(CultureInfo.InvariantCulture, $"{d.Day:yyyy-MM-dd} {d.Used}"))));
+            _db.SetMeta(MetaKey, string.Join(';', Settled().Select(d => string.Create(CultureInfo.InvariantCulture, $"{d.Day:yyyy-MM-dd} {d.Used}"))));
         }
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or IOException)
         {
             // a full or failing disk: the quota is still counted until a restart
         }
+    }
+
+    /// <summary>
+    /// Every kept day's charges without those of live claims: what the heartbeats carry and what the database keeps.
+    /// Live claims are charged again by whichever server their holders renew with next, this one after a restart
+    /// included (its claims are in memory only), so keeping them here too would charge them twice. Lock-free: the
+    /// days are read before the charges, so a charge made in between is left out (a count too low for a moment,
+    /// which followers' larger count and the next save make good), never counted twice. Charges of days no longer
+    /// kept are forgotten.
+    /// </summary>
+    private List<(DateOnly Day, long Used)> Settled()
+    {
+        var days = _budget.Days();
+        var monotonic = _time.MonotonicNow();
+        var live = new Dictionary<DateOnly, long>();
+        foreach (var (claimId, charge) in _charged)
+        {
+            if (days.Count > 0 && charge.Day < days[0].Day)
+            {
+                _charged.TryRemove(claimId, out _); // its day is gone from the budget: nothing to refund it to
+            }
+            else if (_claims.IsLive(claimId, monotonic))
+            {
+                live[charge.Day] = live.GetValueOrDefault(charge.Day) + charge.Size;
+            }
+        }
+
+        return [.. days.Select(d => (d.Day, Math.Max(0, d.Used - live.GetValueOrDefault(d.Day))))];
     }
 
     private DateTimeOffset LocalNow() => TimeZoneInfo.ConvertTime(_time.GetUtcNow(), _time.LocalTimeZone);
