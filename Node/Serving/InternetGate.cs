@@ -43,7 +43,7 @@ internal sealed class InternetGate : IHeartbeatTally
     private readonly PatchDatabase? _db;
     private readonly Lock _saving = new();
     private readonly InternetBudget _budget = new();
-    private readonly ConcurrentDictionary<ulong, (long Size, DateOnly Day)> _charged = new(); // live claims' charges, and the day each was charged to
+    private readonly ConcurrentDictionary<ulong, (long Size, DateOnly Day)> _charged = new(); // charges not settled yet (the claim neither done nor refunded), and the day each went to; forgotten with their day
     private int _saveQueued;
     private readonly Lock _sharing = new();
     private readonly Dictionary<ulong, long> _granted = [];
