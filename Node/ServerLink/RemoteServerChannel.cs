@@ -240,31 +240,33 @@ internal sealed partial class RemoteServerChannel(
 
     public async Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct, InventoryKind kind = InventoryKind.Full)
     {
-        var session = await SessionAsync(ct).ConfigureAwait(false);
         var path = kind switch { InventoryKind.Added => "v1/inventory?delta=1", InventoryKind.Gone => "v1/inventory?gone=1", _ => "v1/inventory" };
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(session.HttpBase, path)) { Content = JsonContent.Create(entries, StatusJsonContext.Default.IReadOnlyListInventoryEntry) };
-        request.Headers.Add(ApiHeaders.NodeId, self.NodeId);
-        request.Headers.Add(ApiHeaders.HttpPort, ownHttp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
-        using var timeout = new CancellationTokenSource(InventoryTimeout, time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
-        using var response = await lanHttp.SendAsync(request, linked.Token).ConfigureAwait(false);
-        if (!response.IsSuccessStatusCode)
-        {
-            throw new LanUnavailableException($"server {Name} refused the inventory: {(int)response.StatusCode}");
-        }
+        await PostReportAsync(path, JsonContent.Create(entries, StatusJsonContext.Default.IReadOnlyListInventoryEntry), "the inventory", withHttpPort: true, ct).ConfigureAwait(false);
     }
 
-    public async Task ReportSourceFaultsAsync(IReadOnlyList<SourceFault> faults, CancellationToken ct)
+    public Task ReportSourceFaultsAsync(IReadOnlyList<SourceFault> faults, CancellationToken ct) =>
+        PostReportAsync("v1/sources/faults", JsonContent.Create(faults, StatusJsonContext.Default.IReadOnlyListSourceFault), "the source faults", withHttpPort: false, ct);
+
+    /// <summary>
+    /// POSTs a report (JSON, signed by the LAN client with a key) to the server within <see cref="InventoryTimeout"/>;
+    /// throws <see cref="LanUnavailableException"/> unless it answered 2xx.
+    /// </summary>
+    private async Task PostReportAsync(string path, HttpContent content, string what, bool withHttpPort, CancellationToken ct)
     {
         var session = await SessionAsync(ct).ConfigureAwait(false);
-        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(session.HttpBase, "v1/sources/faults")) { Content = JsonContent.Create(faults, StatusJsonContext.Default.IReadOnlyListSourceFault) };
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(session.HttpBase, path)) { Content = content };
         request.Headers.Add(ApiHeaders.NodeId, self.NodeId);
+        if (withHttpPort)
+        {
+            request.Headers.Add(ApiHeaders.HttpPort, ownHttp.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
+
         using var timeout = new CancellationTokenSource(InventoryTimeout, time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
         using var response = await lanHttp.SendAsync(request, linked.Token).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
-            throw new LanUnavailableException($"server {Name} refused the source faults: {(int)response.StatusCode}");
+            throw new LanUnavailableException($"server {Name} refused {what}: {(int)response.StatusCode}");
         }
     }
 
