@@ -99,6 +99,19 @@ public sealed class SourceTableTests
     }
 
     [Fact]
+    public void AFirstFaultReport_AboutACopyThatLeftTheList_DoesNotCountAgainstTheCopyListedAnew()
+    {
+        var table = Table(("n1", true), ("n2", true), ("n3", true));
+
+        Assert.False(table.ReportFault(Sha, "n1", "n3", gone: false, T0)); // one voice about n3's copy
+        Assert.True(table.RemoveHolder(Sha, "n3")); // n3 evicted it ("gone")...
+        Assert.True(table.AddHolder(Sha, "n3", new Uri("http://10.0.0.3:47471/"), T0)); // ...and stored it anew
+
+        Assert.False(table.ReportFault(Sha, "n2", "n3", gone: false, T0)); // a first voice about the new copy, not a second
+        Assert.True(table.ReportFault(Sha, "n1", "n3", gone: false, T0));
+    }
+
+    [Fact]
     public void TiesAreBrokenByTheRandomSource()
     {
         var table = Table(("n1", true), ("n2", true));

@@ -139,7 +139,15 @@ internal sealed class SourceTable
             {
                 if (_strikes.Count >= MaxStrikes)
                 {
-                    _strikes.Clear(); // a flood of first strikes costs only the first strikes
+                    foreach (var expired in _strikes.Where(k => now - k.Value.At > StrikeWindow || now < k.Value.At).Select(k => k.Key).ToList())
+                    {
+                        _strikes.Remove(expired);
+                    }
+
+                    if (_strikes.Count >= MaxStrikes)
+                    {
+                        _strikes.Clear(); // a flood of first reports within the window costs only the first reports
+                    }
                 }
 
                 _strikes[key] = (reporterId, now);
@@ -378,6 +386,7 @@ internal sealed class SourceTable
 
         holders.Add(new Holder(nodeId, likely, now, likely ? now : null));
         _nodes[nodeId].Listed.Add(sha256);
+        _strikes.Remove((sha256, nodeId)); // listed anew (it stored the blob again): a report about its old copy is not one about this one
         return true;
     }
 
