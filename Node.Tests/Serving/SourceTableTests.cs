@@ -112,6 +112,17 @@ public sealed class SourceTableTests
     }
 
     [Fact]
+    public void TheServersOwnFaultReport_UnlistsAtOnce_ButALikelyHolders404StillProvesNothing()
+    {
+        var table = Table(("n1", true), ("n2", false));
+
+        Assert.False(table.ReportFault(Sha, "nserver", "n2", gone: true, T0, alone: true)); // handed the blob lately: 404 until its fetch begins
+        Assert.True(table.ReportFault(Sha, "nserver", "n1", gone: false, T0, alone: true)); // its own fetch's proof: one voice is enough
+
+        Assert.Equal(["n2"], table.Rank(Sha, null, 8, T0, new ScriptedRandom()).Select(s => s.NodeId));
+    }
+
+    [Fact]
     public void TiesAreBrokenByTheRandomSource()
     {
         var table = Table(("n1", true), ("n2", true));

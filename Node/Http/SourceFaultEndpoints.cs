@@ -60,23 +60,13 @@ internal static partial class SourceFaultEndpoints
         }
 
         var logger = loggers.CreateLogger(typeof(SourceFaultEndpoints));
-        var unlisted = 0;
-        var now = time.MonotonicNow();
-        foreach (var fault in (faults ?? []).Take(SourceFault.MaxPerReport))
+        var unlisted = SourceFaultIntake.Apply(sources, holders, reporter, faults ?? [], time.MonotonicNow());
+        foreach (var fault in unlisted)
         {
-            if (fault is not null && WireFormat.IsSha256(fault.Sha256) && WireFormat.IsNodeId(fault.NodeId) && SourceFault.Kinds.Contains(fault.Kind)
-                && sources.ReportFault(fault.Sha256!, reporter, fault.NodeId!, fault.Kind == SourceFault.Gone, now))
-            {
-                unlisted++;
-                LogUnlisted(logger, fault.NodeId!, fault.Sha256!, reporter, fault.Kind!);
-                if (sources.HttpBaseOf(fault.NodeId!) is { } holder)
-                {
-                    holders.Drop(fault.Sha256!, holder); // nor pulled from, or named for it while this server lacks the blob
-                }
-            }
+            LogUnlisted(logger, fault.NodeId!, fault.Sha256!, reporter, fault.Kind!);
         }
 
-        return Results.Json(new FaultReply(unlisted), FaultJson.Default.FaultReply, statusCode: StatusCodes.Status202Accepted);
+        return Results.Json(new FaultReply(unlisted.Count), FaultJson.Default.FaultReply, statusCode: StatusCodes.Status202Accepted);
     });
 
     internal sealed record FaultReply(int Unlisted);

@@ -82,7 +82,6 @@ internal sealed class InternetBudget
         }
     }
 
-
     /// <summary>
     /// A day's charges counted before (kept across a restart, or the server's count): the larger count stands. True
     /// when it raised this budget's count.

@@ -1,3 +1,4 @@
+using PeerPatch.Node.Primitives;
 using PeerPatch.Node.Serving;
 using PeerPatch.Node.Sources;
 using PeerPatch.Protocol.Messages;
@@ -6,7 +7,7 @@ using PeerPatch.Protocol.Status;
 namespace PeerPatch.Node.ServerLink;
 
 /// <summary>This node is the server: calls go straight to <see cref="PatchServer"/>, blobs are already in the local store.</summary>
-internal sealed class LocalServerChannel(PatchServer server, ComplianceBook compliance, SourceTable sources, TimeProvider time) : IServerChannel
+internal sealed class LocalServerChannel(PatchServer server, ComplianceBook compliance, SourceTable sources, HolderIndex holders, NodeIdentity self, TimeProvider time) : IServerChannel
 {
     public string Name => "this node";
 
@@ -38,14 +39,10 @@ internal sealed class LocalServerChannel(PatchServer server, ComplianceBook comp
     /// <summary>The server knows its own store.</summary>
     public Task ReportInventoryAsync(IReadOnlyList<InventoryEntry> entries, CancellationToken ct, InventoryKind kind = InventoryKind.Full) => Task.CompletedTask;
 
-    /// <summary>This node's own pass found them wrong: no listing check, the server trusts its own fetch.</summary>
+    /// <summary>This node's own pass found them wrong: the server's word alone suffices (the same rules otherwise).</summary>
     public Task ReportSourceFaultsAsync(IReadOnlyList<SourceFault> faults, CancellationToken ct)
     {
-        foreach (var fault in faults)
-        {
-            sources.RemoveHolder(fault.Sha256!, fault.NodeId!);
-        }
-
+        SourceFaultIntake.Apply(sources, holders, self.NodeId, faults, time.MonotonicNow(), alone: true);
         return Task.CompletedTask;
     }
 

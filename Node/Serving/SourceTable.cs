@@ -93,18 +93,12 @@ internal sealed class SourceTable
     {
         lock (_lock)
         {
-            if (!_bySha.TryGetValue(sha256, out var holders) || holders.RemoveAll(h => h.NodeId == nodeId) == 0)
+            if (!_bySha.TryGetValue(sha256, out var holders) || holders.FindIndex(h => h.NodeId == nodeId) is var at && at < 0)
             {
                 return false;
             }
 
-            Unlist(sha256, nodeId);
-
-            if (holders.Count == 0)
-            {
-                _bySha.Remove(sha256);
-            }
-
+            RemoveAt(sha256, holders, at);
             return true;
         }
     }
@@ -119,11 +113,12 @@ internal sealed class SourceTable
     /// not know (no session), about itself, about a node not listed for the blob, or a 404 from a likely holder (handed
     /// the blob lately: it answers 404 until its own fetch begins). True when the accused was taken off now.
     /// </summary>
-    public bool ReportFault(string sha256, string reporterId, string accusedId, bool gone, DateTimeOffset now)
+    /// <param name="alone">The server's own fetch: its word alone suffices (it need not be a node this table knows).</param>
+    public bool ReportFault(string sha256, string reporterId, string accusedId, bool gone, DateTimeOffset now, bool alone = false)
     {
         lock (_lock)
         {
-            if (reporterId == accusedId || !_nodes.ContainsKey(reporterId) || !_bySha.TryGetValue(sha256, out var holders))
+            if (reporterId == accusedId || !(alone || _nodes.ContainsKey(reporterId)) || !_bySha.TryGetValue(sha256, out var holders))
             {
                 return false;
             }
@@ -135,6 +130,13 @@ internal sealed class SourceTable
             }
 
             var key = (sha256, accusedId);
+            if (alone)
+            {
+                _strikes.Remove(key);
+                RemoveAt(sha256, holders, at);
+                return true;
+            }
+
             if (!_strikes.TryGetValue(key, out var first) || now - first.At > StrikeWindow || now < first.At)
             {
                 if (_strikes.Count >= MaxStrikes)
@@ -160,13 +162,7 @@ internal sealed class SourceTable
             }
 
             _strikes.Remove(key);
-            holders.RemoveAt(at);
-            Unlist(sha256, accusedId);
-            if (holders.Count == 0)
-            {
-                _bySha.Remove(sha256);
-            }
-
+            RemoveAt(sha256, holders, at);
             return true;
         }
     }
@@ -388,6 +384,17 @@ internal sealed class SourceTable
         _nodes[nodeId].Listed.Add(sha256);
         _strikes.Remove((sha256, nodeId)); // listed anew (it stored the blob again): a report about its old copy is not one about this one
         return true;
+    }
+
+    /// <summary>Under the lock: the holder at <paramref name="at"/> of the blob's <paramref name="holders"/> is one no more (nor the blob, when it was the last).</summary>
+    private void RemoveAt(string sha256, List<Holder> holders, int at)
+    {
+        Unlist(sha256, holders[at].NodeId);
+        holders.RemoveAt(at);
+        if (holders.Count == 0)
+        {
+            _bySha.Remove(sha256);
+        }
     }
 
     /// <summary>The node is no longer among the blob's holders.</summary>

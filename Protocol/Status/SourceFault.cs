@@ -5,8 +5,8 @@ namespace PeerPatch.Protocol.Status;
 /// <summary>
 /// A LAN source that proved wrong for one blob, as the node it was listed to reports it to the LAN server
 /// (POST /v1/sources/faults takes a JSON array of these, at most <see cref="MaxPerReport"/>). Untrusted on arrival:
-/// the server checks each field against <see cref="WireFormat"/> and <see cref="Kinds"/>, and acts only on a report
-/// from a node it listed as a holder of that blob.
+/// the server checks each field against <see cref="WireFormat"/> and <see cref="Kinds"/>, and acts on a fault once two
+/// nodes it knows have reported it.
 /// </summary>
 /// <param name="Sha256">The blob.</param>
 /// <param name="NodeId">The source that proved wrong.</param>
